@@ -1,0 +1,27 @@
+//! kefu's wire protocol: the JSON frames that the WebSocket and long-poll
+//! transports carry, the ids they name, the error codes, and every limit.
+//!
+//! No I/O lives here, so the crate compiles for `wasm32-unknown-unknown` (the
+//! widget and the console) and natively (the relay and the tests) alike.
+//!
+//! # Layout
+//! - [`limits`]: every bound the relay enforces, one named constant each.
+//! - [`ids`]: validated id newtypes (`SiteId`, `VisitorId`, `ConvId`, `Cid`, …).
+//! - [`frames`]: [`ClientFrame`] (client → relay) and [`ServerFrame`]
+//!   (relay → client), plus the records they carry.
+//! - [`error`]: [`ErrorCode`], the machine-readable reason on every error
+//!   frame and every 4xx/5xx body.
+
+pub mod error;
+pub mod frames;
+pub mod ids;
+pub mod limits;
+
+pub use error::{ApiError, ErrorCode};
+pub use frames::*;
+pub use ids::*;
+
+/// The protocol version a client announces in `hello.v`. The relay refuses
+/// versions it does not speak with `unsupported_version`, so an old cached
+/// widget learns to reload instead of misbehaving.
+pub const PROTOCOL_VERSION: u32 = 1;

@@ -1,0 +1,113 @@
+//! Every bound on client input, in one place. The relay enforces them; the
+//! widget and console use the same numbers to refuse early, client-side.
+//!
+//! Each constant says why it has the value it has; change them here only.
+
+/// Largest client frame, as UTF-8 JSON text. A message is at most
+/// [`MAX_TEXT_BYTES`] plus ids and quoting; 16 KiB leaves room for escaping
+/// (`\u0000` is six bytes per input byte) without letting one frame pin much
+/// memory. The WebSocket reader refuses bigger frames before parsing.
+pub const MAX_FRAME_BYTES: usize = 16 * 1024;
+
+/// Largest chat message text, in bytes of UTF-8. Live chat is short text;
+/// files travel as attachments, not as message text.
+pub const MAX_TEXT_BYTES: usize = 4 * 1024;
+
+/// Longest id of any kind (site, visitor, conversation, agent, cid).
+pub const MAX_ID_BYTES: usize = 64;
+
+/// Longest page URL / referrer we keep. Longer ones are refused, not cut, so
+/// nothing stored is silently different from what was sent.
+pub const MAX_URL_BYTES: usize = 2048;
+
+/// Longest page title kept.
+pub const MAX_TITLE_BYTES: usize = 512;
+
+/// Longest display name (visitor `user.name`, agent name).
+pub const MAX_NAME_BYTES: usize = 128;
+
+/// Longest e-mail address (RFC 5321 path limit).
+pub const MAX_EMAIL_BYTES: usize = 254;
+
+/// Most custom attributes on a visitor (`user.attributes`).
+pub const MAX_ATTRIBUTES: usize = 32;
+
+/// Longest attribute key.
+pub const MAX_ATTR_KEY_BYTES: usize = 64;
+
+/// Longest attribute value (strings; numbers and booleans are small anyway).
+pub const MAX_ATTR_VALUE_BYTES: usize = 512;
+
+/// Most conversation cursors a client may present in `hello`. A visitor
+/// rarely has more than a handful of conversations; the bound keeps the
+/// replay work of one hello small.
+pub const MAX_CURSORS: usize = 64;
+
+/// Most events one replay (`sync` or the catch-up after `hello`) sends before
+/// it says `more: true`; the client asks again from the last seq it got.
+pub const MAX_REPLAY_EVENTS: usize = 500;
+
+/// Most frames in one long-poll `POST /v1/send` body.
+pub const MAX_FRAMES_PER_POST: usize = 32;
+
+/// Largest HTTP JSON body the relay reads (long-poll send, API requests).
+/// Covers [`MAX_FRAMES_PER_POST`] short frames; a single frame is still
+/// bounded by [`MAX_FRAME_BYTES`].
+pub const MAX_BODY_BYTES: u64 = 64 * 1024;
+
+/// Page views a visitor may report per minute before `rate_limited`.
+/// A human clicking fast stays far below; a script looping pushState does not.
+pub const MAX_PAGE_VIEWS_PER_MINUTE: u32 = 60;
+
+/// Messages a visitor may send per minute before `rate_limited`.
+pub const MAX_VISITOR_SENDS_PER_MINUTE: u32 = 60;
+
+/// Typing notices per minute a client may send; beyond this they are dropped
+/// silently (they are ephemeral anyway).
+pub const MAX_TYPING_PER_MINUTE: u32 = 120;
+
+/// How often each side sends a heartbeat `ping` on an otherwise idle
+/// WebSocket. Below the 30–60 s idle timeouts of common proxies and NATs.
+pub const HEARTBEAT_INTERVAL_MS: u64 = 25_000;
+
+/// A WebSocket from which nothing (frame, ping or pong) arrived for this long
+/// is dead: the relay closes it, the client reconnects. Two missed
+/// heartbeats plus slack.
+pub const HEARTBEAT_TIMEOUT_MS: u64 = 60_000;
+
+/// How long a `GET /v1/poll` waits for events before answering empty.
+/// Under the 30 s many proxies allow an idle HTTP response.
+pub const LONGPOLL_WAIT_MS: u64 = 25_000;
+
+/// A long-poll session with no request for this long is gone; the client
+/// says `hello` again (its cursors make that lossless).
+pub const LONGPOLL_SESSION_TTL_MS: u64 = 60_000;
+
+/// Frames a long-poll session buffers for a client that is between polls.
+/// Past this, stored events are dropped from the buffer and replayed from
+/// the store instead (the session resyncs), so nothing is lost.
+pub const LONGPOLL_BUFFER_FRAMES: usize = 512;
+
+/// A connection must say `hello` within this time or is closed.
+pub const HELLO_TIMEOUT_MS: u64 = 10_000;
+
+/// Default grace period before a visitor without any connection is shown
+/// offline to agents: long enough to cover a page navigation or a mobile
+/// network hand-over, short enough that the list is honest.
+pub const OFFLINE_GRACE_MS: u64 = 30_000;
+
+/// Events queued to one live connection. A connection whose queue is full is
+/// a slow consumer: the hub drops the event for it and marks it lagged, and
+/// the session replays stored events from the store (nothing lost; typing
+/// notices are simply skipped). The hub never blocks on one slow client.
+pub const SUBSCRIBER_QUEUE: usize = 256;
+
+/// Default cap on simultaneous connections (WebSocket + long-poll sessions).
+/// One process may hold at most ~20k file descriptors on the machines kefu
+/// is measured on; leave room for sled and the listener.
+pub const MAX_CONNECTIONS: usize = 18_000;
+
+/// Largest WebSocket read buffer per connection. Idle connections dominate
+/// memory; a small buffer keeps each at a few KiB. Bigger frames still
+/// arrive (the buffer grows for them) up to [`MAX_FRAME_BYTES`].
+pub const WS_READ_BUFFER_BYTES: usize = 4 * 1024;

@@ -1,0 +1,191 @@
+//! The command line: raw flags (clap, with env vars) → a validated
+//! [`Config`], plus admin subcommands that work on a stopped relay's data dir.
+
+use crate::{auth, store::Store, Config};
+use clap::{Args, Parser, Subcommand};
+use protocol::SiteId;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "kefu-relay",
+    version,
+    about = "kefu live-chat relay: one process, one data dir"
+)]
+pub struct Cli {
+    /// Where kefu keeps its data (sled under `<dir>/sled`; created if missing).
+    #[arg(long, env = "KEFU_DATA_DIR", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
+    /// Without a subcommand the relay serves, with these flags.
+    #[command(flatten)]
+    pub serve: Serve,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a site; prints its secret (for `user_hash`).
+    SiteAdd {
+        #[arg(long)]
+        id: String,
+        #[arg(long, default_value = "My site")]
+        name: String,
+    },
+    /// Create an agent on one or more sites; prints a session token.
+    AgentAdd {
+        #[arg(long)]
+        name: String,
+        /// A site the agent belongs to (repeat for several).
+        #[arg(long = "site", required = true)]
+        sites: Vec<String>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct Serve {
+    /// Address to listen on.
+    #[arg(long, env = "KEFU_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Milliseconds a visitor without connections still shows online.
+    #[arg(long, env = "KEFU_OFFLINE_GRACE_MS", default_value_t = protocol::limits::OFFLINE_GRACE_MS)]
+    pub offline_grace_ms: u64,
+    /// Skip flush+fdatasync before acks. Loses acked messages on a crash:
+    /// for measuring the ceiling in benchmarks only.
+    #[arg(long, env = "KEFU_NO_FSYNC")]
+    pub no_fsync: bool,
+    /// Most WebSocket connections plus long-poll sessions at once.
+    #[arg(long, env = "KEFU_MAX_CONNECTIONS", default_value_t = protocol::limits::MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// Do not create the demo site and agent on an empty data dir.
+    #[arg(long, env = "KEFU_NO_DEMO")]
+    pub no_demo: bool,
+    /// Token for the demo agent (default: random, printed once).
+    #[arg(long, env = "KEFU_DEMO_TOKEN")]
+    pub demo_token: Option<String>,
+    /// WebSocket heartbeat interval in ms (dead after 2.4× this in silence).
+    #[arg(long, env = "KEFU_HEARTBEAT_MS", default_value_t = protocol::limits::HEARTBEAT_INTERVAL_MS)]
+    pub heartbeat_ms: u64,
+    /// How long an empty long-poll waits, in ms.
+    #[arg(long, env = "KEFU_LONGPOLL_WAIT_MS", default_value_t = protocol::limits::LONGPOLL_WAIT_MS)]
+    pub longpoll_wait_ms: u64,
+}
+
+impl Serve {
+    /// Stage two: raw flags → validated config.
+    pub fn config(&self, data_dir: PathBuf) -> anyhow::Result<Config> {
+        let listen: SocketAddr = self
+            .listen
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--listen {:?} is not host:port: {e}", self.listen))?;
+        if self.heartbeat_ms < 100 || self.longpoll_wait_ms < 100 {
+            anyhow::bail!("--heartbeat-ms and --longpoll-wait-ms must be at least 100");
+        }
+        if self.max_connections == 0 {
+            anyhow::bail!("--max-connections must be at least 1");
+        }
+        if let Some(t) = &self.demo_token {
+            if t.len() < 8 {
+                anyhow::bail!("--demo-token must be at least 8 characters");
+            }
+        }
+        Ok(Config {
+            listen,
+            data_dir,
+            offline_grace: Duration::from_millis(self.offline_grace_ms),
+            durable: !self.no_fsync,
+            max_connections: self.max_connections,
+            demo: !self.no_demo,
+            demo_token: self.demo_token.clone(),
+            heartbeat: Duration::from_millis(self.heartbeat_ms),
+            longpoll_wait: Duration::from_millis(self.longpoll_wait_ms),
+        })
+    }
+}
+
+/// The binary's whole `main`.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KEFU_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kefu-relay: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let data_dir = cli.data_dir;
+    match cli.command {
+        None => serve(cli.serve.config(data_dir)?),
+        Some(Command::SiteAdd { id, name }) => {
+            let store = Store::open(&data_dir.join("sled"))?;
+            let id = SiteId::new(id).map_err(|e| anyhow::anyhow!("--id: {e}"))?;
+            if store.site(&id)?.is_some() {
+                anyhow::bail!("site {id} exists already");
+            }
+            let site = auth::create_site(&store, id, &name)?;
+            println!("{}", site.secret);
+            Ok(())
+        }
+        Some(Command::AgentAdd { name, sites }) => {
+            let store = Store::open(&data_dir.join("sled"))?;
+            let mut ids = Vec::new();
+            for s in sites {
+                let id = SiteId::new(s).map_err(|e| anyhow::anyhow!("--site: {e}"))?;
+                if store.site(&id)?.is_none() {
+                    anyhow::bail!("no site {id}");
+                }
+                ids.push(id);
+            }
+            let (_, token) = auth::create_agent(&store, &name, ids, None)?;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+fn serve(config: Config) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+        crate::run(config, listener, shutdown_signal()).await
+    })
+}
+
+/// Resolves on SIGTERM or ctrl-c.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,573 @@
+//! Group commit: the single writer of conversation data.
+//!
+//! Sessions submit [`Write`]s over a bounded channel. One dedicated thread
+//! takes whatever is queued (up to [`MAX_GROUP`]), assigns per-conversation
+//! seqs, applies them as one atomic sled batch, makes it durable with one
+//! [`Store::sync`] (flush + fdatasync), and only then acks each writer and
+//! publishes the events to the hub. While it syncs, new writes queue up and
+//! form the next group, so under load many messages share one fsync.
+//!
+//! Because this thread is the only writer of conversations, its cache of
+//! [`ConvRecord`]s is authoritative; after a failed write the cache is
+//! dropped and re-read from the store.
+
+use crate::hub::Hub;
+use crate::metrics::Metrics;
+use crate::store::{encode, encode_cid_hit, keys, ConvRecord, Store, StoreError};
+use protocol::{Author, Cid, ConvId, Event, EventBody, Side, SiteId, VisitorId};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// Most writes in one group: bounds the batch and the latency of its first
+/// writer. At ~1–3 ms per fsync this is far above what one group collects
+/// at the loads kefu is measured at.
+pub const MAX_GROUP: usize = 512;
+
+/// Writes waiting for the commit thread. Senders wait (async) when full: a
+/// backlog here means the disk is the bottleneck, and waiting is the honest
+/// back-pressure.
+pub const QUEUE: usize = 4096;
+
+/// Where a message goes.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// An existing conversation (access already checked by the session).
+    Conv(ConvId),
+    /// The visitor's most recent open conversation, or a new one.
+    Visitor { site: SiteId, visitor: VisitorId },
+}
+
+#[derive(Debug)]
+pub enum Write {
+    Message {
+        /// Whose cid namespace: `v:<site>:<visitor>` or `a:<agent>`.
+        scope: String,
+        cid: Cid,
+        target: Target,
+        from: Author,
+        text: String,
+        reply: oneshot::Sender<Result<Committed, CommitError>>,
+    },
+    Close {
+        conv: ConvId,
+        by: Author,
+        reply: oneshot::Sender<Result<Committed, CommitError>>,
+    },
+    Read {
+        conv: ConvId,
+        side: Side,
+        seq: u64,
+    },
+}
+
+/// A durable write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    pub conv: ConvId,
+    pub seq: u64,
+    /// The cid was stored before; this is the original seq.
+    pub duplicate: bool,
+}
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum CommitError {
+    #[error("the write could not be made durable")]
+    Storage,
+    #[error("no such conversation")]
+    UnknownConversation,
+    #[error("the relay is shutting down")]
+    ShuttingDown,
+}
+
+/// The handle sessions use.
+#[derive(Clone)]
+pub struct Committer {
+    tx: mpsc::Sender<Write>,
+}
+
+impl Committer {
+    /// Starts the commit thread. It ends when every `Committer` is dropped.
+    /// `durable: false` skips the flush+fdatasync (benchmark ceiling only).
+    pub fn start(
+        store: Arc<Store>,
+        hub: Arc<Hub>,
+        metrics: Arc<Metrics>,
+        durable: bool,
+    ) -> (Committer, std::thread::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let handle = std::thread::Builder::new()
+            .name("kefu-commit".into())
+            .spawn(move || {
+                CommitLoop {
+                    store,
+                    hub,
+                    metrics,
+                    durable,
+                    convs: HashMap::new(),
+                }
+                .run(rx)
+            })
+            .unwrap_or_else(|e| panic!("cannot start the commit thread: {e}"));
+        (Committer { tx }, handle)
+    }
+
+    async fn submit<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, CommitError>>) -> Write,
+    ) -> Result<T, CommitError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(make(reply))
+            .await
+            .map_err(|_| CommitError::ShuttingDown)?;
+        rx.await.unwrap_or(Err(CommitError::ShuttingDown))
+    }
+
+    pub async fn message(
+        &self,
+        scope: String,
+        cid: Cid,
+        target: Target,
+        from: Author,
+        text: String,
+    ) -> Result<Committed, CommitError> {
+        self.submit(|reply| Write::Message {
+            scope,
+            cid,
+            target,
+            from,
+            text,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn close(&self, conv: ConvId, by: Author) -> Result<Committed, CommitError> {
+        self.submit(|reply| Write::Close { conv, by, reply }).await
+    }
+
+    /// Read marks are fire-and-forget: durable with the next group.
+    pub fn read(&self, conv: ConvId, side: Side, seq: u64) {
+        if self.tx.try_send(Write::Read { conv, side, seq }).is_err() {
+            tracing::debug!("commit queue full; dropping a read mark");
+        }
+    }
+}
+
+fn now_ms() -> u64 {
+    crate::now_ms()
+}
+
+/// Cut a message to a one-line preview for inbox lists.
+fn preview(text: &str) -> String {
+    const MAX: usize = 140;
+    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.len() <= MAX {
+        return one_line;
+    }
+    let mut end = MAX;
+    while !one_line.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &one_line[..end])
+}
+
+struct CommitLoop {
+    store: Arc<Store>,
+    hub: Arc<Hub>,
+    metrics: Arc<Metrics>,
+    durable: bool,
+    /// Authoritative cache of conversations touched since start.
+    convs: HashMap<ConvId, ConvRecord>,
+}
+
+/// What to do once the group is durable.
+enum Done {
+    Reply(
+        oneshot::Sender<Result<Committed, CommitError>>,
+        Result<Committed, CommitError>,
+    ),
+}
+
+/// The group being built: one batch, plus what it changes in memory.
+#[derive(Default)]
+struct Group {
+    batch: sled::Batch,
+    /// cids stored earlier in this same group.
+    cids: HashMap<(String, String), (ConvId, u64)>,
+    events: Vec<(ConvId, Event)>,
+    changed: Vec<ConvId>,
+    reads: Vec<(ConvId, Side, u64)>,
+    done: Vec<Done>,
+    /// Duplicates whose stored event is re-published (in case the first
+    /// publication never happened: a failed sync after apply).
+    republish: Vec<(ConvId, u64)>,
+}
+
+impl CommitLoop {
+    fn run(mut self, mut rx: mpsc::Receiver<Write>) {
+        while let Some(first) = rx.blocking_recv() {
+            let mut writes = vec![first];
+            while writes.len() < MAX_GROUP {
+                match rx.try_recv() {
+                    Ok(w) => writes.push(w),
+                    Err(_) => break,
+                }
+            }
+            self.commit(writes);
+        }
+        tracing::debug!("commit thread done");
+    }
+
+    fn conv(&mut self, id: &ConvId) -> Result<Option<&mut ConvRecord>, StoreError> {
+        if !self.convs.contains_key(id) {
+            match self.store.conv(id)? {
+                Some(c) => {
+                    self.convs.insert(id.clone(), c);
+                }
+                None => return Ok(None),
+            }
+        }
+        Ok(self.convs.get_mut(id))
+    }
+
+    fn commit(&mut self, writes: Vec<Write>) {
+        let mut g = Group::default();
+        let n = writes.len();
+        for w in writes {
+            if let Err(e) = self.stage(&mut g, w) {
+                // A read failed mid-group: fail the whole group, nothing applied.
+                tracing::error!(error = %e, "commit: store read failed");
+                return self.fail(g);
+            }
+        }
+        let staged = std::mem::take(&mut g.batch);
+        let result = self.store.apply_chat(staged).and_then(|()| {
+            if self.durable {
+                self.metrics.fsyncs.fetch_add(1, Ordering::Relaxed);
+                self.store.sync()
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = result {
+            tracing::error!(error = %e, writes = n, "commit: write not durable; refusing to ack");
+            self.metrics.storage_errors.fetch_add(1, Ordering::Relaxed);
+            return self.fail(g);
+        }
+        self.metrics.groups.fetch_add(1, Ordering::Relaxed);
+        self.metrics.writes.fetch_add(n as u64, Ordering::Relaxed);
+        // Durable: publish, then ack.
+        for (conv, ev) in g.events {
+            self.metrics.events.fetch_add(1, Ordering::Relaxed);
+            if let Some(rec) = self.convs.get(&conv) {
+                self.hub.publish_event(rec, ev);
+            }
+        }
+        for (conv, seq) in g.republish {
+            if let (Some(rec), Ok(evs)) = (
+                self.convs.get(&conv),
+                self.store.events_after(&conv, seq - 1, 1),
+            ) {
+                for ev in evs {
+                    self.hub.publish_event(rec, ev);
+                }
+            }
+        }
+        for (conv, side, seq) in g.reads {
+            if let Some(rec) = self.convs.get(&conv) {
+                self.hub.publish_read(rec, side, seq);
+            }
+        }
+        g.changed.dedup();
+        for conv in g.changed {
+            if let Some(rec) = self.convs.get(&conv) {
+                self.hub.publish_conv(rec);
+            }
+        }
+        for Done::Reply(tx, r) in g.done {
+            let _ = tx.send(r);
+        }
+    }
+
+    /// Nothing in `g` may be acked: drop the cache (it may hold staged
+    /// changes) and tell every writer.
+    fn fail(&mut self, g: Group) {
+        self.convs.clear();
+        for Done::Reply(tx, r) in g.done {
+            let r = match r {
+                Ok(_) => Err(CommitError::Storage),
+                Err(e) => Err(e),
+            };
+            let _ = tx.send(r);
+        }
+    }
+
+    fn stage(&mut self, g: &mut Group, w: Write) -> Result<(), StoreError> {
+        match w {
+            Write::Message {
+                scope,
+                cid,
+                target,
+                from,
+                text,
+                reply,
+            } => {
+                let r = self.stage_message(g, scope, cid, target, from, text)?;
+                g.done.push(Done::Reply(reply, r));
+            }
+            Write::Close { conv, by, reply } => {
+                let r = match self.conv(&conv)? {
+                    None => Err(CommitError::UnknownConversation),
+                    Some(rec) if !rec.open => Ok(Committed {
+                        conv: conv.clone(),
+                        seq: rec.last_seq,
+                        duplicate: true,
+                    }),
+                    Some(_) => {
+                        let seq = self
+                            .append(g, &conv, EventBody::Closed { by }, |rec| rec.open = false)?;
+                        Ok(Committed {
+                            conv,
+                            seq,
+                            duplicate: false,
+                        })
+                    }
+                };
+                g.done.push(Done::Reply(reply, r));
+            }
+            Write::Read { conv, side, seq } => {
+                if let Some(rec) = self.conv(&conv)? {
+                    let mark = match side {
+                        Side::Visitor => &mut rec.visitor_read,
+                        _ => &mut rec.agent_read,
+                    };
+                    let seq = seq.min(rec.last_seq);
+                    if seq > *mark {
+                        *mark = seq;
+                        let bytes = encode(&*rec)?;
+                        g.batch.insert(keys::conv(&conv), bytes);
+                        g.reads.push((conv.clone(), side, seq));
+                        g.changed.push(conv);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn stage_message(
+        &mut self,
+        g: &mut Group,
+        scope: String,
+        cid: Cid,
+        target: Target,
+        from: Author,
+        text: String,
+    ) -> Result<Result<Committed, CommitError>, StoreError> {
+        // Idempotency: this group first, then the store.
+        let key = (scope, cid.as_str().to_string());
+        if let Some((conv, seq)) = g.cids.get(&key) {
+            return Ok(Ok(Committed {
+                conv: conv.clone(),
+                seq: *seq,
+                duplicate: true,
+            }));
+        }
+        if let Some(hit) = self.store.cid(&key.0, &key.1)? {
+            self.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
+            // Make sure the conversation is cached so republish can route it.
+            let _ = self.conv(&hit.conv)?;
+            g.republish.push((hit.conv.clone(), hit.seq));
+            return Ok(Ok(Committed {
+                conv: hit.conv,
+                seq: hit.seq,
+                duplicate: true,
+            }));
+        }
+        let conv = match target {
+            Target::Conv(id) => {
+                let Some(rec) = self.conv(&id)? else {
+                    return Ok(Err(CommitError::UnknownConversation));
+                };
+                if !rec.open {
+                    self.append(g, &id, EventBody::Reopened { by: from.clone() }, |rec| {
+                        rec.open = true
+                    })?;
+                }
+                id
+            }
+            Target::Visitor { site, visitor } => self.open_conv_of(g, &site, &visitor)?,
+        };
+        let pv = preview(&text);
+        let body = EventBody::Message {
+            from,
+            cid: cid.clone(),
+            text,
+        };
+        let seq = self.append(g, &conv, body, |rec| rec.preview = Some(pv))?;
+        g.batch
+            .insert(keys::cid(&key.0, &key.1), encode_cid_hit(&conv, seq));
+        g.cids.insert(key, (conv.clone(), seq));
+        Ok(Ok(Committed {
+            conv,
+            seq,
+            duplicate: false,
+        }))
+    }
+
+    /// The visitor's newest open conversation, or a new one (staged).
+    fn open_conv_of(
+        &mut self,
+        g: &mut Group,
+        site: &SiteId,
+        visitor: &VisitorId,
+    ) -> Result<ConvId, StoreError> {
+        // Conversations created earlier in this group are only in the cache.
+        let staged = self
+            .convs
+            .values()
+            .filter(|c| c.open && &c.site == site && &c.visitor == visitor)
+            .max_by(|a, b| a.id.cmp(&b.id))
+            .map(|c| c.id.clone());
+        if let Some(id) = staged {
+            return Ok(id);
+        }
+        let stored = self.store.visitor_convs(site, visitor)?;
+        if let Some(c) = stored.into_iter().rev().find(|c| c.open) {
+            let id = c.id.clone();
+            self.convs.entry(id.clone()).or_insert(c);
+            return Ok(id);
+        }
+        let now = now_ms();
+        let id = ConvId::new(ulid::Ulid::new().to_string())
+            .unwrap_or_else(|_| unreachable!("a ULID is a valid id"));
+        let rec = ConvRecord {
+            id: id.clone(),
+            site: site.clone(),
+            visitor: visitor.clone(),
+            open: true,
+            last_seq: 0,
+            created: now,
+            updated: now,
+            visitor_read: 0,
+            agent_read: 0,
+            preview: None,
+        };
+        g.batch.insert(keys::site_conv(site, &id), &[][..]);
+        g.batch
+            .insert(keys::visitor_conv(site, visitor, &id), &[][..]);
+        g.batch.insert(keys::conv(&id), encode(&rec)?);
+        self.convs.insert(id.clone(), rec);
+        Ok(id)
+    }
+
+    /// Appends one event to `conv` (which must be cached), returns its seq.
+    fn append(
+        &mut self,
+        g: &mut Group,
+        conv: &ConvId,
+        body: EventBody,
+        update: impl FnOnce(&mut ConvRecord),
+    ) -> Result<u64, StoreError> {
+        let now = now_ms();
+        let Some(rec) = self.convs.get_mut(conv) else {
+            unreachable!("append to an uncached conversation")
+        };
+        rec.last_seq += 1;
+        rec.updated = now;
+        update(rec);
+        let ev = Event {
+            conv: conv.clone(),
+            seq: rec.last_seq,
+            ts: now,
+            body,
+        };
+        g.batch.insert(keys::event(conv, ev.seq), encode(&ev)?);
+        g.batch.insert(keys::conv(conv), encode(&*rec)?);
+        let seq = ev.seq;
+        g.events.push((conv.clone(), ev));
+        g.changed.push(conv.clone());
+        Ok(seq)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn author() -> Author {
+        Author {
+            side: Side::Visitor,
+            id: "v1".into(),
+            name: None,
+        }
+    }
+
+    /// Concurrent writers share groups; seqs are gap-free; a repeated cid is
+    /// stored once and acked with its first seq.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn groups_assign_gap_free_seqs_and_dedup_cids() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let store = Arc::new(Store::open(dir.path())?);
+        let hub = Hub::new(std::time::Duration::from_secs(1));
+        let metrics = Arc::new(Metrics::default());
+        let (c, _t) = Committer::start(store.clone(), hub, metrics.clone(), true);
+        let site = SiteId::new("s")?;
+        let visitor = VisitorId::new("v1")?;
+        let target = Target::Visitor { site, visitor };
+        let first = c
+            .message(
+                "v:s:v1".into(),
+                Cid::new("m0")?,
+                target.clone(),
+                author(),
+                "hi".into(),
+            )
+            .await?;
+        let mut tasks = Vec::new();
+        for i in 1..100 {
+            let (c, t) = (c.clone(), target.clone());
+            tasks.push(tokio::spawn(async move {
+                c.message(
+                    "v:s:v1".into(),
+                    Cid::new(format!("m{i}")).expect("cid"),
+                    t,
+                    author(),
+                    format!("msg {i}"),
+                )
+                .await
+            }));
+        }
+        let mut seqs = vec![first.seq];
+        for t in tasks {
+            let r = t.await??;
+            assert_eq!(r.conv, first.conv);
+            seqs.push(r.seq);
+        }
+        seqs.sort();
+        assert_eq!(seqs, (1..=100).collect::<Vec<_>>());
+        let again = c
+            .message(
+                "v:s:v1".into(),
+                Cid::new("m0")?,
+                target,
+                author(),
+                "hi".into(),
+            )
+            .await?;
+        assert_eq!(
+            again,
+            Committed {
+                conv: first.conv.clone(),
+                seq: 1,
+                duplicate: true
+            }
+        );
+        assert_eq!(store.events_after(&first.conv, 0, 1000)?.len(), 100);
+        assert_eq!(metrics.duplicates.load(Ordering::Relaxed), 1);
+        Ok(())
+    }
+}

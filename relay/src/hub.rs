@@ -1,0 +1,436 @@
+//! The hub: live presence and subscribers. The only module holding the
+//! senders of live connections.
+//!
+//! Routing: a conversation belongs to one visitor of one site, so its events
+//! go to that visitor's connections (every open tab) and to every agent
+//! connection subscribed to the site. Per-site visitor presence (online,
+//! current page) lives here too; it is rebuilt from connections after a
+//! restart, never stored.
+//!
+//! Slow consumers: each connection has a bounded queue
+//! ([`protocol::limits::SUBSCRIBER_QUEUE`]). The hub never waits on one: if a
+//! queue is full the push is dropped *for that connection* and the
+//! connection is marked lagged. Its session then replays stored events from
+//! the store by cursor (so no stored event is lost) and re-reads presence;
+//! only ephemeral notices (typing) are skipped. A connection that stays
+//! stuck is closed by its transport's write timeout / heartbeat.
+
+use crate::store::ConvRecord;
+use protocol::{ConvId, ConvSummary, Event, PageInfo, Side, SiteId, VisitorId, VisitorInfo};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// What the hub pushes to a connection; the session turns it into frames.
+#[derive(Debug)]
+pub enum Push {
+    /// A durable conversation event.
+    Event(Event),
+    /// A conversation's summary changed (new, closed, read marks).
+    Conv(ConvSummary),
+    Typing {
+        conv: ConvId,
+        side: Side,
+        on: bool,
+    },
+    Read {
+        conv: ConvId,
+        side: Side,
+        seq: u64,
+    },
+    Presence(VisitorInfo),
+    Offline {
+        site: SiteId,
+        visitor: VisitorId,
+    },
+    /// Whether any agent is online for the site (to visitors).
+    Agents {
+        online: bool,
+    },
+}
+
+/// The receiving end a session owns.
+pub struct Subscription {
+    pub rx: mpsc::Receiver<Arc<Push>>,
+    /// Set by the hub when it had to drop a push for this connection.
+    pub lagged: Arc<AtomicBool>,
+    pub id: u64,
+}
+
+impl Subscription {
+    /// True once after the hub dropped pushes for this connection.
+    pub fn take_lagged(&self) -> bool {
+        self.lagged.swap(false, Ordering::AcqRel)
+    }
+}
+
+#[derive(Clone)]
+struct Sub {
+    id: u64,
+    tx: mpsc::Sender<Arc<Push>>,
+    lagged: Arc<AtomicBool>,
+}
+
+impl Sub {
+    fn push(&self, p: &Arc<Push>) {
+        if self.tx.try_send(p.clone()).is_err() {
+            // Full (slow consumer) or closed (going away): see module doc.
+            self.lagged.store(true, Ordering::Release);
+        }
+    }
+}
+
+struct LiveVisitor {
+    conns: Vec<Sub>,
+    info: VisitorInfo,
+    /// Bumped on every connect; an offline timer only fires for the
+    /// generation it was started in.
+    gen: u64,
+}
+
+#[derive(Default)]
+struct SiteLive {
+    visitors: HashMap<VisitorId, LiveVisitor>,
+    agents: Vec<Sub>,
+}
+
+#[derive(Default)]
+struct Inner {
+    sites: HashMap<SiteId, SiteLive>,
+}
+
+pub struct Hub {
+    inner: Mutex<Inner>,
+    next_id: AtomicU64,
+    /// How long a visitor without connections stays "online" to agents.
+    grace: Duration,
+}
+
+impl Hub {
+    pub fn new(grace: Duration) -> Arc<Hub> {
+        Arc::new(Hub {
+            inner: Mutex::new(Inner::default()),
+            next_id: AtomicU64::new(1),
+            grace,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves plain maps behind; keep going.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A fresh bounded queue for one connection.
+    pub fn subscription(&self) -> (Subscription, SubHandle) {
+        let (tx, rx) = mpsc::channel(protocol::limits::SUBSCRIBER_QUEUE);
+        let lagged = Arc::new(AtomicBool::new(false));
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        (
+            Subscription {
+                rx,
+                lagged: lagged.clone(),
+                id,
+            },
+            SubHandle(Sub { id, tx, lagged }),
+        )
+    }
+
+    /// Registers a visitor connection; presence goes online (or stays).
+    /// Returns the presence record shown to agents.
+    pub fn visitor_connect(&self, info: VisitorInfo, sub: &SubHandle) -> bool {
+        let mut inner = self.lock();
+        let site = inner.sites.entry(info.site.clone()).or_default();
+        let agents_online = !site.agents.is_empty();
+        let live = site
+            .visitors
+            .entry(info.id.clone())
+            .or_insert_with(|| LiveVisitor {
+                conns: Vec::new(),
+                info: info.clone(),
+                gen: 0,
+            });
+        let was_online = !live.conns.is_empty() || live.info.online;
+        live.conns.push(sub.0.clone());
+        live.gen += 1;
+        if !was_online {
+            live.info = info;
+        } else {
+            // Another tab, or back within the grace period: keep the visit.
+            live.info.user = info.user;
+            live.info.verified = info.verified;
+        }
+        live.info.online = true;
+        let p = Arc::new(Push::Presence(live.info.clone()));
+        for a in &site.agents {
+            a.push(&p);
+        }
+        agents_online
+    }
+
+    /// A visitor connection went away. With no connection left, the visitor
+    /// goes offline for agents after the grace period unless one returns.
+    pub fn visitor_disconnect(self: &Arc<Self>, site: &SiteId, visitor: &VisitorId, sub_id: u64) {
+        let gen = {
+            let mut inner = self.lock();
+            let Some(live) = inner
+                .sites
+                .get_mut(site)
+                .and_then(|s| s.visitors.get_mut(visitor))
+            else {
+                return;
+            };
+            live.conns.retain(|c| c.id != sub_id);
+            if !live.conns.is_empty() {
+                return;
+            }
+            live.gen
+        };
+        let hub = self.clone();
+        let (site, visitor) = (site.clone(), visitor.clone());
+        let grace = self.grace;
+        // Sessions drop inside the runtime; during runtime teardown there is
+        // nobody left to tell, so no timer is needed.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                tokio::time::sleep(grace).await;
+                hub.expire(&site, &visitor, gen);
+            });
+        }
+    }
+
+    fn expire(&self, site_id: &SiteId, visitor: &VisitorId, gen: u64) {
+        let mut inner = self.lock();
+        let Some(site) = inner.sites.get_mut(site_id) else {
+            return;
+        };
+        let gone =
+            matches!(site.visitors.get(visitor), Some(l) if l.conns.is_empty() && l.gen == gen);
+        if !gone {
+            return;
+        }
+        site.visitors.remove(visitor);
+        let p = Arc::new(Push::Offline {
+            site: site_id.clone(),
+            visitor: visitor.clone(),
+        });
+        for a in &site.agents {
+            a.push(&p);
+        }
+        if site.visitors.is_empty() && site.agents.is_empty() {
+            inner.sites.remove(site_id);
+        }
+    }
+
+    /// A visitor changed page: update presence, tell the site's agents.
+    pub fn visitor_page(&self, site_id: &SiteId, visitor: &VisitorId, page: PageInfo) {
+        let mut inner = self.lock();
+        let Some(site) = inner.sites.get_mut(site_id) else {
+            return;
+        };
+        let Some(live) = site.visitors.get_mut(visitor) else {
+            return;
+        };
+        live.info.page = Some(page);
+        live.info.pages = live.info.pages.saturating_add(1);
+        let p = Arc::new(Push::Presence(live.info.clone()));
+        for a in &site.agents {
+            a.push(&p);
+        }
+    }
+
+    /// An agent connection subscribes to a site: returns who is online now.
+    pub fn agent_subscribe(&self, site_id: &SiteId, sub: &SubHandle) -> Vec<VisitorInfo> {
+        let mut inner = self.lock();
+        let site = inner.sites.entry(site_id.clone()).or_default();
+        if site.agents.iter().any(|a| a.id == sub.0.id) {
+            return site.visitors.values().map(|l| l.info.clone()).collect();
+        }
+        let first = site.agents.is_empty();
+        site.agents.push(sub.0.clone());
+        if first {
+            let p = Arc::new(Push::Agents { online: true });
+            for v in site.visitors.values() {
+                for c in &v.conns {
+                    c.push(&p);
+                }
+            }
+        }
+        site.visitors.values().map(|l| l.info.clone()).collect()
+    }
+
+    pub fn agent_unsubscribe(&self, site_id: &SiteId, sub_id: u64) {
+        let mut inner = self.lock();
+        let Some(site) = inner.sites.get_mut(site_id) else {
+            return;
+        };
+        let before = site.agents.len();
+        site.agents.retain(|a| a.id != sub_id);
+        if before > 0 && site.agents.is_empty() {
+            let p = Arc::new(Push::Agents { online: false });
+            for v in site.visitors.values() {
+                for c in &v.conns {
+                    c.push(&p);
+                }
+            }
+        }
+        if site.visitors.is_empty() && site.agents.is_empty() {
+            inner.sites.remove(site_id);
+        }
+    }
+
+    /// Live visitors of a site (agents' snapshot).
+    pub fn visitors(&self, site_id: &SiteId) -> Vec<VisitorInfo> {
+        let inner = self.lock();
+        inner
+            .sites
+            .get(site_id)
+            .map(|s| s.visitors.values().map(|l| l.info.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn agents_online(&self, site_id: &SiteId) -> bool {
+        self.lock()
+            .sites
+            .get(site_id)
+            .is_some_and(|s| !s.agents.is_empty())
+    }
+
+    /// Counts for `/metrics`: (sites, visitors online, agent subscriptions).
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let inner = self.lock();
+        let visitors = inner.sites.values().map(|s| s.visitors.len()).sum();
+        let agents = inner.sites.values().map(|s| s.agents.len()).sum();
+        (inner.sites.len(), visitors, agents)
+    }
+
+    /// Sends `p` to everyone in `conv`: the visitor's connections and the
+    /// site's agents. `to_visitor` false keeps agent-only notices (the
+    /// visitor's own typing) away from the visitor.
+    fn to_conv(&self, conv: &ConvRecord, p: Push, to_visitor: bool, to_agents: bool) {
+        let p = Arc::new(p);
+        let inner = self.lock();
+        let Some(site) = inner.sites.get(&conv.site) else {
+            return;
+        };
+        if to_visitor {
+            if let Some(v) = site.visitors.get(&conv.visitor) {
+                for c in &v.conns {
+                    c.push(&p);
+                }
+            }
+        }
+        if to_agents {
+            for a in &site.agents {
+                a.push(&p);
+            }
+        }
+    }
+
+    /// A durable event (called by the commit task after the flush).
+    pub fn publish_event(&self, conv: &ConvRecord, ev: Event) {
+        self.to_conv(conv, Push::Event(ev), true, true);
+    }
+
+    /// A conversation's summary changed: agents keep their inbox current.
+    pub fn publish_conv(&self, conv: &ConvRecord) {
+        self.to_conv(conv, Push::Conv(conv.summary()), false, true);
+    }
+
+    pub fn publish_read(&self, conv: &ConvRecord, side: Side, seq: u64) {
+        let p = Push::Read {
+            conv: conv.id.clone(),
+            side,
+            seq,
+        };
+        // The reader's own side learns too (other tabs / other agents).
+        self.to_conv(conv, p, true, true);
+    }
+
+    pub fn publish_typing(&self, conv: &ConvRecord, side: Side, on: bool) {
+        let p = Push::Typing {
+            conv: conv.id.clone(),
+            side,
+            on,
+        };
+        self.to_conv(conv, p, side == Side::Agent, side == Side::Visitor);
+    }
+}
+
+/// The sending half of one connection's queue, registered with the hub.
+pub struct SubHandle(Sub);
+
+impl SubHandle {
+    pub fn id(&self) -> u64 {
+        self.0.id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(site: &str, v: &str) -> VisitorInfo {
+        VisitorInfo {
+            id: VisitorId::new(v).expect("id"),
+            site: SiteId::new(site).expect("id"),
+            online: true,
+            page: None,
+            pages: 0,
+            since: 0,
+            visits: 1,
+            user: None,
+            verified: false,
+            user_agent: None,
+        }
+    }
+
+    /// A full queue never blocks the hub: the push is dropped for that
+    /// connection and it is marked lagged (its session then replays).
+    #[tokio::test]
+    async fn slow_consumer_is_marked_lagged_not_waited_on() {
+        let hub = Hub::new(Duration::from_secs(1));
+        let site = SiteId::new("s").expect("id");
+        let (mut agent, agent_h) = hub.subscription();
+        hub.agent_subscribe(&site, &agent_h);
+        let (_v, vh) = hub.subscription();
+        for i in 0..protocol::limits::SUBSCRIBER_QUEUE + 10 {
+            let mut i2 = info("s", "v1");
+            i2.pages = i as u32;
+            hub.visitor_connect(i2, &vh);
+        }
+        assert!(agent.take_lagged());
+        assert!(!agent.take_lagged());
+        let mut n = 0;
+        while agent.rx.try_recv().is_ok() {
+            n += 1;
+        }
+        assert_eq!(n, protocol::limits::SUBSCRIBER_QUEUE);
+    }
+
+    /// Offline only after the grace period, and not if the visitor returns.
+    #[tokio::test(start_paused = true)]
+    async fn offline_after_grace_unless_back() {
+        let hub = Hub::new(Duration::from_secs(30));
+        let site = SiteId::new("s").expect("id");
+        let (mut agent, agent_h) = hub.subscription();
+        hub.agent_subscribe(&site, &agent_h);
+        let (_v1, vh1) = hub.subscription();
+        hub.visitor_connect(info("s", "v1"), &vh1);
+        hub.visitor_disconnect(&site, &VisitorId::new("v1").expect("id"), vh1.id());
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let (_v2, vh2) = hub.subscription();
+        hub.visitor_connect(info("s", "v1"), &vh2);
+        tokio::time::sleep(Duration::from_secs(40)).await;
+        assert_eq!(hub.visitors(&site).len(), 1, "came back within grace");
+        hub.visitor_disconnect(&site, &VisitorId::new("v1").expect("id"), vh2.id());
+        tokio::time::sleep(Duration::from_secs(31)).await;
+        assert!(hub.visitors(&site).is_empty());
+        let mut saw_offline = false;
+        while let Ok(p) = agent.rx.try_recv() {
+            saw_offline |= matches!(&*p, Push::Offline { .. });
+        }
+        assert!(saw_offline);
+    }
+}

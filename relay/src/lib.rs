@@ -1,0 +1,191 @@
+//! kefu's relay: the HTTP API, the WebSocket and long-poll transports, the
+//! hub of live connections, and durable storage in sled — one process.
+//!
+//! # Layout
+//! Layers, each using only those below it:
+//! - [`cli`]: flags and env vars → a validated [`Config`]; admin subcommands.
+//! - [`http`]: warp routes, the one error type and `recover`; [`assets`]:
+//!   static files.
+//! - [`ws`], [`longpoll`]: transports — bytes ⇄ protocol frames, nothing else.
+//! - [`session`]: one client's protocol state machine, shared by both
+//!   transports (hello, auth, cursors, send → ack, replay, live).
+//! - [`hub`]: live presence and subscribers, bounded queues.
+//! - [`commit`]: group commit — batches writes, one flush + fdatasync, then acks.
+//! - [`auth`]: visitor tokens, agent tokens, verified identity.
+//! - [`store`]: the only module that touches sled.
+//! - [`metrics`]: counters for `/metrics`.
+
+pub mod assets;
+pub mod auth;
+pub mod cli;
+pub mod commit;
+pub mod http;
+pub mod hub;
+pub mod longpoll;
+pub mod metrics;
+pub mod session;
+pub mod store;
+pub mod ws;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Validated settings (see [`cli`] for the flags that fill it).
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// sled lives in `<data_dir>/sled`.
+    pub data_dir: PathBuf,
+    /// How long a visitor without connections still shows online.
+    pub offline_grace: Duration,
+    /// Ack only after flush + fdatasync. Off only to measure the ceiling.
+    pub durable: bool,
+    /// Cap on WebSocket connections + long-poll sessions.
+    pub max_connections: usize,
+    /// On an empty data dir, create a demo site and agent and print them.
+    pub demo: bool,
+    /// Use this token for the demo agent instead of a random one.
+    pub demo_token: Option<String>,
+    /// Heartbeat interval on WebSockets; a connection silent for
+    /// `heartbeat * 2.4` is dead (the default is 25 s → 60 s).
+    pub heartbeat: Duration,
+    /// How long an empty long-poll waits before answering.
+    pub longpoll_wait: Duration,
+}
+
+impl Config {
+    /// Silence after which a WebSocket is considered dead.
+    pub fn heartbeat_timeout(&self) -> Duration {
+        self.heartbeat * 12 / 5
+    }
+}
+
+/// Everything the layers share; one per process.
+pub struct App {
+    pub store: Arc<store::Store>,
+    pub hub: Arc<hub::Hub>,
+    pub commit: commit::Committer,
+    pub auth: auth::Auth,
+    pub metrics: Arc<metrics::Metrics>,
+    /// Cancelled when shutdown starts: upgraded sockets and long-polls
+    /// watch it (hyper no longer tracks them).
+    pub shutdown: CancellationToken,
+    /// Tasks to wait for at shutdown (long-poll sessions).
+    pub tasks: TaskTracker,
+    pub connections: Arc<Semaphore>,
+    pub longpoll: longpoll::Registry,
+    pub config: Config,
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Whether `origin` may use a site's visitor endpoints. An empty allow-list
+/// admits every origin (a new site works at once); otherwise the request
+/// must carry one of the listed origins exactly.
+pub fn origin_allowed(allowed: &[String], origin: Option<&str>) -> bool {
+    if allowed.is_empty() {
+        return true;
+    }
+    origin.is_some_and(|o| allowed.iter().any(|a| a.eq_ignore_ascii_case(o)))
+}
+
+/// What first run created, for printing.
+pub struct FirstRun {
+    pub site: store::SiteRecord,
+    pub agent: store::AgentRecord,
+    pub token: String,
+}
+
+/// On an empty store, create the demo site and agent.
+pub fn first_run(store: &store::Store, config: &Config) -> anyhow::Result<Option<FirstRun>> {
+    if !config.demo || store.site_count() > 0 {
+        return Ok(None);
+    }
+    let site_id = protocol::SiteId::new("demo").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let site = auth::create_site(store, site_id.clone(), "Demo site")?;
+    let (agent, token) = auth::create_agent(
+        store,
+        "Demo Agent",
+        vec![site_id],
+        config.demo_token.clone(),
+    )?;
+    Ok(Some(FirstRun { site, agent, token }))
+}
+
+/// Runs the relay on `listener` until `shutdown` resolves, then stops
+/// accepting, closes live sockets with 1012, ends long-polls, and makes the
+/// store durable before returning.
+pub async fn run(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let store = Arc::new(store::Store::open(&config.data_dir.join("sled"))?);
+    if let Some(fr) = first_run(&store, &config)? {
+        let addr = listener.local_addr()?;
+        println!(
+            "kefu: first run — created site \"{}\" and agent \"{}\"",
+            fr.site.id, fr.agent.name
+        );
+        println!("  agent token : {}", fr.token);
+        println!("  site secret : {}", fr.site.secret);
+        println!("  demo page   : http://{addr}/");
+    }
+    let hub = hub::Hub::new(config.offline_grace);
+    let metrics = Arc::new(metrics::Metrics::default());
+    let (commit, commit_thread) =
+        commit::Committer::start(store.clone(), hub.clone(), metrics.clone(), config.durable);
+    let app = Arc::new(App {
+        auth: auth::Auth::new(store.server_key()?),
+        store: store.clone(),
+        hub,
+        commit,
+        metrics,
+        shutdown: CancellationToken::new(),
+        tasks: TaskTracker::new(),
+        connections: Arc::new(Semaphore::new(config.max_connections)),
+        longpoll: longpoll::Registry::default(),
+        config,
+    });
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, durable = app.config.durable, "kefu relay listening");
+    // On stdout too: scripts and tests read the bound port from it.
+    println!("kefu: listening on http://{addr}");
+
+    let token = app.shutdown.clone();
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("shutting down");
+        token.cancel();
+    };
+    warp::serve(http::routes(app.clone()))
+        .incoming(listener)
+        .graceful(signal)
+        .run()
+        .await;
+
+    app.tasks.close();
+    let _ = tokio::time::timeout(Duration::from_secs(5), app.tasks.wait()).await;
+    // Upgraded sockets saw the token too; give their close frames a moment.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    drop(app);
+    // The commit thread ends once the last Committer clone is gone; sessions
+    // still winding down may hold one, so do not wait on it forever.
+    let joined = tokio::task::spawn_blocking(move || commit_thread.join());
+    let _ = tokio::time::timeout(Duration::from_secs(5), joined).await;
+    store.sync()?;
+    tracing::info!("stopped");
+    Ok(())
+}

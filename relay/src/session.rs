@@ -1,0 +1,824 @@
+//! One client's protocol state machine, shared by both transports so that
+//! long-poll and WebSocket cannot drift apart.
+//!
+//! A transport feeds it client frames ([`Session::handle_text`]) and hub
+//! pushes ([`Session::next_push`] → [`Session::handle_push`]) and writes out
+//! whatever frames it produces. States: new (only `hello`), visitor, agent.
+//!
+//! Ordering: on hello (or subscribe) the session registers with the hub
+//! *first*, then replays stored events after the client's cursors, then
+//! handles live pushes. A per-conversation cursor drops what was already
+//! sent and fills any gap from the store, so each conversation reaches the
+//! client in seq order, without gaps or repeats, whatever the hub did.
+
+use crate::commit::{CommitError, Committed, Target};
+use crate::hub::{Push, SubHandle, Subscription};
+use crate::store::{AgentRecord, ConvRecord, StoreError, VisitorRecord};
+use crate::App;
+use protocol::limits::*;
+use protocol::*;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A new visit starts when a visitor returns after this long away.
+const VISIT_GAP_MS: u64 = 30 * 60 * 1000;
+
+/// Conversations listed in an agent's subscribe snapshot (newest first);
+/// older ones are reachable through the API.
+const SNAPSHOT_CONVS: usize = 200;
+
+/// What the transport learned about the client at connect time.
+#[derive(Debug, Clone, Default)]
+pub struct Peer {
+    pub ip: Option<IpAddr>,
+    pub origin: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// Whether the transport should keep the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Close,
+}
+
+/// A fixed one-minute window counter: cheap, bounded, good enough for
+/// abuse limits (a burst at a window edge may reach twice the rate).
+struct Rate {
+    start: Instant,
+    count: u32,
+}
+
+impl Rate {
+    fn new() -> Rate {
+        Rate {
+            start: Instant::now(),
+            count: 0,
+        }
+    }
+    fn allow(&mut self, per_minute: u32) -> bool {
+        if self.start.elapsed() >= Duration::from_secs(60) {
+            self.start = Instant::now();
+            self.count = 0;
+        }
+        self.count += 1;
+        self.count <= per_minute
+    }
+}
+
+struct Live {
+    sub: Subscription,
+    handle: SubHandle,
+    /// Last seq sent to the client, per conversation.
+    cursors: HashMap<ConvId, u64>,
+}
+
+struct VisitorState {
+    site: SiteId,
+    visitor: VisitorId,
+    name: Option<String>,
+    live: Live,
+    sends: Rate,
+    pages: Rate,
+    typing: Rate,
+}
+
+struct AgentState {
+    agent: AgentRecord,
+    live: Live,
+    subscribed: Vec<SiteId>,
+    typing: Rate,
+}
+
+enum State {
+    New,
+    Visitor(Box<VisitorState>),
+    Agent(Box<AgentState>),
+}
+
+pub struct Session {
+    app: Arc<App>,
+    peer: Peer,
+    state: State,
+}
+
+fn err(code: ErrorCode, message: impl Into<String>) -> ServerFrame {
+    ServerFrame::error(code, message)
+}
+
+fn err_cid(code: ErrorCode, message: impl Into<String>, cid: &Cid) -> ServerFrame {
+    ServerFrame::Error {
+        code,
+        message: message.into(),
+        cid: Some(cid.clone()),
+    }
+}
+
+fn internal(e: StoreError) -> ServerFrame {
+    tracing::error!(error = %e, "store error in session");
+    err(ErrorCode::Internal, "internal error")
+}
+
+fn commit_error(e: CommitError, cid: Option<&Cid>) -> ServerFrame {
+    let (code, message) = match e {
+        CommitError::Storage => (
+            ErrorCode::Storage,
+            "not stored: the relay's disk failed; resend later",
+        ),
+        CommitError::UnknownConversation => {
+            (ErrorCode::UnknownConversation, "no such conversation")
+        }
+        CommitError::ShuttingDown => (
+            ErrorCode::ShuttingDown,
+            "the relay is shutting down; resend after reconnecting",
+        ),
+    };
+    ServerFrame::Error {
+        code,
+        message: message.into(),
+        cid: cid.cloned(),
+    }
+}
+
+impl Session {
+    pub fn new(app: Arc<App>, peer: Peer) -> Session {
+        Session {
+            app,
+            peer,
+            state: State::New,
+        }
+    }
+
+    pub fn is_established(&self) -> bool {
+        !matches!(self.state, State::New)
+    }
+
+    fn live(&mut self) -> Option<&mut Live> {
+        match &mut self.state {
+            State::New => None,
+            State::Visitor(v) => Some(&mut v.live),
+            State::Agent(a) => Some(&mut a.live),
+        }
+    }
+
+    /// Waits for the next hub push (forever before hello).
+    pub async fn next_push(&mut self) -> Arc<Push> {
+        match self.live() {
+            Some(live) => match live.sub.rx.recv().await {
+                Some(p) => p,
+                // Cannot happen while `live.handle` holds a sender.
+                None => std::future::pending().await,
+            },
+            None => std::future::pending().await,
+        }
+    }
+
+    /// One client frame as JSON text.
+    pub async fn handle_text(&mut self, text: &str, out: &mut Vec<ServerFrame>) -> Flow {
+        match ClientFrame::parse(text) {
+            Ok(frame) => self.handle(frame, out).await,
+            Err(e) => {
+                self.app
+                    .metrics
+                    .bad_frames
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                out.push(err(e.code, e.message));
+                Flow::Continue
+            }
+        }
+    }
+
+    pub async fn handle(&mut self, frame: ClientFrame, out: &mut Vec<ServerFrame>) -> Flow {
+        match (&self.state, frame) {
+            (_, ClientFrame::Ping) => out.push(ServerFrame::Pong),
+            (_, ClientFrame::Pong) => {}
+            (State::New, ClientFrame::Hello(h)) => {
+                if let Err(f) = self.hello(h, out) {
+                    out.push(f);
+                }
+            }
+            (_, ClientFrame::Hello(_)) => out.push(err(
+                ErrorCode::AlreadyHello,
+                "hello was already accepted on this connection",
+            )),
+            (State::New, _) => out.push(err(ErrorCode::HelloRequired, "say hello first")),
+            (State::Visitor(_), frame) => {
+                if let Err(f) = self.visitor_frame(frame, out).await {
+                    out.push(f);
+                }
+            }
+            (State::Agent(_), frame) => {
+                if let Err(f) = self.agent_frame(frame, out).await {
+                    out.push(f);
+                }
+            }
+        }
+        Flow::Continue
+    }
+
+    // --- hello ------------------------------------------------------------
+
+    fn hello(&mut self, h: Hello, out: &mut Vec<ServerFrame>) -> Result<(), ServerFrame> {
+        if h.v != PROTOCOL_VERSION {
+            return Err(err(
+                ErrorCode::UnsupportedVersion,
+                format!(
+                    "this relay speaks protocol v{PROTOCOL_VERSION}, not v{}",
+                    h.v
+                ),
+            ));
+        }
+        match h.role {
+            Role::Visitor => self.visitor_hello(h, out),
+            Role::Agent => self.agent_hello(h, out),
+        }
+    }
+
+    fn visitor_hello(&mut self, h: Hello, out: &mut Vec<ServerFrame>) -> Result<(), ServerFrame> {
+        let app = self.app.clone();
+        let (Some(site_id), Some(visitor)) = (h.site, h.visitor) else {
+            return Err(err(
+                ErrorCode::BadFrame,
+                "a visitor hello needs site and visitor",
+            ));
+        };
+        let site = app
+            .store
+            .site(&site_id)
+            .map_err(internal)?
+            .ok_or_else(|| err(ErrorCode::UnknownSite, format!("no site {site_id}")))?;
+        if !crate::origin_allowed(&site.allowed_origins, self.peer.origin.as_deref()) {
+            return Err(err(
+                ErrorCode::OriginNotAllowed,
+                "this page's origin is not allowed for the site",
+            ));
+        }
+        let record = app.store.visitor(&site_id, &visitor).map_err(internal)?;
+        match (&h.token, &record) {
+            (Some(t), _) if !app.auth.check_visitor_token(&site_id, &visitor, t) => {
+                return Err(err(
+                    ErrorCode::BadToken,
+                    "the visitor token does not match this visitor",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(err(
+                    ErrorCode::TokenRequired,
+                    "this visitor id is taken: present its token or use a new id",
+                ));
+            }
+            _ => {}
+        }
+        let mut user = h.user;
+        let mut verified = None;
+        if let Some(u) = &mut user {
+            if let Some(hash) = u.user_hash.take() {
+                let id =
+                    u.id.as_deref()
+                        .ok_or_else(|| err(ErrorCode::BadUserHash, "user_hash needs user.id"))?;
+                if !crate::auth::check_user_hash(&site.secret, id, &hash) {
+                    return Err(err(
+                        ErrorCode::BadUserHash,
+                        "user_hash is not HMAC-SHA256(site secret, user.id)",
+                    ));
+                }
+                verified = Some(true);
+            } else {
+                verified = Some(false);
+            }
+        }
+        let now = crate::now_ms();
+        let mut rec = record.unwrap_or(VisitorRecord {
+            id: visitor.clone(),
+            site: site_id.clone(),
+            first_seen: now,
+            last_seen: 0,
+            visits: 0,
+            user: None,
+            verified: false,
+            user_agent: None,
+        });
+        let new_visit = now.saturating_sub(rec.last_seen) > VISIT_GAP_MS;
+        if new_visit {
+            rec.visits = rec.visits.saturating_add(1);
+        }
+        rec.last_seen = now;
+        if let Some(ua) = &self.peer.user_agent {
+            rec.user_agent = Some(ua.chars().take(512).collect());
+        }
+        if let (Some(u), Some(v)) = (user, verified) {
+            rec.user = Some(u);
+            rec.verified = v;
+        }
+        app.store.put_visitor(&rec).map_err(internal)?;
+        let convs = app
+            .store
+            .visitor_convs(&site_id, &visitor)
+            .map_err(internal)?;
+
+        let (sub, handle) = app.hub.subscription();
+        let info = VisitorInfo {
+            id: visitor.clone(),
+            site: site_id.clone(),
+            online: true,
+            page: None,
+            pages: 0,
+            since: now,
+            visits: rec.visits,
+            user: rec.user.clone(),
+            verified: rec.verified,
+            user_agent: rec.user_agent.clone(),
+        };
+        let agents_online = app.hub.visitor_connect(info, &handle);
+        let cursors = convs
+            .iter()
+            .map(|c| (c.id.clone(), h.cursors.get(&c.id).copied().unwrap_or(0)))
+            .collect();
+        out.push(ServerFrame::Welcome(Welcome {
+            v: PROTOCOL_VERSION,
+            role: Role::Visitor,
+            heartbeat_ms: app.config.heartbeat.as_millis() as u64,
+            visitor: Some(visitor.clone()),
+            token: Some(app.auth.visitor_token(&site_id, &visitor)),
+            convs: convs.iter().map(ConvRecord::summary).collect(),
+            agent: None,
+            name: None,
+            sites: Vec::new(),
+            agents_online,
+        }));
+        let name = rec.user.as_ref().and_then(|u| u.name.clone());
+        self.state = State::Visitor(Box::new(VisitorState {
+            site: site_id,
+            visitor,
+            name,
+            live: Live {
+                sub,
+                handle,
+                cursors,
+            },
+            sends: Rate::new(),
+            pages: Rate::new(),
+            typing: Rate::new(),
+        }));
+        tracing::debug!("visitor hello");
+        for c in convs {
+            self.replay(&c.id, out);
+        }
+        Ok(())
+    }
+
+    fn agent_hello(&mut self, h: Hello, out: &mut Vec<ServerFrame>) -> Result<(), ServerFrame> {
+        let app = self.app.clone();
+        let token = h.token.as_deref().unwrap_or_default();
+        let agent = crate::auth::agent_for_token(&app.store, token)
+            .map_err(internal)?
+            .ok_or_else(|| err(ErrorCode::BadToken, "unknown or revoked agent token"))?;
+        let mut cursors = HashMap::new();
+        for (conv, seq) in h.cursors {
+            if let Some(c) = app.store.conv(&conv).map_err(internal)? {
+                if agent.sites.contains(&c.site) {
+                    cursors.insert(conv, seq);
+                }
+            }
+        }
+        let (sub, handle) = app.hub.subscription();
+        out.push(ServerFrame::Welcome(Welcome {
+            v: PROTOCOL_VERSION,
+            role: Role::Agent,
+            heartbeat_ms: app.config.heartbeat.as_millis() as u64,
+            visitor: None,
+            token: None,
+            convs: Vec::new(),
+            agent: Some(agent.id.clone()),
+            name: Some(agent.name.clone()),
+            sites: agent.sites.clone(),
+            agents_online: false,
+        }));
+        let convs: Vec<ConvId> = cursors.keys().cloned().collect();
+        self.state = State::Agent(Box::new(AgentState {
+            agent,
+            live: Live {
+                sub,
+                handle,
+                cursors,
+            },
+            subscribed: Vec::new(),
+            typing: Rate::new(),
+        }));
+        for c in convs {
+            self.replay(&c, out);
+        }
+        Ok(())
+    }
+
+    // --- replay -----------------------------------------------------------
+
+    /// Sends stored events of `conv` after its cursor (at most a page), then
+    /// `synced`. Advances the cursor.
+    fn replay(&mut self, conv: &ConvId, out: &mut Vec<ServerFrame>) {
+        let store = self.app.store.clone();
+        let Some(live) = self.live() else { return };
+        let after = live.cursors.get(conv).copied().unwrap_or(0);
+        let events = match store.events_after(conv, after, MAX_REPLAY_EVENTS + 1) {
+            Ok(e) => e,
+            Err(e) => return out.push(internal(e)),
+        };
+        let more = events.len() > MAX_REPLAY_EVENTS;
+        let mut seq = after;
+        for ev in events.into_iter().take(MAX_REPLAY_EVENTS) {
+            seq = ev.seq;
+            out.push(ServerFrame::Event(ev));
+        }
+        live.cursors.insert(conv.clone(), seq);
+        out.push(ServerFrame::Synced {
+            conv: conv.clone(),
+            seq,
+            more,
+        });
+    }
+
+    /// A hub push → frames, applying the per-conversation cursor.
+    pub fn handle_push(&mut self, push: &Push, out: &mut Vec<ServerFrame>) {
+        let is_agent = matches!(self.state, State::Agent(_));
+        match push {
+            Push::Event(ev) => {
+                let Some(live) = self.live() else { return };
+                match live.cursors.get(&ev.conv).copied() {
+                    Some(c) if ev.seq <= c => {}
+                    Some(c) if ev.seq == c + 1 => {
+                        live.cursors.insert(ev.conv.clone(), ev.seq);
+                        out.push(ServerFrame::Event(ev.clone()));
+                    }
+                    None if is_agent => {
+                        // An agent sees live traffic of every conversation on
+                        // its sites; history comes by `sync` when it opens one.
+                        live.cursors.insert(ev.conv.clone(), ev.seq);
+                        out.push(ServerFrame::Event(ev.clone()));
+                    }
+                    None if ev.seq == 1 => {
+                        live.cursors.insert(ev.conv.clone(), 1);
+                        out.push(ServerFrame::Event(ev.clone()));
+                    }
+                    _ => self.replay(&ev.conv, out),
+                }
+            }
+            Push::Conv(s) if is_agent => out.push(ServerFrame::Conv { conv: s.clone() }),
+            Push::Conv(_) => {}
+            Push::Typing { conv, side, on } => out.push(ServerFrame::Typing {
+                conv: conv.clone(),
+                side: *side,
+                on: *on,
+            }),
+            Push::Read { conv, side, seq } => out.push(ServerFrame::Read {
+                conv: conv.clone(),
+                side: *side,
+                seq: *seq,
+            }),
+            Push::Presence(v) if is_agent => out.push(ServerFrame::Presence { visitor: v.clone() }),
+            Push::Offline { site, visitor } if is_agent => out.push(ServerFrame::Offline {
+                site: site.clone(),
+                visitor: visitor.clone(),
+            }),
+            Push::Agents { online } if !is_agent => {
+                out.push(ServerFrame::Agents { online: *online })
+            }
+            Push::Presence(_) | Push::Offline { .. } | Push::Agents { .. } => {}
+        }
+    }
+
+    /// If the hub dropped pushes for this connection (slow consumer), catch
+    /// up from the store: replay every known conversation, re-send presence.
+    pub fn catch_up_if_lagged(&mut self, out: &mut Vec<ServerFrame>) {
+        let Some(live) = self.live() else { return };
+        if !live.sub.take_lagged() {
+            return;
+        }
+        tracing::debug!("connection lagged; replaying from the store");
+        match &self.state {
+            State::Visitor(v) => {
+                let convs = match self.app.store.visitor_convs(&v.site, &v.visitor) {
+                    Ok(c) => c,
+                    Err(e) => return out.push(internal(e)),
+                };
+                for c in convs {
+                    self.replay(&c.id, out);
+                }
+                let online = self.app.hub.agents_online(match &self.state {
+                    State::Visitor(v) => &v.site,
+                    _ => return,
+                });
+                out.push(ServerFrame::Agents { online });
+            }
+            State::Agent(a) => {
+                let sites = a.subscribed.clone();
+                let convs: Vec<ConvId> = a.live.cursors.keys().cloned().collect();
+                for c in convs {
+                    self.replay(&c, out);
+                }
+                for site in sites {
+                    self.snapshot(&site, out);
+                }
+            }
+            State::New => {}
+        }
+    }
+
+    fn snapshot(&mut self, site: &SiteId, out: &mut Vec<ServerFrame>) {
+        let visitors = self.app.hub.visitors(site);
+        match self.app.store.site_convs(site, SNAPSHOT_CONVS) {
+            Ok(convs) => out.push(ServerFrame::Snapshot {
+                site: site.clone(),
+                visitors,
+                convs: convs.iter().map(ConvRecord::summary).collect(),
+            }),
+            Err(e) => out.push(internal(e)),
+        }
+    }
+
+    // --- visitor frames ---------------------------------------------------
+
+    /// A conversation this visitor may touch.
+    fn own_conv(&self, conv: &ConvId) -> Result<ConvRecord, ServerFrame> {
+        let State::Visitor(v) = &self.state else {
+            return Err(err(ErrorCode::Forbidden, "visitors only"));
+        };
+        match self.app.store.conv(conv).map_err(internal)? {
+            Some(c) if c.site == v.site && c.visitor == v.visitor => Ok(c),
+            _ => Err(err(ErrorCode::UnknownConversation, "no such conversation")),
+        }
+    }
+
+    async fn visitor_frame(
+        &mut self,
+        frame: ClientFrame,
+        out: &mut Vec<ServerFrame>,
+    ) -> Result<(), ServerFrame> {
+        let app = self.app.clone();
+        let State::Visitor(v) = &mut self.state else {
+            return Ok(());
+        };
+        match frame {
+            ClientFrame::Page(p) => {
+                if !v.pages.allow(MAX_PAGE_VIEWS_PER_MINUTE) {
+                    return Err(err(
+                        ErrorCode::RateLimited,
+                        "too many page views; slow down",
+                    ));
+                }
+                let page = PageInfo {
+                    url: p.url,
+                    title: p.title,
+                    referrer: p.referrer,
+                    at: crate::now_ms(),
+                };
+                app.store
+                    .record_page(&v.site, &v.visitor, &page)
+                    .map_err(internal)?;
+                app.hub.visitor_page(&v.site, &v.visitor, page);
+            }
+            ClientFrame::Send { cid, conv, text } => {
+                if !v.sends.allow(MAX_VISITOR_SENDS_PER_MINUTE) {
+                    return Err(err_cid(
+                        ErrorCode::RateLimited,
+                        "too many messages; resend in a minute",
+                        &cid,
+                    ));
+                }
+                let scope = format!("v:{}:{}", v.site, v.visitor);
+                let from = Author {
+                    side: Side::Visitor,
+                    id: v.visitor.to_string(),
+                    name: v.name.clone(),
+                };
+                let target = match conv {
+                    Some(c) => Target::Conv(self.own_conv(&c).map_err(|e| with_cid(e, &cid))?.id),
+                    None => Target::Visitor {
+                        site: v.site.clone(),
+                        visitor: v.visitor.clone(),
+                    },
+                };
+                let r = app
+                    .commit
+                    .message(scope, cid.clone(), target, from, text)
+                    .await;
+                out.push(ack(r, &cid));
+            }
+            ClientFrame::Typing { conv, on } => {
+                if !v.typing.allow(MAX_TYPING_PER_MINUTE) {
+                    return Ok(());
+                }
+                let rec = match conv {
+                    Some(c) => self.own_conv(&c)?,
+                    None => {
+                        let convs = app
+                            .store
+                            .visitor_convs(&v.site, &v.visitor)
+                            .map_err(internal)?;
+                        match convs.into_iter().rev().find(|c| c.open) {
+                            Some(c) => c,
+                            // Nobody to tell until a conversation exists.
+                            None => return Ok(()),
+                        }
+                    }
+                };
+                app.hub.publish_typing(&rec, Side::Visitor, on);
+            }
+            ClientFrame::Read { conv, seq } => {
+                let rec = self.own_conv(&conv)?;
+                app.commit.read(rec.id, Side::Visitor, seq);
+            }
+            ClientFrame::Sync { conv, after } => {
+                let rec = self.own_conv(&conv)?;
+                if let Some(live) = self.live() {
+                    live.cursors.insert(rec.id.clone(), after);
+                }
+                self.replay(&rec.id, out);
+            }
+            ClientFrame::Subscribe { .. }
+            | ClientFrame::Invite { .. }
+            | ClientFrame::Close { .. } => {
+                return Err(err(ErrorCode::Forbidden, "agents only"));
+            }
+            ClientFrame::Hello(_) | ClientFrame::Ping | ClientFrame::Pong => {}
+        }
+        Ok(())
+    }
+
+    // --- agent frames -----------------------------------------------------
+
+    /// A conversation on one of this agent's sites. Others look exactly like
+    /// missing ones, so ids of other sites cannot be probed.
+    fn agent_conv(&self, conv: &ConvId) -> Result<ConvRecord, ServerFrame> {
+        let State::Agent(a) = &self.state else {
+            return Err(err(ErrorCode::Forbidden, "agents only"));
+        };
+        match self.app.store.conv(conv).map_err(internal)? {
+            Some(c) if a.agent.sites.contains(&c.site) => Ok(c),
+            _ => Err(err(ErrorCode::UnknownConversation, "no such conversation")),
+        }
+    }
+
+    async fn agent_frame(
+        &mut self,
+        frame: ClientFrame,
+        out: &mut Vec<ServerFrame>,
+    ) -> Result<(), ServerFrame> {
+        let app = self.app.clone();
+        let State::Agent(a) = &mut self.state else {
+            return Ok(());
+        };
+        let me = Author {
+            side: Side::Agent,
+            id: a.agent.id.to_string(),
+            name: Some(a.agent.name.clone()),
+        };
+        let scope = format!("a:{}", a.agent.id);
+        match frame {
+            ClientFrame::Subscribe { site } => {
+                if !a.agent.sites.contains(&site) {
+                    return Err(err(
+                        ErrorCode::Forbidden,
+                        format!("not an agent of site {site}"),
+                    ));
+                }
+                if app.store.site(&site).map_err(internal)?.is_none() {
+                    return Err(err(ErrorCode::UnknownSite, format!("no site {site}")));
+                }
+                app.hub.agent_subscribe(&site, &a.live.handle);
+                if !a.subscribed.contains(&site) {
+                    a.subscribed.push(site.clone());
+                }
+                let mine: Vec<ConvId> = a.live.cursors.keys().cloned().collect();
+                self.snapshot(&site, out);
+                for c in mine {
+                    if matches!(app.store.conv(&c), Ok(Some(r)) if r.site == site) {
+                        self.replay(&c, out);
+                    }
+                }
+            }
+            ClientFrame::Send { cid, conv, text } => {
+                let Some(conv) = conv else {
+                    return Err(err_cid(
+                        ErrorCode::BadFrame,
+                        "an agent send needs conv",
+                        &cid,
+                    ));
+                };
+                let rec = self.agent_conv(&conv).map_err(|e| with_cid(e, &cid))?;
+                let r = app
+                    .commit
+                    .message(scope, cid.clone(), Target::Conv(rec.id), me, text)
+                    .await;
+                out.push(ack(r, &cid));
+            }
+            ClientFrame::Invite {
+                site,
+                visitor,
+                cid,
+                text,
+            } => {
+                if !a.agent.sites.contains(&site) {
+                    return Err(err_cid(
+                        ErrorCode::Forbidden,
+                        format!("not an agent of site {site}"),
+                        &cid,
+                    ));
+                }
+                if app
+                    .store
+                    .visitor(&site, &visitor)
+                    .map_err(internal)?
+                    .is_none()
+                {
+                    return Err(err_cid(ErrorCode::NotFound, "no such visitor", &cid));
+                }
+                let r = app
+                    .commit
+                    .message(
+                        scope,
+                        cid.clone(),
+                        Target::Visitor { site, visitor },
+                        me,
+                        text,
+                    )
+                    .await;
+                out.push(ack(r, &cid));
+            }
+            ClientFrame::Close { conv } => {
+                let rec = self.agent_conv(&conv)?;
+                if let Err(e) = app.commit.close(rec.id, me).await {
+                    return Err(commit_error(e, None));
+                }
+            }
+            ClientFrame::Typing { conv, on } => {
+                if !a.typing.allow(MAX_TYPING_PER_MINUTE) {
+                    return Ok(());
+                }
+                let Some(conv) = conv else {
+                    return Err(err(
+                        ErrorCode::BadFrame,
+                        "an agent typing notice needs conv",
+                    ));
+                };
+                let rec = self.agent_conv(&conv)?;
+                app.hub.publish_typing(&rec, Side::Agent, on);
+            }
+            ClientFrame::Read { conv, seq } => {
+                let rec = self.agent_conv(&conv)?;
+                app.commit.read(rec.id, Side::Agent, seq);
+            }
+            ClientFrame::Sync { conv, after } => {
+                let rec = self.agent_conv(&conv)?;
+                if let Some(live) = self.live() {
+                    live.cursors.insert(rec.id.clone(), after);
+                }
+                self.replay(&rec.id, out);
+            }
+            ClientFrame::Page(_) => return Err(err(ErrorCode::Forbidden, "visitors only")),
+            ClientFrame::Hello(_) | ClientFrame::Ping | ClientFrame::Pong => {}
+        }
+        Ok(())
+    }
+}
+
+fn with_cid(f: ServerFrame, cid: &Cid) -> ServerFrame {
+    match f {
+        ServerFrame::Error { code, message, .. } => ServerFrame::Error {
+            code,
+            message,
+            cid: Some(cid.clone()),
+        },
+        other => other,
+    }
+}
+
+fn ack(r: Result<Committed, CommitError>, cid: &Cid) -> ServerFrame {
+    match r {
+        Ok(c) => ServerFrame::Ack {
+            cid: cid.clone(),
+            conv: c.conv,
+            seq: c.seq,
+        },
+        Err(e) => commit_error(e, Some(cid)),
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        match &self.state {
+            State::Visitor(v) => {
+                self.app
+                    .hub
+                    .visitor_disconnect(&v.site, &v.visitor, v.live.handle.id())
+            }
+            State::Agent(a) => {
+                for s in &a.subscribed {
+                    self.app.hub.agent_unsubscribe(s, a.live.handle.id());
+                }
+            }
+            State::New => {}
+        }
+    }
+}

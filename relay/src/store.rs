@@ -1,0 +1,506 @@
+//! The only module that touches sled.
+//!
+//! Trees and keys (ids never contain `\0`, so it separates key parts):
+//! - `chat`: everything the delivery promise covers, so that one group
+//!   commit is one atomic `apply_batch`:
+//!   - `c` conv                     → [`ConvRecord`] JSON
+//!   - `e` conv seq(u64 BE)         → [`Event`] JSON (ULID conv ids are 26 bytes)
+//!   - `k` scope `\0` cid           → conv `\0` seq(u64 BE): the cid dedup index
+//!   - `s` site `\0` conv           → (): a site's conversations, oldest first
+//!   - `v` site `\0` visitor `\0` conv → (): a visitor's conversations
+//! - `sites`: site id → [`SiteRecord`]
+//! - `visitors`: site `\0` visitor → [`VisitorRecord`]
+//! - `pages`: site `\0` visitor `\0` ts(u64 BE) → [`PageRecord`]
+//! - `agents`: agent id → [`AgentRecord`]; `tokens`: sha256(token) → [`TokenRecord`]
+//! - `meta`: `server_key` (visitor-token signing key)
+//!
+//! Durability: [`Store::sync`] = sled `flush` (which on Linux ends in
+//! `sync_file_range`, not a cache flush — sled issue #1452) followed by
+//! `fdatasync` on sled's data file through a handle of our own.
+
+use protocol::{AgentId, ConvId, ConvSummary, Event, PageInfo, SiteId, UserInfo, VisitorId};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use std::fs::File;
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("sled: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("corrupt record under {key}: {err}")]
+    Corrupt { key: String, err: serde_json::Error },
+    #[error("encode: {0}")]
+    Encode(serde_json::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A site: public id, private secret (for `user_hash`), allowed origins.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteRecord {
+    pub id: SiteId,
+    pub name: String,
+    pub secret: String,
+    pub created: u64,
+    /// Origins (`https://example.com`) allowed on the visitor endpoints.
+    /// Empty: any origin (the default for a new site, so the snippet works
+    /// at once; owners narrow it).
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+}
+
+/// What the relay remembers of a visitor between visits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VisitorRecord {
+    pub id: VisitorId,
+    pub site: SiteId,
+    pub first_seen: u64,
+    pub last_seen: u64,
+    pub visits: u32,
+    #[serde(default)]
+    pub user: Option<UserInfo>,
+    #[serde(default)]
+    pub verified: bool,
+    #[serde(default)]
+    pub user_agent: Option<String>,
+}
+
+/// One stored page view.
+pub type PageRecord = PageInfo;
+
+/// A conversation's state; the commit task is its only writer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConvRecord {
+    pub id: ConvId,
+    pub site: SiteId,
+    pub visitor: VisitorId,
+    pub open: bool,
+    pub last_seq: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub visitor_read: u64,
+    pub agent_read: u64,
+    #[serde(default)]
+    pub preview: Option<String>,
+}
+
+impl ConvRecord {
+    pub fn summary(&self) -> ConvSummary {
+        ConvSummary {
+            id: self.id.clone(),
+            site: self.site.clone(),
+            visitor: self.visitor.clone(),
+            open: self.open,
+            last_seq: self.last_seq,
+            created: self.created,
+            updated: self.updated,
+            visitor_read: self.visitor_read,
+            agent_read: self.agent_read,
+            preview: self.preview.clone(),
+        }
+    }
+}
+
+/// An agent. Full accounts (passwords, roles) build on this.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentRecord {
+    pub id: AgentId,
+    pub name: String,
+    pub sites: Vec<SiteId>,
+}
+
+/// An agent session token, stored as its SHA-256 only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    pub agent: AgentId,
+    pub created: u64,
+}
+
+/// Where a cid landed: the dedup index entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CidHit {
+    pub conv: ConvId,
+    pub seq: u64,
+}
+
+pub struct Store {
+    db: sled::Db,
+    /// Our own handle on sled's data file, for `fdatasync` after `flush`.
+    data_file: File,
+    chat: sled::Tree,
+    sites: sled::Tree,
+    visitors: sled::Tree,
+    pages: sled::Tree,
+    agents: sled::Tree,
+    tokens: sled::Tree,
+    meta: sled::Tree,
+}
+
+fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|err| StoreError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
+        err,
+    })
+}
+
+pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(StoreError::Encode)
+}
+
+fn join(parts: &[&[u8]]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            key.push(0);
+        }
+        key.extend_from_slice(p);
+    }
+    key
+}
+
+/// Keys of the `chat` tree; the commit task builds batches with them.
+pub mod keys {
+    use super::join;
+    use protocol::{ConvId, SiteId, VisitorId};
+
+    pub fn conv(conv: &ConvId) -> Vec<u8> {
+        [b"c", conv.as_str().as_bytes()].concat()
+    }
+    pub fn event_prefix(conv: &ConvId) -> Vec<u8> {
+        // Conversation ids are fixed-length ULIDs, so no separator is
+        // needed, but keep one anyway: ids from older data stay unambiguous.
+        [b"e", conv.as_str().as_bytes(), b"\0"].concat()
+    }
+    pub fn event(conv: &ConvId, seq: u64) -> Vec<u8> {
+        [event_prefix(conv).as_slice(), &seq.to_be_bytes()].concat()
+    }
+    pub fn cid(scope: &str, cid: &str) -> Vec<u8> {
+        [b"k".as_slice(), &join(&[scope.as_bytes(), cid.as_bytes()])].concat()
+    }
+    pub fn site_conv(site: &SiteId, conv: &ConvId) -> Vec<u8> {
+        [
+            b"s".as_slice(),
+            &join(&[site.as_str().as_bytes(), conv.as_str().as_bytes()]),
+        ]
+        .concat()
+    }
+    pub fn site_conv_prefix(site: &SiteId) -> Vec<u8> {
+        [b"s".as_slice(), site.as_str().as_bytes(), b"\0"].concat()
+    }
+    pub fn visitor_conv(site: &SiteId, visitor: &VisitorId, conv: &ConvId) -> Vec<u8> {
+        [
+            b"v".as_slice(),
+            &join(&[
+                site.as_str().as_bytes(),
+                visitor.as_str().as_bytes(),
+                conv.as_str().as_bytes(),
+            ]),
+        ]
+        .concat()
+    }
+    pub fn visitor_conv_prefix(site: &SiteId, visitor: &VisitorId) -> Vec<u8> {
+        [
+            b"v".as_slice(),
+            &join(&[site.as_str().as_bytes(), visitor.as_str().as_bytes()]),
+            b"\0",
+        ]
+        .concat()
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the store under `dir`.
+    pub fn open(dir: &Path) -> Result<Store> {
+        std::fs::create_dir_all(dir)?;
+        let db = sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::HighThroughput)
+            .open()?;
+        let data_file = File::open(dir.join("db"))?;
+        Ok(Store {
+            chat: db.open_tree("chat")?,
+            sites: db.open_tree("sites")?,
+            visitors: db.open_tree("visitors")?,
+            pages: db.open_tree("pages")?,
+            agents: db.open_tree("agents")?,
+            tokens: db.open_tree("tokens")?,
+            meta: db.open_tree("meta")?,
+            data_file,
+            db,
+        })
+    }
+
+    /// Makes every write so far durable: sled flush, then `fdatasync` of the
+    /// data file (sled's flush alone leaves the drive's cache unflushed).
+    pub fn sync(&self) -> Result<()> {
+        self.db.flush()?;
+        self.data_file.sync_data()?;
+        Ok(())
+    }
+
+    /// Applies a batch to the `chat` tree atomically (not yet durable).
+    pub fn apply_chat(&self, batch: sled::Batch) -> Result<()> {
+        self.chat.apply_batch(batch)?;
+        Ok(())
+    }
+
+    fn get<T: DeserializeOwned>(tree: &sled::Tree, key: &[u8]) -> Result<Option<T>> {
+        match tree.get(key)? {
+            Some(bytes) => Ok(Some(decode(key, &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    // --- meta -------------------------------------------------------------
+
+    /// The key that signs visitor tokens, created on first use.
+    pub fn server_key(&self) -> Result<Vec<u8>> {
+        if let Some(k) = self.meta.get(b"server_key")? {
+            return Ok(k.to_vec());
+        }
+        let key: [u8; 32] = rand::random();
+        // compare_and_swap so two racing first starts agree on one key.
+        let _ = self
+            .meta
+            .compare_and_swap(b"server_key", None as Option<&[u8]>, Some(&key[..]))?;
+        let stored = self
+            .meta
+            .get(b"server_key")?
+            .map(|k| k.to_vec())
+            .unwrap_or(key.to_vec());
+        self.sync()?;
+        Ok(stored)
+    }
+
+    // --- sites ------------------------------------------------------------
+
+    pub fn site(&self, id: &SiteId) -> Result<Option<SiteRecord>> {
+        Self::get(&self.sites, id.as_str().as_bytes())
+    }
+
+    pub fn put_site(&self, site: &SiteRecord) -> Result<()> {
+        self.sites
+            .insert(site.id.as_str().as_bytes(), encode(site)?)?;
+        Ok(())
+    }
+
+    pub fn site_count(&self) -> usize {
+        self.sites.len()
+    }
+
+    // --- visitors ---------------------------------------------------------
+
+    fn visitor_key(site: &SiteId, visitor: &VisitorId) -> Vec<u8> {
+        join(&[site.as_str().as_bytes(), visitor.as_str().as_bytes()])
+    }
+
+    pub fn visitor(&self, site: &SiteId, visitor: &VisitorId) -> Result<Option<VisitorRecord>> {
+        Self::get(&self.visitors, &Self::visitor_key(site, visitor))
+    }
+
+    pub fn put_visitor(&self, v: &VisitorRecord) -> Result<()> {
+        self.visitors
+            .insert(Self::visitor_key(&v.site, &v.id), encode(v)?)?;
+        Ok(())
+    }
+
+    /// Records a page view (not part of the delivery promise: flushed by
+    /// sled's background flusher or the next group commit).
+    pub fn record_page(&self, site: &SiteId, visitor: &VisitorId, page: &PageRecord) -> Result<()> {
+        let key = [
+            Self::visitor_key(site, visitor).as_slice(),
+            b"\0",
+            &page.at.to_be_bytes(),
+        ]
+        .concat();
+        self.pages.insert(key, encode(page)?)?;
+        Ok(())
+    }
+
+    /// The visitor's page views, oldest first, at most `limit` (the newest).
+    pub fn pages(
+        &self,
+        site: &SiteId,
+        visitor: &VisitorId,
+        limit: usize,
+    ) -> Result<Vec<PageRecord>> {
+        let prefix = [Self::visitor_key(site, visitor).as_slice(), b"\0"].concat();
+        let mut out = Vec::new();
+        for item in self.pages.scan_prefix(&prefix).rev().take(limit) {
+            let (k, v) = item?;
+            out.push(decode(&k, &v)?);
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    // --- agents -----------------------------------------------------------
+
+    pub fn agent(&self, id: &AgentId) -> Result<Option<AgentRecord>> {
+        Self::get(&self.agents, id.as_str().as_bytes())
+    }
+
+    pub fn put_agent(&self, a: &AgentRecord) -> Result<()> {
+        self.agents.insert(a.id.as_str().as_bytes(), encode(a)?)?;
+        Ok(())
+    }
+
+    pub fn token(&self, hash: &[u8]) -> Result<Option<TokenRecord>> {
+        Self::get(&self.tokens, hash)
+    }
+
+    pub fn put_token(&self, hash: &[u8], t: &TokenRecord) -> Result<()> {
+        self.tokens.insert(hash, encode(t)?)?;
+        Ok(())
+    }
+
+    // --- conversations ----------------------------------------------------
+
+    pub fn conv(&self, id: &ConvId) -> Result<Option<ConvRecord>> {
+        Self::get(&self.chat, &keys::conv(id))
+    }
+
+    /// Events of `conv` with seq > `after`, in order, at most `limit`.
+    pub fn events_after(&self, conv: &ConvId, after: u64, limit: usize) -> Result<Vec<Event>> {
+        let start = keys::event(conv, after.saturating_add(1));
+        let end = keys::event(conv, u64::MAX);
+        let mut out = Vec::new();
+        for item in self.chat.range(start..=end).take(limit) {
+            let (k, v) = item?;
+            out.push(decode(&k, &v)?);
+        }
+        Ok(out)
+    }
+
+    /// Where `cid` from `scope` was stored, if it was.
+    pub fn cid(&self, scope: &str, cid: &str) -> Result<Option<CidHit>> {
+        let key = keys::cid(scope, cid);
+        let Some(v) = self.chat.get(&key)? else {
+            return Ok(None);
+        };
+        decode_cid_hit(&key, &v).map(Some)
+    }
+
+    fn conv_ids_under(
+        &self,
+        prefix: &[u8],
+        newest_first: bool,
+        limit: usize,
+    ) -> Result<Vec<ConvId>> {
+        let iter = self.chat.scan_prefix(prefix);
+        let keys: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = if newest_first
+        {
+            Box::new(iter.rev())
+        } else {
+            Box::new(iter)
+        };
+        let mut out = Vec::new();
+        for item in keys.take(limit) {
+            let (k, _) = item?;
+            let id = std::str::from_utf8(&k[prefix.len()..])
+                .ok()
+                .and_then(|s| ConvId::new(s).ok());
+            match id {
+                Some(id) => out.push(id),
+                None => {
+                    tracing::warn!(key = %String::from_utf8_lossy(&k), "skipping bad index key")
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A visitor's conversations, oldest first.
+    pub fn visitor_convs(&self, site: &SiteId, visitor: &VisitorId) -> Result<Vec<ConvRecord>> {
+        let ids =
+            self.conv_ids_under(&keys::visitor_conv_prefix(site, visitor), false, usize::MAX)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(c) = self.conv(&id)? {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A site's most recent conversations, newest first, at most `limit`.
+    pub fn site_convs(&self, site: &SiteId, limit: usize) -> Result<Vec<ConvRecord>> {
+        let ids = self.conv_ids_under(&keys::site_conv_prefix(site), true, limit)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(c) = self.conv(&id)? {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Total stored events (for metrics and tests); walks the index.
+    pub fn event_count(&self) -> usize {
+        self.chat.scan_prefix(b"e").count()
+    }
+}
+
+pub fn encode_cid_hit(conv: &ConvId, seq: u64) -> Vec<u8> {
+    [conv.as_str().as_bytes(), b"\0", &seq.to_be_bytes()].concat()
+}
+
+fn decode_cid_hit(key: &[u8], v: &[u8]) -> Result<CidHit> {
+    let corrupt = || StoreError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
+        err: serde::de::Error::custom("bad cid index value"),
+    };
+    if v.len() < 10 {
+        return Err(corrupt());
+    }
+    let (conv, rest) = v.split_at(v.len() - 9);
+    let seq = u64::from_be_bytes(rest[1..].try_into().map_err(|_| corrupt())?);
+    let conv = std::str::from_utf8(conv)
+        .ok()
+        .and_then(|s| ConvId::new(s).ok())
+        .ok_or_else(corrupt)?;
+    Ok(CidHit { conv, seq })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cid_hits_round_trip_and_events_range_by_conv() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let store = Store::open(dir.path())?;
+        let conv = ConvId::new("01HZZZZZZZZZZZZZZZZZZZZZZZ").expect("id");
+        let other = ConvId::new("01HZZZZZZZZZZZZZZZZZZZZZZY").expect("id");
+        let mut batch = sled::Batch::default();
+        for (c, seq) in [(&conv, 1u64), (&conv, 2), (&other, 1), (&conv, 300)] {
+            let ev = Event {
+                conv: c.clone(),
+                seq,
+                ts: 0,
+                body: protocol::EventBody::Closed {
+                    by: protocol::Author {
+                        side: protocol::Side::System,
+                        id: "x".into(),
+                        name: None,
+                    },
+                },
+            };
+            batch.insert(keys::event(c, seq), encode(&ev)?);
+        }
+        batch.insert(keys::cid("v:s:v", "m1"), encode_cid_hit(&conv, 300));
+        store.apply_chat(batch)?;
+        store.sync()?;
+        let seqs: Vec<u64> = store
+            .events_after(&conv, 1, 10)?
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(seqs, vec![2, 300]);
+        assert_eq!(store.cid("v:s:v", "m1")?, Some(CidHit { conv, seq: 300 }));
+        assert_eq!(store.cid("v:s:v", "m2")?, None);
+        Ok(())
+    }
+}
