@@ -544,22 +544,24 @@ mod tests {
     #[test]
     fn classifies_bad_input() {
         assert_eq!(
-            ClientFrame::parse("{nope").unwrap_err().code,
+            ClientFrame::parse("{nope")
+                .expect_err("must be refused")
+                .code,
             ErrorCode::BadJson
         );
         assert_eq!(
-            ClientFrame::parse("[1]").unwrap_err().code,
+            ClientFrame::parse("[1]").expect_err("must be refused").code,
             ErrorCode::BadFrame
         );
         assert_eq!(
             ClientFrame::parse(r#"{"type":"launch_missiles"}"#)
-                .unwrap_err()
+                .expect_err("must be refused")
                 .code,
             ErrorCode::UnknownFrame
         );
         assert_eq!(
             ClientFrame::parse(r#"{"type":"send","cid":"a b","text":"x"}"#)
-                .unwrap_err()
+                .expect_err("must be refused")
                 .code,
             ErrorCode::BadFrame
         );
@@ -568,23 +570,23 @@ mod tests {
             "x".repeat(MAX_TEXT_BYTES + 1)
         );
         assert_eq!(
-            ClientFrame::parse(&big).unwrap_err().code,
+            ClientFrame::parse(&big).expect_err("must be refused").code,
             ErrorCode::TooLarge
         );
         let huge = "x".repeat(MAX_FRAME_BYTES + 1);
         assert_eq!(
-            ClientFrame::parse(&huge).unwrap_err().code,
+            ClientFrame::parse(&huge).expect_err("must be refused").code,
             ErrorCode::TooLarge
         );
         assert_eq!(
             ClientFrame::parse(r#"{"type":"send","cid":"a","text":"   "}"#)
-                .unwrap_err()
+                .expect_err("must be refused")
                 .code,
             ErrorCode::BadFrame
         );
         assert_eq!(
             ClientFrame::parse(r#"{"type":"hello","v":1,"role":"visitor"}"#)
-                .unwrap_err()
+                .expect_err("must be refused")
                 .code,
             ErrorCode::BadFrame
         );
@@ -596,11 +598,17 @@ mod tests {
         for i in 0..=MAX_ATTRIBUTES {
             u.attributes.insert(format!("k{i}"), serde_json::json!(i));
         }
-        assert_eq!(validate_user(&u).unwrap_err().code, ErrorCode::TooLarge);
+        assert_eq!(
+            validate_user(&u).expect_err("must be refused").code,
+            ErrorCode::TooLarge
+        );
         let mut u = UserInfo::default();
         u.attributes
             .insert("k".into(), serde_json::json!({"nested": 1}));
-        assert_eq!(validate_user(&u).unwrap_err().code, ErrorCode::BadFrame);
+        assert_eq!(
+            validate_user(&u).expect_err("must be refused").code,
+            ErrorCode::BadFrame
+        );
     }
 
     #[test]

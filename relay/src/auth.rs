@@ -80,7 +80,7 @@ pub fn check_user_hash(site_secret: &str, user_id: &str, hash: &str) -> bool {
 }
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())

@@ -23,14 +23,15 @@ pub struct Problem(pub ApiError);
 impl warp::reject::Reject for Problem {}
 
 impl Problem {
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Rejection {
+    /// A rejection carrying this problem.
+    pub fn reject(code: ErrorCode, message: impl Into<String>) -> Rejection {
         warp::reject::custom(Problem(ApiError::new(code, message)))
     }
 }
 
 impl From<Refused> for Rejection {
     fn from(r: Refused) -> Rejection {
-        Problem::new(r.0, r.1)
+        Problem::reject(r.0, r.1)
     }
 }
 
@@ -143,7 +144,7 @@ fn send(app: Arc<App>) -> impl Filter<Extract = (impl Reply,), Error = Rejection
                     frames: Vec<ServerFrame>,
                 }
                 let body = serde_json::to_string(&Body { sid, frames })
-                    .map_err(|_| Problem::new(ErrorCode::Internal, "encode"))?;
+                    .map_err(|_| Problem::reject(ErrorCode::Internal, "encode"))?;
                 Ok::<_, Rejection>(json_response(StatusCode::OK, body))
             },
         )

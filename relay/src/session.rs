@@ -104,24 +104,46 @@ pub struct Session {
     state: State,
 }
 
-fn err(code: ErrorCode, message: impl Into<String>) -> ServerFrame {
-    ServerFrame::error(code, message)
+/// A refused frame: becomes an `error` frame.
+#[derive(Debug)]
+struct Refuse {
+    code: ErrorCode,
+    message: String,
+    cid: Option<Cid>,
 }
 
-fn err_cid(code: ErrorCode, message: impl Into<String>, cid: &Cid) -> ServerFrame {
-    ServerFrame::Error {
+impl From<Refuse> for ServerFrame {
+    fn from(r: Refuse) -> ServerFrame {
+        ServerFrame::Error {
+            code: r.code,
+            message: r.message,
+            cid: r.cid,
+        }
+    }
+}
+
+fn err(code: ErrorCode, message: impl Into<String>) -> Refuse {
+    Refuse {
+        code,
+        message: message.into(),
+        cid: None,
+    }
+}
+
+fn err_cid(code: ErrorCode, message: impl Into<String>, cid: &Cid) -> Refuse {
+    Refuse {
         code,
         message: message.into(),
         cid: Some(cid.clone()),
     }
 }
 
-fn internal(e: StoreError) -> ServerFrame {
+fn internal(e: StoreError) -> Refuse {
     tracing::error!(error = %e, "store error in session");
     err(ErrorCode::Internal, "internal error")
 }
 
-fn commit_error(e: CommitError, cid: Option<&Cid>) -> ServerFrame {
+fn commit_error(e: CommitError, cid: Option<&Cid>) -> Refuse {
     let (code, message) = match e {
         CommitError::Storage => (
             ErrorCode::Storage,
@@ -135,7 +157,7 @@ fn commit_error(e: CommitError, cid: Option<&Cid>) -> ServerFrame {
             "the relay is shutting down; resend after reconnecting",
         ),
     };
-    ServerFrame::Error {
+    Refuse {
         code,
         message: message.into(),
         cid: cid.cloned(),
@@ -184,7 +206,7 @@ impl Session {
                     .metrics
                     .bad_frames
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                out.push(err(e.code, e.message));
+                out.push(ServerFrame::error(e.code, e.message));
                 Flow::Continue
             }
         }
@@ -196,22 +218,25 @@ impl Session {
             (_, ClientFrame::Pong) => {}
             (State::New, ClientFrame::Hello(h)) => {
                 if let Err(f) = self.hello(h, out) {
-                    out.push(f);
+                    out.push(f.into());
                 }
             }
-            (_, ClientFrame::Hello(_)) => out.push(err(
+            (_, ClientFrame::Hello(_)) => out.push(ServerFrame::error(
                 ErrorCode::AlreadyHello,
                 "hello was already accepted on this connection",
             )),
-            (State::New, _) => out.push(err(ErrorCode::HelloRequired, "say hello first")),
+            (State::New, _) => out.push(ServerFrame::error(
+                ErrorCode::HelloRequired,
+                "say hello first",
+            )),
             (State::Visitor(_), frame) => {
                 if let Err(f) = self.visitor_frame(frame, out).await {
-                    out.push(f);
+                    out.push(f.into());
                 }
             }
             (State::Agent(_), frame) => {
                 if let Err(f) = self.agent_frame(frame, out).await {
-                    out.push(f);
+                    out.push(f.into());
                 }
             }
         }
@@ -220,7 +245,7 @@ impl Session {
 
     // --- hello ------------------------------------------------------------
 
-    fn hello(&mut self, h: Hello, out: &mut Vec<ServerFrame>) -> Result<(), ServerFrame> {
+    fn hello(&mut self, h: Hello, out: &mut Vec<ServerFrame>) -> Result<(), Refuse> {
         if h.v != PROTOCOL_VERSION {
             return Err(err(
                 ErrorCode::UnsupportedVersion,
@@ -236,7 +261,7 @@ impl Session {
         }
     }
 
-    fn visitor_hello(&mut self, h: Hello, out: &mut Vec<ServerFrame>) -> Result<(), ServerFrame> {
+    fn visitor_hello(&mut self, h: Hello, out: &mut Vec<ServerFrame>) -> Result<(), Refuse> {
         let app = self.app.clone();
         let (Some(site_id), Some(visitor)) = (h.site, h.visitor) else {
             return Err(err(
@@ -369,7 +394,7 @@ impl Session {
         Ok(())
     }
 
-    fn agent_hello(&mut self, h: Hello, out: &mut Vec<ServerFrame>) -> Result<(), ServerFrame> {
+    fn agent_hello(&mut self, h: Hello, out: &mut Vec<ServerFrame>) -> Result<(), Refuse> {
         let app = self.app.clone();
         let token = h.token.as_deref().unwrap_or_default();
         let agent = crate::auth::agent_for_token(&app.store, token)
@@ -423,7 +448,7 @@ impl Session {
         let after = live.cursors.get(conv).copied().unwrap_or(0);
         let events = match store.events_after(conv, after, MAX_REPLAY_EVENTS + 1) {
             Ok(e) => e,
-            Err(e) => return out.push(internal(e)),
+            Err(e) => return out.push(internal(e).into()),
         };
         let more = events.len() > MAX_REPLAY_EVENTS;
         let mut seq = after;
@@ -500,7 +525,7 @@ impl Session {
             State::Visitor(v) => {
                 let convs = match self.app.store.visitor_convs(&v.site, &v.visitor) {
                     Ok(c) => c,
-                    Err(e) => return out.push(internal(e)),
+                    Err(e) => return out.push(internal(e).into()),
                 };
                 for c in convs {
                     self.replay(&c.id, out);
@@ -533,14 +558,14 @@ impl Session {
                 visitors,
                 convs: convs.iter().map(ConvRecord::summary).collect(),
             }),
-            Err(e) => out.push(internal(e)),
+            Err(e) => out.push(internal(e).into()),
         }
     }
 
     // --- visitor frames ---------------------------------------------------
 
     /// A conversation this visitor may touch.
-    fn own_conv(&self, conv: &ConvId) -> Result<ConvRecord, ServerFrame> {
+    fn own_conv(&self, conv: &ConvId) -> Result<ConvRecord, Refuse> {
         let State::Visitor(v) = &self.state else {
             return Err(err(ErrorCode::Forbidden, "visitors only"));
         };
@@ -554,7 +579,7 @@ impl Session {
         &mut self,
         frame: ClientFrame,
         out: &mut Vec<ServerFrame>,
-    ) -> Result<(), ServerFrame> {
+    ) -> Result<(), Refuse> {
         let app = self.app.clone();
         let State::Visitor(v) = &mut self.state else {
             return Ok(());
@@ -650,7 +675,7 @@ impl Session {
 
     /// A conversation on one of this agent's sites. Others look exactly like
     /// missing ones, so ids of other sites cannot be probed.
-    fn agent_conv(&self, conv: &ConvId) -> Result<ConvRecord, ServerFrame> {
+    fn agent_conv(&self, conv: &ConvId) -> Result<ConvRecord, Refuse> {
         let State::Agent(a) = &self.state else {
             return Err(err(ErrorCode::Forbidden, "agents only"));
         };
@@ -664,7 +689,7 @@ impl Session {
         &mut self,
         frame: ClientFrame,
         out: &mut Vec<ServerFrame>,
-    ) -> Result<(), ServerFrame> {
+    ) -> Result<(), Refuse> {
         let app = self.app.clone();
         let State::Agent(a) = &mut self.state else {
             return Ok(());
@@ -783,15 +808,9 @@ impl Session {
     }
 }
 
-fn with_cid(f: ServerFrame, cid: &Cid) -> ServerFrame {
-    match f {
-        ServerFrame::Error { code, message, .. } => ServerFrame::Error {
-            code,
-            message,
-            cid: Some(cid.clone()),
-        },
-        other => other,
-    }
+fn with_cid(mut r: Refuse, cid: &Cid) -> Refuse {
+    r.cid = Some(cid.clone());
+    r
 }
 
 fn ack(r: Result<Committed, CommitError>, cid: &Cid) -> ServerFrame {
@@ -801,7 +820,7 @@ fn ack(r: Result<Committed, CommitError>, cid: &Cid) -> ServerFrame {
             conv: c.conv,
             seq: c.seq,
         },
-        Err(e) => commit_error(e, Some(cid)),
+        Err(e) => commit_error(e, Some(cid)).into(),
     }
 }
 

@@ -1,1 +1,357 @@
+//! Helpers for kefu's end-to-end tests: a real relay process on
+//! 127.0.0.1 with a temp data dir, and real clients (tokio-tungstenite
+//! WebSocket, reqwest long-poll) speaking JSON frames.
+//!
+//! # Layout
+//! - [`Relay`]: spawn / kill -9 / restart the `kefu-test-relay` binary.
+//! - [`Ws`]: a WebSocket client; [`Lp`]: a long-poll client.
+//! - [`frames`]: small builders for client frames.
 
+use anyhow::{anyhow, bail, Context, Result};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// The demo agent's token every test relay is started with.
+pub const DEMO_TOKEN: &str = "test-demo-agent-token";
+
+/// How long a test waits for an expected frame before failing.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A relay process under test.
+pub struct Relay {
+    child: Option<Child>,
+    pub addr: String,
+    dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    extra: Vec<String>,
+    bin: PathBuf,
+}
+
+impl Relay {
+    /// Starts a relay on a fresh data dir with the demo site (`demo`) and
+    /// agent ([`DEMO_TOKEN`]). `extra` are more flags.
+    pub async fn start(bin: &str, extra: &[&str]) -> Result<Relay> {
+        let tmp = tempfile::tempdir()?;
+        let dir = tmp.path().to_path_buf();
+        let mut r = Relay {
+            child: None,
+            addr: "127.0.0.1:0".into(),
+            dir,
+            _tmp: Some(tmp),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+            bin: PathBuf::from(bin),
+        };
+        r.spawn().await?;
+        Ok(r)
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.dir
+    }
+
+    async fn spawn(&mut self) -> Result<()> {
+        let mut cmd = Command::new(&self.bin);
+        cmd.arg("--data-dir")
+            .arg(&self.dir)
+            .arg("--listen")
+            .arg(&self.addr)
+            .arg("--demo-token")
+            .arg(DEMO_TOKEN)
+            .args(&self.extra)
+            .env(
+                "KEFU_LOG",
+                std::env::var("KEFU_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().context("spawn relay")?;
+        let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+        let mut lines = BufReader::new(stdout).lines();
+        let addr = tokio::time::timeout(WAIT, async {
+            while let Some(line) = lines.next_line().await? {
+                if let Some(rest) = line.strip_prefix("kefu: listening on http://") {
+                    return Ok::<_, anyhow::Error>(rest.trim().to_string());
+                }
+            }
+            bail!("relay exited before listening")
+        })
+        .await
+        .context("relay did not start")??;
+        // Keep draining stdout so the relay never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        self.addr = addr;
+        self.child = Some(child);
+        Ok(())
+    }
+
+    /// SIGKILL: no shutdown code runs, like a crash or power cut of the process.
+    pub async fn kill9(&mut self) -> Result<()> {
+        if let Some(mut c) = self.child.take() {
+            c.start_kill()?;
+            c.wait().await?;
+        }
+        Ok(())
+    }
+
+    /// Starts again on the same data dir and port.
+    pub async fn restart(&mut self) -> Result<()> {
+        self.kill9().await?;
+        self.spawn().await
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub async fn terminate(&mut self) -> Result<std::process::ExitStatus> {
+        let c = self.child.as_mut().ok_or_else(|| anyhow!("not running"))?;
+        let pid = c.id().ok_or_else(|| anyhow!("no pid"))?;
+        std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status()?;
+        let status = tokio::time::timeout(Duration::from_secs(15), c.wait()).await??;
+        self.child = None;
+        Ok(status)
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/v1/ws", self.addr)
+    }
+
+    pub fn http(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Runs an admin subcommand on this relay's data dir (relay stopped).
+    pub fn admin(&self, args: &[&str]) -> Result<String> {
+        let out = std::process::Command::new(&self.bin)
+            .arg("--data-dir")
+            .arg(&self.dir)
+            .args(args)
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "admin {:?} failed: {}",
+                args,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8(out.stdout)?.trim().to_string())
+    }
+}
+
+/// A WebSocket client.
+pub struct Ws {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Frames read while looking for another one.
+    pub seen: Vec<Value>,
+}
+
+impl Ws {
+    pub async fn connect(relay: &Relay) -> Result<Ws> {
+        let (ws, _) = tokio_tungstenite::connect_async(relay.ws_url()).await?;
+        Ok(Ws {
+            ws,
+            seen: Vec::new(),
+        })
+    }
+
+    pub async fn send(&mut self, v: Value) -> Result<()> {
+        self.send_text(v.to_string()).await
+    }
+
+    pub async fn send_text(&mut self, s: String) -> Result<()> {
+        self.ws.send(Message::Text(s.into())).await?;
+        Ok(())
+    }
+
+    /// The next frame (answering relay pings), or an error after `WAIT`.
+    pub async fn recv(&mut self) -> Result<Value> {
+        self.recv_within(WAIT).await
+    }
+
+    pub async fn recv_within(&mut self, wait: Duration) -> Result<Value> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let msg = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .map_err(|_| anyhow!("no frame within {wait:?}"))?;
+            match msg {
+                Some(Ok(Message::Text(t))) => {
+                    let v: Value = serde_json::from_str(t.as_str())?;
+                    if v["type"] == "ping" {
+                        self.send(json!({"type": "pong"})).await?;
+                        continue;
+                    }
+                    return Ok(v);
+                }
+                Some(Ok(Message::Close(f))) => bail!("closed by relay: {f:?}"),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => bail!("websocket error: {e}"),
+                None => bail!("websocket ended"),
+            }
+        }
+    }
+
+    /// Reads until a frame matches; the others are kept in `seen`.
+    pub async fn until(&mut self, pred: impl Fn(&Value) -> bool) -> Result<Value> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let v = self
+                .recv_within(left)
+                .await
+                .with_context(|| format!("seen: {:?}", self.seen))?;
+            if pred(&v) {
+                return Ok(v);
+            }
+            self.seen.push(v);
+        }
+    }
+
+    /// Reads until `type == ty`.
+    pub async fn until_type(&mut self, ty: &str) -> Result<Value> {
+        self.until(|v| v["type"] == ty).await
+    }
+
+    /// Says hello and returns the welcome (fails on an error frame).
+    pub async fn hello(&mut self, hello: Value) -> Result<Value> {
+        self.send(hello).await?;
+        let v = self
+            .until(|v| v["type"] == "welcome" || v["type"] == "error")
+            .await?;
+        if v["type"] == "error" {
+            bail!("hello refused: {v}");
+        }
+        Ok(v)
+    }
+
+    pub async fn close(mut self) -> Result<()> {
+        self.ws.close(None).await?;
+        Ok(())
+    }
+}
+
+/// A long-poll client.
+pub struct Lp {
+    http: reqwest::Client,
+    base: String,
+    pub sid: Option<String>,
+    pub ack: u64,
+}
+
+impl Lp {
+    pub fn new(relay: &Relay) -> Lp {
+        Lp {
+            http: reqwest::Client::new(),
+            base: relay.http(""),
+            sid: None,
+            ack: 0,
+        }
+    }
+
+    /// POST /v1/send with these frames; returns the reply frames.
+    pub async fn send(&mut self, frames: Vec<Value>) -> Result<Vec<Value>> {
+        let url = match &self.sid {
+            Some(s) => format!("{}/v1/send?sid={s}", self.base),
+            None => format!("{}/v1/send", self.base),
+        };
+        let resp = self
+            .http
+            .post(url)
+            .header("content-type", "text/plain")
+            .body(Value::Array(frames).to_string())
+            .send()
+            .await?;
+        let status = resp.status();
+        let body: Value = resp.json().await?;
+        if !status.is_success() {
+            bail!("send: {status} {body}");
+        }
+        if let Some(sid) = body["sid"].as_str() {
+            self.sid = Some(sid.to_string());
+            self.ack = 0;
+        }
+        Ok(body["frames"].as_array().cloned().unwrap_or_default())
+    }
+
+    /// GET /v1/poll once; returns the frames and acks them next time.
+    pub async fn poll(&mut self) -> Result<Vec<Value>> {
+        let sid = self.sid.clone().ok_or_else(|| anyhow!("no session"))?;
+        let url = format!("{}/v1/poll?sid={sid}&ack={}", self.base, self.ack);
+        let resp =
+            tokio::time::timeout(Duration::from_secs(40), self.http.get(url).send()).await??;
+        let status = resp.status();
+        let body: Value = resp.json().await?;
+        if !status.is_success() {
+            bail!("poll: {status} {body}");
+        }
+        if let Some(n) = body["next"].as_u64() {
+            self.ack = n;
+        }
+        Ok(body["frames"].as_array().cloned().unwrap_or_default())
+    }
+
+    /// Polls until a frame matches; returns every frame polled on the way.
+    pub async fn poll_until(&mut self, pred: impl Fn(&Value) -> bool) -> Result<Vec<Value>> {
+        let deadline = tokio::time::Instant::now() + WAIT * 3;
+        let mut all = Vec::new();
+        while tokio::time::Instant::now() < deadline {
+            let got = self.poll().await?;
+            let hit = got.iter().any(&pred);
+            all.extend(got);
+            if hit {
+                return Ok(all);
+            }
+        }
+        bail!("no matching frame; polled: {all:?}")
+    }
+}
+
+/// Client frame builders.
+pub mod frames {
+    use serde_json::{json, Value};
+
+    pub fn visitor_hello(site: &str, visitor: &str, token: Option<&str>) -> Value {
+        let mut v =
+            json!({"type": "hello", "v": 1, "role": "visitor", "site": site, "visitor": visitor});
+        if let Some(t) = token {
+            v["token"] = json!(t);
+        }
+        v
+    }
+
+    pub fn agent_hello(token: &str) -> Value {
+        json!({"type": "hello", "v": 1, "role": "agent", "token": token})
+    }
+
+    pub fn send(cid: &str, text: &str) -> Value {
+        json!({"type": "send", "cid": cid, "text": text})
+    }
+
+    pub fn send_to(conv: &str, cid: &str, text: &str) -> Value {
+        json!({"type": "send", "cid": cid, "conv": conv, "text": text})
+    }
+
+    pub fn subscribe(site: &str) -> Value {
+        json!({"type": "subscribe", "site": site})
+    }
+
+    pub fn page(url: &str, title: &str) -> Value {
+        json!({"type": "page", "url": url, "title": title})
+    }
+}
+
+/// The text of a message event (None for other frames).
+pub fn message_text(v: &Value) -> Option<&str> {
+    (v["type"] == "event" && v["kind"] == "message")
+        .then(|| v["text"].as_str())
+        .flatten()
+}

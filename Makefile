@@ -1,0 +1,29 @@
+# kefu — the two commands that matter: `make run` and `make test`.
+SHELL := /bin/bash
+CARGO ?= cargo
+DATA_DIR ?= data
+LISTEN ?= 127.0.0.1:8080
+
+.PHONY: run test lint wasm bench clean
+
+## Run the relay with an embedded sled data dir (./data) on 127.0.0.1:8080.
+## On first run it creates the demo site and agent and prints the login.
+run:
+	$(CARGO) run --release -p relay --bin kefu-relay -- --data-dir $(DATA_DIR) --listen $(LISTEN)
+
+## Every test: unit tests and end-to-end tests against a real relay process.
+test:
+	$(CARGO) test --workspace
+
+## Formatting and clippy, warnings as errors.
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## Build the wasm crates (widget, console) for wasm32-unknown-unknown.
+wasm:
+	scripts/wasm-build.sh widget agent-web
+
+clean:
+	$(CARGO) clean
+	rm -rf target-debian

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Builds the wasm crates for wasm32-unknown-unknown by whichever route this
+# machine supports (see ../shared/WASM.md):
+#   1. rustup's prebuilt std for wasm32 (a normal developer laptop);
+#   2. Debian's rustc-web + its std source, rebuilding std (-Zbuild-std).
+# Usage: scripts/wasm-build.sh <crate>...   Prints the target dir it used.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+crates=("$@")
+pkgs=()
+for c in "${crates[@]}"; do pkgs+=(-p "$c"); done
+
+have_rustup_wasm() {
+  command -v rustup >/dev/null 2>&1 || return 1
+  rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown && return 0
+  echo "wasm: trying 'rustup target add wasm32-unknown-unknown' (bounded to 120 s)" >&2
+  timeout 120 rustup target add wasm32-unknown-unknown >&2 || return 1
+}
+
+if [ -z "${KEFU_WASM_ROUTE:-}" ]; then
+  if have_rustup_wasm; then KEFU_WASM_ROUTE=rustup; else KEFU_WASM_ROUTE=debian; fi
+fi
+
+case "$KEFU_WASM_ROUTE" in
+  rustup)
+    echo "wasm: route 1 (rustup std)" >&2
+    cargo build --profile wasm --target wasm32-unknown-unknown "${pkgs[@]}" >&2
+    echo "target/wasm32-unknown-unknown/wasm"
+    ;;
+  debian)
+    echo "wasm: route 2 (Debian rustc-web, -Zbuild-std)" >&2
+    if ! [ -x /usr/bin/rustc ] || ! [ -x /usr/lib/llvm-22/bin/wasm-ld ] || ! [ -d /usr/lib/rustlib/src/rust/library ]; then
+      apt-get update >&2 && apt-get install -y --no-install-recommends rustc-web cargo-web rust-web-src lld-22 >&2
+    fi
+    RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 \
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/lib/llvm-22/bin/wasm-ld \
+    RUSTFLAGS="-C target-cpu=mvp" CARGO_TARGET_DIR=target-debian \
+      /usr/bin/cargo build --profile wasm -Zbuild-std=std,panic_abort \
+      --target wasm32-unknown-unknown "${pkgs[@]}" >&2
+    echo "target-debian/wasm32-unknown-unknown/wasm"
+    ;;
+  *) echo "KEFU_WASM_ROUTE must be rustup or debian" >&2; exit 2 ;;
+esac

@@ -1,0 +1,10 @@
+//! kefu end-to-end tests: one test binary, a real relay process per test
+//! (127.0.0.1, temp data dir), real WebSocket and HTTP clients.
+
+mod bad_input;
+mod delivery;
+mod durability;
+mod liveness;
+
+/// The relay binary built alongside these tests.
+pub const BIN: &str = env!("CARGO_BIN_EXE_kefu-test-relay");
