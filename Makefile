@@ -20,6 +20,10 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+## Benchmarks: figures and ratios, written to target/bench/results.md.
+bench:
+	scripts/bench.sh
+
 ## Build the wasm crates (widget, console) for wasm32-unknown-unknown.
 wasm:
 	scripts/wasm-build.sh widget agent-web

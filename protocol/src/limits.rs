@@ -110,4 +110,4 @@ pub const MAX_CONNECTIONS: usize = 18_000;
 /// Largest WebSocket read buffer per connection. Idle connections dominate
 /// memory; a small buffer keeps each at a few KiB. Bigger frames still
 /// arrive (the buffer grows for them) up to [`MAX_FRAME_BYTES`].
-pub const WS_READ_BUFFER_BYTES: usize = 4 * 1024;
+pub const WS_READ_BUFFER_BYTES: usize = 1024;

@@ -18,10 +18,9 @@
 use crate::store::ConvRecord;
 use protocol::{ConvId, ConvSummary, Event, PageInfo, Side, SiteId, VisitorId, VisitorInfo};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::sync::mpsc;
 
 /// What the hub pushes to a connection; the session turns it into frames.
 #[derive(Debug)]
@@ -51,34 +50,76 @@ pub enum Push {
     },
 }
 
+/// One connection's bounded queue of pushes, with its lag flag. Lighter
+/// than a tokio mpsc channel (which allocates a 32-slot block up front):
+/// idle connections dominate memory, and most never receive a push.
+#[derive(Default)]
+struct Queue {
+    state: Mutex<QueueState>,
+    notify: tokio::sync::Notify,
+}
+
+#[derive(Default)]
+struct QueueState {
+    items: std::collections::VecDeque<Arc<Push>>,
+    /// Set when a push was dropped because the queue was full.
+    lagged: bool,
+}
+
+impl Queue {
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 /// The receiving end a session owns.
 pub struct Subscription {
-    pub rx: mpsc::Receiver<Arc<Push>>,
-    /// Set by the hub when it had to drop a push for this connection.
-    pub lagged: Arc<AtomicBool>,
+    queue: Arc<Queue>,
     pub id: u64,
 }
 
 impl Subscription {
+    /// The next push; waits while the queue is empty.
+    pub async fn recv(&self) -> Arc<Push> {
+        loop {
+            if let Some(p) = self.queue.lock().items.pop_front() {
+                return p;
+            }
+            // notify_one stores a permit when nobody waits, so a push between
+            // the check above and this await is not missed.
+            self.queue.notify.notified().await;
+        }
+    }
+
+    /// A push without waiting (tests).
+    pub fn try_recv(&self) -> Option<Arc<Push>> {
+        self.queue.lock().items.pop_front()
+    }
+
     /// True once after the hub dropped pushes for this connection.
     pub fn take_lagged(&self) -> bool {
-        self.lagged.swap(false, Ordering::AcqRel)
+        std::mem::take(&mut self.queue.lock().lagged)
     }
 }
 
 #[derive(Clone)]
 struct Sub {
     id: u64,
-    tx: mpsc::Sender<Arc<Push>>,
-    lagged: Arc<AtomicBool>,
+    queue: Arc<Queue>,
 }
 
 impl Sub {
     fn push(&self, p: &Arc<Push>) {
-        if self.tx.try_send(p.clone()).is_err() {
-            // Full (slow consumer) or closed (going away): see module doc.
-            self.lagged.store(true, Ordering::Release);
+        {
+            let mut q = self.queue.lock();
+            if q.items.len() >= protocol::limits::SUBSCRIBER_QUEUE {
+                // Slow consumer: see the module doc.
+                q.lagged = true;
+                return;
+            }
+            q.items.push_back(p.clone());
         }
+        self.queue.notify.notify_one();
     }
 }
 
@@ -124,16 +165,14 @@ impl Hub {
 
     /// A fresh bounded queue for one connection.
     pub fn subscription(&self) -> (Subscription, SubHandle) {
-        let (tx, rx) = mpsc::channel(protocol::limits::SUBSCRIBER_QUEUE);
-        let lagged = Arc::new(AtomicBool::new(false));
+        let queue = Arc::new(Queue::default());
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         (
             Subscription {
-                rx,
-                lagged: lagged.clone(),
+                queue: queue.clone(),
                 id,
             },
-            SubHandle(Sub { id, tx, lagged }),
+            SubHandle(Sub { id, queue }),
         )
     }
 
@@ -392,7 +431,7 @@ mod tests {
     async fn slow_consumer_is_marked_lagged_not_waited_on() {
         let hub = Hub::new(Duration::from_secs(1));
         let site = SiteId::new("s").expect("id");
-        let (mut agent, agent_h) = hub.subscription();
+        let (agent, agent_h) = hub.subscription();
         hub.agent_subscribe(&site, &agent_h);
         let (_v, vh) = hub.subscription();
         for i in 0..protocol::limits::SUBSCRIBER_QUEUE + 10 {
@@ -403,7 +442,7 @@ mod tests {
         assert!(agent.take_lagged());
         assert!(!agent.take_lagged());
         let mut n = 0;
-        while agent.rx.try_recv().is_ok() {
+        while agent.try_recv().is_some() {
             n += 1;
         }
         assert_eq!(n, protocol::limits::SUBSCRIBER_QUEUE);
@@ -414,7 +453,7 @@ mod tests {
     async fn offline_after_grace_unless_back() {
         let hub = Hub::new(Duration::from_secs(30));
         let site = SiteId::new("s").expect("id");
-        let (mut agent, agent_h) = hub.subscription();
+        let (agent, agent_h) = hub.subscription();
         hub.agent_subscribe(&site, &agent_h);
         let (_v1, vh1) = hub.subscription();
         hub.visitor_connect(info("s", "v1"), &vh1);
@@ -428,7 +467,7 @@ mod tests {
         tokio::time::sleep(Duration::from_secs(31)).await;
         assert!(hub.visitors(&site).is_empty());
         let mut saw_offline = false;
-        while let Ok(p) = agent.rx.try_recv() {
+        while let Some(p) = agent.try_recv() {
             saw_offline |= matches!(&*p, Push::Offline { .. });
         }
         assert!(saw_offline);

@@ -188,11 +188,7 @@ impl Session {
     /// Waits for the next hub push (forever before hello).
     pub async fn next_push(&mut self) -> Arc<Push> {
         match self.live() {
-            Some(live) => match live.sub.rx.recv().await {
-                Some(p) => p,
-                // Cannot happen while `live.handle` holds a sender.
-                None => std::future::pending().await,
-            },
+            Some(live) => live.sub.recv().await,
             None => std::future::pending().await,
         }
     }
@@ -374,6 +370,9 @@ impl Session {
             agents_online,
         }));
         let name = rec.user.as_ref().and_then(|u| u.name.clone());
+        // Origin and User-Agent were only needed for hello; idle connections
+        // should not carry them.
+        self.peer = Peer::default();
         self.state = State::Visitor(Box::new(VisitorState {
             site: site_id,
             visitor,

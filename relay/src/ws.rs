@@ -104,7 +104,7 @@ pub fn accept(app: Arc<App>, up: Upgrade, peer: Peer) -> Response<Bytes> {
         );
     };
     let accept_key = derive_accept_key(key.as_bytes());
-    tokio::spawn(async move {
+    let fut = async move {
         let _permit = permit;
         match on_upgrade.await {
             Ok(upgraded) => {
@@ -120,7 +120,9 @@ pub fn accept(app: Arc<App>, up: Upgrade, peer: Peer) -> Response<Bytes> {
             }
             Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
         }
-    });
+    };
+    eprintln!("SIZE task future = {}", std::mem::size_of_val(&fut));
+    tokio::spawn(fut);
     Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
         .header(header::CONNECTION, "upgrade")
@@ -179,7 +181,10 @@ where
                 last_in = Instant::now();
                 match msg {
                     Some(Ok(Message::Text(text))) => {
-                        if session.handle_text(text.as_str(), &mut out).await == Flow::Close {
+                        // Boxed: the frame handling future (hello, commit
+                        // wait…) is large and only alive while it runs; inline,
+                        // it would sit in every idle connection's task.
+                        if Box::pin(session.handle_text(text.as_str(), &mut out)).await == Flow::Close {
                             break Some(close(CloseCode::Normal, "bye"));
                         }
                     }
@@ -216,7 +221,7 @@ where
                 }
             }
         }
-        if !send_all(&mut ws, &mut out).await {
+        if !out.is_empty() && !Box::pin(send_all(&mut ws, &mut out)).await {
             break None;
         }
     };
