@@ -13,7 +13,7 @@ run:
 
 ## Every test: unit tests and end-to-end tests against a real relay process.
 test:
-	$(CARGO) test --workspace
+	scripts/test-summary.sh $(CARGO) test --workspace
 
 ## Formatting and clippy, warnings as errors.
 lint:
