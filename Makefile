@@ -4,16 +4,23 @@ CARGO ?= cargo
 DATA_DIR ?= data
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: run test lint wasm bench clean
+.PHONY: run test test-all lint wasm bench clean
 
 ## Run the relay with an embedded sled data dir (./data) on 127.0.0.1:8080.
 ## On first run it creates the demo site and agent and prints the login.
-run:
+run: wasm
 	$(CARGO) run --release -p relay --bin kefu-relay -- --data-dir $(DATA_DIR) --listen $(LISTEN)
 
-## Every test: unit tests and end-to-end tests against a real relay process.
+## Every test: Rust unit + end-to-end tests against a real relay process,
+## then the wasm build and the browser tests (headless Debian chromium).
 test:
-	scripts/test-summary.sh $(CARGO) test --workspace
+	scripts/test-summary.sh $(MAKE) --no-print-directory test-all
+
+test-all:
+	$(CARGO) test --workspace
+	$(MAKE) --no-print-directory wasm
+	$(CARGO) build -p relay --bin kefu-relay
+	npm test
 
 ## Formatting and clippy, warnings as errors.
 lint:
@@ -26,7 +33,8 @@ bench:
 
 ## Build the wasm crates (widget, console) for wasm32-unknown-unknown.
 wasm:
-	scripts/wasm-build.sh widget agent-web
+	scripts/wasm-bundle.sh
+	touch relay/src/assets.rs
 
 clean:
 	$(CARGO) clean

@@ -223,6 +223,44 @@ pub struct VisitorInfo {
     pub user_agent: Option<String>,
 }
 
+/// Where the launcher sits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Position {
+    Left,
+    #[default]
+    Right,
+}
+
+/// A site's widget appearance and texts, set by its owner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WidgetSettings {
+    /// Accent colour, `#rrggbb`.
+    pub color: String,
+    pub position: Position,
+    /// First bubble a visitor sees. Empty: the built-in text for the language.
+    #[serde(default)]
+    pub greeting: String,
+    /// Shown while no agent is online. Empty: the built-in text.
+    #[serde(default)]
+    pub offline_message: String,
+    /// `en` or `zh-CN`; absent: from the visitor's browser.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+}
+
+impl Default for WidgetSettings {
+    fn default() -> Self {
+        WidgetSettings {
+            color: "#0b6e4f".into(),
+            position: Position::Right,
+            greeting: String::new(),
+            offline_message: String::new(),
+            language: None,
+        }
+    }
+}
+
 /// The relay's answer to a good `hello`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Welcome {
@@ -248,6 +286,9 @@ pub struct Welcome {
     /// Whether any agent is online for the visitor's site right now.
     #[serde(default)]
     pub agents_online: bool,
+    /// Visitor: the site's widget settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<WidgetSettings>,
 }
 
 /// Frames the relay sends.

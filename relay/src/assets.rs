@@ -1,40 +1,88 @@
-//! Static files: the demo host page at `/` and the widget/console bundles.
+//! Static files: the demo host page at `/`, the loader, and the built
+//! widget bundles under `/widget/`.
 //!
-//! `www/` is embedded in the binary at build time. The wasm bundles under
-//! `www/widget/` and `www/console/` exist only after `make wasm`; until then
-//! their URLs answer 404 with a JSON error saying so, and the relay still
-//! builds and runs (host-only tests never need the wasm toolchain).
+//! `www/` is embedded in the release binary (rust-embed; debug builds read
+//! it from disk). The wasm bundles under `www/widget/` exist only after
+//! `make wasm`; until then their URLs answer 404 with a JSON error saying
+//! so, and the relay still builds and runs (host-only tests never need the
+//! wasm toolchain).
 
 use bytes::Bytes;
 use protocol::{ApiError, ErrorCode};
 use warp::http::{header, Response, StatusCode};
 use warp::{Filter, Rejection, Reply};
 
-/// The demo host page (the [widget] issue installs the snippet in it).
-const INDEX_HTML: &str = include_str!("../../www/index.html");
+#[derive(rust_embed::Embed)]
+#[folder = "../www/"]
+struct Www;
 
-/// GET / and GET /widget/…, /console/…
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit('.').next() {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") | Some("mjs") => "text/javascript; charset=utf-8",
+        Some("wasm") => "application/wasm",
+        Some("css") => "text/css; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("json") => "application/json",
+        _ => "application/octet-stream",
+    }
+}
+
+fn not_built(path: &str) -> Response<Bytes> {
+    let e = ApiError::new(
+        ErrorCode::NotFound,
+        format!("{path} is not built: run `make wasm`, then rebuild the relay"),
+    );
+    Response::builder()
+        .status(StatusCode::NOT_FOUND)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Bytes::from(serde_json::to_string(&e).unwrap_or_default()))
+        .unwrap_or_default()
+}
+
+/// One embedded file, with headers fit for other sites' pages loading it.
+fn serve(file: &str) -> Option<Response<Bytes>> {
+    let f = Www::get(file)?;
+    Response::builder()
+        .header(header::CONTENT_TYPE, content_type(file))
+        // The widget loads on other origins, as a module (CORS mode).
+        .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .body(Bytes::from(f.data.into_owned()))
+        .ok()
+}
+
+/// GET /, /widget/…, /demo/…
 pub fn routes() -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
-    let index = warp::path::end().and(warp::get()).map(|| {
-        Response::builder()
-            .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
-            .body(Bytes::from_static(INDEX_HTML.as_bytes()))
-            .unwrap_or_default()
-    });
-    let bundles = warp::path("widget")
-        .or(warp::path("console"))
-        .unify()
+    let index = warp::path::end()
         .and(warp::get())
-        .map(|| {
-            let e = ApiError::new(
-                ErrorCode::NotFound,
-                "bundle not built: run `make wasm` and rebuild the relay",
-            );
-            Response::builder()
-                .status(StatusCode::NOT_FOUND)
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Bytes::from(serde_json::to_string(&e).unwrap_or_default()))
-                .unwrap_or_default()
+        .map(|| serve("index.html").unwrap_or_else(|| not_built("index.html")));
+    let widget = warp::path("widget")
+        .and(warp::path::tail())
+        .and(warp::get())
+        .map(|tail: warp::path::Tail| {
+            let name = tail.as_str();
+            let file = match name {
+                // Sources that live at the top of www/.
+                "loader.js" | "fallback.js" => name.to_string(),
+                _ => format!("widget/{name}"),
+            };
+            if name.is_empty() || name.contains("..") {
+                return not_built("widget/");
+            }
+            serve(&file).unwrap_or_else(|| not_built(&format!("/widget/{name}")))
         });
-    index.or(bundles)
+    let demo = warp::path("demo")
+        .and(warp::path::tail())
+        .and(warp::get())
+        .and_then(|tail: warp::path::Tail| async move {
+            let file = format!("demo/{}", tail.as_str());
+            serve(&file).ok_or_else(warp::reject::not_found)
+        });
+    let console = warp::path("console")
+        .and(warp::get())
+        .map(|| not_built("/console/"));
+    index.or(widget).or(demo).or(console)
 }

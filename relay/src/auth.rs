@@ -114,6 +114,7 @@ pub fn create_site(store: &Store, id: SiteId, name: &str) -> Result<SiteRecord, 
         secret: random_b64(32),
         created: crate::now_ms(),
         allowed_origins: Vec::new(),
+        widget: protocol::WidgetSettings::default(),
     };
     store.put_site(&site)?;
     store.sync()?;

@@ -368,6 +368,7 @@ impl Session {
             name: None,
             sites: Vec::new(),
             agents_online,
+            settings: Some(site.widget.clone()),
         }));
         let name = rec.user.as_ref().and_then(|u| u.name.clone());
         // Origin and User-Agent were only needed for hello; idle connections
@@ -419,6 +420,7 @@ impl Session {
             name: Some(agent.name.clone()),
             sites: agent.sites.clone(),
             agents_online: false,
+            settings: None,
         }));
         let convs: Vec<ConvId> = cursors.keys().cloned().collect();
         self.state = State::Agent(Box::new(AgentState {

@@ -49,6 +49,8 @@ pub struct SiteRecord {
     /// at once; owners narrow it).
     #[serde(default)]
     pub allowed_origins: Vec<String>,
+    #[serde(default)]
+    pub widget: protocol::WidgetSettings,
 }
 
 /// What the relay remembers of a visitor between visits.

@@ -121,7 +121,6 @@ pub fn accept(app: Arc<App>, up: Upgrade, peer: Peer) -> Response<Bytes> {
             Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
         }
     };
-    eprintln!("SIZE task future = {}", std::mem::size_of_val(&fut));
     tokio::spawn(fut);
     Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)

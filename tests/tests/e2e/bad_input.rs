@@ -313,6 +313,19 @@ async fn http_bad_requests_get_json_errors() -> Result<()> {
         "not_found",
     )
     .await?;
+    // An unbuilt (or unknown) bundle says how to build it.
+    let r = http
+        .get(relay.http("/widget/not-built.wasm"))
+        .send()
+        .await?;
+    assert_eq!(r.status().as_u16(), 404);
+    let body: Value = r.json().await?;
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("make wasm")),
+        "{body}"
+    );
     check(
         http.delete(relay.http("/v1/send")).send().await?,
         405,

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# make wasm: build the widget, run wasm-bindgen, write www/widget/ (the
+# relay embeds it), and print the gzipped sizes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WBG_VERSION=$(sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.toml)
+WBG=.tools/bin/wasm-bindgen
+# One already on PATH at the pinned version will do.
+if command -v wasm-bindgen >/dev/null 2>&1 && [ "$(wasm-bindgen --version | awk '{print $2}')" = "$WBG_VERSION" ]; then
+  WBG=$(command -v wasm-bindgen)
+fi
+if ! [ -x "$WBG" ] || [ "$($WBG --version | awk '{print $2}')" != "$WBG_VERSION" ]; then
+  echo "wasm: installing wasm-bindgen-cli $WBG_VERSION into .tools (once, ~6 min)" >&2
+  cargo install wasm-bindgen-cli --version "$WBG_VERSION" --root .tools --locked >&2 \
+    || cargo install wasm-bindgen-cli --version "$WBG_VERSION" --root .tools >&2
+fi
+dir=$(scripts/wasm-build.sh widget)
+out=www/widget
+rm -rf "$out"; mkdir -p "$out"
+"$WBG" --target web --remove-name-section --remove-producers-section --no-typescript \
+  --out-dir "$out" --out-name kefu_widget "$dir/widget.wasm"
+cp www/boot.js "$out/boot.js"
+gz() { gzip -9c "$1" | wc -c; }
+echo "sizes (gzip -9): loader $(gz www/loader.js) B; widget wasm $(gz $out/kefu_widget_bg.wasm) B + glue $(gz $out/kefu_widget.js) B + boot $(gz $out/boot.js) B" >&2

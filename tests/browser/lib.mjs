@@ -1,0 +1,145 @@
+// Helpers for kefu's browser tests: a real relay process, host pages served
+// from another origin (as on a customer's site), an agent over WebSocket,
+// and one headless Debian chromium per test file.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { chromium } from 'playwright-core';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const SHOTS = path.join(ROOT, 'target', 'screenshots');
+export const TOKEN = 'browser-test-agent-token';
+const BIN = process.env.KEFU_RELAY_BIN || path.join(ROOT, 'target', 'debug', 'kefu-relay');
+
+/** A relay on 127.0.0.1 with a temp data dir; `restart()` keeps dir and port. */
+export async function startRelay(extra = []) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kefu-browser-'));
+  const relay = { dir, addr: '127.0.0.1:0', proc: null };
+  relay.start = async () => {
+    const proc = spawn(BIN, ['--data-dir', dir, '--listen', relay.addr, '--demo-token', TOKEN, ...extra], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, KEFU_LOG: process.env.KEFU_LOG || 'warn' },
+    });
+    relay.proc = proc;
+    relay.addr = await new Promise((resolve, reject) => {
+      let buf = '';
+      const t = setTimeout(() => reject(new Error('relay did not start')), 10000);
+      proc.stdout.on('data', (d) => {
+        buf += d;
+        const m = buf.match(/listening on http:\/\/(\S+)/);
+        if (m) { clearTimeout(t); resolve(m[1]); }
+      });
+      proc.on('exit', (c) => reject(new Error('relay exited ' + c)));
+    });
+    relay.base = 'http://' + relay.addr;
+  };
+  relay.stop = async () => {
+    if (!relay.proc) return;
+    const p = relay.proc;
+    relay.proc = null;
+    await new Promise((r) => { p.once('exit', r); p.kill('SIGTERM'); });
+  };
+  relay.restart = async () => { await relay.stop(); await relay.start(); };
+  relay.close = async () => { await relay.stop(); rmSync(dir, { recursive: true, force: true }); };
+  await relay.start();
+  return relay;
+}
+
+/** Serves host pages on another origin. `pages` maps a path to HTML. */
+export async function hostServer(pages) {
+  const server = http.createServer((req, res) => {
+    const p = new URL(req.url, 'http://x').pathname;
+    const html = pages[p] || pages['*'];
+    if (!html) { res.writeHead(404); res.end('no'); return; }
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(typeof html === 'function' ? html() : html);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { url: 'http://127.0.0.1:' + server.address().port, close: () => new Promise((r) => server.close(r)) };
+}
+
+/** The snippet a site owner pastes, pointing at `relay`. */
+export function snippet(relay, attrs = '') {
+  return `<script>window.kefu=window.kefu||function(){(kefu.q=kefu.q||[]).push(arguments)};</script>
+<script async src="${relay.base}/widget/loader.js" data-site="demo" ${attrs}></script>`;
+}
+
+export function page(relay, { title = 'Shop', body = '<h1>Shop</h1>', head = '', attrs = '' } = {}) {
+  return `<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${title}</title>${head}${snippet(relay, attrs)}</head><body>${body}</body></html>`;
+}
+
+/** An agent on the demo site, over a real WebSocket. */
+export async function agent(relay, token = TOKEN) {
+  const ws = new WebSocket(`ws://${relay.addr}/v1/ws`);
+  const frames = [];
+  const waiters = [];
+  ws.on('message', (d) => {
+    const f = JSON.parse(String(d));
+    if (f.type === 'ping') { ws.send('{"type":"pong"}'); return; }
+    frames.push(f);
+    for (const w of waiters.slice()) if (w.pred(f)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(f); }
+  });
+  await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
+  const a = {
+    frames,
+    send: (f) => ws.send(JSON.stringify(f)),
+    /** Resolves with the first frame (seen or future) matching `pred`. */
+    waitFor(pred, ms = 15000) {
+      const hit = frames.find(pred);
+      if (hit) return Promise.resolve(hit);
+      return new Promise((resolve, reject) => {
+        const w = { pred, resolve };
+        waiters.push(w);
+        setTimeout(() => { const i = waiters.indexOf(w); if (i >= 0) { waiters.splice(i, 1); reject(new Error('agent: no matching frame; saw ' + JSON.stringify(frames.slice(-10)))); } }, ms);
+      });
+    },
+    messages: (conv) => frames.filter((f) => f.type === 'event' && f.kind === 'message' && (!conv || f.conv === conv)),
+    close: () => ws.close(),
+  };
+  a.send({ type: 'hello', v: 1, role: 'agent', token });
+  await a.waitFor((f) => f.type === 'welcome');
+  a.send({ type: 'subscribe', site: 'demo' });
+  await a.waitFor((f) => f.type === 'snapshot');
+  return a;
+}
+
+/** One headless Debian chromium, launched with the flags this machine needs. */
+export async function browser() {
+  mkdirSync(SHOTS, { recursive: true });
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns truthy. */
+export async function until(fn, ms = 15000, what = 'condition') {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    last = await fn();
+    if (last) return last;
+    await sleep(100);
+  }
+  throw new Error('timed out waiting for ' + what + ' (last: ' + JSON.stringify(last) + ')');
+}
+
+/** The widget's message texts, in order (open shadow roots are pierced). */
+export async function widgetTexts(p) {
+  return p.evaluate(() => {
+    const host = document.querySelector('kefu-widget');
+    if (!host || !host.shadowRoot) return [];
+    return Array.from(host.shadowRoot.querySelectorAll('.g .m')).map((m) => {
+      const clone = m.cloneNode(true);
+      clone.querySelectorAll('u,i').forEach((x) => x.remove());
+      return { text: clone.textContent, state: (m.querySelector('i') || {}).textContent || '', mine: m.classList.contains('me') };
+    });
+  });
+}

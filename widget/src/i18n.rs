@@ -1,0 +1,67 @@
+//! Built-in texts: English and Simplified Chinese.
+
+pub struct Texts {
+    pub title: &'static str,
+    pub greeting: &'static str,
+    pub offline: &'static str,
+    pub placeholder: &'static str,
+    pub send: &'static str,
+    pub sending: &'static str,
+    pub sent: &'static str,
+    pub read: &'static str,
+    pub typing: &'static str,
+    pub agent: &'static str,
+    pub open: &'static str,
+    pub close: &'static str,
+    pub online: &'static str,
+    pub away: &'static str,
+    pub reconnecting: &'static str,
+    pub you: &'static str,
+}
+
+pub const EN: Texts = Texts {
+    title: "Chat with us",
+    greeting: "Hi! How can we help you today?",
+    offline: "We're away right now. Leave a message and we'll reply here (or by email if you gave us one) as soon as we're back.",
+    placeholder: "Write a message…",
+    send: "Send",
+    sending: "Sending…",
+    sent: "Sent",
+    read: "Read",
+    typing: "is typing…",
+    agent: "Support",
+    open: "Open chat",
+    close: "Close chat",
+    online: "We're online",
+    away: "We're away — leave a message",
+    reconnecting: "Reconnecting…",
+    you: "You",
+};
+
+pub const ZH: Texts = Texts {
+    title: "在线客服",
+    greeting: "您好！有什么可以帮您？",
+    offline: "我们暂时不在线。请留言，我们回来后会在这里（或通过您留下的邮箱）回复您。",
+    placeholder: "输入消息…",
+    send: "发送",
+    sending: "发送中…",
+    sent: "已发送",
+    read: "已读",
+    typing: "正在输入…",
+    agent: "客服",
+    open: "打开聊天",
+    close: "关闭聊天",
+    online: "客服在线",
+    away: "客服不在线，请留言",
+    reconnecting: "正在重新连接…",
+    you: "我",
+};
+
+/// `zh…` → Chinese, anything else → English.
+pub fn pick(lang: &str) -> &'static Texts {
+    if lang.to_ascii_lowercase().starts_with("zh") {
+        &ZH
+    } else {
+        &EN
+    }
+}

@@ -1,0 +1,248 @@
+//! The DOM: a `<kefu-widget>` host with an open shadow root holding the
+//! launcher, the badge and the panel. Shadow DOM keeps the host page's CSS
+//! out and ours in; every visitor- or agent-written string goes in as text
+//! (`textContent`), never as markup.
+
+use crate::i18n::Texts;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{Document, Element, HtmlElement, HtmlTextAreaElement, ShadowRoot};
+
+const CSS: &str = r#"
+:host{all:initial}
+*{box-sizing:border-box;font-family:system-ui,-apple-system,"Segoe UI",Roboto,"PingFang SC","Microsoft YaHei",sans-serif}
+.r{position:fixed;bottom:20px;right:20px;z-index:2147483647;font-size:15px;line-height:1.4;color:#1f2933}
+.r.l{right:auto;left:20px}
+.b{width:58px;height:58px;border-radius:50%;border:0;background:var(--kc);color:#fff;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center;position:relative;margin-left:auto}
+.r.l .b{margin-left:0}
+.b:focus-visible,.x:focus-visible,.s:focus-visible{outline:3px solid #f5a623;outline-offset:2px}
+.b svg{width:28px;height:28px;fill:#fff}
+.n{position:absolute;top:-4px;right:-4px;min-width:22px;height:22px;border-radius:11px;background:#d64545;color:#fff;font-size:12px;font-weight:700;display:flex;align-items:center;justify-content:center;padding:0 6px}
+.p{position:absolute;bottom:72px;right:0;width:360px;height:min(560px,calc(100vh - 110px));background:#fff;border-radius:14px;box-shadow:0 10px 40px rgba(0,0,0,.25);display:flex;flex-direction:column;overflow:hidden}
+.r.l .p{right:auto;left:0}
+[hidden]{display:none!important}
+.h{background:var(--kc);color:#fff;padding:14px 16px;display:flex;align-items:center;gap:8px}
+.h div{flex:1;min-width:0}
+.h b{display:block;font-size:16px}
+.h small{opacity:.9;font-size:12px}
+.x{background:transparent;border:0;color:#fff;font-size:24px;line-height:1;cursor:pointer;padding:4px 8px;border-radius:6px}
+.g{flex:1;overflow-y:auto;padding:14px;background:#f5f7fa;display:flex;flex-direction:column;gap:8px}
+.m{max-width:82%;padding:8px 12px;border-radius:12px;background:#fff;box-shadow:0 1px 2px rgba(0,0,0,.08);white-space:pre-wrap;overflow-wrap:anywhere}
+.m.me{align-self:flex-end;background:var(--kc);color:#fff}
+.m.sys{align-self:center;background:#fff8e1;color:#5f4b00;font-size:13px;text-align:center}
+.m i{display:block;font-style:normal;font-size:11px;opacity:.75;margin-top:2px}
+.m u{display:block;text-decoration:none;font-size:12px;font-weight:600;opacity:.8;margin-bottom:2px}
+.t{padding:4px 16px;font-size:12px;color:#52606d;background:#f5f7fa}
+form{display:flex;gap:8px;padding:10px;border-top:1px solid #e4e7eb;background:#fff;margin:0}
+textarea{flex:1;resize:none;border:1px solid #cbd2d9;border-radius:10px;padding:8px 10px;font-size:15px;max-height:120px;min-height:40px;color:#1f2933;background:#fff}
+textarea:focus{outline:2px solid var(--kc);border-color:transparent}
+.s{border:0;border-radius:10px;background:var(--kc);color:#fff;padding:0 14px;font-size:14px;font-weight:600;cursor:pointer}
+@media (max-width:480px){
+.r{bottom:12px;right:12px}.r.l{left:12px}
+.p{position:fixed;inset:0;width:auto;height:100%;height:100dvh;border-radius:0;bottom:auto}
+.r.o .b{display:none}
+}
+"#;
+
+/// Handles on the parts that change.
+pub struct View {
+    pub root: Element,
+    pub launcher: HtmlElement,
+    pub badge: Element,
+    pub panel: Element,
+    pub status: Element,
+    pub log: Element,
+    pub typing: Element,
+    pub input: HtmlTextAreaElement,
+    pub form: Element,
+    pub close: Element,
+    doc: Document,
+}
+
+fn el(doc: &Document, tag: &str, class: &str) -> Element {
+    let e = doc.create_element(tag).unwrap_throw();
+    if !class.is_empty() {
+        e.set_class_name(class);
+    }
+    e
+}
+
+fn attr(e: &Element, k: &str, v: &str) {
+    let _ = e.set_attribute(k, v);
+}
+
+const BUBBLE: &str = r#"<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M12 3C6.5 3 2 6.8 2 11.5c0 2.4 1.2 4.6 3.1 6.1L4.5 21l3.9-2.1c1.1.3 2.3.5 3.6.5 5.5 0 10-3.8 10-8.5S17.5 3 12 3z"/></svg>"#;
+
+impl View {
+    /// Builds the widget and appends it to `<body>`.
+    pub fn mount(t: &Texts) -> Option<View> {
+        let doc = crate::js::window().document()?;
+        let host = doc.create_element("kefu-widget").ok()?;
+        // Inline style beats the host page's selector rules (`* {all:unset}`).
+        attr(&host, "style", "all:initial;display:block;position:static");
+        let init = web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open);
+        let shadow: ShadowRoot = host.attach_shadow(&init).ok()?;
+        let style = el(&doc, "style", "");
+        style.set_text_content(Some(CSS));
+        let _ = shadow.append_child(&style);
+
+        let root = el(&doc, "div", "r");
+        let launcher: HtmlElement = el(&doc, "button", "b").dyn_into().ok()?;
+        attr(&launcher, "type", "button");
+        attr(&launcher, "aria-label", t.open);
+        attr(&launcher, "aria-expanded", "false");
+        launcher.set_inner_html(BUBBLE);
+        let badge = el(&doc, "span", "n");
+        attr(&badge, "hidden", "");
+        attr(&badge, "aria-live", "polite");
+        let _ = launcher.append_child(&badge);
+
+        let panel = el(&doc, "div", "p");
+        attr(&panel, "role", "dialog");
+        attr(&panel, "aria-label", t.title);
+        attr(&panel, "hidden", "");
+        let head = el(&doc, "div", "h");
+        let titles = el(&doc, "div", "");
+        let title = el(&doc, "b", "");
+        title.set_text_content(Some(t.title));
+        let status = el(&doc, "small", "");
+        let _ = titles.append_child(&title);
+        let _ = titles.append_child(&status);
+        let close = el(&doc, "button", "x");
+        attr(&close, "type", "button");
+        attr(&close, "aria-label", t.close);
+        close.set_text_content(Some("×"));
+        let _ = head.append_child(&titles);
+        let _ = head.append_child(&close);
+        let log = el(&doc, "div", "g");
+        attr(&log, "role", "log");
+        attr(&log, "aria-live", "polite");
+        let typing = el(&doc, "div", "t");
+        attr(&typing, "hidden", "");
+        let form = el(&doc, "form", "");
+        let input: HtmlTextAreaElement = el(&doc, "textarea", "").dyn_into().ok()?;
+        input.set_placeholder(t.placeholder);
+        input.set_rows(1);
+        attr(&input, "aria-label", t.placeholder);
+        attr(&input, "maxlength", "4000");
+        let send = el(&doc, "button", "s");
+        attr(&send, "type", "submit");
+        send.set_text_content(Some(t.send));
+        let _ = form.append_child(&input);
+        let _ = form.append_child(&send);
+        for c in [&head, &log, &typing, &form] {
+            let _ = panel.append_child(c);
+        }
+        let _ = root.append_child(&panel);
+        let _ = root.append_child(&launcher);
+        let _ = shadow.append_child(&root);
+        let _ = doc.body()?.append_child(&host);
+        Some(View {
+            root,
+            launcher,
+            badge,
+            panel,
+            status,
+            log,
+            typing,
+            input,
+            form,
+            close,
+            doc,
+        })
+    }
+
+    pub fn style(&self, color: &str, left: bool) {
+        let c = if valid_color(color) { color } else { "#0b6e4f" };
+        let mut s = String::from("--kc:");
+        s.push_str(c);
+        attr(&self.root, "style", &s);
+        let _ = self.root.class_list().toggle_with_force("l", left);
+    }
+
+    pub fn set_open(&self, open: bool, t: &Texts) {
+        show(&self.panel, open);
+        let _ = self.root.class_list().toggle_with_force("o", open);
+        attr(
+            &self.launcher,
+            "aria-expanded",
+            if open { "true" } else { "false" },
+        );
+        attr(
+            &self.launcher,
+            "aria-label",
+            if open { t.close } else { t.open },
+        );
+        if open {
+            let _ = self.input.focus();
+            self.log.set_scroll_top(self.log.scroll_height());
+        }
+    }
+
+    pub fn set_badge(&self, n: u64) {
+        show(&self.badge, n > 0);
+        self.badge
+            .set_text_content(Some(&crate::js::itoa(n.min(99))));
+    }
+
+    pub fn set_typing(&self, who: Option<&str>, t: &Texts) {
+        show(&self.typing, who.is_some());
+        if let Some(w) = who {
+            let mut s = String::from(w);
+            s.push(' ');
+            s.push_str(t.typing);
+            self.typing.set_text_content(Some(&s));
+        }
+    }
+
+    /// Replaces the message list. Text is set as text, never parsed.
+    pub fn render(&self, rows: &[Row]) {
+        let stick =
+            self.log.scroll_top() + self.log.client_height() >= self.log.scroll_height() - 40;
+        self.log.set_text_content(None);
+        for r in rows {
+            let m = el(&self.doc, "div", r.class);
+            if !r.name.is_empty() {
+                let u = el(&self.doc, "u", "");
+                u.set_text_content(Some(&r.name));
+                let _ = m.append_child(&u);
+            }
+            let _ = m.append_child(&self.doc.create_text_node(&r.text));
+            if !r.state.is_empty() {
+                let i = el(&self.doc, "i", "");
+                i.set_text_content(Some(r.state));
+                let _ = m.append_child(&i);
+            }
+            if !r.cid.is_empty() {
+                attr(&m, "data-cid", &r.cid);
+            }
+            let _ = self.log.append_child(&m);
+        }
+        if stick {
+            self.log.set_scroll_top(self.log.scroll_height());
+        }
+    }
+}
+
+/// One rendered line.
+pub struct Row {
+    pub class: &'static str,
+    pub name: String,
+    pub text: String,
+    pub state: &'static str,
+    pub cid: String,
+}
+
+fn show(e: &Element, on: bool) {
+    if on {
+        let _ = e.remove_attribute("hidden");
+    } else {
+        attr(e, "hidden", "");
+    }
+}
+
+/// `#rgb` or `#rrggbb` only: the colour goes into a style attribute.
+fn valid_color(c: &str) -> bool {
+    let b = c.as_bytes();
+    (b.len() == 7 || b.len() == 4) && b[0] == b'#' && b[1..].iter().all(|x| x.is_ascii_hexdigit())
+}
