@@ -401,3 +401,46 @@ async fn visitor_ids_are_bound_to_their_token() -> Result<()> {
     );
     Ok(())
 }
+
+/// What IE8/9's XDomainRequest sends (the fallback's transport there): a
+/// POST with no Content-Type and an Origin header. It must work, and the
+/// answer must carry the CORS header XDomainRequest insists on.
+#[tokio::test]
+async fn longpoll_accepts_xdomainrequest_style_posts() -> Result<()> {
+    let relay = Relay::start(BIN, &[]).await?;
+    let http = reqwest::Client::new();
+    let resp = http
+        .post(relay.http("/v1/send"))
+        .header("origin", "http://old-shop.example")
+        .body(visitor_hello("demo", "xdr-1", None).to_string())
+        .send()
+        .await?;
+    assert_eq!(resp.status().as_u16(), 200);
+    let allow = resp
+        .headers()
+        .get("access-control-allow-origin")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    assert!(
+        allow.as_deref() == Some("http://old-shop.example") || allow.as_deref() == Some("*"),
+        "{allow:?}"
+    );
+    let body: Value = resp.json().await?;
+    let sid = body["sid"].as_str().expect("sid").to_string();
+    let resp = http
+        .get(relay.http(&format!("/v1/poll?sid={sid}&ack=0")))
+        .header("origin", "http://old-shop.example")
+        .timeout(std::time::Duration::from_secs(40))
+        .send();
+    let mut v = Lp::new(&relay);
+    v.sid = Some(sid);
+    v.send(vec![send("x1", "via xdr")]).await?;
+    let polled: Value = resp.await?.json().await?;
+    assert!(
+        polled["frames"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|f| message_text(f) == Some("via xdr"))),
+        "{polled}"
+    );
+    Ok(())
+}

@@ -1,0 +1,124 @@
+// The ES3 long-poll fallback in chromium with WebSocket and WebAssembly
+// deleted before the loader runs (and a second run with only WebAssembly
+// deleted): the loader must choose it, and it must keep the same promise —
+// exactly once, in order, across offline spells and reloads.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { startRelay, hostServer, page, agent, browser, until, sleep, SHOTS } from './lib.mjs';
+
+let relay, host, chrome;
+
+before(async () => {
+  relay = await startRelay(['--longpoll-wait-ms', '3000']);
+  host = await hostServer({ '/': () => page(relay, { title: 'Old shop', body: '<h1>Old shop</h1>' }) });
+  chrome = await browser();
+});
+
+after(async () => {
+  await chrome?.close();
+  await host?.close();
+  await relay?.close();
+});
+
+const MODES = [
+  ['no WebSocket, no WebAssembly', () => { delete window.WebSocket; delete window.WebAssembly; }],
+  ['no WebAssembly', () => { delete window.WebAssembly; }],
+];
+
+/** The fallback's message texts and states. */
+const texts = (p) => p.evaluate(() => {
+  const out = [];
+  const ms = document.getElementById('kefu-fb').getElementsByTagName('div');
+  for (let i = 0; i < ms.length; i++) {
+    const m = ms[i];
+    if (!/\bkefu-m\b/.test(m.className)) continue;
+    const c = m.cloneNode(true);
+    Array.from(c.querySelectorAll('u,i')).forEach((x) => x.remove());
+    out.push({ text: c.textContent, state: (m.querySelector('i') || {}).textContent || '', mine: /kefu-me/.test(m.className) });
+  }
+  return out;
+});
+
+async function openFallback(ctx, strip) {
+  const p = await ctx.newPage();
+  await p.addInitScript(strip);
+  await p.goto(host.url + '/');
+  await until(() => p.evaluate(() => window.kefu && window.kefu.mode), 15000, 'fallback boot');
+  return p;
+}
+
+async function say(p, text) {
+  await p.fill('#kefu-fb textarea', text);
+  await p.press('#kefu-fb textarea', 'Enter');
+}
+
+for (const [name, strip] of MODES) {
+  test(`${name}: the loader picks the fallback; chat both ways, offline, reload`, async () => {
+    const a = await agent(relay);
+    const ctx = await chrome.newContext({ viewport: { width: 1024, height: 700 } });
+    const p = await openFallback(ctx, strip);
+    assert.equal(await p.evaluate(() => window.kefu.mode), 'fallback');
+    assert.equal(await p.evaluate(() => document.querySelector('kefu-widget')), null, 'no wasm widget');
+
+    const pres = await a.waitFor((f) => f.type === 'presence' && f.visitor.page && f.visitor.page.title === 'Old shop');
+    await p.click('#kefu-fb .kefu-b');
+    await say(p, 'hello from an old browser');
+    const ev = await a.waitFor((f) => f.type === 'event' && f.text === 'hello from an old browser');
+    assert.equal(ev.from.id, pres.visitor.id);
+    await until(async () => (await texts(p)).some((m) => m.text === 'hello from an old browser' && m.state === 'Sent'), 10000, 'sent');
+    // cids are per sender: the demo agent is the same sender in every test.
+    a.send({ type: 'send', conv: ev.conv, cid: 'fb-' + name.replace(/\W+/g, '-'), text: '<b>agent</b> reply' });
+    await until(async () => (await texts(p)).some((m) => m.text === '<b>agent</b> reply' && !m.mine), 10000, 'agent reply shown as text');
+    a.send({ type: 'typing', conv: ev.conv, on: true });
+    await until(() => p.isVisible('#kefu-fb .kefu-t'), 10000, 'agent typing shown');
+    await p.screenshot({ path: path.join(SHOTS, `fallback-${name.replace(/\W+/g, '-')}.png`) });
+
+    // Offline: two messages, then back online → each once, in order.
+    await ctx.setOffline(true);
+    await say(p, 'offline A');
+    await say(p, 'offline B');
+    await sleep(300);
+    await ctx.setOffline(false);
+    await p.evaluate(() => window.dispatchEvent(new Event('online')));
+    await a.waitFor((f) => f.type === 'event' && f.text === 'offline B', 30000);
+
+    // Reload while unsent: the relay's HTTP endpoints blackholed, one
+    // message written, the page reloaded, then the relay reachable again.
+    await p.route(/\/v1\/(send|poll)/, (r) => r.abort());
+    await sleep(200);
+    await say(p, 'unsent at reload');
+    await sleep(300);
+    await p.reload();
+    await until(() => p.evaluate(() => window.kefu && window.kefu.mode), 15000, 'fallback boot after reload');
+    await until(async () => (await texts(p)).some((m) => m.text === 'unsent at reload' && m.state === 'Sending…'), 10000, 'outbox restored');
+    await p.unroute(/\/v1\/(send|poll)/);
+    await p.evaluate(() => window.dispatchEvent(new Event('online')));
+    await a.waitFor((f) => f.type === 'event' && f.text === 'unsent at reload', 30000);
+    await sleep(1500);
+
+    const live = a.messages(ev.conv).map((m) => m.text);
+    assert.deepEqual(live, ['hello from an old browser', '<b>agent</b> reply', 'offline A', 'offline B', 'unsent at reload'],
+      'agent saw each message once, in order');
+    a.send({ type: 'sync', conv: ev.conv, after: 0 });
+    await a.waitFor((f) => f.type === 'synced' && f.conv === ev.conv);
+    assert.deepEqual(a.messages(ev.conv).slice(live.length).map((m) => m.text), live, 'stored once each');
+    await until(async () => (await texts(p)).filter((m) => m.mine).every((m) => m.state === 'Sent'), 15000, 'all sent');
+    const mine = (await texts(p)).filter((m) => m.mine).map((m) => m.text);
+    assert.deepEqual(mine, ['hello from an old browser', 'offline A', 'offline B', 'unsent at reload']);
+    assert.equal(await p.evaluate(() => window.__pwned), undefined);
+    await ctx.close();
+    a.close();
+  });
+}
+
+test('data-fallback="1" forces the fallback on a modern browser', async () => {
+  const h = await hostServer({ '/': () => page(relay, { attrs: 'data-fallback="1"' }) });
+  const ctx = await chrome.newContext();
+  const p = await ctx.newPage();
+  await p.goto(h.url + '/');
+  await until(() => p.evaluate(() => window.kefu && window.kefu.mode), 15000, 'boot');
+  assert.equal(await p.evaluate(() => window.kefu.mode), 'fallback');
+  await ctx.close();
+  await h.close();
+});

@@ -1,0 +1,489 @@
+/* kefu fallback widget: plain ECMAScript 3 for browsers without WebSocket
+   or WebAssembly (IE8+, old Android, locked-down desktops). Long-poll over
+   CORS XHR, or XDomainRequest on IE8/9. Same guarantees as the wasm widget:
+   a cid on every send, resend until acked, cursor-based resume, outbox in
+   localStorage (cookie fallback for ids). Never throws into the host page. */
+(function (w, d) {
+  var cfg = w.__kefuCfg || {};
+  if (!cfg.site || !cfg.base || w.__kefuFallback) return;
+  w.__kefuFallback = 1;
+
+  var BASE = cfg.base, SITE = cfg.site;
+  var LOG_KEEP = 200, MAX_TEXT = 4096;
+
+  /* ---- small ES3 helpers (IE8 has no forEach/indexOf/keys/trim/Date.now) */
+  function now() { return new Date().getTime(); }
+  function trim(s) { return String(s).replace(/^\s+|\s+$/g, ''); }
+  function each(a, f) { for (var i = 0; i < a.length; i++) f(a[i], i); }
+  function rnd() { return Math.random().toString(36).substring(2, 8); }
+  function newId(p) { return p + now().toString(36) + rnd() + rnd(); }
+  function on(el, ev, f) {
+    if (el.addEventListener) el.addEventListener(ev, f, false);
+    else if (el.attachEvent) el.attachEvent('on' + ev, f);
+  }
+  function later(f, ms) { return setTimeout(function () { try { f(); } catch (e) {} }, ms); }
+
+  /* JSON: native where present (IE8 standards mode has it); else a small
+     encoder and eval for the relay's own answers. */
+  var J = w.JSON;
+  function esc(s) {
+    return '"' + String(s).replace(/[\\"\u0000-\u001f\u2028\u2029]/g, function (c) {
+      var h = c.charCodeAt(0).toString(16);
+      return c == '"' ? '\\"' : c == '\\' ? '\\\\' : '\\u' + '0000'.substring(h.length) + h;
+    }) + '"';
+  }
+  function enc(v) {
+    if (J && J.stringify) return J.stringify(v);
+    var t = typeof v, out = [], k;
+    if (v === null || v === undefined) return 'null';
+    if (t == 'number' || t == 'boolean') return String(v);
+    if (t == 'string') return esc(v);
+    if (Object.prototype.toString.call(v) == '[object Array]') {
+      each(v, function (x) { out.push(enc(x)); });
+      return '[' + out.join(',') + ']';
+    }
+    for (k in v) if (Object.prototype.hasOwnProperty.call(v, k) && v[k] !== undefined) out.push(esc(k) + ':' + enc(v[k]));
+    return '{' + out.join(',') + '}';
+  }
+  function dec(s) {
+    try { return J && J.parse ? J.parse(s) : eval('(' + s + ')'); } catch (e) { return null; }
+  }
+
+  /* ---- storage: localStorage, cookie fallback for small keys ---------- */
+  var ls = null;
+  try { ls = w.localStorage; ls.setItem('kefu:probe', '1'); ls.removeItem('kefu:probe'); } catch (e) { ls = null; }
+  function key(k) { return 'kefu:' + SITE + ':' + k; }
+  function load(k) {
+    if (ls) { try { return ls.getItem(key(k)); } catch (e) { return null; } }
+    var m = d.cookie.match(new RegExp('(?:^|; )' + key(k).replace(/:/g, '_') + '=([^;]*)'));
+    return m ? decodeURIComponent(m[1]) : null;
+  }
+  function save(k, v) {
+    if (ls) { try { ls.setItem(key(k), v); } catch (e) {} return; }
+    if (v.length < 512) d.cookie = key(k).replace(/:/g, '_') + '=' + encodeURIComponent(v) + '; path=/; max-age=31536000';
+  }
+
+  /* ---- texts ----------------------------------------------------------- */
+  var EN = { title: 'Chat with us', greeting: 'Hi! How can we help you today?',
+    offline: "We're away right now. Leave a message and we'll reply here (or by email if you gave us one) as soon as we're back.",
+    placeholder: 'Write a message…', send: 'Send', sending: 'Sending…', sent: 'Sent', read: 'Read',
+    typing: 'is typing…', agent: 'Support', open: 'Open chat', close: 'Close chat', online: "We're online",
+    away: "We're away — leave a message", reconnecting: 'Reconnecting…' };
+  var ZH = { title: '在线客服', greeting: '您好！有什么可以帮您？',
+    offline: '我们暂时不在线。请留言，我们回来后会在这里（或通过您留下的邮箱）回复您。',
+    placeholder: '输入消息…', send: '发送', sending: '发送中…', sent: '已发送', read: '已读',
+    typing: '正在输入…', agent: '客服', open: '打开聊天', close: '关闭聊天', online: '客服在线',
+    away: '客服不在线，请留言', reconnecting: '正在重新连接…' };
+  function pick(lang) { return /^zh/i.test(lang || '') ? ZH : EN; }
+  var T = pick(cfg.lang || (w.navigator && (w.navigator.language || w.navigator.userLanguage)));
+
+  /* ---- state ----------------------------------------------------------- */
+  var S = {
+    vid: load('vid'), token: load('tok') || null, sid: null, ack: 0, conv: load('conv'),
+    cursors: dec(load('cur') || '{}') || {}, msgs: dec(load('log') || '[]') || [],
+    outbox: dec(load('out') || '[]') || [], connected: false, agentsOnline: false,
+    agentRead: 0, open: false, unread: 0, user: null, ready: false, handlers: [],
+    greeting: '', offlineText: '', attempts: 0, polling: false, sending: false, gen: 0
+  };
+  if (!S.vid) { S.vid = newId('v'); save('vid', S.vid); }
+  each(S.outbox, function (o) {
+    var found = false;
+    each(S.msgs, function (m) { if (m.cid == o.cid) found = true; });
+    if (!found) S.msgs.push({ conv: '', seq: 0, cid: o.cid, mine: true, name: '', text: o.text });
+  });
+
+  function persist() {
+    var keep = [], start = Math.max(0, S.msgs.length - LOG_KEEP), i;
+    for (i = start; i < S.msgs.length; i++) if (S.msgs[i].seq > 0) keep.push(S.msgs[i]);
+    save('log', enc(keep));
+    save('out', enc(S.outbox));
+    save('cur', enc(S.cursors));
+    if (S.conv) save('conv', S.conv);
+  }
+
+  function emit(ev, arg) {
+    each(S.handlers, function (h) {
+      if (h[0] == ev) later(function () { h[1](arg); }, 0);
+    });
+  }
+
+  /* ---- HTTP: CORS XHR, else XDomainRequest (IE8/9) --------------------- */
+  var cors = w.XMLHttpRequest && 'withCredentials' in new w.XMLHttpRequest();
+  function http(method, url, body, done) {
+    var x, fired = false;
+    function finish(ok, text) { if (fired) return; fired = true; done(ok, text); }
+    try {
+      if (cors) {
+        x = new w.XMLHttpRequest();
+        x.open(method, url, true);
+        if (body !== null) x.setRequestHeader('Content-Type', 'text/plain');
+        x.onreadystatechange = function () {
+          if (x.readyState == 4) finish(x.status > 0, x.responseText ? String(x.status) + '\n' + x.responseText : String(x.status));
+        };
+      } else if (w.XDomainRequest) {
+        x = new w.XDomainRequest();
+        x.open(method, url);
+        x.onload = function () { finish(true, '200\n' + x.responseText); };
+        x.onerror = function () { finish(false, ''); };
+        x.ontimeout = function () { finish(false, ''); };
+        x.onprogress = function () {};
+        x.timeout = 40000;
+      } else { return later(function () { done(false, ''); }, 0); }
+      x.send(body);
+    } catch (e) { later(function () { finish(false, ''); }, 0); }
+  }
+  /* "status\nbody" → [status, parsed] */
+  function split(text) {
+    var i = text.indexOf('\n');
+    return i < 0 ? [parseInt(text, 10), null] : [parseInt(text.substring(0, i), 10), dec(text.substring(i + 1))];
+  }
+
+  function post(frames, done) {
+    var url = BASE + '/v1/send' + (S.sid ? '?sid=' + encodeURIComponent(S.sid) : '');
+    http('POST', url, enc(frames), function (ok, text) {
+      var r = ok ? split(text) : [0, null];
+      done(r[0], r[1]);
+    });
+  }
+
+  /* ---- session ------------------------------------------------------- */
+  function hello() {
+    var h = { type: 'hello', v: 1, role: 'visitor', site: SITE, visitor: S.vid, cursors: S.cursors };
+    if (S.token) h.token = S.token;
+    if (S.user) h.user = S.user;
+    var gen = ++S.gen;
+    S.sid = null;
+    post([h], function (status, body) {
+      if (gen != S.gen) return;
+      if (status == 200 && body && body.sid) {
+        S.sid = body.sid; S.ack = 0;
+        each(body.frames || [], frame);
+        if (S.connected) { poll(gen); flush(); page(); }
+      } else if (status == 200 && body) {
+        each(body.frames || [], frame);
+        retry();
+      } else retry();
+    });
+  }
+
+  function retry() {
+    S.connected = false;
+    render();
+    var cap = Math.min(30000, 500 * Math.pow(2, Math.min(S.attempts, 16)));
+    S.attempts++;
+    var gen = ++S.gen;
+    later(function () { if (gen == S.gen) hello(); }, Math.max(100, Math.random() * cap));
+  }
+
+  function poll(gen) {
+    if (gen != S.gen || !S.sid) return;
+    http('GET', BASE + '/v1/poll?sid=' + encodeURIComponent(S.sid) + '&ack=' + S.ack + '&_=' + now(), null, function (ok, text) {
+      if (gen != S.gen) return;
+      var r = ok ? split(text) : [0, null];
+      if (r[0] == 200 && r[1]) {
+        if (r[1].next > S.ack) S.ack = r[1].next;
+        each(r[1].frames || [], frame);
+        poll(gen);
+      } else if (r[0] == 404) { hello(); }
+      else retry();
+    });
+  }
+
+  /* Sends every unacked message (again): the relay stores each cid once. */
+  function flush() {
+    if (!S.connected || S.sending || !S.outbox.length) return;
+    var frames = [];
+    each(S.outbox, function (o) {
+      var f = { type: 'send', cid: o.cid, text: o.text };
+      if (S.conv) f.conv = S.conv;
+      frames.push(f);
+    });
+    S.sending = true;
+    post(frames.slice(0, 32), function (status, body) {
+      S.sending = false;
+      if (status == 200 && body) { each(body.frames || [], frame); if (S.outbox.length) later(flush, 50); }
+      else if (status == 404) hello();
+      else retry();
+    });
+  }
+
+  function cast(frames) { if (S.connected) post(frames, function (st, b) { if (st == 200 && b) each(b.frames || [], frame); }); }
+
+  function page() {
+    var f = { type: 'page', url: String(w.location.href), title: String(d.title || '').substring(0, 500) };
+    if (d.referrer) f.referrer = d.referrer;
+    cast([f]);
+  }
+
+  /* ---- frames ----------------------------------------------------------- */
+  function findMsg(cid) {
+    for (var i = 0; i < S.msgs.length; i++) if (S.msgs[i].cid == cid) return S.msgs[i];
+    return null;
+  }
+  function dropOut(cid) {
+    var keep = [];
+    each(S.outbox, function (o) { if (o.cid != cid) keep.push(o); });
+    S.outbox = keep;
+  }
+
+  function frame(f) {
+    if (!f || !f.type) return;
+    var m, st;
+    if (f.type == 'welcome') {
+      S.connected = true; S.attempts = 0;
+      if (f.token) { S.token = f.token; save('tok', f.token); }
+      S.agentsOnline = !!f.agents_online;
+      st = f.settings;
+      if (st) {
+        if (st.language) T = pick(st.language);
+        S.greeting = st.greeting || ''; S.offlineText = st.offline_message || '';
+        style(st.color, st.position == 'left');
+      }
+      each(f.convs || [], function (c) {
+        if (c.open || !S.conv) S.conv = c.id;
+        if (c.agent_read > S.agentRead) S.agentRead = c.agent_read;
+      });
+      render();
+      if (!S.ready) { S.ready = true; emit('ready'); }
+    } else if (f.type == 'ack') {
+      dropOut(f.cid);
+      m = findMsg(f.cid);
+      if (m) { m.seq = f.seq; m.conv = f.conv; }
+      S.conv = f.conv;
+      persist(); render();
+    } else if (f.type == 'event') {
+      if (f.seq <= (S.cursors[f.conv] || 0)) return;
+      S.cursors[f.conv] = f.seq;
+      if (f.kind == 'message') {
+        var mine = f.from && f.from.side == 'visitor';
+        S.conv = f.conv;
+        m = mine ? findMsg(f.cid) : null;
+        if (m) { m.seq = f.seq; m.conv = f.conv; dropOut(f.cid); }
+        else {
+          S.msgs.push({ conv: f.conv, seq: f.seq, cid: f.cid, mine: mine, name: (f.from && f.from.name) || '', text: f.text });
+          if (!mine) {
+            emit('message', { text: f.text, from: (f.from && f.from.name) || '', seq: f.seq });
+            showTyping(false);
+            if (S.open) read(f.seq);
+            else { S.unread++; emit('unread', S.unread); }
+          }
+        }
+      }
+      persist(); render();
+    } else if (f.type == 'read') {
+      if (f.side == 'agent' && f.seq > S.agentRead) { S.agentRead = f.seq; render(); }
+    } else if (f.type == 'typing') {
+      if (f.side == 'agent') showTyping(f.on);
+    } else if (f.type == 'agents') {
+      S.agentsOnline = !!f.online; render();
+    } else if (f.type == 'error') {
+      if (f.code == 'token_required' || f.code == 'bad_token') {
+        S.vid = newId('v'); S.token = null; S.cursors = {}; save('vid', S.vid); save('tok', '');
+      } else if (f.cid && (f.code == 'too_large' || f.code == 'bad_frame' || f.code == 'unknown_conversation')) {
+        dropOut(f.cid);
+        var keep = [];
+        each(S.msgs, function (x) { if (x.cid != f.cid || x.seq > 0) keep.push(x); });
+        S.msgs = keep; persist(); render();
+      }
+    }
+  }
+
+  function read(seq) { if (S.conv) cast([{ type: 'read', conv: S.conv, seq: seq }]); }
+
+  /* ---- actions --------------------------------------------------------- */
+  function send(text) {
+    text = trim(text);
+    if (!text || text.length > MAX_TEXT) return;
+    var cid = newId('f');
+    S.outbox.push({ cid: cid, text: text });
+    S.msgs.push({ conv: '', seq: 0, cid: cid, mine: true, name: '', text: text });
+    persist(); render();
+    stopTyping();
+    flush();
+  }
+
+  var typingTimer = null;
+  function typing() {
+    if (!typingTimer && S.conv) cast([{ type: 'typing', conv: S.conv, on: true }]);
+    if (typingTimer) clearTimeout(typingTimer);
+    typingTimer = later(stopTyping, 3000);
+  }
+  function stopTyping() {
+    if (!typingTimer) return;
+    clearTimeout(typingTimer); typingTimer = null;
+    if (S.conv) cast([{ type: 'typing', conv: S.conv, on: false }]);
+  }
+
+  function setOpen(open) {
+    if (S.open == open) return;
+    S.open = open;
+    if (open) {
+      S.unread = 0;
+      var max = 0;
+      each(S.msgs, function (m) { if (!m.mine && m.seq > max) max = m.seq; });
+      if (max) read(max);
+      emit('unread', 0);
+    }
+    render();
+    if (open) { try { V.input.focus(); } catch (e) {} }
+    emit(open ? 'open' : 'close');
+  }
+
+  /* ---- view (no Shadow DOM in old browsers: prefixed classes, reset) ---- */
+  var CSS = '#kefu-fb,#kefu-fb *{margin:0;padding:0;border:0;text-decoration:none;font:15px/1.4 Arial,"Microsoft YaHei",sans-serif;color:#1f2933;text-align:left;box-sizing:border-box;float:none;text-transform:none;letter-spacing:0}' +
+    '#kefu-fb{position:fixed;bottom:20px;right:20px;z-index:2147483647}' +
+    '#kefu-fb.kefu-l{right:auto;left:20px}' +
+    '#kefu-fb .kefu-b{display:block;width:58px;height:58px;background:#0b6e4f;color:#fff;font-size:26px;text-align:center;cursor:pointer;border-radius:29px;position:relative}' +
+    '#kefu-fb .kefu-n{position:absolute;top:-4px;right:-4px;background:#d64545;color:#fff;font-size:12px;font-weight:bold;padding:2px 7px;border-radius:11px}' +
+    '#kefu-fb .kefu-p{position:absolute;bottom:72px;right:0;width:340px;background:#fff;border:1px solid #cbd2d9;border-radius:12px;overflow:hidden}' +
+    '#kefu-fb.kefu-l .kefu-p{right:auto;left:0}' +
+    '#kefu-fb .kefu-h{background:#0b6e4f;padding:12px 14px;color:#fff}' +
+    '#kefu-fb .kefu-h b,#kefu-fb .kefu-h span,#kefu-fb .kefu-x{color:#fff}' +
+    '#kefu-fb .kefu-h b{display:block;font-weight:bold;font-size:16px}' +
+    '#kefu-fb .kefu-h span{font-size:12px}' +
+    '#kefu-fb .kefu-x{position:absolute;top:8px;right:10px;background:transparent;font-size:22px;cursor:pointer}' +
+    '#kefu-fb .kefu-g{height:320px;overflow-y:auto;padding:10px;background:#f5f7fa}' +
+    '#kefu-fb .kefu-m{margin:0 0 8px 0;padding:7px 11px;background:#fff;border-radius:10px;width:80%;white-space:pre-wrap;word-wrap:break-word}' +
+    '#kefu-fb .kefu-me{margin-left:20%;background:#0b6e4f}' +
+    '#kefu-fb .kefu-me,#kefu-fb .kefu-me i{color:#fff}' +
+    '#kefu-fb .kefu-sys{background:#fff8e1;font-size:13px;width:100%}' +
+    '#kefu-fb .kefu-m i,#kefu-fb .kefu-m u{display:block;font-style:normal;text-decoration:none;font-size:11px}' +
+    '#kefu-fb .kefu-m u{font-weight:bold}' +
+    '#kefu-fb .kefu-t{padding:3px 12px;font-size:12px;background:#f5f7fa}' +
+    '#kefu-fb .kefu-f{padding:8px;border-top:1px solid #e4e7eb;background:#fff}' +
+    '#kefu-fb textarea{width:100%;height:44px;border:1px solid #cbd2d9;padding:6px;border-radius:8px;background:#fff}' +
+    '#kefu-fb .kefu-s{margin-top:6px;background:#0b6e4f;color:#fff;padding:6px 14px;cursor:pointer;border-radius:8px;font-weight:bold}' +
+    '@media (max-width:480px){#kefu-fb .kefu-p{position:fixed;top:0;left:0;right:0;bottom:0;width:auto;border-radius:0}#kefu-fb .kefu-g{height:auto;position:absolute;top:64px;bottom:110px;left:0;right:0}#kefu-fb .kefu-f{position:absolute;bottom:0;left:0;right:0}}';
+
+  var V = {};
+  function el(tag, cls, parent) {
+    var e = d.createElement(tag);
+    if (cls) e.className = cls;
+    if (parent) parent.appendChild(e);
+    return e;
+  }
+  function text(e, s) {
+    while (e.firstChild) e.removeChild(e.firstChild);
+    e.appendChild(d.createTextNode(s));
+  }
+  function show(e, yes) { e.style.display = yes ? '' : 'none'; }
+  function style(color, left) {
+    var c = /^#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$/.test(color || '') ? color : '#0b6e4f';
+    V.root.className = left ? 'kefu-l' : '';
+    V.launch.style.backgroundColor = c; V.head.style.backgroundColor = c; V.send.style.backgroundColor = c;
+    V.color = c;
+  }
+
+  function mount() {
+    var st = el('style');
+    st.setAttribute('type', 'text/css');
+    if (st.styleSheet) st.styleSheet.cssText = CSS; else st.appendChild(d.createTextNode(CSS));
+    (d.getElementsByTagName('head')[0] || d.documentElement).appendChild(st);
+    V.root = el('div', '', d.body); V.root.id = 'kefu-fb';
+    V.panel = el('div', 'kefu-p', V.root); V.panel.setAttribute('role', 'dialog'); show(V.panel, false);
+    V.head = el('div', 'kefu-h', V.panel);
+    V.title = el('b', '', V.head); V.status = el('span', '', V.head);
+    V.close = el('a', 'kefu-x', V.head); V.close.href = 'javascript:void 0'; text(V.close, '×');
+    V.log = el('div', 'kefu-g', V.panel); V.log.setAttribute('role', 'log');
+    V.typing = el('div', 'kefu-t', V.panel); show(V.typing, false);
+    V.form = el('div', 'kefu-f', V.panel);
+    V.input = el('textarea', '', V.form);
+    V.send = el('a', 'kefu-s', V.form); V.send.href = 'javascript:void 0';
+    V.launch = el('a', 'kefu-b', V.root); V.launch.href = 'javascript:void 0';
+    V.launch.setAttribute('role', 'button');
+    text(V.launch, '\u2709');
+    V.badge = el('span', 'kefu-n', V.launch); show(V.badge, false);
+    on(V.launch, 'click', function (e) { cancel(e); setOpen(!S.open); });
+    on(V.close, 'click', function (e) { cancel(e); setOpen(false); });
+    on(V.send, 'click', function (e) { cancel(e); submit(); });
+    on(V.input, 'keydown', function (e) {
+      e = e || w.event;
+      var k = e.keyCode || e.which;
+      if (k == 13 && !e.shiftKey) { cancel(e); submit(); }
+      else if (k == 27) setOpen(false);
+      else typing();
+    });
+    style('#0b6e4f', false);
+  }
+  function cancel(e) {
+    e = e || w.event;
+    if (e.preventDefault) e.preventDefault(); else e.returnValue = false;
+  }
+  function submit() { var v = V.input.value; V.input.value = ''; send(v); }
+
+  function showTyping(yes) {
+    show(V.typing, yes);
+    if (yes) {
+      var name = T.agent;
+      each(S.msgs, function (m) { if (!m.mine && m.name) name = m.name; });
+      text(V.typing, name + ' ' + T.typing);
+      later(function () { show(V.typing, false); }, 6000);
+    }
+  }
+
+  function bubble(cls, name, body, state, cid) {
+    var m = el('div', 'kefu-m ' + cls, V.log), u, i;
+    if (name) { u = el('u', '', m); text(u, name); }
+    m.appendChild(d.createTextNode(body));
+    if (state) { i = el('i', '', m); text(i, state); }
+    if (cid) m.setAttribute('data-cid', cid);
+  }
+
+  function render() {
+    if (!V.root) return;
+    text(V.title, T.title);
+    text(V.status, !S.connected ? T.reconnecting : S.agentsOnline ? T.online : T.away);
+    text(V.send, T.send);
+    V.input.setAttribute('placeholder', T.placeholder);
+    V.launch.setAttribute('aria-label', S.open ? T.close : T.open);
+    show(V.panel, S.open);
+    show(V.badge, S.unread > 0);
+    text(V.badge, String(Math.min(S.unread, 99)));
+    while (V.log.firstChild) V.log.removeChild(V.log.firstChild);
+    bubble('', '', S.greeting || T.greeting, '', '');
+    if (!S.agentsOnline) bubble('kefu-sys', '', S.offlineText || T.offline, '', '');
+    each(S.msgs, function (m) {
+      var state = !m.mine ? '' : m.seq == 0 ? T.sending : m.seq <= S.agentRead ? T.read : T.sent;
+      bubble(m.mine ? 'kefu-me' : '', m.mine ? '' : (m.name || T.agent), m.text, state, m.cid);
+      if (m.mine && V.color) V.log.lastChild.style.backgroundColor = V.color;
+    });
+    V.log.scrollTop = V.log.scrollHeight;
+  }
+
+  /* ---- JS API -------------------------------------------------------- */
+  function command(name, a, b) {
+    if (name == 'open') setOpen(true);
+    else if (name == 'close') setOpen(false);
+    else if (name == 'toggle') setOpen(!S.open);
+    else if (name == 'send' && typeof a == 'string') send(a);
+    else if (name == 'identify' && a && typeof a == 'object') { S.user = a; if (S.connected) hello(); }
+    else if (name == 'on' && typeof b == 'function') {
+      S.handlers.push([a, b]);
+      if (a == 'ready' && S.ready) later(b, 0);
+    }
+    else if (name == 'page') page();
+  }
+
+  function start() {
+    try {
+      mount();
+      render();
+      var q = (w.kefu && w.kefu.q) || [];
+      var api = function (n, a, b) { try { command(String(n), a, b); } catch (e) {} };
+      api.mode = 'fallback';
+      w.kefu = api;
+      each(q, function (c) { api(c[0], c[1], c[2]); });
+      var h = w.history;
+      if (h && h.pushState) {
+        each(['pushState', 'replaceState'], function (m) {
+          var orig = h[m];
+          h[m] = function () { var r = orig.apply(h, arguments); later(page, 0); return r; };
+        });
+        on(w, 'popstate', function () { later(page, 0); });
+      }
+      on(w, 'online', function () { if (!S.connected) { S.attempts = 0; hello(); } });
+      hello();
+    } catch (e) {}
+  }
+  if (d.body) start(); else on(w, 'load', start);
+})(window, document);
