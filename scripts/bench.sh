@@ -15,7 +15,7 @@ command -v taskset >/dev/null || { PIN_RELAY=""; PIN_LOAD=""; }
 
 start_relay() { # $1: extra flags; sets RPID, ADDR
   local dir; dir=$(mktemp -d); rm -f "$OUT/relay.out"
-  $PIN_RELAY "$RELAY" --data-dir "$dir" --listen 127.0.0.1:0 --demo-token "$TOKEN" $1 >"$OUT/relay.out" 2>"$OUT/relay.err" &
+  $PIN_RELAY "$RELAY" --data-dir "$dir" --listen 127.0.0.1:0 --demo-token "$TOKEN" --sends-per-ip 10000000 --page-views-per-ip 10000000 $1 >"$OUT/relay.out" 2>"$OUT/relay.err" &
   RPID=$!; RDIR=$dir
   for _ in $(seq 100); do grep -q "listening on" "$OUT/relay.out" 2>/dev/null && break; sleep 0.1; done
   ADDR=$(sed -n 's/^kefu: listening on http:\/\///p' "$OUT/relay.out")

@@ -172,6 +172,12 @@ pub enum EventBody {
     Reopened {
         by: Author,
     },
+    /// Assigned to an agent (`to`), or unassigned (`to` absent).
+    Assigned {
+        by: Author,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<Author>,
+    },
 }
 
 /// What a client needs to list a conversation.
@@ -189,6 +195,9 @@ pub struct ConvSummary {
     pub agent_read: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preview: Option<String>,
+    /// The agent handling the conversation, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<AgentId>,
 }
 
 /// Where a visitor is now.

@@ -62,6 +62,13 @@ pub const MAX_PAGE_VIEWS_PER_MINUTE: u32 = 60;
 /// Messages a visitor may send per minute before `rate_limited`.
 pub const MAX_VISITOR_SENDS_PER_MINUTE: u32 = 60;
 
+/// Messages per minute from all visitors behind one IP address (an office
+/// NAT holds many visitors; one script holds many visitor ids).
+pub const MAX_VISITOR_SENDS_PER_IP_PER_MINUTE: u32 = 300;
+
+/// Page views per minute from all visitors behind one IP address.
+pub const MAX_PAGE_VIEWS_PER_IP_PER_MINUTE: u32 = 600;
+
 /// Typing notices per minute a client may send; beyond this they are dropped
 /// silently (they are ephemeral anyway).
 pub const MAX_TYPING_PER_MINUTE: u32 = 120;

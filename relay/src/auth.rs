@@ -9,6 +9,7 @@
 //!   Crisp do, computed by the site's backend.
 
 use crate::store::{AgentRecord, SiteRecord, Store, StoreError, TokenRecord};
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -93,25 +94,119 @@ pub fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-fn random_b64(n: usize) -> String {
+pub fn random_b64(n: usize) -> String {
     let bytes: Vec<u8> = (0..n).map(|_| rand::random::<u8>()).collect();
     B64.encode(bytes)
 }
 
-/// The agent behind a token, if the token is valid.
+/// How long a login session lasts. Agents keep the console open all day;
+/// a month between logins, revocable at any time by logout.
+pub const SESSION_TTL_MS: u64 = 30 * 24 * 3600 * 1000;
+
+/// Shortest password accepted (NIST SP 800-63B's minimum).
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+/// Longest password accepted: bounds argon2's input, far above any human one.
+pub const MAX_PASSWORD_BYTES: usize = 256;
+
+/// argon2id with the crate's defaults (19 MiB, 2 passes, 1 lane: OWASP's
+/// recommended minimum), as a PHC string with its own salt.
+pub fn hash_password(password: &str) -> String {
+    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+    let salt = SaltString::generate(&mut OsRng);
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .unwrap_or_default()
+}
+
+pub fn verify_password(phc: &str, password: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    match PasswordHash::new(phc) {
+        Ok(h) => argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A password fit to store, or why not.
+pub fn check_new_password(p: &str) -> Result<(), &'static str> {
+    if p.chars().count() < MIN_PASSWORD_CHARS {
+        return Err("password must be at least 8 characters");
+    }
+    if p.len() > MAX_PASSWORD_BYTES {
+        return Err("password must be at most 256 bytes");
+    }
+    Ok(())
+}
+
+/// The agent behind a token, if the token is valid and not expired.
 pub fn agent_for_token(store: &Store, token: &str) -> Result<Option<AgentRecord>, StoreError> {
+    if token.is_empty() || token.len() > 256 {
+        return Ok(None);
+    }
     let Some(t) = store.token(&token_hash(token))? else {
         return Ok(None);
     };
+    if t.expires != 0 && t.expires < crate::now_ms() {
+        return Ok(None);
+    }
     store.agent(&t.agent)
 }
 
-/// Creates a site with a fresh secret (admin CLI and first run).
+/// A fresh session token for `agent`; `ttl_ms` 0 means it never expires.
+pub fn issue_token(store: &Store, agent: &AgentId, ttl_ms: u64) -> Result<String, StoreError> {
+    let token = random_b64(32);
+    let now = crate::now_ms();
+    let expires = if ttl_ms == 0 { 0 } else { now + ttl_ms };
+    store.put_token(
+        &token_hash(&token),
+        &TokenRecord {
+            agent: agent.clone(),
+            created: now,
+            expires,
+        },
+    )?;
+    store.sync()?;
+    Ok(token)
+}
+
+/// Checks e-mail + password; a session token on success. The same answer
+/// (None) for an unknown e-mail and a wrong password.
+pub fn login(
+    store: &Store,
+    email: &str,
+    password: &str,
+) -> Result<Option<(AgentRecord, String)>, StoreError> {
+    let email = email.trim().to_ascii_lowercase();
+    let agent = store.agent_by_email(&email)?;
+    let ok = match agent.as_ref().and_then(|a| a.password.as_deref()) {
+        Some(phc) => verify_password(phc, password),
+        None => {
+            // Spend the same time on unknown accounts: no e-mail oracle.
+            let _ = verify_password(DUMMY_HASH.as_str(), password);
+            false
+        }
+    };
+    match (ok, agent) {
+        (true, Some(a)) => {
+            let token = issue_token(store, &a.id, SESSION_TTL_MS)?;
+            Ok(Some((a, token)))
+        }
+        _ => Ok(None),
+    }
+}
+
+static DUMMY_HASH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| hash_password("not a real password"));
+
+/// Creates a site with a fresh secret (admin CLI, first run, API).
 pub fn create_site(store: &Store, id: SiteId, name: &str) -> Result<SiteRecord, StoreError> {
     let site = SiteRecord {
         id,
         name: name.to_string(),
-        secret: random_b64(32),
+        secret: new_secret(),
         created: crate::now_ms(),
         allowed_origins: Vec::new(),
         widget: protocol::WidgetSettings::default(),
@@ -121,30 +216,54 @@ pub fn create_site(store: &Store, id: SiteId, name: &str) -> Result<SiteRecord, 
     Ok(site)
 }
 
-/// Creates an agent on `sites` and returns it with a new session token. A
-/// given `token` (demo credentials from flags) is used instead of a random one.
+/// A new site secret.
+pub fn new_secret() -> String {
+    random_b64(32)
+}
+
+/// What a new agent account gets.
+pub struct NewAgent {
+    pub name: String,
+    pub sites: Vec<SiteId>,
+    pub email: Option<String>,
+    pub password: Option<String>,
+    pub role: crate::store::AgentRole,
+}
+
+/// Creates an agent and returns it with a session token. A given `token`
+/// (demo credentials from flags) is used instead of a random one; CLI and
+/// demo tokens do not expire.
 pub fn create_agent(
     store: &Store,
-    name: &str,
-    sites: Vec<SiteId>,
+    new: NewAgent,
     token: Option<String>,
 ) -> Result<(AgentRecord, String), StoreError> {
     let id = AgentId::new(ulid::Ulid::new().to_string())
         .unwrap_or_else(|_| unreachable!("a ULID is a valid id"));
     let agent = AgentRecord {
         id: id.clone(),
-        name: name.to_string(),
-        sites,
+        name: new.name,
+        sites: new.sites,
+        email: new.email.map(|e| e.trim().to_ascii_lowercase()),
+        password: new.password.as_deref().map(hash_password),
+        role: new.role,
+        created: crate::now_ms(),
     };
     store.put_agent(&agent)?;
-    let token = token.unwrap_or_else(|| random_b64(32));
-    store.put_token(
-        &token_hash(&token),
-        &TokenRecord {
-            agent: id,
-            created: crate::now_ms(),
-        },
-    )?;
+    let token = match token {
+        Some(t) => {
+            store.put_token(
+                &token_hash(&t),
+                &TokenRecord {
+                    agent: id,
+                    created: crate::now_ms(),
+                    expires: 0,
+                },
+            )?;
+            t
+        }
+        None => random_b64(32),
+    };
     store.sync()?;
     Ok((agent, token))
 }
@@ -164,6 +283,17 @@ mod tests {
         assert!(!auth.check_visitor_token(&SiteId::new("t").expect("id"), &v, &t));
         assert!(!auth.check_visitor_token(&s, &v, "garbage!"));
         assert!(!Auth::new(b"other".to_vec()).check_visitor_token(&s, &v, &t));
+    }
+
+    #[test]
+    fn passwords_hash_with_argon2id_and_verify() {
+        let h = hash_password("correct horse");
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password(&h, "correct horse"));
+        assert!(!verify_password(&h, "correct horsf"));
+        assert!(!verify_password("garbage", "x"));
+        assert!(check_new_password("short").is_err());
+        assert!(check_new_password(&"x".repeat(300)).is_err());
     }
 
     #[test]

@@ -39,6 +39,14 @@ pub enum Command {
     AgentAdd {
         #[arg(long)]
         name: String,
+        /// Login e-mail (with --password, the agent can log in to the console).
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        password: Option<String>,
+        /// Owner: may create sites and add/remove agents.
+        #[arg(long)]
+        owner: bool,
         /// A site the agent belongs to (repeat for several).
         #[arg(long = "site", required = true)]
         sites: Vec<String>,
@@ -66,12 +74,25 @@ pub struct Serve {
     /// Token for the demo agent (default: random, printed once).
     #[arg(long, env = "KEFU_DEMO_TOKEN")]
     pub demo_token: Option<String>,
+    /// Login e-mail of the first-run owner.
+    #[arg(long, env = "KEFU_DEMO_EMAIL", default_value = "owner@example.com")]
+    pub demo_email: String,
+    /// Password of the first-run owner (default: random, printed once).
+    #[arg(long, env = "KEFU_DEMO_PASSWORD")]
+    pub demo_password: Option<String>,
     /// WebSocket heartbeat interval in ms (dead after 2.4× this in silence).
     #[arg(long, env = "KEFU_HEARTBEAT_MS", default_value_t = protocol::limits::HEARTBEAT_INTERVAL_MS)]
     pub heartbeat_ms: u64,
     /// How long an empty long-poll waits, in ms.
     #[arg(long, env = "KEFU_LONGPOLL_WAIT_MS", default_value_t = protocol::limits::LONGPOLL_WAIT_MS)]
     pub longpoll_wait_ms: u64,
+    /// Visitor messages per minute from one IP address (raise it for sites
+    /// whose visitors share a large NAT).
+    #[arg(long, env = "KEFU_SENDS_PER_IP", default_value_t = protocol::limits::MAX_VISITOR_SENDS_PER_IP_PER_MINUTE)]
+    pub sends_per_ip: u32,
+    /// Visitor page views per minute from one IP address.
+    #[arg(long, env = "KEFU_PAGE_VIEWS_PER_IP", default_value_t = protocol::limits::MAX_PAGE_VIEWS_PER_IP_PER_MINUTE)]
+    pub page_views_per_ip: u32,
 }
 
 impl Serve {
@@ -87,6 +108,10 @@ impl Serve {
         if self.max_connections == 0 {
             anyhow::bail!("--max-connections must be at least 1");
         }
+        if let Some(p) = &self.demo_password {
+            crate::auth::check_new_password(p)
+                .map_err(|e| anyhow::anyhow!("--demo-password: {e}"))?;
+        }
         if let Some(t) = &self.demo_token {
             if t.len() < 8 {
                 anyhow::bail!("--demo-token must be at least 8 characters");
@@ -100,8 +125,12 @@ impl Serve {
             max_connections: self.max_connections,
             demo: !self.no_demo,
             demo_token: self.demo_token.clone(),
+            demo_email: self.demo_email.trim().to_ascii_lowercase(),
+            demo_password: self.demo_password.clone(),
             heartbeat: Duration::from_millis(self.heartbeat_ms),
             longpoll_wait: Duration::from_millis(self.longpoll_wait_ms),
+            sends_per_ip: self.sends_per_ip,
+            page_views_per_ip: self.page_views_per_ip,
         })
     }
 }
@@ -139,7 +168,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", site.secret);
             Ok(())
         }
-        Some(Command::AgentAdd { name, sites }) => {
+        Some(Command::AgentAdd {
+            name,
+            sites,
+            email,
+            password,
+            owner,
+        }) => {
             let store = Store::open(&data_dir.join("sled"))?;
             let mut ids = Vec::new();
             for s in sites {
@@ -149,7 +184,32 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 ids.push(id);
             }
-            let (_, token) = auth::create_agent(&store, &name, ids, None)?;
+            if let Some(p) = &password {
+                auth::check_new_password(p).map_err(|e| anyhow::anyhow!("--password: {e}"))?;
+            }
+            if let Some(e) = &email {
+                if store
+                    .agent_by_email(&e.trim().to_ascii_lowercase())?
+                    .is_some()
+                {
+                    anyhow::bail!("an agent with e-mail {e} exists already");
+                }
+            }
+            let role = if owner {
+                crate::store::AgentRole::Owner
+            } else {
+                crate::store::AgentRole::Agent
+            };
+            let new = auth::NewAgent {
+                name,
+                sites: ids,
+                email,
+                password,
+                role,
+            };
+            // CLI tokens are for integrations: they do not expire.
+            let (agent, _) = auth::create_agent(&store, new, None)?;
+            let token = auth::issue_token(&store, &agent.id, 0)?;
             println!("{token}");
             Ok(())
         }

@@ -60,6 +60,18 @@ pub enum Write {
         side: Side,
         seq: u64,
     },
+    /// Assign to an agent (`to`: id and display), or unassign; an event.
+    Assign {
+        conv: ConvId,
+        to: Option<(protocol::AgentId, String)>,
+        by: Author,
+        reply: oneshot::Sender<Result<Committed, CommitError>>,
+    },
+    Reopen {
+        conv: ConvId,
+        by: Author,
+        reply: oneshot::Sender<Result<Committed, CommitError>>,
+    },
 }
 
 /// A durable write.
@@ -146,6 +158,25 @@ impl Committer {
 
     pub async fn close(&self, conv: ConvId, by: Author) -> Result<Committed, CommitError> {
         self.submit(|reply| Write::Close { conv, by, reply }).await
+    }
+
+    pub async fn assign(
+        &self,
+        conv: ConvId,
+        to: Option<(protocol::AgentId, String)>,
+        by: Author,
+    ) -> Result<Committed, CommitError> {
+        self.submit(|reply| Write::Assign {
+            conv,
+            to,
+            by,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn reopen(&self, conv: ConvId, by: Author) -> Result<Committed, CommitError> {
+        self.submit(|reply| Write::Reopen { conv, by, reply }).await
     }
 
     /// Read marks are fire-and-forget: durable with the next group.
@@ -338,6 +369,60 @@ impl CommitLoop {
                 };
                 g.done.push(Done::Reply(reply, r));
             }
+            Write::Assign {
+                conv,
+                to,
+                by,
+                reply,
+            } => {
+                let r = match self.conv(&conv)? {
+                    None => Err(CommitError::UnknownConversation),
+                    Some(rec) if rec.assignee == to.as_ref().map(|t| t.0.clone()) => {
+                        Ok(Committed {
+                            conv: conv.clone(),
+                            seq: rec.last_seq,
+                            duplicate: true,
+                        })
+                    }
+                    Some(_) => {
+                        let assignee = to.as_ref().map(|t| t.0.clone());
+                        let to = to.map(|(id, name)| Author {
+                            side: Side::Agent,
+                            id: id.to_string(),
+                            name: Some(name),
+                        });
+                        let seq = self.append(g, &conv, EventBody::Assigned { by, to }, |rec| {
+                            rec.assignee = assignee
+                        })?;
+                        Ok(Committed {
+                            conv,
+                            seq,
+                            duplicate: false,
+                        })
+                    }
+                };
+                g.done.push(Done::Reply(reply, r));
+            }
+            Write::Reopen { conv, by, reply } => {
+                let r = match self.conv(&conv)? {
+                    None => Err(CommitError::UnknownConversation),
+                    Some(rec) if rec.open => Ok(Committed {
+                        conv: conv.clone(),
+                        seq: rec.last_seq,
+                        duplicate: true,
+                    }),
+                    Some(_) => {
+                        let seq = self
+                            .append(g, &conv, EventBody::Reopened { by }, |rec| rec.open = true)?;
+                        Ok(Committed {
+                            conv,
+                            seq,
+                            duplicate: false,
+                        })
+                    }
+                };
+                g.done.push(Done::Reply(reply, r));
+            }
             Write::Read { conv, side, seq } => {
                 if let Some(rec) = self.conv(&conv)? {
                     let mark = match side {
@@ -455,6 +540,7 @@ impl CommitLoop {
             visitor_read: 0,
             agent_read: 0,
             preview: None,
+            assignee: None,
         };
         g.batch.insert(keys::site_conv(site, &id), &[][..]);
         g.batch

@@ -71,6 +71,7 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (impl Reply,), Error = Inf
         .or(metrics(app.clone()))
         .or(ws_route(app.clone()))
         .or(send(app.clone()).or(poll(app.clone())).with(visitor_cors))
+        .or(crate::api::routes(app.clone()))
         .or(crate::assets::routes())
         .recover(recover)
 }

@@ -4,8 +4,8 @@
 //! # Layout
 //! Layers, each using only those below it:
 //! - [`cli`]: flags and env vars → a validated [`Config`]; admin subcommands.
-//! - [`http`]: warp routes, the one error type and `recover`; [`assets`]:
-//!   static files.
+//! - [`http`]: warp routes, the one error type and `recover`; [`api`]: the
+//!   JSON API under `/v1/api/`; [`assets`]: static files.
 //! - [`ws`], [`longpoll`]: transports — bytes ⇄ protocol frames, nothing else.
 //! - [`session`]: one client's protocol state machine, shared by both
 //!   transports (hello, auth, cursors, send → ack, replay, live).
@@ -15,6 +15,7 @@
 //! - [`store`]: the only module that touches sled.
 //! - [`metrics`]: counters for `/metrics`.
 
+pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod cli;
@@ -52,11 +53,19 @@ pub struct Config {
     pub demo: bool,
     /// Use this token for the demo agent instead of a random one.
     pub demo_token: Option<String>,
+    /// The first-run owner's login e-mail.
+    pub demo_email: String,
+    /// The first-run owner's password (default: random, printed once).
+    pub demo_password: Option<String>,
     /// Heartbeat interval on WebSockets; a connection silent for
     /// `heartbeat * 2.4` is dead (the default is 25 s → 60 s).
     pub heartbeat: Duration,
     /// How long an empty long-poll waits before answering.
     pub longpoll_wait: Duration,
+    /// Visitor messages per minute from one IP (all visitors behind it).
+    pub sends_per_ip: u32,
+    /// Visitor page views per minute from one IP.
+    pub page_views_per_ip: u32,
 }
 
 impl Config {
@@ -80,8 +89,14 @@ pub struct App {
     pub tasks: TaskTracker,
     pub connections: Arc<Semaphore>,
     pub longpoll: longpoll::Registry,
+    /// Rate-limit windows: logins per account and IP, visitor sends and
+    /// page views per IP.
+    pub limiter: api::Limiter,
     pub config: Config,
 }
+
+/// Keys the rate limiter tracks at most (~100 bytes each).
+pub const LIMITER_MAX_KEYS: usize = 100_000;
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
@@ -101,11 +116,21 @@ pub fn origin_allowed(allowed: &[String], origin: Option<&str>) -> bool {
     origin.is_some_and(|o| allowed.iter().any(|a| a.eq_ignore_ascii_case(o)))
 }
 
+/// The HTML a site owner pastes into every page.
+pub fn snippet(base: &str, site: &protocol::SiteId) -> String {
+    format!(
+        "<script>window.kefu=window.kefu||function(){{(kefu.q=kefu.q||[]).push(arguments)}};</script>\n\
+         <script async src=\"{base}/widget/loader.js\" data-site=\"{site}\"></script>"
+    )
+}
+
 /// What first run created, for printing.
 pub struct FirstRun {
     pub site: store::SiteRecord,
     pub agent: store::AgentRecord,
     pub token: String,
+    pub email: String,
+    pub password: String,
 }
 
 /// On an empty store, create the demo site and agent.
@@ -115,13 +140,26 @@ pub fn first_run(store: &store::Store, config: &Config) -> anyhow::Result<Option
     }
     let site_id = protocol::SiteId::new("demo").map_err(|e| anyhow::anyhow!("{e}"))?;
     let site = auth::create_site(store, site_id.clone(), "Demo site")?;
-    let (agent, token) = auth::create_agent(
-        store,
-        "Demo Agent",
-        vec![site_id],
-        config.demo_token.clone(),
-    )?;
-    Ok(Some(FirstRun { site, agent, token }))
+    let email = config.demo_email.clone();
+    let password = config
+        .demo_password
+        .clone()
+        .unwrap_or_else(|| auth::random_b64(9));
+    let new = auth::NewAgent {
+        name: "Demo Agent".into(),
+        sites: vec![site_id],
+        email: Some(email.clone()),
+        password: Some(password.clone()),
+        role: store::AgentRole::Owner,
+    };
+    let (agent, token) = auth::create_agent(store, new, config.demo_token.clone())?;
+    Ok(Some(FirstRun {
+        site,
+        agent,
+        token,
+        email,
+        password,
+    }))
 }
 
 /// Runs the relay on `listener` until `shutdown` resolves, then stops
@@ -136,12 +174,18 @@ pub async fn run(
     if let Some(fr) = first_run(&store, &config)? {
         let addr = listener.local_addr()?;
         println!(
-            "kefu: first run — created site \"{}\" and agent \"{}\"",
+            "kefu: first run — created site \"{}\" and its owner \"{}\"",
             fr.site.id, fr.agent.name
         );
+        println!("  console     : http://{addr}/console/");
+        println!("  login       : {} / {}", fr.email, fr.password);
         println!("  agent token : {}", fr.token);
         println!("  site secret : {}", fr.site.secret);
         println!("  demo page   : http://{addr}/");
+        println!(
+            "  snippet     : {}",
+            snippet(&format!("http://{addr}"), &fr.site.id)
+        );
     }
     let hub = hub::Hub::new(config.offline_grace);
     let metrics = Arc::new(metrics::Metrics::default());
@@ -157,6 +201,7 @@ pub async fn run(
         tasks: TaskTracker::new(),
         connections: Arc::new(Semaphore::new(config.max_connections)),
         longpoll: longpoll::Registry::default(),
+        limiter: api::Limiter::new(LIMITER_MAX_KEYS),
         config,
     });
     let addr = listener.local_addr()?;

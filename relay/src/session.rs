@@ -373,7 +373,10 @@ impl Session {
         let name = rec.user.as_ref().and_then(|u| u.name.clone());
         // Origin and User-Agent were only needed for hello; idle connections
         // should not carry them.
-        self.peer = Peer::default();
+        self.peer = Peer {
+            ip: self.peer.ip,
+            ..Peer::default()
+        };
         self.state = State::Visitor(Box::new(VisitorState {
             site: site_id,
             visitor,
@@ -587,7 +590,12 @@ impl Session {
         };
         match frame {
             ClientFrame::Page(p) => {
-                if !v.pages.allow(MAX_PAGE_VIEWS_PER_MINUTE) {
+                let ip_ok = self.peer.ip.is_none_or(|ip| {
+                    app.limiter
+                        .hit(&format!("page-ip:{ip}"), app.config.page_views_per_ip)
+                        .is_ok()
+                });
+                if !v.pages.allow(MAX_PAGE_VIEWS_PER_MINUTE) || !ip_ok {
                     return Err(err(
                         ErrorCode::RateLimited,
                         "too many page views; slow down",
@@ -605,7 +613,12 @@ impl Session {
                 app.hub.visitor_page(&v.site, &v.visitor, page);
             }
             ClientFrame::Send { cid, conv, text } => {
-                if !v.sends.allow(MAX_VISITOR_SENDS_PER_MINUTE) {
+                let ip_ok = self.peer.ip.is_none_or(|ip| {
+                    app.limiter
+                        .hit(&format!("send-ip:{ip}"), app.config.sends_per_ip)
+                        .is_ok()
+                });
+                if !v.sends.allow(MAX_VISITOR_SENDS_PER_MINUTE) || !ip_ok {
                     return Err(err_cid(
                         ErrorCode::RateLimited,
                         "too many messages; resend in a minute",

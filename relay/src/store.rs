@@ -86,6 +86,9 @@ pub struct ConvRecord {
     pub agent_read: u64,
     #[serde(default)]
     pub preview: Option<String>,
+    /// The agent handling it, if any.
+    #[serde(default)]
+    pub assignee: Option<AgentId>,
 }
 
 impl ConvRecord {
@@ -101,16 +104,38 @@ impl ConvRecord {
             visitor_read: self.visitor_read,
             agent_read: self.agent_read,
             preview: self.preview.clone(),
+            assignee: self.assignee.clone(),
         }
     }
 }
 
-/// An agent. Full accounts (passwords, roles) build on this.
+/// What an agent may administer. Owners add and remove agents and create
+/// sites; every agent works the sites they are a member of, and only those.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentRole {
+    Owner,
+    #[default]
+    Agent,
+}
+
+/// An agent account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgentRecord {
     pub id: AgentId,
     pub name: String,
+    /// Sites this agent is a member of.
     pub sites: Vec<SiteId>,
+    /// Login e-mail, lower-cased (absent for token-only agents from the CLI).
+    #[serde(default)]
+    pub email: Option<String>,
+    /// argon2id PHC string; never leaves the store.
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub role: AgentRole,
+    #[serde(default)]
+    pub created: u64,
 }
 
 /// An agent session token, stored as its SHA-256 only.
@@ -118,6 +143,19 @@ pub struct AgentRecord {
 pub struct TokenRecord {
     pub agent: AgentId,
     pub created: u64,
+    /// ms since epoch after which the token is refused; 0: never (tokens
+    /// minted by the admin CLI for integrations).
+    #[serde(default)]
+    pub expires: u64,
+}
+
+/// A canned reply an agent can insert with `/shortcut`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CannedRecord {
+    pub id: String,
+    pub site: SiteId,
+    pub shortcut: String,
+    pub text: String,
 }
 
 /// Where a cid landed: the dedup index entry.
@@ -136,7 +174,9 @@ pub struct Store {
     visitors: sled::Tree,
     pages: sled::Tree,
     agents: sled::Tree,
+    emails: sled::Tree,
     tokens: sled::Tree,
+    canned: sled::Tree,
     meta: sled::Tree,
 }
 
@@ -227,7 +267,9 @@ impl Store {
             visitors: db.open_tree("visitors")?,
             pages: db.open_tree("pages")?,
             agents: db.open_tree("agents")?,
+            emails: db.open_tree("emails")?,
             tokens: db.open_tree("tokens")?,
+            canned: db.open_tree("canned")?,
             meta: db.open_tree("meta")?,
             data_file,
             db,
@@ -344,8 +386,51 @@ impl Store {
         Self::get(&self.agents, id.as_str().as_bytes())
     }
 
+    /// Stores an agent and keeps the e-mail index in step.
     pub fn put_agent(&self, a: &AgentRecord) -> Result<()> {
+        if let Some(old) = self.agent(&a.id)? {
+            if let Some(e) = old.email.filter(|e| Some(e) != a.email.as_ref()) {
+                self.emails.remove(e.as_bytes())?;
+            }
+        }
+        if let Some(e) = &a.email {
+            self.emails.insert(e.as_bytes(), a.id.as_str().as_bytes())?;
+        }
         self.agents.insert(a.id.as_str().as_bytes(), encode(a)?)?;
+        Ok(())
+    }
+
+    pub fn agent_by_email(&self, email: &str) -> Result<Option<AgentRecord>> {
+        let Some(id) = self.emails.get(email.as_bytes())? else {
+            return Ok(None);
+        };
+        match std::str::from_utf8(&id)
+            .ok()
+            .and_then(|s| AgentId::new(s).ok())
+        {
+            Some(id) => self.agent(&id),
+            None => Ok(None),
+        }
+    }
+
+    pub fn agents(&self) -> Result<Vec<AgentRecord>> {
+        let mut out = Vec::new();
+        for item in self.agents.iter() {
+            let (k, v) = item?;
+            out.push(decode(&k, &v)?);
+        }
+        Ok(out)
+    }
+
+    /// Removes an agent; its tokens stop working at once (they resolve to
+    /// no agent).
+    pub fn delete_agent(&self, id: &AgentId) -> Result<()> {
+        if let Some(a) = self.agent(id)? {
+            if let Some(e) = a.email {
+                self.emails.remove(e.as_bytes())?;
+            }
+        }
+        self.agents.remove(id.as_str().as_bytes())?;
         Ok(())
     }
 
@@ -356,6 +441,63 @@ impl Store {
     pub fn put_token(&self, hash: &[u8], t: &TokenRecord) -> Result<()> {
         self.tokens.insert(hash, encode(t)?)?;
         Ok(())
+    }
+
+    pub fn delete_token(&self, hash: &[u8]) -> Result<()> {
+        self.tokens.remove(hash)?;
+        Ok(())
+    }
+
+    pub fn sites(&self) -> Result<Vec<SiteRecord>> {
+        let mut out = Vec::new();
+        for item in self.sites.iter() {
+            let (k, v) = item?;
+            out.push(decode(&k, &v)?);
+        }
+        Ok(out)
+    }
+
+    // --- canned replies ---------------------------------------------------
+
+    pub fn canned(&self, site: &SiteId) -> Result<Vec<CannedRecord>> {
+        let mut out = Vec::new();
+        for item in self
+            .canned
+            .scan_prefix([site.as_str().as_bytes(), b"\0"].concat())
+        {
+            let (k, v) = item?;
+            out.push(decode(&k, &v)?);
+        }
+        Ok(out)
+    }
+
+    pub fn put_canned(&self, c: &CannedRecord) -> Result<()> {
+        self.canned.insert(
+            join(&[c.site.as_str().as_bytes(), c.id.as_bytes()]),
+            encode(c)?,
+        )?;
+        Ok(())
+    }
+
+    /// True if it existed.
+    pub fn delete_canned(&self, site: &SiteId, id: &str) -> Result<bool> {
+        Ok(self
+            .canned
+            .remove(join(&[site.as_str().as_bytes(), id.as_bytes()]))?
+            .is_some())
+    }
+
+    /// Every visitor record of a site (profiles, stats).
+    pub fn site_visitors(&self, site: &SiteId) -> Result<Vec<VisitorRecord>> {
+        let mut out = Vec::new();
+        for item in self
+            .visitors
+            .scan_prefix([site.as_str().as_bytes(), b"\0"].concat())
+        {
+            let (k, v) = item?;
+            out.push(decode(&k, &v)?);
+        }
+        Ok(out)
     }
 
     // --- conversations ----------------------------------------------------

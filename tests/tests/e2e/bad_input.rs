@@ -243,7 +243,13 @@ async fn http_bad_requests_get_json_errors() -> Result<()> {
     };
     let big = "x".repeat(protocol::limits::MAX_BODY_BYTES as usize + 1);
     check(
-        http.post(relay.http("/v1/send")).body(big).send().await?,
+        // Its own client: after a 413 the server closes the connection
+        // without reading the body, so a pooled connection would be stale.
+        reqwest::Client::new()
+            .post(relay.http("/v1/send"))
+            .body(big)
+            .send()
+            .await?,
         413,
         "too_large",
     )

@@ -1,6 +1,7 @@
 //! kefu end-to-end tests: one test binary, a real relay process per test
 //! (127.0.0.1, temp data dir), real WebSocket and HTTP clients.
 
+mod accounts;
 mod bad_input;
 mod delivery;
 mod durability;
