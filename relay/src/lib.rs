@@ -177,7 +177,6 @@ pub async fn run(
             "kefu: first run — created site \"{}\" and its owner \"{}\"",
             fr.site.id, fr.agent.name
         );
-        println!("  console     : http://{addr}/console/");
         println!("  login       : {} / {}", fr.email, fr.password);
         println!("  agent token : {}", fr.token);
         println!("  site secret : {}", fr.site.secret);
