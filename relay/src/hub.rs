@@ -177,7 +177,7 @@ impl Hub {
     }
 
     /// Registers a visitor connection; presence goes online (or stays).
-    /// Returns the presence record shown to agents.
+    /// Returns whether any agent is online for the site.
     pub fn visitor_connect(&self, info: VisitorInfo, sub: &SubHandle) -> bool {
         let mut inner = self.lock();
         let site = inner.sites.entry(info.site.clone()).or_default();

@@ -37,13 +37,6 @@ pub struct Peer {
     pub user_agent: Option<String>,
 }
 
-/// Whether the transport should keep the connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flow {
-    Continue,
-    Close,
-}
-
 /// A fixed one-minute window counter: cheap, bounded, good enough for
 /// abuse limits (a burst at a window edge may reach twice the rate).
 struct Rate {
@@ -194,7 +187,7 @@ impl Session {
     }
 
     /// One client frame as JSON text.
-    pub async fn handle_text(&mut self, text: &str, out: &mut Vec<ServerFrame>) -> Flow {
+    pub async fn handle_text(&mut self, text: &str, out: &mut Vec<ServerFrame>) {
         match ClientFrame::parse(text) {
             Ok(frame) => self.handle(frame, out).await,
             Err(e) => {
@@ -203,12 +196,11 @@ impl Session {
                     .bad_frames
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 out.push(ServerFrame::error(e.code, e.message));
-                Flow::Continue
             }
         }
     }
 
-    pub async fn handle(&mut self, frame: ClientFrame, out: &mut Vec<ServerFrame>) -> Flow {
+    pub async fn handle(&mut self, frame: ClientFrame, out: &mut Vec<ServerFrame>) {
         match (&self.state, frame) {
             (_, ClientFrame::Ping) => out.push(ServerFrame::Pong),
             (_, ClientFrame::Pong) => {}
@@ -236,7 +228,6 @@ impl Session {
                 }
             }
         }
-        Flow::Continue
     }
 
     // --- hello ------------------------------------------------------------

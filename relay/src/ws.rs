@@ -10,7 +10,7 @@
 //! watches the relay's shutdown token itself and sends a close frame (1012,
 //! "service restart") before going away.
 
-use crate::session::{Flow, Peer, Session};
+use crate::session::{Peer, Session};
 use crate::App;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
@@ -183,9 +183,7 @@ where
                         // Boxed: the frame handling future (hello, commit
                         // wait…) is large and only alive while it runs; inline,
                         // it would sit in every idle connection's task.
-                        if Box::pin(session.handle_text(text.as_str(), &mut out)).await == Flow::Close {
-                            break Some(close(CloseCode::Normal, "bye"));
-                        }
+                        Box::pin(session.handle_text(text.as_str(), &mut out)).await;
                     }
                     Some(Ok(Message::Binary(_))) => {
                         out.push(ServerFrame::error(ErrorCode::BadFrame, "frames are JSON text, not binary"));
