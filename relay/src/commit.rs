@@ -350,23 +350,23 @@ impl CommitLoop {
                 g.done.push(Done::Reply(reply, r));
             }
             Write::Close { conv, by, reply } => {
-                let r = match self.conv(&conv)? {
-                    None => Err(CommitError::UnknownConversation),
-                    Some(rec) if !rec.open => Ok(Committed {
-                        conv: conv.clone(),
-                        seq: rec.last_seq,
-                        duplicate: true,
-                    }),
-                    Some(_) => {
-                        let seq = self
-                            .append(g, &conv, EventBody::Closed { by }, |rec| rec.open = false)?;
-                        Ok(Committed {
-                            conv,
-                            seq,
-                            duplicate: false,
-                        })
-                    }
-                };
+                let r = self.change(
+                    g,
+                    conv,
+                    |c| !c.open,
+                    EventBody::Closed { by },
+                    |c| c.open = false,
+                )?;
+                g.done.push(Done::Reply(reply, r));
+            }
+            Write::Reopen { conv, by, reply } => {
+                let r = self.change(
+                    g,
+                    conv,
+                    |c| c.open,
+                    EventBody::Reopened { by },
+                    |c| c.open = true,
+                )?;
                 g.done.push(Done::Reply(reply, r));
             }
             Write::Assign {
@@ -375,52 +375,20 @@ impl CommitLoop {
                 by,
                 reply,
             } => {
-                let r = match self.conv(&conv)? {
-                    None => Err(CommitError::UnknownConversation),
-                    Some(rec) if rec.assignee == to.as_ref().map(|t| t.0.clone()) => {
-                        Ok(Committed {
-                            conv: conv.clone(),
-                            seq: rec.last_seq,
-                            duplicate: true,
-                        })
-                    }
-                    Some(_) => {
-                        let assignee = to.as_ref().map(|t| t.0.clone());
-                        let to = to.map(|(id, name)| Author {
-                            side: Side::Agent,
-                            id: id.to_string(),
-                            name: Some(name),
-                        });
-                        let seq = self.append(g, &conv, EventBody::Assigned { by, to }, |rec| {
-                            rec.assignee = assignee
-                        })?;
-                        Ok(Committed {
-                            conv,
-                            seq,
-                            duplicate: false,
-                        })
-                    }
-                };
-                g.done.push(Done::Reply(reply, r));
-            }
-            Write::Reopen { conv, by, reply } => {
-                let r = match self.conv(&conv)? {
-                    None => Err(CommitError::UnknownConversation),
-                    Some(rec) if rec.open => Ok(Committed {
-                        conv: conv.clone(),
-                        seq: rec.last_seq,
-                        duplicate: true,
-                    }),
-                    Some(_) => {
-                        let seq = self
-                            .append(g, &conv, EventBody::Reopened { by }, |rec| rec.open = true)?;
-                        Ok(Committed {
-                            conv,
-                            seq,
-                            duplicate: false,
-                        })
-                    }
-                };
+                let assignee = to.as_ref().map(|t| t.0.clone());
+                let to = to.map(|(id, name)| Author {
+                    side: Side::Agent,
+                    id: id.to_string(),
+                    name: Some(name),
+                });
+                let same = assignee.clone();
+                let r = self.change(
+                    g,
+                    conv,
+                    |c| c.assignee == same,
+                    EventBody::Assigned { by, to },
+                    |c| c.assignee = assignee,
+                )?;
                 g.done.push(Done::Reply(reply, r));
             }
             Write::Read { conv, side, seq } => {
@@ -441,6 +409,36 @@ impl CommitLoop {
             }
         }
         Ok(())
+    }
+
+    /// A conversation state change that is also an event: unknown → error;
+    /// already so (`done`) → acked with the current seq, nothing stored;
+    /// otherwise one event and the record updated.
+    fn change(
+        &mut self,
+        g: &mut Group,
+        conv: ConvId,
+        done: impl FnOnce(&ConvRecord) -> bool,
+        body: EventBody,
+        update: impl FnOnce(&mut ConvRecord),
+    ) -> Result<Result<Committed, CommitError>, StoreError> {
+        let Some(rec) = self.conv(&conv)? else {
+            return Ok(Err(CommitError::UnknownConversation));
+        };
+        if done(rec) {
+            let seq = rec.last_seq;
+            return Ok(Ok(Committed {
+                conv,
+                seq,
+                duplicate: true,
+            }));
+        }
+        let seq = self.append(g, &conv, body, update)?;
+        Ok(Ok(Committed {
+            conv,
+            seq,
+            duplicate: false,
+        }))
     }
 
     fn stage_message(

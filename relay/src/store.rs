@@ -290,6 +290,16 @@ impl Store {
         Ok(())
     }
 
+    /// Every record under `prefix` (empty: the whole tree), in key order.
+    fn all<T: DeserializeOwned>(tree: &sled::Tree, prefix: &[u8]) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        for item in tree.scan_prefix(prefix) {
+            let (k, v) = item?;
+            out.push(decode(&k, &v)?);
+        }
+        Ok(out)
+    }
+
     fn get<T: DeserializeOwned>(tree: &sled::Tree, key: &[u8]) -> Result<Option<T>> {
         match tree.get(key)? {
             Some(bytes) => Ok(Some(decode(key, &bytes)?)),
@@ -414,12 +424,7 @@ impl Store {
     }
 
     pub fn agents(&self) -> Result<Vec<AgentRecord>> {
-        let mut out = Vec::new();
-        for item in self.agents.iter() {
-            let (k, v) = item?;
-            out.push(decode(&k, &v)?);
-        }
-        Ok(out)
+        Self::all(&self.agents, b"")
     }
 
     /// Removes an agent; its tokens stop working at once (they resolve to
@@ -449,26 +454,13 @@ impl Store {
     }
 
     pub fn sites(&self) -> Result<Vec<SiteRecord>> {
-        let mut out = Vec::new();
-        for item in self.sites.iter() {
-            let (k, v) = item?;
-            out.push(decode(&k, &v)?);
-        }
-        Ok(out)
+        Self::all(&self.sites, b"")
     }
 
     // --- canned replies ---------------------------------------------------
 
     pub fn canned(&self, site: &SiteId) -> Result<Vec<CannedRecord>> {
-        let mut out = Vec::new();
-        for item in self
-            .canned
-            .scan_prefix([site.as_str().as_bytes(), b"\0"].concat())
-        {
-            let (k, v) = item?;
-            out.push(decode(&k, &v)?);
-        }
-        Ok(out)
+        Self::all(&self.canned, &[site.as_str().as_bytes(), b"\0"].concat())
     }
 
     pub fn put_canned(&self, c: &CannedRecord) -> Result<()> {
@@ -489,15 +481,7 @@ impl Store {
 
     /// Every visitor record of a site (profiles, stats).
     pub fn site_visitors(&self, site: &SiteId) -> Result<Vec<VisitorRecord>> {
-        let mut out = Vec::new();
-        for item in self
-            .visitors
-            .scan_prefix([site.as_str().as_bytes(), b"\0"].concat())
-        {
-            let (k, v) = item?;
-            out.push(decode(&k, &v)?);
-        }
-        Ok(out)
+        Self::all(&self.visitors, &[site.as_str().as_bytes(), b"\0"].concat())
     }
 
     // --- conversations ----------------------------------------------------
