@@ -98,11 +98,15 @@ pub enum ClientFrame {
         conv: Option<ConvId>,
         text: String,
     },
-    /// Typing started (`on: true`) or stopped. Never stored.
+    /// Typing started (`on: true`) or stopped. Never stored. A visitor's
+    /// widget adds its unsent `text` (the draft preview) only when the
+    /// site's `draft_preview` setting is on; the relay drops it otherwise.
     Typing {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         conv: Option<ConvId>,
         on: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
     },
     /// The client has shown everything up to `seq` to its human.
     Read {
@@ -129,6 +133,12 @@ pub enum ClientFrame {
     /// Agent: close a conversation (an event every side sees).
     Close {
         conv: ConvId,
+    },
+    /// Agent: own availability. `away: true` keeps the agent subscribed
+    /// (it still sees everything) but visitors no longer count it as
+    /// online; every connection starts available.
+    Status {
+        away: bool,
     },
     /// Heartbeat; answered with `pong`.
     Ping,
@@ -256,6 +266,10 @@ pub struct WidgetSettings {
     /// `en` or `zh-CN`; absent: from the visitor's browser.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+    /// Agents see what a visitor is typing before it is sent. Off by
+    /// default: the widget sends no draft text unless this is on.
+    #[serde(default)]
+    pub draft_preview: bool,
 }
 
 impl Default for WidgetSettings {
@@ -266,6 +280,7 @@ impl Default for WidgetSettings {
             greeting: String::new(),
             offline_message: String::new(),
             language: None,
+            draft_preview: false,
         }
     }
 }
@@ -324,6 +339,9 @@ pub enum ServerFrame {
         conv: ConvId,
         side: Side,
         on: bool,
+        /// Agents only: the visitor's draft, when the site allows it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
     },
     Read {
         conv: ConvId,
@@ -525,7 +543,15 @@ impl ClientFrame {
             ClientFrame::Send { text, .. } | ClientFrame::Invite { text, .. } => {
                 validate_text(text)
             }
-            ClientFrame::Typing { .. }
+            ClientFrame::Typing { text: Some(t), .. } => {
+                too_long("text", t.len(), MAX_TEXT_BYTES)?;
+                if t.contains('\0') {
+                    return Err(bad("text holds a NUL character"));
+                }
+                Ok(())
+            }
+            ClientFrame::Typing { text: None, .. }
+            | ClientFrame::Status { .. }
             | ClientFrame::Read { .. }
             | ClientFrame::Sync { .. }
             | ClientFrame::Subscribe { .. }
@@ -564,6 +590,7 @@ const KNOWN_TYPES: &[&str] = &[
     "hello",
     "page",
     "send",
+    "status",
     "typing",
     "read",
     "sync",

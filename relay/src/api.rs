@@ -46,6 +46,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/api/sites/{site}/canned"),
     ("DELETE", "/v1/api/sites/{site}/canned/{id}"),
     ("GET", "/v1/api/sites/{site}/visitors/{visitor}"),
+    ("GET", "/v1/api/sites/{site}/agents"),
     ("GET", "/v1/api/sites/{site}/stats"),
     ("GET", "/v1/api/conversations/{conv}/events"),
     ("POST", "/v1/api/conversations/{conv}/assign"),
@@ -433,6 +434,22 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Reply,)> {
         .and(warp::get())
         .and(a())
         .and_then(visitor_profile);
+    let site_agents = api()
+        .and(warp::path!("sites" / String / "agents"))
+        .and(warp::get())
+        .and(a())
+        .and_then(|site: String, app: Arc<App>, me: Me| async move {
+            let s = member_site(&app, &me, &site)?;
+            let team: Vec<serde_json::Value> = app
+                .store
+                .agents()
+                .map_err(internal)?
+                .iter()
+                .filter(|a| a.sites.contains(&s.id))
+                .map(|a| serde_json::json!({ "id": a.id, "name": a.name, "role": a.role }))
+                .collect();
+            Ok::<_, Rejection>(json(StatusCode::OK, &team))
+        });
     let stats = api()
         .and(warp::path!("sites" / String / "stats"))
         .and(warp::get())
@@ -448,12 +465,30 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Reply,)> {
             |conv: String, q: EventsQuery, app: Arc<App>, me: Me| async move {
                 let c = member_conv(&app, &me, &conv)?;
                 let limit = q.limit.unwrap_or(100).clamp(1, MAX_REPLAY_EVENTS);
-                let mut evs = app
-                    .store
-                    .events_after(&c.id, q.after.unwrap_or(0), limit + 1)
-                    .map_err(internal)?;
-                let more = evs.len() > limit;
-                evs.truncate(limit);
+                let (evs, more) = match (q.after, q.before) {
+                    (Some(_), Some(_)) => return Err(bad("give after or before, not both")),
+                    (None, Some(before)) => {
+                        let mut evs = app
+                            .store
+                            .events_before(&c.id, before, limit + 1)
+                            .map_err(internal)?;
+                        // `more`: older events exist before this page.
+                        let more = evs.len() > limit;
+                        if more {
+                            evs.remove(0);
+                        }
+                        (evs, more)
+                    }
+                    (after, None) => {
+                        let mut evs = app
+                            .store
+                            .events_after(&c.id, after.unwrap_or(0), limit + 1)
+                            .map_err(internal)?;
+                        let more = evs.len() > limit;
+                        evs.truncate(limit);
+                        (evs, more)
+                    }
+                };
                 Ok::<_, Rejection>(json(
                     StatusCode::OK,
                     &serde_json::json!({ "events": evs, "more": more }),
@@ -518,6 +553,7 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Reply,)> {
         agents_add.boxed(),
         agents_del.boxed(),
         sites_list.boxed(),
+        site_agents.boxed(),
         sites_add.boxed(),
         site_get.boxed(),
         site_patch.boxed(),
@@ -896,6 +932,7 @@ async fn convs_list(site: String, q: ConvQuery, app: Arc<App>, me: Me) -> Result
 #[derive(Deserialize)]
 struct EventsQuery {
     after: Option<u64>,
+    before: Option<u64>,
     limit: Option<usize>,
 }
 

@@ -33,6 +33,9 @@ pub enum Push {
         conv: ConvId,
         side: Side,
         on: bool,
+        /// The visitor's draft (agents only; the session checked the site
+        /// allows it).
+        text: Option<String>,
     },
     Read {
         conv: ConvId,
@@ -135,6 +138,30 @@ struct LiveVisitor {
 struct SiteLive {
     visitors: HashMap<VisitorId, LiveVisitor>,
     agents: Vec<Sub>,
+    /// Agent subscriptions that set themselves away: subscribed (they still
+    /// see everything) but not counted as available to visitors.
+    away: Vec<u64>,
+}
+
+impl SiteLive {
+    /// Whether visitors see an agent online: one subscribed and not away.
+    fn available(&self) -> bool {
+        self.agents.iter().any(|a| !self.away.contains(&a.id))
+    }
+
+    /// Tells every visitor connection when availability changed.
+    fn announce_if_changed(&self, before: bool) {
+        let now = self.available();
+        if now == before {
+            return;
+        }
+        let p = Arc::new(Push::Agents { online: now });
+        for v in self.visitors.values() {
+            for c in &v.conns {
+                c.push(&p);
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -181,7 +208,7 @@ impl Hub {
     pub fn visitor_connect(&self, info: VisitorInfo, sub: &SubHandle) -> bool {
         let mut inner = self.lock();
         let site = inner.sites.entry(info.site.clone()).or_default();
-        let agents_online = !site.agents.is_empty();
+        let agents_online = site.available();
         let live = site
             .visitors
             .entry(info.id.clone())
@@ -280,22 +307,23 @@ impl Hub {
     }
 
     /// An agent connection subscribes to a site: returns who is online now.
-    pub fn agent_subscribe(&self, site_id: &SiteId, sub: &SubHandle) -> Vec<VisitorInfo> {
+    pub fn agent_subscribe(
+        &self,
+        site_id: &SiteId,
+        sub: &SubHandle,
+        away: bool,
+    ) -> Vec<VisitorInfo> {
         let mut inner = self.lock();
         let site = inner.sites.entry(site_id.clone()).or_default();
         if site.agents.iter().any(|a| a.id == sub.0.id) {
             return site.visitors.values().map(|l| l.info.clone()).collect();
         }
-        let first = site.agents.is_empty();
+        let before = site.available();
         site.agents.push(sub.0.clone());
-        if first {
-            let p = Arc::new(Push::Agents { online: true });
-            for v in site.visitors.values() {
-                for c in &v.conns {
-                    c.push(&p);
-                }
-            }
+        if away {
+            site.away.push(sub.0.id);
         }
+        site.announce_if_changed(before);
         site.visitors.values().map(|l| l.info.clone()).collect()
     }
 
@@ -304,18 +332,30 @@ impl Hub {
         let Some(site) = inner.sites.get_mut(site_id) else {
             return;
         };
-        let before = site.agents.len();
+        let before = site.available();
         site.agents.retain(|a| a.id != sub_id);
-        if before > 0 && site.agents.is_empty() {
-            let p = Arc::new(Push::Agents { online: false });
-            for v in site.visitors.values() {
-                for c in &v.conns {
-                    c.push(&p);
-                }
-            }
-        }
+        site.away.retain(|&a| a != sub_id);
+        site.announce_if_changed(before);
         if site.visitors.is_empty() && site.agents.is_empty() {
             inner.sites.remove(site_id);
+        }
+    }
+
+    /// An agent connection sets itself away (or back) on the sites it is
+    /// subscribed to; visitors see `agents {online}` when that changes
+    /// whether anyone is available.
+    pub fn agent_away(&self, sites: &[SiteId], sub_id: u64, away: bool) {
+        let mut inner = self.lock();
+        for site_id in sites {
+            let Some(site) = inner.sites.get_mut(site_id) else {
+                continue;
+            };
+            let before = site.available();
+            site.away.retain(|&a| a != sub_id);
+            if away {
+                site.away.push(sub_id);
+            }
+            site.announce_if_changed(before);
         }
     }
 
@@ -333,7 +373,7 @@ impl Hub {
         self.lock()
             .sites
             .get(site_id)
-            .is_some_and(|s| !s.agents.is_empty())
+            .is_some_and(SiteLive::available)
     }
 
     /// Counts for `/metrics`: (sites, visitors online, agent subscriptions).
@@ -387,11 +427,12 @@ impl Hub {
         self.to_conv(conv, p, true, true);
     }
 
-    pub fn publish_typing(&self, conv: &ConvRecord, side: Side, on: bool) {
+    pub fn publish_typing(&self, conv: &ConvRecord, side: Side, on: bool, text: Option<String>) {
         let p = Push::Typing {
             conv: conv.id.clone(),
             side,
             on,
+            text,
         };
         self.to_conv(conv, p, side == Side::Agent, side == Side::Visitor);
     }
@@ -432,7 +473,7 @@ mod tests {
         let hub = Hub::new(Duration::from_secs(1));
         let site = SiteId::new("s").expect("id");
         let (agent, agent_h) = hub.subscription();
-        hub.agent_subscribe(&site, &agent_h);
+        hub.agent_subscribe(&site, &agent_h, false);
         let (_v, vh) = hub.subscription();
         for i in 0..protocol::limits::SUBSCRIBER_QUEUE + 10 {
             let mut i2 = info("s", "v1");
@@ -454,7 +495,7 @@ mod tests {
         let hub = Hub::new(Duration::from_secs(30));
         let site = SiteId::new("s").expect("id");
         let (agent, agent_h) = hub.subscription();
-        hub.agent_subscribe(&site, &agent_h);
+        hub.agent_subscribe(&site, &agent_h, false);
         let (_v1, vh1) = hub.subscription();
         hub.visitor_connect(info("s", "v1"), &vh1);
         hub.visitor_disconnect(&site, &VisitorId::new("v1").expect("id"), vh1.id());

@@ -83,6 +83,8 @@ struct AgentState {
     live: Live,
     subscribed: Vec<SiteId>,
     typing: Rate,
+    /// Set by `status {away}`; applies to sites subscribed later too.
+    away: bool,
 }
 
 enum State {
@@ -426,6 +428,7 @@ impl Session {
             },
             subscribed: Vec::new(),
             typing: Rate::new(),
+            away: false,
         }));
         for c in convs {
             self.replay(&c, out);
@@ -486,10 +489,16 @@ impl Session {
             }
             Push::Conv(s) if is_agent => out.push(ServerFrame::Conv { conv: s.clone() }),
             Push::Conv(_) => {}
-            Push::Typing { conv, side, on } => out.push(ServerFrame::Typing {
+            Push::Typing {
+                conv,
+                side,
+                on,
+                text,
+            } => out.push(ServerFrame::Typing {
                 conv: conv.clone(),
                 side: *side,
                 on: *on,
+                text: if is_agent { text.clone() } else { None },
             }),
             Push::Read { conv, side, seq } => out.push(ServerFrame::Read {
                 conv: conv.clone(),
@@ -635,7 +644,7 @@ impl Session {
                     .await;
                 out.push(ack(r, &cid));
             }
-            ClientFrame::Typing { conv, on } => {
+            ClientFrame::Typing { conv, on, text } => {
                 if !v.typing.allow(MAX_TYPING_PER_MINUTE) {
                     return Ok(());
                 }
@@ -653,7 +662,17 @@ impl Session {
                         }
                     }
                 };
-                app.hub.publish_typing(&rec, Side::Visitor, on);
+                // The draft travels only where the owner switched it on.
+                let text = match text {
+                    Some(t) if on => app
+                        .store
+                        .site(&rec.site)
+                        .map_err(internal)?
+                        .filter(|s| s.widget.draft_preview)
+                        .map(|_| t),
+                    _ => None,
+                };
+                app.hub.publish_typing(&rec, Side::Visitor, on, text);
             }
             ClientFrame::Read { conv, seq } => {
                 let rec = self.own_conv(&conv)?;
@@ -668,6 +687,7 @@ impl Session {
             }
             ClientFrame::Subscribe { .. }
             | ClientFrame::Invite { .. }
+            | ClientFrame::Status { .. }
             | ClientFrame::Close { .. } => {
                 return Err(err(ErrorCode::Forbidden, "agents only"));
             }
@@ -716,7 +736,7 @@ impl Session {
                 if app.store.site(&site).map_err(internal)?.is_none() {
                     return Err(err(ErrorCode::UnknownSite, format!("no site {site}")));
                 }
-                app.hub.agent_subscribe(&site, &a.live.handle);
+                app.hub.agent_subscribe(&site, &a.live.handle, a.away);
                 if !a.subscribed.contains(&site) {
                     a.subscribed.push(site.clone());
                 }
@@ -782,7 +802,7 @@ impl Session {
                     return Err(commit_error(e, None));
                 }
             }
-            ClientFrame::Typing { conv, on } => {
+            ClientFrame::Typing { conv, on, .. } => {
                 if !a.typing.allow(MAX_TYPING_PER_MINUTE) {
                     return Ok(());
                 }
@@ -793,7 +813,7 @@ impl Session {
                     ));
                 };
                 let rec = self.agent_conv(&conv)?;
-                app.hub.publish_typing(&rec, Side::Agent, on);
+                app.hub.publish_typing(&rec, Side::Agent, on, None);
             }
             ClientFrame::Read { conv, seq } => {
                 let rec = self.agent_conv(&conv)?;
@@ -805,6 +825,11 @@ impl Session {
                     live.cursors.insert(rec.id.clone(), after);
                 }
                 self.replay(&rec.id, out);
+            }
+            ClientFrame::Status { away } => {
+                let sites = a.subscribed.clone();
+                a.away = away;
+                app.hub.agent_away(&sites, a.live.handle.id(), away);
             }
             ClientFrame::Page(_) => return Err(err(ErrorCode::Forbidden, "visitors only")),
             ClientFrame::Hello(_) | ClientFrame::Ping | ClientFrame::Pong => {}

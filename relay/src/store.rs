@@ -502,6 +502,23 @@ impl Store {
         Ok(out)
     }
 
+    /// The last `limit` events of `conv` below seq `before`, oldest first
+    /// (paging history backwards).
+    pub fn events_before(&self, conv: &ConvId, before: u64, limit: usize) -> Result<Vec<Event>> {
+        if before <= 1 {
+            return Ok(Vec::new());
+        }
+        let start = keys::event(conv, 1);
+        let end = keys::event(conv, before - 1);
+        let mut out = Vec::new();
+        for item in self.chat.range(start..=end).rev().take(limit) {
+            let (k, v) = item?;
+            out.push(decode(&k, &v)?);
+        }
+        out.reverse();
+        Ok(out)
+    }
+
     /// Where `cid` from `scope` was stored, if it was.
     pub fn cid(&self, scope: &str, cid: &str) -> Result<Option<CidHit>> {
         let key = keys::cid(scope, cid);

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod bad_input;
+mod console;
 mod delivery;
 mod durability;
 mod liveness;
