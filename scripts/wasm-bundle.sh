@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# make wasm: build the widget, run wasm-bindgen, write www/widget/ (the
-# relay embeds it), and print the gzipped sizes.
+# make wasm: build the widget and the console, run wasm-bindgen, write
+# www/widget/ and www/console/ (the relay embeds both), print the sizes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WBG_VERSION=$(sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.toml)
@@ -14,11 +14,18 @@ if ! [ -x "$WBG" ] || [ "$($WBG --version | awk '{print $2}')" != "$WBG_VERSION"
   cargo install wasm-bindgen-cli --version "$WBG_VERSION" --root .tools --locked >&2 \
     || cargo install wasm-bindgen-cli --version "$WBG_VERSION" --root .tools >&2
 fi
-dir=$(scripts/wasm-build.sh widget)
+dir=$(scripts/wasm-build.sh widget agent-web)
 out=www/widget
 rm -rf "$out"; mkdir -p "$out"
 "$WBG" --target web --remove-name-section --remove-producers-section --no-typescript \
   --out-dir "$out" --out-name kefu_widget "$dir/widget.wasm"
 cp www/boot.js "$out/boot.js"
+# The console (Yew): wasm + glue + its static files, under www/console/.
+cout=www/console
+rm -rf "$cout"; mkdir -p "$cout"
+"$WBG" --target web --remove-name-section --remove-producers-section --no-typescript \
+  --out-dir "$cout" --out-name kefu_console "$dir/agent_web.wasm"
+cp agent-web/static/* "$cout/"
 gz() { gzip -9c "$1" | wc -c; }
+echo "sizes (gzip -9): console wasm $(gz $cout/kefu_console_bg.wasm) B + glue $(gz $cout/kefu_console.js) B" >&2
 echo "sizes (gzip -9): loader $(gz www/loader.js) B; widget wasm $(gz $out/kefu_widget_bg.wasm) B + glue $(gz $out/kefu_widget.js) B + boot $(gz $out/boot.js) B" >&2

@@ -237,6 +237,7 @@
       if (st) {
         if (st.language) T = pick(st.language);
         S.greeting = st.greeting || ''; S.offlineText = st.offline_message || '';
+        S.draft = !!st.draft_preview;
         style(st.color, st.position == 'left');
       }
       each(f.convs || [], function (c) {
@@ -302,9 +303,22 @@
     flush();
   }
 
-  var typingTimer = null;
+  var typingTimer = null, typingAt = 0, draftTimer = null;
+  // "on" again every 4 s of typing (agents expire a notice whose "off"
+  // never comes); with the site's draft preview on, with the text, <1/s,
+  // and the latest text once more after a throttled keystroke.
+  function typingOn() {
+    var f = { type: 'typing', conv: S.conv, on: true };
+    typingAt = +new Date();
+    if (S.draft) f.text = V.input.value.substring(0, 1000);
+    cast([f]);
+  }
   function typing() {
-    if (!typingTimer && S.conv) cast([{ type: 'typing', conv: S.conv, on: true }]);
+    var now = +new Date();
+    if (S.conv && (!typingTimer || now - typingAt >= (S.draft ? 800 : 4000))) typingOn();
+    else if (S.conv && S.draft && !draftTimer) {
+      draftTimer = later(function () { draftTimer = null; if (typingTimer) typingOn(); }, 800 - (now - typingAt));
+    }
     if (typingTimer) clearTimeout(typingTimer);
     typingTimer = later(stopTyping, 3000);
   }

@@ -118,3 +118,12 @@ pub const MAX_CONNECTIONS: usize = 18_000;
 /// memory; a small buffer keeps each at a few KiB. Bigger frames still
 /// arrive (the buffer grows for them) up to [`MAX_FRAME_BYTES`].
 pub const WS_READ_BUFFER_BYTES: usize = 1024;
+
+/// Conversations listed in an agent's subscribe snapshot (newest first);
+/// older ones are reachable through the API.
+pub const SNAPSHOT_CONVS: usize = 200;
+
+/// Serialized visitors carried in the snapshot frame itself; the rest follow
+/// as `presence` frames, so no frame outgrows the socket's write bound
+/// however many visitors are online.
+pub const SNAPSHOT_VISITOR_BYTES: usize = 24 * 1024;

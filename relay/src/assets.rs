@@ -54,7 +54,33 @@ fn serve(file: &str) -> Option<Response<Bytes>> {
         .ok()
 }
 
-/// GET /, /widget/…, /demo/…
+/// The console runs on the relay's own origin with agents' tokens: no
+/// script but its own files (wasm needs 'wasm-unsafe-eval'), no framing, no
+/// referrer leaking conversation URLs. Visitor text is rendered as text
+/// anyway; this is the second wall.
+const CONSOLE_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+    style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+    object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+fn console_headers(mut r: Response<Bytes>) -> Response<Bytes> {
+    let h = r.headers_mut();
+    h.remove(header::ACCESS_CONTROL_ALLOW_ORIGIN);
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static(CONSOLE_CSP),
+    );
+    h.insert(
+        header::X_FRAME_OPTIONS,
+        header::HeaderValue::from_static("DENY"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("no-referrer"),
+    );
+    r
+}
+
+/// GET /, /widget/…, /demo/…, /console/…
 pub fn routes() -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
     let index = warp::path::end()
         .and(warp::get())
@@ -81,8 +107,31 @@ pub fn routes() -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clo
             let file = format!("demo/{}", tail.as_str());
             serve(&file).ok_or_else(warp::reject::not_found)
         });
+    // `/console` → `/console/`, so the bundle's relative URLs resolve
+    // (warp's path matching ignores a trailing slash; the full path does not).
     let console = warp::path("console")
+        .and(warp::path::full())
+        .and(warp::path::tail())
         .and(warp::get())
-        .map(|| not_built("/console/"));
+        .map(|full: warp::path::FullPath, tail: warp::path::Tail| {
+            if full.as_str() == "/console" {
+                return Response::builder()
+                    .status(StatusCode::MOVED_PERMANENTLY)
+                    .header(header::LOCATION, "/console/")
+                    .body(Bytes::new())
+                    .unwrap_or_default();
+            }
+            let name = match tail.as_str() {
+                "" => "index.html",
+                n => n,
+            };
+            if name.contains("..") {
+                return not_built("/console/");
+            }
+            match serve(&format!("console/{name}")) {
+                Some(r) => console_headers(r),
+                None => not_built(&format!("/console/{name}")),
+            }
+        });
     index.or(widget).or(demo).or(console)
 }

@@ -290,7 +290,14 @@ impl CommitLoop {
         }
         self.metrics.groups.fetch_add(1, Ordering::Relaxed);
         self.metrics.writes.fetch_add(n as u64, Ordering::Relaxed);
-        // Durable: publish, then ack.
+        // Durable: publish, then ack. Summaries go first, so an agent knows
+        // a new conversation (its site, its visitor) before its first event.
+        g.changed.dedup();
+        for conv in g.changed {
+            if let Some(rec) = self.convs.get(&conv) {
+                self.hub.publish_conv(rec);
+            }
+        }
         for (conv, ev) in g.events {
             self.metrics.events.fetch_add(1, Ordering::Relaxed);
             if let Some(rec) = self.convs.get(&conv) {
@@ -310,12 +317,6 @@ impl CommitLoop {
         for (conv, side, seq) in g.reads {
             if let Some(rec) = self.convs.get(&conv) {
                 self.hub.publish_read(rec, side, seq);
-            }
-        }
-        g.changed.dedup();
-        for conv in g.changed {
-            if let Some(rec) = self.convs.get(&conv) {
-                self.hub.publish_conv(rec);
             }
         }
         for Done::Reply(tx, r) in g.done {

@@ -177,6 +177,7 @@ pub async fn run(
             "kefu: first run — created site \"{}\" and its owner \"{}\"",
             fr.site.id, fr.agent.name
         );
+        println!("  console     : http://{addr}/console/");
         println!("  login       : {} / {}", fr.email, fr.password);
         println!("  agent token : {}", fr.token);
         println!("  site secret : {}", fr.site.secret);
@@ -207,6 +208,7 @@ pub async fn run(
     tracing::info!(%addr, durable = app.config.durable, "kefu relay listening");
     // On stdout too: scripts and tests read the bound port from it.
     println!("kefu: listening on http://{addr}");
+    println!("kefu: console at http://{addr}/console/ · demo page at http://{addr}/");
 
     let token = app.shutdown.clone();
     let signal = async move {

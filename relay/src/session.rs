@@ -25,10 +25,6 @@ use std::time::{Duration, Instant};
 /// A new visit starts when a visitor returns after this long away.
 const VISIT_GAP_MS: u64 = 30 * 60 * 1000;
 
-/// Conversations listed in an agent's subscribe snapshot (newest first);
-/// older ones are reachable through the API.
-const SNAPSHOT_CONVS: usize = 200;
-
 /// What the transport learned about the client at connect time.
 #[derive(Debug, Clone, Default)]
 pub struct Peer {
@@ -554,16 +550,35 @@ impl Session {
         }
     }
 
+    /// The site's live state for an agent: one `snapshot` with the
+    /// conversations and as many visitors as fit [`SNAPSHOT_VISITOR_BYTES`],
+    /// then one `presence` per remaining visitor — so no frame outgrows the
+    /// socket's write bound however many visitors are online.
     fn snapshot(&mut self, site: &SiteId, out: &mut Vec<ServerFrame>) {
-        let visitors = self.app.hub.visitors(site);
+        let mut visitors = self.app.hub.visitors(site);
+        let mut budget = SNAPSHOT_VISITOR_BYTES;
+        let mut fit = 0;
+        for v in &visitors {
+            let n = serde_json::to_vec(v).map(|b| b.len()).unwrap_or(usize::MAX);
+            if n > budget {
+                break;
+            }
+            budget -= n;
+            fit += 1;
+        }
+        let rest = visitors.split_off(fit);
         match self.app.store.site_convs(site, SNAPSHOT_CONVS) {
             Ok(convs) => out.push(ServerFrame::Snapshot {
                 site: site.clone(),
                 visitors,
                 convs: convs.iter().map(ConvRecord::summary).collect(),
             }),
-            Err(e) => out.push(internal(e).into()),
+            Err(e) => return out.push(internal(e).into()),
         }
+        out.extend(
+            rest.into_iter()
+                .map(|visitor| ServerFrame::Presence { visitor }),
+        );
     }
 
     // --- visitor frames ---------------------------------------------------

@@ -30,6 +30,12 @@ const BACKOFF_MIN_MS: f64 = 500.0;
 const BACKOFF_MAX_MS: f64 = 30_000.0;
 /// A typing notice is withdrawn after this much input silence (ms).
 const TYPING_IDLE_MS: i32 = 3_000;
+/// With the site's draft preview on, the unsent text goes to agents at
+/// most this often (ms; the relay allows 120 typing frames a minute).
+const DRAFT_EVERY_MS: f64 = 800.0;
+/// While the visitor keeps typing, "on" is repeated this often, so agents
+/// can expire a notice whose "off" never comes (a closed tab).
+const TYPING_REPEAT_MS: f64 = 4_000.0;
 /// The agent's typing indicator hides by itself after this (ms).
 const AGENT_TYPING_MS: i32 = 6_000;
 
@@ -90,6 +96,11 @@ struct Widget {
     offline_text: String,
     typing_timer: Option<i32>,
     agent_typing_timer: Option<i32>,
+    /// The owner enabled the draft preview: typing notices carry the text.
+    draft_preview: bool,
+    draft_sent_at: f64,
+    /// The trailing draft update after a throttled keystroke.
+    draft_timer: Option<i32>,
     ready: bool,
     handlers: Vec<(String, js_sys::Function)>,
     /// Kept alive as long as the widget.
@@ -177,6 +188,9 @@ fn boot(cfg: &JsValue) {
         offline_text: String::new(),
         typing_timer: None,
         agent_typing_timer: None,
+        draft_preview: false,
+        draft_sent_at: 0.0,
+        draft_timer: None,
         ready: false,
         handlers: Vec::new(),
         _listeners: Vec::new(),
@@ -539,6 +553,7 @@ impl Widget {
             }
             self.greeting = get_str(&s, "greeting").unwrap_or_default();
             self.offline_text = get_str(&s, "offline_message").unwrap_or_default();
+            self.draft_preview = get_bool(&s, "draft_preview");
         }
         // The newest open conversation is the one shown.
         let mut latest = None;
@@ -721,9 +736,29 @@ impl Widget {
     }
 
     fn typing(&mut self) {
-        if self.typing_timer.is_none() {
+        let now = js_sys::Date::now();
+        let every = if self.draft_preview {
+            DRAFT_EVERY_MS
+        } else {
+            TYPING_REPEAT_MS
+        };
+        if self.typing_timer.is_none() || now - self.draft_sent_at >= every {
+            self.draft_sent_at = now;
             self.typing_frame(true);
-        } else if let Some(id) = self.typing_timer.take() {
+        } else if self.draft_preview && self.draft_timer.is_none() {
+            // Throttled: the latest text still goes, once the gap is over.
+            let wait = (every - (now - self.draft_sent_at)).max(0.0) as i32;
+            self.draft_timer = Some(timeout(wait, || {
+                with(|w| {
+                    w.draft_timer = None;
+                    if w.typing_timer.is_some() {
+                        w.draft_sent_at = js_sys::Date::now();
+                        w.typing_frame(true);
+                    }
+                })
+            }));
+        }
+        if let Some(id) = self.typing_timer.take() {
             clear_timeout(id);
         }
         self.typing_timer = Some(timeout(TYPING_IDLE_MS, || with(|w| w.stop_typing())));
@@ -745,6 +780,14 @@ impl Widget {
         set(&f, "on", on);
         if let Some(c) = &self.conv {
             set(&f, "conv", c.as_str());
+        }
+        if on && self.draft_preview {
+            let text = self.view.input.value();
+            let mut end = text.len().min(protocol::limits::MAX_TEXT_BYTES);
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            set(&f, "text", &text[..end]);
         }
         self.raw_send(&f);
     }

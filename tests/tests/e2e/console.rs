@@ -196,3 +196,58 @@ async fn history_pages_backwards_and_team_list() -> Result<()> {
     assert_eq!(r.status().as_u16(), 401);
     Ok(())
 }
+
+/// An agent subscribing to a busy site gets every visitor: a snapshot that
+/// fits the socket's frame bound, then presence frames for the rest (a
+/// single 300 KB snapshot once closed the agent's socket).
+#[tokio::test]
+async fn busy_site_snapshot_arrives_in_bounded_frames() -> Result<()> {
+    let relay = Relay::start(
+        BIN,
+        &["--sends-per-ip", "100000", "--page-views-per-ip", "100000"],
+    )
+    .await?;
+    const N: usize = 600;
+    let mut visitors = Vec::new();
+    for i in 0..N {
+        let mut v = Ws::connect(&relay).await?;
+        let mut hello = visitor_hello("demo", &format!("busy{i}"), None);
+        // Identity with attributes makes each visitor record large.
+        hello["user"] =
+            json!({"name": format!("Visitor {i}"), "attributes": {"plan": "x".repeat(400)}});
+        v.send(hello).await?;
+        v.send(page(&format!("https://shop.example/p/{i}"), "Product"))
+            .await?;
+        visitors.push(v);
+    }
+    for v in visitors.iter_mut() {
+        v.until_type("welcome").await?;
+    }
+    let mut a = Ws::connect(&relay).await?;
+    a.hello(agent_hello(DEMO_TOKEN)).await?;
+    a.send(subscribe("demo")).await?;
+    let snap = a.until_type("snapshot").await?;
+    let mut seen: std::collections::HashSet<String> = snap["visitors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        snap.to_string().len() < 128 * 1024,
+        "snapshot frame is bounded"
+    );
+    assert!(seen.len() < N, "the rest follows as presence frames");
+    while seen.len() < N {
+        let f = a.until_type("presence").await?;
+        if let Some(id) = f["visitor"]["id"].as_str() {
+            seen.insert(id.to_string());
+        }
+    }
+    // The socket is still alive and answering.
+    a.send(json!({"type": "ping"})).await?;
+    a.until_type("pong").await?;
+    Ok(())
+}
