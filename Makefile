@@ -4,7 +4,7 @@ CARGO ?= cargo
 DATA_DIR ?= data
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: run test test-all lint wasm bench clean
+.PHONY: run test test-all lint wasm bench fuzz clean
 
 ## Run the relay with an embedded sled data dir (./data) on 127.0.0.1:8080.
 ## On first run it creates the demo site and agent and prints the login.
@@ -18,9 +18,15 @@ test:
 
 test-all:
 	$(CARGO) test --workspace
+	FUZZ_SECS=$${FUZZ_SECS:-20} scripts/fuzz.sh
 	$(MAKE) --no-print-directory wasm
 	$(CARGO) build -p relay --bin kefu-relay
 	npm test
+
+## Fuzz the frame decoder and the long-poll body parser (cargo-fuzz,
+## nightly); FUZZ_SECS per target (default 300 here, 20 inside make test).
+fuzz:
+	FUZZ_SECS=$${FUZZ_SECS:-300} scripts/fuzz.sh
 
 ## Formatting and clippy, warnings as errors.
 lint:

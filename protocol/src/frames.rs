@@ -493,6 +493,30 @@ pub fn validate_user(user: &UserInfo) -> Result<(), FrameError> {
     Ok(())
 }
 
+/// A long-poll POST body → the texts of its frames: one JSON object, or an
+/// array of at most [`MAX_FRAMES_PER_POST`] objects. Each text is then read
+/// with [`ClientFrame::parse`], like a WebSocket message.
+pub fn split_post_body(body: &[u8]) -> Result<Vec<String>, FrameError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| FrameError::new(ErrorCode::BadJson, "body is not UTF-8"))?;
+    if !text.trim_start().starts_with('[') {
+        return Ok(vec![text.to_string()]);
+    }
+    let raw: Vec<Box<serde_json::value::RawValue>> = serde_json::from_str(text).map_err(|e| {
+        FrameError::new(
+            ErrorCode::BadJson,
+            format!("body is not a JSON array of frames: {e}"),
+        )
+    })?;
+    if raw.len() > MAX_FRAMES_PER_POST {
+        return Err(FrameError::new(
+            ErrorCode::TooLarge,
+            format!("at most {MAX_FRAMES_PER_POST} frames per request"),
+        ));
+    }
+    Ok(raw.into_iter().map(|r| r.get().to_string()).collect())
+}
+
 impl ClientFrame {
     /// Reads one client frame from JSON text: size bound, parse, validate.
     pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {

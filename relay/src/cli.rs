@@ -140,8 +140,10 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
+            // hyper reports every client that hangs up mid-request as a
+            // server "error"; with many flaky mobile clients that is noise.
             tracing_subscriber::EnvFilter::try_from_env("KEFU_LOG")
-                .unwrap_or_else(|_| "info".into()),
+                .unwrap_or_else(|_| "info,warp::server=off".into()),
         )
         .with_writer(std::io::stderr)
         .init();

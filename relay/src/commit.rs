@@ -222,6 +222,10 @@ enum Done {
     ),
 }
 
+/// Exit status when the database stays failed after the disk recovered
+/// (EX_SOFTWARE); a supervisor restarts the relay.
+pub const EXIT_STORAGE_FAILED: i32 = 70;
+
 /// The group being built: one batch, plus what it changes in memory.
 #[derive(Default)]
 struct Group {
@@ -286,7 +290,21 @@ impl CommitLoop {
         if let Err(e) = result {
             tracing::error!(error = %e, writes = n, "commit: write not durable; refusing to ack");
             self.metrics.storage_errors.fetch_add(1, Ordering::Relaxed);
-            return self.fail(g);
+            self.fail(g);
+            if self.durable && self.store.disk_healthy() {
+                // The disk takes writes again but the database still fails:
+                // sled keeps a failed write's error for good. Only a fresh
+                // start on what is durable recovers; exit for the
+                // supervisor (systemd Restart=on-failure, a container
+                // restart policy) to restart the relay. Nothing unacked
+                // was promised; clients resend.
+                tracing::error!(
+                    "storage: the disk works again but the database stays failed; \
+                     exiting (code {EXIT_STORAGE_FAILED}) so the relay restarts on what is durable"
+                );
+                std::process::exit(EXIT_STORAGE_FAILED);
+            }
+            return;
         }
         self.metrics.groups.fetch_add(1, Ordering::Relaxed);
         self.metrics.writes.fetch_add(n as u64, Ordering::Relaxed);

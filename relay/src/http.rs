@@ -200,6 +200,11 @@ pub async fn recover(r: Rejection) -> Result<Response<Bytes>, Infallible> {
         ApiError::new(ErrorCode::OriginNotAllowed, e.to_string())
     } else if r.find::<warp::reject::UnsupportedMediaType>().is_some() {
         ApiError::new(ErrorCode::BadRequest, "unsupported content type")
+    } else if format!("{r:?}").contains("BodyReadError") {
+        // The client went away (or stalled) mid-body: its problem, not ours
+        // (warp does not export the type to `find` it).
+        tracing::debug!(rejection = ?r, "body read failed");
+        ApiError::new(ErrorCode::BadRequest, "request body could not be read")
     } else {
         tracing::error!(rejection = ?r, "unhandled rejection");
         ApiError::new(ErrorCode::Internal, "internal error")

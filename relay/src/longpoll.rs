@@ -110,27 +110,9 @@ fn is_reply(f: &ServerFrame) -> bool {
     )
 }
 
-/// Splits a body into frame texts: one object, or an array of them.
+/// Splits a body into frame texts (`protocol::split_post_body`, fuzzed).
 fn frames_of(body: &[u8]) -> Result<Vec<String>, Refused> {
-    let text = std::str::from_utf8(body)
-        .map_err(|_| Refused(ErrorCode::BadJson, "body is not UTF-8".into()))?;
-    let trimmed = text.trim_start();
-    if !trimmed.starts_with('[') {
-        return Ok(vec![text.to_string()]);
-    }
-    let raw: Vec<Box<serde_json::value::RawValue>> = serde_json::from_str(text).map_err(|e| {
-        Refused(
-            ErrorCode::BadJson,
-            format!("body is not a JSON array of frames: {e}"),
-        )
-    })?;
-    if raw.len() > MAX_FRAMES_PER_POST {
-        return Err(Refused(
-            ErrorCode::TooLarge,
-            format!("at most {MAX_FRAMES_PER_POST} frames per request"),
-        ));
-    }
-    Ok(raw.into_iter().map(|r| r.get().to_string()).collect())
+    protocol::split_post_body(body).map_err(|e| Refused(e.code, e.message))
 }
 
 /// POST /v1/send: returns (sid if new, reply frames).

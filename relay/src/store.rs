@@ -169,6 +169,9 @@ pub struct Store {
     db: sled::Db,
     /// Our own handle on sled's data file, for `fdatasync` after `flush`.
     data_file: File,
+    /// A small file of our own beside sled's, to tell a failing disk from
+    /// a database that stays failed after the disk recovered.
+    probe: std::path::PathBuf,
     chat: sled::Tree,
     sites: sled::Tree,
     visitors: sled::Tree,
@@ -272,8 +275,26 @@ impl Store {
             canned: db.open_tree("canned")?,
             meta: db.open_tree("meta")?,
             data_file,
+            probe: dir.join("disk-probe"),
             db,
         })
+    }
+
+    /// Whether the disk under the data dir takes a write and an fdatasync
+    /// right now (independently of sled's state).
+    pub fn disk_healthy(&self) -> bool {
+        // Positioned writes, as sled's own.
+        use std::os::unix::fs::FileExt;
+        let probe = || -> std::io::Result<()> {
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .write(true)
+                .truncate(false)
+                .open(&self.probe)?;
+            f.write_all_at(b"k", 0)?;
+            f.sync_data()
+        };
+        probe().is_ok()
     }
 
     /// Makes every write so far durable: sled flush, then `fdatasync` of the

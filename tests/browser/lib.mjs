@@ -22,7 +22,7 @@ export async function startRelay(extra = []) {
   relay.start = async () => {
     const proc = spawn(BIN, ['--data-dir', dir, '--listen', relay.addr, '--demo-token', TOKEN, ...extra], {
       stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, KEFU_LOG: process.env.KEFU_LOG || 'warn' },
+      env: { ...process.env, KEFU_LOG: process.env.KEFU_LOG || 'warn,warp::server=off' },
     });
     relay.proc = proc;
     relay.addr = await new Promise((resolve, reject) => {

@@ -6,6 +6,10 @@
 //! - [`Relay`]: spawn / kill -9 / restart the `kefu-test-relay` binary.
 //! - [`Ws`]: a WebSocket client; [`Lp`]: a long-poll client.
 //! - [`frames`]: small builders for client frames.
+//! - [`proxy`]: the fault-injecting TCP proxy; [`soak`]: the soak clients.
+
+pub mod proxy;
+pub mod soak;
 
 use anyhow::{anyhow, bail, Context, Result};
 use futures_util::{SinkExt, StreamExt};
@@ -33,6 +37,10 @@ pub struct Relay {
     _tmp: Option<tempfile::TempDir>,
     extra: Vec<String>,
     bin: PathBuf,
+    /// A program the relay runs under (e.g. `fiu-run -x`), if any.
+    pub wrapper: Vec<String>,
+    /// Where the relay's stderr (its log) goes, if not inherited.
+    pub log: Option<PathBuf>,
 }
 
 impl Relay {
@@ -48,9 +56,44 @@ impl Relay {
             _tmp: Some(tmp),
             extra: extra.iter().map(|s| s.to_string()).collect(),
             bin: PathBuf::from(bin),
+            wrapper: Vec::new(),
+            log: None,
         };
         r.spawn().await?;
         Ok(r)
+    }
+
+    /// Like [`Relay::start`], run under `wrapper` (e.g. `["fiu-run", "-x"]`)
+    /// with its log written to `<data dir>/relay.log`.
+    pub async fn start_wrapped(bin: &str, wrapper: &[&str], extra: &[&str]) -> Result<Relay> {
+        let tmp = tempfile::tempdir()?;
+        let dir = tmp.path().to_path_buf();
+        let mut r = Relay {
+            child: None,
+            addr: "127.0.0.1:0".into(),
+            log: Some(dir.join("relay.log")),
+            dir,
+            _tmp: Some(tmp),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+            bin: PathBuf::from(bin),
+            wrapper: wrapper.iter().map(|s| s.to_string()).collect(),
+        };
+        r.spawn().await?;
+        Ok(r)
+    }
+
+    /// The relay process id (a wrapper like fiu-run execs the relay, so
+    /// this is the relay itself).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(|c| c.id())
+    }
+
+    /// What the relay logged so far (when started with a log file).
+    pub fn log_text(&self) -> String {
+        self.log
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .unwrap_or_default()
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -58,7 +101,23 @@ impl Relay {
     }
 
     async fn spawn(&mut self) -> Result<()> {
-        let mut cmd = Command::new(&self.bin);
+        let mut cmd = match self.wrapper.split_first() {
+            Some((prog, args)) => {
+                let mut c = Command::new(prog);
+                c.args(args).arg(&self.bin);
+                c
+            }
+            None => Command::new(&self.bin),
+        };
+        let stderr = match &self.log {
+            Some(p) => Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)?,
+            ),
+            None => Stdio::inherit(),
+        };
         cmd.arg("--data-dir")
             .arg(&self.dir)
             .arg("--listen")
@@ -68,10 +127,10 @@ impl Relay {
             .args(&self.extra)
             .env(
                 "KEFU_LOG",
-                std::env::var("KEFU_LOG").unwrap_or_else(|_| "warn".into()),
+                std::env::var("KEFU_LOG").unwrap_or_else(|_| "warn,warp::server=off".into()),
             )
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .kill_on_drop(true);
         let mut child = cmd.spawn().context("spawn relay")?;
         let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
@@ -106,6 +165,20 @@ impl Relay {
     pub async fn restart(&mut self) -> Result<()> {
         self.kill9().await?;
         self.spawn().await
+    }
+
+    /// Waits up to `wait` for the relay to exit by itself.
+    pub async fn wait_exit(&mut self, wait: Duration) -> Result<Option<std::process::ExitStatus>> {
+        let Some(c) = self.child.as_mut() else {
+            return Ok(None);
+        };
+        match tokio::time::timeout(wait, c.wait()).await {
+            Ok(status) => {
+                self.child = None;
+                Ok(Some(status?))
+            }
+            Err(_) => Ok(None),
+        }
     }
 
     /// SIGTERM and wait for a clean exit.

@@ -5,7 +5,9 @@ mod accounts;
 mod bad_input;
 mod console;
 mod delivery;
+mod disk_faults;
 mod durability;
+mod hostile;
 mod liveness;
 
 /// The relay binary built alongside these tests.

@@ -1,0 +1,452 @@
+//! The soak test: many visitors (WebSocket and long-poll) and several
+//! agents chat through the fault proxy while faults are injected
+//! continuously and the relay is killed with SIGKILL three times. Then the
+//! run quiesces and every client's log is checked against the store:
+//!
+//! - every message acked to its sender is stored once, at the acked seq;
+//! - every client received every event of its conversations exactly once
+//!   (duplicates arriving are suppressed by seq and counted), in order;
+//! - nothing was delivered that nobody sent;
+//! - every message sent was eventually acked (clients resend until then).
+//!
+//! `KEFU_SOAK_SECS` (default 75) sets the fault phase; `KEFU_SOAK_SEED`
+//! replays a run's fault plans.
+
+use anyhow::{ensure, Result};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tests::proxy::FaultProxy;
+use tests::soak::{caught_up, lp_visitor, ws_client, Control, Ledger, WsRole};
+use tests::{Relay, DEMO_TOKEN};
+use tokio::time::{sleep, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_kefu-test-relay");
+const WS_VISITORS: usize = 12;
+const LP_VISITORS: usize = 6;
+const EXTRA_AGENTS: usize = 2;
+
+async fn api(
+    relay: &Relay,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Value> {
+    let m = reqwest::Method::from_bytes(method.as_bytes())?;
+    let mut req = reqwest::Client::new()
+        .request(m, relay.http(path))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await?;
+    ensure!(r.status().is_success(), "{method} {path}: {}", r.status());
+    Ok(r.json().await?)
+}
+
+/// The store's truth: conv → seq → Some(cid) for messages.
+async fn truth(relay: &Relay) -> Result<HashMap<String, BTreeMap<u64, Option<String>>>> {
+    let list = api(
+        relay,
+        DEMO_TOKEN,
+        "GET",
+        "/v1/api/sites/demo/conversations?status=all&limit=200",
+        None,
+    )
+    .await?;
+    let mut out = HashMap::new();
+    for c in list["convs"].as_array().into_iter().flatten() {
+        let conv = c["id"].as_str().unwrap_or_default().to_string();
+        let mut events = BTreeMap::new();
+        let mut after = 0;
+        loop {
+            let page = api(
+                relay,
+                DEMO_TOKEN,
+                "GET",
+                &format!("/v1/api/conversations/{conv}/events?after={after}&limit=500"),
+                None,
+            )
+            .await?;
+            for e in page["events"].as_array().into_iter().flatten() {
+                let seq = e["seq"].as_u64().unwrap_or(0);
+                after = seq;
+                let cid = (e["kind"] == "message")
+                    .then(|| e["cid"].as_str().unwrap_or_default().to_string());
+                events.insert(seq, cid);
+            }
+            if page["more"] != true {
+                break;
+            }
+        }
+        out.insert(conv, events);
+    }
+    Ok(out)
+}
+
+struct Outcome {
+    report: String,
+    problems: Vec<String>,
+    settled: bool,
+    acked: usize,
+    lost: usize,
+}
+
+fn seed() -> u64 {
+    std::env::var("KEFU_SOAK_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::random::<u32>() as u64)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soak_faults_and_kill9_lose_nothing_and_duplicate_nothing() -> Result<()> {
+    let secs: u64 = std::env::var("KEFU_SOAK_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(75);
+    let seed = seed();
+    let o = soak(secs, seed, 3, &[]).await?;
+    println!("{}", o.report);
+    eprintln!("{}", o.report);
+    for p in o.problems.iter().take(20) {
+        eprintln!("soak problem: {p}");
+    }
+    ensure!(
+        o.settled,
+        "the run did not settle within 90 s after faults stopped"
+    );
+    ensure!(
+        o.problems.is_empty(),
+        "{} problems (seed {seed}); first: {}",
+        o.problems.len(),
+        o.problems[0]
+    );
+    ensure!(o.acked > 100, "the run was too small to mean anything");
+    Ok(())
+}
+
+/// The control experiment: the same soak against a relay that acks before
+/// flushing (`--no-fsync`: sled writes lazily, so `kill -9` drops acked
+/// messages). The checks must catch it — proof they are not vacuous.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soak_checks_catch_a_relay_that_acks_before_flushing() -> Result<()> {
+    let seed = seed();
+    // Six kills: each one lands within sled's lazy-flush window (~0.5 s)
+    // of acked messages, so loss is all but certain.
+    let o = soak(16, seed, 6, &["--no-fsync"]).await?;
+    eprintln!("control (--no-fsync): {}", o.report);
+    ensure!(
+        o.lost > 0 && !o.problems.is_empty(),
+        "the checks saw no loss from a relay that acks unflushed writes (seed {seed}): {}",
+        o.report
+    );
+    Ok(())
+}
+
+async fn soak(secs: u64, seed: u64, kills: u64, extra: &[&str]) -> Result<Outcome> {
+    eprintln!("soak: seed={seed} secs={secs} (KEFU_SOAK_SEED={seed} replays the fault plans)");
+    let mut flags = vec![
+        "--heartbeat-ms",
+        "1000",
+        "--longpoll-wait-ms",
+        "1500",
+        "--offline-grace-ms",
+        "2000",
+        "--sends-per-ip",
+        "1000000",
+        "--page-views-per-ip",
+        "1000000",
+    ];
+    flags.extend_from_slice(extra);
+    let mut relay = Relay::start(BIN, &flags).await?;
+
+    // Several agents: the demo owner and two more.
+    let mut agent_tokens = vec![DEMO_TOKEN.to_string()];
+    for i in 0..EXTRA_AGENTS {
+        let email = format!("soak{i}@example.com");
+        api(
+            &relay,
+            DEMO_TOKEN,
+            "POST",
+            "/v1/api/agents",
+            Some(json!({"name": format!("Soak {i}"),
+            "email": email, "password": "soak-password", "sites": ["demo"]})),
+        )
+        .await?;
+        let r: Value = reqwest::Client::new()
+            .post(relay.http("/v1/api/login"))
+            .json(&json!({"email": email, "password": "soak-password"}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        agent_tokens.push(r["token"].as_str().unwrap_or_default().to_string());
+    }
+
+    let proxy = FaultProxy::start(relay.addr.clone(), seed).await?;
+    // KEFU_SOAK_FAULTS=0: the same run without faults or kills (a baseline
+    // when debugging the clients).
+    let faults = std::env::var("KEFU_SOAK_FAULTS").map_or(true, |v| v != "0");
+    proxy.set_faults(faults);
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let ctl = Control::default();
+    ctl.generate.store(true, Ordering::Relaxed);
+    let ws_url = format!("ws://{}/v1/ws", proxy.addr);
+    let base = format!("http://{}", proxy.addr);
+    let mut tasks = Vec::new();
+    let mut visitors = Vec::new();
+    for i in 0..WS_VISITORS {
+        let name = format!("wsv{i}");
+        visitors.push(name.clone());
+        let role = WsRole::Visitor {
+            site: "demo".into(),
+            visitor: format!("soak-ws-{i}"),
+        };
+        tasks.push(tokio::spawn(ws_client(
+            name,
+            ws_url.clone(),
+            role,
+            ctl.clone(),
+            ledger.clone(),
+            seed + i as u64,
+        )));
+    }
+    for i in 0..LP_VISITORS {
+        let name = format!("lpv{i}");
+        visitors.push(name.clone());
+        tasks.push(tokio::spawn(lp_visitor(
+            name,
+            base.clone(),
+            "demo".into(),
+            format!("soak-lp-{i}"),
+            ctl.clone(),
+            ledger.clone(),
+            seed + 100 + i as u64,
+        )));
+    }
+    let mut agents = Vec::new();
+    for (i, token) in agent_tokens.iter().enumerate() {
+        let name = format!("agent{i}");
+        agents.push(name.clone());
+        let role = WsRole::Agent {
+            token: token.clone(),
+            site: "demo".into(),
+        };
+        tasks.push(tokio::spawn(ws_client(
+            name,
+            ws_url.clone(),
+            role,
+            ctl.clone(),
+            ledger.clone(),
+            seed + 200 + i as u64,
+        )));
+    }
+
+    // Fault phase, with three SIGKILLs of the relay.
+    let start = Instant::now();
+    let mut restarts = 0;
+    for k in (1..=kills).filter(|_| faults) {
+        let at = Duration::from_millis(secs * 1000 * k / (kills + 1));
+        sleep(at.saturating_sub(start.elapsed())).await;
+        relay.kill9().await?;
+        sleep(Duration::from_millis(300)).await;
+        relay.restart().await?;
+        restarts += 1;
+        eprintln!(
+            "soak: kill -9 #{k} at {:.1}s, relay back",
+            start.elapsed().as_secs_f64()
+        );
+    }
+    sleep(Duration::from_secs(secs).saturating_sub(start.elapsed())).await;
+
+    // Quiesce: no new messages, no new faults, every connection cut once
+    // (ends stalls and one-way losses), then wait for everyone to catch up.
+    ctl.generate.store(false, Ordering::Relaxed);
+    proxy.set_faults(false);
+    proxy.reset_all();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let (t, settled) = loop {
+        let t = truth(&relay).await?;
+        let last: HashMap<String, u64> = t
+            .iter()
+            .map(|(c, e)| (c.clone(), e.keys().next_back().copied().unwrap_or(0)))
+            .collect();
+        let all_convs: Vec<String> = last.keys().cloned().collect();
+        let done = {
+            let l = ledger.lock().unwrap_or_else(|e| e.into_inner());
+            let all_acked = l.sent.keys().all(|c| l.acked.contains_key(c));
+            let visitor_convs = |v: &str| -> Vec<String> {
+                let mut cs: Vec<String> = l
+                    .sent
+                    .iter()
+                    .filter(|(_, s)| s.sender == v)
+                    .filter_map(|(cid, _)| l.acked.get(cid).map(|(c, _)| c.clone()))
+                    .collect();
+                cs.sort();
+                cs.dedup();
+                cs
+            };
+            all_acked
+                && visitors
+                    .iter()
+                    .all(|v| caught_up(&l, v, &last, &visitor_convs(v)))
+                && agents.iter().all(|a| caught_up(&l, a, &last, &all_convs))
+        };
+        if done {
+            break (t, true);
+        }
+        if Instant::now() > deadline {
+            break (t, false);
+        }
+        sleep(Duration::from_millis(500)).await;
+    };
+    ctl.stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+    }
+
+    // --- checks ----------------------------------------------------------
+    let l = ledger.lock().unwrap_or_else(|e| e.into_inner());
+    let mut problems: Vec<String> = Vec::new();
+    // Stored: cid → (conv, seq), each at most once.
+    let mut stored: HashMap<&str, (&str, u64)> = HashMap::new();
+    let mut stored_twice = 0;
+    for (conv, evs) in &t {
+        for (seq, cid) in evs {
+            if let Some(cid) = cid {
+                if stored.insert(cid, (conv, *seq)).is_some() {
+                    stored_twice += 1;
+                    problems.push(format!("cid {cid} stored twice"));
+                }
+                if !l.sent.contains_key(cid) {
+                    problems.push(format!("stored message {cid} that nobody sent"));
+                }
+            }
+        }
+    }
+    let mut lost = 0;
+    for (cid, (conv, seq)) in &l.acked {
+        match stored.get(cid.as_str()) {
+            Some((c, s)) if *c == conv && s == seq => {}
+            other => {
+                lost += 1;
+                problems.push(format!("acked {cid} at {conv}/{seq}, stored {other:?}"));
+            }
+        }
+    }
+    let unacked = l.sent.keys().filter(|c| !l.acked.contains_key(*c)).count();
+    if unacked > 0 {
+        problems.push(format!("{unacked} messages never acked"));
+    }
+    problems.extend(
+        l.ack_conflicts
+            .iter()
+            .map(|c| format!("two different acks for {c}")),
+    );
+    // Delivery: each client's log equals the store for its conversations.
+    let mut delivered = 0u64;
+    let mut invented = 0;
+    for (client, convs) in &l.delivered {
+        let is_agent = client.starts_with("agent");
+        for (conv, got) in convs {
+            let want = t.get(conv).cloned().unwrap_or_default();
+            delivered += got.values().filter(|c| c.is_some()).count() as u64;
+            for cid in got.values().flatten() {
+                if !l.sent.contains_key(cid) {
+                    invented += 1;
+                }
+            }
+            if *got != want {
+                let missing: Vec<&u64> = want.keys().filter(|s| !got.contains_key(s)).collect();
+                problems.push(format!(
+                    "{client} in {conv}: got {} events, store has {}; missing seqs {missing:?}",
+                    got.len(),
+                    want.len()
+                ));
+            }
+        }
+        if is_agent {
+            for conv in t.keys() {
+                if !convs.contains_key(conv) {
+                    problems.push(format!("{client} never received conversation {conv}"));
+                }
+            }
+        }
+    }
+    if invented > 0 {
+        problems.push(format!("{invented} delivered messages were never sent"));
+    }
+    // Per-sender order: a sender's messages are stored in the order it
+    // wrote them (it resends its outbox in order).
+    // sender → [(creation order, (conv, seq))]
+    type Placed<'a> = Vec<(u64, (&'a str, u64))>;
+    let mut by_sender: HashMap<&str, Placed> = HashMap::new();
+    for (cid, s) in &l.sent {
+        if let Some(at) = stored.get(cid.as_str()) {
+            by_sender.entry(&s.sender).or_default().push((s.n, *at));
+        }
+    }
+    let refused: Vec<&(String, String)> = l
+        .refusals
+        .iter()
+        .filter(|(_, m)| !m.starts_with("rate_limited"))
+        .collect();
+    for (sender, mut v) in by_sender {
+        v.sort();
+        let visitor = !sender.starts_with("agent");
+        let mut last: HashMap<&str, u64> = HashMap::new();
+        for (_, (conv, seq)) in v {
+            let prev = last.insert(conv, seq).unwrap_or(0);
+            if visitor
+                && seq < prev
+                && l.refusals
+                    .iter()
+                    .all(|(c, _)| !c.starts_with(&format!("{sender}-")))
+            {
+                problems.push(format!(
+                    "{sender}: message stored out of its send order in {conv}"
+                ));
+                break;
+            }
+        }
+    }
+    if !refused.is_empty() {
+        problems.push(format!("refusals other than rate limits: {refused:?}"));
+    }
+    let report = format!(
+        "soak: seed={seed} secs={secs} restarts={restarts} clients={} conversations={} sent={} acked={} stored_once={} \
+         delivered={delivered} duplicates_suppressed={} lost={lost} stored_twice={stored_twice} reconnects={} \
+         rate_limited={} settled={settled}\nsoak: proxy {}",
+        visitors.len() + agents.len(),
+        t.len(),
+        l.sent.len(),
+        l.acked.len(),
+        stored.len(),
+        l.duplicates_suppressed,
+        l.reconnects,
+        l.refusals.len() - refused.len(),
+        proxy.report()
+    );
+    if !settled || !problems.is_empty() {
+        for (c, e) in &l.ends {
+            eprintln!("soak: {c} connection ends {e:?}");
+        }
+    }
+    if faults {
+        ensure!(
+            restarts >= kills.min(3),
+            "fewer than three kill -9 restarts"
+        );
+    }
+    Ok(Outcome {
+        report,
+        problems,
+        settled,
+        acked: l.acked.len(),
+        lost,
+    })
+}
