@@ -127,3 +127,7 @@ pub const SNAPSHOT_CONVS: usize = 200;
 /// as `presence` frames, so no frame outgrows the socket's write bound
 /// however many visitors are online.
 pub const SNAPSHOT_VISITOR_BYTES: usize = 24 * 1024;
+
+/// Sends one connection may have waiting for durability at once; past it,
+/// the relay reads no further frames from that connection until acks go out.
+pub const MAX_PIPELINED_SENDS: usize = 64;

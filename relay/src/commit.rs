@@ -145,15 +145,38 @@ impl Committer {
         from: Author,
         text: String,
     ) -> Result<Committed, CommitError> {
-        self.submit(|reply| Write::Message {
-            scope,
-            cid,
-            target,
-            from,
-            text,
-            reply,
-        })
-        .await
+        match self.message_queued(scope, cid, target, from, text).await {
+            Ok(rx) => rx.await.unwrap_or(Err(CommitError::ShuttingDown)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Queues a message for the commit thread without waiting for it to be
+    /// durable: the answer arrives on the returned receiver. Writes are
+    /// committed in the order they are queued, so a connection can keep
+    /// several sends in flight (they then share group commits) and still
+    /// get its acks in order.
+    pub async fn message_queued(
+        &self,
+        scope: String,
+        cid: Cid,
+        target: Target,
+        from: Author,
+        text: String,
+    ) -> Result<PendingAck, CommitError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Write::Message {
+                scope,
+                cid,
+                target,
+                from,
+                text,
+                reply,
+            })
+            .await
+            .map_err(|_| CommitError::ShuttingDown)?;
+        Ok(rx)
     }
 
     pub async fn close(&self, conv: ConvId, by: Author) -> Result<Committed, CommitError> {
@@ -221,6 +244,9 @@ enum Done {
         Result<Committed, CommitError>,
     ),
 }
+
+/// The answer to a queued message: durable (`Committed`) or refused.
+pub type PendingAck = oneshot::Receiver<Result<Committed, CommitError>>;
 
 /// Exit status when the database stays failed after the disk recovered
 /// (EX_SOFTWARE); a supervisor restarts the relay.

@@ -170,6 +170,13 @@ pub async fn run(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // Chat frames are small and latency-bound: without TCP_NODELAY, Nagle
+    // holds a frame written right after another until the peer's delayed
+    // ACK (~40 ms). Accepted sockets inherit the option from the listener
+    // on Linux (warp exposes no per-connection hook).
+    if let Err(e) = socket2::SockRef::from(&listener).set_tcp_nodelay(true) {
+        tracing::warn!(error = %e, "could not set TCP_NODELAY");
+    }
     let store = Arc::new(store::Store::open(&config.data_dir.join("sled"))?);
     if let Some(fr) = first_run(&store, &config)? {
         let addr = listener.local_addr()?;

@@ -280,6 +280,9 @@ async fn run(app: Arc<App>, mut session: Session, mut rx: mpsc::Receiver<Req>) {
                     for f in &frames {
                         session.handle_text(f, &mut out).await;
                     }
+                    // The POST is answered with its acks: all of its sends
+                    // were queued together and share group commits.
+                    session.drain_acks(&mut out).await;
                     session.catch_up_if_lagged(&mut out);
                     let (replies, pushes): (Vec<_>, Vec<_>) = out.drain(..).partition(is_reply);
                     for p in &pushes {

@@ -11,13 +11,13 @@
 //! sent and fills any gap from the store, so each conversation reaches the
 //! client in seq order, without gaps or repeats, whatever the hub did.
 
-use crate::commit::{CommitError, Committed, Target};
+use crate::commit::{CommitError, Committed, PendingAck, Target};
 use crate::hub::{Push, SubHandle, Subscription};
 use crate::store::{AgentRecord, ConvRecord, StoreError, VisitorRecord};
 use crate::App;
 use protocol::limits::*;
 use protocol::*;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -89,10 +89,21 @@ enum State {
     Agent(Box<AgentState>),
 }
 
+/// See [`Session::next_wake`].
+pub enum Wake {
+    Ack(Box<ServerFrame>),
+    Push(Arc<Push>),
+}
+
 pub struct Session {
     app: Arc<App>,
     peer: Peer,
     state: State,
+    /// Sends queued for the commit thread, oldest first: their acks go out
+    /// in this order as each becomes durable. Keeping several in flight
+    /// lets one busy connection (an agent answering many visitors) share
+    /// group commits instead of waiting one flush per message.
+    acks: VecDeque<(Cid, PendingAck)>,
 }
 
 /// A refused frame: becomes an `error` frame.
@@ -161,6 +172,81 @@ impl Session {
             app,
             peer,
             state: State::New,
+            acks: VecDeque::new(),
+        }
+    }
+
+    /// Whether sends await their acks.
+    pub fn has_pending_acks(&self) -> bool {
+        !self.acks.is_empty()
+    }
+
+    /// The oldest pending send's ack (or refusal), once its group is
+    /// durable. Cancel-safe: the pending send stays queued until answered.
+    pub async fn next_ack(&mut self) -> ServerFrame {
+        let Some((_, rx)) = self.acks.front_mut() else {
+            return std::future::pending().await;
+        };
+        let r = rx.await.unwrap_or(Err(CommitError::ShuttingDown));
+        match self.acks.pop_front() {
+            Some((cid, _)) => ack(r, &cid),
+            None => ServerFrame::Pong,
+        }
+    }
+
+    /// What a WebSocket connection waits for besides its socket: the next
+    /// durable ack of its own sends, or the next hub push.
+    pub async fn next_wake(&mut self) -> Wake {
+        let got = {
+            let acks = &mut self.acks;
+            let live = match &mut self.state {
+                State::New => None,
+                State::Visitor(v) => Some(&mut v.live),
+                State::Agent(a) => Some(&mut a.live),
+            };
+            let ack = async {
+                match acks.front_mut() {
+                    Some((_, rx)) => rx.await.unwrap_or(Err(CommitError::ShuttingDown)),
+                    None => std::future::pending().await,
+                }
+            };
+            let push = async {
+                match live {
+                    Some(live) => live.sub.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                r = ack => Ok(r),
+                p = push => Err(p),
+            }
+        };
+        match got {
+            Ok(r) => match self.acks.pop_front() {
+                Some((cid, _)) => Wake::Ack(Box::new(ack(r, &cid))),
+                None => Wake::Ack(Box::new(ServerFrame::Pong)),
+            },
+            Err(p) => Wake::Push(p),
+        }
+    }
+
+    /// Every pending ack, in order (long-poll answers a POST with them).
+    pub async fn drain_acks(&mut self, out: &mut Vec<ServerFrame>) {
+        while self.has_pending_acks() {
+            out.push(self.next_ack().await);
+        }
+    }
+
+    fn queue_ack(
+        &mut self,
+        q: Result<PendingAck, CommitError>,
+        cid: Cid,
+        out: &mut Vec<ServerFrame>,
+    ) {
+        match q {
+            Ok(rx) => self.acks.push_back((cid, rx)),
+            Err(e) => out.push(ack(Err(e), &cid)),
         }
     }
 
@@ -199,6 +285,10 @@ impl Session {
     }
 
     pub async fn handle(&mut self, frame: ClientFrame, out: &mut Vec<ServerFrame>) {
+        // Backpressure: at most MAX_PIPELINED_SENDS in flight per connection.
+        while self.acks.len() >= MAX_PIPELINED_SENDS {
+            out.push(self.next_ack().await);
+        }
         match (&self.state, frame) {
             (_, ClientFrame::Ping) => out.push(ServerFrame::Pong),
             (_, ClientFrame::Pong) => {}
@@ -653,11 +743,11 @@ impl Session {
                         visitor: v.visitor.clone(),
                     },
                 };
-                let r = app
+                let q = app
                     .commit
-                    .message(scope, cid.clone(), target, from, text)
+                    .message_queued(scope, cid.clone(), target, from, text)
                     .await;
-                out.push(ack(r, &cid));
+                self.queue_ack(q, cid, out);
             }
             ClientFrame::Typing { conv, on, text } => {
                 if !v.typing.allow(MAX_TYPING_PER_MINUTE) {
@@ -772,11 +862,11 @@ impl Session {
                     ));
                 };
                 let rec = self.agent_conv(&conv).map_err(|e| with_cid(e, &cid))?;
-                let r = app
+                let q = app
                     .commit
-                    .message(scope, cid.clone(), Target::Conv(rec.id), me, text)
+                    .message_queued(scope, cid.clone(), Target::Conv(rec.id), me, text)
                     .await;
-                out.push(ack(r, &cid));
+                self.queue_ack(q, cid, out);
             }
             ClientFrame::Invite {
                 site,
@@ -799,9 +889,9 @@ impl Session {
                 {
                     return Err(err_cid(ErrorCode::NotFound, "no such visitor", &cid));
                 }
-                let r = app
+                let q = app
                     .commit
-                    .message(
+                    .message_queued(
                         scope,
                         cid.clone(),
                         Target::Visitor { site, visitor },
@@ -809,7 +899,7 @@ impl Session {
                         text,
                     )
                     .await;
-                out.push(ack(r, &cid));
+                self.queue_ack(q, cid, out);
             }
             ClientFrame::Close { conv } => {
                 let rec = self.agent_conv(&conv)?;

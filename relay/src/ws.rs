@@ -10,7 +10,7 @@
 //! watches the relay's shutdown token itself and sends a close frame (1012,
 //! "service restart") before going away.
 
-use crate::session::{Peer, Session};
+use crate::session::{Peer, Session, Wake};
 use crate::App;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
@@ -198,10 +198,13 @@ where
                     }
                 }
             }
-            push = session.next_push() => {
-                session.handle_push(&push, &mut out);
-                session.catch_up_if_lagged(&mut out);
-            }
+            wake = session.next_wake() => match wake {
+                Wake::Ack(frame) => out.push(*frame),
+                Wake::Push(push) => {
+                    session.handle_push(&push, &mut out);
+                    session.catch_up_if_lagged(&mut out);
+                }
+            },
             _ = sleep_until(deadline) => {
                 let now = Instant::now();
                 if !session.is_established() && now >= hello_deadline {

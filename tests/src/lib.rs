@@ -8,6 +8,7 @@
 //! - [`frames`]: small builders for client frames.
 //! - [`proxy`]: the fault-injecting TCP proxy; [`soak`]: the soak clients.
 
+pub mod mqtt;
 pub mod proxy;
 pub mod soak;
 

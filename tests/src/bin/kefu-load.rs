@@ -8,6 +8,10 @@
 //!   and p50/p99 send→ack and send→deliver latency.
 //! - `burst`: V visitors pipeline M messages each as fast as acks come back;
 //!   prints durable messages per second.
+//! - `lp-chat`: like `chat`, the visitors on long-poll (`--base http://…`).
+//! - `mqtt-idle`, `mqtt-chat`: the same workloads as MQTT 3.1.1 over
+//!   WebSocket, for the mosquitto peer (visitor = client subscribed to its
+//!   conversation topic, page view = a QoS 0 publish, message = QoS 1).
 
 use anyhow::{bail, Context, Result};
 use futures_util::{SinkExt, StreamExt};
@@ -65,7 +69,38 @@ async fn main() -> Result<()> {
             )
             .await
         }
-        _ => bail!("usage: kefu-load idle|chat|burst [--url ws://…] [options]"),
+        "lp-chat" => {
+            let token = arg(&args, "--token", String::new());
+            lp_chat(
+                &arg(&args, "--base", "http://127.0.0.1:8080".to_string()),
+                &url,
+                &token,
+                arg(&args, "--convs", 500usize),
+                arg(&args, "--interval-ms", 1000u64),
+                arg(&args, "--secs", 20u64),
+            )
+            .await
+        }
+        "mqtt-idle" => {
+            mqtt_idle(
+                &url,
+                arg(&args, "--n", 10_000usize),
+                arg(&args, "--hold", 3600u64),
+            )
+            .await
+        }
+        "mqtt-chat" => {
+            mqtt_chat(
+                &url,
+                arg(&args, "--convs", 200usize),
+                arg(&args, "--interval-ms", 1000u64),
+                arg(&args, "--secs", 20u64),
+            )
+            .await
+        }
+        _ => bail!(
+            "usage: kefu-load idle|chat|burst|lp-chat|mqtt-idle|mqtt-chat [--url ws://…] [options]"
+        ),
     }
 }
 
@@ -141,8 +176,72 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
     v[((v.len() - 1) as f64 * p).round() as usize]
 }
 
-async fn chat(url: &str, token: &str, convs: usize, interval_ms: u64, secs: u64) -> Result<()> {
-    // Agent first: it receives every delivered message.
+/// Latency bookkeeping shared by the chat modes: when each id was sent
+/// (for delivery) and awaiting its ack, and the samples.
+#[derive(Default)]
+struct Lat {
+    sent: Mutex<HashMap<String, Instant>>,
+    unacked: Mutex<HashMap<String, Instant>>,
+    ack_ms: Mutex<Vec<f64>>,
+    deliver_ms: Mutex<Vec<f64>>,
+    sent_n: AtomicUsize,
+}
+
+impl Lat {
+    fn send(&self, id: &str) {
+        let now = Instant::now();
+        if let Ok(mut m) = self.sent.lock() {
+            m.insert(id.to_string(), now);
+        }
+        if let Ok(mut m) = self.unacked.lock() {
+            m.insert(id.to_string(), now);
+        }
+        self.sent_n.fetch_add(1, Ordering::Relaxed);
+    }
+    fn acked(&self, id: &str) {
+        if let Some(t0) = self.unacked.lock().ok().and_then(|mut m| m.remove(id)) {
+            if let Ok(mut v) = self.ack_ms.lock() {
+                v.push(t0.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+    }
+    /// Returns true the first time `id` is delivered.
+    fn delivered(&self, id: &str) -> bool {
+        match self.sent.lock().ok().and_then(|mut m| m.remove(id)) {
+            Some(t0) => {
+                if let Ok(mut v) = self.deliver_ms.lock() {
+                    v.push(t0.elapsed().as_secs_f64() * 1e3);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+    fn report(&self, mode: &str, convs: usize, interval_ms: u64, secs: u64) {
+        let mut acks = self.ack_ms.lock().map(|v| v.clone()).unwrap_or_default();
+        let mut dels = self
+            .deliver_ms
+            .lock()
+            .map(|v| v.clone())
+            .unwrap_or_default();
+        let undelivered = self.sent.lock().map(|s| s.len()).unwrap_or(0);
+        println!(
+            "{mode} convs={convs} interval_ms={interval_ms} secs={secs} sent={} acked={} delivered={} undelivered={undelivered} msgs_per_s={:.0} ack_p50_ms={:.2} ack_p99_ms={:.2} deliver_p50_ms={:.2} deliver_p99_ms={:.2}",
+            self.sent_n.load(Ordering::Relaxed),
+            acks.len(),
+            dels.len(),
+            dels.len() as f64 / secs as f64,
+            pct(&mut acks, 0.5),
+            pct(&mut acks, 0.99),
+            pct(&mut dels, 0.5),
+            pct(&mut dels, 0.99),
+        );
+    }
+}
+
+/// The agent side of the kefu chat modes: receives every visitor message,
+/// answers each with a 200-byte reply into the same conversation.
+async fn kefu_agent(url: &str, token: &str, lat: Arc<Lat>) -> Result<tokio::task::JoinHandle<()>> {
     let (mut agent, _) = tokio_tungstenite::connect_async(url).await?;
     agent
         .send(Message::Text(
@@ -156,43 +255,152 @@ async fn chat(url: &str, token: &str, convs: usize, interval_ms: u64, secs: u64)
             json!({"type":"subscribe","site":"demo"}).to_string().into(),
         ))
         .await?;
-    let sent_at: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
-    let deliver_ms: Arc<Mutex<Vec<f64>>> = Arc::default();
-    let (sa, dm) = (sent_at.clone(), deliver_ms.clone());
-    let agent_task = tokio::spawn(async move {
+    let text = "z".repeat(200);
+    Ok(tokio::spawn(async move {
         while let Some(Ok(msg)) = agent.next().await {
             let Message::Text(t) = msg else { continue };
             let v: Value = serde_json::from_str(t.as_str()).unwrap_or(Value::Null);
-            if v["type"] == "event" && v["kind"] == "message" {
-                if let Some(t0) = v["cid"].as_str().and_then(|c| sa.lock().ok()?.remove(c)) {
-                    if let Ok(mut d) = dm.lock() {
-                        d.push(t0.elapsed().as_secs_f64() * 1e3);
-                    }
+            if v["type"] == "event" && v["kind"] == "message" && v["from"]["side"] == "visitor" {
+                let cid = v["cid"].as_str().unwrap_or_default().to_string();
+                if lat.delivered(&cid) {
+                    let rid = format!("r{cid}");
+                    lat.send(&rid);
+                    let f = json!({"type":"send","conv":v["conv"],"cid":rid,"text":text});
+                    let _ = agent.send(Message::Text(f.to_string().into())).await;
                 }
+            } else if v["type"] == "ack" {
+                lat.acked(v["cid"].as_str().unwrap_or_default());
             } else if v["type"] == "ping" {
                 let _ = agent.send(Message::Text(r#"{"type":"pong"}"#.into())).await;
             }
         }
-    });
+    }))
+}
+
+/// A visitor frame seen by a visitor connection: acks and agent replies.
+fn visitor_saw(lat: &Lat, v: &Value) {
+    if v["type"] == "ack" {
+        lat.acked(v["cid"].as_str().unwrap_or_default());
+    } else if v["type"] == "event" && v["kind"] == "message" && v["from"]["side"] == "agent" {
+        lat.delivered(v["cid"].as_str().unwrap_or_default());
+    }
+}
+
+async fn chat(url: &str, token: &str, convs: usize, interval_ms: u64, secs: u64) -> Result<()> {
+    let lat = Arc::new(Lat::default());
+    let agent_task = kefu_agent(url, token, lat.clone()).await?;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let ack_ms: Arc<Mutex<Vec<f64>>> = Arc::default();
     let run = format!("{:x}", rand_u64());
     let text = "x".repeat(200);
     let deadline = Instant::now() + Duration::from_secs(secs);
     let mut tasks = Vec::new();
     for c in 0..convs {
-        let (url, run, text, sent_at, ack_ms) = (
-            url.to_string(),
+        let (url, run, text, lat) = (url.to_string(), run.clone(), text.clone(), lat.clone());
+        tasks.push(tokio::spawn(async move {
+            let (ws, _) = tokio_tungstenite::connect_async(url).await?;
+            let (mut tx, mut rx) = ws.split();
+            tx.send(Message::Text(hello(&format!("chat-{run}-{c}")).into())).await?;
+            let reader_lat = lat.clone();
+            let (pong_tx, mut pong_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+            let reader = tokio::spawn(async move {
+                while let Some(Ok(Message::Text(t))) = rx.next().await {
+                    let v: Value = serde_json::from_str(t.as_str()).unwrap_or(Value::Null);
+                    if v["type"] == "ping" {
+                        let _ = pong_tx.send(());
+                    }
+                    visitor_saw(&reader_lat, &v);
+                }
+            });
+            // Spread the senders over the interval.
+            tokio::time::sleep(Duration::from_millis(interval_ms * c as u64 / convs.max(1) as u64)).await;
+            let mut tick = tokio::time::interval(Duration::from_millis(interval_ms));
+            let mut i = 0u64;
+            while Instant::now() < deadline {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        let cid = format!("{run}-{c}-{i}");
+                        i += 1;
+                        lat.send(&cid);
+                        tx.send(Message::Text(json!({"type":"send","cid":cid,"text":text}).to_string().into())).await?;
+                    }
+                    Some(()) = pong_rx.recv() => {
+                        tx.send(Message::Text(r#"{"type":"pong"}"#.into())).await?;
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(1000)).await;
+            reader.abort();
+            Ok::<_, anyhow::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    agent_task.abort();
+    lat.report("chat", convs, interval_ms, secs);
+    Ok(())
+}
+
+/// Long-poll visitors (POST /v1/send, GET /v1/poll) and a WebSocket agent.
+async fn lp_chat(
+    base: &str,
+    url: &str,
+    token: &str,
+    convs: usize,
+    interval_ms: u64,
+    secs: u64,
+) -> Result<()> {
+    let lat = Arc::new(Lat::default());
+    let agent_task = kefu_agent(url, token, lat.clone()).await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let run = format!("{:x}", rand_u64());
+    let text = "x".repeat(200);
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(4 * convs)
+        .build()?;
+    let mut tasks = Vec::new();
+    for c in 0..convs {
+        let (base, run, text, lat, http) = (
+            base.to_string(),
             run.clone(),
             text.clone(),
-            sent_at.clone(),
-            ack_ms.clone(),
+            lat.clone(),
+            http.clone(),
         );
         tasks.push(tokio::spawn(async move {
-            let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
-            ws.send(Message::Text(hello(&format!("chat-{run}-{c}")).into()))
+            let r: Value = http
+                .post(format!("{base}/v1/send"))
+                .body(hello(&format!("lp-{run}-{c}")))
+                .send()
+                .await?
+                .json()
                 .await?;
-            // Spread the senders over the interval.
+            let sid = r["sid"].as_str().context("no sid")?.to_string();
+            let poller = {
+                let (http, base, sid, lat) = (http.clone(), base.clone(), sid.clone(), lat.clone());
+                tokio::spawn(async move {
+                    let mut ack = 0u64;
+                    loop {
+                        let Ok(r) = http
+                            .get(format!("{base}/v1/poll?sid={sid}&ack={ack}"))
+                            .send()
+                            .await
+                        else {
+                            break;
+                        };
+                        let Ok(v) = r.json::<Value>().await else {
+                            break;
+                        };
+                        if let Some(n) = v["next"].as_u64() {
+                            ack = n;
+                        }
+                        for f in v["frames"].as_array().into_iter().flatten() {
+                            visitor_saw(&lat, f);
+                        }
+                    }
+                })
+            };
             tokio::time::sleep(Duration::from_millis(
                 interval_ms * c as u64 / convs.max(1) as u64,
             ))
@@ -201,56 +409,244 @@ async fn chat(url: &str, token: &str, convs: usize, interval_ms: u64, secs: u64)
             let mut i = 0u64;
             while Instant::now() < deadline {
                 tick.tick().await;
-                let cid = format!("{c}-{i}");
+                let cid = format!("{run}-{c}-{i}");
                 i += 1;
-                let t0 = Instant::now();
-                if let Ok(mut s) = sent_at.lock() {
-                    s.insert(cid.clone(), t0);
-                }
-                ws.send(Message::Text(
-                    json!({"type":"send","cid":cid,"text":text})
-                        .to_string()
-                        .into(),
-                ))
-                .await?;
-                loop {
-                    let Some(msg) = ws.next().await else {
-                        bail!("closed")
-                    };
-                    let Message::Text(t) = msg? else { continue };
-                    let v: Value = serde_json::from_str(t.as_str())?;
-                    if v["type"] == "ack" && v["cid"] == cid.as_str() {
-                        if let Ok(mut a) = ack_ms.lock() {
-                            a.push(t0.elapsed().as_secs_f64() * 1e3);
-                        }
-                        break;
-                    }
-                    if v["type"] == "error" {
-                        bail!("error: {v}");
-                    }
+                lat.send(&cid);
+                let r: Value = http
+                    .post(format!("{base}/v1/send?sid={sid}"))
+                    .body(json!({"type":"send","cid":cid,"text":text}).to_string())
+                    .send()
+                    .await?
+                    .json()
+                    .await?;
+                for f in r["frames"].as_array().into_iter().flatten() {
+                    visitor_saw(&lat, f);
                 }
             }
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            poller.abort();
             Ok::<_, anyhow::Error>(())
         }));
     }
     for t in tasks {
         t.await??;
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
     agent_task.abort();
-    let mut acks = ack_ms.lock().map(|v| v.clone()).unwrap_or_default();
-    let mut dels = deliver_ms.lock().map(|v| v.clone()).unwrap_or_default();
-    let lost = sent_at.lock().map(|s| s.len()).unwrap_or(0);
-    println!(
-        "chat convs={convs} interval_ms={interval_ms} secs={secs} sent={} delivered={} undelivered={lost} msgs_per_s={:.0} ack_p50_ms={:.2} ack_p99_ms={:.2} deliver_p50_ms={:.2} deliver_p99_ms={:.2}",
-        acks.len(),
-        dels.len(),
-        acks.len() as f64 / secs as f64,
-        pct(&mut acks, 0.5),
-        pct(&mut acks, 0.99),
-        pct(&mut dels, 0.5),
-        pct(&mut dels, 0.99),
-    );
+    lat.report("lp-chat", convs, interval_ms, secs);
+    Ok(())
+}
+
+type MqttWs =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn mqtt_connect(url: &str, client_id: &str, clean: bool) -> Result<MqttWs> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = url.into_client_request()?;
+    req.headers_mut()
+        .insert("sec-websocket-protocol", "mqtt".parse()?);
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await?;
+    ws.send(Message::Binary(
+        tests::mqtt::connect(client_id, clean, 60).into(),
+    ))
+    .await?;
+    Ok(ws)
+}
+
+/// N MQTT clients, each subscribed to its conversation topic and having
+/// published one page view; held like `idle`.
+async fn mqtt_idle(url: &str, n: usize, hold: u64) -> Result<()> {
+    let ready = Arc::new(AtomicUsize::new(0));
+    let run = format!("{:x}", rand_u64());
+    for i in 0..n {
+        let (url, ready, run) = (url.to_string(), ready.clone(), run.clone());
+        tokio::spawn(async move {
+            let mut ws = mqtt_connect(&url, &format!("idle-{run}-{i}"), true).await?;
+            ws.send(Message::Binary(
+                tests::mqtt::subscribe(1, &format!("c/{run}-{i}/a"), 1).into(),
+            ))
+            .await?;
+            let page = json!({"url": format!("https://shop.example/p/{i}"), "title": "Product"})
+                .to_string();
+            ws.send(Message::Binary(
+                tests::mqtt::publish(&format!("p/{run}-{i}"), 0, 0, page.as_bytes()).into(),
+            ))
+            .await?;
+            let mut dec = tests::mqtt::Decoder::default();
+            let mut ping = tokio::time::interval(Duration::from_secs(50));
+            loop {
+                tokio::select! {
+                    m = ws.next() => {
+                        let Some(Ok(m)) = m else { break };
+                        if let Message::Binary(b) = m {
+                            for p in dec.push(&b) {
+                                if p.kind == 9 {
+                                    ready.fetch_add(1, Ordering::Relaxed);
+                                }
+                            }
+                        }
+                    }
+                    _ = ping.tick() => { ws.send(Message::Binary(tests::mqtt::pingreq().into())).await?; }
+                }
+            }
+            Ok::<_, anyhow::Error>(())
+        });
+        if i % 200 == 199 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let start = Instant::now();
+    while ready.load(Ordering::Relaxed) < n {
+        if start.elapsed() > Duration::from_secs(120) {
+            bail!("only {} of {n} subscribed", ready.load(Ordering::Relaxed));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!("ready {n}");
+    let stdin_closed = tokio::task::spawn_blocking(|| {
+        let mut s = String::new();
+        while std::io::stdin()
+            .read_line(&mut s)
+            .map(|n| n > 0)
+            .unwrap_or(false)
+        {}
+    });
+    tokio::select! {
+        _ = stdin_closed => {}
+        _ = tokio::time::sleep(Duration::from_secs(hold)) => {}
+    }
+    Ok(())
+}
+
+/// The chat workload over MQTT QoS 1: visitor i publishes to c/i/v and is
+/// subscribed to c/i/a; the agent is subscribed to c/+/v and answers each
+/// message on c/i/a. Ack = PUBACK; deliver = the PUBLISH arriving.
+async fn mqtt_chat(url: &str, convs: usize, interval_ms: u64, secs: u64) -> Result<()> {
+    let lat = Arc::new(Lat::default());
+    let run = format!("{:x}", rand_u64());
+    let mut agent = mqtt_connect(url, &format!("agent-{run}"), false).await?;
+    agent
+        .send(Message::Binary(
+            tests::mqtt::subscribe(1, &format!("c/{run}/+/v"), 1).into(),
+        ))
+        .await?;
+    let (mut atx, mut arx) = agent.split();
+    let alat = lat.clone();
+    let arun = run.clone();
+    let agent_task = tokio::spawn(async move {
+        let mut dec = tests::mqtt::Decoder::default();
+        let reply = vec![b'z'; 200];
+        let mut next_id: u16 = 1;
+        let mut pending: HashMap<u16, String> = HashMap::new();
+        while let Some(Ok(m)) = arx.next().await {
+            let Message::Binary(b) = m else { continue };
+            for p in dec.push(&b) {
+                if let Some((topic, id, payload)) = tests::mqtt::parse_publish(&p) {
+                    if let Some(id) = id {
+                        let _ = atx
+                            .send(Message::Binary(tests::mqtt::puback(id).into()))
+                            .await;
+                    }
+                    let key = String::from_utf8_lossy(
+                        payload.split(|&c| c == b'|').next().unwrap_or_default(),
+                    )
+                    .to_string();
+                    if alat.delivered(&key) {
+                        // c/<run>/<conv>/v → c/<run>/<conv>/a
+                        let conv = topic.split('/').nth(2).unwrap_or_default().to_string();
+                        let rid = format!("r{key}");
+                        let mut body = rid.clone().into_bytes();
+                        body.push(b'|');
+                        body.extend_from_slice(&reply);
+                        next_id = next_id.wrapping_add(1).max(1);
+                        pending.insert(next_id, rid.clone());
+                        alat.send(&rid);
+                        let _ = atx
+                            .send(Message::Binary(
+                                tests::mqtt::publish(
+                                    &format!("c/{arun}/{conv}/a"),
+                                    1,
+                                    next_id,
+                                    &body,
+                                )
+                                .into(),
+                            ))
+                            .await;
+                    }
+                } else if p.kind == 4 && p.body.len() == 2 {
+                    let id = u16::from_be_bytes([p.body[0], p.body[1]]);
+                    if let Some(rid) = pending.remove(&id) {
+                        alat.acked(&rid);
+                    }
+                }
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let text = vec![b'x'; 200];
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut tasks = Vec::new();
+    for c in 0..convs {
+        let (url, run, text, lat) = (url.to_string(), run.clone(), text.clone(), lat.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut ws = mqtt_connect(&url, &format!("v-{run}-{c}"), false).await?;
+            ws.send(Message::Binary(tests::mqtt::subscribe(1, &format!("c/{run}/{c}/a"), 1).into())).await?;
+            let (mut tx, mut rx) = ws.split();
+            let pending: Arc<Mutex<HashMap<u16, String>>> = Arc::default();
+            let (rlat, rpending) = (lat.clone(), pending.clone());
+            let (ack_tx, mut ack_rx) = tokio::sync::mpsc::unbounded_channel::<u16>();
+            let reader = tokio::spawn(async move {
+                let mut dec = tests::mqtt::Decoder::default();
+                while let Some(Ok(m)) = rx.next().await {
+                    let Message::Binary(b) = m else { continue };
+                    for p in dec.push(&b) {
+                        if let Some((_, id, payload)) = tests::mqtt::parse_publish(&p) {
+                            if let Some(id) = id {
+                                let _ = ack_tx.send(id);
+                            }
+                            let key = String::from_utf8_lossy(payload.split(|&c| c == b'|').next().unwrap_or_default()).to_string();
+                            rlat.delivered(&key);
+                        } else if p.kind == 4 && p.body.len() == 2 {
+                            let id = u16::from_be_bytes([p.body[0], p.body[1]]);
+                            if let Some(k) = rpending.lock().ok().and_then(|mut m| m.remove(&id)) {
+                                rlat.acked(&k);
+                            }
+                        }
+                    }
+                }
+            });
+            tokio::time::sleep(Duration::from_millis(interval_ms * c as u64 / convs.max(1) as u64)).await;
+            let mut tick = tokio::time::interval(Duration::from_millis(interval_ms));
+            let mut i: u64 = 0;
+            while Instant::now() < deadline {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        i += 1;
+                        let id = (i % 65_535 + 1) as u16;
+                        let key = format!("{c}-{i}");
+                        let mut body = key.clone().into_bytes();
+                        body.push(b'|');
+                        body.extend_from_slice(&text);
+                        if let Ok(mut m) = pending.lock() {
+                            m.insert(id, key.clone());
+                        }
+                        lat.send(&key);
+                        tx.send(Message::Binary(tests::mqtt::publish(&format!("c/{run}/{c}/v"), 1, id, &body).into())).await?;
+                    }
+                    Some(id) = ack_rx.recv() => {
+                        tx.send(Message::Binary(tests::mqtt::puback(id).into())).await?;
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(1000)).await;
+            reader.abort();
+            Ok::<_, anyhow::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    agent_task.abort();
+    lat.report("mqtt-chat", convs, interval_ms, secs);
     Ok(())
 }
 
