@@ -29,6 +29,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 need=()
 command -v mosquitto >/dev/null || need+=(mosquitto)
 command -v strace >/dev/null || need+=(strace)
+command -v curl >/dev/null || need+=(curl)
 command -v taskset >/dev/null || need+=(util-linux)
 command -v ip >/dev/null || need+=(iproute2)
 if [ ${#need[@]} -gt 0 ]; then
@@ -57,7 +58,7 @@ wait_line() { for _ in $(seq 200); do grep -q "$2" "$1" 2>/dev/null && return 0;
 start_kefu() { # $1: extra flags
   SDIR=$(mktemp -d); rm -f "$OUT/relay.out"
   $S0 "$RELAY" --data-dir "$SDIR" --listen 127.0.0.1:0 --demo-token "$TOKEN" \
-    --sends-per-ip 100000000 --page-views-per-ip 100000000 $1 >"$OUT/relay.out" 2>"$OUT/relay.err" &
+    --sends-per-ip 100000000 --sends-per-visitor 100000000 --page-views-per-ip 100000000 $1 >"$OUT/relay.out" 2>"$OUT/relay.err" &
   SPID=$!
   wait_line "$OUT/relay.out" "listening on"
   ADDR=$(sed -n 's/^kefu: listening on http:\/\///p' "$OUT/relay.out")
@@ -177,7 +178,14 @@ done
 echo "== 4. storage: $STORAGE_N durable messages" >&2
 start_kefu ""
 V=1000; M=$((STORAGE_N / V))
+T0=$(ticks "$SPID")
 $S1 "$LOAD" burst --url "$WS" --visitors "$V" --msgs "$M" >"$OUT/storage.out"
+T1=$(ticks "$SPID")
+metric() { curl -s "$HTTP/metrics" | awk -v m="$1" '$1==m {print $2}'; }
+B_FS=$(metric kefu_fsyncs_total); B_EV=$(metric kefu_events_stored_total)
+B_RATE=$(field durable_msgs_per_s <"$OUT/storage.out")
+B_FPM=$(awk -v f="$B_FS" -v e="$B_EV" 'BEGIN{printf "%.4f", f/e}')
+B_CPU=$(awk -v a="$T0" -v b="$T1" -v e="$B_EV" -v hz="$HZ" 'BEGIN{printf "%.1f", (b-a)/hz*1e6/e}')
 kill "$SPID"; wait "$SPID" 2>/dev/null || true
 BYTES=$(du -sb "$SDIR/sled" | awk '{print $1}')
 STARTS=""
@@ -245,5 +253,5 @@ L_K=$(col "$OUT/lp_kefu.txt" 1); L_S=$(col "$OUT/lp_sio.txt" 1)
   echo "|---|---|"
   echo "| bytes on disk after $STORAGE_N messages (200 B text each) | $BYTES ($BPM B per message) |"
   echo "| start-up on that data (median of 3) | $START_MS ms |"
-  echo "| load: $(cat "$OUT/storage.out") | |"
+  echo "| writing them: $V visitors, 8 sends in flight each, ack after flush + fdatasync | $B_RATE messages/s; $B_FPM fsyncs and $B_CPU µs relay CPU per message |"
 } | tee "$OUT/results.md"

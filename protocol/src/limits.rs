@@ -131,3 +131,8 @@ pub const SNAPSHOT_VISITOR_BYTES: usize = 24 * 1024;
 /// Sends one connection may have waiting for durability at once; past it,
 /// the relay reads no further frames from that connection until acks go out.
 pub const MAX_PIPELINED_SENDS: usize = 64;
+
+/// Pushes queued for one agent connection before it counts as lagging (a
+/// site's agents each carry all of its traffic; visitors use
+/// [`SUBSCRIBER_QUEUE`]).
+pub const AGENT_QUEUE: usize = 8192;

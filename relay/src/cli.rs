@@ -90,6 +90,9 @@ pub struct Serve {
     /// whose visitors share a large NAT).
     #[arg(long, env = "KEFU_SENDS_PER_IP", default_value_t = protocol::limits::MAX_VISITOR_SENDS_PER_IP_PER_MINUTE)]
     pub sends_per_ip: u32,
+    /// Messages per minute from one visitor connection.
+    #[arg(long, env = "KEFU_SENDS_PER_VISITOR", default_value_t = protocol::limits::MAX_VISITOR_SENDS_PER_MINUTE)]
+    pub sends_per_visitor: u32,
     /// Visitor page views per minute from one IP address.
     #[arg(long, env = "KEFU_PAGE_VIEWS_PER_IP", default_value_t = protocol::limits::MAX_PAGE_VIEWS_PER_IP_PER_MINUTE)]
     pub page_views_per_ip: u32,
@@ -130,6 +133,7 @@ impl Serve {
             heartbeat: Duration::from_millis(self.heartbeat_ms),
             longpoll_wait: Duration::from_millis(self.longpoll_wait_ms),
             sends_per_ip: self.sends_per_ip,
+            sends_per_visitor: self.sends_per_visitor,
             page_views_per_ip: self.page_views_per_ip,
         })
     }

@@ -67,6 +67,8 @@ struct QueueState {
     items: std::collections::VecDeque<Arc<Push>>,
     /// Set when a push was dropped because the queue was full.
     lagged: bool,
+    /// Bound on `items`; 0 means [`protocol::limits::SUBSCRIBER_QUEUE`].
+    cap: u32,
 }
 
 impl Queue {
@@ -115,7 +117,11 @@ impl Sub {
     fn push(&self, p: &Arc<Push>) {
         {
             let mut q = self.queue.lock();
-            if q.items.len() >= protocol::limits::SUBSCRIBER_QUEUE {
+            let cap = match q.cap {
+                0 => protocol::limits::SUBSCRIBER_QUEUE,
+                n => n as usize,
+            };
+            if q.items.len() >= cap {
                 // Slow consumer: see the module doc.
                 q.lagged = true;
                 return;
@@ -192,7 +198,15 @@ impl Hub {
 
     /// A fresh bounded queue for one connection.
     pub fn subscription(&self) -> (Subscription, SubHandle) {
+        self.subscription_with(0)
+    }
+
+    /// A queue bounded to `cap` pushes (0: the default). Agents get a
+    /// deeper one: a few connections carry a whole site's traffic, and a
+    /// lag costs them a replay of every conversation they follow.
+    pub fn subscription_with(&self, cap: u32) -> (Subscription, SubHandle) {
         let queue = Arc::new(Queue::default());
+        queue.lock().cap = cap;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         (
             Subscription {

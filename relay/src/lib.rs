@@ -64,6 +64,8 @@ pub struct Config {
     pub longpoll_wait: Duration,
     /// Visitor messages per minute from one IP (all visitors behind it).
     pub sends_per_ip: u32,
+    /// Messages per minute from one visitor connection.
+    pub sends_per_visitor: u32,
     /// Visitor page views per minute from one IP.
     pub page_views_per_ip: u32,
 }

@@ -490,7 +490,7 @@ impl Session {
                 }
             }
         }
-        let (sub, handle) = app.hub.subscription();
+        let (sub, handle) = app.hub.subscription_with(AGENT_QUEUE as u32);
         out.push(ServerFrame::Welcome(Welcome {
             v: PROTOCOL_VERSION,
             role: Role::Agent,
@@ -723,7 +723,7 @@ impl Session {
                         .hit(&format!("send-ip:{ip}"), app.config.sends_per_ip)
                         .is_ok()
                 });
-                if !v.sends.allow(MAX_VISITOR_SENDS_PER_MINUTE) || !ip_ok {
+                if !v.sends.allow(app.config.sends_per_visitor) || !ip_ok {
                     return Err(err_cid(
                         ErrorCode::RateLimited,
                         "too many messages; resend in a minute",
