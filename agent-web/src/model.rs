@@ -26,6 +26,10 @@ pub struct Conv {
     pub draft: Option<String>,
     /// Visitor messages the agents have not read.
     pub unread: u32,
+    /// The highest seq that came live over the socket: a visitor message
+    /// above it notifies once, even if a history fetch raced ahead of the
+    /// live frame and stored it first.
+    pub notified: u64,
 }
 
 impl Conv {
@@ -39,6 +43,7 @@ impl Conv {
             visitor_typing: false,
             draft: None,
             unread,
+            notified: 0,
         }
     }
 
@@ -320,10 +325,23 @@ impl Model {
         let Some(c) = self.convs.get_mut(&ev.conv) else {
             return;
         };
-        if c.events.contains_key(&ev.seq) {
-            return; // a replay of something already shown
-        }
         let seq = ev.seq;
+        let fresh = seq > c.notified;
+        c.notified = c.notified.max(seq);
+        if c.events.contains_key(&seq) {
+            // Already shown (a replay, or history fetched first): only a
+            // notification it never had is still due.
+            if let EventBody::Message { from, text, .. } = &ev.body {
+                if fresh && from.side == Side::Visitor && seq > c.summary.agent_read && !viewing {
+                    fx.push(Effect::VisitorMessage {
+                        conv: ev.conv.clone(),
+                        who: name,
+                        text: text.clone(),
+                    });
+                }
+            }
+            return;
+        }
         c.summary.last_seq = c.summary.last_seq.max(seq);
         c.summary.updated = c.summary.updated.max(ev.ts);
         match &ev.body {
@@ -470,6 +488,22 @@ mod tests {
         // The same conversation in a hidden tab does notify.
         let fx = m.apply(msg(5, Side::Visitor, "e"), false);
         assert_eq!(fx.len(), 1);
+    }
+
+    /// A visitor message that a history fetch stored before its live frame
+    /// arrived still notifies, once.
+    #[test]
+    fn history_racing_ahead_of_the_live_frame_still_notifies_once() {
+        let mut m = model();
+        let ServerFrame::Event(ev) = msg(1, Side::Visitor, "hi") else {
+            unreachable!()
+        };
+        m.add_history(&id("c1"), vec![ev], false);
+        let fx = m.apply(msg(1, Side::Visitor, "hi"), true);
+        assert_eq!(fx.len(), 1, "the live frame notifies");
+        let fx = m.apply(msg(1, Side::Visitor, "hi"), true);
+        assert!(fx.is_empty(), "a replay does not notify again");
+        assert_eq!(m.convs[&id::<ConvId>("c1")].events.len(), 1);
     }
 
     /// A gap (events missed while disconnected) stops the contiguous
