@@ -154,6 +154,11 @@ impl Model {
         self.viewing = None;
     }
 
+    /// The conversation on screen, if any.
+    pub fn viewed(&self) -> Option<&Conv> {
+        self.viewing.as_ref().and_then(|id| self.convs.get(id))
+    }
+
     pub fn conv_for_visitor(&self, visitor: &VisitorId) -> Option<&Conv> {
         self.convs
             .values()

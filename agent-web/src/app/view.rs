@@ -227,12 +227,7 @@ fn inbox(a: &App, ctx: &Context<App>) -> Html {
 }
 
 fn conversation(a: &App, ctx: &Context<App>) -> Html {
-    let Some(c) = a
-        .model
-        .viewing
-        .as_ref()
-        .and_then(|id| a.model.convs.get(id))
-    else {
+    let Some(c) = a.model.viewed() else {
         return html! { <section class="chat empty"><p>{"Pick a conversation, or start one from Visitors."}</p></section> };
     };
     let s = &c.summary;
@@ -371,12 +366,7 @@ fn attr_text(v: &Value) -> String {
 }
 
 fn profile(a: &App, _ctx: &Context<App>) -> Html {
-    let Some(c) = a
-        .model
-        .viewing
-        .as_ref()
-        .and_then(|id| a.model.convs.get(id))
-    else {
+    let Some(c) = a.model.viewed() else {
         return html! {};
     };
     let live = a.model.visitors.get(&c.summary.visitor);

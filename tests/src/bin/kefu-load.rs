@@ -137,10 +137,16 @@ async fn idle(url: &str, n: usize, hold: u64, stage: u8) -> Result<()> {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+    hold_when_ready(&ready, n, hold).await
+}
+
+/// Waits until `n` connections are ready (2 minutes at most), prints
+/// `ready N`, then holds them until stdin closes or `hold` seconds pass.
+async fn hold_when_ready(ready: &AtomicUsize, n: usize, hold: u64) -> Result<()> {
     let start = Instant::now();
     while ready.load(Ordering::Relaxed) < n {
         if start.elapsed() > Duration::from_secs(120) {
-            bail!("only {} of {n} welcomed", ready.load(Ordering::Relaxed));
+            bail!("only {} of {n} ready", ready.load(Ordering::Relaxed));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -494,27 +500,7 @@ async fn mqtt_idle(url: &str, n: usize, hold: u64) -> Result<()> {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    let start = Instant::now();
-    while ready.load(Ordering::Relaxed) < n {
-        if start.elapsed() > Duration::from_secs(120) {
-            bail!("only {} of {n} subscribed", ready.load(Ordering::Relaxed));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    println!("ready {n}");
-    let stdin_closed = tokio::task::spawn_blocking(|| {
-        let mut s = String::new();
-        while std::io::stdin()
-            .read_line(&mut s)
-            .map(|n| n > 0)
-            .unwrap_or(false)
-        {}
-    });
-    tokio::select! {
-        _ = stdin_closed => {}
-        _ = tokio::time::sleep(Duration::from_secs(hold)) => {}
-    }
-    Ok(())
+    hold_when_ready(&ready, n, hold).await
 }
 
 /// The chat workload over MQTT QoS 1: visitor i publishes to c/i/v and is
