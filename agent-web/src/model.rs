@@ -438,6 +438,7 @@ mod tests {
                 },
                 cid: id(&format!("cid{seq}")),
                 text: text.into(),
+                file: None,
             },
         })
     }

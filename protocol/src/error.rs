@@ -56,6 +56,11 @@ pub enum ErrorCode {
     Conflict,
     /// Too many connections; try again later.
     Overloaded,
+    /// The upload's content (sniffed from its bytes) is not a type this
+    /// site accepts.
+    UnsupportedType,
+    /// The visitor's upload quota is used up.
+    QuotaExceeded,
     /// Something went wrong inside the relay; details are in its log only.
     Internal,
 }
@@ -72,7 +77,8 @@ impl ErrorCode {
             UnknownSite | UnknownConversation | NotFound | UnknownSession => 404,
             MethodNotAllowed => 405,
             Conflict => 409,
-            TooLarge => 413,
+            TooLarge | QuotaExceeded => 413,
+            UnsupportedType => 415,
             RateLimited => 429,
             ShuttingDown | Overloaded | Storage => 503,
             Internal => 500,
@@ -106,6 +112,8 @@ impl ErrorCode {
             BadRequest => "bad_request",
             Conflict => "conflict",
             Overloaded => "overloaded",
+            UnsupportedType => "unsupported_type",
+            QuotaExceeded => "quota_exceeded",
             Internal => "internal",
         }
     }

@@ -96,7 +96,12 @@ pub enum ClientFrame {
         cid: Cid,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         conv: Option<ConvId>,
+        /// May be empty when `file` is set (a caption is optional).
+        #[serde(default)]
         text: String,
+        /// An upload of the sender's (`POST /v1/files`) to attach.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file: Option<FileId>,
     },
     /// Typing started (`on: true`) or stopped. Never stored. A visitor's
     /// widget adds its unsent `text` (the draft preview) only when the
@@ -175,6 +180,8 @@ pub enum EventBody {
         from: Author,
         cid: Cid,
         text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file: Option<Attachment>,
     },
     Closed {
         by: Author,
@@ -188,6 +195,64 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         to: Option<Author>,
     },
+}
+
+/// The kinds of file a site accepts; the type is sniffed from the bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileClass {
+    /// PNG, JPEG, GIF, WebP (shown inline) and SVG (a download only).
+    Image,
+    Pdf,
+    /// Word, Excel, PowerPoint (OOXML and legacy), OpenDocument, RTF.
+    Office,
+    /// UTF-8 text (also CSV, logs, …); always a download.
+    Text,
+}
+
+impl FileClass {
+    pub const ALL: [FileClass; 4] = [
+        FileClass::Image,
+        FileClass::Pdf,
+        FileClass::Office,
+        FileClass::Text,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileClass::Image => "image",
+            FileClass::Pdf => "pdf",
+            FileClass::Office => "office",
+            FileClass::Text => "text",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FileClass> {
+        FileClass::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// A stored upload as messages carry it. The bytes are at
+/// `GET /v1/files/{id}` and, when `thumb` is set, a small preview at
+/// `GET /v1/files/{id}/thumb` (both need the reader's credentials).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub id: FileId,
+    /// The uploader's file name, cleaned (no path, no control characters).
+    pub name: String,
+    /// Bytes.
+    pub size: u64,
+    /// Sniffed from the content, never the client's claim.
+    pub mime: String,
+    pub class: FileClass,
+    /// Shown inline: a raster image with a server-made thumbnail.
+    #[serde(default)]
+    pub thumb: bool,
+    /// Pixel size of an inline image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
 }
 
 /// What a client needs to list a conversation.
@@ -270,6 +335,10 @@ pub struct WidgetSettings {
     /// default: the widget sends no draft text unless this is on.
     #[serde(default)]
     pub draft_preview: bool,
+    /// File kinds visitors and agents may attach. Absent: the relay's
+    /// default (`--file-types`); empty: attachments off for the site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_types: Option<Vec<FileClass>>,
 }
 
 impl Default for WidgetSettings {
@@ -281,6 +350,7 @@ impl Default for WidgetSettings {
             offline_message: String::new(),
             language: None,
             draft_preview: false,
+            file_types: None,
         }
     }
 }
@@ -564,6 +634,18 @@ impl ClientFrame {
                 }
                 Ok(())
             }
+            ClientFrame::Send {
+                text,
+                file: Some(_),
+                ..
+            } => {
+                // A caption is optional next to a file.
+                too_long("text", text.len(), MAX_TEXT_BYTES)?;
+                if text.contains('\0') {
+                    return Err(bad("text holds a NUL character"));
+                }
+                Ok(())
+            }
             ClientFrame::Send { text, .. } | ClientFrame::Invite { text, .. } => {
                 validate_text(text)
             }
@@ -713,6 +795,19 @@ mod tests {
     }
 
     #[test]
+    fn a_file_message_may_have_no_caption() {
+        let f = ClientFrame::parse(r#"{"type":"send","cid":"m1","file":"0123abcd"}"#)
+            .expect("a file alone is a message");
+        assert!(matches!(f, ClientFrame::Send { file: Some(_), .. }));
+        let e = ClientFrame::parse(r#"{"type":"send","cid":"m1","text":" "}"#)
+            .expect_err("no text, no file");
+        assert_eq!(e.code, ErrorCode::BadFrame);
+        let e = ClientFrame::parse(r#"{"type":"send","cid":"m1","file":"../x"}"#)
+            .expect_err("file ids are ids");
+        assert_eq!(e.code, ErrorCode::BadFrame);
+    }
+
+    #[test]
     fn server_frames_round_trip() {
         let ev = ServerFrame::Event(Event {
             conv: ConvId::new("c1").expect("id"),
@@ -726,6 +821,7 @@ mod tests {
                 },
                 cid: Cid::new("m1").expect("id"),
                 text: "<b>hi</b>".into(),
+                file: None,
             },
         });
         let json = ev.to_json();

@@ -105,6 +105,12 @@ id_type!(
     AgentId, b""
 );
 id_type!(
+    /// An upload's id, minted by the relay: hex of SHA-256 over the site,
+    /// the uploader and the content's SHA-256, cut to 32 characters — the
+    /// same bytes uploaded again by the same sender get the same id.
+    FileId, b""
+);
+id_type!(
     /// A client message id: unique per sender, chosen by the client, the key
     /// of idempotent sends (same cid again → same ack, stored once).
     Cid, b".:"

@@ -136,3 +136,35 @@ pub const MAX_PIPELINED_SENDS: usize = 64;
 /// site's agents each carry all of its traffic; visitors use
 /// [`SUBSCRIBER_QUEUE`]).
 pub const AGENT_QUEUE: usize = 8192;
+
+/// Largest upload (`--max-file-bytes`). Screenshots and phone photos are
+/// 1–6 MB; 10 MB covers a typical PDF. Uploads are held in memory while
+/// they are checked, so this also bounds one upload's memory.
+pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
+
+/// Bytes of new uploads one visitor may store in all
+/// (`--visitor-upload-quota`). A retried upload of the same bytes is free.
+pub const MAX_VISITOR_UPLOAD_BYTES: u64 = 50 * 1024 * 1024;
+
+/// Uploads a visitor may make per minute (`--uploads-per-visitor`).
+pub const MAX_VISITOR_UPLOADS_PER_MINUTE: u32 = 10;
+
+/// Uploads per minute from all visitors behind one IP address.
+pub const MAX_UPLOADS_PER_IP_PER_MINUTE: u32 = 60;
+
+/// Most pixels (width × height) of an image the relay decodes for its
+/// thumbnail (`--max-image-pixels`). 50 MP is above any phone camera; a
+/// "decompression bomb" (a small file declaring a huge image) is refused
+/// from its header, before anything is decoded.
+pub const MAX_IMAGE_PIXELS: u64 = 50_000_000;
+
+/// Memory the image decoder may allocate for one image (RGBA of
+/// [`MAX_IMAGE_PIXELS`] plus slack).
+pub const MAX_IMAGE_DECODE_BYTES: u64 = MAX_IMAGE_PIXELS * 4 + 16 * 1024 * 1024;
+
+/// Longest side of a thumbnail, in pixels.
+pub const THUMB_MAX_SIDE: u32 = 320;
+
+/// Longest file name kept (longer ones are cut at a character boundary,
+/// keeping the extension).
+pub const MAX_FILE_NAME_BYTES: usize = 200;

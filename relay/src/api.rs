@@ -54,6 +54,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/api/conversations/{conv}/close"),
     ("POST", "/v1/api/conversations/{conv}/reopen"),
     ("GET", "/v1/api/openapi.json"),
+    ("POST", "/v1/files"),
+    ("GET", "/v1/files/{file}"),
+    ("GET", "/v1/files/{file}/thumb"),
 ];
 
 /// The OpenAPI 3 description of every route the relay serves.
@@ -121,6 +124,11 @@ fn json<T: Serialize>(status: StatusCode, v: &T) -> Reply {
         .header(header::CACHE_CONTROL, "no-store")
         .body(Bytes::from(serde_json::to_vec(v).unwrap_or_default()))
         .unwrap_or_default()
+}
+
+/// A JSON response (for the other route modules).
+pub(crate) fn json_reply<T: Serialize>(status: StatusCode, v: &T) -> Reply {
+    json(status, v)
 }
 
 fn no_content() -> Reply {

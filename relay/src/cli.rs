@@ -96,6 +96,27 @@ pub struct Serve {
     /// Visitor page views per minute from one IP address.
     #[arg(long, env = "KEFU_PAGE_VIEWS_PER_IP", default_value_t = protocol::limits::MAX_PAGE_VIEWS_PER_IP_PER_MINUTE)]
     pub page_views_per_ip: u32,
+    /// Largest upload in bytes.
+    #[arg(long, env = "KEFU_MAX_FILE_BYTES", default_value_t = protocol::limits::MAX_FILE_BYTES)]
+    pub max_file_bytes: u64,
+    /// Bytes of uploads one visitor may store in all.
+    #[arg(long, env = "KEFU_VISITOR_UPLOAD_QUOTA", default_value_t = protocol::limits::MAX_VISITOR_UPLOAD_BYTES)]
+    pub visitor_upload_quota: u64,
+    /// Uploads per minute from one visitor.
+    #[arg(long, env = "KEFU_UPLOADS_PER_VISITOR", default_value_t = protocol::limits::MAX_VISITOR_UPLOADS_PER_MINUTE)]
+    pub uploads_per_visitor: u32,
+    /// Uploads per minute from all visitors behind one IP address.
+    #[arg(long, env = "KEFU_UPLOADS_PER_IP", default_value_t = protocol::limits::MAX_UPLOADS_PER_IP_PER_MINUTE)]
+    pub uploads_per_ip: u32,
+    /// Largest image, in pixels (width × height), accepted for a thumbnail;
+    /// bigger ones are refused as decompression bombs.
+    #[arg(long, env = "KEFU_MAX_IMAGE_PIXELS", default_value_t = protocol::limits::MAX_IMAGE_PIXELS)]
+    pub max_image_pixels: u64,
+    /// File kinds sites accept unless their settings say otherwise:
+    /// comma-separated from image, pdf, office, text; empty turns
+    /// attachments off.
+    #[arg(long, env = "KEFU_FILE_TYPES", default_value = "image,pdf,office,text")]
+    pub file_types: String,
 }
 
 impl Serve {
@@ -120,6 +141,23 @@ impl Serve {
                 anyhow::bail!("--demo-token must be at least 8 characters");
             }
         }
+        let mut file_types = Vec::new();
+        for t in self
+            .file_types
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            let c = protocol::FileClass::parse(t).ok_or_else(|| {
+                anyhow::anyhow!("--file-types: {t:?} is not one of image, pdf, office, text")
+            })?;
+            if !file_types.contains(&c) {
+                file_types.push(c);
+            }
+        }
+        if self.max_file_bytes == 0 {
+            anyhow::bail!("--max-file-bytes must be at least 1");
+        }
         Ok(Config {
             listen,
             data_dir,
@@ -135,6 +173,12 @@ impl Serve {
             sends_per_ip: self.sends_per_ip,
             sends_per_visitor: self.sends_per_visitor,
             page_views_per_ip: self.page_views_per_ip,
+            max_file_bytes: self.max_file_bytes,
+            visitor_upload_quota: self.visitor_upload_quota,
+            uploads_per_visitor: self.uploads_per_visitor,
+            uploads_per_ip: self.uploads_per_ip,
+            max_image_pixels: self.max_image_pixels,
+            file_types,
         })
     }
 }

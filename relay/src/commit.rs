@@ -14,7 +14,7 @@
 use crate::hub::Hub;
 use crate::metrics::Metrics;
 use crate::store::{encode, encode_cid_hit, keys, ConvRecord, Store, StoreError};
-use protocol::{Author, Cid, ConvId, Event, EventBody, Side, SiteId, VisitorId};
+use protocol::{Attachment, Author, Cid, ConvId, Event, EventBody, Side, SiteId, VisitorId};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -48,6 +48,8 @@ pub enum Write {
         target: Target,
         from: Author,
         text: String,
+        /// An upload (already checked to be the sender's) to attach.
+        file: Option<Attachment>,
         reply: oneshot::Sender<Result<Committed, CommitError>>,
     },
     Close {
@@ -144,8 +146,12 @@ impl Committer {
         target: Target,
         from: Author,
         text: String,
+        file: Option<Attachment>,
     ) -> Result<Committed, CommitError> {
-        match self.message_queued(scope, cid, target, from, text).await {
+        match self
+            .message_queued(scope, cid, target, from, text, file)
+            .await
+        {
             Ok(rx) => rx.await.unwrap_or(Err(CommitError::ShuttingDown)),
             Err(e) => Err(e),
         }
@@ -163,6 +169,7 @@ impl Committer {
         target: Target,
         from: Author,
         text: String,
+        file: Option<Attachment>,
     ) -> Result<PendingAck, CommitError> {
         let (reply, rx) = oneshot::channel();
         self.tx
@@ -172,6 +179,7 @@ impl Committer {
                 target,
                 from,
                 text,
+                file,
                 reply,
             })
             .await
@@ -389,9 +397,10 @@ impl CommitLoop {
                 target,
                 from,
                 text,
+                file,
                 reply,
             } => {
-                let r = self.stage_message(g, scope, cid, target, from, text)?;
+                let r = self.stage_message(g, scope, cid, target, from, text, file)?;
                 g.done.push(Done::Reply(reply, r));
             }
             Write::Close { conv, by, reply } => {
@@ -486,6 +495,7 @@ impl CommitLoop {
         }))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn stage_message(
         &mut self,
         g: &mut Group,
@@ -494,6 +504,7 @@ impl CommitLoop {
         target: Target,
         from: Author,
         text: String,
+        file: Option<Attachment>,
     ) -> Result<Result<Committed, CommitError>, StoreError> {
         // Idempotency: this group first, then the store.
         let key = (scope, cid.as_str().to_string());
@@ -529,11 +540,19 @@ impl CommitLoop {
             }
             Target::Visitor { site, visitor } => self.open_conv_of(g, &site, &visitor)?,
         };
-        let pv = preview(&text);
+        let pv = match &file {
+            Some(f) if text.trim().is_empty() => preview(&format!("📎 {}", f.name)),
+            _ => preview(&text),
+        };
+        if let Some(f) = &file {
+            // Readers of the conversation may now read the file.
+            g.batch.insert(keys::file_conv(&f.id, &conv), &[][..]);
+        }
         let body = EventBody::Message {
             from,
             cid: cid.clone(),
             text,
+            file,
         };
         let seq = self.append(g, &conv, body, |rec| rec.preview = Some(pv))?;
         g.batch
@@ -654,6 +673,7 @@ mod tests {
                 target.clone(),
                 author(),
                 "hi".into(),
+                None,
             )
             .await?;
         let mut tasks = Vec::new();
@@ -666,6 +686,7 @@ mod tests {
                     t,
                     author(),
                     format!("msg {i}"),
+                    None,
                 )
                 .await
             }));
@@ -685,6 +706,7 @@ mod tests {
                 target,
                 author(),
                 "hi".into(),
+                None,
             )
             .await?;
         assert_eq!(

@@ -71,6 +71,7 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (impl Reply,), Error = Inf
         .or(metrics(app.clone()))
         .or(ws_route(app.clone()))
         .or(send(app.clone()).or(poll(app.clone())).with(visitor_cors))
+        .or(crate::files::routes(app.clone()))
         .or(crate::api::routes(app.clone()))
         .or(crate::assets::routes())
         .recover(recover)
@@ -181,7 +182,10 @@ pub async fn recover(r: Rejection) -> Result<Response<Bytes>, Infallible> {
     } else if r.find::<warp::reject::PayloadTooLarge>().is_some() {
         ApiError::new(
             ErrorCode::TooLarge,
-            format!("body over {MAX_BODY_BYTES} bytes"),
+            format!(
+                "body too large: JSON bodies are at most {MAX_BODY_BYTES} bytes, \
+                 files at most the relay's --max-file-bytes"
+            ),
         )
     } else if r.find::<warp::reject::LengthRequired>().is_some() {
         ApiError::new(ErrorCode::BadRequest, "Content-Length required")

@@ -11,6 +11,7 @@
 //!   transports (hello, auth, cursors, send → ack, replay, live).
 //! - [`hub`]: live presence and subscribers, bounded queues.
 //! - [`commit`]: group commit — batches writes, one flush + fdatasync, then acks.
+//! - [`files`]: attachments — upload, type sniffing, thumbnails, downloads.
 //! - [`auth`]: visitor tokens, agent tokens, verified identity.
 //! - [`store`]: the only module that touches sled.
 //! - [`metrics`]: counters for `/metrics`.
@@ -20,6 +21,7 @@ pub mod assets;
 pub mod auth;
 pub mod cli;
 pub mod commit;
+pub mod files;
 pub mod http;
 pub mod hub;
 pub mod longpoll;
@@ -68,6 +70,17 @@ pub struct Config {
     pub sends_per_visitor: u32,
     /// Visitor page views per minute from one IP.
     pub page_views_per_ip: u32,
+    /// Largest upload, bytes.
+    pub max_file_bytes: u64,
+    /// Bytes of uploads one visitor may store.
+    pub visitor_upload_quota: u64,
+    /// Uploads per minute from one visitor, and from one IP.
+    pub uploads_per_visitor: u32,
+    pub uploads_per_ip: u32,
+    /// Largest image (width × height) the relay decodes for a thumbnail.
+    pub max_image_pixels: u64,
+    /// File kinds a site accepts unless its settings say otherwise.
+    pub file_types: Vec<protocol::FileClass>,
 }
 
 impl Config {
@@ -94,6 +107,8 @@ pub struct App {
     /// Rate-limit windows: logins per account and IP, visitor sends and
     /// page views per IP.
     pub limiter: api::Limiter,
+    /// Upload blobs on disk (`<data_dir>/files`).
+    pub files: files::Blobs,
     pub config: Config,
 }
 
@@ -211,6 +226,7 @@ pub async fn run(
         connections: Arc::new(Semaphore::new(config.max_connections)),
         longpoll: longpoll::Registry::default(),
         limiter: api::Limiter::new(LIMITER_MAX_KEYS),
+        files: files::Blobs::open(&config.data_dir.join("files"))?,
         config,
     });
     let addr = listener.local_addr()?;

@@ -447,7 +447,16 @@ impl Session {
             name: None,
             sites: Vec::new(),
             agents_online,
-            settings: Some(site.widget.clone()),
+            settings: Some(protocol::WidgetSettings {
+                // What the widget may offer: the site's choice or the relay's.
+                file_types: Some(
+                    site.widget
+                        .file_types
+                        .clone()
+                        .unwrap_or_else(|| self.app.config.file_types.clone()),
+                ),
+                ..site.widget.clone()
+            }),
         }));
         let name = rec.user.as_ref().and_then(|u| u.name.clone());
         // Origin and User-Agent were only needed for hello; idle connections
@@ -717,7 +726,12 @@ impl Session {
                     .map_err(internal)?;
                 app.hub.visitor_page(&v.site, &v.visitor, page);
             }
-            ClientFrame::Send { cid, conv, text } => {
+            ClientFrame::Send {
+                cid,
+                conv,
+                text,
+                file,
+            } => {
                 let ip_ok = self.peer.ip.is_none_or(|ip| {
                     app.limiter
                         .hit(&format!("send-ip:{ip}"), app.config.sends_per_ip)
@@ -736,6 +750,13 @@ impl Session {
                     id: v.visitor.to_string(),
                     name: v.name.clone(),
                 };
+                let file = match file {
+                    Some(f) => Some(
+                        own_file(&app, &f, &v.site, Side::Visitor, v.visitor.as_str())
+                            .map_err(|e| with_cid(e, &cid))?,
+                    ),
+                    None => None,
+                };
                 let target = match conv {
                     Some(c) => Target::Conv(self.own_conv(&c).map_err(|e| with_cid(e, &cid))?.id),
                     None => Target::Visitor {
@@ -745,7 +766,7 @@ impl Session {
                 };
                 let q = app
                     .commit
-                    .message_queued(scope, cid.clone(), target, from, text)
+                    .message_queued(scope, cid.clone(), target, from, text, file)
                     .await;
                 self.queue_ack(q, cid, out);
             }
@@ -853,7 +874,12 @@ impl Session {
                     }
                 }
             }
-            ClientFrame::Send { cid, conv, text } => {
+            ClientFrame::Send {
+                cid,
+                conv,
+                text,
+                file,
+            } => {
                 let Some(conv) = conv else {
                     return Err(err_cid(
                         ErrorCode::BadFrame,
@@ -862,9 +888,16 @@ impl Session {
                     ));
                 };
                 let rec = self.agent_conv(&conv).map_err(|e| with_cid(e, &cid))?;
+                let file = match file {
+                    Some(f) => Some(
+                        own_file(&app, &f, &rec.site, Side::Agent, &me.id)
+                            .map_err(|e| with_cid(e, &cid))?,
+                    ),
+                    None => None,
+                };
                 let q = app
                     .commit
-                    .message_queued(scope, cid.clone(), Target::Conv(rec.id), me, text)
+                    .message_queued(scope, cid.clone(), Target::Conv(rec.id), me, text, file)
                     .await;
                 self.queue_ack(q, cid, out);
             }
@@ -897,6 +930,7 @@ impl Session {
                         Target::Visitor { site, visitor },
                         me,
                         text,
+                        None,
                     )
                     .await;
                 self.queue_ack(q, cid, out);
@@ -940,6 +974,24 @@ impl Session {
             ClientFrame::Hello(_) | ClientFrame::Ping | ClientFrame::Pong => {}
         }
         Ok(())
+    }
+}
+
+/// An upload the sender made for this site, as a message carries it. A
+/// file of anyone else (or another site) is refused like a missing one.
+fn own_file(
+    app: &App,
+    id: &FileId,
+    site: &SiteId,
+    side: Side,
+    owner: &str,
+) -> Result<Attachment, Refuse> {
+    match app.store.file(id).map_err(internal)? {
+        Some(f) if &f.site == site && f.side == side && f.owner == owner => Ok(f.attachment()),
+        _ => Err(err(
+            ErrorCode::NotFound,
+            "no such file: upload it first (POST /v1/files)",
+        )),
     }
 }
 

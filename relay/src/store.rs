@@ -8,17 +8,24 @@
 //!   - `k` scope `\0` cid           → conv `\0` seq(u64 BE): the cid dedup index
 //!   - `s` site `\0` conv           → (): a site's conversations, oldest first
 //!   - `v` site `\0` visitor `\0` conv → (): a visitor's conversations
+//!   - `f` file `\0` conv            → (): a conversation a file was sent in
+//!     (written with the message, so access follows the message)
 //! - `sites`: site id → [`SiteRecord`]
 //! - `visitors`: site `\0` visitor → [`VisitorRecord`]
 //! - `pages`: site `\0` visitor `\0` ts(u64 BE) → [`PageRecord`]
 //! - `agents`: agent id → [`AgentRecord`]; `tokens`: sha256(token) → [`TokenRecord`]
 //! - `meta`: `server_key` (visitor-token signing key)
+//! - `files`: file id → [`FileRecord`] (the bytes live on disk, see `files`)
+//! - `quota`: site `\0` visitor → bytes of uploads stored (u64 BE)
 //!
 //! Durability: [`Store::sync`] = sled `flush` (which on Linux ends in
 //! `sync_file_range`, not a cache flush — sled issue #1452) followed by
 //! `fdatasync` on sled's data file through a handle of our own.
 
-use protocol::{AgentId, ConvId, ConvSummary, Event, PageInfo, SiteId, UserInfo, VisitorId};
+use protocol::{
+    AgentId, Attachment, ConvId, ConvSummary, Event, FileClass, FileId, PageInfo, Side, SiteId,
+    UserInfo, VisitorId,
+};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::fs::File;
 use std::path::Path;
@@ -158,6 +165,46 @@ pub struct CannedRecord {
     pub text: String,
 }
 
+/// An upload: who sent it for which site, and what it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileRecord {
+    pub id: FileId,
+    /// Hex SHA-256 of the bytes: the blob's name on disk.
+    pub sha256: String,
+    pub site: SiteId,
+    /// The uploader: a visitor of `site` or an agent.
+    pub side: Side,
+    pub owner: String,
+    pub name: String,
+    pub size: u64,
+    pub mime: String,
+    pub class: FileClass,
+    /// MIME type of the thumbnail, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumb: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    pub created: u64,
+}
+
+impl FileRecord {
+    /// What a message carries.
+    pub fn attachment(&self) -> Attachment {
+        Attachment {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            size: self.size,
+            mime: self.mime.clone(),
+            class: self.class,
+            thumb: self.thumb.is_some(),
+            width: self.width,
+            height: self.height,
+        }
+    }
+}
+
 /// Where a cid landed: the dedup index entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CidHit {
@@ -181,6 +228,8 @@ pub struct Store {
     tokens: sled::Tree,
     canned: sled::Tree,
     meta: sled::Tree,
+    files: sled::Tree,
+    quota: sled::Tree,
 }
 
 fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
@@ -192,6 +241,14 @@ fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
 
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
     serde_json::to_vec(value).map_err(StoreError::Encode)
+}
+
+fn be_u64(b: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    if b.len() == 8 {
+        a.copy_from_slice(b);
+    }
+    u64::from_be_bytes(a)
 }
 
 fn join(parts: &[&[u8]]) -> Vec<u8> {
@@ -208,7 +265,7 @@ fn join(parts: &[&[u8]]) -> Vec<u8> {
 /// Keys of the `chat` tree; the commit task builds batches with them.
 pub mod keys {
     use super::join;
-    use protocol::{ConvId, SiteId, VisitorId};
+    use protocol::{ConvId, FileId, SiteId, VisitorId};
 
     pub fn conv(conv: &ConvId) -> Vec<u8> {
         [b"c", conv.as_str().as_bytes()].concat()
@@ -245,6 +302,12 @@ pub mod keys {
         ]
         .concat()
     }
+    pub fn file_conv(file: &FileId, conv: &ConvId) -> Vec<u8> {
+        [file_conv_prefix(file).as_slice(), conv.as_str().as_bytes()].concat()
+    }
+    pub fn file_conv_prefix(file: &FileId) -> Vec<u8> {
+        [b"f", file.as_str().as_bytes(), b"\0"].concat()
+    }
     pub fn visitor_conv_prefix(site: &SiteId, visitor: &VisitorId) -> Vec<u8> {
         [
             b"v".as_slice(),
@@ -274,6 +337,8 @@ impl Store {
             tokens: db.open_tree("tokens")?,
             canned: db.open_tree("canned")?,
             meta: db.open_tree("meta")?,
+            files: db.open_tree("files")?,
+            quota: db.open_tree("quota")?,
             data_file,
             probe: dir.join("disk-probe"),
             db,
@@ -347,6 +412,47 @@ impl Store {
             .unwrap_or(key.to_vec());
         self.sync()?;
         Ok(stored)
+    }
+
+    // --- files ------------------------------------------------------------
+
+    pub fn file(&self, id: &FileId) -> Result<Option<FileRecord>> {
+        Self::get(&self.files, id.as_str().as_bytes())
+    }
+
+    /// Stores a new upload's record and charges a visitor's quota in one
+    /// transaction (not yet durable: call [`Store::sync`]).
+    pub fn put_file(&self, f: &FileRecord) -> Result<()> {
+        let value = encode(f)?;
+        let quota_key = (f.side == Side::Visitor)
+            .then(|| join(&[f.site.as_str().as_bytes(), f.owner.as_bytes()]));
+        use sled::Transactional;
+        (&self.files, &self.quota)
+            .transaction(|(files, quota)| {
+                files.insert(f.id.as_str().as_bytes(), value.as_slice())?;
+                if let Some(k) = &quota_key {
+                    let used = quota.get(k)?.map(|v| be_u64(&v)).unwrap_or(0);
+                    quota.insert(k.as_slice(), &(used + f.size).to_be_bytes()[..])?;
+                }
+                Ok(())
+            })
+            .map_err(|e: sled::transaction::TransactionError<()>| match e {
+                sled::transaction::TransactionError::Storage(e) => StoreError::Sled(e),
+                sled::transaction::TransactionError::Abort(()) => {
+                    StoreError::Io(std::io::Error::other("file transaction aborted"))
+                }
+            })
+    }
+
+    /// Bytes of uploads a visitor has stored.
+    pub fn quota_used(&self, site: &SiteId, visitor: &str) -> Result<u64> {
+        let k = join(&[site.as_str().as_bytes(), visitor.as_bytes()]);
+        Ok(self.quota.get(k)?.map(|v| be_u64(&v)).unwrap_or(0))
+    }
+
+    /// The conversations a file was sent in.
+    pub fn file_convs(&self, id: &FileId) -> Result<Vec<ConvId>> {
+        self.conv_ids_under(&keys::file_conv_prefix(id), false, usize::MAX)
     }
 
     // --- sites ------------------------------------------------------------

@@ -184,7 +184,7 @@ fn draw(r: &mut StdRng) -> Plan {
 /// RST instead of FIN: the peer sees "connection reset". (Deprecated in
 /// tokio because a *non-zero* linger blocks on drop; zero never does.)
 #[allow(deprecated)]
-fn rst(s: &TcpStream) {
+pub fn rst(s: &TcpStream) {
     let _ = s.set_linger(Some(Duration::ZERO));
 }
 

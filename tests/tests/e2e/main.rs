@@ -7,6 +7,7 @@ mod console;
 mod delivery;
 mod disk_faults;
 mod durability;
+mod files;
 mod hostile;
 mod liveness;
 
