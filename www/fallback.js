@@ -68,12 +68,16 @@
     offline: "We're away right now. Leave a message and we'll reply here (or by email if you gave us one) as soon as we're back.",
     placeholder: 'Write a message…', send: 'Send', sending: 'Sending…', sent: 'Sent', read: 'Read',
     typing: 'is typing…', agent: 'Support', open: 'Open chat', close: 'Close chat', online: "We're online",
-    away: "We're away — leave a message", reconnecting: 'Reconnecting…' };
+    away: "We're away — leave a message", reconnecting: 'Reconnecting…',
+    attach: 'Attach a file', uploading: 'Uploading…', oldBrowser: 'Sending files needs a newer browser; you can still receive them here.',
+    upFailed: 'could not be sent' };
   var ZH = { title: '在线客服', greeting: '您好！有什么可以帮您？',
     offline: '我们暂时不在线。请留言，我们回来后会在这里（或通过您留下的邮箱）回复您。',
     placeholder: '输入消息…', send: '发送', sending: '发送中…', sent: '已发送', read: '已读',
     typing: '正在输入…', agent: '客服', open: '打开聊天', close: '关闭聊天', online: '客服在线',
-    away: '客服不在线，请留言', reconnecting: '正在重新连接…' };
+    away: '客服不在线，请留言', reconnecting: '正在重新连接…',
+    attach: '添加附件', uploading: '上传中…', oldBrowser: '发送文件需要更新的浏览器；您仍可在这里接收文件。',
+    upFailed: '发送失败' };
   function pick(lang) { return /^zh/i.test(lang || '') ? ZH : EN; }
   var T = pick(cfg.lang || (w.navigator && (w.navigator.language || w.navigator.userLanguage)));
 
@@ -89,7 +93,7 @@
   each(S.outbox, function (o) {
     var found = false;
     each(S.msgs, function (m) { if (m.cid == o.cid) found = true; });
-    if (!found) S.msgs.push({ conv: '', seq: 0, cid: o.cid, mine: true, name: '', text: o.text });
+    if (!found) S.msgs.push({ conv: '', seq: 0, cid: o.cid, mine: true, name: '', text: o.text, file: o.file });
   });
 
   function persist() {
@@ -196,6 +200,7 @@
     each(S.outbox, function (o) {
       var f = { type: 'send', cid: o.cid, text: o.text };
       if (S.conv) f.conv = S.conv;
+      if (o.file) f.file = o.file.id;
       frames.push(f);
     });
     S.sending = true;
@@ -261,7 +266,7 @@
         m = mine ? findMsg(f.cid) : null;
         if (m) { m.seq = f.seq; m.conv = f.conv; dropOut(f.cid); }
         else {
-          S.msgs.push({ conv: f.conv, seq: f.seq, cid: f.cid, mine: mine, name: (f.from && f.from.name) || '', text: f.text });
+          S.msgs.push({ conv: f.conv, seq: f.seq, cid: f.cid, mine: mine, name: (f.from && f.from.name) || '', text: f.text, file: f.file });
           if (!mine) {
             emit('message', { text: f.text, from: (f.from && f.from.name) || '', seq: f.seq });
             showTyping(false);
@@ -280,7 +285,7 @@
     } else if (f.type == 'error') {
       if (f.code == 'token_required' || f.code == 'bad_token') {
         S.vid = newId('v'); S.token = null; S.cursors = {}; save('vid', S.vid); save('tok', '');
-      } else if (f.cid && (f.code == 'too_large' || f.code == 'bad_frame' || f.code == 'unknown_conversation')) {
+      } else if (f.cid && (f.code == 'too_large' || f.code == 'bad_frame' || f.code == 'unknown_conversation' || f.code == 'not_found')) {
         dropOut(f.cid);
         var keep = [];
         each(S.msgs, function (x) { if (x.cid != f.cid || x.seq > 0) keep.push(x); });
@@ -301,6 +306,40 @@
     persist(); render();
     stopTyping();
     flush();
+  }
+
+  /* Attachments: XHR2 browsers (IE10+) upload the File as the body; IE8/9
+     have no File API, so they get a note instead (they still receive). */
+  var canUpload = !!(cors && w.FormData && w.File);
+  function creds() {
+    return '?site=' + encodeURIComponent(SITE) + '&visitor=' + encodeURIComponent(S.vid) + '&token=' + encodeURIComponent(S.token || '');
+  }
+  function fileUrl(f, thumb) { return BASE + '/v1/files/' + encodeURIComponent(f.id) + (thumb ? '/thumb' : '') + creds(); }
+  function notice(s) { S.msgs.push({ conv: '', seq: 0, cid: '', mine: false, name: '', text: s, sys: true }); render(); }
+  function upload(file, tries) {
+    var cid = newId('f'), m = { conv: '', seq: 0, cid: cid, mine: true, name: '', text: file.name, up: true };
+    S.msgs.push(m); render();
+    (function go(n) {
+      var x = new w.XMLHttpRequest();
+      x.open('POST', BASE + '/v1/files' + creds() + '&name=' + encodeURIComponent(file.name), true);
+      x.onreadystatechange = function () {
+        if (x.readyState != 4) return;
+        var body = dec(x.responseText || '') || {};
+        if (x.status == 200 || x.status == 201) {
+          m.up = false; m.text = ''; m.file = body;
+          S.outbox.push({ cid: cid, text: '', file: body });
+          persist(); render(); flush();
+        } else if ((x.status == 0 || x.status == 429 || x.status >= 500) && n < tries) {
+          later(function () { go(n + 1); }, 1000 * Math.pow(2, n));
+        } else {
+          var keep = [];
+          each(S.msgs, function (y) { if (y !== m) keep.push(y); });
+          S.msgs = keep;
+          notice(file.name + ' ' + (body.message || T.upFailed));
+        }
+      };
+      x.send(file);
+    })(1);
   }
 
   var typingTimer = null, typingAt = 0, draftTimer = null;
@@ -366,6 +405,8 @@
     '#kefu-fb .kefu-t{padding:3px 12px;font-size:12px;background:#f5f7fa}' +
     '#kefu-fb .kefu-f{padding:8px;border-top:1px solid #e4e7eb;background:#fff}' +
     '#kefu-fb textarea{width:100%;height:44px;border:1px solid #cbd2d9;padding:6px;border-radius:8px;background:#fff}' +
+    '#kefu-fb .kefu-a{float:right;margin-top:10px;cursor:pointer;font-size:13px;text-decoration:underline}' +
+    '#kefu-fb .kefu-m a{text-decoration:underline;color:inherit}#kefu-fb .kefu-m img{display:block;max-width:100%;border-radius:6px}' +
     '#kefu-fb .kefu-s{margin-top:6px;background:#0b6e4f;color:#fff;padding:6px 14px;cursor:pointer;border-radius:8px;font-weight:bold}' +
     '@media (max-width:480px){#kefu-fb .kefu-p{position:fixed;top:0;left:0;right:0;bottom:0;width:auto;border-radius:0}#kefu-fb .kefu-g{height:auto;position:absolute;top:64px;bottom:110px;left:0;right:0}#kefu-fb .kefu-f{position:absolute;bottom:0;left:0;right:0}}';
 
@@ -403,6 +444,15 @@
     V.form = el('div', 'kefu-f', V.panel);
     V.input = el('textarea', '', V.form);
     V.send = el('a', 'kefu-s', V.form); V.send.href = 'javascript:void 0';
+    V.attach = el('a', 'kefu-a', V.form); V.attach.href = 'javascript:void 0';
+    if (canUpload) {
+      V.picker = el('input', '', V.form); V.picker.type = 'file'; show(V.picker, false);
+      on(V.picker, 'change', function () {
+        each(V.picker.files || [], function (f) { upload(f, 5); });
+        V.picker.value = '';
+      });
+    }
+    on(V.attach, 'click', function (e) { cancel(e); if (canUpload) V.picker.click(); else notice(T.oldBrowser); });
     V.launch = el('a', 'kefu-b', V.root); V.launch.href = 'javascript:void 0';
     V.launch.setAttribute('role', 'button');
     text(V.launch, '\u2709');
@@ -435,10 +485,15 @@
     }
   }
 
-  function bubble(cls, name, body, state, cid) {
-    var m = el('div', 'kefu-m ' + cls, V.log), u, i;
+  function bubble(cls, name, body, state, cid, file) {
+    var m = el('div', 'kefu-m ' + cls, V.log), u, i, a;
     if (name) { u = el('u', '', m); text(u, name); }
-    m.appendChild(d.createTextNode(body));
+    if (file && file.id) {
+      a = el('a', '', m); a.href = fileUrl(file); a.target = '_blank'; a.rel = 'noopener noreferrer';
+      if (file.thumb) { i = el('img', '', a); i.src = fileUrl(file, true); i.alt = file.name; }
+      else text(a, '\ud83d\udcc4 ' + file.name + ' (' + Math.max(1, Math.round(file.size / 1024)) + ' KB)');
+    }
+    if (body) m.appendChild(d.createTextNode(body));
     if (state) { i = el('i', '', m); text(i, state); }
     if (cid) m.setAttribute('data-cid', cid);
   }
@@ -448,6 +503,7 @@
     text(V.title, T.title);
     text(V.status, !S.connected ? T.reconnecting : S.agentsOnline ? T.online : T.away);
     text(V.send, T.send);
+    text(V.attach, T.attach);
     V.input.setAttribute('placeholder', T.placeholder);
     V.launch.setAttribute('aria-label', S.open ? T.close : T.open);
     show(V.panel, S.open);
@@ -457,8 +513,9 @@
     bubble('', '', S.greeting || T.greeting, '', '');
     if (!S.agentsOnline) bubble('kefu-sys', '', S.offlineText || T.offline, '', '');
     each(S.msgs, function (m) {
-      var state = !m.mine ? '' : m.seq == 0 ? T.sending : m.seq <= S.agentRead ? T.read : T.sent;
-      bubble(m.mine ? 'kefu-me' : '', m.mine ? '' : (m.name || T.agent), m.text, state, m.cid);
+      if (m.sys) return bubble('kefu-sys', '', m.text, '', '');
+      var state = !m.mine ? '' : m.up ? T.uploading : m.seq == 0 ? T.sending : m.seq <= S.agentRead ? T.read : T.sent;
+      bubble(m.mine ? 'kefu-me' : '', m.mine ? '' : (m.name || T.agent), m.text, state, m.cid, m.file);
       if (m.mine && V.color) V.log.lastChild.style.backgroundColor = V.color;
     });
     V.log.scrollTop = V.log.scrollHeight;

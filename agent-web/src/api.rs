@@ -2,7 +2,7 @@
 //! carries the session token; errors come back as the relay's message.
 
 use gloo_net::http::{Request, RequestBuilder, Response};
-use protocol::{ConvSummary, Event, WidgetSettings};
+use protocol::{Attachment, ConvSummary, Event, WidgetSettings};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -223,6 +223,28 @@ impl Api {
             enc(visitor)
         ))
         .await
+    }
+
+    /// Uploads a file for `site` (the relay sniffs its type); send it
+    /// afterwards with `send {file: id}`.
+    pub async fn upload(&self, site: &str, file: web_sys::File) -> ApiResult<Attachment> {
+        let url = format!("/v1/files?site={}&name={}", enc(site), enc(&file.name()));
+        match self.auth(Request::post(&url)).body(file) {
+            Ok(req) => read(req.send().await).await,
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Where a file (or its thumbnail) is read: the token rides in the
+    /// query because `<img src>` and links cannot send a header; the relay
+    /// checks it on every download.
+    pub fn file_url(&self, id: &str, thumb: bool) -> String {
+        format!(
+            "/v1/files/{}{}?token={}",
+            enc(id),
+            if thumb { "/thumb" } else { "" },
+            enc(&self.token)
+        )
     }
 
     /// `action`: assign | transfer | close | reopen.

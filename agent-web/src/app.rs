@@ -97,6 +97,10 @@ pub enum Msg {
     ComposerInput(String),
     ComposerKey(KeyboardEvent),
     SendReply,
+    /// Files picked, dropped or pasted into the open conversation.
+    AttachFiles(Vec<web_sys::File>),
+    /// An upload finished: (cid, conversation, result).
+    Uploaded(String, ConvId, api::ApiResult<protocol::Attachment>),
     PickCanned(String),
     SelectVisitor(VisitorId),
     CloseVisitor,
@@ -142,6 +146,8 @@ pub struct App {
     team: Vec<Teammate>,
     canned: Vec<Canned>,
     composer: String,
+    /// Files being uploaded: (cid, conversation, name).
+    uploads: Vec<(String, ConvId, String)>,
     invite_text: String,
     typing_sent: Option<(ConvId, f64)>,
     typing_idle: Option<Timeout>,
@@ -258,6 +264,7 @@ impl Component for App {
             team: Vec::new(),
             canned: Vec::new(),
             composer: String::new(),
+            uploads: Vec::new(),
             invite_text: String::new(),
             typing_sent: None,
             typing_idle: None,
@@ -493,7 +500,56 @@ impl Component for App {
                     conv: Some(conv),
                     invite: None,
                     failed: None,
+                    file: None,
                 });
+                true
+            }
+            Msg::AttachFiles(files) => {
+                let (Some(conv), Some(api), Some(site)) = (
+                    self.model.viewing.clone(),
+                    self.api.clone(),
+                    self.model.site.clone(),
+                ) else {
+                    return false;
+                };
+                for file in files {
+                    let name = file.name();
+                    if file.size() > protocol::limits::MAX_FILE_BYTES as f64 {
+                        self.toast = Some(format!(
+                            "{name} is over {} MB; it was not sent.",
+                            protocol::limits::MAX_FILE_BYTES / (1024 * 1024)
+                        ));
+                        continue;
+                    }
+                    let cid = new_cid();
+                    self.uploads.push((cid.clone(), conv.clone(), name));
+                    let (api, site, conv) = (api.clone(), site.clone(), conv.clone());
+                    ctx.link().send_future(async move {
+                        let r = api.upload(site.as_str(), file).await;
+                        Msg::Uploaded(cid, conv, r)
+                    });
+                }
+                true
+            }
+            Msg::Uploaded(cid, conv, r) => {
+                let name = self
+                    .uploads
+                    .iter()
+                    .find(|u| u.0 == cid)
+                    .map(|u| u.2.clone())
+                    .unwrap_or_default();
+                self.uploads.retain(|u| u.0 != cid);
+                match r {
+                    Ok(file) => self.queue(Pending {
+                        cid,
+                        text: String::new(),
+                        conv: Some(conv),
+                        invite: None,
+                        failed: None,
+                        file: Some(file),
+                    }),
+                    Err(e) => self.toast = Some(format!("{name} was not sent: {e}")),
+                }
                 true
             }
             Msg::SelectVisitor(v) => {
@@ -541,6 +597,7 @@ impl Component for App {
                     conv: None,
                     invite: Some((site, visitor)),
                     failed: None,
+                    file: None,
                 });
                 true
             }

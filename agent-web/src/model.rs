@@ -4,8 +4,8 @@
 //! by its `seq`, so a replay after a reconnect can never show one twice.
 
 use protocol::{
-    Author, ConvId, ConvSummary, Event, EventBody, ServerFrame, Side, SiteId, VisitorId,
-    VisitorInfo,
+    Attachment, Author, ConvId, ConvSummary, Event, EventBody, ServerFrame, Side, SiteId,
+    VisitorId, VisitorInfo,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -100,6 +100,18 @@ pub struct Pending {
     /// Set when the relay refused it for good.
     #[serde(default)]
     pub failed: Option<String>,
+    /// An uploaded file the reply carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<Attachment>,
+}
+
+/// What a message says in one line (notifications, inbox previews): its
+/// text, or the attachment's name.
+pub fn message_line(text: &str, file: Option<&Attachment>) -> String {
+    match file {
+        Some(f) if text.trim().is_empty() => format!("📎 {}", f.name),
+        _ => text.to_string(),
+    }
 }
 
 impl Pending {
@@ -110,9 +122,15 @@ impl Pending {
                 "type": "invite", "site": site, "visitor": visitor,
                 "cid": self.cid, "text": self.text,
             }),
-            (conv, None) => serde_json::json!({
-                "type": "send", "conv": conv, "cid": self.cid, "text": self.text,
-            }),
+            (conv, None) => {
+                let mut f = serde_json::json!({
+                    "type": "send", "conv": conv, "cid": self.cid, "text": self.text,
+                });
+                if let Some(file) = &self.file {
+                    f["file"] = serde_json::json!(file.id);
+                }
+                f
+            }
         }
     }
 }
@@ -336,12 +354,15 @@ impl Model {
         if c.events.contains_key(&seq) {
             // Already shown (a replay, or history fetched first): only a
             // notification it never had is still due.
-            if let EventBody::Message { from, text, .. } = &ev.body {
+            if let EventBody::Message {
+                from, text, file, ..
+            } = &ev.body
+            {
                 if fresh && from.side == Side::Visitor && seq > c.summary.agent_read && !viewing {
                     fx.push(Effect::VisitorMessage {
                         conv: ev.conv.clone(),
                         who: name,
-                        text: text.clone(),
+                        text: message_line(text, file.as_ref()),
                     });
                 }
             }
@@ -350,8 +371,11 @@ impl Model {
         c.summary.last_seq = c.summary.last_seq.max(seq);
         c.summary.updated = c.summary.updated.max(ev.ts);
         match &ev.body {
-            EventBody::Message { from, text, .. } => {
-                c.summary.preview = Some(text.chars().take(80).collect());
+            EventBody::Message {
+                from, text, file, ..
+            } => {
+                let line = message_line(text, file.as_ref());
+                c.summary.preview = Some(line.chars().take(80).collect());
                 if from.side == Side::Visitor {
                     c.visitor_typing = false;
                     c.draft = None;
@@ -359,7 +383,7 @@ impl Model {
                         fx.push(Effect::VisitorMessage {
                             conv: ev.conv.clone(),
                             who: name,
-                            text: text.clone(),
+                            text: line,
                         });
                     }
                 }
@@ -512,6 +536,46 @@ mod tests {
         assert_eq!(m.convs[&id::<ConvId>("c1")].events.len(), 1);
     }
 
+    /// A reply with a file names it in the send frame; a file message
+    /// without a caption previews (and notifies) as its name.
+    #[test]
+    fn attachments_travel_by_id_and_preview_by_name() {
+        let att: Attachment = serde_json::from_value(serde_json::json!({
+            "id": "f00d", "name": "shot.png", "size": 10, "mime": "image/png",
+            "class": "image", "thumb": true
+        }))
+        .expect("attachment");
+        let p = Pending {
+            cid: "r9".into(),
+            text: String::new(),
+            conv: Some(id("c1")),
+            invite: None,
+            failed: None,
+            file: Some(att.clone()),
+        };
+        assert_eq!(p.frame()["file"], "f00d");
+        assert_eq!(message_line("", Some(&att)), "📎 shot.png");
+        assert_eq!(message_line("see this", Some(&att)), "see this");
+        let mut m = model();
+        let mut ev = msg(1, Side::Visitor, "");
+        if let ServerFrame::Event(Event {
+            body: EventBody::Message { file, .. },
+            ..
+        }) = &mut ev
+        {
+            *file = Some(att);
+        }
+        let fx = m.apply(ev, true);
+        assert_eq!(
+            m.convs[&id::<ConvId>("c1")].summary.preview.as_deref(),
+            Some("📎 shot.png")
+        );
+        assert!(
+            matches!(&fx[..], [Effect::VisitorMessage { text, .. }] if text == "📎 shot.png"),
+            "{fx:?}"
+        );
+    }
+
     /// A gap (events missed while disconnected) stops the contiguous
     /// prefix where it starts, so the sync asks for exactly what is missing.
     #[test]
@@ -534,6 +598,7 @@ mod tests {
             conv: (!invite).then(|| id("c1")),
             invite: invite.then(|| (id("demo"), id("v1"))),
             failed: None,
+            file: None,
         };
         m.outbox = vec![
             pending("r1", false),

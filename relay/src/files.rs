@@ -362,7 +362,7 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(warp::reply::Response,)> {
         let app = app.clone();
         warp::any().map(move || app.clone())
     };
-    let upload = warp::path!("v1" / "files")
+    let upload = warp::path::end()
         .and(warp::post())
         .and(warp::query::<Creds>())
         .and(warp::header::optional::<String>("authorization"))
@@ -375,10 +375,10 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(warp::reply::Response,)> {
         .and(warp::body::content_length_limit(app.config.max_file_bytes))
         .and(warp::body::bytes())
         .and_then(upload);
-    let download = warp::path!("v1" / "files" / String)
+    let download = warp::path!(String)
         .map(|id| (id, false))
         .untuple_one()
-        .or(warp::path!("v1" / "files" / String / "thumb")
+        .or(warp::path!(String / "thumb")
             .map(|id| (id, true))
             .untuple_one())
         .unify()
@@ -388,9 +388,17 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(warp::reply::Response,)> {
         .and(warp::header::optional::<String>("if-none-match"))
         .and(with_app)
         .and_then(download);
-    upload
-        .or(download)
-        .unify()
+    // Errors are answered here, inside CORS, so a widget on another
+    // origin can read why an upload was refused.
+    warp::path("v1")
+        .and(warp::path("files"))
+        .and(
+            upload
+                .or(download)
+                .unify()
+                .recover(crate::http::recover)
+                .unify(),
+        )
         .with(cors)
         .map(warp::Reply::into_response)
         .boxed()

@@ -17,6 +17,12 @@ pub struct Texts {
     pub away: &'static str,
     pub reconnecting: &'static str,
     pub you: &'static str,
+    pub attach: &'static str,
+    pub uploading: &'static str,
+    /// After a file name: why it was not sent.
+    pub too_big: &'static str,
+    pub bad_type: &'static str,
+    pub up_failed: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -36,6 +42,11 @@ pub const EN: Texts = Texts {
     away: "We're away — leave a message",
     reconnecting: "Reconnecting…",
     you: "You",
+    attach: "Attach a file",
+    uploading: "Uploading…",
+    too_big: "is too large to send",
+    bad_type: "is a kind of file that can't be sent here",
+    up_failed: "could not be sent; try again later",
 };
 
 pub const ZH: Texts = Texts {
@@ -55,6 +66,11 @@ pub const ZH: Texts = Texts {
     away: "客服不在线，请留言",
     reconnecting: "正在重新连接…",
     you: "我",
+    attach: "添加附件",
+    uploading: "上传中…",
+    too_big: "文件太大，无法发送",
+    bad_type: "此类文件无法在这里发送",
+    up_failed: "发送失败，请稍后再试",
 };
 
 /// `zh…` → Chinese, anything else → English.

@@ -109,11 +109,19 @@ pub fn call_later(f: &js_sys::Function, arg: JsValue) {
     });
 }
 
-/// The elements of `v` if it is an array; empty otherwise (never throws).
+/// The items of an array or array-like (a `FileList`); nothing for
+/// anything else (`Array.from(undefined)` would throw).
 pub fn array(v: &JsValue) -> Vec<JsValue> {
-    if js_sys::Array::is_array(v) {
+    if v.is_object() {
         js_sys::Array::from(v).iter().collect()
     } else {
         Vec::new()
     }
+}
+
+/// `encodeURIComponent`.
+pub fn enc(s: &str) -> String {
+    js_sys::encode_uri_component(s)
+        .as_string()
+        .unwrap_or_default()
 }

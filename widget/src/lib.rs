@@ -64,10 +64,23 @@ struct Msg {
     mine: bool,
     name: String,
     text: String,
+    /// The attachment (the event's `file` object); `null` while uploading.
+    file: JsValue,
+    /// A local notice (an upload that failed), never stored.
+    sys: bool,
 }
+
+/// An unacked send: cid, text, attachment (or undefined).
+type Out = (String, String, JsValue);
+
+/// Upload attempts on network errors before giving up (same bytes, same
+/// file id: a retry is stored once).
+const UPLOAD_TRIES: u32 = 5;
 
 struct Widget {
     site: String,
+    /// `http(s)://relay` for uploads and file links.
+    base: String,
     ws_url: String,
     t: &'static Texts,
     store: storage::Storage,
@@ -86,8 +99,8 @@ struct Widget {
     conv: Option<String>,
     cursors: Vec<(String, u64)>,
     msgs: Vec<Msg>,
-    /// Unacked sends: (cid, text), in order. Persisted.
-    outbox: Vec<(String, String)>,
+    /// Unacked sends, in order. Persisted.
+    outbox: Vec<Out>,
     agent_read: u64,
     agents_online: bool,
     open: bool,
@@ -162,6 +175,7 @@ fn boot(cfg: &JsValue) {
     });
     let mut w = Widget {
         site,
+        base,
         ws_url,
         t,
         token: store.get("tok"),
@@ -220,7 +234,7 @@ impl Widget {
         {
             for item in array(&out) {
                 if let (Some(c), Some(t)) = (get_str(&item, "cid"), get_str(&item, "text")) {
-                    self.outbox.push((c, t));
+                    self.outbox.push((c, t, get(&item, "file")));
                 }
             }
         }
@@ -237,6 +251,8 @@ impl Widget {
                     mine: get_bool(&m, "mine"),
                     name: get_str(&m, "name").unwrap_or_default(),
                     text: get_str(&m, "text").unwrap_or_default(),
+                    file: get(&m, "file"),
+                    sys: false,
                 });
             }
         }
@@ -253,7 +269,7 @@ impl Widget {
         }
         self.conv = self.store.get("conv");
         // Unacked messages from before the reload show as "sending".
-        for (cid, text) in self.outbox.clone() {
+        for (cid, text, file) in self.outbox.clone() {
             if !self.msgs.iter().any(|m| m.cid == cid) {
                 self.msgs.push(Msg {
                     conv: String::new(),
@@ -262,6 +278,8 @@ impl Widget {
                     mine: true,
                     name: String::new(),
                     text,
+                    file,
+                    sys: false,
                 });
             }
         }
@@ -269,10 +287,11 @@ impl Widget {
 
     fn save(&self) {
         let out = js_sys::Array::new();
-        for (cid, text) in &self.outbox {
+        for (cid, text, file) in &self.outbox {
             let o = obj();
             set(&o, "cid", cid.as_str());
             set(&o, "text", text.as_str());
+            set(&o, "file", file.clone());
             out.push(&o);
         }
         self.store.set("out", &stringify(&out));
@@ -286,6 +305,7 @@ impl Widget {
             set(&o, "mine", m.mine);
             set(&o, "name", m.name.as_str());
             set(&o, "text", m.text.as_str());
+            set(&o, "file", m.file.clone());
             log.push(&o);
         }
         self.store.set("log", &stringify(&log));
@@ -355,6 +375,32 @@ impl Widget {
             }
         });
         add(&self.view.input.clone().into(), "input", |w, _| w.typing());
+        // Attachments: the paperclip, drag-and-drop, a pasted image.
+        add(&self.view.clip.clone().into(), "click", |w, _| {
+            w.view.picker.click()
+        });
+        // Files are read through plain property access (`files`,
+        // `dataTransfer`, `clipboardData`): typed bindings for each cost
+        // the widget's size budget more than they give.
+        add(&self.view.picker.clone().into(), "change", |w, _| {
+            let picker: JsValue = w.view.picker.clone().into();
+            w.attach_all(&get(&picker, "files"));
+            w.view.picker.set_value("");
+        });
+        add(&self.view.panel.clone().into(), "dragover", |_, e| {
+            e.prevent_default()
+        });
+        add(&self.view.panel.clone().into(), "drop", |w, e| {
+            e.prevent_default();
+            w.attach_all(&get(&get(&e, "dataTransfer"), "files"));
+        });
+        add(&self.view.input.clone().into(), "paste", |w, e| {
+            let files = get(&get(&e, "clipboardData"), "files");
+            if get_u64(&files, "length") > 0 {
+                e.prevent_default();
+                w.attach_all(&files);
+            }
+        });
         let win: web_sys::EventTarget = window().into();
         // Reconnect at once when the network or the tab comes back (iOS
         // Safari drops sockets of background tabs).
@@ -554,6 +600,7 @@ impl Widget {
             self.greeting = get_str(&s, "greeting").unwrap_or_default();
             self.offline_text = get_str(&s, "offline_message").unwrap_or_default();
             self.draft_preview = get_bool(&s, "draft_preview");
+            self.file_types(&get(&s, "file_types"));
         }
         // The newest open conversation is the one shown.
         let mut latest = None;
@@ -568,8 +615,8 @@ impl Widget {
             self.conv = latest;
         }
         // Everything unacked goes (again): the relay stores each cid once.
-        for (cid, text) in self.outbox.clone() {
-            self.send_frame(&cid, &text);
+        for (cid, text, file) in self.outbox.clone() {
+            self.send_frame(&cid, &text, &file);
         }
         self.page();
         self.render();
@@ -594,9 +641,12 @@ impl Widget {
             // A send the relay refused for good: drop it from the outbox so
             // it is not retried forever (rate limits and storage errors are
             // retried on the next reconnect).
-            Some("too_large") | Some("bad_frame") | Some("unknown_conversation") => {
+            Some("too_large")
+            | Some("bad_frame")
+            | Some("unknown_conversation")
+            | Some("not_found") => {
                 if let Some(cid) = get_str(f, "cid") {
-                    self.outbox.retain(|(c, _)| *c != cid);
+                    self.outbox.retain(|(c, _, _)| *c != cid);
                     self.msgs.retain(|m| m.cid != cid || m.seq > 0);
                     self.save();
                     self.render();
@@ -611,7 +661,7 @@ impl Widget {
             return;
         };
         let seq = get_u64(f, "seq");
-        self.outbox.retain(|(c, _)| *c != cid);
+        self.outbox.retain(|(c, _, _)| *c != cid);
         if let Some(m) = self.msgs.iter_mut().find(|m| m.cid == cid) {
             m.seq = seq;
             m.conv = conv.clone();
@@ -642,7 +692,7 @@ impl Widget {
             Some(m) => {
                 m.seq = seq;
                 m.conv = conv;
-                self.outbox.retain(|(c, _)| *c != cid);
+                self.outbox.retain(|(c, _, _)| *c != cid);
             }
             None => {
                 let name = get_str(&from, "name").unwrap_or_default();
@@ -668,6 +718,8 @@ impl Widget {
                     mine,
                     name,
                     text,
+                    file: get(f, "file"),
+                    sys: false,
                 });
             }
         }
@@ -707,7 +759,8 @@ impl Widget {
             return;
         }
         let cid = new_id("w");
-        self.outbox.push((cid.clone(), text.clone()));
+        self.outbox
+            .push((cid.clone(), text.clone(), JsValue::UNDEFINED));
         self.msgs.push(Msg {
             conv: String::new(),
             seq: 0,
@@ -715,24 +768,217 @@ impl Widget {
             mine: true,
             name: String::new(),
             text: text.clone(),
+            file: JsValue::UNDEFINED,
+            sys: false,
         });
         self.save();
-        self.send_frame(&cid, &text);
+        self.send_frame(&cid, &text, &JsValue::UNDEFINED);
         self.stop_typing();
         self.render();
     }
 
-    fn send_frame(&self, cid: &str, text: &str) {
+    fn send_frame(&self, cid: &str, text: &str, file: &JsValue) {
         let f = obj();
         set(&f, "type", "send");
         set(&f, "cid", cid);
         set(&f, "text", text);
+        if let Some(id) = get_str(file, "id") {
+            set(&f, "file", id);
+        }
         if let Some(c) = &self.conv {
             set(&f, "conv", c.as_str());
         }
         if self.connected {
             self.raw_send(&f);
         }
+    }
+
+    // --- attachments --------------------------------------------------------
+
+    /// No paperclip when the site turned attachments off (`welcome`); what
+    /// it accepts is checked by the relay, from the bytes.
+    fn file_types(&self, types: &JsValue) {
+        view::show(&self.view.clip, !array(types).is_empty());
+    }
+
+    fn attach_all(&mut self, files: &JsValue) {
+        for f in array(files) {
+            self.attach(f.unchecked_into());
+        }
+    }
+
+    /// Shows the file as uploading, uploads it, then sends the message.
+    #[inline(never)]
+    fn attach(&mut self, file: web_sys::File) {
+        let cid = new_id("w");
+        let name = file.name();
+        if file.size() > protocol::limits::MAX_FILE_BYTES as f64 {
+            return self.notice(&name, self.t.too_big);
+        }
+        self.msgs.push(Msg {
+            conv: String::new(),
+            seq: 0,
+            cid: cid.clone(),
+            mine: true,
+            name: String::new(),
+            text: name,
+            file: JsValue::NULL,
+            sys: false,
+        });
+        self.render();
+        self.upload(cid, file, 1);
+    }
+
+    fn creds(&self) -> String {
+        let mut q = String::from("?site=");
+        q.push_str(&enc(&self.site));
+        q.push_str("&visitor=");
+        q.push_str(&enc(&self.vid));
+        q.push_str("&token=");
+        q.push_str(&enc(self.token.as_deref().unwrap_or("")));
+        q
+    }
+
+    #[inline(never)]
+    fn upload(&self, cid: String, file: web_sys::File, attempt: u32) {
+        let Ok(x) = web_sys::XmlHttpRequest::new() else {
+            return;
+        };
+        let url = [
+            self.base.as_str(),
+            "/v1/files",
+            &self.creds(),
+            "&name=",
+            &enc(&file.name()),
+        ]
+        .concat();
+        let xhr = x.clone();
+        let blob: web_sys::Blob = file.clone().into();
+        let done = Closure::<dyn FnMut()>::new(move || {
+            let status = xhr.status().unwrap_or(0);
+            let body = xhr
+                .response_text()
+                .ok()
+                .flatten()
+                .and_then(|t| parse(&t))
+                .unwrap_or(JsValue::NULL);
+            let (cid, file) = (cid.clone(), file.clone());
+            with(|w| w.uploaded(cid, file, attempt, status, body));
+        });
+        x.set_onloadend(Some(done.as_ref().unchecked_ref()));
+        done.forget();
+        if x.open("POST", &url).is_ok() {
+            let _ = x.send_with_opt_blob(Some(&blob));
+        }
+    }
+
+    #[inline(never)]
+    fn uploaded(
+        &mut self,
+        cid: String,
+        file: web_sys::File,
+        attempt: u32,
+        status: u16,
+        body: JsValue,
+    ) {
+        if status == 200 || status == 201 {
+            self.outbox.push((cid.clone(), String::new(), body.clone()));
+            if let Some(m) = self.msgs.iter_mut().find(|m| m.cid == cid) {
+                m.text = String::new();
+                m.file = body.clone();
+            }
+            self.save();
+            self.send_frame(&cid, "", &body);
+            return self.render();
+        }
+        // Network trouble, a restart, a rate limit: the same bytes again
+        // later are the same file.
+        if (status == 0 || status == 429 || status >= 500) && attempt < UPLOAD_TRIES {
+            let wait =
+                (1_000.0 * 2f64.powi(attempt as i32) * (0.5 + js_sys::Math::random())) as i32;
+            timeout(wait, move || with(|w| w.upload(cid, file, attempt + 1)));
+            return;
+        }
+        self.msgs.retain(|m| m.cid != cid);
+        let why = match get_str(&body, "code").as_deref() {
+            Some("too_large") => self.t.too_big,
+            Some("unsupported_type") => self.t.bad_type,
+            _ => self.t.up_failed,
+        };
+        self.notice(&file.name(), why);
+    }
+
+    /// A local line: "name why".
+    #[inline(never)]
+    fn notice(&mut self, name: &str, why: &str) {
+        let mut text = String::from(name);
+        text.push(' ');
+        text.push_str(why);
+        self.msgs.push(Msg {
+            conv: String::new(),
+            seq: 0,
+            cid: String::new(),
+            mine: false,
+            name: String::new(),
+            text,
+            file: JsValue::UNDEFINED,
+            sys: true,
+        });
+        self.render();
+    }
+
+    /// A file as a row shows it: thumbnail or card, linking to the file.
+    fn file_row(&self, f: &JsValue) -> Option<view::FileRow> {
+        if !f.is_object() {
+            return None;
+        }
+        let id = get_str(f, "id")?;
+        let mut href = [self.base.as_str(), "/v1/files/", &enc(&id)].concat();
+        let creds = self.creds();
+        let name = get_str(f, "name").unwrap_or_default();
+        let thumb = get_bool(f, "thumb").then(|| {
+            let (w, h) = (get_u64(f, "width").max(1), get_u64(f, "height").max(1));
+            let side = protocol::limits::THUMB_MAX_SIDE as u64;
+            let big = w.max(h);
+            let (w, h) = if big > side {
+                (w * side / big, h * side / big)
+            } else {
+                (w, h)
+            };
+            (
+                [href.as_str(), "/thumb", &creds].concat(),
+                w.max(1),
+                h.max(1),
+            )
+        });
+        href.push_str(&creds);
+        let size = get_u64(f, "size");
+        let mut meta = if size >= 1024 * 1024 {
+            let tenths = size * 10 / (1024 * 1024);
+            let mut m = itoa(tenths / 10);
+            m.push('.');
+            m.push_str(&itoa(tenths % 10));
+            m.push_str(" MB");
+            m
+        } else {
+            let mut m = itoa(size.div_ceil(1024));
+            m.push_str(" KB");
+            m
+        };
+        if let Some(ext) = name
+            .rsplit_once('.')
+            .map(|(_, e)| e)
+            .filter(|e| e.len() <= 5)
+        {
+            meta.push_str(" · ");
+            meta.push_str(&ext.to_ascii_uppercase());
+        }
+        Some(view::FileRow {
+            href,
+            thumb,
+            name,
+            meta,
+        })
     }
 
     fn typing(&mut self) {
@@ -893,6 +1139,7 @@ impl Widget {
             text: greet.to_string(),
             state: "",
             cid: String::new(),
+            file: None,
         });
         if !self.agents_online {
             let off = if self.offline_text.is_empty() {
@@ -906,11 +1153,24 @@ impl Widget {
                 text: off.to_string(),
                 state: "",
                 cid: String::new(),
+                file: None,
             });
         }
         for m in &self.msgs {
+            if m.sys {
+                rows.push(view::Row {
+                    class: "m sys",
+                    name: String::new(),
+                    text: m.text.clone(),
+                    state: "",
+                    cid: String::new(),
+                    file: None,
+                });
+                continue;
+            }
             let state = match (m.mine, m.seq) {
                 (false, _) => "",
+                (true, 0) if m.file.is_null() => t.uploading,
                 (true, 0) => t.sending,
                 (true, s) if s <= self.agent_read => t.read,
                 (true, _) => t.sent,
@@ -928,6 +1188,7 @@ impl Widget {
                 text: m.text.clone(),
                 state,
                 cid: m.cid.clone(),
+                file: self.file_row(&m.file),
             });
         }
         self.view.render(&rows);

@@ -6,7 +6,7 @@
 use crate::i18n::Texts;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{Document, Element, HtmlElement, HtmlTextAreaElement, ShadowRoot};
+use web_sys::{Document, Element, HtmlElement, HtmlInputElement, HtmlTextAreaElement, ShadowRoot};
 
 const CSS: &str = r#"
 :host{all:initial}
@@ -36,6 +36,11 @@ const CSS: &str = r#"
 form{display:flex;gap:8px;padding:10px;border-top:1px solid #e4e7eb;background:#fff;margin:0}
 textarea{flex:1;resize:none;border:1px solid #cbd2d9;border-radius:10px;padding:8px 10px;font-size:15px;max-height:120px;min-height:40px;color:#1f2933;background:#fff}
 textarea:focus{outline:2px solid var(--kc);border-color:transparent}
+.c{border:0;background:none;cursor:pointer;padding:0;color:#52606d}
+.m img{display:block;max-width:100%;height:auto;max-height:240px;border-radius:8px}
+.m a{color:inherit}
+.f{display:block;text-decoration:none;padding:6px 10px;border:1px solid rgba(127,127,127,.4);border-radius:8px}
+.f small{display:block;opacity:.75}
 .s{border:0;border-radius:10px;background:var(--kc);color:#fff;padding:0 14px;font-size:14px;font-weight:600;cursor:pointer}
 @media (max-width:480px){
 .r{bottom:12px;right:12px}.r.l{left:12px}
@@ -55,6 +60,9 @@ pub struct View {
     pub typing: Element,
     pub input: HtmlTextAreaElement,
     pub form: Element,
+    /// The paperclip button and the hidden file picker it opens.
+    pub clip: HtmlElement,
+    pub picker: HtmlInputElement,
     pub close: Element,
     doc: Document,
 }
@@ -70,6 +78,8 @@ fn el(doc: &Document, tag: &str, class: &str) -> Element {
 fn attr(e: &Element, k: &str, v: &str) {
     let _ = e.set_attribute(k, v);
 }
+
+const CLIP: &str = r#"<svg viewBox="0 0 24 24" aria-hidden="true" width="22" height="22"><path d="M9 13V6a3 3 0 0 1 6 0v10a5 5 0 0 1-10 0V8" fill="none" stroke="currentColor" stroke-width="2"/></svg>"#;
 
 const BUBBLE: &str = r#"<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M12 3C6.5 3 2 6.8 2 11.5c0 2.4 1.2 4.6 3.1 6.1L4.5 21l3.9-2.1c1.1.3 2.3.5 3.6.5 5.5 0 10-3.8 10-8.5S17.5 3 12 3z"/></svg>"#;
 
@@ -125,6 +135,17 @@ impl View {
         input.set_rows(1);
         attr(&input, "aria-label", t.placeholder);
         attr(&input, "maxlength", "4000");
+        let clip: HtmlElement = el(&doc, "button", "c").dyn_into().ok()?;
+        attr(&clip, "type", "button");
+        attr(&clip, "aria-label", t.attach);
+        attr(&clip, "title", t.attach);
+        clip.set_inner_html(CLIP);
+        let picker: HtmlInputElement = el(&doc, "input", "").dyn_into().ok()?;
+        picker.set_type("file");
+        picker.set_multiple(true);
+        attr(&picker, "hidden", "");
+        let _ = form.append_child(&clip);
+        let _ = form.append_child(&picker);
         let send = el(&doc, "button", "s");
         attr(&send, "type", "submit");
         send.set_text_content(Some(t.send));
@@ -147,6 +168,8 @@ impl View {
             typing,
             input,
             form,
+            clip,
+            picker,
             close,
             doc,
         })
@@ -207,7 +230,32 @@ impl View {
                 u.set_text_content(Some(&r.name));
                 let _ = m.append_child(&u);
             }
-            let _ = m.append_child(&self.doc.create_text_node(&r.text));
+            if let Some(f) = &r.file {
+                let a = el(&self.doc, "a", if f.thumb.is_some() { "" } else { "f" });
+                attr(&a, "href", &f.href);
+                attr(&a, "target", "_blank");
+                attr(&a, "rel", "noopener noreferrer");
+                match &f.thumb {
+                    Some((src, w, h)) => {
+                        let img = el(&self.doc, "img", "");
+                        attr(&img, "src", src);
+                        attr(&img, "alt", &f.name);
+                        attr(&img, "width", &crate::js::itoa(*w));
+                        attr(&img, "height", &crate::js::itoa(*h));
+                        let _ = a.append_child(&img);
+                    }
+                    None => {
+                        let _ = a.append_child(&self.doc.create_text_node(&f.name));
+                        let small = el(&self.doc, "small", "");
+                        small.set_text_content(Some(&f.meta));
+                        let _ = a.append_child(&small);
+                    }
+                }
+                let _ = m.append_child(&a);
+            }
+            if !r.text.is_empty() || r.file.is_none() {
+                let _ = m.append_child(&self.doc.create_text_node(&r.text));
+            }
             if !r.state.is_empty() {
                 let i = el(&self.doc, "i", "");
                 i.set_text_content(Some(r.state));
@@ -231,9 +279,19 @@ pub struct Row {
     pub text: String,
     pub state: &'static str,
     pub cid: String,
+    pub file: Option<FileRow>,
 }
 
-fn show(e: &Element, on: bool) {
+/// An attachment in a row: a thumbnail (src, width, height) linking to the
+/// full file, or a card with the name and `meta` (size · type).
+pub struct FileRow {
+    pub href: String,
+    pub thumb: Option<(String, u64, u64)>,
+    pub name: String,
+    pub meta: String,
+}
+
+pub fn show(e: &Element, on: bool) {
     if on {
         let _ = e.remove_attribute("hidden");
     } else {

@@ -5,8 +5,9 @@ use super::rows::{clock, duration, path_of, visitor_label, ConvRow, VisitorRow};
 use super::{settings, App, ConnState, Filter, Msg, Route, VISITORS_PER_PAGE};
 use crate::model::{Conv, Pending};
 use crate::{notify, ua};
-use protocol::{EventBody, Side, VisitorInfo};
+use protocol::{Attachment, EventBody, Side, VisitorInfo};
 use serde_json::Value;
+use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlTextAreaElement, NotificationPermission};
 use yew::prelude::*;
 
@@ -260,9 +261,36 @@ fn conversation(a: &App, ctx: &Context<App>) -> Html {
     });
     let onkeydown = ctx.link().callback(Msg::ComposerKey);
     let matches = a.canned_matches();
+    let files_of = |list: Option<web_sys::FileList>| -> Vec<web_sys::File> {
+        list.map(|l| (0..l.length()).filter_map(|i| l.get(i)).collect())
+            .unwrap_or_default()
+    };
+    let onpick = ctx.link().callback(move |e: Event| {
+        let input = e.target_unchecked_into::<HtmlInputElement>();
+        let files = files_of(input.files());
+        input.set_value("");
+        Msg::AttachFiles(files)
+    });
+    let ondrop = ctx.link().callback(move |e: DragEvent| {
+        e.prevent_default();
+        Msg::AttachFiles(files_of(e.data_transfer().and_then(|d| d.files())))
+    });
+    let ondragover = Callback::from(|e: DragEvent| e.prevent_default());
+    let onpaste = ctx.link().batch_callback(move |e: Event| {
+        let files = e
+            .dyn_ref::<web_sys::ClipboardEvent>()
+            .and_then(|c| c.clipboard_data())
+            .and_then(|d| d.files())
+            .filter(|f| f.length() > 0);
+        // Only files are ours; pasted text goes into the composer as usual.
+        files.map(|f| {
+            e.prevent_default();
+            Msg::AttachFiles(files_of(Some(f)))
+        })
+    });
     let name = a.model.visitor_name(&s.visitor);
     html! {
-        <section class="chat" data-conv={s.id.to_string()}>
+        <section class="chat" data-conv={s.id.to_string()} {ondrop} {ondragover}>
             <header>
                 <div>
                     <h2>{ &name }</h2>
@@ -298,7 +326,7 @@ fn conversation(a: &App, ctx: &Context<App>) -> Html {
                 { for c.events.values().map(|e| {
                     let key = e.seq.to_string();
                     match &e.body {
-                        EventBody::Message { from, text, .. } => {
+                        EventBody::Message { from, text, file, .. } => {
                             let side = match from.side { Side::Visitor => "visitor", Side::Agent => "agent", Side::System => "system" };
                             let who = match from.side {
                                 Side::Visitor => name.clone(),
@@ -308,7 +336,10 @@ fn conversation(a: &App, ctx: &Context<App>) -> Html {
                             html! {
                                 <li {key} class={classes!("msg", side)} data-seq={e.seq.to_string()}>
                                     <div class="meta">{ who }{" · "}{ clock(e.ts) }</div>
-                                    <div class="bubble">{ text.clone() }</div>
+                                    <div class="bubble">
+                                        if let Some(f) = file { { attachment(a, f) } }
+                                        if !text.is_empty() { <span>{ text.clone() }</span> }
+                                    </div>
                                     if seen { <div class="seen">{"Seen"}</div> }
                                 </li>
                             }
@@ -325,8 +356,17 @@ fn conversation(a: &App, ctx: &Context<App>) -> Html {
                 }) }
                 { for pending.iter().map(|p| html! {
                     <li key={p.cid.clone()} class="msg agent pending">
-                        <div class="bubble">{ p.text.clone() }</div>
+                        <div class="bubble">
+                            if let Some(f) = &p.file { { attachment(a, f) } }
+                            if !p.text.is_empty() { <span>{ p.text.clone() }</span> }
+                        </div>
                         <div class="seen">{ p.failed.clone().map(|f| format!("Not sent: {f}")).unwrap_or_else(|| "Sending…".into()) }</div>
+                    </li>
+                }) }
+                { for a.uploads.iter().filter(|u| u.1 == s.id).map(|u| html! {
+                    <li key={u.0.clone()} class="msg agent pending uploading">
+                        <div class="bubble">{ format!("📎 {}", u.2) }</div>
+                        <div class="seen">{"Uploading…"}</div>
                     </li>
                 }) }
             </ol>
@@ -349,12 +389,51 @@ fn conversation(a: &App, ctx: &Context<App>) -> Html {
                 </ul>
             }
             <div class="composer">
-                <textarea value={a.composer.clone()} {oninput} {onkeydown} rows="3"
+                <label class="attach" title="Attach files (or drop / paste them)">
+                    <span aria-hidden="true">{"📎"}</span>
+                    <input type="file" multiple=true onchange={onpick} aria-label="Attach files" />
+                </label>
+                <textarea value={a.composer.clone()} {oninput} {onkeydown} onpaste={onpaste} rows="3"
                     placeholder="Reply… (Enter sends, Shift+Enter for a new line, / for canned replies)"
                     aria-label="Reply" />
                 <button class="primary" onclick={ctx.link().callback(|_| Msg::SendReply)}>{"Send"}</button>
             </div>
         </section>
+    }
+}
+
+/// An attachment in a bubble: a thumbnail that opens the full image in a
+/// new tab, or a card (name, size, type) that downloads the file.
+fn attachment(a: &App, f: &Attachment) -> Html {
+    let Some(api) = &a.api else { return html! {} };
+    let href = api.file_url(f.id.as_str(), false);
+    if f.thumb {
+        return html! {
+            <a class="att-img" href={href} target="_blank" rel="noopener noreferrer" title={f.name.clone()}>
+                <img src={api.file_url(f.id.as_str(), true)} alt={f.name.clone()}
+                    width={f.width.map(|w| w.min(320).to_string())} loading="lazy" />
+            </a>
+        };
+    }
+    let kind = f
+        .name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_uppercase())
+        .unwrap_or_else(|| f.mime.clone());
+    html! {
+        <a class="att-file" href={href} target="_blank" rel="noopener noreferrer" download={f.name.clone()}>
+            <span class="att-icon" aria-hidden="true">{"📄"}</span>
+            <span class="att-name">{ f.name.clone() }</span>
+            <small>{ format!("{} · {}", human_size(f.size), kind) }</small>
+        </a>
+    }
+}
+
+fn human_size(n: u64) -> String {
+    match n {
+        n if n >= 1024 * 1024 => format!("{:.1} MB", n as f64 / (1024.0 * 1024.0)),
+        n if n >= 1024 => format!("{} KB", n.div_ceil(1024)),
+        n => format!("{n} B"),
     }
 }
 

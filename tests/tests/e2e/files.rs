@@ -172,7 +172,7 @@ async fn relay_with_other_site(extra: &[&str]) -> Result<(Relay, String)> {
 
 #[tokio::test]
 async fn upload_download_and_every_refusal() -> Result<()> {
-    let (relay, olga) = relay_with_other_site(&[]).await?;
+    let (relay, olga) = relay_with_other_site(&["--uploads-per-visitor", "100"]).await?;
     let (mut va, ta) = visitor(&relay, "demo", "file-va").await?;
     let (mut vb, tb) = visitor(&relay, "demo", "file-vb").await?;
     let a = creds("demo", "file-va", &ta);
@@ -287,6 +287,19 @@ async fn upload_download_and_every_refusal() -> Result<()> {
     let elf = [b"\x7fELF\x02\x01\x01\0".as_slice(), &[0u8; 64]].concat();
     let (s, e) = upload(&relay, &a, None, elf).await?;
     assert_eq!((s, &e["code"]), (415, &json!("unsupported_type")), "{e}");
+    // A widget on another origin can read the refusal (CORS on errors too).
+    let r = reqwest::Client::new()
+        .post(relay.http(&format!("/v1/files?{a}")))
+        .header("origin", "https://shop.example")
+        .body(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0".to_vec())
+        .send()
+        .await?;
+    assert_eq!(r.status(), 415);
+    assert!(
+        r.headers().contains_key("access-control-allow-origin"),
+        "{:?}",
+        r.headers()
+    );
     let zip = [b"PK\x03\x04".as_slice(), &[0u8; 64]].concat();
     assert_eq!(upload(&relay, &a, None, zip).await?.0, 415);
     let (s, e) = upload(&relay, &a, None, bomb(100_000, 100_000)).await?;
