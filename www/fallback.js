@@ -406,7 +406,7 @@
     '#kefu-fb .kefu-f{padding:8px;border-top:1px solid #e4e7eb;background:#fff}' +
     '#kefu-fb textarea{width:100%;height:44px;border:1px solid #cbd2d9;padding:6px;border-radius:8px;background:#fff}' +
     '#kefu-fb .kefu-a{float:right;margin-top:10px;cursor:pointer;font-size:13px;text-decoration:underline}' +
-    '#kefu-fb .kefu-m a{text-decoration:underline;color:inherit}#kefu-fb .kefu-m img{display:block;max-width:100%;border-radius:6px}' +
+    '#kefu-fb .kefu-m a{display:block;text-decoration:underline;color:inherit}#kefu-fb .kefu-m img{display:block;max-width:100%;border-radius:6px}' +
     '#kefu-fb .kefu-s{margin-top:6px;background:#0b6e4f;color:#fff;padding:6px 14px;cursor:pointer;border-radius:8px;font-weight:bold}' +
     '@media (max-width:480px){#kefu-fb .kefu-p{position:fixed;top:0;left:0;right:0;bottom:0;width:auto;border-radius:0}#kefu-fb .kefu-g{height:auto;position:absolute;top:64px;bottom:110px;left:0;right:0}#kefu-fb .kefu-f{position:absolute;bottom:0;left:0;right:0}}';
 
@@ -491,7 +491,7 @@
     if (file && file.id) {
       a = el('a', '', m); a.href = fileUrl(file); a.target = '_blank'; a.rel = 'noopener noreferrer';
       if (file.thumb) { i = el('img', '', a); i.src = fileUrl(file, true); i.alt = file.name; }
-      else text(a, '\ud83d\udcc4 ' + file.name + ' (' + Math.max(1, Math.round(file.size / 1024)) + ' KB)');
+      else text(a, file.name + ' (' + Math.max(1, Math.round(file.size / 1024)) + ' KB)');
     }
     if (body) m.appendChild(d.createTextNode(body));
     if (state) { i = el('i', '', m); text(i, state); }

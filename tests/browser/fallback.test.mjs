@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { startRelay, hostServer, page, agent, browser, until, sleep, SHOTS } from './lib.mjs';
+import { startRelay, hostServer, page, agent, browser, until, sleep, SHOTS, TOKEN } from './lib.mjs';
 
 let relay, host, chrome;
 
@@ -121,4 +121,47 @@ test('data-fallback="1" forces the fallback on a modern browser', async () => {
   assert.equal(await p.evaluate(() => window.kefu.mode), 'fallback');
   await ctx.close();
   await h.close();
+});
+
+// Attachments in the fallback. A browser with the File API (IE10+, old
+// Android; here chromium without WebAssembly) uploads like the wasm widget;
+// one without it (IE8/9: here FormData and File deleted) says so, and
+// still receives files as links.
+test('fallback attachments: upload where the File API exists, a clear note where not; files received as links', async () => {
+  const a = await agent(relay);
+  const ctx = await chrome.newContext({ viewport: { width: 1024, height: 700 } });
+  const p = await openFallback(ctx, () => { delete window.WebAssembly; });
+  await p.click('#kefu-fb .kefu-b');
+  const notes = Buffer.from('order 1234\nsize: M\n');
+  await p.setInputFiles('#kefu-fb input[type=file]', { name: 'notes.txt', mimeType: 'text/plain', buffer: notes });
+  const ev = await a.waitFor((f) => f.type === 'event' && f.file && f.file.name === 'notes.txt');
+  assert.equal(ev.file.class, 'text');
+  await until(async () => (await texts(p)).some((m) => m.mine && m.text.includes('notes.txt') && m.state === 'Sent'), 10000, 'file sent');
+
+  // The agent sends a PDF back: a link the visitor can open.
+  const doc = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n');
+  const up = await fetch(relay.base + '/v1/files?site=demo&name=terms.pdf', { method: 'POST', headers: { authorization: 'Bearer ' + TOKEN }, body: doc });
+  assert.equal(up.status, 201);
+  const att = await up.json();
+  a.send({ type: 'send', conv: ev.conv, cid: 'fb-file-1', text: 'our terms', file: att.id });
+  const href = await until(() => p.evaluate(() => {
+    const l = document.querySelectorAll('#kefu-fb .kefu-m a');
+    for (let i = 0; i < l.length; i++) if (/terms\.pdf/.test(l[i].innerText)) return l[i].href;
+    return null;
+  }), 10000, 'link to the PDF');
+  const got = await p.evaluate(async (h) => { const r = await fetch(h); return [r.status, Array.from(new Uint8Array(await r.arrayBuffer()))]; }, href);
+  assert.equal(got[0], 200);
+  assert.deepEqual(Buffer.from(got[1]), doc);
+  await p.screenshot({ path: path.join(SHOTS, 'fallback-attachments.png') });
+  await ctx.close();
+
+  // IE8/9: no File API → the paperclip explains instead of failing.
+  const old = await chrome.newContext();
+  const q = await openFallback(old, () => { delete window.WebAssembly; delete window.WebSocket; delete window.FormData; delete window.File; });
+  await q.click('#kefu-fb .kefu-b');
+  assert.equal(await q.locator('#kefu-fb input[type=file]').count(), 0);
+  await q.click('#kefu-fb .kefu-a');
+  await until(async () => (await texts(q)).some((m) => /newer browser/.test(m.text)), 5000, 'note shown');
+  await old.close();
+  a.close();
 });

@@ -365,7 +365,7 @@ fn conversation(a: &App, ctx: &Context<App>) -> Html {
                 }) }
                 { for a.uploads.iter().filter(|u| u.1 == s.id).map(|u| html! {
                     <li key={u.0.clone()} class="msg agent pending uploading">
-                        <div class="bubble">{ format!("📎 {}", u.2) }</div>
+                        <div class="bubble">{ u.2.clone() }</div>
                         <div class="seen">{"Uploading…"}</div>
                     </li>
                 }) }
@@ -390,7 +390,7 @@ fn conversation(a: &App, ctx: &Context<App>) -> Html {
             }
             <div class="composer">
                 <label class="attach" title="Attach files (or drop / paste them)">
-                    <span aria-hidden="true">{"📎"}</span>
+                    <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true"><path d="M9 13V6a3 3 0 0 1 6 0v10a5 5 0 0 1-10 0V8" fill="none" stroke="currentColor" stroke-width="2" /></svg>
                     <input type="file" multiple=true onchange={onpick} aria-label="Attach files" />
                 </label>
                 <textarea value={a.composer.clone()} {oninput} {onkeydown} onpaste={onpaste} rows="3"
@@ -422,7 +422,7 @@ fn attachment(a: &App, f: &Attachment) -> Html {
         .unwrap_or_else(|| f.mime.clone());
     html! {
         <a class="att-file" href={href} target="_blank" rel="noopener noreferrer" download={f.name.clone()}>
-            <span class="att-icon" aria-hidden="true">{"📄"}</span>
+            <svg class="att-icon" viewBox="0 0 24 24" width="26" height="26" aria-hidden="true"><path d="M6 2h8l5 5v15H6z M14 2v5h5" fill="none" stroke="currentColor" stroke-width="1.6" stroke-linejoin="round" /></svg>
             <span class="att-name">{ f.name.clone() }</span>
             <small>{ format!("{} · {}", human_size(f.size), kind) }</small>
         </a>
