@@ -168,3 +168,7 @@ pub const THUMB_MAX_SIDE: u32 = 320;
 /// Longest file name kept (longer ones are cut at a character boundary,
 /// keeping the extension).
 pub const MAX_FILE_NAME_BYTES: usize = 200;
+
+/// An upload whose body has not arrived within this time is refused
+/// (10 MB at 1 Mbit/s takes 80 s).
+pub const UPLOAD_TIMEOUT_MS: u64 = 120_000;

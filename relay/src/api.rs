@@ -275,13 +275,18 @@ struct SiteView {
     secret: Option<String>,
 }
 
-fn site_view(s: &SiteRecord, me: &Me) -> SiteView {
+fn site_view(app: &App, s: &SiteRecord, me: &Me) -> SiteView {
+    let mut widget = s.widget.clone();
+    // The effective list: the site's own, or the relay's default.
+    widget
+        .file_types
+        .get_or_insert_with(|| app.config.file_types.clone());
     SiteView {
         id: s.id.clone(),
         name: s.name.clone(),
         created: s.created,
         allowed_origins: s.allowed_origins.clone(),
-        widget: s.widget.clone(),
+        widget,
         secret: (me.agent.role == AgentRole::Owner).then(|| s.secret.clone()),
     }
 }
@@ -356,7 +361,7 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Reply,)> {
         .and(a())
         .and_then(|site: String, app: Arc<App>, me: Me| async move {
             let s = member_site(&app, &me, &site)?;
-            Ok::<_, Rejection>(json(StatusCode::OK, &site_view(&s, &me)))
+            Ok::<_, Rejection>(json(StatusCode::OK, &site_view(&app, &s, &me)))
         });
     let site_patch = api()
         .and(warp::path!("sites" / String))
@@ -776,7 +781,7 @@ async fn sites_list(app: Arc<App>, me: Me) -> Result<Reply, Rejection> {
     let mut out = Vec::new();
     for id in &me.agent.sites {
         if let Some(s) = app.store.site(id).map_err(internal)? {
-            out.push(site_view(&s, &me));
+            out.push(site_view(&app, &s, &me));
         }
     }
     Ok(json(StatusCode::OK, &out))
@@ -809,6 +814,7 @@ async fn sites_add(app: Arc<App>, me: Me, b: NewSite) -> Result<Reply, Rejection
     Ok(json(
         StatusCode::CREATED,
         &site_view(
+            &app,
             &site,
             &Me {
                 agent: a,
@@ -886,7 +892,7 @@ async fn site_patch(site: String, app: Arc<App>, me: Me, b: SitePatch) -> Result
     }
     app.store.put_site(&s).map_err(internal)?;
     app.store.sync().map_err(internal)?;
-    Ok(json(StatusCode::OK, &site_view(&s, &me)))
+    Ok(json(StatusCode::OK, &site_view(&app, &s, &me)))
 }
 
 #[derive(Deserialize)]

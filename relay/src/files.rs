@@ -367,13 +367,10 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(warp::reply::Response,)> {
         .and(warp::query::<Creds>())
         .and(warp::header::optional::<String>("authorization"))
         .and(warp::header::optional::<String>("origin"))
+        .and(warp::header::optional::<u64>("content-length"))
         .and(warp::addr::remote())
         .and(with_app.clone())
-        .and_then(check_upload)
-        .untuple_one()
-        // The body is read only once the sender may upload at all.
-        .and(warp::body::content_length_limit(app.config.max_file_bytes))
-        .and(warp::body::bytes())
+        .and(warp::body::stream())
         .and_then(upload);
     let download = warp::path!(String)
         .map(|id| (id, false))
@@ -420,7 +417,7 @@ async fn check_upload(
     origin: Option<String>,
     addr: Option<SocketAddr>,
     app: Arc<App>,
-) -> Result<(Uploader,), Rejection> {
+) -> Result<Uploader, Rejection> {
     let who = who(&app, &q, authorization.as_deref())?;
     let (site, side, owner) = match &who {
         Who::Visitor { site, visitor } => {
@@ -482,26 +479,89 @@ async fn check_upload(
         ));
     }
     let name = clean_name(q.name.as_deref().unwrap_or(""));
-    Ok((Uploader {
+    Ok(Uploader {
         app,
         site,
         side,
         owner,
         name,
         allowed,
-    },))
+    })
 }
 
-async fn upload(u: Uploader, body: Bytes) -> Result<Reply, Rejection> {
+fn too_large(max: u64) -> Rejection {
+    reject(
+        ErrorCode::TooLarge,
+        format!("files are at most {max} bytes"),
+    )
+}
+
+/// Reads an upload's body: `Some(bytes)` when it holds at most `keep`
+/// bytes, `None` when it is bigger (read to its end and dropped, up to
+/// `cap`). Reading to the end before answering matters: a server that
+/// answers early and closes with unread data makes the kernel reset the
+/// connection, and the client may never see the refusal.
+async fn read_body<B: bytes::Buf>(
+    body: impl futures_util::Stream<Item = Result<B, warp::Error>>,
+    keep: u64,
+    cap: u64,
+) -> Result<Option<Bytes>, Rejection> {
+    use bytes::BufMut;
+    use futures_util::StreamExt;
+    let mut body = std::pin::pin!(body);
+    let mut buf = bytes::BytesMut::new();
+    let mut total = 0u64;
+    let read = async {
+        while let Some(chunk) = body.next().await {
+            let mut chunk = chunk.map_err(|e| {
+                tracing::debug!(error = %e, "upload body cut off");
+                reject(ErrorCode::BadRequest, "the upload was cut off")
+            })?;
+            total += chunk.remaining() as u64;
+            if total > cap {
+                return Err(too_large(keep));
+            }
+            if total <= keep {
+                buf.put(&mut chunk);
+            } else {
+                buf = bytes::BytesMut::new();
+                chunk.advance(chunk.remaining());
+            }
+        }
+        Ok(())
+    };
+    tokio::time::timeout(std::time::Duration::from_millis(UPLOAD_TIMEOUT_MS), read)
+        .await
+        .map_err(|_| reject(ErrorCode::BadRequest, "the upload was too slow"))??;
+    Ok((total <= keep).then(|| buf.freeze()))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn upload<B: bytes::Buf>(
+    q: Creds,
+    authorization: Option<String>,
+    origin: Option<String>,
+    length: Option<u64>,
+    addr: Option<SocketAddr>,
+    app: Arc<App>,
+    body: impl futures_util::Stream<Item = Result<B, warp::Error>>,
+) -> Result<Reply, Rejection> {
+    let max = app.config.max_file_bytes;
+    // Past this, a body is not worth reading to its end to deliver the
+    // refusal: answer at once.
+    let cap = max.saturating_mul(2).max(max.saturating_add(1 << 20));
+    if length.is_some_and(|l| l > cap) {
+        return Err(too_large(max));
+    }
+    // Every refusal waits for the body (see `read_body`); only a body
+    // that passed the checks is kept.
+    let checked = check_upload(q, authorization, origin, addr, app).await;
+    let keep = if checked.is_ok() { max } else { 0 };
+    let body = read_body(body, keep, cap).await;
+    let u = checked?;
+    let body = body?.ok_or_else(|| too_large(max))?;
     if body.is_empty() {
         return Err(reject(ErrorCode::BadRequest, "the file is empty"));
-    }
-    let max = u.app.config.max_file_bytes;
-    if body.len() as u64 > max {
-        return Err(reject(
-            ErrorCode::TooLarge,
-            format!("files are at most {max} bytes"),
-        ));
     }
     let kind = sniff(&body).ok_or_else(|| {
         reject(

@@ -142,6 +142,24 @@ test('files: visitor pastes an image, agent opens it full size; agent sends a PD
   }, href);
   assert.equal(status, 403);
   await other.close();
+
+  // The owner turns attachments off for the site: new visitors get no
+  // paperclip, and the relay refuses uploads.
+  await c.click('[data-nav=settings]');
+  for (const t of ['image', 'pdf', 'office', 'text']) await c.locator(`input[data-file-type=${t}]`).uncheck();
+  await c.locator('.appearance button[type=submit]').click();
+  await c.locator('.notice', { hasText: 'Saved' }).waitFor();
+  await c.screenshot({ path: path.join(SHOTS, 'console-settings-files-1280x800.png') });
+  const login = await (await fetch(relay.base + '/v1/api/login', { method: 'POST', body: JSON.stringify(OWNER) })).json();
+  const site = await (await fetch(relay.base + '/v1/api/sites/demo', { headers: { authorization: 'Bearer ' + login.token } })).json();
+  assert.deepEqual(site.widget.file_types, []);
+  const late = await chrome.newContext();
+  const lp = await late.newPage();
+  await lp.goto(host.url + '/');
+  await until(() => lp.evaluate(() => !!localStorage.getItem('kefu:demo:tok')), 15000, 'third visitor');
+  await lp.locator('kefu-widget .b').click();
+  assert.equal(await lp.evaluate(() => document.querySelector('kefu-widget').shadowRoot.querySelector('.c').hasAttribute('hidden')), true, 'no paperclip');
+  await late.close();
   await vctx.close();
   await actx.close();
 });

@@ -40,6 +40,8 @@ pub enum SettingsMsg {
     Offline(String),
     Language(String),
     DraftPreview(bool),
+    /// Whether visitors and agents may attach this kind of file.
+    FileType(protocol::FileClass, bool),
     Origins(String),
     Save,
     Saved(api::ApiResult<SiteView>),
@@ -113,6 +115,16 @@ pub fn update(a: &mut App, ctx: &Context<App>, m: SettingsMsg) -> bool {
         SettingsMsg::Offline(t) => w.offline_message = t,
         SettingsMsg::Language(l) => w.language = (!l.is_empty()).then_some(l),
         SettingsMsg::DraftPreview(on) => w.draft_preview = on,
+        SettingsMsg::FileType(class, on) => {
+            let types = w
+                .file_types
+                .get_or_insert_with(|| protocol::FileClass::ALL.to_vec());
+            types.retain(|c| *c != class);
+            if on {
+                types.push(class);
+                types.sort();
+            }
+        }
         SettingsMsg::Origins(o) => {
             st.origins = o;
             return false;
@@ -310,6 +322,23 @@ pub fn view(a: &App, ctx: &Context<App>) -> Html {
                             <label class="check"><input type="checkbox" checked={w.draft_preview}
                                 onchange={ctx.link().callback(|e: Event| s(SettingsMsg::DraftPreview(e.target_unchecked_into::<HtmlInputElement>().checked())))} />
                                 {"Show agents what visitors type before they send it"}</label>
+                            <fieldset class="file-types">
+                                <legend>{"Attachments visitors and agents may send"}</legend>
+                                { for protocol::FileClass::ALL.into_iter().map(|class| {
+                                    let on = w.file_types.as_ref().is_none_or(|t| t.contains(&class));
+                                    let label = match class {
+                                        protocol::FileClass::Image => "Images",
+                                        protocol::FileClass::Pdf => "PDF",
+                                        protocol::FileClass::Office => "Office documents",
+                                        protocol::FileClass::Text => "Plain text",
+                                    };
+                                    html! {
+                                        <label class="check"><input type="checkbox" checked={on} data-file-type={class.as_str()}
+                                            onchange={ctx.link().callback(move |e: Event| s(SettingsMsg::FileType(class, e.target_unchecked_into::<HtmlInputElement>().checked())))} />
+                                            { label }</label>
+                                    }
+                                }) }
+                            </fieldset>
                             <label>{"Allowed origins (one per line; empty allows any)"}
                                 <textarea rows="3" value={st.origins.clone()} oninput={input_cb(ctx, SettingsMsg::Origins)} placeholder="https://shop.example.com" /></label>
                             <button class="primary" type="submit">{"Save"}</button>
