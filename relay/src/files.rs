@@ -29,6 +29,7 @@ use sha2::{Digest, Sha256};
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use warp::filters::BoxedFilter;
 use warp::http::{header, HeaderValue, Response, StatusCode};
@@ -550,11 +551,31 @@ async fn upload<B: bytes::Buf>(
     // Past this, a body is not worth reading to its end to deliver the
     // refusal: answer at once.
     let cap = max.saturating_mul(2).max(max.saturating_add(1 << 20));
-    if length.is_some_and(|l| l > cap) {
-        return Err(too_large(max));
+    let metrics = app.metrics.clone();
+    let r = if length.is_some_and(|l| l > cap) {
+        Err(too_large(max))
+    } else {
+        upload_checked(q, authorization, origin, addr, app, body, max, cap).await
+    };
+    if r.is_err() {
+        metrics.uploads_refused.fetch_add(1, Ordering::Relaxed);
     }
-    // Every refusal waits for the body (see `read_body`); only a body
-    // that passed the checks is kept.
+    r
+}
+
+/// The upload past the size pre-check. Every refusal waits for the body
+/// (see `read_body`); only a body that passed the checks is kept.
+#[allow(clippy::too_many_arguments)]
+async fn upload_checked<B: bytes::Buf>(
+    q: Creds,
+    authorization: Option<String>,
+    origin: Option<String>,
+    addr: Option<SocketAddr>,
+    app: Arc<App>,
+    body: impl futures_util::Stream<Item = Result<B, warp::Error>>,
+    max: u64,
+    cap: u64,
+) -> Result<Reply, Rejection> {
     let checked = check_upload(q, authorization, origin, addr, app).await;
     let keep = if checked.is_ok() { max } else { 0 };
     let body = read_body(body, keep, cap).await;
@@ -658,6 +679,10 @@ fn store_upload(
     };
     app.store.put_file(&rec).map_err(internal)?;
     app.store.sync().map_err(internal)?;
+    app.metrics.uploads.fetch_add(1, Ordering::Relaxed);
+    app.metrics
+        .upload_bytes
+        .fetch_add(rec.size, Ordering::Relaxed);
     tracing::debug!(file = %rec.id, size = rec.size, mime = %rec.mime, "upload stored");
     Ok((StatusCode::CREATED, rec))
 }

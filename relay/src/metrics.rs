@@ -25,6 +25,12 @@ pub struct Metrics {
     pub longpoll_sessions: AtomicU64,
     /// Frames refused with an error frame.
     pub bad_frames: AtomicU64,
+    /// Uploads stored (new files; retries of the same bytes not counted).
+    pub uploads: AtomicU64,
+    /// Bytes of those uploads.
+    pub upload_bytes: AtomicU64,
+    /// Uploads refused (size, type, pixels, quota, rate, access).
+    pub uploads_refused: AtomicU64,
 }
 
 impl Metrics {
@@ -72,6 +78,24 @@ impl Metrics {
             "Sends deduplicated by cid.",
             "counter",
             get(&self.duplicates),
+        );
+        line(
+            "uploads_total",
+            "Files stored (retries of the same bytes not counted).",
+            "counter",
+            get(&self.uploads),
+        );
+        line(
+            "upload_bytes_total",
+            "Bytes of files stored.",
+            "counter",
+            get(&self.upload_bytes),
+        );
+        line(
+            "uploads_refused_total",
+            "Uploads refused (size, type, pixels, quota, rate, access).",
+            "counter",
+            get(&self.uploads_refused),
         );
         line(
             "bad_frames_total",

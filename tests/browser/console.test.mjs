@@ -260,7 +260,7 @@ test('console: unread title, desktop notification except for the open conversati
   await c.locator('.typing-line').waitFor();
   assert.equal(await c.locator('.typing-line .draft').count(), 0, 'no draft while the setting is off');
   await c.click('[data-nav=settings]');
-  await c.locator('.appearance input[type=checkbox]').check();
+  await c.locator('.appearance input[data-setting=draft_preview]').check();
   await c.locator('.appearance button[type=submit]').click();
   await c.locator('.notice', { hasText: 'Saved' }).waitFor();
   await c.screenshot({ path: path.join(SHOTS, 'console-settings-1280x800.png') });

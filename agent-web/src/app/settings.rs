@@ -319,7 +319,7 @@ pub fn view(a: &App, ctx: &Context<App>) -> Html {
                                     <option value="zh-CN" selected={w.language.as_deref() == Some("zh-CN")}>{"简体中文"}</option>
                                 </select>
                             </label>
-                            <label class="check"><input type="checkbox" checked={w.draft_preview}
+                            <label class="check"><input type="checkbox" checked={w.draft_preview} data-setting="draft_preview"
                                 onchange={ctx.link().callback(|e: Event| s(SettingsMsg::DraftPreview(e.target_unchecked_into::<HtmlInputElement>().checked())))} />
                                 {"Show agents what visitors type before they send it"}</label>
                             <fieldset class="file-types">

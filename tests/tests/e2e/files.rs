@@ -461,6 +461,18 @@ async fn upload_download_and_every_refusal() -> Result<()> {
         .send()
         .await?;
     assert_eq!(r.status(), 403);
+
+    let metrics = reqwest::get(relay.http("/metrics")).await?.text().await?;
+    let value = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    // Stored: the PNG, the SVG, two PDFs (retries not counted).
+    assert_eq!(value("kefu_uploads_total"), 4, "{metrics}");
+    assert!(value("kefu_uploads_refused_total") >= 9, "{metrics}");
     Ok(())
 }
 
