@@ -329,7 +329,7 @@
           m.up = false; m.text = ''; m.file = body;
           S.outbox.push({ cid: cid, text: '', file: body });
           persist(); render(); flush();
-        } else if ((x.status == 0 || x.status == 429 || x.status >= 500) && n < tries) {
+        } else if ((x.status == 0 || x.status == 401 || x.status == 429 || x.status >= 500) && n < tries) {
           later(function () { go(n + 1); }, 1000 * Math.pow(2, n));
         } else {
           var keep = [];

@@ -177,7 +177,11 @@ pub fn clean_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or("");
     let mut s: String = base
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '"' | '\u{202e}' | '\u{202d}'))
+        // Bidi overrides and isolates would let "invoice\u{202e}fdp.exe"
+        // display as "invoiceexe.pdf".
+        .filter(|c| {
+            !c.is_control() && !matches!(c, '"' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
         .collect();
     s = s.trim().trim_start_matches('.').trim().to_string();
     if s.len() > MAX_FILE_NAME_BYTES {
@@ -799,6 +803,7 @@ mod tests {
         assert_eq!(clean_name("C:\\x\\a\"b\n.pdf"), "ab.pdf");
         assert_eq!(clean_name(""), "file");
         assert_eq!(clean_name("..."), "file");
+        assert_eq!(clean_name("invoice\u{202e}fdp.exe"), "invoicefdp.exe");
         let long = format!("{}.pdf", "é".repeat(300));
         let c = clean_name(&long);
         assert!(c.len() <= MAX_FILE_NAME_BYTES && c.ends_with(".pdf"), "{c}");

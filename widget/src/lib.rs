@@ -893,7 +893,11 @@ impl Widget {
         }
         // Network trouble, a restart, a rate limit: the same bytes again
         // later are the same file.
-        if (status == 0 || status == 429 || status >= 500) && attempt < UPLOAD_TRIES {
+        // 401: a first visit pasting before the relay's welcome brought
+        // the visitor token.
+        if (status == 0 || status == 401 || status == 429 || status >= 500)
+            && attempt < UPLOAD_TRIES
+        {
             let wait =
                 (1_000.0 * 2f64.powi(attempt as i32) * (0.5 + js_sys::Math::random())) as i32;
             timeout(wait, move || with(|w| w.upload(cid, file, attempt + 1)));
