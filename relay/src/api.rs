@@ -117,18 +117,13 @@ impl Limiter {
     }
 }
 
-fn json<T: Serialize>(status: StatusCode, v: &T) -> Reply {
+pub(crate) fn json<T: Serialize>(status: StatusCode, v: &T) -> Reply {
     Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::CACHE_CONTROL, "no-store")
         .body(Bytes::from(serde_json::to_vec(v).unwrap_or_default()))
         .unwrap_or_default()
-}
-
-/// A JSON response (for the other route modules).
-pub(crate) fn json_reply<T: Serialize>(status: StatusCode, v: &T) -> Reply {
-    json(status, v)
 }
 
 fn no_content() -> Reply {

@@ -39,17 +39,23 @@ pub enum Target {
     Visitor { site: SiteId, visitor: VisitorId },
 }
 
+/// A message to store, as a session hands it over.
+#[derive(Debug)]
+pub struct NewMessage {
+    /// Whose cid namespace: `v:<site>:<visitor>` or `a:<agent>`.
+    pub scope: String,
+    pub cid: Cid,
+    pub target: Target,
+    pub from: Author,
+    pub text: String,
+    /// An upload (already checked to be the sender's) to attach.
+    pub file: Option<Attachment>,
+}
+
 #[derive(Debug)]
 pub enum Write {
     Message {
-        /// Whose cid namespace: `v:<site>:<visitor>` or `a:<agent>`.
-        scope: String,
-        cid: Cid,
-        target: Target,
-        from: Author,
-        text: String,
-        /// An upload (already checked to be the sender's) to attach.
-        file: Option<Attachment>,
+        msg: NewMessage,
         reply: oneshot::Sender<Result<Committed, CommitError>>,
     },
     Close {
@@ -139,19 +145,8 @@ impl Committer {
         rx.await.unwrap_or(Err(CommitError::ShuttingDown))
     }
 
-    pub async fn message(
-        &self,
-        scope: String,
-        cid: Cid,
-        target: Target,
-        from: Author,
-        text: String,
-        file: Option<Attachment>,
-    ) -> Result<Committed, CommitError> {
-        match self
-            .message_queued(scope, cid, target, from, text, file)
-            .await
-        {
+    pub async fn message(&self, msg: NewMessage) -> Result<Committed, CommitError> {
+        match self.message_queued(msg).await {
             Ok(rx) => rx.await.unwrap_or(Err(CommitError::ShuttingDown)),
             Err(e) => Err(e),
         }
@@ -162,26 +157,10 @@ impl Committer {
     /// committed in the order they are queued, so a connection can keep
     /// several sends in flight (they then share group commits) and still
     /// get its acks in order.
-    pub async fn message_queued(
-        &self,
-        scope: String,
-        cid: Cid,
-        target: Target,
-        from: Author,
-        text: String,
-        file: Option<Attachment>,
-    ) -> Result<PendingAck, CommitError> {
+    pub async fn message_queued(&self, msg: NewMessage) -> Result<PendingAck, CommitError> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Write::Message {
-                scope,
-                cid,
-                target,
-                from,
-                text,
-                file,
-                reply,
-            })
+            .send(Write::Message { msg, reply })
             .await
             .map_err(|_| CommitError::ShuttingDown)?;
         Ok(rx)
@@ -391,16 +370,8 @@ impl CommitLoop {
 
     fn stage(&mut self, g: &mut Group, w: Write) -> Result<(), StoreError> {
         match w {
-            Write::Message {
-                scope,
-                cid,
-                target,
-                from,
-                text,
-                file,
-                reply,
-            } => {
-                let r = self.stage_message(g, scope, cid, target, from, text, file)?;
+            Write::Message { msg, reply } => {
+                let r = self.stage_message(g, msg)?;
                 g.done.push(Done::Reply(reply, r));
             }
             Write::Close { conv, by, reply } => {
@@ -495,17 +466,19 @@ impl CommitLoop {
         }))
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn stage_message(
         &mut self,
         g: &mut Group,
-        scope: String,
-        cid: Cid,
-        target: Target,
-        from: Author,
-        text: String,
-        file: Option<Attachment>,
+        msg: NewMessage,
     ) -> Result<Result<Committed, CommitError>, StoreError> {
+        let NewMessage {
+            scope,
+            cid,
+            target,
+            from,
+            text,
+            file,
+        } = msg;
         // Idempotency: this group first, then the store.
         let key = (scope, cid.as_str().to_string());
         if let Some((conv, seq)) = g.cids.get(&key) {
@@ -654,6 +627,17 @@ mod tests {
         }
     }
 
+    fn text_message(cid: &str, target: Target, text: &str) -> anyhow::Result<NewMessage> {
+        Ok(NewMessage {
+            scope: "v:s:v1".into(),
+            cid: Cid::new(cid)?,
+            target,
+            from: author(),
+            text: text.into(),
+            file: None,
+        })
+    }
+
     /// Concurrent writers share groups; seqs are gap-free; a repeated cid is
     /// stored once and acked with its first seq.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -666,29 +650,13 @@ mod tests {
         let site = SiteId::new("s")?;
         let visitor = VisitorId::new("v1")?;
         let target = Target::Visitor { site, visitor };
-        let first = c
-            .message(
-                "v:s:v1".into(),
-                Cid::new("m0")?,
-                target.clone(),
-                author(),
-                "hi".into(),
-                None,
-            )
-            .await?;
+        let first = c.message(text_message("m0", target.clone(), "hi")?).await?;
         let mut tasks = Vec::new();
         for i in 1..100 {
             let (c, t) = (c.clone(), target.clone());
             tasks.push(tokio::spawn(async move {
-                c.message(
-                    "v:s:v1".into(),
-                    Cid::new(format!("m{i}")).expect("cid"),
-                    t,
-                    author(),
-                    format!("msg {i}"),
-                    None,
-                )
-                .await
+                c.message(text_message(&format!("m{i}"), t, &format!("msg {i}")).expect("cid"))
+                    .await
             }));
         }
         let mut seqs = vec![first.seq];
@@ -699,16 +667,7 @@ mod tests {
         }
         seqs.sort();
         assert_eq!(seqs, (1..=100).collect::<Vec<_>>());
-        let again = c
-            .message(
-                "v:s:v1".into(),
-                Cid::new("m0")?,
-                target,
-                author(),
-                "hi".into(),
-                None,
-            )
-            .await?;
+        let again = c.message(text_message("m0", target, "hi")?).await?;
         assert_eq!(
             again,
             Committed {

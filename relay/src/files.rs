@@ -363,10 +363,7 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(warp::reply::Response,)> {
         .allow_methods(["GET", "POST", "OPTIONS"])
         .allow_headers(["content-type", "authorization"])
         .max_age(600);
-    let with_app = {
-        let app = app.clone();
-        warp::any().map(move || app.clone())
-    };
+    let with_app = || crate::http::with_app(app.clone());
     let upload = warp::path::end()
         .and(warp::post())
         .and(warp::query::<Creds>())
@@ -374,7 +371,14 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(warp::reply::Response,)> {
         .and(warp::header::optional::<String>("origin"))
         .and(warp::header::optional::<u64>("content-length"))
         .and(warp::addr::remote())
-        .and(with_app.clone())
+        .map(|creds, authorization, origin, length, addr| UploadRequest {
+            creds,
+            authorization,
+            origin,
+            length,
+            addr,
+        })
+        .and(with_app())
         .and(warp::body::stream())
         .and_then(upload);
     let download = warp::path!(String)
@@ -388,7 +392,7 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(warp::reply::Response,)> {
         .and(warp::query::<Creds>())
         .and(warp::header::optional::<String>("authorization"))
         .and(warp::header::optional::<String>("if-none-match"))
-        .and(with_app)
+        .and(with_app())
         .and_then(download);
     // Errors are answered here, inside CORS, so a widget on another
     // origin can read why an upload was refused.
@@ -406,6 +410,16 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(warp::reply::Response,)> {
         .boxed()
 }
 
+/// An upload's query and headers.
+struct UploadRequest {
+    creds: Creds,
+    authorization: Option<String>,
+    origin: Option<String>,
+    /// The declared Content-Length.
+    length: Option<u64>,
+    addr: Option<SocketAddr>,
+}
+
 /// Everything checked before the body is read.
 struct Uploader {
     app: Arc<App>,
@@ -416,13 +430,14 @@ struct Uploader {
     allowed: Vec<FileClass>,
 }
 
-async fn check_upload(
-    q: Creds,
-    authorization: Option<String>,
-    origin: Option<String>,
-    addr: Option<SocketAddr>,
-    app: Arc<App>,
-) -> Result<Uploader, Rejection> {
+async fn check_upload(req: UploadRequest, app: Arc<App>) -> Result<Uploader, Rejection> {
+    let UploadRequest {
+        creds: q,
+        authorization,
+        origin,
+        addr,
+        ..
+    } = req;
     let who = who(&app, &q, authorization.as_deref())?;
     let (site, side, owner) = match &who {
         Who::Visitor { site, visitor } => {
@@ -524,7 +539,10 @@ async fn read_body<B: bytes::Buf>(
             })?;
             total += chunk.remaining() as u64;
             if total > cap {
-                return Err(too_large(keep));
+                return Err(reject(
+                    ErrorCode::TooLarge,
+                    format!("the body is over {cap} bytes"),
+                ));
             }
             if total <= keep {
                 buf.put(&mut chunk);
@@ -541,13 +559,23 @@ async fn read_body<B: bytes::Buf>(
     Ok((total <= keep).then(|| buf.freeze()))
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn upload<B: bytes::Buf>(
-    q: Creds,
-    authorization: Option<String>,
-    origin: Option<String>,
-    length: Option<u64>,
-    addr: Option<SocketAddr>,
+    req: UploadRequest,
+    app: Arc<App>,
+    body: impl futures_util::Stream<Item = Result<B, warp::Error>>,
+) -> Result<Reply, Rejection> {
+    let metrics = app.metrics.clone();
+    let r = receive(req, app, body).await;
+    if r.is_err() {
+        metrics.uploads_refused.fetch_add(1, Ordering::Relaxed);
+    }
+    r
+}
+
+/// Every refusal waits for the body (see `read_body`); only a body that
+/// passed the checks is kept.
+async fn receive<B: bytes::Buf>(
+    req: UploadRequest,
     app: Arc<App>,
     body: impl futures_util::Stream<Item = Result<B, warp::Error>>,
 ) -> Result<Reply, Rejection> {
@@ -555,32 +583,10 @@ async fn upload<B: bytes::Buf>(
     // Past this, a body is not worth reading to its end to deliver the
     // refusal: answer at once.
     let cap = max.saturating_mul(2).max(max.saturating_add(1 << 20));
-    let metrics = app.metrics.clone();
-    let r = if length.is_some_and(|l| l > cap) {
-        Err(too_large(max))
-    } else {
-        upload_checked(q, authorization, origin, addr, app, body, max, cap).await
-    };
-    if r.is_err() {
-        metrics.uploads_refused.fetch_add(1, Ordering::Relaxed);
+    if req.length.is_some_and(|l| l > cap) {
+        return Err(too_large(max));
     }
-    r
-}
-
-/// The upload past the size pre-check. Every refusal waits for the body
-/// (see `read_body`); only a body that passed the checks is kept.
-#[allow(clippy::too_many_arguments)]
-async fn upload_checked<B: bytes::Buf>(
-    q: Creds,
-    authorization: Option<String>,
-    origin: Option<String>,
-    addr: Option<SocketAddr>,
-    app: Arc<App>,
-    body: impl futures_util::Stream<Item = Result<B, warp::Error>>,
-    max: u64,
-    cap: u64,
-) -> Result<Reply, Rejection> {
-    let checked = check_upload(q, authorization, origin, addr, app).await;
+    let checked = check_upload(req, app).await;
     let keep = if checked.is_ok() { max } else { 0 };
     let body = read_body(body, keep, cap).await;
     let u = checked?;
@@ -612,7 +618,7 @@ async fn upload_checked<B: bytes::Buf>(
     let (status, rec) = tokio::task::spawn_blocking(move || store_upload(&u, &body, kind))
         .await
         .map_err(internal)??;
-    Ok(crate::api::json_reply(status, &rec.attachment()))
+    Ok(crate::api::json(status, &rec.attachment()))
 }
 
 fn store_upload(

@@ -35,7 +35,9 @@ impl From<Refused> for Rejection {
     }
 }
 
-fn with_app(app: Arc<App>) -> impl Filter<Extract = (Arc<App>,), Error = Infallible> + Clone {
+pub(crate) fn with_app(
+    app: Arc<App>,
+) -> impl Filter<Extract = (Arc<App>,), Error = Infallible> + Clone {
     warp::any().map(move || app.clone())
 }
 

@@ -11,7 +11,7 @@
 //! sent and fills any gap from the store, so each conversation reaches the
 //! client in seq order, without gaps or repeats, whatever the hub did.
 
-use crate::commit::{CommitError, Committed, PendingAck, Target};
+use crate::commit::{CommitError, Committed, NewMessage, PendingAck, Target};
 use crate::hub::{Push, SubHandle, Subscription};
 use crate::store::{AgentRecord, ConvRecord, StoreError, VisitorRecord};
 use crate::App;
@@ -238,13 +238,11 @@ impl Session {
         }
     }
 
-    fn queue_ack(
-        &mut self,
-        q: Result<PendingAck, CommitError>,
-        cid: Cid,
-        out: &mut Vec<ServerFrame>,
-    ) {
-        match q {
+    /// Queues a message for the commit thread; its ack follows in order
+    /// (or its refusal now, when the queue is gone).
+    async fn submit(&mut self, msg: NewMessage, out: &mut Vec<ServerFrame>) {
+        let cid = msg.cid.clone();
+        match self.app.commit.message_queued(msg).await {
             Ok(rx) => self.acks.push_back((cid, rx)),
             Err(e) => out.push(ack(Err(e), &cid)),
         }
@@ -750,13 +748,7 @@ impl Session {
                     id: v.visitor.to_string(),
                     name: v.name.clone(),
                 };
-                let file = match file {
-                    Some(f) => Some(
-                        own_file(&app, &f, &v.site, Side::Visitor, v.visitor.as_str())
-                            .map_err(|e| with_cid(e, &cid))?,
-                    ),
-                    None => None,
-                };
+                let file = own_file(&app, file, &v.site, Side::Visitor, v.visitor.as_str(), &cid)?;
                 let target = match conv {
                     Some(c) => Target::Conv(self.own_conv(&c).map_err(|e| with_cid(e, &cid))?.id),
                     None => Target::Visitor {
@@ -764,11 +756,18 @@ impl Session {
                         visitor: v.visitor.clone(),
                     },
                 };
-                let q = app
-                    .commit
-                    .message_queued(scope, cid.clone(), target, from, text, file)
-                    .await;
-                self.queue_ack(q, cid, out);
+                self.submit(
+                    NewMessage {
+                        scope,
+                        cid,
+                        target,
+                        from,
+                        text,
+                        file,
+                    },
+                    out,
+                )
+                .await;
             }
             ClientFrame::Typing { conv, on, text } => {
                 if !v.typing.allow(MAX_TYPING_PER_MINUTE) {
@@ -888,18 +887,19 @@ impl Session {
                     ));
                 };
                 let rec = self.agent_conv(&conv).map_err(|e| with_cid(e, &cid))?;
-                let file = match file {
-                    Some(f) => Some(
-                        own_file(&app, &f, &rec.site, Side::Agent, &me.id)
-                            .map_err(|e| with_cid(e, &cid))?,
-                    ),
-                    None => None,
-                };
-                let q = app
-                    .commit
-                    .message_queued(scope, cid.clone(), Target::Conv(rec.id), me, text, file)
-                    .await;
-                self.queue_ack(q, cid, out);
+                let file = own_file(&app, file, &rec.site, Side::Agent, &me.id, &cid)?;
+                self.submit(
+                    NewMessage {
+                        scope,
+                        cid,
+                        target: Target::Conv(rec.id),
+                        from: me,
+                        text,
+                        file,
+                    },
+                    out,
+                )
+                .await;
             }
             ClientFrame::Invite {
                 site,
@@ -922,18 +922,18 @@ impl Session {
                 {
                     return Err(err_cid(ErrorCode::NotFound, "no such visitor", &cid));
                 }
-                let q = app
-                    .commit
-                    .message_queued(
+                self.submit(
+                    NewMessage {
                         scope,
-                        cid.clone(),
-                        Target::Visitor { site, visitor },
-                        me,
+                        cid,
+                        target: Target::Visitor { site, visitor },
+                        from: me,
                         text,
-                        None,
-                    )
-                    .await;
-                self.queue_ack(q, cid, out);
+                        file: None,
+                    },
+                    out,
+                )
+                .await;
             }
             ClientFrame::Close { conv } => {
                 let rec = self.agent_conv(&conv)?;
@@ -977,20 +977,26 @@ impl Session {
     }
 }
 
-/// An upload the sender made for this site, as a message carries it. A
-/// file of anyone else (or another site) is refused like a missing one.
+/// The upload a send names, if any, as the message carries it: only one
+/// the sender made for this site; anyone else's (or another site's) is
+/// refused like a missing one.
 fn own_file(
     app: &App,
-    id: &FileId,
+    id: Option<FileId>,
     site: &SiteId,
     side: Side,
     owner: &str,
-) -> Result<Attachment, Refuse> {
-    match app.store.file(id).map_err(internal)? {
-        Some(f) if &f.site == site && f.side == side && f.owner == owner => Ok(f.attachment()),
-        _ => Err(err(
+    cid: &Cid,
+) -> Result<Option<Attachment>, Refuse> {
+    let Some(id) = id else { return Ok(None) };
+    match app.store.file(&id).map_err(internal)? {
+        Some(f) if &f.site == site && f.side == side && f.owner == owner => {
+            Ok(Some(f.attachment()))
+        }
+        _ => Err(err_cid(
             ErrorCode::NotFound,
             "no such file: upload it first (POST /v1/files)",
+            cid,
         )),
     }
 }
