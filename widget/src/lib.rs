@@ -70,6 +70,23 @@ struct Msg {
     sys: bool,
 }
 
+impl Msg {
+    /// The visitor's own message before its ack: `file` is the attachment,
+    /// `null` while it uploads, undefined for text.
+    fn mine(cid: String, text: String, file: JsValue) -> Msg {
+        Msg {
+            conv: String::new(),
+            seq: 0,
+            cid,
+            mine: true,
+            name: String::new(),
+            text,
+            file,
+            sys: false,
+        }
+    }
+}
+
 /// An unacked send: cid, text, attachment (or undefined).
 type Out = (String, String, JsValue);
 
@@ -271,16 +288,7 @@ impl Widget {
         // Unacked messages from before the reload show as "sending".
         for (cid, text, file) in self.outbox.clone() {
             if !self.msgs.iter().any(|m| m.cid == cid) {
-                self.msgs.push(Msg {
-                    conv: String::new(),
-                    seq: 0,
-                    cid,
-                    mine: true,
-                    name: String::new(),
-                    text,
-                    file,
-                    sys: false,
-                });
+                self.msgs.push(Msg::mine(cid, text, file));
             }
         }
     }
@@ -759,22 +767,19 @@ impl Widget {
             return;
         }
         let cid = new_id("w");
-        self.outbox
-            .push((cid.clone(), text.clone(), JsValue::UNDEFINED));
-        self.msgs.push(Msg {
-            conv: String::new(),
-            seq: 0,
-            cid: cid.clone(),
-            mine: true,
-            name: String::new(),
-            text: text.clone(),
-            file: JsValue::UNDEFINED,
-            sys: false,
-        });
-        self.save();
-        self.send_frame(&cid, &text, &JsValue::UNDEFINED);
+        self.msgs
+            .push(Msg::mine(cid.clone(), text.clone(), JsValue::UNDEFINED));
+        self.queue(cid, text, JsValue::UNDEFINED);
         self.stop_typing();
         self.render();
+    }
+
+    /// Into the persisted outbox, and out now if connected; resent after
+    /// every welcome until acked.
+    fn queue(&mut self, cid: String, text: String, file: JsValue) {
+        self.outbox.push((cid.clone(), text.clone(), file.clone()));
+        self.save();
+        self.send_frame(&cid, &text, &file);
     }
 
     fn send_frame(&self, cid: &str, text: &str, file: &JsValue) {
@@ -815,16 +820,7 @@ impl Widget {
         if file.size() > protocol::limits::MAX_FILE_BYTES as f64 {
             return self.notice(&name, self.t.too_big);
         }
-        self.msgs.push(Msg {
-            conv: String::new(),
-            seq: 0,
-            cid: cid.clone(),
-            mine: true,
-            name: String::new(),
-            text: name,
-            file: JsValue::NULL,
-            sys: false,
-        });
+        self.msgs.push(Msg::mine(cid.clone(), name, JsValue::NULL));
         self.render();
         self.upload(cid, file, 1);
     }
@@ -882,13 +878,11 @@ impl Widget {
         body: JsValue,
     ) {
         if status == 200 || status == 201 {
-            self.outbox.push((cid.clone(), String::new(), body.clone()));
             if let Some(m) = self.msgs.iter_mut().find(|m| m.cid == cid) {
                 m.text = String::new();
                 m.file = body.clone();
             }
-            self.save();
-            self.send_frame(&cid, "", &body);
+            self.queue(cid, String::new(), body);
             return self.render();
         }
         // Network trouble, a restart, a rate limit: the same bytes again
