@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { startRelay, hostServer, page, browser, until, widgetTexts, sleep, SHOTS } from './lib.mjs';
+import { startRelay, hostServer, page, browser, until, widgetTexts, sleep, SHOTS, signedInConsole } from './lib.mjs';
 
 const OWNER = { email: 'owner@example.com', password: 'owner-password-1' };
 const ANN = { email: 'ann@example.com', password: 'ann-password-1', name: 'Ann Agent' };
@@ -35,18 +35,8 @@ after(async () => {
   await relay?.close();
 });
 
-/** A console signed in as `who`, connected (no banner). */
-async function consolePage(ctx, who = OWNER) {
-  const c = await ctx.newPage();
-  c.on('pageerror', (e) => console.error('console pageerror:', e.message));
-  await c.goto(relay.base + '/console/');
-  await c.fill('input[name=email]', who.email);
-  await c.fill('input[name=password]', who.password);
-  await c.click('button[type=submit]');
-  await c.waitForSelector('.topbar', { timeout: 15000 });
-  await until(async () => (await c.locator('.banner').count()) === 0, 15000, 'console connected');
-  return c;
-}
+/** A console signed in as `who` (the owner unless told). */
+const consolePage = (ctx, who = OWNER) => signedInConsole(relay, ctx, who);
 
 async function visitorPage(ctx, url = host.url + '/') {
   const p = await ctx.newPage();

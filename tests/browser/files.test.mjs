@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
-import { startRelay, hostServer, page, browser, until, SHOTS } from './lib.mjs';
+import { startRelay, hostServer, page, browser, until, SHOTS, signedInConsole } from './lib.mjs';
 
 const OWNER = { email: 'owner@example.com', password: 'owner-password-1' };
 let relay, host, chrome;
@@ -80,13 +80,7 @@ test('files: visitor pastes an image, agent opens it full size; agent sends a PD
 
   // The agent: the console, the conversation with the thumbnail.
   const actx = await chrome.newContext({ viewport: { width: 1280, height: 800 } });
-  const c = await actx.newPage();
-  c.on('pageerror', (e) => console.error('console pageerror:', e.message));
-  await c.goto(relay.base + '/console/');
-  await c.fill('input[name=email]', OWNER.email);
-  await c.fill('input[name=password]', OWNER.password);
-  await c.click('button[type=submit]');
-  await c.waitForSelector('.topbar', { timeout: 15000 });
+  const c = await signedInConsole(relay, actx, OWNER);
   await c.locator('.conv', { hasText: 'screenshot.png' }).first().click();
   const thumb = c.locator('.msg.visitor .att-img img');
   await thumb.waitFor({ timeout: 15000 });

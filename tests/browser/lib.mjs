@@ -107,6 +107,20 @@ export async function agent(relay, token = TOKEN) {
   return a;
 }
 
+/** The agents' console in a new page of `ctx`, signed in as `who`
+ *  ({email, password}) and connected (no banner). */
+export async function signedInConsole(relay, ctx, who) {
+  const c = await ctx.newPage();
+  c.on('pageerror', (e) => console.error('console pageerror:', e.message));
+  await c.goto(relay.base + '/console/');
+  await c.fill('input[name=email]', who.email);
+  await c.fill('input[name=password]', who.password);
+  await c.click('button[type=submit]');
+  await c.waitForSelector('.topbar', { timeout: 15000 });
+  await until(async () => (await c.locator('.banner').count()) === 0, 15000, 'console connected');
+  return c;
+}
+
 /** One headless Debian chromium, launched with the flags this machine needs. */
 export async function browser() {
   mkdirSync(SHOTS, { recursive: true });

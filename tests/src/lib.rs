@@ -219,6 +219,52 @@ impl Relay {
         }
         Ok(String::from_utf8(out.stdout)?.trim().to_string())
     }
+
+    /// Adds site `site` with one agent of it (a password login) through
+    /// the admin commands: the relay is stopped for them and started again.
+    pub async fn add_site_with_agent(
+        &mut self,
+        site: &str,
+        agent: &str,
+        email: &str,
+        password: &str,
+        owner: bool,
+    ) -> Result<()> {
+        self.terminate().await?;
+        let name = format!("Site {site}");
+        self.admin(&["site-add", "--id", site, "--name", &name])?;
+        let mut args = vec![
+            "agent-add",
+            "--name",
+            agent,
+            "--site",
+            site,
+            "--email",
+            email,
+            "--password",
+            password,
+        ];
+        if owner {
+            args.push("--owner");
+        }
+        self.admin(&args)?;
+        self.restart().await
+    }
+
+    /// A session token from `POST /v1/api/login`.
+    pub async fn login(&self, email: &str, password: &str) -> Result<String> {
+        let r = reqwest::Client::new()
+            .post(self.http("/v1/api/login"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await?;
+        let status = r.status();
+        let v: Value = r.json().await.unwrap_or(Value::Null);
+        match v["token"].as_str() {
+            Some(t) if status == 200 => Ok(t.to_string()),
+            _ => bail!("login {email}: {status} {v}"),
+        }
+    }
 }
 
 /// A WebSocket client.

@@ -18,23 +18,10 @@ struct Api {
 
 impl Api {
     async fn login(relay: &Relay, email: &str, password: &str) -> Result<Api> {
-        let http = reqwest::Client::new();
-        let r = http
-            .post(relay.http("/v1/api/login"))
-            .json(&json!({"email": email, "password": password}))
-            .send()
-            .await?;
-        anyhow::ensure!(
-            r.status() == 200,
-            "login {}: {}",
-            r.status(),
-            r.text().await?
-        );
-        let v: Value = r.json().await?;
         Ok(Api {
-            http,
+            http: reqwest::Client::new(),
             base: relay.http(""),
-            token: v["token"].as_str().unwrap_or_default().to_string(),
+            token: relay.login(email, password).await?,
         })
     }
 
@@ -58,21 +45,9 @@ impl Api {
 /// `other` with its own agent, and a plain agent on `demo`.
 async fn setup() -> Result<(Relay, Api, Api, Api)> {
     let mut relay = Relay::start(BIN, &["--demo-password", OWNER.1]).await?;
-    relay.terminate().await?;
-    relay.admin(&["site-add", "--id", "other", "--name", "Other"])?;
-    relay.admin(&[
-        "agent-add",
-        "--name",
-        "Olga",
-        "--site",
-        "other",
-        "--email",
-        "olga@other.example",
-        "--password",
-        "olga-password",
-        "--owner",
-    ])?;
-    relay.restart().await?;
+    relay
+        .add_site_with_agent("other", "Olga", "olga@other.example", "olga-password", true)
+        .await?;
     let owner = Api::login(&relay, OWNER.0, OWNER.1).await?;
     let (s, _) = owner
         .call("POST", "/v1/api/agents", Some(json!({"name": "Ann", "email": "ann@example.com", "password": "ann-password", "sites": ["demo"]})))

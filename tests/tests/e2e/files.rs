@@ -97,36 +97,14 @@ fn pdf(filler: usize) -> Vec<u8> {
 /// A PNG whose header declares `w × h` pixels, followed by a tiny (valid
 /// zlib) data chunk: the shape of a decompression bomb, whose few bytes
 /// would inflate to gigabytes.
-fn bomb(w: u32, h: u32) -> Vec<u8> {
-    fn crc32(data: &[u8]) -> u32 {
-        let mut crc = 0xffff_ffffu32;
-        for &b in data {
-            crc ^= u32::from(b);
-            for _ in 0..8 {
-                crc = if crc & 1 != 0 {
-                    (crc >> 1) ^ 0xedb8_8320
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        !crc
-    }
-    let mut ihdr = w.to_be_bytes().to_vec();
-    ihdr.extend_from_slice(&h.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    for (ty, data) in [
-        (&b"IHDR"[..], &ihdr[..]),
-        (b"IDAT", b"\x78\x9c\x03\x00\x00\x00\x00\x01"),
-        (b"IEND", b""),
-    ] {
-        let chunk = [ty, data].concat();
-        png.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        png.extend_from_slice(&chunk);
-        png.extend_from_slice(&crc32(&chunk).to_be_bytes());
-    }
-    png
+fn bomb(w: u32, h: u32) -> Result<Vec<u8>> {
+    let mut png = Vec::new();
+    let mut enc = png::Encoder::new(&mut png, w, h);
+    enc.set_color(png::ColorType::Grayscale);
+    let mut writer = enc.write_header()?;
+    writer.write_chunk(png::chunk::IDAT, b"\x78\x9c\x03\x00\x00\x00\x00\x01")?;
+    writer.finish()?;
+    Ok(png)
 }
 
 /// Blobs stored under the data dir (thumbnails not counted).
@@ -145,28 +123,16 @@ fn blobs(dir: &Path) -> usize {
 /// A relay with a second site `other` and its agent's token.
 async fn relay_with_other_site(extra: &[&str]) -> Result<(Relay, String)> {
     let mut relay = Relay::start(BIN, extra).await?;
-    relay.terminate().await?;
-    relay.admin(&["site-add", "--id", "other", "--name", "Other"])?;
-    relay.admin(&[
-        "agent-add",
-        "--name",
-        "Olga",
-        "--site",
-        "other",
-        "--email",
-        "olga@other.example",
-        "--password",
-        "olga-password",
-    ])?;
-    relay.restart().await?;
-    let r: Value = reqwest::Client::new()
-        .post(relay.http("/v1/api/login"))
-        .json(&json!({"email": "olga@other.example", "password": "olga-password"}))
-        .send()
-        .await?
-        .json()
+    relay
+        .add_site_with_agent(
+            "other",
+            "Olga",
+            "olga@other.example",
+            "olga-password",
+            false,
+        )
         .await?;
-    let olga = r["token"].as_str().context("olga's token")?.to_string();
+    let olga = relay.login("olga@other.example", "olga-password").await?;
     Ok((relay, olga))
 }
 
@@ -302,7 +268,7 @@ async fn upload_download_and_every_refusal() -> Result<()> {
     );
     let zip = [b"PK\x03\x04".as_slice(), &[0u8; 64]].concat();
     assert_eq!(upload(&relay, &a, None, zip).await?.0, 415);
-    let (s, e) = upload(&relay, &a, None, bomb(100_000, 100_000)).await?;
+    let (s, e) = upload(&relay, &a, None, bomb(100_000, 100_000)?).await?;
     assert_eq!((s, &e["code"]), (413, &json!("too_large")), "{e}");
     assert!(
         e["message"].as_str().unwrap_or("").contains("pixels"),
@@ -449,18 +415,14 @@ async fn upload_download_and_every_refusal() -> Result<()> {
     );
     // Every 200 is re-checked: a cached copy revalidates (304), still gated.
     let etag = got.header("etag").to_string();
-    let r = reqwest::Client::new()
-        .get(relay.http(&format!("/v1/files/{pid}?{a}")))
-        .header("if-none-match", &etag)
-        .send()
-        .await?;
-    assert_eq!(r.status(), 304);
-    let r = reqwest::Client::new()
-        .get(relay.http(&format!("/v1/files/{pid}?{b}")))
-        .header("if-none-match", &etag)
-        .send()
-        .await?;
-    assert_eq!(r.status(), 403);
+    let revalidate = |who: &str| {
+        reqwest::Client::new()
+            .get(relay.http(&format!("/v1/files/{pid}?{who}")))
+            .header("if-none-match", &etag)
+            .send()
+    };
+    assert_eq!(revalidate(&a).await?.status(), 304);
+    assert_eq!(revalidate(&b).await?.status(), 403);
 
     let metrics = reqwest::get(relay.http("/metrics")).await?.text().await?;
     let value = |name: &str| -> u64 {
