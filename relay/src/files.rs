@@ -19,7 +19,7 @@
 //!   visitor who uploaded it or whose conversation it was sent in.
 
 use crate::http::Problem;
-use crate::store::{FileRecord, StoreError};
+use crate::store::{AddFile, FileRecord, StoreError};
 use crate::{auth, App};
 use bytes::Bytes;
 use protocol::limits::*;
@@ -30,7 +30,7 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use warp::filters::BoxedFilter;
 use warp::http::{header, HeaderValue, Response, StatusCode};
 use warp::{Filter, Rejection};
@@ -224,12 +224,10 @@ pub fn file_id(site: &SiteId, side: Side, owner: &str, sha256: &str) -> FileId {
 
 /// Content-addressed blobs on disk: `<root>/<sha[..2]>/<sha>` and
 /// `<sha>.thumb`, written to `<root>/tmp` first, fsynced, then renamed into
-/// place, so a blob either is whole or is not there.
+/// place, so a blob either is whole or is not there. Two uploads of the
+/// same bytes at once both write it; the rename makes that harmless.
 pub struct Blobs {
     root: PathBuf,
-    /// One upload at a time past the checks: record + quota stay
-    /// consistent when the same file arrives twice at once.
-    lock: Mutex<()>,
 }
 
 impl Blobs {
@@ -241,7 +239,6 @@ impl Blobs {
         }
         Ok(Blobs {
             root: root.to_path_buf(),
-            lock: Mutex::new(()),
         })
     }
 
@@ -629,21 +626,26 @@ fn store_upload(
     let app = &u.app;
     let sha = hex(&Sha256::digest(body));
     let id = file_id(&u.site, u.side, &u.owner, &sha);
-    let _one = app.files.lock.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(existing) = app.store.file(&id).map_err(internal)? {
         // The same bytes again (a retry): stored once, same answer.
         return Ok((StatusCode::OK, existing));
     }
-    if u.side == Side::Visitor {
+    let quota = (u.side == Side::Visitor).then_some(app.config.visitor_upload_quota);
+    let over_quota = |used: u64| {
+        reject(
+            ErrorCode::QuotaExceeded,
+            format!(
+                "upload quota used up ({used} of {} bytes)",
+                app.config.visitor_upload_quota
+            ),
+        )
+    };
+    // Checked here to spare the work below, and again (atomically) when
+    // the record is added.
+    if let Some(max) = quota {
         let used = app.store.quota_used(&u.site, &u.owner).map_err(internal)?;
-        if used + body.len() as u64 > app.config.visitor_upload_quota {
-            return Err(reject(
-                ErrorCode::QuotaExceeded,
-                format!(
-                    "upload quota used up ({used} of {} bytes)",
-                    app.config.visitor_upload_quota
-                ),
-            ));
+        if used + body.len() as u64 > max {
+            return Err(over_quota(used));
         }
     }
     let (thumb, width, height) = if kind.inline {
@@ -668,6 +670,8 @@ fn store_upload(
     } else {
         (None, None, None)
     };
+    // Blobs first, idempotent (same name, same bytes): a record never
+    // points at a missing file.
     app.files.put(&sha, false, body).map_err(internal)?;
     if let Some((t, _)) = &thumb {
         app.files.put(&sha, true, t).map_err(internal)?;
@@ -687,7 +691,11 @@ fn store_upload(
         height,
         created: crate::now_ms(),
     };
-    app.store.put_file(&rec).map_err(internal)?;
+    match app.store.add_file(&rec, quota).map_err(internal)? {
+        AddFile::New => {}
+        AddFile::Existing(existing) => return Ok((StatusCode::OK, *existing)),
+        AddFile::OverQuota { used } => return Err(over_quota(used)),
+    }
     app.store.sync().map_err(internal)?;
     app.metrics.uploads.fetch_add(1, Ordering::Relaxed);
     app.metrics

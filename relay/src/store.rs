@@ -205,6 +205,18 @@ impl FileRecord {
     }
 }
 
+/// What [`Store::add_file`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AddFile {
+    New,
+    /// Stored before (a retry, or a concurrent upload of the same bytes).
+    Existing(Box<FileRecord>),
+    /// Refused: the visitor has `used` bytes stored already.
+    OverQuota {
+        used: u64,
+    },
+}
+
 /// Where a cid landed: the dedup index entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CidHit {
@@ -420,28 +432,47 @@ impl Store {
         Self::get(&self.files, id.as_str().as_bytes())
     }
 
-    /// Stores a new upload's record and charges a visitor's quota in one
-    /// transaction (not yet durable: call [`Store::sync`]).
-    pub fn put_file(&self, f: &FileRecord) -> Result<()> {
-        let value = encode(f)?;
-        let quota_key = (f.side == Side::Visitor)
-            .then(|| join(&[f.site.as_str().as_bytes(), f.owner.as_bytes()]));
+    /// Stores a new upload's record and charges a visitor's quota, in one
+    /// transaction that also decides the races: the same file stored
+    /// meanwhile is answered with its record, a quota (`Some`, visitors)
+    /// that would be exceeded with the bytes used. Not yet durable: call
+    /// [`Store::sync`].
+    pub fn add_file(&self, f: &FileRecord, quota: Option<u64>) -> Result<AddFile> {
+        use sled::transaction::{abort, TransactionError};
         use sled::Transactional;
-        (&self.files, &self.quota)
-            .transaction(|(files, quota)| {
-                files.insert(f.id.as_str().as_bytes(), value.as_slice())?;
-                if let Some(k) = &quota_key {
-                    let used = quota.get(k)?.map(|v| be_u64(&v)).unwrap_or(0);
-                    quota.insert(k.as_slice(), &(used + f.size).to_be_bytes()[..])?;
+        /// Why the transaction stopped short of adding.
+        enum Stop {
+            Exists,
+            OverQuota(u64),
+        }
+        let value = encode(f)?;
+        let quota_key = join(&[f.site.as_str().as_bytes(), f.owner.as_bytes()]);
+        let id = f.id.as_str().as_bytes();
+        let r = (&self.files, &self.quota).transaction(|(files, quotas)| {
+            if files.get(id)?.is_some() {
+                return abort(Stop::Exists);
+            }
+            if let Some(max) = quota {
+                let used = quotas.get(&quota_key)?.map(|v| be_u64(&v)).unwrap_or(0);
+                if used + f.size > max {
+                    return abort(Stop::OverQuota(used));
                 }
-                Ok(())
-            })
-            .map_err(|e: sled::transaction::TransactionError<()>| match e {
-                sled::transaction::TransactionError::Storage(e) => StoreError::Sled(e),
-                sled::transaction::TransactionError::Abort(()) => {
-                    StoreError::Io(std::io::Error::other("file transaction aborted"))
-                }
-            })
+                quotas.insert(quota_key.as_slice(), &(used + f.size).to_be_bytes()[..])?;
+            }
+            files.insert(id, value.as_slice())?;
+            Ok(())
+        });
+        match r {
+            Ok(()) => Ok(AddFile::New),
+            Err(TransactionError::Abort(Stop::Exists)) => match self.file(&f.id)? {
+                Some(old) => Ok(AddFile::Existing(Box::new(old))),
+                None => Err(StoreError::Io(std::io::Error::other(
+                    "a file record vanished while being added",
+                ))),
+            },
+            Err(TransactionError::Abort(Stop::OverQuota(used))) => Ok(AddFile::OverQuota { used }),
+            Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
+        }
     }
 
     /// Bytes of uploads a visitor has stored.
@@ -739,6 +770,50 @@ fn decode_cid_hit(key: &[u8], v: &[u8]) -> Result<CidHit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Adding a file is one decision: a second add of the same id answers
+    /// with the first record and charges nothing; an add past the quota
+    /// stores nothing.
+    #[test]
+    fn adding_a_file_decides_retries_and_quota_at_once() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let store = Store::open(dir.path())?;
+        let site = SiteId::new("s").expect("id");
+        let file = |id: &str, size: u64| FileRecord {
+            id: FileId::new(id).expect("id"),
+            sha256: id.into(),
+            site: site.clone(),
+            side: Side::Visitor,
+            owner: "v1".into(),
+            name: "a.txt".into(),
+            size,
+            mime: "text/plain".into(),
+            class: FileClass::Text,
+            thumb: None,
+            width: None,
+            height: None,
+            created: 1,
+        };
+        assert_eq!(store.add_file(&file("f1", 60), Some(100))?, AddFile::New);
+        let again = FileRecord {
+            name: "renamed.txt".into(),
+            ..file("f1", 60)
+        };
+        assert_eq!(
+            store.add_file(&again, Some(100))?,
+            AddFile::Existing(Box::new(file("f1", 60)))
+        );
+        assert_eq!(
+            store.add_file(&file("f2", 50), Some(100))?,
+            AddFile::OverQuota { used: 60 }
+        );
+        assert_eq!(store.file(&FileId::new("f2").expect("id"))?, None);
+        assert_eq!(store.quota_used(&site, "v1")?, 60);
+        // Agents have no quota.
+        assert_eq!(store.add_file(&file("f3", 500), None)?, AddFile::New);
+        assert_eq!(store.quota_used(&site, "v1")?, 60);
+        Ok(())
+    }
 
     #[test]
     fn cid_hits_round_trip_and_events_range_by_conv() -> Result<()> {
