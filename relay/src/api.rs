@@ -191,10 +191,7 @@ fn authed(app: Arc<App>) -> impl Filter<Extract = (Arc<App>, Me), Error = Reject
         .and_then(move |h: Option<String>| {
             let app = app.clone();
             async move {
-                let token = h
-                    .as_deref()
-                    .and_then(|h| h.strip_prefix("Bearer "))
-                    .map(str::trim)
+                let token = auth::bearer(h.as_deref())
                     .ok_or_else(|| {
                         Problem::reject(
                             ErrorCode::Unauthorized,

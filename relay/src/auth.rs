@@ -59,6 +59,13 @@ impl Auth {
     }
 }
 
+/// The token of an `Authorization: Bearer <token>` header.
+pub fn bearer(authorization: Option<&str>) -> Option<&str> {
+    authorization
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
 /// hex(HMAC-SHA256(secret, id)): what the site's backend computes.
 pub fn user_hash(site_secret: &str, user_id: &str) -> String {
     let mut m = mac(site_secret.as_bytes());

@@ -299,15 +299,16 @@ fn internal(e: impl std::fmt::Display) -> Rejection {
 }
 
 fn who(app: &App, q: &Creds, authorization: Option<&str>) -> Result<Who, Rejection> {
-    let bearer = authorization
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .map(str::trim);
-    let token = q.token.as_deref().or(bearer).ok_or_else(|| {
-        reject(
+    let token = q
+        .token
+        .as_deref()
+        .or(auth::bearer(authorization))
+        .ok_or_else(|| {
+            reject(
             ErrorCode::Unauthorized,
             "credentials required: ?site=&visitor=&token= or Authorization: Bearer <agent token>",
         )
-    })?;
+        })?;
     if let Some(visitor) = &q.visitor {
         let bad = || reject(ErrorCode::BadToken, "bad visitor token");
         let site = q
