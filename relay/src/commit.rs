@@ -292,7 +292,10 @@ impl CommitLoop {
             }
         }
         let staged = std::mem::take(&mut g.batch);
-        let result = self.store.apply_chat(staged).and_then(|()| {
+        // This thread writes sled's log itself (no IO-thread round trip per
+        // group; docs/sled-patch.md), after the batch released sled's lock.
+        let result = sled::with_inline_io(|| {
+            self.store.apply_chat(staged)?;
             if self.durable {
                 self.metrics.fsyncs.fetch_add(1, Ordering::Relaxed);
                 self.store.sync()

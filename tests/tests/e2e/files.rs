@@ -538,3 +538,71 @@ async fn reset_mid_upload_then_retry_stores_one_file_and_one_message() -> Result
     assert_eq!(got.body, doc);
     Ok(())
 }
+
+/// Every kind of writer at once — group commits of chat messages, API
+/// handlers that flush the store, uploads that run a store transaction —
+/// and none of them stalls another. The commit thread writes sled's log
+/// itself (docs/sled-patch.md says why that cannot deadlock with the other
+/// writers); this is a liveness check under exactly that mix.
+#[tokio::test]
+async fn chat_api_writes_and_uploads_at_once_never_stall() -> Result<()> {
+    const VISITORS: usize = 6;
+    const MESSAGES: usize = 40;
+    const CANNED: usize = 40;
+    const UPLOADS: usize = 12;
+    let relay = Relay::start(
+        BIN,
+        &["--uploads-per-ip", "100000", "--sends-per-ip", "100000"],
+    )
+    .await?;
+    let work = async {
+        let mut chat = Vec::new();
+        for v in 0..VISITORS {
+            let mut ws = Ws::connect(&relay).await?;
+            ws.hello(visitor_hello("demo", &format!("stall-v{v}"), None))
+                .await?;
+            chat.push(tokio::spawn(async move {
+                for i in 0..MESSAGES {
+                    ws.send(send(&format!("s{v}-{i}"), "hello")).await?;
+                }
+                let mut acked = 0;
+                while acked < MESSAGES {
+                    if ws.until_type("ack").await?["seq"].is_u64() {
+                        acked += 1;
+                    }
+                }
+                anyhow::Ok(acked)
+            }));
+        }
+        let canned = {
+            let url = relay.http("/v1/api/sites/demo/canned");
+            tokio::spawn(async move {
+                let http = reqwest::Client::new();
+                for i in 0..CANNED {
+                    let r = http
+                        .post(&url)
+                        .bearer_auth(DEMO_TOKEN)
+                        .json(&json!({"shortcut": format!("stall{i}"), "text": "Thanks!"}))
+                        .send()
+                        .await?;
+                    anyhow::ensure!(r.status() == 201, "canned reply {i}: {}", r.status());
+                }
+                anyhow::Ok(())
+            })
+        };
+        for u in 0..UPLOADS {
+            let (status, body) =
+                upload(&relay, "site=demo", Some(DEMO_TOKEN), png(8 + u as u32, 8)?).await?;
+            anyhow::ensure!(status == 201, "upload {u}: {status} {body}");
+        }
+        canned.await??;
+        for c in chat {
+            assert_eq!(c.await??, MESSAGES);
+        }
+        anyhow::Ok(())
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(60), work)
+        .await
+        .context("writers stalled: chat, API flushes and uploads did not all finish in 60 s")??;
+    Ok(())
+}

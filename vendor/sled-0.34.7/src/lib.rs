@@ -172,6 +172,23 @@ mod threadpool {
         promise_filler.fill((work)());
         Ok(promise)
     }
+
+    /// kefu patch: IO already runs inline here.
+    pub fn with_inline_io<R>(f: impl FnOnce() -> R) -> R {
+        f()
+    }
+
+    pub(crate) fn run_deferred_writes() -> bool {
+        false
+    }
+
+    pub(crate) fn spawn_write<F>(work: F) -> Result<()>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        (work)();
+        Ok(())
+    }
 }
 
 #[cfg(all(
@@ -236,6 +253,8 @@ pub use {
         pin as crossbeam_pin, Atomic, Guard as CrossbeamGuard, Owned, Shared,
     },
 };
+
+pub use self::threadpool::with_inline_io;
 
 pub use self::{
     batch::Batch,

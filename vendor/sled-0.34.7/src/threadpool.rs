@@ -200,6 +200,67 @@ fn spawn_new_thread(is_immortal: bool) -> Result<()> {
     Ok(())
 }
 
+// kefu patch: a thread may run its own log writes instead of handing them
+// to the IO threads. Inside `with_inline_io`, the writes that sealing a log
+// buffer starts are queued on this thread and run here: when it would wait
+// for them (`make_stable`), and when the closure returns. A writer that
+// flushes and then fdatasyncs anyway (kefu's commit thread) saves two
+// thread handoffs per group commit; the writes run after `apply_batch` has
+// released sled's global write lock, so readers are not held up by IO.
+thread_local! {
+    static DEFERRED: std::cell::RefCell<Option<Vec<Work>>> =
+        std::cell::RefCell::new(None);
+}
+
+/// Runs `f`, doing the log writes it starts on this thread (see above).
+pub fn with_inline_io<R>(f: impl FnOnce() -> R) -> R {
+    let outer = DEFERRED.with(|d| {
+        let mut d = d.borrow_mut();
+        let outer = d.is_some();
+        if !outer {
+            *d = Some(Vec::new());
+        }
+        outer
+    });
+    let result = f();
+    if !outer {
+        while run_deferred_writes() {}
+        DEFERRED.with(|d| *d.borrow_mut() = None);
+    }
+    result
+}
+
+/// Runs the log writes this thread deferred; true if there were any.
+pub(crate) fn run_deferred_writes() -> bool {
+    let work = DEFERRED.with(|d| {
+        d.borrow_mut().as_mut().map(std::mem::take).unwrap_or_default()
+    });
+    let ran = !work.is_empty();
+    for task in work {
+        (task)();
+    }
+    ran
+}
+
+/// Spawns a log write on the threadpool, or defers it to this thread
+/// inside `with_inline_io`.
+pub(crate) fn spawn_write<F>(work: F) -> Result<()>
+where
+    F: FnOnce() + Send + 'static,
+{
+    let work = DEFERRED.with(|d| match d.borrow_mut().as_mut() {
+        Some(queue) => {
+            queue.push(Box::new(work));
+            None
+        }
+        None => Some(work),
+    });
+    if let Some(work) = work {
+        spawn(work)?;
+    }
+    Ok(())
+}
+
 /// Spawn a function on the threadpool.
 pub fn spawn<F, R>(work: F) -> Result<OneShot<R>>
 where

@@ -942,6 +942,13 @@ pub(in crate::pagecache) fn make_stable_inner(
             continue;
         }
 
+        // kefu patch: writes this thread deferred (threadpool::
+        // with_inline_io) are the ones it would wait for: run them first.
+        if threadpool::run_deferred_writes() {
+            stable = iobufs.stable();
+            continue;
+        }
+
         // block until another thread updates the stable lsn
         let mut waiter = iobufs.intervals.lock();
 
@@ -1009,6 +1016,11 @@ pub(in crate::pagecache) fn make_stable_inner(
 /// to flush some pending writes. Returns the number
 /// of bytes written during this call.
 pub(in crate::pagecache) fn flush(iobufs: &Arc<IoBufs>) -> Result<usize> {
+    // kefu patch: a thread inside `threadpool::with_inline_io` writes what
+    // it deferred before it takes the read lock. Another flusher may hold
+    // that lock while it waits for exactly those writes, and a writer
+    // queued behind it would keep this thread from ever getting the lock.
+    threadpool::run_deferred_writes();
     let _cc = concurrency_control::read();
     let max_reserved_lsn = iobufs.max_reserved_lsn.load(Acquire);
     make_stable(iobufs, max_reserved_lsn)
@@ -1180,7 +1192,7 @@ pub(in crate::pagecache) fn maybe_seal_and_write_iobuf(
         );
         let iobufs = iobufs.clone();
         let iobuf = iobuf.clone();
-        let _result = threadpool::spawn(move || {
+        threadpool::spawn_write(move || {
             if let Err(e) = iobufs.write_to_log(&iobuf) {
                 error!(
                     "hit error while writing iobuf with lsn {}: {:?}",
@@ -1200,9 +1212,6 @@ pub(in crate::pagecache) fn maybe_seal_and_write_iobuf(
                 let _notified = iobufs.interval_updated.notify_all();
             }
         })?;
-
-        #[cfg(feature = "event_log")]
-        _result.wait();
 
         Ok(())
     } else {
