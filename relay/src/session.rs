@@ -231,6 +231,17 @@ impl Session {
         }
     }
 
+    /// The frames a wake from [`Session::next_wake`] produces.
+    pub fn apply_wake(&mut self, wake: Wake, out: &mut Vec<ServerFrame>) {
+        match wake {
+            Wake::Ack(frame) => out.push(*frame),
+            Wake::Push(push) => {
+                self.handle_push(&push, out);
+                self.catch_up_if_lagged(out);
+            }
+        }
+    }
+
     /// Every pending ack, in order (long-poll answers a POST with them).
     pub async fn drain_acks(&mut self, out: &mut Vec<ServerFrame>) {
         while self.has_pending_acks() {

@@ -10,10 +10,10 @@
 //! watches the relay's shutdown token itself and sends a close frame (1012,
 //! "service restart") before going away.
 
-use crate::session::{Peer, Session, Wake};
+use crate::session::{Peer, Session};
 use crate::App;
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use protocol::limits::*;
@@ -43,13 +43,24 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(15);
 fn config() -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(WS_READ_BUFFER_BYTES)
-        // Write straight through: frames are small and we flush each batch.
-        .write_buffer_size(0)
+        // The frames of one batch (see `serve`) leave in one write:
+        // `send_all` flushes at the end of each batch.
+        .write_buffer_size(WS_WRITE_BATCH_BYTES)
         // Must exceed write_buffer_size (tungstenite asserts it).
         .max_write_buffer_size(WS_MAX_MESSAGE_BYTES * 2)
         .max_message_size(Some(WS_MAX_MESSAGE_BYTES))
         .max_frame_size(Some(WS_MAX_MESSAGE_BYTES))
 }
+
+/// Frames gathered before a write goes out mid-batch (a replay can be
+/// long); a batch always ends with a flush.
+const WS_WRITE_BATCH_BYTES: usize = 8 * 1024;
+
+/// Most wakes (acks, pushes) handled before their frames are written. Under
+/// load one commit group readies several acks, events and summaries for a
+/// connection at once; one write instead of one per frame (`make bench`'s
+/// pipelined burst: ~15% more durable messages/s, ~15% less CPU each).
+const WAKES_PER_WRITE: usize = 64;
 
 /// The 400 for anything that is not a proper WebSocket upgrade.
 fn refuse(status: StatusCode, code: ErrorCode, message: &str) -> Response<Bytes> {
@@ -198,13 +209,16 @@ where
                     }
                 }
             }
-            wake = session.next_wake() => match wake {
-                Wake::Ack(frame) => out.push(*frame),
-                Wake::Push(push) => {
-                    session.handle_push(&push, &mut out);
-                    session.catch_up_if_lagged(&mut out);
+            wake = session.next_wake() => {
+                session.apply_wake(wake, &mut out);
+                // Whatever else is ready goes in the same write.
+                for _ in 1..WAKES_PER_WRITE {
+                    match session.next_wake().now_or_never() {
+                        Some(wake) => session.apply_wake(wake, &mut out),
+                        None => break,
+                    }
                 }
-            },
+            }
             _ = sleep_until(deadline) => {
                 let now = Instant::now();
                 if !session.is_established() && now >= hello_deadline {
