@@ -11,11 +11,20 @@
 //!   (relay → client), plus the records they carry.
 //! - [`error`]: [`ErrorCode`], the machine-readable reason on every error
 //!   frame and every 4xx/5xx body.
+//! - [`api`]: the HTTP API's request and response bodies, and the validation
+//!   the relay and the console share (colours, origins, widget settings, the
+//!   effective file types, default texts).
+//! - [`texts`]: the visitor-facing built-in texts, English and Chinese.
+//! - [`timing`]: client timing (reconnect backoff, welcome timeout, typing),
+//!   used by the widget, the console and checked against `fallback.js`.
 
+pub mod api;
 pub mod error;
 pub mod frames;
 pub mod ids;
 pub mod limits;
+pub mod texts;
+pub mod timing;
 
 pub use error::{ApiError, ErrorCode};
 pub use frames::*;

@@ -172,3 +172,23 @@ pub const MAX_FILE_NAME_BYTES: usize = 200;
 /// An upload whose body has not arrived within this time is refused
 /// (10 MB at 1 Mbit/s takes 80 s).
 pub const UPLOAD_TIMEOUT_MS: u64 = 120_000;
+
+// --- HTTP API -------------------------------------------------------------
+
+/// Most allowed origins per site.
+pub const MAX_ORIGINS: usize = 32;
+/// Longest allowed origin (`https://host:port`).
+pub const MAX_ORIGIN_BYTES: usize = 256;
+/// Longest greeting / offline message.
+pub const MAX_WIDGET_TEXT_BYTES: usize = 1000;
+/// Longest site or canned-reply name / shortcut.
+pub const MAX_LABEL_BYTES: usize = 128;
+/// Canned replies per site.
+pub const MAX_CANNED_PER_SITE: usize = 500;
+/// Conversations one list request returns at most.
+pub const MAX_PAGE: usize = 200;
+/// Days of stats one request may ask for.
+pub const MAX_STATS_DAYS: u64 = 90;
+/// Login attempts per account per minute, and per client IP per minute.
+pub const MAX_LOGINS_PER_ACCOUNT_PER_MINUTE: u32 = 10;
+pub const MAX_LOGINS_PER_IP_PER_MINUTE: u32 = 30;

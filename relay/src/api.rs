@@ -10,15 +10,16 @@ use crate::http::Problem;
 use crate::store::{AgentRecord, AgentRole, CannedRecord, ConvRecord, SiteRecord, StoreError};
 use crate::{auth, App};
 use bytes::Bytes;
+use protocol::api::{valid_email, valid_origin};
 use protocol::limits::*;
 use protocol::{
     AgentId, Author, ConvId, ErrorCode, Side, SiteId, UserInfo, VisitorId, WidgetSettings,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use warp::filters::BoxedFilter;
 use warp::http::{header, Response, StatusCode};
 use warp::{Filter, Rejection};
@@ -61,61 +62,6 @@ pub const ROUTES: &[(&str, &str)] = &[
 
 /// The OpenAPI 3 description of every route the relay serves.
 pub const OPENAPI: &str = include_str!("openapi.json");
-
-/// Most allowed origins per site.
-pub const MAX_ORIGINS: usize = 32;
-/// Longest greeting / offline message.
-pub const MAX_WIDGET_TEXT_BYTES: usize = 1000;
-/// Longest site or canned-reply name / shortcut.
-pub const MAX_LABEL_BYTES: usize = 128;
-/// Canned replies per site.
-pub const MAX_CANNED_PER_SITE: usize = 500;
-/// Conversations one list request returns at most.
-pub const MAX_PAGE: usize = 200;
-/// Days of stats one request may ask for.
-pub const MAX_STATS_DAYS: u64 = 90;
-/// Login attempts per account per minute, and per client IP per minute.
-pub const MAX_LOGINS_PER_ACCOUNT_PER_MINUTE: u32 = 10;
-pub const MAX_LOGINS_PER_IP_PER_MINUTE: u32 = 30;
-
-/// Fixed-window counters keyed by string, bounded in memory: past
-/// `max_keys` entries, expired windows are swept; if all are live, the map
-/// is cleared (a burst of distinct keys costs memory, never unbounded).
-pub struct Limiter {
-    windows: Mutex<HashMap<String, (u64, u32)>>,
-    max_keys: usize,
-}
-
-impl Limiter {
-    pub fn new(max_keys: usize) -> Limiter {
-        Limiter {
-            windows: Mutex::new(HashMap::new()),
-            max_keys,
-        }
-    }
-
-    /// Counts one hit on `key`; Err(seconds to wait) when over `per_minute`.
-    pub fn hit(&self, key: &str, per_minute: u32) -> Result<(), u64> {
-        let now = crate::now_ms();
-        let mut w = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        if w.len() >= self.max_keys && !w.contains_key(key) {
-            w.retain(|_, (start, _)| now.saturating_sub(*start) < 60_000);
-            if w.len() >= self.max_keys {
-                w.clear();
-            }
-        }
-        let e = w.entry(key.to_string()).or_insert((now, 0));
-        if now.saturating_sub(e.0) >= 60_000 {
-            *e = (now, 0);
-        }
-        e.1 = e.1.saturating_add(1);
-        if e.1 > per_minute {
-            Err((60_000 - now.saturating_sub(e.0)).div_ceil(1000).max(1))
-        } else {
-            Ok(())
-        }
-    }
-}
 
 pub(crate) fn json<T: Serialize>(status: StatusCode, v: &T) -> Reply {
     Response::builder()
@@ -268,11 +214,10 @@ struct SiteView {
 }
 
 fn site_view(app: &App, s: &SiteRecord, me: &Me) -> SiteView {
-    let mut widget = s.widget.clone();
-    // The effective list: the site's own, or the relay's default.
-    widget
-        .file_types
-        .get_or_insert_with(|| app.config.file_types.clone());
+    let widget = s
+        .widget
+        .clone()
+        .with_effective_file_types(&app.config.file_types);
     SiteView {
         id: s.id.clone(),
         name: s.name.clone(),
@@ -582,15 +527,8 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Reply,)> {
 }
 
 fn commit_err(e: crate::commit::CommitError) -> Rejection {
-    use crate::commit::CommitError::*;
-    match e {
-        Storage => Problem::reject(
-            ErrorCode::Storage,
-            "not stored: the relay's disk failed; retry",
-        ),
-        UnknownConversation => not_found("conversation"),
-        ShuttingDown => Problem::reject(ErrorCode::ShuttingDown, "shutting down"),
-    }
+    let (code, message) = e.code_and_message();
+    Problem::reject(code, message)
 }
 
 fn conv_reply(app: &App, id: &ConvId) -> Result<Reply, Rejection> {
@@ -697,13 +635,6 @@ struct NewAgent {
     #[serde(default)]
     role: AgentRole,
     sites: Vec<String>,
-}
-
-fn valid_email(e: &str) -> bool {
-    e.len() <= MAX_EMAIL_BYTES
-        && e.split_once('@')
-            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'))
-        && !e.contains(char::is_whitespace)
 }
 
 async fn agents_add(app: Arc<App>, me: Me, b: NewAgent) -> Result<Reply, Rejection> {
@@ -824,22 +755,6 @@ struct SitePatch {
 }
 
 /// `scheme://host[:port]`, nothing else (what browsers send as Origin).
-fn valid_origin(o: &str) -> bool {
-    let Some((scheme, rest)) = o.split_once("://") else {
-        return false;
-    };
-    (scheme == "http" || scheme == "https")
-        && !rest.is_empty()
-        && o.len() <= 256
-        && rest
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
-}
-
-fn valid_color(c: &str) -> bool {
-    let b = c.as_bytes();
-    (b.len() == 7 || b.len() == 4) && b[0] == b'#' && b[1..].iter().all(u8::is_ascii_hexdigit)
-}
 
 async fn site_patch(site: String, app: Arc<App>, me: Me, b: SitePatch) -> Result<Reply, Rejection> {
     me.owner()?;
@@ -866,20 +781,7 @@ async fn site_patch(site: String, app: Arc<App>, me: Me, b: SitePatch) -> Result
         s.allowed_origins = origins;
     }
     if let Some(w) = b.widget {
-        if !valid_color(&w.color) {
-            return Err(bad("widget.color must be #rgb or #rrggbb"));
-        }
-        if w.greeting.len() > MAX_WIDGET_TEXT_BYTES
-            || w.offline_message.len() > MAX_WIDGET_TEXT_BYTES
-        {
-            return Err(Problem::reject(
-                ErrorCode::TooLarge,
-                "widget texts are at most 1000 bytes",
-            ));
-        }
-        if !matches!(w.language.as_deref(), None | Some("en") | Some("zh-CN")) {
-            return Err(bad("widget.language must be en, zh-CN or absent"));
-        }
+        w.validate().map_err(Problem::from)?;
         s.widget = w;
     }
     app.store.put_site(&s).map_err(internal)?;
@@ -1167,20 +1069,6 @@ mod tests {
         assert_eq!(date_of(0), "1970-01-01");
         assert_eq!(date_of(19_723), "2024-01-01");
         assert_eq!(date_of(20_784), "2026-11-27");
-    }
-
-    #[test]
-    fn limiter_counts_per_key_and_stays_bounded() {
-        let l = Limiter::new(4);
-        for _ in 0..3 {
-            assert!(l.hit("a", 3).is_ok());
-        }
-        assert!(l.hit("a", 3).is_err());
-        assert!(l.hit("b", 3).is_ok());
-        for i in 0..100 {
-            let _ = l.hit(&format!("k{i}"), 3);
-        }
-        assert!(l.windows.lock().map(|w| w.len()).unwrap_or(0) <= 4);
     }
 
     #[test]

@@ -101,6 +101,27 @@ pub enum CommitError {
     ShuttingDown,
 }
 
+impl CommitError {
+    /// The wire code and the words a client sees for this refusal, the same
+    /// on every path (error frames and HTTP bodies).
+    pub fn code_and_message(&self) -> (protocol::ErrorCode, &'static str) {
+        use protocol::ErrorCode;
+        match self {
+            CommitError::Storage => (
+                ErrorCode::Storage,
+                "not stored: the relay's disk failed; resend later",
+            ),
+            CommitError::UnknownConversation => {
+                (ErrorCode::UnknownConversation, "no such conversation")
+            }
+            CommitError::ShuttingDown => (
+                ErrorCode::ShuttingDown,
+                "the relay is shutting down; resend after reconnecting",
+            ),
+        }
+    }
+}
+
 /// The handle sessions use.
 #[derive(Clone)]
 pub struct Committer {

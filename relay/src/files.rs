@@ -485,11 +485,7 @@ async fn check_upload(req: UploadRequest, app: Arc<App>) -> Result<Uploader, Rej
             "this origin may not use the site's widget",
         ));
     }
-    let allowed = rec
-        .widget
-        .file_types
-        .clone()
-        .unwrap_or_else(|| app.config.file_types.clone());
+    let allowed = rec.widget.effective_file_types(&app.config.file_types);
     if allowed.is_empty() {
         return Err(reject(
             ErrorCode::Forbidden,

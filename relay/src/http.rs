@@ -29,6 +29,12 @@ impl Problem {
     }
 }
 
+impl From<ApiError> for Problem {
+    fn from(e: ApiError) -> Problem {
+        Problem(e)
+    }
+}
+
 impl From<Refused> for Rejection {
     fn from(r: Refused) -> Rejection {
         Problem::reject(r.0, r.1)

@@ -15,6 +15,7 @@
 //! - [`auth`]: visitor tokens, agent tokens, verified identity.
 //! - [`store`]: the only module that touches sled.
 //! - [`metrics`]: counters for `/metrics`.
+//! - [`ratelimit`]: fixed one-minute windows for abuse limits.
 
 pub mod api;
 pub mod assets;
@@ -26,6 +27,7 @@ pub mod http;
 pub mod hub;
 pub mod longpoll;
 pub mod metrics;
+pub mod ratelimit;
 pub mod session;
 pub mod store;
 pub mod ws;
@@ -106,7 +108,7 @@ pub struct App {
     pub longpoll: longpoll::Registry,
     /// Rate-limit windows: logins per account and IP, visitor sends and
     /// page views per IP.
-    pub limiter: api::Limiter,
+    pub limiter: ratelimit::Limiter,
     /// Upload blobs on disk (`<data_dir>/files`).
     pub files: files::Blobs,
     pub config: Config,
@@ -225,7 +227,7 @@ pub async fn run(
         tasks: TaskTracker::new(),
         connections: Arc::new(Semaphore::new(config.max_connections)),
         longpoll: longpoll::Registry::default(),
-        limiter: api::Limiter::new(LIMITER_MAX_KEYS),
+        limiter: ratelimit::Limiter::new(LIMITER_MAX_KEYS),
         files: files::Blobs::open(&config.data_dir.join("files"))?,
         config,
     });

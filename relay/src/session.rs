@@ -13,6 +13,7 @@
 
 use crate::commit::{CommitError, Committed, NewMessage, PendingAck, Target};
 use crate::hub::{Push, SubHandle, Subscription};
+use crate::ratelimit::Rate;
 use crate::store::{AgentRecord, ConvRecord, StoreError, VisitorRecord};
 use crate::App;
 use protocol::limits::*;
@@ -20,7 +21,6 @@ use protocol::*;
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 /// A new visit starts when a visitor returns after this long away.
 const VISIT_GAP_MS: u64 = 30 * 60 * 1000;
@@ -31,30 +31,6 @@ pub struct Peer {
     pub ip: Option<IpAddr>,
     pub origin: Option<String>,
     pub user_agent: Option<String>,
-}
-
-/// A fixed one-minute window counter: cheap, bounded, good enough for
-/// abuse limits (a burst at a window edge may reach twice the rate).
-struct Rate {
-    start: Instant,
-    count: u32,
-}
-
-impl Rate {
-    fn new() -> Rate {
-        Rate {
-            start: Instant::now(),
-            count: 0,
-        }
-    }
-    fn allow(&mut self, per_minute: u32) -> bool {
-        if self.start.elapsed() >= Duration::from_secs(60) {
-            self.start = Instant::now();
-            self.count = 0;
-        }
-        self.count += 1;
-        self.count <= per_minute
-    }
 }
 
 struct Live {
@@ -146,19 +122,7 @@ fn internal(e: StoreError) -> Refuse {
 }
 
 fn commit_error(e: CommitError, cid: Option<&Cid>) -> Refuse {
-    let (code, message) = match e {
-        CommitError::Storage => (
-            ErrorCode::Storage,
-            "not stored: the relay's disk failed; resend later",
-        ),
-        CommitError::UnknownConversation => {
-            (ErrorCode::UnknownConversation, "no such conversation")
-        }
-        CommitError::ShuttingDown => (
-            ErrorCode::ShuttingDown,
-            "the relay is shutting down; resend after reconnecting",
-        ),
-    };
+    let (code, message) = e.code_and_message();
     Refuse {
         code,
         message: message.into(),
@@ -456,16 +420,12 @@ impl Session {
             name: None,
             sites: Vec::new(),
             agents_online,
-            settings: Some(protocol::WidgetSettings {
-                // What the widget may offer: the site's choice or the relay's.
-                file_types: Some(
-                    site.widget
-                        .file_types
-                        .clone()
-                        .unwrap_or_else(|| self.app.config.file_types.clone()),
-                ),
-                ..site.widget.clone()
-            }),
+            // What the widget may offer: the site's choice or the relay's.
+            settings: Some(
+                site.widget
+                    .clone()
+                    .with_effective_file_types(&self.app.config.file_types),
+            ),
         }));
         let name = rec.user.as_ref().and_then(|u| u.name.clone());
         // Origin and User-Agent were only needed for hello; idle connections

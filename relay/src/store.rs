@@ -116,15 +116,7 @@ impl ConvRecord {
     }
 }
 
-/// What an agent may administer. Owners add and remove agents and create
-/// sites; every agent works the sites they are a member of, and only those.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AgentRole {
-    Owner,
-    #[default]
-    Agent,
-}
+pub use protocol::api::AgentRole;
 
 /// An agent account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -8,16 +8,14 @@
 //!   heartbeats, reconnect with backoff + jitter), outbox, cursors, the JS API.
 //! - [`view`]: the DOM inside a shadow root; text only, never markup.
 //! - [`storage`]: localStorage per site, cookie fallback.
-//! - [`i18n`]: English and Simplified Chinese.
 //! - [`js`]: small helpers over js_sys (frames via the browser's JSON).
 
-pub mod i18n;
 pub mod js;
 pub mod storage;
 pub mod view;
 
-use i18n::Texts;
 use js::*;
+use protocol::texts::{self as i18n, Texts};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;

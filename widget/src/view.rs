@@ -3,7 +3,7 @@
 //! out and ours in; every visitor- or agent-written string goes in as text
 //! (`textContent`), never as markup.
 
-use crate::i18n::Texts;
+use protocol::texts::Texts;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, HtmlElement, HtmlInputElement, HtmlTextAreaElement, ShadowRoot};

@@ -1,5 +1,10 @@
-//! Built-in texts: English and Simplified Chinese.
+//! Built-in texts of the visitor's side (widget, fallback, previews in the
+//! console): English and Simplified Chinese, one table each. The console's
+//! settings preview and the defaults agents see come from here too, so the
+//! copies cannot disagree; `www/fallback.js` is checked against it by a test.
 
+/// Every string a visitor sees, in one language.
+#[derive(Debug)]
 pub struct Texts {
     pub title: &'static str,
     pub greeting: &'static str,

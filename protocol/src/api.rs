@@ -1,0 +1,427 @@
+//! The HTTP API's bodies (`/v1/api/…`): what clients send, what the relay
+//! answers, and the validation both sides share, so the console's forms and
+//! previews refuse exactly what the relay refuses.
+
+use crate::limits::{MAX_EMAIL_BYTES, MAX_ORIGIN_BYTES, MAX_WIDGET_TEXT_BYTES};
+use crate::{
+    AgentId, ApiError, ConvSummary, ErrorCode, Event, FileClass, PageInfo, SiteId, UserInfo,
+    VisitorId, VisitorInfo, WidgetSettings,
+};
+use serde::{Deserialize, Serialize};
+
+/// What an agent may administer. Owners add and remove agents and create
+/// sites; every agent works the sites they are a member of, and only those.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentRole {
+    Owner,
+    #[default]
+    Agent,
+}
+
+/// An agent as the API shows it (never its password hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentView {
+    pub id: AgentId,
+    pub name: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    pub role: AgentRole,
+    pub sites: Vec<SiteId>,
+}
+
+impl AgentView {
+    pub fn is_owner(&self) -> bool {
+        self.role == AgentRole::Owner
+    }
+}
+
+/// `POST /v1/api/login`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// The answer to a good login: a session token and who it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginReply {
+    pub token: String,
+    pub agent: AgentView,
+}
+
+/// `POST /v1/api/me/password`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordChange {
+    pub current: String,
+    pub new: String,
+}
+
+/// `POST /v1/api/agents` (owners).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewAgent {
+    pub name: String,
+    pub email: String,
+    pub password: String,
+    #[serde(default)]
+    pub role: AgentRole,
+    pub sites: Vec<String>,
+}
+
+/// `GET /v1/api/sites/{site}/agents`: the people an agent may transfer to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Teammate {
+    pub id: AgentId,
+    pub name: String,
+    pub role: AgentRole,
+}
+
+/// `POST /v1/api/sites` (owners).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewSite {
+    pub id: String,
+    pub name: String,
+}
+
+/// A site as the API shows it. `widget.file_types` is always the effective
+/// list (the site's own or the relay's default).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteView {
+    pub id: SiteId,
+    pub name: String,
+    #[serde(default)]
+    pub created: u64,
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    pub widget: WidgetSettings,
+    /// Owners only: the secret for `user_hash`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+/// `PATCH /v1/api/sites/{site}` (owners): only the fields present change.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SitePatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_origins: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub widget: Option<WidgetSettings>,
+}
+
+/// `POST /v1/api/sites/{site}/rotate-secret`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretReply {
+    pub secret: String,
+}
+
+/// `GET /v1/api/sites/{site}/snippet`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnippetReply {
+    pub site: SiteId,
+    pub html: String,
+}
+
+/// A canned reply an agent inserts with `/shortcut`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Canned {
+    pub id: String,
+    pub shortcut: String,
+    pub text: String,
+}
+
+/// `POST /v1/api/sites/{site}/canned`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewCanned {
+    pub shortcut: String,
+    pub text: String,
+}
+
+/// `GET /v1/api/sites/{site}/conversations?status=&limit=&before=`
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConvQuery {
+    /// open (default) | closed | mine | unassigned | all
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+    /// Only conversations updated before this (ms): the next page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<u64>,
+}
+
+/// One page of conversations, newest activity first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConvPage {
+    pub convs: Vec<ConvSummary>,
+    /// Pass as `before` for the next page; absent on the last one.
+    #[serde(default)]
+    pub next_before: Option<u64>,
+}
+
+/// `GET /v1/api/conversations/{conv}/events?after=&before=&limit=`
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventsQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+/// Events in seq order; `more` when the page was cut at its limit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventsPage {
+    pub events: Vec<Event>,
+    pub more: bool,
+}
+
+/// `POST /v1/api/conversations/{conv}/assign`: absent agent = the caller.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssignRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+}
+
+/// `POST /v1/api/conversations/{conv}/transfer`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferRequest {
+    pub agent: String,
+}
+
+/// `GET /v1/api/sites/{site}/visitors/{visitor}`: everything known of a
+/// visitor, live or not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VisitorProfile {
+    pub id: VisitorId,
+    pub site: SiteId,
+    pub first_seen: u64,
+    pub last_seen: u64,
+    pub visits: u32,
+    #[serde(default)]
+    pub user: Option<UserInfo>,
+    #[serde(default)]
+    pub verified: bool,
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    #[serde(default)]
+    pub online: bool,
+    /// While online: the live record (current page, pages this visit…).
+    #[serde(default)]
+    pub current: Option<VisitorInfo>,
+    /// Recent pages, newest last.
+    #[serde(default)]
+    pub pages: Vec<PageInfo>,
+    #[serde(default)]
+    pub conversations: Vec<ConvSummary>,
+}
+
+/// `GET /v1/api/sites/{site}/stats?days=`
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<u64>,
+}
+
+/// One day of a site's figures (UTC days).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayStats {
+    /// `YYYY-MM-DD`
+    pub date: String,
+    pub messages: u64,
+    pub conversations: u64,
+    pub visitors: u64,
+}
+
+/// First response: from a visitor's first unanswered message to the reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirstResponse {
+    pub median: Option<u64>,
+    pub mean: Option<u64>,
+    pub count: usize,
+}
+
+/// A site's figures over the last `days` days.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    pub site: SiteId,
+    pub days: Vec<DayStats>,
+    pub first_response_ms: FirstResponse,
+}
+
+// --- validation shared by the relay and the console -----------------------
+
+/// `#rgb` or `#rrggbb`.
+pub fn valid_color(c: &str) -> bool {
+    let hex = c.strip_prefix('#').unwrap_or("");
+    (hex.len() == 3 || hex.len() == 6) && hex.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// An origin: `scheme://host[:port]`, http or https, nothing after it.
+pub fn valid_origin(o: &str) -> bool {
+    let Some(rest) = o
+        .strip_prefix("https://")
+        .or_else(|| o.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    !rest.is_empty()
+        && o.len() <= MAX_ORIGIN_BYTES
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+}
+
+/// A plausible e-mail address (one `@`, a dotted domain, no spaces).
+pub fn valid_email(e: &str) -> bool {
+    e.len() <= MAX_EMAIL_BYTES
+        && e.split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'))
+        && !e.contains(char::is_whitespace)
+}
+
+/// Languages the widget speaks (`None`: from the visitor's browser).
+pub const WIDGET_LANGUAGES: &[&str] = &["en", "zh-CN"];
+
+impl WidgetSettings {
+    /// Why the relay would refuse these settings, if it would.
+    pub fn validate(&self) -> Result<(), ApiError> {
+        if !valid_color(&self.color) {
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                "widget.color must be #rgb or #rrggbb",
+            ));
+        }
+        if self.greeting.len() > MAX_WIDGET_TEXT_BYTES
+            || self.offline_message.len() > MAX_WIDGET_TEXT_BYTES
+        {
+            return Err(ApiError::new(
+                ErrorCode::TooLarge,
+                format!("widget texts are at most {MAX_WIDGET_TEXT_BYTES} bytes"),
+            ));
+        }
+        if let Some(l) = self.language.as_deref() {
+            if !WIDGET_LANGUAGES.contains(&l) {
+                return Err(ApiError::new(
+                    ErrorCode::BadRequest,
+                    "widget.language must be en, zh-CN or absent",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The file kinds that may be attached: the site's own list, or the
+    /// relay's default when the site has none.
+    pub fn effective_file_types(&self, relay_default: &[FileClass]) -> Vec<FileClass> {
+        self.file_types
+            .clone()
+            .unwrap_or_else(|| relay_default.to_vec())
+    }
+
+    /// The same settings with `file_types` made explicit (what the API and
+    /// the visitor's `welcome` show).
+    pub fn with_effective_file_types(mut self, relay_default: &[FileClass]) -> WidgetSettings {
+        self.file_types = Some(self.effective_file_types(relay_default));
+        self
+    }
+
+    /// The colour as `#rrggbb` (CSS accepts `#rgb` too, but derived shades
+    /// need six digits). Invalid colours give the default.
+    pub fn color_rrggbb(&self) -> String {
+        let hex = match self.color.strip_prefix('#') {
+            Some(h) if valid_color(&self.color) => h,
+            _ => return WidgetSettings::default().color,
+        };
+        if hex.len() == 3 {
+            let mut s = String::with_capacity(7);
+            s.push('#');
+            for c in hex.chars() {
+                s.push(c);
+                s.push(c);
+            }
+            s
+        } else {
+            format!("#{hex}")
+        }
+    }
+
+    /// The greeting shown, in `lang`: the site's own or the built-in text.
+    pub fn greeting_or_default(&self, lang: &str) -> String {
+        if self.greeting.is_empty() {
+            crate::texts::pick(self.language.as_deref().unwrap_or(lang))
+                .greeting
+                .to_string()
+        } else {
+            self.greeting.clone()
+        }
+    }
+
+    /// The offline text shown, in `lang`: the site's own or the built-in.
+    pub fn offline_or_default(&self, lang: &str) -> String {
+        if self.offline_message.is_empty() {
+            crate::texts::pick(self.language.as_deref().unwrap_or(lang))
+                .offline
+                .to_string()
+        } else {
+            self.offline_message.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colours_origins_and_emails() {
+        assert!(valid_color("#0b6e4f"));
+        assert!(valid_color("#abc"));
+        assert!(!valid_color("0b6e4f"));
+        assert!(!valid_color("#0b6e4"));
+        assert!(!valid_color("#ggg"));
+        assert!(valid_origin("https://shop.example.com"));
+        assert!(valid_origin("http://127.0.0.1:8080"));
+        assert!(!valid_origin("shop.example.com"));
+        assert!(!valid_origin("https://shop.example.com/path"));
+        assert!(!valid_origin("javascript://x"));
+        assert!(valid_email("ada@example.com"));
+        assert!(!valid_email("ada@example"));
+        assert!(!valid_email("a da@example.com"));
+    }
+
+    #[test]
+    fn settings_validation_matches_the_relay() {
+        let mut w = WidgetSettings::default();
+        assert!(w.validate().is_ok());
+        w.color = "#abc".into();
+        assert!(w.validate().is_ok());
+        assert_eq!(w.color_rrggbb(), "#aabbcc");
+        w.language = Some("fr".into());
+        assert_eq!(w.validate().map_err(|e| e.code), Err(ErrorCode::BadRequest));
+        w.language = Some("zh-CN".into());
+        w.greeting = "x".repeat(MAX_WIDGET_TEXT_BYTES + 1);
+        assert_eq!(w.validate().map_err(|e| e.code), Err(ErrorCode::TooLarge));
+    }
+
+    #[test]
+    fn file_types_fall_back_to_the_relays_default() {
+        let mut w = WidgetSettings::default();
+        let relay = [FileClass::Image, FileClass::Pdf];
+        assert_eq!(w.effective_file_types(&relay), relay.to_vec());
+        w.file_types = Some(vec![]);
+        assert!(w.effective_file_types(&relay).is_empty());
+    }
+
+    #[test]
+    fn default_texts_follow_the_language() {
+        let mut w = WidgetSettings::default();
+        assert_eq!(w.greeting_or_default("en-US"), crate::texts::EN.greeting);
+        w.language = Some("zh-CN".into());
+        assert_eq!(w.greeting_or_default("en-US"), crate::texts::ZH.greeting);
+        w.greeting = "Hello".into();
+        assert_eq!(w.greeting_or_default("en"), "Hello");
+    }
+}

@@ -1,0 +1,141 @@
+//! Fixed one-minute windows for abuse limits: [`Limiter`] keyed by string and
+//! shared relay-wide (logins, sends and uploads per IP), [`Rate`] owned by one
+//! connection (its sends, page views, typing). One counting rule for both.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// The window every limit counts in.
+pub const WINDOW_MS: u64 = 60_000;
+
+/// One window: when it started and how many hits it has seen. Cheap and
+/// bounded; a burst at a window edge may reach twice the rate, which is fine
+/// for abuse limits.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    start_ms: u64,
+    count: u32,
+}
+
+impl Window {
+    fn new(now_ms: u64) -> Window {
+        Window {
+            start_ms: now_ms,
+            count: 0,
+        }
+    }
+
+    fn expired(&self, now_ms: u64) -> bool {
+        now_ms.saturating_sub(self.start_ms) >= WINDOW_MS
+    }
+
+    /// Counts one hit; Err(seconds until the window ends) when over the limit.
+    fn hit(&mut self, now_ms: u64, per_minute: u32) -> Result<(), u64> {
+        if self.expired(now_ms) {
+            *self = Window::new(now_ms);
+        }
+        self.count = self.count.saturating_add(1);
+        if self.count > per_minute {
+            let left = WINDOW_MS - now_ms.saturating_sub(self.start_ms);
+            Err(left.div_ceil(1000).max(1))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Windows keyed by string, bounded in memory: past `max_keys` entries,
+/// expired windows are swept; if all are live, the map is cleared (a burst
+/// of distinct keys costs memory, never unbounded).
+pub struct Limiter {
+    windows: Mutex<HashMap<String, Window>>,
+    max_keys: usize,
+}
+
+impl Limiter {
+    pub fn new(max_keys: usize) -> Limiter {
+        Limiter {
+            windows: Mutex::new(HashMap::new()),
+            max_keys,
+        }
+    }
+
+    /// Counts one hit on `key`; Err(seconds to wait) when over `per_minute`.
+    pub fn hit(&self, key: &str, per_minute: u32) -> Result<(), u64> {
+        self.hit_at(crate::now_ms(), key, per_minute)
+    }
+
+    fn hit_at(&self, now: u64, key: &str, per_minute: u32) -> Result<(), u64> {
+        let mut w = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        if w.len() >= self.max_keys && !w.contains_key(key) {
+            w.retain(|_, win| !win.expired(now));
+            if w.len() >= self.max_keys {
+                w.clear();
+            }
+        }
+        w.entry(key.to_string())
+            .or_insert_with(|| Window::new(now))
+            .hit(now, per_minute)
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.windows.lock().map(|w| w.len()).unwrap_or(usize::MAX)
+    }
+}
+
+/// One connection's own window (no lock, no key).
+#[derive(Debug)]
+pub struct Rate(Window);
+
+impl Rate {
+    pub fn new() -> Rate {
+        Rate(Window::new(crate::now_ms()))
+    }
+
+    /// Counts one hit; false when over `per_minute` in this window.
+    pub fn allow(&mut self, per_minute: u32) -> bool {
+        self.0.hit(crate::now_ms(), per_minute).is_ok()
+    }
+}
+
+impl Default for Rate {
+    fn default() -> Rate {
+        Rate::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limiter_counts_per_key_and_stays_bounded() {
+        let l = Limiter::new(4);
+        for _ in 0..3 {
+            assert!(l.hit("a", 3).is_ok());
+        }
+        assert!(l.hit("a", 3).is_err());
+        assert!(l.hit("b", 3).is_ok());
+        for i in 0..100 {
+            let _ = l.hit(&format!("k{i}"), 3);
+        }
+        assert!(l.len() <= 4);
+    }
+
+    #[test]
+    fn windows_end_and_say_how_long_to_wait() {
+        let l = Limiter::new(4);
+        assert!(l.hit_at(1_000, "a", 1).is_ok());
+        assert_eq!(l.hit_at(31_000, "a", 1), Err(30));
+        assert!(l.hit_at(61_000, "a", 1).is_ok());
+    }
+
+    #[test]
+    fn a_connection_rate_refuses_past_its_limit() {
+        let mut r = Rate::new();
+        assert!(r.allow(2));
+        assert!(r.allow(2));
+        assert!(!r.allow(2));
+    }
+}
