@@ -754,8 +754,6 @@ struct SitePatch {
     widget: Option<WidgetSettings>,
 }
 
-/// `scheme://host[:port]`, nothing else (what browsers send as Origin).
-
 async fn site_patch(site: String, app: Arc<App>, me: Me, b: SitePatch) -> Result<Reply, Rejection> {
     me.owner()?;
     let mut s = member_site(&app, &me, &site)?;
