@@ -153,7 +153,7 @@ async fn login_attempts_are_rate_limited() -> Result<()> {
     let relay = Relay::start(BIN, &["--demo-password", OWNER.1]).await?;
     let http = reqwest::Client::new();
     let mut last = None;
-    for _ in 0..relay::api::MAX_LOGINS_PER_ACCOUNT_PER_MINUTE + 1 {
+    for _ in 0..protocol::limits::MAX_LOGINS_PER_ACCOUNT_PER_MINUTE + 1 {
         let r = http
             .post(relay.http("/v1/api/login"))
             .json(&json!({"email": OWNER.0, "password": "wrong-password"}))
