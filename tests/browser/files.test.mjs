@@ -110,6 +110,13 @@ test('files: dropped on the widget, dropped on the console reply box, pasted int
   await thumb.waitFor({ timeout: 15000 });
   await until(() => thumb.evaluate((i) => i.complete && i.naturalWidth > 0), 15000, 'pasted image thumbnail loaded');
   assert.equal(await c.locator('.composer textarea').inputValue(), '', 'nothing pasted as text');
+  // A paste of plain text is left to the browser (it goes into the box).
+  const textPaste = await c.locator('.composer textarea').evaluate((ta) => {
+    const dt = new DataTransfer();
+    dt.setData('text/plain', 'just text');
+    return !ta.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+  });
+  assert.equal(textPaste, false, 'a text paste is not taken as a file');
   await c.screenshot({ path: path.join(SHOTS, 'console-drop-paste-1280x800.png') });
 
   // The visitor receives both.
