@@ -96,6 +96,9 @@ test('offline: two messages written offline arrive once, in order, when back onl
   await launcher(p).click();
   await say(p, 'first, online');
   const first = await a.waitFor((f) => f.type === 'event' && f.text === 'first, online');
+  // The agent's event and the widget's ack leave together; on a loaded
+  // machine the ack may still be on its way when the agent has the event.
+  await until(async () => (await widgetTexts(p)).some((m) => m.text === 'first, online' && m.state === 'Sent'), 10000, 'first sent');
   await ctx.setOffline(true);
   await until(() => p.evaluate(() => !navigator.onLine), 5000, 'offline');
   await say(p, 'offline one');
