@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { startRelay, hostServer, page, browser, until, widgetTexts, sleep, SHOTS, signedInConsole } from './lib.mjs';
+import { startRelay, hostServer, page, agent, browser, until, widgetTexts, sleep, SHOTS, signedInConsole } from './lib.mjs';
 
 const OWNER = { email: 'owner@example.com', password: 'owner-password-1' };
 const ANN = { email: 'ann@example.com', password: 'ann-password-1', name: 'Ann Agent' };
@@ -93,8 +93,10 @@ test('console: live visitors with pages, proactive chat, two-way messages, trans
   await c.locator('.chat[data-conv]').waitFor({ timeout: 10000 });
   await until(async () => (await widgetTexts(v)).some((m) => m.text === 'Hi! Can I help you choose a plan?' && !m.mine), 10000, 'invite reached the widget');
 
-  // Two-way.
-  await v.locator('kefu-widget .b').click().catch(() => {});
+  // Two-way: the invite raised the badge but left the panel closed, so the
+  // launcher click opens it.
+  await v.locator('kefu-widget .b').click();
+  assert.equal(await v.locator('kefu-widget .p').isVisible(), true, 'panel open');
   await say(v, 'Yes — which plan has SSO?');
   await until(async () => (await chatTexts(c)).some((m) => m.side === 'visitor' && m.text === 'Yes — which plan has SSO?'), 10000, 'visitor message in console');
   await reply(c, 'The Team plan.\nIt also has audit logs.');
@@ -128,32 +130,95 @@ test('console: live visitors with pages, proactive chat, two-way messages, trans
   await Promise.all([octx.close(), vctx.close(), actx.close()]);
 });
 
+/** Elements carrying a payload's code (an attribute or a script body
+ *  naming `flag`) in the page and in the widget's shadow root: any is
+ *  hostile text that became markup. */
+const markupWith = (p, flag) => p.evaluate((f) => {
+  const roots = [document];
+  const w = document.querySelector('kefu-widget');
+  if (w && w.shadowRoot) roots.push(w.shadowRoot);
+  return roots.flatMap((r) => Array.from(r.querySelectorAll('*')))
+    .filter((e) => Array.from(e.attributes).some((a) => a.value.includes(f)) || (e.tagName === 'SCRIPT' && e.textContent.includes(f)))
+    .map((e) => e.outerHTML);
+}, flag);
+
+/** The control: `html` put into `p` as markup sets `window[flag]`, so a
+ *  check that it stays unset can fail in this page. */
+async function markupRuns(p, html, flag) {
+  await p.evaluate((h) => {
+    const d = document.createElement('div');
+    d.id = 'kefu-test-control';
+    d.innerHTML = h;
+    document.body.append(d);
+    d.querySelector('a').click();
+  }, html);
+  return until(() => p.evaluate((f) => window[f] === 2, flag), 5000, flag + ' set by injected markup')
+    .finally(() => p.evaluate(() => document.getElementById('kefu-test-control').remove()));
+}
+
+// Each payload sets window.__pwned if it is ever parsed as HTML: the
+// image's error handler runs when `x` fails to load, the link runs when the
+// bubble is clicked (the script tag runs where markup is written with
+// document.write or server-side).
+const HOSTILE = [
+  '<img src=x onerror="window.__pwned=1">',
+  '<script>window.__pwned=1</script>',
+  '<a href="javascript:window.__pwned=1">click me</a>',
+];
+// The control's markup: one handler that runs on load failure, one on click.
+const CONTROL = '<img src=x onerror="window.__control=(window.__control||0)+1"><a href="javascript:window.__control=(window.__control||0)+1">x</a>';
+
 test('console: visitor markup is shown as text and never runs', async () => {
-  const octx = await chrome.newContext({ viewport: { width: 1280, height: 800 } });
+  // The console's CSP would stop inline handlers even if a message became
+  // markup; this context bypasses it, so that the checks below test the
+  // rendering itself. The CSP, the second wall, is checked at the end.
+  const octx = await chrome.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: true });
   const c = await consolePage(octx);
-  const vctx = await chrome.newContext();
+  const vctx = await chrome.newContext({ viewport: { width: 1280, height: 800 } });
   const v = await visitorPage(vctx);
   await v.locator('kefu-widget .b').click();
-  const payloads = [
-    '<img src=x onerror="window.__pwned=1">',
-    '<script>window.__pwned=1</script>',
-    '<a href="javascript:window.__pwned=1">click me</a>',
-  ];
-  for (const p of payloads) await say(v, p);
+  for (const p of HOSTILE) await say(v, p);
   await c.locator('.conv', { hasText: 'click me' }).first().click();
   await until(async () => (await chatTexts(c)).filter((m) => m.side === 'visitor').length === 3, 10000, 'three hostile messages');
   const shown = (await chatTexts(c)).filter((m) => m.side === 'visitor').map((m) => m.text);
-  assert.deepEqual(shown, payloads, 'shown literally, in order');
-  // Nothing became an element: no img, script or link inside the messages.
+  assert.deepEqual(shown, HOSTILE, 'shown literally, in order');
+  // The agent answers with the same markup: the console shows its own
+  // replies, and the widget shows them as the agent's.
+  const replies = HOSTILE.map((p) => p.replace('click me', 'agent link'));
+  for (const p of replies) await reply(c, p);
+  await until(async () => (await widgetTexts(v)).filter((m) => !m.mine && replies.includes(m.text)).length === 3, 10000, 'hostile replies in widget');
+  assert.deepEqual((await widgetTexts(v)).filter((m) => m.mine).map((m) => m.text), HOSTILE, 'widget shows the visitor\'s own text literally');
+  assert.deepEqual((await widgetTexts(v)).filter((m) => !m.mine && replies.includes(m.text)).map((m) => m.text), replies);
+  await until(async () => (await chatTexts(c)).filter((m) => m.side === 'agent' && !m.pending).length === 3, 10000, 'replies acked');
+  assert.deepEqual((await chatTexts(c)).filter((m) => m.side === 'agent').map((m) => m.text), replies);
+  // Nothing became an element, in the bubbles or in the conversation list.
   assert.equal(await c.locator('.messages img, .messages script, .messages a').count(), 0);
-  // Click where the link text is, in case it became a link after all.
+  assert.deepEqual(await markupWith(c, '__pwned'), [], 'console');
+  assert.deepEqual(await markupWith(v, '__pwned'), [], 'widget');
+  // Click where the link texts are, in case they became links after all.
   await c.locator('.msg.visitor .bubble', { hasText: 'click me' }).click();
-  await sleep(300);
+  await c.locator('.msg.agent .bubble', { hasText: 'agent link' }).click();
+  await v.locator('kefu-widget .m', { hasText: 'click me' }).click();
+  await v.locator('kefu-widget .m', { hasText: 'agent link' }).click();
+  await sleep(500);
   assert.equal(await c.evaluate(() => window.__pwned), undefined);
-  // The console's CSP forbids inline script as a second wall.
+  assert.equal(await v.evaluate(() => window.__pwned), undefined);
+  // Controls: in both pages, markup does run, so the two checks above can fail.
+  await markupRuns(c, CONTROL, '__control');
+  await markupRuns(v, CONTROL, '__control');
+  await c.screenshot({ path: path.join(SHOTS, 'console-hostile-1280x800.png') });
+  await v.screenshot({ path: path.join(SHOTS, 'widget-hostile-text-1280x800.png') });
+  // The console's CSP forbids inline script as a second wall: a console
+  // that honours it does not run the same injected markup.
   const csp = (await fetch(relay.base + '/console/')).headers.get('content-security-policy');
   assert.match(csp, /script-src 'self' 'wasm-unsafe-eval'/);
-  await Promise.all([octx.close(), vctx.close()]);
+  const sctx = await chrome.newContext();
+  const strict = await sctx.newPage();
+  await strict.goto(relay.base + '/console/');
+  await strict.waitForSelector('input[name=email]');
+  await assert.rejects(markupRuns(strict, CONTROL, '__control'), /timed out/);
+  assert.equal(await strict.evaluate(() => window.__control), undefined);
+  await Promise.all([octx.close(), vctx.close(), sctx.close()]);
 });
 
 test('console: offline while the visitor sends three messages → all three once, in order', async () => {
@@ -260,8 +325,148 @@ test('console: unread title, desktop notification except for the open conversati
   await c.click('[data-nav=inbox]');
   await c.locator(`.conv[data-conv="${conv}"]`).click();
   await v.locator('kefu-widget textarea').type('order 4711', { delay: 50 });
-  await until(async () => ((await c.locator('.typing-line .draft').textContent().catch(() => '')) || '').startsWith('order'), 10000, 'draft preview');
+  await until(() => c.evaluate(() => (document.querySelector('.typing-line .draft') || {}).textContent || '').then((d) => d.startsWith('order')), 10000, 'draft preview');
   await Promise.all([octx.close(), vctx.close()]);
+});
+
+/** A visitor over a plain WebSocket (no widget): `send(text)` resolves
+ *  with the relay's ack. */
+async function wsVisitor(id) {
+  const ws = new WebSocket(`ws://${relay.addr}/v1/ws`);
+  const acks = new Map();
+  let welcome;
+  const welcomed = new Promise((r) => { welcome = r; });
+  ws.on('message', (d) => {
+    const f = JSON.parse(String(d));
+    if (f.type === 'ping') ws.send('{"type":"pong"}');
+    if (f.type === 'welcome') welcome(f);
+    if (f.type === 'ack' && acks.has(f.cid)) acks.get(f.cid)(f);
+  });
+  await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
+  ws.send(JSON.stringify({ type: 'hello', v: 1, role: 'visitor', site: 'demo', visitor: id }));
+  await welcomed;
+  let n = 0;
+  return {
+    send: (text) => new Promise((resolve) => {
+      const cid = id + '-' + (++n);
+      acks.set(cid, resolve);
+      ws.send(JSON.stringify({ type: 'send', cid, text }));
+    }),
+    close: () => ws.close(),
+  };
+}
+
+test('console: "Load earlier messages" adds the older history once, in order', async () => {
+  // 70 messages: more than the one page of 50 the console loads first.
+  const texts = Array.from({ length: 70 }, (_, i) => 'history ' + String(i + 1).padStart(2, '0'));
+  const vis = await wsVisitor('history-visitor');
+  const first = await vis.send(texts[0]);
+  const a = await agent(relay);
+  for (const [i, text] of texts.slice(1).entries()) {
+    const cid = 'history-' + i;
+    a.send({ type: 'send', conv: first.conv, cid, text });
+    await a.waitFor((f) => f.type === 'ack' && f.cid === cid);
+  }
+  const octx = await chrome.newContext({ viewport: { width: 1280, height: 800 } });
+  const c = await consolePage(octx);
+  await c.locator(`.conv[data-conv="${first.conv}"]`).click();
+  const shown = async () => (await chatTexts(c)).map((m) => m.text);
+  await until(async () => (await shown()).length === 50, 10000, 'first page of history');
+  assert.deepEqual(await shown(), texts.slice(20), 'the latest 50');
+  const more = c.getByRole('button', { name: 'Load earlier messages' });
+  assert.equal(await more.isVisible(), true);
+  await c.screenshot({ path: path.join(SHOTS, 'console-load-earlier-1280x800.png') });
+  await more.click();
+  await until(async () => (await shown()).length >= 70, 10000, 'earlier messages');
+  await sleep(300); // a duplicate would have been drawn by now
+  assert.deepEqual(await shown(), texts, 'all 70, once each, in order');
+  assert.equal(await more.count(), 0, 'nothing earlier to load');
+  vis.close();
+  a.close();
+  await octx.close();
+});
+
+test('console: a chime for a new visitor message once the agent has pressed a key, not for the open conversation', async () => {
+  const octx = await chrome.newContext({ viewport: { width: 1280, height: 800 } });
+  // Counts audio contexts and the notes started on them.
+  await octx.addInitScript(() => {
+    window.__audio = { contexts: 0, notes: [] };
+    const AC = window.AudioContext;
+    window.AudioContext = class extends AC {
+      constructor(...args) { super(...args); window.__audio.contexts += 1; }
+    };
+    const start = OscillatorNode.prototype.start;
+    OscillatorNode.prototype.start = function (...args) {
+      window.__audio.notes.push(this.frequency.value);
+      return start.apply(this, args);
+    };
+  });
+  const c = await consolePage(octx);
+  // A reload signs in from storage: no click or key press yet on this
+  // page, so browsers would refuse audio and the console makes none.
+  await c.reload();
+  await c.waitForSelector('.topbar');
+  await until(async () => (await c.locator('.banner').count()) === 0, 15000, 'console connected');
+  const audio = () => c.evaluate(() => window.__audio);
+  const vctx = await chrome.newContext();
+  const v = await visitorPage(vctx);
+  await v.locator('kefu-widget .b').click();
+  await say(v, 'before any key press');
+  await c.locator('.conv', { hasText: 'before any key press' }).waitFor({ timeout: 10000 });
+  await sleep(300);
+  assert.deepEqual(await audio(), { contexts: 0, notes: [] }, 'silent before a gesture');
+  // The agent's first key press unlocks audio; the next message chimes:
+  // two notes.
+  await c.keyboard.press('Shift');
+  await until(async () => (await audio()).contexts === 1, 5000, 'audio unlocked');
+  await say(v, 'after a key press');
+  await until(async () => (await audio()).notes.length === 2, 10000, 'chime');
+  assert.deepEqual((await audio()).notes, [880, 1320]);
+  // The conversation the agent is looking at does not chime.
+  await c.locator('.conv', { hasText: 'after a key press' }).click();
+  await say(v, 'while it is open');
+  await until(async () => (await chatTexts(c)).some((m) => m.text === 'while it is open'), 10000, 'message shown');
+  await sleep(300);
+  assert.equal((await audio()).notes.length, 2, 'no chime for the open conversation');
+  await Promise.all([octx.close(), vctx.close()]);
+});
+
+test('console: "Retry now" on the reconnect banner reconnects before the backoff would', async () => {
+  const octx = await chrome.newContext({ viewport: { width: 1280, height: 800 } });
+  const c = await consolePage(octx);
+  /** Seconds until the next attempt, as the banner says, or null. */
+  const wait = () => c.evaluate(() => {
+    const m = /Reconnecting in (\d+) s \(attempt (\d+)\)/.exec((document.querySelector('.banner[data-conn=retrying] span') || {}).textContent || '');
+    return m && Number(m[1]);
+  });
+  // Each failed attempt doubles the wait (up to 7.5–15 s): with the relay
+  // stopped, wait for one long enough that the timer cannot be what
+  // reconnects, then start the relay again. The banner's count is drawn
+  // when the attempt is scheduled (rounded up), and seen here within a
+  // poll of that: the timer fires no sooner than `deadline`. A start too
+  // slow to leave 3 s before it (a loaded machine) makes the round say
+  // nothing: another round then.
+  let deadline = 0;
+  for (let round = 1; Date.now() > deadline - 3000; round++) {
+    assert.ok(round <= 3, 'the relay restarted too slowly three times');
+    await relay.stop();
+    const seen = await until(async () => { const n = await wait(); return n >= 8 && { n, at: Date.now() }; }, 60000, 'a long backoff');
+    deadline = seen.at - 500 + (seen.n - 1) * 1000;
+    const t = Date.now();
+    await relay.start();
+    console.log(`# Retry now: relay restarted in ${Date.now() - t} ms; the timer is ${deadline - Date.now()} ms away at least`);
+  }
+  await c.screenshot({ path: path.join(SHOTS, 'console-retry-1280x800.png') });
+  await c.getByRole('button', { name: 'Retry now' }).click();
+  await until(async () => (await c.locator('.banner').count()) === 0, 15000, 'reconnected');
+  const early = deadline - Date.now();
+  assert.ok(early > 0, `reconnected ${early} ms before the timer would have fired`);
+  // And it is live again: a visitor message arrives.
+  const vis = await wsVisitor('after-retry');
+  await vis.send('after the retry');
+  await c.locator('.conv', { hasText: 'after the retry' }).waitFor({ timeout: 10000 });
+  vis.close();
+  await octx.close();
 });
 
 test('console: stays usable with 1,000 visitors online', async () => {
@@ -285,18 +490,31 @@ test('console: stays usable with 1,000 visitors online', async () => {
     Number((await c.locator('.list-head h2').textContent()).split(' ')[0]) >= N, 30000, '1,000 visitors listed');
   // Paged: one page of rows in the DOM, not a thousand.
   assert.equal(await c.locator('.vrow').count(), 50);
+  /** Clicks a pager button; the ms until the pager shows `range`. */
+  const turn = async (button, range) => {
+    const t = Date.now();
+    await c.locator('.pager button')[button]().click();
+    await c.waitForFunction((r) => document.querySelector('.pager span').textContent.startsWith(r), range, { timeout: 60000 });
+    return Date.now() - t;
+  };
+  // The baseline: the same click with nothing else going on, on this
+  // machine under whatever load it has right now.
+  const baseMs = await turn('last', '51–100 of');
+  await turn('first', '1–50 of');
   // A storm of page changes (every visitor moves) while the agent works.
   const start = Date.now();
   sockets.forEach((ws, i) => ws.send(JSON.stringify({ type: 'page', url: 'https://shop.example/cart/' + i, title: 'Cart ' + i })));
-  const t0 = Date.now();
-  await c.locator('.pager button').last().click();
-  await until(async () => /^51–100 of/.test(await c.locator('.pager span').textContent()), 10000, 'next page');
-  const clickMs = Date.now() - t0;
+  const clickMs = await turn('last', '51–100 of');
   await until(async () => (await c.locator('.vrow .title', { hasText: 'Cart' }).count()) === 50, 20000, 'rows follow the storm');
   const stormMs = Date.now() - start;
-  console.log(`# 1,000 visitors: page click answered in ${clickMs} ms during a ${N}-update storm; storm applied in ${stormMs} ms`);
-  // Generous bound: a full re-render per event would take many seconds here.
-  assert.ok(clickMs < 5000, `paging stayed responsive (${clickMs} ms)`);
+  console.log(`# 1,000 visitors: page click answered in ${clickMs} ms during a ${N}-update storm (${baseMs} ms without); storm applied in ${stormMs} ms`);
+  // A full re-render per event (the failure this guards against) keeps the
+  // click waiting for a thousand renders: many seconds, and far more than
+  // the calm click. The bound scales with the calm click measured just
+  // before, so a loaded 2-core machine (tests and builds beside this one)
+  // raises both together; 5 s is the floor for a fast calm click.
+  const bound = Math.max(5000, 20 * baseMs);
+  assert.ok(clickMs < bound, `paging stayed responsive (${clickMs} ms, bound ${bound} ms)`);
   await c.screenshot({ path: path.join(SHOTS, 'console-1000-visitors.png') });
   for (const ws of sockets) ws.terminate();
   await octx.close();

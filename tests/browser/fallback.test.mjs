@@ -53,6 +53,11 @@ async function say(p, text) {
   await p.press('#kefu-fb textarea', 'Enter');
 }
 
+// The visitor's first message and the agent's reply each set
+// window.__pwned if the fallback ever parsed them as HTML.
+const HELLO = 'hello from an old browser <img src=x onerror="window.__pwned=1">';
+const REPLY = '<b>agent</b> reply <img src=x onerror="window.__pwned=1"><a href="javascript:window.__pwned=1">link</a>';
+
 for (const [name, strip] of MODES) {
   test(`${name}: the loader picks the fallback; chat both ways, offline, reload`, async () => {
     const a = await agent(relay);
@@ -63,13 +68,16 @@ for (const [name, strip] of MODES) {
 
     const pres = await a.waitFor((f) => f.type === 'presence' && f.visitor.page && f.visitor.page.title === 'Old shop');
     await p.click('#kefu-fb .kefu-b');
-    await say(p, 'hello from an old browser');
-    const ev = await a.waitFor((f) => f.type === 'event' && f.text === 'hello from an old browser');
+    await say(p, HELLO);
+    const ev = await a.waitFor((f) => f.type === 'event' && f.text === HELLO);
     assert.equal(ev.from.id, pres.visitor.id);
-    await until(async () => (await texts(p)).some((m) => m.text === 'hello from an old browser' && m.state === 'Sent'), 10000, 'sent');
+    await until(async () => (await texts(p)).some((m) => m.text === HELLO && m.state === 'Sent'), 10000, 'sent');
     // cids are per sender: the demo agent is the same sender in every test.
-    a.send({ type: 'send', conv: ev.conv, cid: 'fb-' + name.replace(/\W+/g, '-'), text: '<b>agent</b> reply' });
-    await until(async () => (await texts(p)).some((m) => m.text === '<b>agent</b> reply' && !m.mine), 10000, 'agent reply shown as text');
+    a.send({ type: 'send', conv: ev.conv, cid: 'fb-' + name.replace(/\W+/g, '-'), text: REPLY });
+    await until(async () => (await texts(p)).some((m) => m.text === REPLY && !m.mine), 10000, 'agent reply shown as text');
+    // Nothing became an element; where the link text is, a click does nothing.
+    assert.equal(await p.locator('#kefu-fb .kefu-m img, #kefu-fb .kefu-m b, #kefu-fb .kefu-m a[href^="javascript:"]').count(), 0);
+    await p.locator('#kefu-fb .kefu-m', { hasText: 'agent' }).last().click();
     a.send({ type: 'typing', conv: ev.conv, on: true });
     await until(() => p.isVisible('#kefu-fb .kefu-t'), 10000, 'agent typing shown');
     await p.screenshot({ path: path.join(SHOTS, `fallback-${name.replace(/\W+/g, '-')}.png`) });
@@ -98,15 +106,23 @@ for (const [name, strip] of MODES) {
     await sleep(1500);
 
     const live = a.messages(ev.conv).map((m) => m.text);
-    assert.deepEqual(live, ['hello from an old browser', '<b>agent</b> reply', 'offline A', 'offline B', 'unsent at reload'],
+    assert.deepEqual(live, [HELLO, REPLY, 'offline A', 'offline B', 'unsent at reload'],
       'agent saw each message once, in order');
     a.send({ type: 'sync', conv: ev.conv, after: 0 });
     await a.waitFor((f) => f.type === 'synced' && f.conv === ev.conv);
     assert.deepEqual(a.messages(ev.conv).slice(live.length).map((m) => m.text), live, 'stored once each');
     await until(async () => (await texts(p)).filter((m) => m.mine).every((m) => m.state === 'Sent'), 15000, 'all sent');
     const mine = (await texts(p)).filter((m) => m.mine).map((m) => m.text);
-    assert.deepEqual(mine, ['hello from an old browser', 'offline A', 'offline B', 'unsent at reload']);
+    assert.deepEqual(mine, [HELLO, 'offline A', 'offline B', 'unsent at reload']);
     assert.equal(await p.evaluate(() => window.__pwned), undefined);
+    // The control: the same markup put into this page as HTML does run.
+    await p.evaluate((h) => {
+      const d = document.createElement('div');
+      d.innerHTML = h.replaceAll('__pwned=1', '__control=(window.__control||0)+1');
+      document.body.appendChild(d);
+      d.querySelector('a').click();
+    }, REPLY);
+    await until(() => p.evaluate(() => window.__control === 2), 5000, 'injected markup ran');
     await ctx.close();
     a.close();
   });

@@ -1,7 +1,8 @@
-// Attachments end to end in headless chromium against a real relay: a
-// visitor pastes an image into the wasm widget, the agent sees its
-// thumbnail in the console and opens it full size; the agent sends a PDF
-// and the visitor downloads it. The bytes are compared at each end.
+// Attachments end to end in headless chromium against a real relay: files
+// dropped on the widget and on the console's reply box, pasted into the
+// console; a visitor pastes an image into the wasm widget, the agent sees
+// its thumbnail in the console and opens it full size; the agent sends a
+// PDF and the visitor downloads it. The bytes are compared at each end.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -43,6 +44,91 @@ function pdf() {
   out += `trailer\n<< /Size ${objs.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
   return Buffer.from(out, 'latin1');
 }
+
+/** Fires dragenter, dragover and drop at `target` (a locator) with
+ *  `files` ([{name, type, text}]) in their DataTransfer, as a browser does
+ *  when files are dropped there. Returns which of them the page cancelled:
+ *  a browser only drops where dragover was cancelled. */
+const dropFiles = (target, files) => target.evaluate((el, fs) => {
+  const dt = new DataTransfer();
+  for (const f of fs) dt.items.add(new File([f.text], f.name, { type: f.type }));
+  const fire = (type) => !el.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true, composed: true }));
+  return { dragover: (fire('dragenter'), fire('dragover')), drop: fire('drop') };
+}, files);
+
+/** Fetches `href` in page `p` and returns the body as text. */
+const fetchText = (p, href) => p.evaluate(async (h) => { const r = await fetch(h); return r.status + ' ' + await r.text(); }, href);
+
+test('files: dropped on the widget, dropped on the console reply box, pasted into the console', async () => {
+  const vctx = await chrome.newContext({ viewport: { width: 1100, height: 760 } });
+  const v = await vctx.newPage();
+  v.on('pageerror', (e) => console.error('widget pageerror:', e.message));
+  await v.goto(host.url + '/');
+  await until(() => v.evaluate(() => window.kefu && window.kefu.mode === 'wasm' && !!localStorage.getItem('kefu:demo:tok')), 15000, 'widget connected');
+  await v.locator('kefu-widget .b').click();
+
+  // The visitor drops a text file on the open panel's message list.
+  const visitorFile = { name: 'visitor-drop.txt', type: 'text/plain', text: 'dropped by the visitor\n' };
+  assert.deepEqual(await dropFiles(v.locator('kefu-widget .g'), [visitorFile]), { dragover: true, drop: true });
+  await until(() => v.evaluate(() => {
+    const m = Array.from(document.querySelector('kefu-widget').shadowRoot.querySelectorAll('.m.me')).find((x) => x.textContent.includes('visitor-drop.txt'));
+    const state = m && m.querySelector('i');
+    return state && state.textContent === 'Sent';
+  }), 15000, 'dropped file sent from the widget');
+
+  // The agent sees it in the console, byte for byte.
+  const actx = await chrome.newContext({ viewport: { width: 1280, height: 800 } });
+  const c = await signedInConsole(relay, actx, OWNER);
+  await c.locator('.conv', { hasText: 'visitor-drop.txt' }).first().click();
+  const vcard = c.locator('.msg.visitor .att-file', { hasText: 'visitor-drop.txt' });
+  await vcard.waitFor({ timeout: 15000 });
+  assert.equal(await fetchText(c, await vcard.getAttribute('href')), '200 ' + visitorFile.text);
+
+  // The agent drops a file on the reply box (the drop reaches the whole
+  // conversation pane)…
+  const agentFile = { name: 'agent-drop.txt', type: 'text/plain', text: 'dropped by the agent\n' };
+  assert.deepEqual(await dropFiles(c.locator('.composer textarea'), [agentFile]), { dragover: true, drop: true });
+  const acard = c.locator('.msg.agent:not(.pending) .att-file', { hasText: 'agent-drop.txt' });
+  await acard.waitFor({ timeout: 15000 });
+  assert.equal(await fetchText(c, await acard.getAttribute('href')), '200 ' + agentFile.text);
+
+  // …and pastes an image into it, as a screenshot tool puts one on the
+  // clipboard: the paste is taken as a file, not as text.
+  const pasted = await c.locator('.composer textarea').evaluate(async (ta) => {
+    const cv = document.createElement('canvas');
+    cv.width = 400; cv.height = 240;
+    const g = cv.getContext('2d');
+    g.fillStyle = '#9d0208'; g.fillRect(0, 0, 400, 240);
+    const blob = await new Promise((r) => cv.toBlob(r, 'image/png'));
+    const dt = new DataTransfer();
+    dt.items.add(new File([blob], 'agent-paste.png', { type: 'image/png' }));
+    const cancelled = !ta.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+    return { cancelled, size: blob.size };
+  });
+  assert.equal(pasted.cancelled, true, 'the console took the pasted file');
+  const thumb = c.locator('.msg.agent:not(.pending) .att-img img[alt="agent-paste.png"]');
+  await thumb.waitFor({ timeout: 15000 });
+  await until(() => thumb.evaluate((i) => i.complete && i.naturalWidth > 0), 15000, 'pasted image thumbnail loaded');
+  assert.equal(await c.locator('.composer textarea').inputValue(), '', 'nothing pasted as text');
+  // A paste of plain text is left to the browser (it goes into the box).
+  const textPaste = await c.locator('.composer textarea').evaluate((ta) => {
+    const dt = new DataTransfer();
+    dt.setData('text/plain', 'just text');
+    return !ta.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+  });
+  assert.equal(textPaste, false, 'a text paste is not taken as a file');
+  await c.screenshot({ path: path.join(SHOTS, 'console-drop-paste-1280x800.png') });
+
+  // The visitor receives both.
+  await v.locator('kefu-widget a.f', { hasText: 'agent-drop.txt' }).waitFor({ timeout: 15000 });
+  await until(() => v.evaluate(() => {
+    const img = document.querySelector('kefu-widget').shadowRoot.querySelector('.m:not(.me) img');
+    return img && img.complete && img.naturalWidth > 0;
+  }), 15000, 'pasted image in the widget');
+  await v.screenshot({ path: path.join(SHOTS, 'widget-drop-paste-1100x760.png') });
+  await vctx.close();
+  await actx.close();
+});
 
 test('files: visitor pastes an image, agent opens it full size; agent sends a PDF, visitor downloads it', async () => {
   // The visitor: the wasm widget on the host page (another origin).

@@ -5,10 +5,11 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { startRelay, hostServer, page, agent, browser, until, widgetTexts, sleep, SHOTS } from './lib.mjs';
 
+const OWNER = { email: 'owner@example.com', password: 'owner-password-1' };
 let relay, host, chrome;
 
 before(async () => {
-  relay = await startRelay();
+  relay = await startRelay(['--demo-password', OWNER.password]);
   host = await hostServer({
     '/': () => page(relay, { title: 'Demo shop', body: '<h1>Demo shop</h1><p>Shoes and more.</p>' }),
     '/hostile': () => page(relay, {
@@ -95,6 +96,9 @@ test('offline: two messages written offline arrive once, in order, when back onl
   await launcher(p).click();
   await say(p, 'first, online');
   const first = await a.waitFor((f) => f.type === 'event' && f.text === 'first, online');
+  // The agent's event and the widget's ack leave together; on a loaded
+  // machine the ack may still be on its way when the agent has the event.
+  await until(async () => (await widgetTexts(p)).some((m) => m.text === 'first, online' && m.state === 'Sent'), 10000, 'first sent');
   await ctx.setOffline(true);
   await until(() => p.evaluate(() => !navigator.onLine), 5000, 'offline');
   await say(p, 'offline one');
@@ -214,4 +218,63 @@ test('JS API through the queue: calls made before load are replayed; events fire
   assert.ok(evs.includes('ready') && evs.includes('unread:1'), JSON.stringify(evs));
   await ctx.close();
   a.close();
+});
+
+/** The launcher's colour and its distance to each side of the viewport,
+ *  and the panel's header colour and left edge (as drawn). */
+const look = (p) => p.evaluate(() => {
+  const r = document.querySelector('kefu-widget').shadowRoot;
+  const b = r.querySelector('.b').getBoundingClientRect();
+  const panel = r.querySelector('.p').getBoundingClientRect();
+  return {
+    launcher: getComputedStyle(r.querySelector('.b')).backgroundColor,
+    header: getComputedStyle(r.querySelector('.h')).backgroundColor,
+    left: Math.round(b.left),
+    right: Math.round(innerWidth - b.right),
+    panelLeft: Math.round(panel.left),
+  };
+});
+
+test('the widget draws its colour and side from the site settings', async () => {
+  const login = await (await fetch(relay.base + '/v1/api/login', { method: 'POST', body: JSON.stringify(OWNER) })).json();
+  const auth = { authorization: 'Bearer ' + login.token };
+  const site = await (await fetch(relay.base + '/v1/api/sites/demo', { headers: auth })).json();
+  const setWidget = async (w) => {
+    // The same PATCH the console's Settings page sends.
+    const r = await fetch(relay.base + '/v1/api/sites/demo', { method: 'PATCH', headers: auth, body: JSON.stringify({ widget: { ...site.widget, ...w } }) });
+    assert.equal(r.status, 200, await r.text());
+  };
+  const ctx = await chrome.newContext({ viewport: { width: 1280, height: 800 } });
+  const p = await openWidget(ctx, host.url + '/');
+  await launcher(p).click();
+  // The defaults: the kefu green, bottom right.
+  await until(async () => (await look(p)).launcher === 'rgb(11, 110, 79)', 10000, 'default colour');
+  const before = await look(p);
+  assert.equal(before.header, 'rgb(11, 110, 79)');
+  assert.equal(before.right, 20, 'right side');
+  assert.ok(before.panelLeft > 640, 'panel on the right: ' + JSON.stringify(before));
+
+  await setWidget({ color: '#c2185b', position: 'left' });
+  await p.reload();
+  await until(() => p.evaluate(() => window.kefu && window.kefu.mode), 15000, 'widget boot');
+  await launcher(p).click();
+  await until(async () => (await look(p)).launcher === 'rgb(194, 24, 91)', 10000, 'colour from settings');
+  const after = await look(p);
+  assert.equal(after.header, 'rgb(194, 24, 91)');
+  assert.equal(after.left, 20, 'left side');
+  assert.equal(after.panelLeft, 20, 'panel on the left');
+  await say(p, 'drawn in the site colour');
+  await until(async () => (await widgetTexts(p)).some((m) => m.mine && m.state === 'Sent'), 10000, 'sent');
+  const mine = await p.locator('kefu-widget .m.me').first().evaluate((e) => getComputedStyle(e).backgroundColor);
+  assert.equal(mine, 'rgb(194, 24, 91)', 'own messages in the site colour');
+  await p.screenshot({ path: path.join(SHOTS, 'widget-settings-left-1280x800.png') });
+
+  // The short #rgb form the relay accepts draws the same way.
+  await setWidget({ color: '#e91', position: 'right' });
+  await p.reload();
+  await until(() => p.evaluate(() => window.kefu && window.kefu.mode), 15000, 'widget boot');
+  await until(async () => (await look(p)).launcher === 'rgb(238, 153, 17)', 10000, '#rgb colour');
+  assert.equal((await look(p)).right, 20, 'back on the right');
+  await setWidget({});
+  await ctx.close();
 });
