@@ -111,7 +111,9 @@ pub enum ConnMsg {
     Heartbeat,
 }
 
-/// What the connection tells the app.
+/// What the connection tells the app. Each is moved once, into the app's
+/// update: a box around the frame would cost more than its size.
+#[allow(clippy::large_enum_variant)]
 pub enum ConnEvent {
     /// The relay said `welcome`: call [`Conn::resume`].
     Online,

@@ -454,3 +454,6 @@ pub struct Saved {
     pub away: bool,
     pub outbox: Vec<Pending>,
 }
+
+#[cfg(test)]
+mod tests;
