@@ -3,6 +3,7 @@
 
 use crate::format::human_size;
 use crate::services::api::file_url;
+use protocol::limits::THUMB_MAX_SIDE;
 use protocol::Attachment;
 use yew::prelude::*;
 
@@ -21,7 +22,7 @@ pub fn AttachmentView(p: &AttachmentProps) -> Html {
         return html! {
             <a class="att-img" href={href} target="_blank" rel="noopener noreferrer" title={f.name.clone()}>
                 <img src={file_url(&p.token, f.id.as_str(), true)} alt={f.name.clone()}
-                    width={f.width.map(|w| w.min(320).to_string())} loading="lazy" />
+                    width={f.width.map(|w| w.min(THUMB_MAX_SIDE).to_string())} loading="lazy" />
             </a>
         };
     }
