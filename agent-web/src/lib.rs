@@ -1,23 +1,32 @@
 //! kefu's agents' console: a Yew single-page app served at `/console/`.
 //!
 //! # Layout
-//! - `app`: the stateful root component — session, the WebSocket policy
-//!   (hello, subscribe, resend, backoff, heartbeats) and frame dispatch;
-//!   `app/view.rs`, `app/rows.rs`, `app/settings.rs` draw it.
-//! - `model`: the console's state without UI (visitors, conversations keyed
-//!   by seq, unread counts, the outbox).
-//! - `api`: the relay's HTTP API. `conn`: the browser WebSocket.
+//! - `app`: the root component — the [`Route`](app::Route) and the page
+//!   switch, the shell (top bar, banner, toast), and the runner of the
+//!   reducer's effects.
+//! - `state`: the UI state and its one reducer over an `Action` enum
+//!   (`state/inbox.rs`, `state/settings.rs`); `model`: the conversation
+//!   data it holds (visitors, events keyed by seq, unread, the outbox).
+//! - `services`: `api`, the relay's HTTP API with `protocol::api` bodies;
+//!   `conn`, the live WebSocket with its policy (hello, subscribe, resend,
+//!   backoff, heartbeats).
+//! - `pages`: one screen per file (login, inbox, visitors, settings).
+//! - `components`: one component per file with its `XxxProps`.
 //! - `notify`: title, chime, desktop notifications. `storage`:
-//!   localStorage. `ua`: browser and OS from a user agent.
+//!   localStorage. `format`: how values read. `ua`: browser and OS from a
+//!   user agent.
 //!
 //! Visitor text is only ever put in the page as text nodes (Yew's `{text}`);
 //! nothing a visitor sends is parsed as markup.
 
-mod api;
 mod app;
-mod conn;
+mod components;
+mod format;
 mod model;
 mod notify;
+mod pages;
+mod services;
+mod state;
 mod storage;
 mod ua;
 

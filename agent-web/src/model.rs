@@ -4,8 +4,8 @@
 //! by its `seq`, so a replay after a reconnect can never show one twice.
 
 use protocol::{
-    Attachment, Author, ConvId, ConvSummary, Event, EventBody, ServerFrame, Side, SiteId,
-    VisitorId, VisitorInfo,
+    Attachment, Author, Cid, ClientFrame, ConvId, ConvSummary, Event, EventBody, ServerFrame, Side,
+    SiteId, VisitorId, VisitorInfo,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -89,7 +89,7 @@ pub fn is_visitor_message(e: &Event) -> bool {
 /// localStorage, resent after every reconnect until acked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pending {
-    pub cid: String,
+    pub cid: Cid,
     pub text: String,
     /// A reply in an existing conversation…
     #[serde(default)]
@@ -116,21 +116,20 @@ pub fn message_line(text: &str, file: Option<&Attachment>) -> String {
 
 impl Pending {
     /// The frame that sends it (the same cid every time).
-    pub fn frame(&self) -> serde_json::Value {
+    pub fn frame(&self) -> ClientFrame {
         match (&self.conv, &self.invite) {
-            (_, Some((site, visitor))) => serde_json::json!({
-                "type": "invite", "site": site, "visitor": visitor,
-                "cid": self.cid, "text": self.text,
-            }),
-            (conv, None) => {
-                let mut f = serde_json::json!({
-                    "type": "send", "conv": conv, "cid": self.cid, "text": self.text,
-                });
-                if let Some(file) = &self.file {
-                    f["file"] = serde_json::json!(file.id);
-                }
-                f
-            }
+            (_, Some((site, visitor))) => ClientFrame::Invite {
+                site: site.clone(),
+                visitor: visitor.clone(),
+                cid: self.cid.clone(),
+                text: self.text.clone(),
+            },
+            (conv, None) => ClientFrame::Send {
+                cid: self.cid.clone(),
+                conv: conv.clone(),
+                text: self.text.clone(),
+                file: self.file.as_ref().map(|f| f.id.clone()),
+            },
         }
     }
 }
@@ -241,8 +240,8 @@ impl Model {
     }
 
     /// Outbox entry by cid.
-    fn take_pending(&mut self, cid: &str) -> Option<Pending> {
-        let i = self.outbox.iter().position(|p| p.cid == cid)?;
+    fn take_pending(&mut self, cid: &Cid) -> Option<Pending> {
+        let i = self.outbox.iter().position(|p| p.cid == *cid)?;
         Some(self.outbox.remove(i))
     }
 
@@ -284,7 +283,7 @@ impl Model {
                 }
             }
             ServerFrame::Ack { cid, conv, seq: _ } => {
-                if let Some(p) = self.take_pending(cid.as_str()) {
+                if let Some(p) = self.take_pending(&cid) {
                     if p.invite.is_some() {
                         fx.push(Effect::Invited { conv });
                     }
@@ -323,7 +322,7 @@ impl Model {
             ServerFrame::Error { code, message, cid } => {
                 if let Some(cid) = cid {
                     // A refusal for a queued reply: it will never be stored.
-                    if let Some(p) = self.outbox.iter_mut().find(|p| p.cid == cid.as_str()) {
+                    if let Some(p) = self.outbox.iter_mut().find(|p| p.cid == cid) {
                         p.failed = Some(message.clone());
                     }
                 }
@@ -424,13 +423,18 @@ pub fn short(id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use protocol::{Cid, ErrorCode};
+    use protocol::ErrorCode;
 
     fn id<T: TryFrom<String>>(s: &str) -> T
     where
         T::Error: std::fmt::Debug,
     {
         T::try_from(s.to_string()).expect("id")
+    }
+
+    /// A pending reply's frame as the relay receives it.
+    fn wire(p: &Pending) -> serde_json::Value {
+        serde_json::to_value(p.frame()).expect("frame")
     }
 
     fn summary(last_seq: u64, agent_read: u64) -> ConvSummary {
@@ -540,20 +544,25 @@ mod tests {
     /// without a caption previews (and notifies) as its name.
     #[test]
     fn attachments_travel_by_id_and_preview_by_name() {
-        let att: Attachment = serde_json::from_value(serde_json::json!({
-            "id": "f00d", "name": "shot.png", "size": 10, "mime": "image/png",
-            "class": "image", "thumb": true
-        }))
-        .expect("attachment");
+        let att = Attachment {
+            id: id("f00d"),
+            name: "shot.png".into(),
+            size: 10,
+            mime: "image/png".into(),
+            class: protocol::FileClass::Image,
+            thumb: true,
+            width: None,
+            height: None,
+        };
         let p = Pending {
-            cid: "r9".into(),
+            cid: id("r9"),
             text: String::new(),
             conv: Some(id("c1")),
             invite: None,
             failed: None,
             file: Some(att.clone()),
         };
-        assert_eq!(p.frame()["file"], "f00d");
+        assert_eq!(wire(&p)["file"], "f00d");
         assert_eq!(message_line("", Some(&att)), "📎 shot.png");
         assert_eq!(message_line("see this", Some(&att)), "see this");
         let mut m = model();
@@ -593,7 +602,7 @@ mod tests {
     fn outbox_follows_acks_and_refusals() {
         let mut m = model();
         let pending = |cid: &str, invite: bool| Pending {
-            cid: cid.into(),
+            cid: id(cid),
             text: "hi".into(),
             conv: (!invite).then(|| id("c1")),
             invite: invite.then(|| (id("demo"), id("v1"))),
@@ -625,6 +634,6 @@ mod tests {
         );
         assert_eq!(m.outbox.len(), 1);
         assert_eq!(m.outbox[0].failed.as_deref(), Some("no"));
-        assert_eq!(m.outbox[0].frame()["type"], "send");
+        assert_eq!(wire(&m.outbox[0])["type"], "send");
     }
 }

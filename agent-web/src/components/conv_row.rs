@@ -1,0 +1,40 @@
+//! One conversation in the inbox list.
+
+use crate::format::clock;
+use protocol::{ConvId, ConvSummary};
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct ConvRowProps {
+    pub summary: ConvSummary,
+    pub name: String,
+    pub unread: u32,
+    pub typing: bool,
+    pub active: bool,
+    pub assignee: Option<String>,
+    pub onopen: Callback<ConvId>,
+}
+
+#[function_component]
+pub fn ConvRow(p: &ConvRowProps) -> Html {
+    let id = p.summary.id.clone();
+    let onclick = p.onopen.reform(move |_: MouseEvent| id.clone());
+    html! {
+        <li class={classes!("conv", p.active.then_some("active"), (p.unread > 0).then_some("has-unread"))}
+            {onclick} data-conv={p.summary.id.to_string()}>
+            <div class="line1">
+                <span class="name">{ &p.name }</span>
+                <span class="time">{ clock(p.summary.updated) }</span>
+            </div>
+            <div class="line2">
+                if p.typing {
+                    <span class="typing">{"typing…"}</span>
+                } else {
+                    <span class="preview">{ p.summary.preview.clone().unwrap_or_default() }</span>
+                }
+                if p.unread > 0 { <span class="unread">{ p.unread }</span> }
+            </div>
+            if let Some(a) = &p.assignee { <div class="assignee">{ format!("→ {a}") }</div> }
+        </li>
+    }
+}

@@ -1,0 +1,26 @@
+//! Components, one per file, each with its `XxxProps`: value-compared
+//! props, so a presence update for one visitor re-renders that row only.
+
+mod attachment;
+mod banner;
+mod chat_header;
+pub mod composer;
+mod conv_row;
+mod message;
+mod toast;
+mod topbar;
+mod visitor_facts;
+mod visitor_row;
+mod widget_preview;
+
+pub use attachment::AttachmentView;
+pub use banner::Banner;
+pub use chat_header::ChatHeader;
+pub use composer::Composer;
+pub use conv_row::ConvRow;
+pub use message::MessageItem;
+pub use toast::Toast;
+pub use topbar::Topbar;
+pub use visitor_facts::VisitorFacts;
+pub use visitor_row::VisitorRow;
+pub use widget_preview::WidgetPreview;

@@ -1,0 +1,85 @@
+//! The top bar: brand, site switch, the three tabs, notifications,
+//! availability, the agent's name and "Sign out".
+
+use crate::app::Route;
+use crate::state::Action;
+use protocol::api::{AgentView, SiteView};
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct TopbarProps {
+    pub me: AgentView,
+    pub sites: Vec<SiteView>,
+    /// The site on screen.
+    pub site: String,
+    pub route: Route,
+    pub unread: u32,
+    /// Visitors online.
+    pub visitors: usize,
+    pub away: bool,
+    /// Desktop notifications are neither allowed nor refused yet.
+    pub ask_notifications: bool,
+    pub dispatch: Callback<Action>,
+}
+
+#[function_component]
+pub fn Topbar(p: &TopbarProps) -> Html {
+    let d = &p.dispatch;
+    let nav = |r: Route, label: String| {
+        html! {
+            <button class={classes!("tab", (p.route == r).then_some("active"))}
+                onclick={d.reform(move |_| Action::Nav(r))} data-nav={format!("{r:?}").to_lowercase()}>
+                { label }
+            </button>
+        }
+    };
+    let inbox_label = if p.unread > 0 {
+        format!("Inbox ({})", p.unread)
+    } else {
+        "Inbox".into()
+    };
+    let on_site = d.reform(|e: Event| {
+        Action::SwitchSite(
+            e.target_unchecked_into::<web_sys::HtmlSelectElement>()
+                .value(),
+        )
+    });
+    let site_name = |id: &str| {
+        p.sites
+            .iter()
+            .find(|v| v.id.as_str() == id)
+            .map(|v| v.name.clone())
+            .unwrap_or_else(|| id.to_string())
+    };
+    let away = p.away;
+    html! {
+        <header class="topbar">
+            <span class="brand">{"kefu"}</span>
+            if p.me.sites.len() > 1 {
+                <select class="site-switch" onchange={on_site} aria-label="Site">
+                    { for p.me.sites.iter().map(|s| html! {
+                        <option value={s.to_string()} selected={s.as_str() == p.site}>{ site_name(s.as_str()) }</option>
+                    }) }
+                </select>
+            } else {
+                <span class="site-name">{ p.sites.first().map(|s| s.name.clone()).unwrap_or(p.site.clone()) }</span>
+            }
+            <nav>
+                { nav(Route::Inbox, inbox_label) }
+                { nav(Route::Visitors, format!("Visitors ({})", p.visitors)) }
+                { nav(Route::Settings, "Settings".into()) }
+            </nav>
+            <span class="spacer"></span>
+            if p.ask_notifications {
+                <button class="link" onclick={d.reform(|_| Action::EnableNotifications)}>{"Enable notifications"}</button>
+            }
+            <button class={classes!("status", if away { "away" } else { "online" })}
+                onclick={d.reform(move |_| Action::SetAway(!away))}
+                title="Your availability, as visitors see it" data-status={if away { "away" } else { "online" }}>
+                <span class="dot"></span>{ if away { "Away" } else { "Online" } }
+            </button>
+            <span class="me">{ &p.me.name }</span>
+            <button class="link" onclick={d.reform(|_| Action::Logout)}>{"Sign out"}</button>
+        </header>
+    }
+}

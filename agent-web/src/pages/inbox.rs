@@ -1,0 +1,160 @@
+//! The inbox: conversations by filter, the open conversation with its
+//! composer, and the visitor's profile beside it.
+
+use crate::app::Handlers;
+use crate::components::composer::picked;
+use crate::components::{AttachmentView, ChatHeader, Composer, ConvRow, MessageItem, VisitorFacts};
+use crate::model::{Conv, Pending};
+use crate::state::{Action, Filter, State};
+use protocol::EventBody;
+use yew::prelude::*;
+
+const TABS: [(Filter, &str); 4] = [
+    (Filter::Unassigned, "Unassigned"),
+    (Filter::Mine, "Mine"),
+    (Filter::Open, "All open"),
+    (Filter::Closed, "Closed"),
+];
+
+fn filter_keep(s: &State, f: Filter, c: &Conv) -> bool {
+    let me = s.my_id();
+    let c = &c.summary;
+    match f {
+        Filter::Unassigned => c.open && c.assignee.is_none(),
+        Filter::Mine => c.open && c.assignee.as_ref().is_some_and(|x| x.as_str() == me),
+        Filter::Open => c.open,
+        Filter::Closed => !c.open,
+    }
+}
+
+pub fn view(s: &State, h: &Handlers) -> Html {
+    let mut list: Vec<&Conv> = s
+        .model
+        .convs
+        .values()
+        .filter(|c| filter_keep(s, s.filter, c))
+        .collect();
+    list.sort_by_key(|c| std::cmp::Reverse(c.summary.updated));
+    let d = &h.dispatch;
+    html! {
+        <div class="inbox">
+            <aside class="convs">
+                <div class="filters" role="tablist">
+                    { for TABS.iter().map(|&(f, label)| {
+                        let unread: u32 = if f == Filter::Closed { 0 } else {
+                            s.model.convs.values().filter(|c| filter_keep(s, f, c)).map(|c| c.unread).sum()
+                        };
+                        html! {
+                            <button role="tab" class={classes!((s.filter == f).then_some("active"))}
+                                onclick={d.reform(move |_| Action::SetFilter(f))} data-filter={label}>
+                                { label }
+                                if unread > 0 { <span class="unread">{ unread }</span> }
+                            </button>
+                        }
+                    }) }
+                </div>
+                <ul class="conv-list">
+                    { for list.iter().map(|c| html! {
+                        <ConvRow key={c.summary.id.to_string()}
+                            summary={c.summary.clone()}
+                            name={s.model.visitor_name(&c.summary.visitor)}
+                            unread={c.unread}
+                            typing={c.visitor_typing}
+                            active={s.model.viewing.as_ref() == Some(&c.summary.id)}
+                            assignee={c.summary.assignee.as_ref().and_then(|x| s.team_name(x.as_str()))}
+                            onopen={h.open_conv.clone()} />
+                    }) }
+                    if list.is_empty() { <li class="empty">{"No conversations here."}</li> }
+                </ul>
+            </aside>
+            { conversation(s, h) }
+            { profile(s) }
+        </div>
+    }
+}
+
+/// Replies of `c` in the outbox that the relay has not shown back yet.
+fn unsent<'a>(s: &'a State, c: &Conv) -> Vec<&'a Pending> {
+    s.model
+        .outbox
+        .iter()
+        .filter(|p| p.conv.as_ref() == Some(&c.summary.id))
+        .filter(|p| {
+            !c.events
+                .values()
+                .any(|e| matches!(&e.body, EventBody::Message { cid, .. } if *cid == p.cid))
+        })
+        .collect()
+}
+
+fn conversation(s: &State, h: &Handlers) -> Html {
+    let Some(c) = s.model.viewed() else {
+        return html! { <section class="chat empty"><p>{"Pick a conversation, or start one from Visitors."}</p></section> };
+    };
+    let d = &h.dispatch;
+    let sum = &c.summary;
+    let ondrop = d.reform(|e: DragEvent| {
+        e.prevent_default();
+        Action::AttachFiles(picked(e.data_transfer().and_then(|d| d.files())))
+    });
+    let ondragover = Callback::from(|e: DragEvent| e.prevent_default());
+    let name = s.model.visitor_name(&sum.visitor);
+    let token = s.token.clone();
+    html! {
+        <section class="chat" data-conv={sum.id.to_string()} {ondrop} {ondragover}>
+            <ChatHeader summary={sum.clone()} name={name.clone()} me={s.my_id().to_string()}
+                team={s.team.clone()} dispatch={d.clone()} />
+            <ol class="messages" aria-live="polite">
+                if c.more_before {
+                    <li class="more"><button onclick={d.reform(|_| Action::LoadEarlier)}>{"Load earlier messages"}</button></li>
+                }
+                { for c.events.values().map(|e| html! {
+                    <MessageItem key={e.seq.to_string()} event={e.clone()} visitor_name={name.clone()}
+                        visitor_read={sum.visitor_read} token={token.clone()} />
+                }) }
+                { for unsent(s, c).into_iter().map(|p| html! {
+                    <li key={p.cid.to_string()} class="msg agent pending">
+                        <div class="bubble">
+                            if let (Some(file), Some(token)) = (p.file.clone(), token.clone()) { <AttachmentView {file} {token} /> }
+                            if !p.text.is_empty() { <span>{ p.text.clone() }</span> }
+                        </div>
+                        <div class="seen">{ p.failed.clone().map(|f| format!("Not sent: {f}")).unwrap_or_else(|| "Sending…".into()) }</div>
+                    </li>
+                }) }
+                { for s.uploads.iter().filter(|u| u.conv == sum.id).map(|u| html! {
+                    <li key={u.cid.to_string()} class="msg agent pending uploading">
+                        <div class="bubble">{ u.name.clone() }</div>
+                        <div class="seen">{"Uploading…"}</div>
+                    </li>
+                }) }
+            </ol>
+            if c.visitor_typing {
+                <div class="typing-line">
+                    { format!("{name} is typing…") }
+                    if let Some(d) = &c.draft { <span class="draft" title="What the visitor is typing (not sent yet)">{ d.clone() }</span> }
+                </div>
+            }
+            <Composer text={s.composer.clone()} matches={s.canned_matches().into_iter().cloned().collect::<Vec<_>>()}
+                dispatch={d.clone()} />
+        </section>
+    }
+}
+
+fn profile(s: &State) -> Html {
+    let Some(c) = s.model.viewed() else {
+        return html! {};
+    };
+    let visitor = &c.summary.visitor;
+    let live = s.model.visitors.get(visitor).cloned();
+    let profile = s
+        .profile
+        .as_ref()
+        .filter(|(v, _)| v == visitor)
+        .map(|(_, p)| p.clone());
+    html! {
+        <aside class="profile">
+            <h3>{"Visitor"}</h3>
+            <VisitorFacts {live} {profile} now={s.now} />
+        </aside>
+    }
+}

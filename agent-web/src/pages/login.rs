@@ -1,0 +1,52 @@
+//! The sign-in screen.
+
+use crate::app::Handlers;
+use crate::state::{Action, State};
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+pub fn view(s: &State, h: &Handlers) -> Html {
+    html! {
+        <Login error={s.login_error.clone()} busy={s.login_busy} dispatch={h.dispatch.clone()} />
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct LoginProps {
+    pub error: Option<String>,
+    /// A sign-in is under way.
+    pub busy: bool,
+    pub dispatch: Callback<Action>,
+}
+
+#[function_component]
+pub fn Login(p: &LoginProps) -> Html {
+    let email = use_node_ref();
+    let password = use_node_ref();
+    let onsubmit = {
+        let (email, password) = (email.clone(), password.clone());
+        p.dispatch.reform(move |e: SubmitEvent| {
+            e.prevent_default();
+            let val = |r: &NodeRef| {
+                r.cast::<HtmlInputElement>()
+                    .map(|i| i.value())
+                    .unwrap_or_default()
+            };
+            Action::Login {
+                email: val(&email),
+                password: val(&password),
+            }
+        })
+    };
+    html! {
+        <div class="login">
+            <form {onsubmit} class="card">
+                <h1>{"kefu"}<small>{" agents' console"}</small></h1>
+                <label>{"E-mail"}<input ref={email} type="email" name="email" autocomplete="username" required=true /></label>
+                <label>{"Password"}<input ref={password} type="password" name="password" autocomplete="current-password" required=true /></label>
+                if let Some(e) = &p.error { <p class="error" role="alert">{ e }</p> }
+                <button type="submit" disabled={p.busy}>{ if p.busy { "Signing in…" } else { "Sign in" } }</button>
+            </form>
+        </div>
+    }
+}

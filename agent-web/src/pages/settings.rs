@@ -1,0 +1,195 @@
+//! Settings: widget appearance with a live preview, allowed origins, the
+//! snippet to copy (owners), agents (owners), and canned replies (anyone
+//! on the site).
+
+use crate::app::Handlers;
+use crate::components::WidgetPreview;
+use crate::format::role_name;
+use crate::state::{allowed_file_types, Action, AgentField, SettingsAction, State};
+use protocol::{FileClass, Position, WidgetSettings};
+use wasm_bindgen::JsCast;
+use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
+use yew::prelude::*;
+
+type Dispatch = Callback<Action>;
+
+fn input_cb(d: &Dispatch, f: impl Fn(String) -> SettingsAction + 'static) -> Callback<InputEvent> {
+    d.reform(move |e: InputEvent| {
+        let t = e.target_unchecked_into::<web_sys::EventTarget>();
+        let v = if let Some(i) = t.dyn_ref::<HtmlInputElement>() {
+            i.value()
+        } else if let Some(i) = t.dyn_ref::<HtmlTextAreaElement>() {
+            i.value()
+        } else {
+            String::new()
+        };
+        Action::Settings(f(v))
+    })
+}
+
+fn select_cb(d: &Dispatch, f: impl Fn(String) -> SettingsAction + 'static) -> Callback<Event> {
+    d.reform(move |e: Event| {
+        Action::Settings(f(e.target_unchecked_into::<HtmlSelectElement>().value()))
+    })
+}
+
+fn submit_cb(d: &Dispatch, a: fn() -> SettingsAction) -> Callback<SubmitEvent> {
+    d.reform(move |e: SubmitEvent| {
+        e.prevent_default();
+        Action::Settings(a())
+    })
+}
+
+fn checked(e: Event) -> bool {
+    e.target_unchecked_into::<HtmlInputElement>().checked()
+}
+
+pub fn view(s: &State, h: &Handlers) -> Html {
+    let d = &h.dispatch;
+    let Some(w) = &s.settings.widget else {
+        return html! { <div class="settings"><p>{"Loading settings…"}</p>{ canned(s, d) }</div> };
+    };
+    html! {
+        <div class="settings">
+            if let Some(n) = &s.settings.notice { <p class="notice" role="status">{ n }</p> }
+            if s.is_owner() {
+                <section class="card appearance">
+                    <h3>{"Widget appearance"}</h3>
+                    <div class="split">
+                        { appearance(s, w, d) }
+                        <WidgetPreview widget={w.clone()} />
+                    </div>
+                </section>
+                { install(s, d) }
+                { agents(s, d) }
+            }
+            { canned(s, d) }
+        </div>
+    }
+}
+
+fn file_class_label(class: FileClass) -> &'static str {
+    match class {
+        FileClass::Image => "Images",
+        FileClass::Pdf => "PDF",
+        FileClass::Office => "Office documents",
+        FileClass::Text => "Plain text",
+    }
+}
+
+fn appearance(s: &State, w: &WidgetSettings, d: &Dispatch) -> Html {
+    let texts = protocol::texts::pick(w.language.as_deref().unwrap_or("en"));
+    let allowed = allowed_file_types(w);
+    let lang = w.language.as_deref();
+    html! {
+        <form class="form" onsubmit={submit_cb(d, || SettingsAction::Save)}>
+            <label>{"Colour"}<input type="color" value={w.color_rrggbb()} oninput={input_cb(d, SettingsAction::Color)} /></label>
+            <label>{"Position"}
+                <select onchange={select_cb(d, SettingsAction::Position)}>
+                    <option value="right" selected={w.position == Position::Right}>{"Bottom right"}</option>
+                    <option value="left" selected={w.position == Position::Left}>{"Bottom left"}</option>
+                </select>
+            </label>
+            <label>{"Greeting"}<input value={w.greeting.clone()} placeholder={texts.greeting} oninput={input_cb(d, SettingsAction::Greeting)} /></label>
+            <label>{"Offline message"}<input value={w.offline_message.clone()} placeholder={texts.offline} oninput={input_cb(d, SettingsAction::Offline)} /></label>
+            <label>{"Language"}
+                <select onchange={select_cb(d, SettingsAction::Language)}>
+                    <option value="" selected={lang.is_none()}>{"From the visitor's browser"}</option>
+                    <option value="en" selected={lang == Some("en")}>{"English"}</option>
+                    <option value="zh-CN" selected={lang == Some("zh-CN")}>{"简体中文"}</option>
+                </select>
+            </label>
+            <label class="check"><input type="checkbox" checked={w.draft_preview} data-setting="draft_preview"
+                onchange={d.reform(|e: Event| Action::Settings(SettingsAction::DraftPreview(checked(e))))} />
+                {"Show agents what visitors type before they send it"}</label>
+            <fieldset class="file-types">
+                <legend>{"Attachments visitors and agents may send"}</legend>
+                { for FileClass::ALL.into_iter().map(|class| html! {
+                    <label class="check"><input type="checkbox" checked={allowed.contains(&class)} data-file-type={class.as_str()}
+                        onchange={d.reform(move |e: Event| Action::Settings(SettingsAction::FileType(class, checked(e))))} />
+                        { file_class_label(class) }</label>
+                }) }
+            </fieldset>
+            <label>{"Allowed origins (one per line; empty allows any)"}
+                <textarea rows="3" value={s.settings.origins.clone()} oninput={input_cb(d, SettingsAction::Origins)} placeholder="https://shop.example.com" /></label>
+            <button class="primary" type="submit">{"Save"}</button>
+        </form>
+    }
+}
+
+fn install(s: &State, d: &Dispatch) -> Html {
+    let st = &s.settings;
+    html! {
+        <section class="card">
+            <h3>{"Install"}</h3>
+            <p class="hint">{"Paste this before </body> on every page of the site."}</p>
+            <pre class="snippet">{ st.snippet.clone().unwrap_or_default() }</pre>
+            <button onclick={d.reform(|_| Action::Settings(SettingsAction::CopySnippet))}>{"Copy snippet"}</button>
+            if let Some(secret) = st.site.as_ref().and_then(|x| x.secret.clone()) {
+                <p class="hint">{"Identity secret (for user_hash = HMAC-SHA256(secret, user id)): "}<code>{ secret }</code></p>
+            }
+        </section>
+    }
+}
+
+fn agents(s: &State, d: &Dispatch) -> Html {
+    let st = &s.settings;
+    let me = s.my_id();
+    let field = |f: AgentField| move |v: String| SettingsAction::AgentField(f, v);
+    html! {
+        <section class="card">
+            <h3>{"Agents"}</h3>
+            <table class="agents">
+                { for st.agents.iter().map(|ag| {
+                    let id = ag.id.to_string();
+                    html! {
+                        <tr key={ag.id.to_string()}>
+                            <td>{ ag.name.clone() }</td>
+                            <td>{ ag.email.clone().unwrap_or_default() }</td>
+                            <td>{ role_name(ag.role) }</td>
+                            <td>if ag.id.as_str() != me {
+                                <button class="link" onclick={d.reform(move |_| Action::Settings(SettingsAction::DeleteAgent(id.clone())))}>{"Remove"}</button>
+                            }</td>
+                        </tr>
+                    }
+                }) }
+            </table>
+            <form class="row" onsubmit={submit_cb(d, || SettingsAction::AddAgent)}>
+                <input placeholder="Name" value={st.new_agent.name.clone()} oninput={input_cb(d, field(AgentField::Name))} aria-label="Name" />
+                <input placeholder="E-mail" type="email" value={st.new_agent.email.clone()} oninput={input_cb(d, field(AgentField::Email))} aria-label="E-mail" />
+                <input placeholder="Password" type="password" value={st.new_agent.password.clone()} oninput={input_cb(d, field(AgentField::Password))} aria-label="Password" />
+                <select onchange={select_cb(d, field(AgentField::Role))} aria-label="Role">
+                    <option value="agent">{"Agent"}</option>
+                    <option value="owner">{"Owner"}</option>
+                </select>
+                <button type="submit">{"Add agent"}</button>
+            </form>
+        </section>
+    }
+}
+
+fn canned(s: &State, d: &Dispatch) -> Html {
+    let form = &s.settings.new_canned;
+    html! {
+        <section class="card">
+            <h3>{"Canned replies"}</h3>
+            <p class="hint">{"Type / in a reply to search them."}</p>
+            <ul class="canned-list">
+                { for s.canned.iter().map(|c| {
+                    let id = c.id.clone();
+                    html! {
+                        <li key={c.id.clone()}>
+                            <b>{ format!("/{}", c.shortcut) }</b>{" "}{ c.text.clone() }
+                            <button class="link" onclick={d.reform(move |_| Action::Settings(SettingsAction::DeleteCanned(id.clone())))}>{"Delete"}</button>
+                        </li>
+                    }
+                }) }
+            </ul>
+            <form class="row" onsubmit={submit_cb(d, || SettingsAction::AddCanned)}>
+                <input placeholder="shortcut" value={form.shortcut.clone()} oninput={input_cb(d, SettingsAction::CannedShortcut)} aria-label="Shortcut" />
+                <input placeholder="Reply text" class="grow" value={form.text.clone()} oninput={input_cb(d, SettingsAction::CannedText)} aria-label="Reply text" />
+                <button type="submit">{"Add"}</button>
+            </form>
+        </section>
+    }
+}

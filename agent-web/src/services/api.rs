@@ -1,0 +1,364 @@
+//! The relay's HTTP API (`/v1/api/…`), as the console uses it: one typed
+//! call per route with the bodies of [`protocol::api`], and [`Fetch`] /
+//! [`Answer`], the requests the reducer asks for and what comes back.
+//! Every call carries the session token; errors come back as the relay's
+//! message.
+
+use gloo_net::http::{Request, RequestBuilder, Response};
+use protocol::api::{
+    AgentView, AssignRequest, Canned, ConvPage, EventsPage, LoginReply, LoginRequest, NewAgent,
+    NewCanned, SitePatch, SiteView, SnippetReply, Teammate, TransferRequest, VisitorProfile,
+};
+use protocol::{Attachment, Cid, ConvId, ConvSummary, SiteId, VisitorId};
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::{Deserialize, Serialize};
+
+/// History fetched per page when opening or scrolling back.
+pub const HISTORY_PAGE: u32 = 50;
+/// Conversations fetched per list (open, or closed on demand).
+const CONVS_PAGE: u32 = 200;
+
+/// The part of the relay's error body (`{code, message}`) that is shown.
+#[derive(Deserialize)]
+struct ErrorBody {
+    message: String,
+}
+
+/// An error the console shows: the relay's own message when it sent one.
+pub type ApiResult<T> = Result<T, String>;
+
+async fn read<T: DeserializeOwned>(r: Result<Response, gloo_net::Error>) -> ApiResult<T> {
+    let r = r.map_err(|e| format!("network error: {e}"))?;
+    let status = r.status();
+    let text = r.text().await.map_err(|e| format!("network error: {e}"))?;
+    if !(200..300).contains(&status) {
+        let msg = serde_json::from_str::<ErrorBody>(&text)
+            .map(|e| e.message)
+            .unwrap_or_else(|_| format!("HTTP {status}"));
+        return Err(if status == 401 {
+            format!("unauthorized: {msg}")
+        } else {
+            msg
+        });
+    }
+    let text = if text.is_empty() { "null" } else { &text };
+    serde_json::from_str(text).map_err(|e| format!("unexpected answer: {e}"))
+}
+
+pub fn is_unauthorized(e: &str) -> bool {
+    e.starts_with("unauthorized")
+}
+
+/// `encodeURIComponent` for ids in paths (ids are validated by the relay,
+/// but a path must never be built from raw text).
+fn enc(s: &str) -> String {
+    String::from(js_sys::encode_uri_component(s))
+}
+
+/// `POST /v1/api/login`
+pub async fn login(body: &LoginRequest) -> ApiResult<LoginReply> {
+    match Request::post("/v1/api/login").json(body) {
+        Ok(req) => read(req.send().await).await,
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A body-less action's body (`close`, `reopen`): `{}`.
+#[derive(Serialize)]
+struct Empty {}
+
+/// What to do to a conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConvAction {
+    /// To an agent, or (absent) to the caller.
+    Assign(Option<String>),
+    Transfer(String),
+    Close,
+    Reopen,
+}
+
+/// An authenticated client.
+#[derive(Clone, PartialEq)]
+pub struct Api {
+    pub token: String,
+}
+
+impl Api {
+    fn auth(&self, b: RequestBuilder) -> RequestBuilder {
+        b.header("Authorization", &format!("Bearer {}", self.token))
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> ApiResult<T> {
+        read(self.auth(Request::get(path)).send().await).await
+    }
+
+    async fn with_body<T: DeserializeOwned>(
+        &self,
+        b: RequestBuilder,
+        body: &impl Serialize,
+    ) -> ApiResult<T> {
+        match self.auth(b).json(body) {
+            Ok(req) => read(req.send().await).await,
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// A call whose answer body does not matter.
+    async fn done(&self, b: RequestBuilder) -> ApiResult<()> {
+        read::<IgnoredAny>(self.auth(b).send().await)
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn me(&self) -> ApiResult<AgentView> {
+        self.get("/v1/api/me").await
+    }
+
+    pub async fn logout(&self) -> ApiResult<()> {
+        self.done(Request::post("/v1/api/logout")).await
+    }
+
+    pub async fn site(&self, site: &SiteId) -> ApiResult<SiteView> {
+        self.get(&format!("/v1/api/sites/{}", enc(site.as_str())))
+            .await
+    }
+
+    pub async fn sites(&self) -> ApiResult<Vec<SiteView>> {
+        self.get("/v1/api/sites").await
+    }
+
+    pub async fn patch_site(&self, site: &SiteId, body: &SitePatch) -> ApiResult<SiteView> {
+        let url = format!("/v1/api/sites/{}", enc(site.as_str()));
+        self.with_body(Request::patch(&url), body).await
+    }
+
+    pub async fn snippet(&self, site: &SiteId) -> ApiResult<String> {
+        let r: SnippetReply = self
+            .get(&format!("/v1/api/sites/{}/snippet", enc(site.as_str())))
+            .await?;
+        Ok(r.html)
+    }
+
+    pub async fn team(&self, site: &SiteId) -> ApiResult<Vec<Teammate>> {
+        self.get(&format!("/v1/api/sites/{}/agents", enc(site.as_str())))
+            .await
+    }
+
+    pub async fn agents(&self) -> ApiResult<Vec<AgentView>> {
+        self.get("/v1/api/agents").await
+    }
+
+    pub async fn add_agent(&self, body: &NewAgent) -> ApiResult<AgentView> {
+        self.with_body(Request::post("/v1/api/agents"), body).await
+    }
+
+    pub async fn delete_agent(&self, id: &str) -> ApiResult<()> {
+        self.done(Request::delete(&format!("/v1/api/agents/{}", enc(id))))
+            .await
+    }
+
+    pub async fn canned(&self, site: &SiteId) -> ApiResult<Vec<Canned>> {
+        self.get(&format!("/v1/api/sites/{}/canned", enc(site.as_str())))
+            .await
+    }
+
+    pub async fn add_canned(&self, site: &SiteId, body: &NewCanned) -> ApiResult<Canned> {
+        let url = format!("/v1/api/sites/{}/canned", enc(site.as_str()));
+        self.with_body(Request::post(&url), body).await
+    }
+
+    pub async fn delete_canned(&self, site: &SiteId, id: &str) -> ApiResult<()> {
+        let url = format!("/v1/api/sites/{}/canned/{}", enc(site.as_str()), enc(id));
+        self.done(Request::delete(&url)).await
+    }
+
+    pub async fn convs(&self, site: &SiteId, status: &str) -> ApiResult<ConvPage> {
+        self.get(&format!(
+            "/v1/api/sites/{}/conversations?status={}&limit={CONVS_PAGE}",
+            enc(site.as_str()),
+            enc(status)
+        ))
+        .await
+    }
+
+    /// The latest [`HISTORY_PAGE`] events below `before`.
+    pub async fn events_before(&self, conv: &ConvId, before: u64) -> ApiResult<EventsPage> {
+        self.get(&format!(
+            "/v1/api/conversations/{}/events?before={before}&limit={HISTORY_PAGE}",
+            enc(conv.as_str())
+        ))
+        .await
+    }
+
+    pub async fn visitor(&self, site: &SiteId, visitor: &VisitorId) -> ApiResult<VisitorProfile> {
+        self.get(&format!(
+            "/v1/api/sites/{}/visitors/{}",
+            enc(site.as_str()),
+            enc(visitor.as_str())
+        ))
+        .await
+    }
+
+    /// Uploads a file for `site` (the relay sniffs its type); send it
+    /// afterwards with `send {file: id}`.
+    pub async fn upload(&self, site: &SiteId, file: web_sys::File) -> ApiResult<Attachment> {
+        let url = format!(
+            "/v1/files?site={}&name={}",
+            enc(site.as_str()),
+            enc(&file.name())
+        );
+        match self.auth(Request::post(&url)).body(file) {
+            Ok(req) => read(req.send().await).await,
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// `POST /v1/api/conversations/{conv}/{assign|transfer|close|reopen}`
+    pub async fn conv_action(&self, conv: &ConvId, action: &ConvAction) -> ApiResult<ConvSummary> {
+        let url = |name: &str| format!("/v1/api/conversations/{}/{name}", enc(conv.as_str()));
+        match action {
+            ConvAction::Assign(agent) => {
+                let body = AssignRequest {
+                    agent: agent.clone(),
+                };
+                self.with_body(Request::post(&url("assign")), &body).await
+            }
+            ConvAction::Transfer(agent) => {
+                let body = TransferRequest {
+                    agent: agent.clone(),
+                };
+                self.with_body(Request::post(&url("transfer")), &body).await
+            }
+            ConvAction::Close => {
+                self.with_body(Request::post(&url("close")), &Empty {})
+                    .await
+            }
+            ConvAction::Reopen => {
+                self.with_body(Request::post(&url("reopen")), &Empty {})
+                    .await
+            }
+        }
+    }
+}
+
+/// Where a file (or its thumbnail) is read: the token rides in the query
+/// because `<img src>` and links cannot send a header; the relay checks it
+/// on every download.
+pub fn file_url(token: &str, id: &str, thumb: bool) -> String {
+    format!(
+        "/v1/files/{}{}?token={}",
+        enc(id),
+        if thumb { "/thumb" } else { "" },
+        enc(token)
+    )
+}
+
+/// A request the reducer asks for; [`run`] performs it.
+#[derive(Debug)]
+pub enum Fetch {
+    Login(LoginRequest),
+    Me,
+    /// Ends the session with this token (already forgotten here).
+    Logout(String),
+    Sites,
+    Team(SiteId),
+    Canned(SiteId),
+    /// `open` or `closed`.
+    Convs(SiteId, &'static str),
+    /// History below `before`.
+    Events(ConvId, u64),
+    Profile(SiteId, VisitorId),
+    Upload {
+        site: SiteId,
+        conv: ConvId,
+        cid: Cid,
+        file: web_sys::File,
+    },
+    Conv(ConvId, ConvAction),
+    Site(SiteId),
+    Snippet(SiteId),
+    Agents,
+    PatchSite(SiteId, SitePatch),
+    AddAgent(NewAgent),
+    DeleteAgent(String),
+    AddCanned(SiteId, NewCanned),
+    DeleteCanned(SiteId, String),
+}
+
+/// What a [`Fetch`] brought back.
+#[derive(Debug)]
+pub enum Answer {
+    LoggedIn(ApiResult<LoginReply>),
+    Me(ApiResult<AgentView>),
+    LoggedOut,
+    Sites(ApiResult<Vec<SiteView>>),
+    Team(ApiResult<Vec<Teammate>>),
+    Canned(ApiResult<Vec<Canned>>),
+    Convs(ApiResult<ConvPage>),
+    Events(ConvId, ApiResult<EventsPage>),
+    Profile(VisitorId, ApiResult<Box<VisitorProfile>>),
+    Uploaded {
+        cid: Cid,
+        conv: ConvId,
+        result: ApiResult<Attachment>,
+    },
+    Conv(ApiResult<ConvSummary>),
+    Site(ApiResult<SiteView>),
+    Snippet(ApiResult<String>),
+    Agents(ApiResult<Vec<AgentView>>),
+    Saved(ApiResult<SiteView>),
+    AgentAdded(ApiResult<AgentView>),
+    AgentDeleted(ApiResult<()>),
+    CannedDone(ApiResult<()>),
+}
+
+/// Performs `fetch` with the session `token` (none: only a login, or the
+/// logout that carries its own).
+pub async fn run(token: Option<String>, fetch: Fetch) -> Option<Answer> {
+    let fetch = match fetch {
+        Fetch::Login(body) => return Some(Answer::LoggedIn(login(&body).await)),
+        Fetch::Logout(token) => {
+            let _ = Api { token }.logout().await;
+            return Some(Answer::LoggedOut);
+        }
+        other => other,
+    };
+    let api = Api { token: token? };
+    Some(match fetch {
+        Fetch::Login(_) | Fetch::Logout(_) => return None,
+        Fetch::Me => Answer::Me(api.me().await),
+        Fetch::Sites => Answer::Sites(api.sites().await),
+        Fetch::Team(site) => Answer::Team(api.team(&site).await),
+        Fetch::Canned(site) => Answer::Canned(api.canned(&site).await),
+        Fetch::Convs(site, status) => Answer::Convs(api.convs(&site, status).await),
+        Fetch::Events(conv, before) => {
+            let r = api.events_before(&conv, before).await;
+            Answer::Events(conv, r)
+        }
+        Fetch::Profile(site, visitor) => {
+            let r = api.visitor(&site, &visitor).await.map(Box::new);
+            Answer::Profile(visitor, r)
+        }
+        Fetch::Upload {
+            site,
+            conv,
+            cid,
+            file,
+        } => Answer::Uploaded {
+            result: api.upload(&site, file).await,
+            cid,
+            conv,
+        },
+        Fetch::Conv(conv, action) => Answer::Conv(api.conv_action(&conv, &action).await),
+        Fetch::Site(site) => Answer::Site(api.site(&site).await),
+        Fetch::Snippet(site) => Answer::Snippet(api.snippet(&site).await),
+        Fetch::Agents => Answer::Agents(api.agents().await),
+        Fetch::PatchSite(site, patch) => Answer::Saved(api.patch_site(&site, &patch).await),
+        Fetch::AddAgent(body) => Answer::AgentAdded(api.add_agent(&body).await),
+        Fetch::DeleteAgent(id) => Answer::AgentDeleted(api.delete_agent(&id).await),
+        Fetch::AddCanned(site, body) => {
+            Answer::CannedDone(api.add_canned(&site, &body).await.map(|_| ()))
+        }
+        Fetch::DeleteCanned(site, id) => Answer::CannedDone(api.delete_canned(&site, &id).await),
+    })
+}

@@ -1,0 +1,459 @@
+//! The console's UI state and its one reducer: every change goes through
+//! [`State::reduce`] as an [`Action`], and what it needs from the outside
+//! world (frames to send, API calls, storage, timers, notifications) comes
+//! back as [`Effect`]s that the app runs. No browser API is called here, so
+//! the reducer is tested natively. The conversation data itself is the
+//! [`Model`] (`model.rs`); the inbox and the frames are in `inbox.rs`, the
+//! settings page in `settings.rs`.
+
+mod inbox;
+mod settings;
+
+pub use inbox::PickedFile;
+pub use settings::{allowed_file_types, AgentField, SettingsAction, SettingsState};
+
+use crate::app::Route;
+use crate::model::{Model, Pending};
+use crate::services::api::{Answer, ConvAction, Fetch};
+use protocol::api::{AgentView, Canned, LoginRequest, SiteView, Teammate, VisitorProfile};
+use protocol::{Cid, ClientFrame, ConvId, ServerFrame, SiteId, VisitorId};
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+/// Visitors per page of the live list.
+pub const VISITORS_PER_PAGE: usize = 50;
+/// A relay that could not be reached for `me` is asked again after this (ms).
+pub const ME_RETRY_MS: u32 = 2_000;
+
+/// The inbox's conversation filter.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum Filter {
+    Unassigned,
+    Mine,
+    #[default]
+    Open,
+    Closed,
+}
+
+/// What the reducer reads of the world, given with every action.
+#[derive(Clone, Copy, Debug)]
+pub struct Env {
+    /// Now (ms since epoch).
+    pub now: f64,
+    /// A uniform draw in [0, 1) for client ids.
+    pub rand: f64,
+    /// The tab is visible (no notifications or unread for the open
+    /// conversation then).
+    pub visible: bool,
+    /// The live connection is up.
+    pub online: bool,
+}
+
+/// A file being uploaded into a conversation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Upload {
+    pub cid: Cid,
+    pub conv: ConvId,
+    pub name: String,
+}
+
+/// Every change the console's state can undergo.
+#[derive(Debug)]
+pub enum Action {
+    Login {
+        email: String,
+        password: String,
+    },
+    Logout,
+    SwitchSite(String),
+    Nav(Route),
+    SetAway(bool),
+    /// The relay said `welcome`.
+    Online,
+    /// A frame from the relay (heartbeats and `welcome` stay in the
+    /// connection).
+    Frame(ServerFrame),
+    /// The relay refused the session token.
+    SessionEnded,
+    /// The tab became visible or focused.
+    Visible,
+    SetFilter(Filter),
+    OpenConv(ConvId),
+    LoadEarlier,
+    ComposerInput(String),
+    /// Enter in the composer (no Shift, not composing).
+    ComposerEnter,
+    PickCanned(String),
+    SendReply,
+    /// Files picked, dropped or pasted into the open conversation.
+    AttachFiles(Vec<PickedFile>),
+    /// An action on the open conversation.
+    Conv(ConvAction),
+    SelectVisitor(VisitorId),
+    CloseVisitor,
+    VisitorPage(usize),
+    InviteInput(String),
+    Invite,
+    Settings(SettingsAction),
+    /// An API call came back.
+    Answered(Answer),
+    EnableNotifications,
+    /// The batched render is due.
+    Flush,
+    /// The minute clock of "time on site".
+    Tick,
+    DismissToast,
+    /// No keystroke for a while: withdraw the agent's typing notice.
+    TypingIdle,
+    /// A visitor typing notice may have gone stale.
+    TypingExpire,
+}
+
+/// What the app does for the reducer.
+#[derive(Debug)]
+pub enum Effect {
+    /// A frame for the relay, sent only while online (the outbox resends
+    /// what must not be lost).
+    Send(ClientFrame),
+    /// An API call; its answer comes back as [`Action::Answered`].
+    Fetch(Fetch),
+    /// Asks for `me` again after [`ME_RETRY_MS`].
+    RetryMe,
+    /// Opens the live connection with this token.
+    Connect(String),
+    /// Closes the live connection for good (signed out).
+    Disconnect,
+    /// Resends what the connection resumes with (away, subscribe, outbox).
+    Resume,
+    SaveToken(Option<String>),
+    SaveSite(SiteId),
+    SaveAway(bool),
+    SaveOutbox,
+    /// `#/inbox`, `#/visitors`, `#/settings`.
+    SetHash(Route),
+    /// The unread count in the tab title.
+    Title(u32),
+    /// A visitor wrote: chime and desktop notification.
+    Notify {
+        conv: ConvId,
+        who: String,
+        text: String,
+    },
+    /// Draw soon rather than per frame.
+    RenderSoon,
+    /// [`Action::TypingIdle`] after this long (ms); replaces an earlier one.
+    TypingIdleIn(u32),
+    /// Cancels the pending [`Action::TypingIdle`].
+    CancelTypingIdle,
+    /// [`Action::TypingExpire`] after this long (ms).
+    TypingExpireIn(u32),
+    CopyToClipboard(String),
+    /// Audio and desktop notifications, from a click.
+    EnableNotifications,
+}
+
+/// Everything the console shows.
+#[derive(Default)]
+pub struct State {
+    /// The session token (signed in, or signing in again on reload).
+    pub token: Option<String>,
+    pub me: Option<AgentView>,
+    pub sites: Vec<SiteView>,
+    pub route: Route,
+    pub model: Model,
+    pub away: bool,
+    /// The site chosen last time (localStorage), preferred on sign-in.
+    pub saved_site: Option<String>,
+    pub filter: Filter,
+    pub selected_visitor: Option<VisitorId>,
+    pub visitor_page: usize,
+    pub profile: Option<(VisitorId, Rc<VisitorProfile>)>,
+    pub team: Vec<Teammate>,
+    pub canned: Vec<Canned>,
+    pub composer: String,
+    pub uploads: Vec<Upload>,
+    pub invite_text: String,
+    /// The agent's last typing notice: where and when.
+    typing_sent: Option<(ConvId, f64)>,
+    /// When each conversation's visitor last sent a typing notice.
+    visitor_typing: HashMap<ConvId, f64>,
+    /// Whether a [`Action::TypingExpire`] is pending.
+    typing_expiring: bool,
+    pub toast: Option<String>,
+    pub login_error: Option<String>,
+    pub login_busy: bool,
+    /// Conversations whose history is being fetched.
+    loading: HashSet<ConvId>,
+    /// Whether a batched render is pending.
+    render_due: bool,
+    /// Client ids made so far (part of each new one).
+    cids: u64,
+    /// The clock views use (refreshed by [`Action::Tick`]).
+    pub now: f64,
+    pub settings: SettingsState,
+}
+
+impl State {
+    /// A fresh client id: time, randomness and a counter, unique per
+    /// sender (several in one action stay apart).
+    fn new_cid(&mut self, env: &Env) -> Cid {
+        self.cids += 1;
+        let t = env.now as u64;
+        let r = (env.rand * 1e12) as u64;
+        let n = self.cids;
+        Cid::new(format!("c{t:x}{r:x}{n:x}"))
+            .unwrap_or_else(|_| unreachable!("a letter and hex digits are a cid"))
+    }
+
+    /// The state at start: a saved session (if any) is being checked.
+    pub fn new(token: Option<String>, saved: Saved, route: Route, now: f64) -> State {
+        State {
+            token,
+            route,
+            away: saved.away,
+            saved_site: saved.site,
+            model: Model {
+                outbox: saved.outbox,
+                ..Default::default()
+            },
+            now,
+            ..Default::default()
+        }
+    }
+
+    /// The one reducer: applies `action`, pushes what must happen beside
+    /// it onto `fx`, and says whether to draw now.
+    pub fn reduce(&mut self, action: Action, env: &Env, fx: &mut Vec<Effect>) -> bool {
+        match action {
+            Action::Login { email, password } => {
+                self.login_busy = true;
+                self.login_error = None;
+                fx.push(Effect::Fetch(Fetch::Login(LoginRequest {
+                    email,
+                    password,
+                })));
+                true
+            }
+            Action::Logout => {
+                if let Some(token) = self.token.clone() {
+                    fx.push(Effect::Fetch(Fetch::Logout(token)));
+                }
+                self.signed_out(fx);
+                true
+            }
+            Action::SwitchSite(site) => self.switch_site(site, fx),
+            Action::Nav(route) => {
+                self.route = route;
+                fx.push(Effect::SetHash(route));
+                if route == Route::Settings {
+                    self.load_settings(fx);
+                }
+                if route != Route::Inbox {
+                    self.model.viewing = None;
+                }
+                true
+            }
+            Action::SetAway(away) => {
+                self.away = away;
+                fx.push(Effect::SaveAway(away));
+                fx.push(Effect::Send(ClientFrame::Status { away }));
+                true
+            }
+            Action::Online => {
+                fx.push(Effect::Resume);
+                true
+            }
+            Action::Frame(frame) => self.on_frame(frame, env, fx),
+            Action::SessionEnded => {
+                self.signed_out(fx);
+                self.login_error = Some("Your session has ended; please sign in again.".into());
+                true
+            }
+            Action::Visible => {
+                self.mark_read(env, fx);
+                fx.push(Effect::Title(self.model.total_unread()));
+                true
+            }
+            Action::Answered(answer) => self.answered(answer, env, fx),
+            Action::Settings(a) => self.reduce_settings(a, fx),
+            Action::EnableNotifications => {
+                fx.push(Effect::EnableNotifications);
+                true
+            }
+            Action::Flush => {
+                self.render_due = false;
+                fx.push(Effect::Title(self.model.total_unread()));
+                true
+            }
+            Action::Tick => {
+                self.now = env.now;
+                true
+            }
+            Action::DismissToast => {
+                self.toast = None;
+                true
+            }
+            other => self.reduce_inbox(other, env, fx),
+        }
+    }
+
+    fn switch_site(&mut self, site: String, fx: &mut Vec<Effect>) -> bool {
+        let Ok(id) = SiteId::new(site) else {
+            return false;
+        };
+        self.saved_site = Some(id.to_string());
+        fx.push(Effect::SaveSite(id.clone()));
+        self.model.reset_site(id.clone());
+        self.selected_visitor = None;
+        self.profile = None;
+        self.settings = SettingsState::default();
+        self.load_site_data(fx);
+        fx.push(Effect::Send(ClientFrame::Subscribe { site: id }));
+        if self.route == Route::Settings {
+            self.load_settings(fx);
+        }
+        true
+    }
+
+    /// The relay's answers to [`Fetch`]es.
+    fn answered(&mut self, answer: Answer, env: &Env, fx: &mut Vec<Effect>) -> bool {
+        match answer {
+            Answer::LoggedIn(Ok(r)) => {
+                self.login_busy = false;
+                fx.push(Effect::SaveToken(Some(r.token.clone())));
+                self.token = Some(r.token);
+                self.signed_in(r.agent, fx);
+            }
+            Answer::LoggedIn(Err(e)) => {
+                self.login_busy = false;
+                self.login_error = Some(e.trim_start_matches("unauthorized: ").to_string());
+            }
+            Answer::Me(Ok(me)) => self.signed_in(me, fx),
+            Answer::Me(Err(e)) => {
+                if crate::services::api::is_unauthorized(&e) {
+                    self.signed_out(fx);
+                } else {
+                    // The relay is unreachable: try again like a socket would.
+                    self.toast = Some(format!("Cannot reach the relay: {e}"));
+                    fx.push(Effect::RetryMe);
+                }
+            }
+            Answer::LoggedOut => fx.push(Effect::Title(self.model.total_unread())),
+            Answer::Sites(Ok(sites)) => self.sites = sites,
+            Answer::Team(Ok(t)) => self.team = t,
+            Answer::Canned(Ok(c)) => self.canned = c,
+            Answer::Sites(Err(_)) | Answer::Team(Err(_)) | Answer::Canned(Err(_)) => return false,
+            Answer::Profile(v, Ok(p)) => self.profile = Some((v, Rc::from(p))),
+            Answer::Profile(_, Err(_)) => return false,
+            Answer::Convs(Ok(page)) => {
+                for s in page.convs {
+                    self.model.upsert_summary(s);
+                }
+                self.load_unread(fx);
+            }
+            Answer::Convs(Err(e)) | Answer::Conv(Err(e)) => self.toast = Some(e),
+            Answer::Conv(Ok(s)) => self.model.upsert_summary(s),
+            Answer::Events(conv, r) => self.history(conv, r, env, fx),
+            Answer::Uploaded { cid, conv, result } => self.uploaded(cid, conv, result, fx),
+            other => return self.settings_answered(other, fx),
+        }
+        true
+    }
+
+    fn signed_in(&mut self, me: AgentView, fx: &mut Vec<Effect>) {
+        let site = self
+            .saved_site
+            .as_deref()
+            .and_then(|s| me.sites.iter().find(|m| m.as_str() == s))
+            .or_else(|| me.sites.first())
+            .cloned();
+        self.me = Some(me);
+        if let Some(site) = site {
+            self.model.reset_site(site);
+        }
+        fx.push(Effect::Fetch(Fetch::Sites));
+        self.load_site_data(fx);
+        if self.route == Route::Settings {
+            self.load_settings(fx);
+        }
+        if let Some(token) = self.token.clone() {
+            fx.push(Effect::Connect(token));
+        }
+    }
+
+    fn signed_out(&mut self, fx: &mut Vec<Effect>) {
+        fx.push(Effect::SaveToken(None));
+        fx.push(Effect::Disconnect);
+        self.token = None;
+        self.me = None;
+        // The outbox outlives the session, as it does in localStorage.
+        self.model = Model {
+            outbox: std::mem::take(&mut self.model.outbox),
+            ..Default::default()
+        };
+    }
+
+    /// Team, canned replies and every open conversation of the site.
+    pub(crate) fn load_site_data(&mut self, fx: &mut Vec<Effect>) {
+        let Some(site) = self.model.site.clone() else {
+            return;
+        };
+        fx.push(Effect::Fetch(Fetch::Team(site.clone())));
+        fx.push(Effect::Fetch(Fetch::Canned(site.clone())));
+        fx.push(Effect::Fetch(Fetch::Convs(site, "open")));
+    }
+
+    /// Whether the signed-in agent owns the installation.
+    pub fn is_owner(&self) -> bool {
+        self.me.as_ref().is_some_and(AgentView::is_owner)
+    }
+
+    /// The signed-in agent's id ("" before sign-in).
+    pub fn my_id(&self) -> &str {
+        self.me.as_ref().map(|m| m.id.as_str()).unwrap_or_default()
+    }
+
+    /// A teammate's name by id.
+    pub fn team_name(&self, id: &str) -> Option<String> {
+        self.team
+            .iter()
+            .find(|t| t.id.as_str() == id)
+            .map(|t| t.name.clone())
+    }
+
+    /// Canned replies matching a composer that starts with `/`.
+    pub fn canned_matches(&self) -> Vec<&Canned> {
+        let Some(q) = self.composer.strip_prefix('/') else {
+            return Vec::new();
+        };
+        if q.contains('\n') {
+            return Vec::new();
+        }
+        let q = q.to_lowercase();
+        self.canned
+            .iter()
+            .filter(|c| {
+                c.shortcut.to_lowercase().contains(&q) || c.text.to_lowercase().contains(&q)
+            })
+            .take(8)
+            .collect()
+    }
+
+    /// Adds to the outbox (saved) and sends now if connected.
+    fn queue(&mut self, p: Pending, fx: &mut Vec<Effect>) {
+        fx.push(Effect::Send(p.frame()));
+        self.model.outbox.push(p);
+        fx.push(Effect::SaveOutbox);
+    }
+}
+
+/// What the console keeps between visits (localStorage), read at start.
+#[derive(Default)]
+pub struct Saved {
+    pub site: Option<String>,
+    pub away: bool,
+    pub outbox: Vec<Pending>,
+}
+
+#[cfg(test)]
+mod tests;

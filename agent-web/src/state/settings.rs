@@ -1,0 +1,274 @@
+//! The reducer's settings half: the widget form (validated with the
+//! relay's own rules before saving), allowed origins, the snippet, agents
+//! and canned replies.
+
+use super::{Effect, State};
+use crate::services::api::{Answer, Fetch};
+use protocol::api::{AgentRole, AgentView, NewAgent, NewCanned, SitePatch, SiteView};
+use protocol::{FileClass, Position, WidgetSettings};
+
+/// The settings page's own state.
+#[derive(Default)]
+pub struct SettingsState {
+    pub site: Option<SiteView>,
+    /// The form's working copy (previewed live, saved on submit).
+    pub widget: Option<WidgetSettings>,
+    pub origins: String,
+    pub snippet: Option<String>,
+    pub agents: Vec<AgentView>,
+    pub notice: Option<String>,
+    pub new_agent: NewAgentForm,
+    pub new_canned: CannedForm,
+}
+
+/// The "add agent" form.
+#[derive(Default, Clone, Debug, PartialEq)]
+pub struct NewAgentForm {
+    pub name: String,
+    pub email: String,
+    pub password: String,
+    pub owner: bool,
+}
+
+/// The "add canned reply" form.
+#[derive(Default, Clone, Debug, PartialEq)]
+pub struct CannedForm {
+    pub shortcut: String,
+    pub text: String,
+}
+
+/// Which field of the "add agent" form changed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AgentField {
+    Name,
+    Email,
+    Password,
+    /// `owner` or `agent`.
+    Role,
+}
+
+/// What the settings page does.
+#[derive(Debug)]
+pub enum SettingsAction {
+    Color(String),
+    /// `left` or `right`.
+    Position(String),
+    Greeting(String),
+    Offline(String),
+    /// Empty: from the visitor's browser.
+    Language(String),
+    DraftPreview(bool),
+    /// Whether visitors and agents may attach this kind of file.
+    FileType(FileClass, bool),
+    Origins(String),
+    Save,
+    CopySnippet,
+    AgentField(AgentField, String),
+    AddAgent,
+    DeleteAgent(String),
+    CannedShortcut(String),
+    CannedText(String),
+    AddCanned,
+    DeleteCanned(String),
+}
+
+/// The file kinds a form shows as allowed: the site's effective list. The
+/// relay always sends it explicit; before that, every kind.
+pub fn allowed_file_types(w: &WidgetSettings) -> Vec<FileClass> {
+    w.effective_file_types(&FileClass::ALL)
+}
+
+impl State {
+    /// Fetches what the settings page shows.
+    pub(crate) fn load_settings(&mut self, fx: &mut Vec<Effect>) {
+        let Some(site) = self.model.site.clone() else {
+            return;
+        };
+        if self.token.is_none() {
+            return;
+        }
+        fx.push(Effect::Fetch(Fetch::Site(site.clone())));
+        if self.is_owner() {
+            fx.push(Effect::Fetch(Fetch::Snippet(site)));
+            fx.push(Effect::Fetch(Fetch::Agents));
+        }
+    }
+
+    pub(super) fn reduce_settings(&mut self, a: SettingsAction, fx: &mut Vec<Effect>) -> bool {
+        let st = &mut self.settings;
+        match a {
+            SettingsAction::Origins(o) => {
+                st.origins = o;
+                return false;
+            }
+            SettingsAction::Save => self.save(fx),
+            SettingsAction::CopySnippet => {
+                if let Some(text) = &st.snippet {
+                    fx.push(Effect::CopyToClipboard(text.clone()));
+                    st.notice = Some("Snippet copied.".into());
+                }
+            }
+            SettingsAction::AgentField(f, v) => {
+                let n = &mut st.new_agent;
+                match f {
+                    AgentField::Name => n.name = v,
+                    AgentField::Email => n.email = v,
+                    AgentField::Password => n.password = v,
+                    AgentField::Role => n.owner = v == "owner",
+                }
+                return false;
+            }
+            SettingsAction::AddAgent => {
+                let Some(site) = self.model.site.clone() else {
+                    return false;
+                };
+                let n = st.new_agent.clone();
+                fx.push(Effect::Fetch(Fetch::AddAgent(NewAgent {
+                    name: n.name,
+                    email: n.email,
+                    password: n.password,
+                    role: if n.owner {
+                        AgentRole::Owner
+                    } else {
+                        AgentRole::Agent
+                    },
+                    sites: vec![site.to_string()],
+                })));
+            }
+            SettingsAction::DeleteAgent(id) => fx.push(Effect::Fetch(Fetch::DeleteAgent(id))),
+            SettingsAction::CannedShortcut(v) => {
+                st.new_canned.shortcut = v;
+                return false;
+            }
+            SettingsAction::CannedText(v) => {
+                st.new_canned.text = v;
+                return false;
+            }
+            SettingsAction::AddCanned => {
+                let Some(site) = self.model.site.clone() else {
+                    return false;
+                };
+                let c = st.new_canned.clone();
+                let body = NewCanned {
+                    shortcut: c.shortcut,
+                    text: c.text,
+                };
+                fx.push(Effect::Fetch(Fetch::AddCanned(site, body)));
+            }
+            SettingsAction::DeleteCanned(id) => {
+                let Some(site) = self.model.site.clone() else {
+                    return false;
+                };
+                fx.push(Effect::Fetch(Fetch::DeleteCanned(site, id)));
+            }
+            form => edit_widget(st.widget.get_or_insert_with(WidgetSettings::default), form),
+        }
+        true
+    }
+
+    /// Saves the widget form and the origins, unless the relay would
+    /// refuse the settings anyway: then its reason shows at once.
+    fn save(&mut self, fx: &mut Vec<Effect>) {
+        let Some(site) = self.model.site.clone() else {
+            return;
+        };
+        let st = &mut self.settings;
+        if let Some(Err(e)) = st.widget.as_ref().map(WidgetSettings::validate) {
+            st.notice = Some(format!("Not saved: {}", e.message));
+            return;
+        }
+        let origins: Vec<String> = st
+            .origins
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect();
+        let patch = SitePatch {
+            name: None,
+            allowed_origins: Some(origins),
+            widget: st.widget.clone(),
+        };
+        st.notice = Some("Saving…".into());
+        fx.push(Effect::Fetch(Fetch::PatchSite(site, patch)));
+    }
+
+    /// The settings page's answers; false for any other.
+    pub(super) fn settings_answered(&mut self, answer: Answer, fx: &mut Vec<Effect>) -> bool {
+        let st = &mut self.settings;
+        match answer {
+            Answer::Site(Ok(site)) => {
+                st.widget = Some(site.widget.clone());
+                st.origins = site.allowed_origins.join("\n");
+                st.site = Some(site);
+            }
+            Answer::Site(Err(e)) | Answer::Snippet(Err(e)) | Answer::Agents(Err(e)) => {
+                st.notice = Some(e)
+            }
+            Answer::Snippet(Ok(html)) => st.snippet = Some(html),
+            Answer::Agents(Ok(list)) => st.agents = list,
+            Answer::Saved(Ok(site)) => {
+                st.notice = Some("Saved. Visitors get the new look on their next page.".into());
+                st.widget = Some(site.widget.clone());
+                st.site = Some(site);
+            }
+            Answer::Saved(Err(e)) => st.notice = Some(format!("Not saved: {e}")),
+            Answer::AgentAdded(Ok(agent)) => {
+                st.notice = Some(format!("Added {}.", agent.name));
+                st.new_agent = NewAgentForm::default();
+                self.load_settings(fx);
+                self.load_site_data(fx);
+            }
+            Answer::AgentAdded(Err(e)) => st.notice = Some(format!("Not added: {e}")),
+            Answer::AgentDeleted(r) => {
+                st.notice = Some(match r {
+                    Ok(()) => "Agent removed.".into(),
+                    Err(e) => format!("Not removed: {e}"),
+                });
+                self.load_settings(fx);
+            }
+            Answer::CannedDone(r) => {
+                match r {
+                    Ok(()) => {
+                        st.new_canned = CannedForm::default();
+                        st.notice = None;
+                    }
+                    Err(e) => st.notice = Some(e),
+                }
+                if let Some(site) = self.model.site.clone() {
+                    fx.push(Effect::Fetch(Fetch::Canned(site)));
+                }
+            }
+            _ => return false,
+        }
+        true
+    }
+}
+
+/// One edit of the widget form.
+fn edit_widget(w: &mut WidgetSettings, a: SettingsAction) {
+    match a {
+        SettingsAction::Color(c) => w.color = c,
+        SettingsAction::Position(p) => {
+            w.position = if p == "left" {
+                Position::Left
+            } else {
+                Position::Right
+            }
+        }
+        SettingsAction::Greeting(t) => w.greeting = t,
+        SettingsAction::Offline(t) => w.offline_message = t,
+        SettingsAction::Language(l) => w.language = (!l.is_empty()).then_some(l),
+        SettingsAction::DraftPreview(on) => w.draft_preview = on,
+        SettingsAction::FileType(class, on) => {
+            let mut types = allowed_file_types(w);
+            types.retain(|c| *c != class);
+            if on {
+                types.push(class);
+                types.sort();
+            }
+            w.file_types = Some(types);
+        }
+        _ => {}
+    }
+}
