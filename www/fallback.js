@@ -4,6 +4,19 @@
    a cid on every send, resend until acked, cursor-based resume, outbox in
    localStorage (cookie fallback for ids). Never throws into the host page. */
 (function (w, d) {
+  /* Client timing (ms), the same values as protocol/src/timing.rs: a Rust
+     test (widget/tests/fallback_js.rs) fails when one drifts. */
+  var TIMING = {
+    reconnect_first_ms: 500,
+    reconnect_max_ms: 30000,
+    reconnect_min_ms: 100,
+    reconnect_max_doublings: 16,
+    visitor_typing_idle_ms: 3000,
+    visitor_typing_repeat_ms: 4000,
+    draft_every_ms: 800,
+    agent_typing_shown_ms: 6000,
+    longpoll_client_timeout_ms: 40000
+  };
   var cfg = w.__kefuCfg || {};
   if (!cfg.site || !cfg.base || w.__kefuFallback) return;
   w.__kefuFallback = 1;
@@ -131,7 +144,7 @@
         x.onerror = function () { finish(false, ''); };
         x.ontimeout = function () { finish(false, ''); };
         x.onprogress = function () {};
-        x.timeout = 40000;
+        x.timeout = TIMING.longpoll_client_timeout_ms;
       } else { return later(function () { done(false, ''); }, 0); }
       x.send(body);
     } catch (e) { later(function () { finish(false, ''); }, 0); }
@@ -173,10 +186,11 @@
   function retry() {
     S.connected = false;
     render();
-    var cap = Math.min(30000, 500 * Math.pow(2, Math.min(S.attempts, 16)));
+    var cap = Math.min(TIMING.reconnect_max_ms,
+      TIMING.reconnect_first_ms * Math.pow(2, Math.min(S.attempts, TIMING.reconnect_max_doublings)));
     S.attempts++;
     var gen = ++S.gen;
-    later(function () { if (gen == S.gen) hello(); }, Math.max(100, Math.random() * cap));
+    later(function () { if (gen == S.gen) hello(); }, Math.max(TIMING.reconnect_min_ms, Math.random() * cap));
   }
 
   function poll(gen) {
@@ -343,9 +357,9 @@
   }
 
   var typingTimer = null, typingAt = 0, draftTimer = null;
-  // "on" again every 4 s of typing (agents expire a notice whose "off"
-  // never comes); with the site's draft preview on, with the text, <1/s,
-  // and the latest text once more after a throttled keystroke.
+  // "on" again every few seconds of typing (agents expire a notice whose
+  // "off" never comes); with the site's draft preview on, with the text,
+  // <1/s, and the latest text once more after a throttled keystroke.
   function typingOn() {
     var f = { type: 'typing', conv: S.conv, on: true };
     typingAt = +new Date();
@@ -354,12 +368,13 @@
   }
   function typing() {
     var now = +new Date();
-    if (S.conv && (!typingTimer || now - typingAt >= (S.draft ? 800 : 4000))) typingOn();
+    var every = S.draft ? TIMING.draft_every_ms : TIMING.visitor_typing_repeat_ms;
+    if (S.conv && (!typingTimer || now - typingAt >= every)) typingOn();
     else if (S.conv && S.draft && !draftTimer) {
-      draftTimer = later(function () { draftTimer = null; if (typingTimer) typingOn(); }, 800 - (now - typingAt));
+      draftTimer = later(function () { draftTimer = null; if (typingTimer) typingOn(); }, every - (now - typingAt));
     }
     if (typingTimer) clearTimeout(typingTimer);
-    typingTimer = later(stopTyping, 3000);
+    typingTimer = later(stopTyping, TIMING.visitor_typing_idle_ms);
   }
   function stopTyping() {
     if (!typingTimer) return;
@@ -481,7 +496,7 @@
       var name = T.agent;
       each(S.msgs, function (m) { if (!m.mine && m.name) name = m.name; });
       text(V.typing, name + ' ' + T.typing);
-      later(function () { show(V.typing, false); }, 6000);
+      later(function () { show(V.typing, false); }, TIMING.agent_typing_shown_ms);
     }
   }
 

@@ -125,3 +125,8 @@ pub fn enc(s: &str) -> String {
         .as_string()
         .unwrap_or_default()
 }
+
+/// The page is shown (not a background tab).
+pub fn visible() -> bool {
+    window().document().is_none_or(|d| !d.hidden())
+}

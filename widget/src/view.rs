@@ -282,6 +282,20 @@ pub struct Row {
     pub file: Option<FileRow>,
 }
 
+impl Row {
+    /// A line of text without name, state or attachment.
+    pub fn line(class: &'static str, text: String) -> Row {
+        Row {
+            class,
+            name: String::new(),
+            text,
+            state: "",
+            cid: String::new(),
+            file: None,
+        }
+    }
+}
+
 /// An attachment in a row: a thumbnail (src, width, height) linking to the
 /// full file, or a card with the name and `meta` (size · type).
 pub struct FileRow {

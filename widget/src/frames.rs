@@ -1,0 +1,179 @@
+//! The relay's frames, applied to the widget's parts: `welcome` (token,
+//! heartbeat, the site's settings, conversations), `ack`, `event`, read
+//! marks, agents online, typing, `ping` and `error`.
+
+use crate::js::*;
+use crate::Widget;
+use protocol::texts;
+use wasm_bindgen::JsValue;
+
+impl Widget {
+    pub(crate) fn on_frame(&mut self, text: &str) {
+        self.conn.link.heard(now());
+        let Some(f) = parse(text) else { return };
+        match get_str(&f, "type").as_deref() {
+            Some("welcome") => self.on_welcome(&f),
+            Some("ack") => self.on_ack(&f),
+            Some("event") => self.on_event(&f),
+            Some("typing") => self.on_typing(&f),
+            Some("read") if get_str(&f, "side").as_deref() == Some("agent") => {
+                self.chat.agent_read = self.chat.agent_read.max(get_u64(&f, "seq"));
+                self.render();
+            }
+            Some("agents") => {
+                self.chat.agents_online = get_bool(&f, "online");
+                self.render();
+            }
+            Some("ping") => {
+                let p = obj();
+                set(&p, "type", "pong");
+                self.conn.send(&p);
+            }
+            Some("error") => self.on_error(&f),
+            _ => {}
+        }
+    }
+
+    fn on_welcome(&mut self, f: &JsValue) {
+        self.conn.link.welcomed(get_u64(f, "heartbeat_ms") as f64);
+        if let Some(t) = get_str(f, "token") {
+            self.store.set("tok", &t);
+            self.me.token = Some(t);
+        }
+        self.chat.agents_online = get_bool(f, "agents_online");
+        let s = get(f, "settings");
+        if s.is_object() {
+            self.settings(&s);
+        }
+        // The newest open conversation is the one shown.
+        let mut latest = None;
+        for c in array(&get(f, "convs")) {
+            let id = get_str(&c, "id");
+            if get_bool(&c, "open") || latest.is_none() {
+                latest = id.or(latest);
+            }
+            self.chat.agent_read = self.chat.agent_read.max(get_u64(&c, "agent_read"));
+        }
+        if latest.is_some() {
+            self.chat.conv = latest;
+        }
+        self.resend_all();
+        self.page();
+        self.render();
+        self.hooks.ready();
+    }
+
+    /// The site's settings from `welcome`: look, language, own texts,
+    /// draft preview, attachments.
+    fn settings(&mut self, s: &JsValue) {
+        let color = get_str(s, "color").unwrap_or_default();
+        self.view
+            .style(&color, get_str(s, "position").as_deref() == Some("left"));
+        if let Some(lang) = get_str(s, "language").filter(|l| !l.is_empty()) {
+            self.t = texts::pick(&lang);
+        }
+        self.greeting = get_str(s, "greeting").unwrap_or_default();
+        self.offline_text = get_str(s, "offline_message").unwrap_or_default();
+        self.typing.draft = get_bool(s, "draft_preview");
+        self.file_types(&get(s, "file_types"));
+    }
+
+    fn on_error(&mut self, f: &JsValue) {
+        match get_str(f, "code").as_deref() {
+            // Our id is bound to a token we lost: start afresh as a new visitor.
+            Some("token_required") | Some("bad_token") => {
+                self.me.id = new_id("v");
+                self.me.token = None;
+                self.store.set("vid", &self.me.id);
+                self.store.set("tok", "");
+                self.chat.forget_cursors();
+                self.drop_socket();
+                self.connect();
+            }
+            // A send the relay refused for good: drop it from the outbox so
+            // it is not retried forever (rate limits and storage errors are
+            // retried on the next reconnect).
+            Some("too_large")
+            | Some("bad_frame")
+            | Some("unknown_conversation")
+            | Some("not_found") => {
+                if let Some(cid) = get_str(f, "cid") {
+                    self.outbox.remove(&cid);
+                    self.chat.msgs.retain(|m| m.cid != cid || m.seq > 0);
+                    self.save();
+                    self.render();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_ack(&mut self, f: &JsValue) {
+        let (Some(cid), Some(conv)) = (get_str(f, "cid"), get_str(f, "conv")) else {
+            return;
+        };
+        self.outbox.remove(&cid);
+        self.chat.stored(&cid, &conv, get_u64(f, "seq"));
+        self.chat.conv = Some(conv);
+        self.save();
+        self.render();
+    }
+
+    fn on_event(&mut self, f: &JsValue) {
+        let (Some(conv), seq) = (get_str(f, "conv"), get_u64(f, "seq")) else {
+            return;
+        };
+        if !self.chat.advance(&conv, seq) {
+            return; // applied already
+        }
+        if get_str(f, "kind").as_deref() != Some("message") {
+            self.save();
+            return;
+        }
+        let from = get(f, "from");
+        let mine = get_str(&from, "side").as_deref() == Some("visitor");
+        let cid = get_str(f, "cid").unwrap_or_default();
+        self.chat.conv = Some(conv.clone());
+        if mine && self.chat.stored(&cid, &conv, seq) {
+            // Our own message, sent from this page: its ack may be later.
+            self.outbox.remove(&cid);
+        } else {
+            let name = get_str(&from, "name").unwrap_or_default();
+            let text = get_str(f, "text").unwrap_or_default();
+            if !mine {
+                self.agent_message(&text, &name, seq);
+            }
+            self.chat.msgs.push(crate::state::Msg {
+                conv,
+                seq,
+                cid,
+                mine,
+                name,
+                text,
+                file: get(f, "file"),
+                sys: false,
+            });
+        }
+        self.save();
+        self.render();
+    }
+
+    /// An agent's message: the host page hears of it; read at once when
+    /// the panel is open and visible, else it counts as unread.
+    fn agent_message(&mut self, text: &str, name: &str, seq: u64) {
+        let e = obj();
+        set(&e, "text", text);
+        set(&e, "from", name);
+        set(&e, "seq", seq as f64);
+        self.hooks.emit("message", e);
+        self.view.set_typing(None, self.t);
+        if self.open && visible() {
+            self.mark_read(seq);
+        } else {
+            self.chat.unread += 1;
+            self.view.set_badge(self.chat.unread);
+            self.hooks
+                .emit("unread", JsValue::from_f64(self.chat.unread as f64));
+        }
+    }
+}
