@@ -299,6 +299,8 @@ pub struct Ws {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     /// Frames read while looking for another one.
     pub seen: Vec<Value>,
+    /// Relay pings answered so far.
+    pub pings: u64,
 }
 
 impl Ws {
@@ -307,6 +309,7 @@ impl Ws {
         Ok(Ws {
             ws,
             seen: Vec::new(),
+            pings: 0,
         })
     }
 
@@ -335,6 +338,7 @@ impl Ws {
                     let v: Value = serde_json::from_str(t.as_str())?;
                     if v["type"] == "ping" {
                         self.send(json!({"type": "pong"})).await?;
+                        self.pings += 1;
                         continue;
                     }
                     return Ok(v);
