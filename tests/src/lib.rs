@@ -8,7 +8,6 @@
 //! - [`frames`]: small builders for client frames.
 //! - [`proxy`]: the fault-injecting TCP proxy; [`soak`]: the soak clients.
 
-pub mod mqtt;
 pub mod proxy;
 pub mod soak;
 
