@@ -515,7 +515,8 @@ pub const PROBE_MSGS: u64 = 8;
 /// after flush + fdatasync keeps them; one that acks before flushing
 /// (`--no-fsync`: sled writes its log lazily, every 500 ms) loses them
 /// unless its background flush happened to fall in that millisecond.
-pub async fn probe(url: &str, site: &str, name: &str, ledger: &Shared) -> anyhow::Result<()> {
+/// Returns the probe's conversation.
+pub async fn probe(url: &str, site: &str, name: &str, ledger: &Shared) -> anyhow::Result<String> {
     use anyhow::bail;
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
     let hello = json!({"type": "hello", "v": 1, "role": "visitor", "site": site, "visitor": name});
@@ -540,7 +541,7 @@ pub async fn probe(url: &str, site: &str, name: &str, ledger: &Shared) -> anyhow
         lock(ledger).sent.insert(cid, sent);
         ws.send(Message::text(frame.to_string())).await?;
     }
-    let mut acked = 0;
+    let (mut acked, mut conv) = (0, String::new());
     while acked < PROBE_MSGS {
         let f = next_json(&mut ws, name).await?;
         match f["type"].as_str() {
@@ -551,13 +552,14 @@ pub async fn probe(url: &str, site: &str, name: &str, ledger: &Shared) -> anyhow
                     f["seq"].as_u64().unwrap_or(0),
                 );
                 let cid = f["cid"].as_str().unwrap_or_default().to_string();
+                conv.clone_from(&at.0);
                 lock(ledger).acked.insert(cid, at);
             }
             Some("error") => bail!("probe {name}: send refused: {f}"),
             _ => {}
         }
     }
-    Ok(())
+    Ok(conv)
 }
 
 type Socket =

@@ -27,7 +27,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tests::proxy::FaultProxy;
-use tests::soak::{caught_up, lp_visitor, probe, ws_client, Control, Ledger, WsRole};
+use tests::soak::{caught_up, lp_visitor, probe, ws_client, Control, Ledger, WsRole, PROBE_MSGS};
 use tests::{Relay, DEMO_TOKEN};
 use tokio::time::{sleep, Instant};
 
@@ -35,6 +35,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_kefu-test-relay");
 const WS_VISITORS: usize = 12;
 const LP_VISITORS: usize = 6;
 const EXTRA_AGENTS: usize = 2;
+/// Probe-and-kill rounds at one scheduled kill of the control run.
+const MAX_PROBES_PER_KILL: usize = 10;
 
 async fn api(
     relay: &Relay,
@@ -123,7 +125,7 @@ async fn soak_faults_and_kill9_lose_nothing_and_duplicate_nothing() -> Result<()
         .and_then(|s| s.parse().ok())
         .unwrap_or(75);
     let seed = seed();
-    let o = soak(secs, seed, 3, &[]).await?;
+    let o = soak(secs, seed, 3, &[], false).await?;
     println!("{}", o.report);
     eprintln!("{}", o.report);
     for p in o.problems.iter().take(20) {
@@ -154,13 +156,14 @@ async fn soak_faults_and_kill9_lose_nothing_and_duplicate_nothing() -> Result<()
 
 /// The control experiment: the same soak against a relay that acks before
 /// flushing (`--no-fsync`: sled writes its log lazily, every 500 ms). Each
-/// kill -9 follows a probe's acks within a millisecond or so, before the
-/// next lazy flush, so the probe's acked messages are gone after the
-/// restart. The checks must catch it — proof they are not vacuous.
+/// kill -9 follows a probe's acks at once, usually before the next lazy
+/// flush; a kill that happened to follow a flush (the probe kept all its
+/// messages) is repeated until one loses acked messages. The checks must
+/// then report that loss — proof they are not vacuous.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn soak_checks_catch_a_relay_that_acks_before_flushing() -> Result<()> {
     let seed = seed();
-    let o = soak(16, seed, 6, &["--no-fsync"]).await?;
+    let o = soak(16, seed, 6, &["--no-fsync"], true).await?;
     eprintln!("control (--no-fsync): {}", o.report);
     ensure!(
         o.probe_lost > 0 && o.lost >= o.probe_lost && !o.problems.is_empty(),
@@ -171,7 +174,41 @@ async fn soak_checks_catch_a_relay_that_acks_before_flushing() -> Result<()> {
     Ok(())
 }
 
-async fn soak(secs: u64, seed: u64, kills: u64, extra: &[&str]) -> Result<Outcome> {
+/// How many of probe `name`'s messages conversation `conv` holds (none if
+/// the conversation itself is gone).
+async fn kept(relay: &Relay, conv: &str, name: &str) -> Result<u64> {
+    let r = reqwest::Client::new()
+        .get(relay.http(&format!(
+            "/v1/api/conversations/{conv}/events?after=0&limit=500"
+        )))
+        .bearer_auth(DEMO_TOKEN)
+        .send()
+        .await?;
+    if r.status() == 404 {
+        return Ok(0);
+    }
+    ensure!(r.status().is_success(), "events of {conv}: {}", r.status());
+    let page: Value = r.json().await?;
+    let prefix = format!("{name}-");
+    Ok(page["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["cid"].as_str().is_some_and(|c| c.starts_with(&prefix)))
+        .count() as u64)
+}
+
+/// Runs the soak: `kills` kill -9s, each right after a probe's acks; with
+/// `until_loss` (the control), a kill whose probe kept every message is
+/// followed by another probe and kill (up to [`MAX_PROBES_PER_KILL`]) until
+/// one loses acked messages, so the control does not rest on chance.
+async fn soak(
+    secs: u64,
+    seed: u64,
+    kills: u64,
+    extra: &[&str],
+    until_loss: bool,
+) -> Result<Outcome> {
     eprintln!("soak: seed={seed} secs={secs} (KEFU_SOAK_SEED={seed} replays the fault plans)");
     let mut flags = vec![
         "--heartbeat-ms",
@@ -276,18 +313,30 @@ async fn soak(secs: u64, seed: u64, kills: u64, extra: &[&str]) -> Result<Outcom
     // Fault phase, with three SIGKILLs of the relay.
     let start = Instant::now();
     let mut restarts = 0;
+    let (mut probes, mut seen_loss) = (0, false);
     for k in (1..=kills).filter(|_| faults) {
         let at = Duration::from_millis(secs * 1000 * k / (kills + 1));
         sleep(at.saturating_sub(start.elapsed())).await;
-        probe(&relay.ws_url(), "demo", &format!("probe{k}"), &ledger).await?;
-        relay.kill9().await?;
-        sleep(Duration::from_millis(300)).await;
-        relay.restart().await?;
-        restarts += 1;
-        eprintln!(
-            "soak: kill -9 #{k} at {:.1}s, relay back",
-            start.elapsed().as_secs_f64()
-        );
+        for attempt in 1..=MAX_PROBES_PER_KILL {
+            let name = format!("probe{k}x{attempt}");
+            let conv = probe(&relay.ws_url(), "demo", &name, &ledger).await?;
+            relay.kill9().await?;
+            probes += 1;
+            sleep(Duration::from_millis(300)).await;
+            relay.restart().await?;
+            restarts += 1;
+            eprintln!(
+                "soak: kill -9 #{k} at {:.1}s, relay back",
+                start.elapsed().as_secs_f64()
+            );
+            if !until_loss || seen_loss {
+                break;
+            }
+            if kept(&relay, &conv, &name).await? < PROBE_MSGS {
+                seen_loss = true;
+                break;
+            }
+        }
     }
     sleep(Duration::from_secs(secs).saturating_sub(start.elapsed())).await;
 
@@ -439,7 +488,7 @@ async fn soak(secs: u64, seed: u64, kills: u64, extra: &[&str]) -> Result<Outcom
         problems.push(format!("refusals: {:?}", l.refusals));
     }
     let report = format!(
-        "soak: seed={seed} secs={secs} restarts={restarts} clients={} conversations={} sent={} acked={} stored_once={} \
+        "soak: seed={seed} secs={secs} restarts={restarts} probes={probes} clients={} conversations={} sent={} acked={} stored_once={} \
          delivered={delivered} duplicates_suppressed={} lost={lost} probe_lost={probe_lost} stored_twice={stored_twice} \
          reconnects={} refusals={} senders_in_order_check={senders} settled={settled}\nsoak: proxy {}",
         visitors.len() + agents.len(),
