@@ -57,8 +57,8 @@ async fn api(
     Ok(r.json().await?)
 }
 
-/// The store's truth: conv → seq → Some(cid) for messages.
-async fn truth(relay: &Relay) -> Result<HashMap<String, BTreeMap<u64, Option<String>>>> {
+/// The store's truth, read through the API.
+async fn truth(relay: &Relay) -> Result<Truth> {
     let list = api(
         relay,
         DEMO_TOKEN,
@@ -228,12 +228,254 @@ async fn soak(
     flags.extend_from_slice(extra);
     let mut relay = Relay::start(BIN, &flags).await?;
 
-    // Several agents: the demo owner and two more.
+    let agent_tokens = add_agents(&relay).await?;
+
+    let proxy = FaultProxy::start(relay.addr.clone(), seed).await?;
+    // KEFU_SOAK_FAULTS=0: the same run without faults or kills (a baseline
+    // when debugging the clients).
+    let faults = std::env::var("KEFU_SOAK_FAULTS").map_or(true, |v| v != "0");
+    proxy.set_faults(faults);
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let ctl = Control::default();
+    ctl.generate.store(true, Ordering::Relaxed);
+    let (tasks, visitors, agents) = spawn_clients(proxy.addr, &agent_tokens, &ctl, &ledger, seed);
+
+    // Fault phase, with three SIGKILLs of the relay.
+    let start = Instant::now();
+    let (restarts, probes) = if faults {
+        kill_phase(&mut relay, &ledger, secs, kills, until_loss).await?
+    } else {
+        (0, 0)
+    };
+    sleep(Duration::from_secs(secs).saturating_sub(start.elapsed())).await;
+
+    // Quiesce: no new messages, no new faults, every connection cut once
+    // (ends stalls and one-way losses), then wait for everyone to catch up.
+    ctl.generate.store(false, Ordering::Relaxed);
+    proxy.set_faults(false);
+    proxy.reset_all();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let (t, settled) = loop {
+        let t = truth(&relay).await?;
+        let last: HashMap<String, u64> = t
+            .iter()
+            .map(|(c, e)| (c.clone(), e.keys().next_back().copied().unwrap_or(0)))
+            .collect();
+        let done = {
+            let l = ledger.lock().unwrap_or_else(|e| e.into_inner());
+            all_caught_up(&l, &last, &visitors, &agents)
+        };
+        if done {
+            break (t, true);
+        }
+        if Instant::now() > deadline {
+            break (t, false);
+        }
+        sleep(Duration::from_millis(500)).await;
+    };
+    ctl.stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+    }
+
+    // --- checks ----------------------------------------------------------
+    let l = ledger.lock().unwrap_or_else(|e| e.into_inner());
+    let Checks {
+        problems,
+        stored_once,
+        stored_twice,
+        lost,
+        probe_lost,
+        delivered,
+        senders,
+    } = check(&l, &t);
+    let report = format!(
+        "soak: seed={seed} secs={secs} restarts={restarts} probes={probes} clients={} conversations={} sent={} acked={} stored_once={} \
+         delivered={delivered} duplicates_suppressed={} lost={lost} probe_lost={probe_lost} stored_twice={stored_twice} \
+         reconnects={} refusals={} senders_in_order_check={senders} settled={settled}\nsoak: proxy {}",
+        visitors.len() + agents.len(),
+        t.len(),
+        l.sent.len(),
+        l.acked.len(),
+        stored_once,
+        l.duplicates_suppressed,
+        l.reconnects,
+        l.refusals.len(),
+        proxy.report()
+    );
+    if !settled || !problems.is_empty() {
+        for (c, e) in &l.ends {
+            eprintln!("soak: {c} connection ends {e:?}");
+        }
+    }
+    if faults {
+        ensure!(
+            restarts >= kills.min(3),
+            "fewer than three kill -9 restarts"
+        );
+    }
+    Ok(Outcome {
+        report,
+        problems,
+        settled,
+        acked: l.acked.len(),
+        lost,
+        probe_lost,
+        injected: proxy.stats.injected(),
+        faults,
+    })
+}
+
+/// The store's truth: conv → seq → Some(cid) for messages.
+type Truth = HashMap<String, BTreeMap<u64, Option<String>>>;
+
+/// What the checks found.
+struct Checks {
+    problems: Vec<String>,
+    stored_once: usize,
+    stored_twice: usize,
+    lost: usize,
+    probe_lost: usize,
+    delivered: u64,
+    /// Senders whose order was checked.
+    senders: usize,
+}
+
+/// Every client's log against the store (see the module doc).
+fn check(l: &Ledger, t: &Truth) -> Checks {
+    let mut problems: Vec<String> = Vec::new();
+    // Stored: cid → (conv, seq), each at most once.
+    let mut stored: HashMap<&str, (&str, u64)> = HashMap::new();
+    let mut stored_twice = 0;
+    for (conv, evs) in t {
+        for (seq, cid) in evs {
+            if let Some(cid) = cid {
+                if stored.insert(cid, (conv, *seq)).is_some() {
+                    stored_twice += 1;
+                    problems.push(format!("cid {cid} stored twice"));
+                }
+                if !l.sent.contains_key(cid) {
+                    problems.push(format!("stored message {cid} that nobody sent"));
+                }
+            }
+        }
+    }
+    let (mut lost, mut probe_lost) = (0, 0);
+    for (cid, (conv, seq)) in &l.acked {
+        match stored.get(cid.as_str()) {
+            Some((c, s)) if *c == conv && s == seq => {}
+            other => {
+                lost += 1;
+                probe_lost += usize::from(cid.starts_with("probe"));
+                problems.push(format!("acked {cid} at {conv}/{seq}, stored {other:?}"));
+            }
+        }
+    }
+    let unacked = l.sent.keys().filter(|c| !l.acked.contains_key(*c)).count();
+    if unacked > 0 {
+        problems.push(format!("{unacked} messages never acked"));
+    }
+    problems.extend(
+        l.ack_conflicts
+            .iter()
+            .map(|c| format!("two different acks for {c}")),
+    );
+    let delivered = check_delivery(l, t, &mut problems);
+    let senders = check_order(l, &stored, &mut problems);
+    // Visitors' send limits are lifted: any refusal is a fault of the run.
+    if !l.refusals.is_empty() {
+        problems.push(format!("refusals: {:?}", l.refusals));
+    }
+    Checks {
+        problems,
+        stored_once: stored.len(),
+        stored_twice,
+        lost,
+        probe_lost,
+        delivered,
+        senders,
+    }
+}
+
+/// Each client's log equals the store for its conversations (agents: for
+/// every conversation); nothing delivered that nobody sent. Returns the
+/// messages delivered.
+fn check_delivery(l: &Ledger, t: &Truth, problems: &mut Vec<String>) -> u64 {
+    let mut delivered = 0u64;
+    let mut invented = 0;
+    for (client, convs) in &l.delivered {
+        for (conv, got) in convs {
+            let want = t.get(conv).cloned().unwrap_or_default();
+            delivered += got.values().filter(|c| c.is_some()).count() as u64;
+            for cid in got.values().flatten() {
+                if !l.sent.contains_key(cid) {
+                    invented += 1;
+                }
+            }
+            if *got != want {
+                let missing: Vec<&u64> = want.keys().filter(|s| !got.contains_key(s)).collect();
+                problems.push(format!(
+                    "{client} in {conv}: got {} events, store has {}; missing seqs {missing:?}",
+                    got.len(),
+                    want.len()
+                ));
+            }
+        }
+        if client.starts_with("agent") {
+            for conv in t.keys() {
+                if !convs.contains_key(conv) {
+                    problems.push(format!("{client} never received conversation {conv}"));
+                }
+            }
+        }
+    }
+    if invented > 0 {
+        problems.push(format!("{invented} delivered messages were never sent"));
+    }
+    delivered
+}
+
+/// Per-sender order: every sender's messages (agents and visitors alike)
+/// are stored in the order it wrote them, per conversation (each client
+/// sends and resends its outbox in order). Returns the senders checked.
+fn check_order(
+    l: &Ledger,
+    stored: &HashMap<&str, (&str, u64)>,
+    problems: &mut Vec<String>,
+) -> usize {
+    // sender → [(creation order, (conv, seq))]
+    type Placed<'a> = Vec<(u64, (&'a str, u64))>;
+    let mut by_sender: HashMap<&str, Placed> = HashMap::new();
+    for (cid, s) in &l.sent {
+        if let Some(at) = stored.get(cid.as_str()) {
+            by_sender.entry(&s.sender).or_default().push((s.n, *at));
+        }
+    }
+    let senders = by_sender.len();
+    for (sender, mut v) in by_sender {
+        v.sort();
+        let mut last: HashMap<&str, u64> = HashMap::new();
+        for (n, (conv, seq)) in v {
+            let prev = last.insert(conv, seq).unwrap_or(0);
+            if seq < prev {
+                problems.push(format!(
+                    "{sender}: message #{n} stored at {conv}/{seq}, before an earlier one (seq {prev})"
+                ));
+                break;
+            }
+        }
+    }
+    senders
+}
+
+/// Two more agents of `demo` beside the demo owner; their tokens, the
+/// owner's first.
+async fn add_agents(relay: &Relay) -> Result<Vec<String>> {
     let mut agent_tokens = vec![DEMO_TOKEN.to_string()];
     for i in 0..EXTRA_AGENTS {
         let email = format!("soak{i}@example.com");
         api(
-            &relay,
+            relay,
             DEMO_TOKEN,
             "POST",
             "/v1/api/agents",
@@ -250,17 +492,22 @@ async fn soak(
             .await?;
         agent_tokens.push(r["token"].as_str().unwrap_or_default().to_string());
     }
+    Ok(agent_tokens)
+}
 
-    let proxy = FaultProxy::start(relay.addr.clone(), seed).await?;
-    // KEFU_SOAK_FAULTS=0: the same run without faults or kills (a baseline
-    // when debugging the clients).
-    let faults = std::env::var("KEFU_SOAK_FAULTS").map_or(true, |v| v != "0");
-    proxy.set_faults(faults);
-    let ledger = Arc::new(Mutex::new(Ledger::default()));
-    let ctl = Control::default();
-    ctl.generate.store(true, Ordering::Relaxed);
-    let ws_url = format!("ws://{}/v1/ws", proxy.addr);
-    let base = format!("http://{}", proxy.addr);
+type Tasks = Vec<tokio::task::JoinHandle<()>>;
+
+/// Every client through the proxy at `addr`: the tasks, the visitors' and
+/// the agents' names.
+fn spawn_clients(
+    addr: std::net::SocketAddr,
+    agent_tokens: &[String],
+    ctl: &Control,
+    ledger: &Arc<Mutex<Ledger>>,
+    seed: u64,
+) -> (Tasks, Vec<String>, Vec<String>) {
+    let ws_url = format!("ws://{addr}/v1/ws");
+    let base = format!("http://{addr}");
     let mut tasks = Vec::new();
     let mut visitors = Vec::new();
     for i in 0..WS_VISITORS {
@@ -309,17 +556,27 @@ async fn soak(
             seed + 200 + i as u64,
         )));
     }
+    (tasks, visitors, agents)
+}
 
-    // Fault phase, with three SIGKILLs of the relay.
+/// The fault phase's kills, spread over `secs`: each right after a probe's
+/// acks; with `until_loss`, repeated (see [`soak`]). Returns (restarts,
+/// probes).
+async fn kill_phase(
+    relay: &mut Relay,
+    ledger: &Arc<Mutex<Ledger>>,
+    secs: u64,
+    kills: u64,
+    until_loss: bool,
+) -> Result<(u64, u64)> {
     let start = Instant::now();
-    let mut restarts = 0;
-    let (mut probes, mut seen_loss) = (0, false);
-    for k in (1..=kills).filter(|_| faults) {
+    let (mut restarts, mut probes, mut seen_loss) = (0, 0, false);
+    for k in 1..=kills {
         let at = Duration::from_millis(secs * 1000 * k / (kills + 1));
         sleep(at.saturating_sub(start.elapsed())).await;
         for attempt in 1..=MAX_PROBES_PER_KILL {
             let name = format!("probe{k}x{attempt}");
-            let conv = probe(&relay.ws_url(), "demo", &name, &ledger).await?;
+            let conv = probe(&relay.ws_url(), "demo", &name, ledger).await?;
             relay.kill9().await?;
             probes += 1;
             sleep(Duration::from_millis(300)).await;
@@ -332,194 +589,40 @@ async fn soak(
             if !until_loss || seen_loss {
                 break;
             }
-            if kept(&relay, &conv, &name).await? < PROBE_MSGS {
+            if kept(relay, &conv, &name).await? < PROBE_MSGS {
                 seen_loss = true;
                 break;
             }
         }
     }
-    sleep(Duration::from_secs(secs).saturating_sub(start.elapsed())).await;
+    Ok((restarts, probes))
+}
 
-    // Quiesce: no new messages, no new faults, every connection cut once
-    // (ends stalls and one-way losses), then wait for everyone to catch up.
-    ctl.generate.store(false, Ordering::Relaxed);
-    proxy.set_faults(false);
-    proxy.reset_all();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let (t, settled) = loop {
-        let t = truth(&relay).await?;
-        let last: HashMap<String, u64> = t
+/// Whether every message is acked and every client has caught up with the
+/// store (`last`: conv → last seq): visitors in their own conversations,
+/// agents in all.
+fn all_caught_up(
+    l: &Ledger,
+    last: &HashMap<String, u64>,
+    visitors: &[String],
+    agents: &[String],
+) -> bool {
+    let all_convs: Vec<String> = last.keys().cloned().collect();
+    let all_acked = l.sent.keys().all(|c| l.acked.contains_key(c));
+    let visitor_convs = |v: &str| -> Vec<String> {
+        let mut cs: Vec<String> = l
+            .sent
             .iter()
-            .map(|(c, e)| (c.clone(), e.keys().next_back().copied().unwrap_or(0)))
+            .filter(|(_, s)| s.sender == v)
+            .filter_map(|(cid, _)| l.acked.get(cid).map(|(c, _)| c.clone()))
             .collect();
-        let all_convs: Vec<String> = last.keys().cloned().collect();
-        let done = {
-            let l = ledger.lock().unwrap_or_else(|e| e.into_inner());
-            let all_acked = l.sent.keys().all(|c| l.acked.contains_key(c));
-            let visitor_convs = |v: &str| -> Vec<String> {
-                let mut cs: Vec<String> = l
-                    .sent
-                    .iter()
-                    .filter(|(_, s)| s.sender == v)
-                    .filter_map(|(cid, _)| l.acked.get(cid).map(|(c, _)| c.clone()))
-                    .collect();
-                cs.sort();
-                cs.dedup();
-                cs
-            };
-            all_acked
-                && visitors
-                    .iter()
-                    .all(|v| caught_up(&l, v, &last, &visitor_convs(v)))
-                && agents.iter().all(|a| caught_up(&l, a, &last, &all_convs))
-        };
-        if done {
-            break (t, true);
-        }
-        if Instant::now() > deadline {
-            break (t, false);
-        }
-        sleep(Duration::from_millis(500)).await;
+        cs.sort();
+        cs.dedup();
+        cs
     };
-    ctl.stop.store(true, Ordering::Relaxed);
-    for t in tasks {
-        let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
-    }
-
-    // --- checks ----------------------------------------------------------
-    let l = ledger.lock().unwrap_or_else(|e| e.into_inner());
-    let mut problems: Vec<String> = Vec::new();
-    // Stored: cid → (conv, seq), each at most once.
-    let mut stored: HashMap<&str, (&str, u64)> = HashMap::new();
-    let mut stored_twice = 0;
-    for (conv, evs) in &t {
-        for (seq, cid) in evs {
-            if let Some(cid) = cid {
-                if stored.insert(cid, (conv, *seq)).is_some() {
-                    stored_twice += 1;
-                    problems.push(format!("cid {cid} stored twice"));
-                }
-                if !l.sent.contains_key(cid) {
-                    problems.push(format!("stored message {cid} that nobody sent"));
-                }
-            }
-        }
-    }
-    let (mut lost, mut probe_lost) = (0, 0);
-    for (cid, (conv, seq)) in &l.acked {
-        match stored.get(cid.as_str()) {
-            Some((c, s)) if *c == conv && s == seq => {}
-            other => {
-                lost += 1;
-                probe_lost += usize::from(cid.starts_with("probe"));
-                problems.push(format!("acked {cid} at {conv}/{seq}, stored {other:?}"));
-            }
-        }
-    }
-    let unacked = l.sent.keys().filter(|c| !l.acked.contains_key(*c)).count();
-    if unacked > 0 {
-        problems.push(format!("{unacked} messages never acked"));
-    }
-    problems.extend(
-        l.ack_conflicts
+    all_acked
+        && visitors
             .iter()
-            .map(|c| format!("two different acks for {c}")),
-    );
-    // Delivery: each client's log equals the store for its conversations.
-    let mut delivered = 0u64;
-    let mut invented = 0;
-    for (client, convs) in &l.delivered {
-        let is_agent = client.starts_with("agent");
-        for (conv, got) in convs {
-            let want = t.get(conv).cloned().unwrap_or_default();
-            delivered += got.values().filter(|c| c.is_some()).count() as u64;
-            for cid in got.values().flatten() {
-                if !l.sent.contains_key(cid) {
-                    invented += 1;
-                }
-            }
-            if *got != want {
-                let missing: Vec<&u64> = want.keys().filter(|s| !got.contains_key(s)).collect();
-                problems.push(format!(
-                    "{client} in {conv}: got {} events, store has {}; missing seqs {missing:?}",
-                    got.len(),
-                    want.len()
-                ));
-            }
-        }
-        if is_agent {
-            for conv in t.keys() {
-                if !convs.contains_key(conv) {
-                    problems.push(format!("{client} never received conversation {conv}"));
-                }
-            }
-        }
-    }
-    if invented > 0 {
-        problems.push(format!("{invented} delivered messages were never sent"));
-    }
-    // Per-sender order: every sender's messages (agents and visitors
-    // alike) are stored in the order it wrote them, per conversation (each
-    // client sends and resends its outbox in order).
-    // sender → [(creation order, (conv, seq))]
-    type Placed<'a> = Vec<(u64, (&'a str, u64))>;
-    let mut by_sender: HashMap<&str, Placed> = HashMap::new();
-    for (cid, s) in &l.sent {
-        if let Some(at) = stored.get(cid.as_str()) {
-            by_sender.entry(&s.sender).or_default().push((s.n, *at));
-        }
-    }
-    let senders = by_sender.len();
-    for (sender, mut v) in by_sender {
-        v.sort();
-        let mut last: HashMap<&str, u64> = HashMap::new();
-        for (n, (conv, seq)) in v {
-            let prev = last.insert(conv, seq).unwrap_or(0);
-            if seq < prev {
-                problems.push(format!(
-                    "{sender}: message #{n} stored at {conv}/{seq}, before an earlier one (seq {prev})"
-                ));
-                break;
-            }
-        }
-    }
-    // Visitors' send limits are lifted: any refusal is a fault of the run.
-    if !l.refusals.is_empty() {
-        problems.push(format!("refusals: {:?}", l.refusals));
-    }
-    let report = format!(
-        "soak: seed={seed} secs={secs} restarts={restarts} probes={probes} clients={} conversations={} sent={} acked={} stored_once={} \
-         delivered={delivered} duplicates_suppressed={} lost={lost} probe_lost={probe_lost} stored_twice={stored_twice} \
-         reconnects={} refusals={} senders_in_order_check={senders} settled={settled}\nsoak: proxy {}",
-        visitors.len() + agents.len(),
-        t.len(),
-        l.sent.len(),
-        l.acked.len(),
-        stored.len(),
-        l.duplicates_suppressed,
-        l.reconnects,
-        l.refusals.len(),
-        proxy.report()
-    );
-    if !settled || !problems.is_empty() {
-        for (c, e) in &l.ends {
-            eprintln!("soak: {c} connection ends {e:?}");
-        }
-    }
-    if faults {
-        ensure!(
-            restarts >= kills.min(3),
-            "fewer than three kill -9 restarts"
-        );
-    }
-    Ok(Outcome {
-        report,
-        problems,
-        settled,
-        acked: l.acked.len(),
-        lost,
-        probe_lost,
-        injected: proxy.stats.injected(),
-        faults,
-    })
+            .all(|v| caught_up(l, v, last, &visitor_convs(v)))
+        && agents.iter().all(|a| caught_up(l, a, last, &all_convs))
 }
