@@ -16,10 +16,10 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-/// Agent messages written while the visitor does not read: several times
+/// Agent messages written while the visitor does not read: well over
 /// what fits in the visitor's queue ([`protocol::limits::SUBSCRIBER_QUEUE`])
 /// plus the socket buffers between the relay and the client.
-const EVENTS: usize = 1_000;
+const EVENTS: usize = 600;
 /// Big messages fill the socket buffers with few events.
 const TEXT_BYTES: usize = 4_000;
 /// Sends the agent keeps in flight (below `MAX_PIPELINED_SENDS`).
