@@ -4,24 +4,32 @@ CARGO ?= cargo
 DATA_DIR ?= data
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: run test test-all lint wasm bench fuzz clean
+.PHONY: run setup test test-all lint wasm bench fuzz clean
 
 ## Run the relay with an embedded sled data dir (./data) on 127.0.0.1:8080.
 ## On first run it creates the demo site and agent and prints the login.
 run: wasm
 	$(CARGO) run --release -p relay --bin kefu-relay -- --data-dir $(DATA_DIR) --listen $(LISTEN)
 
-## Every test: Rust unit + end-to-end tests against a real relay process,
-## then the wasm build and the browser tests (headless Debian chromium).
+## Every test: installs what is missing (scripts/setup.sh), then Rust unit +
+## end-to-end tests against a real relay process, fuzzing, the wasm build
+## and the browser tests (headless Debian chromium). The last line is the
+## total: "tests: N passed, M failed" (M ≥ 1 whenever a step failed).
 test:
 	scripts/test-summary.sh $(MAKE) --no-print-directory test-all
 
+STEP = scripts/step.sh
 test-all:
-	$(CARGO) test --workspace
-	FUZZ_SECS=$${FUZZ_SECS:-20} scripts/fuzz.sh
-	$(MAKE) --no-print-directory wasm
-	$(CARGO) build -p relay --bin kefu-relay
-	npm test
+	$(STEP) setup scripts/setup.sh
+	$(STEP) "cargo test" $(CARGO) test --workspace
+	$(STEP) fuzz env FUZZ_SECS=$${FUZZ_SECS:-20} scripts/fuzz.sh
+	$(STEP) wasm $(MAKE) --no-print-directory wasm
+	$(STEP) "relay build" $(CARGO) build -p relay --bin kefu-relay
+	$(STEP) "browser tests" npm test
+
+## What make test needs (toolchains, Debian packages, npm packages), when missing.
+setup:
+	scripts/setup.sh
 
 ## Fuzz the frame decoder and the long-poll body parser (cargo-fuzz,
 ## nightly); FUZZ_SECS per target (default 300 here, 20 inside make test).
@@ -30,6 +38,7 @@ fuzz:
 
 ## Formatting and clippy, warnings as errors.
 lint:
+	scripts/setup.sh lint
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 

@@ -37,7 +37,7 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update >&2 && apt-get install -y --no-install-recommends "${need[@]}" >&2
 fi
 [ -d node_modules/socket.io ] && [ -d node_modules/ws ] || npm ci --no-audit --no-fund >&2
-cargo build --release -p relay --bin kefu-relay -p tests --bin kefu-load >&2
+cargo build --release -p relay --bin kefu-relay -p kefu-bench --bin kefu-load >&2
 RELAY=$PWD/target/release/kefu-relay; LOAD=$PWD/target/release/kefu-load
 TOKEN=bench-agent-token
 S0="taskset -c 0"; S1="taskset -c 1"

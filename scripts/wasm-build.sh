@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the wasm crates for wasm32-unknown-unknown by whichever route this
-# machine supports (see ../shared/WASM.md):
+# machine supports (docs/wasm.md says what each route needs and why):
 #   1. rustup's toolchain with the wasm32 target and rust-src (a normal
 #      developer laptop), rebuilding std (-Zbuild-std);
 #   2. Debian's rustc-web + its std source, rebuilding std (-Zbuild-std).

@@ -8,7 +8,6 @@
 //! - [`frames`]: small builders for client frames.
 //! - [`proxy`]: the fault-injecting TCP proxy; [`soak`]: the soak clients.
 
-pub mod mqtt;
 pub mod proxy;
 pub mod soak;
 
@@ -42,6 +41,8 @@ pub struct Relay {
     pub wrapper: Vec<String>,
     /// Where the relay's stderr (its log) goes, if not inherited.
     pub log: Option<PathBuf>,
+    /// The relay's `KEFU_LOG` filter, if not the test process's own.
+    log_filter: Option<String>,
 }
 
 impl Relay {
@@ -59,6 +60,7 @@ impl Relay {
             bin: PathBuf::from(bin),
             wrapper: Vec::new(),
             log: None,
+            log_filter: None,
         };
         r.spawn().await?;
         Ok(r)
@@ -78,6 +80,28 @@ impl Relay {
             extra: extra.iter().map(|s| s.to_string()).collect(),
             bin: PathBuf::from(bin),
             wrapper: wrapper.iter().map(|s| s.to_string()).collect(),
+            log_filter: None,
+        };
+        r.spawn().await?;
+        Ok(r)
+    }
+
+    /// Like [`Relay::start`], logging with `filter` (a `KEFU_LOG` value,
+    /// e.g. `"warn,relay::session=debug"`) to `<data dir>/relay.log`, for
+    /// tests that check what the relay did inside ([`Relay::log_text`]).
+    pub async fn start_logged(bin: &str, filter: &str, extra: &[&str]) -> Result<Relay> {
+        let tmp = tempfile::tempdir()?;
+        let dir = tmp.path().to_path_buf();
+        let mut r = Relay {
+            child: None,
+            addr: "127.0.0.1:0".into(),
+            log: Some(dir.join("relay.log")),
+            dir,
+            _tmp: Some(tmp),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+            bin: PathBuf::from(bin),
+            wrapper: Vec::new(),
+            log_filter: Some(filter.to_string()),
         };
         r.spawn().await?;
         Ok(r)
@@ -128,7 +152,9 @@ impl Relay {
             .args(&self.extra)
             .env(
                 "KEFU_LOG",
-                std::env::var("KEFU_LOG").unwrap_or_else(|_| "warn,warp::server=off".into()),
+                self.log_filter.clone().unwrap_or_else(|| {
+                    std::env::var("KEFU_LOG").unwrap_or_else(|_| "warn,warp::server=off".into())
+                }),
             )
             .stdout(Stdio::piped())
             .stderr(stderr)
@@ -272,6 +298,8 @@ pub struct Ws {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     /// Frames read while looking for another one.
     pub seen: Vec<Value>,
+    /// Relay pings answered so far.
+    pub pings: u64,
 }
 
 impl Ws {
@@ -280,6 +308,7 @@ impl Ws {
         Ok(Ws {
             ws,
             seen: Vec::new(),
+            pings: 0,
         })
     }
 
@@ -308,6 +337,7 @@ impl Ws {
                     let v: Value = serde_json::from_str(t.as_str())?;
                     if v["type"] == "ping" {
                         self.send(json!({"type": "pong"})).await?;
+                        self.pings += 1;
                         continue;
                     }
                     return Ok(v);

@@ -50,7 +50,9 @@ pub enum Plan {
     },
 }
 
-/// Counts of plans handed out, for the run's report.
+/// Counts of plans handed out, and of faults actually injected (a plan
+/// whose moment never comes injects nothing), for the run's report and
+/// for the soak's check that each kind of fault happened.
 #[derive(Debug, Default)]
 pub struct FaultStats {
     pub connections: AtomicU64,
@@ -59,6 +61,30 @@ pub struct FaultStats {
     pub one_way: AtomicU64,
     pub delays: AtomicU64,
     pub throttles: AtomicU64,
+    /// Connections cut by their reset plan (not by `reset_all`).
+    pub resets_fired: AtomicU64,
+    /// Chunks held back by a stall.
+    pub stalled_chunks: AtomicU64,
+    /// Chunks discarded by one-way loss.
+    pub dropped_chunks: AtomicU64,
+    /// Chunks forwarded late by a delay plan.
+    pub delayed_chunks: AtomicU64,
+    /// Chunks slowed down by a throttle plan.
+    pub throttled_chunks: AtomicU64,
+}
+
+impl FaultStats {
+    /// Faults injected, per kind.
+    pub fn injected(&self) -> [(&'static str, u64); 5] {
+        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        [
+            ("reset", g(&self.resets_fired)),
+            ("stall", g(&self.stalled_chunks)),
+            ("one-way loss", g(&self.dropped_chunks)),
+            ("delay", g(&self.delayed_chunks)),
+            ("throttle", g(&self.throttled_chunks)),
+        ]
+    }
 }
 
 pub struct FaultProxy {
@@ -92,9 +118,9 @@ impl FaultProxy {
                 };
                 count(&s, plan);
                 let (up, kill_rx) = (upstream.clone(), kill_rx.clone());
-                let f = f.clone();
+                let (f, s) = (f.clone(), s.clone());
                 tokio::spawn(async move {
-                    let _ = serve(client, up, plan, f, kill_rx).await;
+                    let _ = serve(client, up, plan, f, s, kill_rx).await;
                 });
             }
         });
@@ -121,14 +147,20 @@ impl FaultProxy {
     pub fn report(&self) -> String {
         let s = &self.stats;
         let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let injected: Vec<String> = s
+            .injected()
+            .iter()
+            .map(|(kind, n)| format!("{kind}={n}"))
+            .collect();
         format!(
-            "connections={} resets={} stalls={} one_way={} delays={} throttles={}",
+            "connections={} plans: resets={} stalls={} one_way={} delays={} throttles={}; injected: {}",
             g(&s.connections),
             g(&s.resets),
             g(&s.stalls),
             g(&s.one_way),
             g(&s.delays),
-            g(&s.throttles)
+            g(&s.throttles),
+            injected.join(" ")
         )
     }
 }
@@ -193,6 +225,7 @@ async fn serve(
     upstream: String,
     plan: Plan,
     faults: Arc<AtomicBool>,
+    stats: Arc<FaultStats>,
     mut kill: watch::Receiver<u64>,
 ) -> std::io::Result<()> {
     // Only resets from now on count for this connection.
@@ -214,8 +247,8 @@ async fn serve(
     let start = Instant::now();
     let (cr, cw) = client.into_split();
     let (sr, sw) = server.into_split();
-    let up = pump(cr, sw, plan, true, start, faults.clone());
-    let down = pump(sr, cw, plan, false, start, faults);
+    let up = pump(cr, sw, plan, true, start, faults.clone(), stats.clone());
+    let down = pump(sr, cw, plan, false, start, faults, stats.clone());
     let reset_at = match plan {
         Plan::Reset { after } => Some(start + after),
         _ => None,
@@ -232,7 +265,9 @@ async fn serve(
             // Both halves ended; dropping closes the sockets.
             let _ = (a, b);
         }
-        _ = reset => {}
+        _ = reset => {
+            stats.resets_fired.fetch_add(1, Ordering::Relaxed);
+        }
         _ = killed => {}
     }
     // Leaving the select drops the pumps and with them both sockets.
@@ -247,8 +282,10 @@ async fn pump(
     is_up: bool,
     start: Instant,
     faults: Arc<AtomicBool>,
+    stats: Arc<FaultStats>,
 ) -> std::io::Result<()> {
     let mut buf = vec![0u8; 8 * 1024];
+    let hit = |c: &AtomicU64| c.fetch_add(1, Ordering::Relaxed);
     loop {
         let n = from.read(&mut buf).await?;
         if n == 0 {
@@ -260,13 +297,19 @@ async fn pump(
         match plan {
             _ if !on => {}
             Plan::Stall { after, for_ } if elapsed >= after && elapsed < after + for_ => {
+                hit(&stats.stalled_chunks);
                 sleep(after + for_ - elapsed).await;
             }
             Plan::OneWay { after, up } if up == is_up && elapsed >= after => {
+                hit(&stats.dropped_chunks);
                 continue; // silently lost
             }
-            Plan::Delay { per_chunk } => sleep(per_chunk).await,
+            Plan::Delay { per_chunk } => {
+                hit(&stats.delayed_chunks);
+                sleep(per_chunk).await;
+            }
             Plan::Throttle { bytes_per_sec } => {
+                hit(&stats.throttled_chunks);
                 sleep(Duration::from_secs_f64(n as f64 / bytes_per_sec as f64)).await;
             }
             _ => {}

@@ -443,18 +443,18 @@ pub async fn lp_visitor(
             }
             continue;
         };
-        // Send what is due: a new message, and the outbox now and then.
-        let mut frames: Vec<Value> = Vec::new();
-        if let Some(f) = core.maybe_new(&ctl, |cid, text| {
-            Some(json!({"type": "send", "cid": cid, "text": text}))
-        }) {
-            frames.push(f);
-        }
-        if last_resend.elapsed() > RESEND_EVERY && !core.outbox.is_empty() {
-            frames = core.outbox.iter().map(|(_, f)| f.clone()).collect();
+        // Send what is due: a new message goes with the whole outbox before
+        // it (a POST lost on the way must not let a later message overtake
+        // an earlier one: each sender's order is checked), and the outbox
+        // goes again now and then. A failed chunk stops the rest.
+        let new = core
+            .maybe_new(&ctl, |cid, text| {
+                Some(json!({"type": "send", "cid": cid, "text": text}))
+            })
+            .is_some();
+        if (new || last_resend.elapsed() > RESEND_EVERY) && !core.outbox.is_empty() {
+            let frames: Vec<Value> = core.outbox.iter().map(|(_, f)| f.clone()).collect();
             last_resend = Instant::now();
-        }
-        if !frames.is_empty() {
             for chunk in frames.chunks(protocol::limits::MAX_FRAMES_PER_POST) {
                 match post(&http, format!("{base}/v1/send?sid={s}"), chunk.to_vec()).await {
                     Ok(body) => {
@@ -462,8 +462,12 @@ pub async fn lp_visitor(
                             let _ = core.on_frame(f);
                         }
                     }
-                    Err(true) => sid = None,
-                    Err(false) => {}
+                    Err(gone) => {
+                        if gone {
+                            sid = None;
+                        }
+                        break;
+                    }
                 }
             }
             if sid.is_none() {
@@ -496,6 +500,80 @@ pub async fn lp_visitor(
                 lock(&ledger).reconnects += 1;
                 backoff(&mut attempt).await;
             }
+        }
+    }
+}
+
+/// Messages a [`probe`] sends right before each kill -9.
+pub const PROBE_MSGS: u64 = 8;
+
+/// A visitor straight to the relay (no proxy, so no fault delays it) that
+/// sends [`PROBE_MSGS`] pipelined messages and returns as soon as every one
+/// is acked, logging them in the ledger like any client's. The soak kills
+/// the relay the moment this returns: these are the freshest acks the relay
+/// gave, within a millisecond or so of the kill. A relay that acks only
+/// after flush + fdatasync keeps them; one that acks before flushing
+/// (`--no-fsync`: sled writes its log lazily, every 500 ms) loses them
+/// unless its background flush happened to fall in that millisecond.
+/// Returns the probe's conversation.
+pub async fn probe(url: &str, site: &str, name: &str, ledger: &Shared) -> anyhow::Result<String> {
+    use anyhow::bail;
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
+    let hello = json!({"type": "hello", "v": 1, "role": "visitor", "site": site, "visitor": name});
+    ws.send(Message::text(hello.to_string())).await?;
+    loop {
+        let f = next_json(&mut ws, name).await?;
+        match f["type"].as_str() {
+            Some("welcome") => break,
+            Some("error") => bail!("probe {name} refused: {f}"),
+            _ => {}
+        }
+    }
+    for n in 1..=PROBE_MSGS {
+        let cid = format!("{name}-{n}");
+        let text = format!("{name} says #{n}");
+        let frame = json!({"type": "send", "cid": cid, "text": text});
+        let sent = Sent {
+            sender: name.to_string(),
+            text,
+            n,
+        };
+        lock(ledger).sent.insert(cid, sent);
+        ws.send(Message::text(frame.to_string())).await?;
+    }
+    let (mut acked, mut conv) = (0, String::new());
+    while acked < PROBE_MSGS {
+        let f = next_json(&mut ws, name).await?;
+        match f["type"].as_str() {
+            Some("ack") => {
+                acked += 1;
+                let at = (
+                    f["conv"].as_str().unwrap_or_default().to_string(),
+                    f["seq"].as_u64().unwrap_or(0),
+                );
+                let cid = f["cid"].as_str().unwrap_or_default().to_string();
+                conv.clone_from(&at.0);
+                lock(ledger).acked.insert(cid, at);
+            }
+            Some("error") => bail!("probe {name}: send refused: {f}"),
+            _ => {}
+        }
+    }
+    Ok(conv)
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The next JSON text frame, or an error after 10 s.
+async fn next_json(ws: &mut Socket, who: &str) -> anyhow::Result<Value> {
+    loop {
+        let msg = timeout(Duration::from_secs(10), ws.next())
+            .await
+            .map_err(|_| anyhow::anyhow!("{who}: no frame within 10 s"))?
+            .ok_or_else(|| anyhow::anyhow!("{who}: connection ended"))??;
+        if let Message::Text(t) = msg {
+            return Ok(serde_json::from_str(t.as_str())?);
         }
     }
 }

@@ -7,7 +7,15 @@
 //! - every client received every event of its conversations exactly once
 //!   (duplicates arriving are suppressed by seq and counted), in order;
 //! - nothing was delivered that nobody sent;
-//! - every message sent was eventually acked (clients resend until then).
+//! - every message sent was eventually acked (clients resend until then);
+//! - every sender's messages (agents' and every visitor's) are stored in
+//!   the order it wrote them;
+//! - the proxy really injected every kind of fault it has.
+//!
+//! Right before each kill, a probe visitor straight to the relay gets a
+//! burst of messages acked: the kill lands within a millisecond or so of
+//! those acks, so a relay that acks before its data is on disk loses them
+//! (the control experiment shows the checks catch that).
 //!
 //! `KEFU_SOAK_SECS` (default 75) sets the fault phase; `KEFU_SOAK_SEED`
 //! replays a run's fault plans.
@@ -19,7 +27,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tests::proxy::FaultProxy;
-use tests::soak::{caught_up, lp_visitor, ws_client, Control, Ledger, WsRole};
+use tests::soak::{caught_up, lp_visitor, probe, ws_client, Control, Ledger, WsRole, PROBE_MSGS};
 use tests::{Relay, DEMO_TOKEN};
 use tokio::time::{sleep, Instant};
 
@@ -27,6 +35,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_kefu-test-relay");
 const WS_VISITORS: usize = 12;
 const LP_VISITORS: usize = 6;
 const EXTRA_AGENTS: usize = 2;
+/// Probe-and-kill rounds at one scheduled kill of the control run.
+const MAX_PROBES_PER_KILL: usize = 10;
 
 async fn api(
     relay: &Relay,
@@ -47,8 +57,8 @@ async fn api(
     Ok(r.json().await?)
 }
 
-/// The store's truth: conv → seq → Some(cid) for messages.
-async fn truth(relay: &Relay) -> Result<HashMap<String, BTreeMap<u64, Option<String>>>> {
+/// The store's truth, read through the API.
+async fn truth(relay: &Relay) -> Result<Truth> {
     let list = api(
         relay,
         DEMO_TOKEN,
@@ -93,6 +103,12 @@ struct Outcome {
     settled: bool,
     acked: usize,
     lost: usize,
+    /// Lost messages among the probes' (acked right before a kill).
+    probe_lost: usize,
+    /// Faults the proxy injected, per kind.
+    injected: [(&'static str, u64); 5],
+    /// Whether faults and kills were on (`KEFU_SOAK_FAULTS`).
+    faults: bool,
 }
 
 fn seed() -> u64 {
@@ -109,7 +125,7 @@ async fn soak_faults_and_kill9_lose_nothing_and_duplicate_nothing() -> Result<()
         .and_then(|s| s.parse().ok())
         .unwrap_or(75);
     let seed = seed();
-    let o = soak(secs, seed, 3, &[]).await?;
+    let o = soak(secs, seed, 3, &[], false).await?;
     println!("{}", o.report);
     eprintln!("{}", o.report);
     for p in o.problems.iter().take(20) {
@@ -126,28 +142,73 @@ async fn soak_faults_and_kill9_lose_nothing_and_duplicate_nothing() -> Result<()
         o.problems[0]
     );
     ensure!(o.acked > 100, "the run was too small to mean anything");
+    if o.faults {
+        for (kind, n) in o.injected {
+            ensure!(
+                n > 0,
+                "the proxy never injected a {kind} fault: {}",
+                o.report
+            );
+        }
+    }
     Ok(())
 }
 
 /// The control experiment: the same soak against a relay that acks before
-/// flushing (`--no-fsync`: sled writes lazily, so `kill -9` drops acked
-/// messages). The checks must catch it — proof they are not vacuous.
+/// flushing (`--no-fsync`: sled writes its log lazily, every 500 ms). Each
+/// kill -9 follows a probe's acks at once, usually before the next lazy
+/// flush; a kill that happened to follow a flush (the probe kept all its
+/// messages) is repeated until one loses acked messages. The checks must
+/// then report that loss — proof they are not vacuous.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn soak_checks_catch_a_relay_that_acks_before_flushing() -> Result<()> {
     let seed = seed();
-    // Six kills: each one lands within sled's lazy-flush window (~0.5 s)
-    // of acked messages, so loss is all but certain.
-    let o = soak(16, seed, 6, &["--no-fsync"]).await?;
+    let o = soak(16, seed, 6, &["--no-fsync"], true).await?;
     eprintln!("control (--no-fsync): {}", o.report);
     ensure!(
-        o.lost > 0 && !o.problems.is_empty(),
-        "the checks saw no loss from a relay that acks unflushed writes (seed {seed}): {}",
+        o.probe_lost > 0 && o.lost >= o.probe_lost && !o.problems.is_empty(),
+        "the checks saw no loss of messages acked right before kill -9 by a relay \
+         that acks unflushed writes (seed {seed}): {}",
         o.report
     );
     Ok(())
 }
 
-async fn soak(secs: u64, seed: u64, kills: u64, extra: &[&str]) -> Result<Outcome> {
+/// How many of probe `name`'s messages conversation `conv` holds (none if
+/// the conversation itself is gone).
+async fn kept(relay: &Relay, conv: &str, name: &str) -> Result<u64> {
+    let r = reqwest::Client::new()
+        .get(relay.http(&format!(
+            "/v1/api/conversations/{conv}/events?after=0&limit=500"
+        )))
+        .bearer_auth(DEMO_TOKEN)
+        .send()
+        .await?;
+    if r.status() == 404 {
+        return Ok(0);
+    }
+    ensure!(r.status().is_success(), "events of {conv}: {}", r.status());
+    let page: Value = r.json().await?;
+    let prefix = format!("{name}-");
+    Ok(page["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["cid"].as_str().is_some_and(|c| c.starts_with(&prefix)))
+        .count() as u64)
+}
+
+/// Runs the soak: `kills` kill -9s, each right after a probe's acks; with
+/// `until_loss` (the control), a kill whose probe kept every message is
+/// followed by another probe and kill (up to [`MAX_PROBES_PER_KILL`]) until
+/// one loses acked messages, so the control does not rest on chance.
+async fn soak(
+    secs: u64,
+    seed: u64,
+    kills: u64,
+    extra: &[&str],
+    until_loss: bool,
+) -> Result<Outcome> {
     eprintln!("soak: seed={seed} secs={secs} (KEFU_SOAK_SEED={seed} replays the fault plans)");
     let mut flags = vec![
         "--heartbeat-ms",
@@ -158,18 +219,263 @@ async fn soak(secs: u64, seed: u64, kills: u64, extra: &[&str]) -> Result<Outcom
         "2000",
         "--sends-per-ip",
         "1000000",
+        // Outbox resends count too: no refusal may break a sender's order.
+        "--sends-per-visitor",
+        "1000000",
         "--page-views-per-ip",
         "1000000",
     ];
     flags.extend_from_slice(extra);
     let mut relay = Relay::start(BIN, &flags).await?;
 
-    // Several agents: the demo owner and two more.
+    let agent_tokens = add_agents(&relay).await?;
+
+    let proxy = FaultProxy::start(relay.addr.clone(), seed).await?;
+    // KEFU_SOAK_FAULTS=0: the same run without faults or kills (a baseline
+    // when debugging the clients).
+    let faults = std::env::var("KEFU_SOAK_FAULTS").map_or(true, |v| v != "0");
+    proxy.set_faults(faults);
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let ctl = Control::default();
+    ctl.generate.store(true, Ordering::Relaxed);
+    let (tasks, visitors, agents) = spawn_clients(proxy.addr, &agent_tokens, &ctl, &ledger, seed);
+
+    // Fault phase, with three SIGKILLs of the relay.
+    let start = Instant::now();
+    let (restarts, probes) = if faults {
+        kill_phase(&mut relay, &ledger, secs, kills, until_loss).await?
+    } else {
+        (0, 0)
+    };
+    sleep(Duration::from_secs(secs).saturating_sub(start.elapsed())).await;
+
+    // Quiesce: no new messages, no new faults, every connection cut once
+    // (ends stalls and one-way losses), then wait for everyone to catch up.
+    ctl.generate.store(false, Ordering::Relaxed);
+    proxy.set_faults(false);
+    proxy.reset_all();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let (t, settled) = loop {
+        let t = truth(&relay).await?;
+        let last: HashMap<String, u64> = t
+            .iter()
+            .map(|(c, e)| (c.clone(), e.keys().next_back().copied().unwrap_or(0)))
+            .collect();
+        let done = {
+            let l = ledger.lock().unwrap_or_else(|e| e.into_inner());
+            all_caught_up(&l, &last, &visitors, &agents)
+        };
+        if done {
+            break (t, true);
+        }
+        if Instant::now() > deadline {
+            break (t, false);
+        }
+        sleep(Duration::from_millis(500)).await;
+    };
+    ctl.stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+    }
+
+    // --- checks ----------------------------------------------------------
+    let l = ledger.lock().unwrap_or_else(|e| e.into_inner());
+    let Checks {
+        problems,
+        stored_once,
+        stored_twice,
+        lost,
+        probe_lost,
+        delivered,
+        senders,
+    } = check(&l, &t);
+    let report = format!(
+        "soak: seed={seed} secs={secs} restarts={restarts} probes={probes} clients={} conversations={} sent={} acked={} stored_once={} \
+         delivered={delivered} duplicates_suppressed={} lost={lost} probe_lost={probe_lost} stored_twice={stored_twice} \
+         reconnects={} refusals={} senders_in_order_check={senders} settled={settled}\nsoak: proxy {}",
+        visitors.len() + agents.len(),
+        t.len(),
+        l.sent.len(),
+        l.acked.len(),
+        stored_once,
+        l.duplicates_suppressed,
+        l.reconnects,
+        l.refusals.len(),
+        proxy.report()
+    );
+    if !settled || !problems.is_empty() {
+        for (c, e) in &l.ends {
+            eprintln!("soak: {c} connection ends {e:?}");
+        }
+    }
+    if faults {
+        ensure!(
+            restarts >= kills.min(3),
+            "fewer than three kill -9 restarts"
+        );
+    }
+    Ok(Outcome {
+        report,
+        problems,
+        settled,
+        acked: l.acked.len(),
+        lost,
+        probe_lost,
+        injected: proxy.stats.injected(),
+        faults,
+    })
+}
+
+/// The store's truth: conv → seq → Some(cid) for messages.
+type Truth = HashMap<String, BTreeMap<u64, Option<String>>>;
+
+/// What the checks found.
+struct Checks {
+    problems: Vec<String>,
+    stored_once: usize,
+    stored_twice: usize,
+    lost: usize,
+    probe_lost: usize,
+    delivered: u64,
+    /// Senders whose order was checked.
+    senders: usize,
+}
+
+/// Every client's log against the store (see the module doc).
+fn check(l: &Ledger, t: &Truth) -> Checks {
+    let mut problems: Vec<String> = Vec::new();
+    // Stored: cid → (conv, seq), each at most once.
+    let mut stored: HashMap<&str, (&str, u64)> = HashMap::new();
+    let mut stored_twice = 0;
+    for (conv, evs) in t {
+        for (seq, cid) in evs {
+            if let Some(cid) = cid {
+                if stored.insert(cid, (conv, *seq)).is_some() {
+                    stored_twice += 1;
+                    problems.push(format!("cid {cid} stored twice"));
+                }
+                if !l.sent.contains_key(cid) {
+                    problems.push(format!("stored message {cid} that nobody sent"));
+                }
+            }
+        }
+    }
+    let (mut lost, mut probe_lost) = (0, 0);
+    for (cid, (conv, seq)) in &l.acked {
+        match stored.get(cid.as_str()) {
+            Some((c, s)) if *c == conv && s == seq => {}
+            other => {
+                lost += 1;
+                probe_lost += usize::from(cid.starts_with("probe"));
+                problems.push(format!("acked {cid} at {conv}/{seq}, stored {other:?}"));
+            }
+        }
+    }
+    let unacked = l.sent.keys().filter(|c| !l.acked.contains_key(*c)).count();
+    if unacked > 0 {
+        problems.push(format!("{unacked} messages never acked"));
+    }
+    problems.extend(
+        l.ack_conflicts
+            .iter()
+            .map(|c| format!("two different acks for {c}")),
+    );
+    let delivered = check_delivery(l, t, &mut problems);
+    let senders = check_order(l, &stored, &mut problems);
+    // Visitors' send limits are lifted: any refusal is a fault of the run.
+    if !l.refusals.is_empty() {
+        problems.push(format!("refusals: {:?}", l.refusals));
+    }
+    Checks {
+        problems,
+        stored_once: stored.len(),
+        stored_twice,
+        lost,
+        probe_lost,
+        delivered,
+        senders,
+    }
+}
+
+/// Each client's log equals the store for its conversations (agents: for
+/// every conversation); nothing delivered that nobody sent. Returns the
+/// messages delivered.
+fn check_delivery(l: &Ledger, t: &Truth, problems: &mut Vec<String>) -> u64 {
+    let mut delivered = 0u64;
+    let mut invented = 0;
+    for (client, convs) in &l.delivered {
+        for (conv, got) in convs {
+            let want = t.get(conv).cloned().unwrap_or_default();
+            delivered += got.values().filter(|c| c.is_some()).count() as u64;
+            for cid in got.values().flatten() {
+                if !l.sent.contains_key(cid) {
+                    invented += 1;
+                }
+            }
+            if *got != want {
+                let missing: Vec<&u64> = want.keys().filter(|s| !got.contains_key(s)).collect();
+                problems.push(format!(
+                    "{client} in {conv}: got {} events, store has {}; missing seqs {missing:?}",
+                    got.len(),
+                    want.len()
+                ));
+            }
+        }
+        if client.starts_with("agent") {
+            for conv in t.keys() {
+                if !convs.contains_key(conv) {
+                    problems.push(format!("{client} never received conversation {conv}"));
+                }
+            }
+        }
+    }
+    if invented > 0 {
+        problems.push(format!("{invented} delivered messages were never sent"));
+    }
+    delivered
+}
+
+/// Per-sender order: every sender's messages (agents and visitors alike)
+/// are stored in the order it wrote them, per conversation (each client
+/// sends and resends its outbox in order). Returns the senders checked.
+fn check_order(
+    l: &Ledger,
+    stored: &HashMap<&str, (&str, u64)>,
+    problems: &mut Vec<String>,
+) -> usize {
+    // sender → [(creation order, (conv, seq))]
+    type Placed<'a> = Vec<(u64, (&'a str, u64))>;
+    let mut by_sender: HashMap<&str, Placed> = HashMap::new();
+    for (cid, s) in &l.sent {
+        if let Some(at) = stored.get(cid.as_str()) {
+            by_sender.entry(&s.sender).or_default().push((s.n, *at));
+        }
+    }
+    let senders = by_sender.len();
+    for (sender, mut v) in by_sender {
+        v.sort();
+        let mut last: HashMap<&str, u64> = HashMap::new();
+        for (n, (conv, seq)) in v {
+            let prev = last.insert(conv, seq).unwrap_or(0);
+            if seq < prev {
+                problems.push(format!(
+                    "{sender}: message #{n} stored at {conv}/{seq}, before an earlier one (seq {prev})"
+                ));
+                break;
+            }
+        }
+    }
+    senders
+}
+
+/// Two more agents of `demo` beside the demo owner; their tokens, the
+/// owner's first.
+async fn add_agents(relay: &Relay) -> Result<Vec<String>> {
     let mut agent_tokens = vec![DEMO_TOKEN.to_string()];
     for i in 0..EXTRA_AGENTS {
         let email = format!("soak{i}@example.com");
         api(
-            &relay,
+            relay,
             DEMO_TOKEN,
             "POST",
             "/v1/api/agents",
@@ -186,17 +492,22 @@ async fn soak(secs: u64, seed: u64, kills: u64, extra: &[&str]) -> Result<Outcom
             .await?;
         agent_tokens.push(r["token"].as_str().unwrap_or_default().to_string());
     }
+    Ok(agent_tokens)
+}
 
-    let proxy = FaultProxy::start(relay.addr.clone(), seed).await?;
-    // KEFU_SOAK_FAULTS=0: the same run without faults or kills (a baseline
-    // when debugging the clients).
-    let faults = std::env::var("KEFU_SOAK_FAULTS").map_or(true, |v| v != "0");
-    proxy.set_faults(faults);
-    let ledger = Arc::new(Mutex::new(Ledger::default()));
-    let ctl = Control::default();
-    ctl.generate.store(true, Ordering::Relaxed);
-    let ws_url = format!("ws://{}/v1/ws", proxy.addr);
-    let base = format!("http://{}", proxy.addr);
+type Tasks = Vec<tokio::task::JoinHandle<()>>;
+
+/// Every client through the proxy at `addr`: the tasks, the visitors' and
+/// the agents' names.
+fn spawn_clients(
+    addr: std::net::SocketAddr,
+    agent_tokens: &[String],
+    ctl: &Control,
+    ledger: &Arc<Mutex<Ledger>>,
+    seed: u64,
+) -> (Tasks, Vec<String>, Vec<String>) {
+    let ws_url = format!("ws://{addr}/v1/ws");
+    let base = format!("http://{addr}");
     let mut tasks = Vec::new();
     let mut visitors = Vec::new();
     for i in 0..WS_VISITORS {
@@ -245,208 +556,73 @@ async fn soak(secs: u64, seed: u64, kills: u64, extra: &[&str]) -> Result<Outcom
             seed + 200 + i as u64,
         )));
     }
+    (tasks, visitors, agents)
+}
 
-    // Fault phase, with three SIGKILLs of the relay.
+/// The fault phase's kills, spread over `secs`: each right after a probe's
+/// acks; with `until_loss`, repeated (see [`soak`]). Returns (restarts,
+/// probes).
+async fn kill_phase(
+    relay: &mut Relay,
+    ledger: &Arc<Mutex<Ledger>>,
+    secs: u64,
+    kills: u64,
+    until_loss: bool,
+) -> Result<(u64, u64)> {
     let start = Instant::now();
-    let mut restarts = 0;
-    for k in (1..=kills).filter(|_| faults) {
+    let (mut restarts, mut probes, mut seen_loss) = (0, 0, false);
+    for k in 1..=kills {
         let at = Duration::from_millis(secs * 1000 * k / (kills + 1));
         sleep(at.saturating_sub(start.elapsed())).await;
-        relay.kill9().await?;
-        sleep(Duration::from_millis(300)).await;
-        relay.restart().await?;
-        restarts += 1;
-        eprintln!(
-            "soak: kill -9 #{k} at {:.1}s, relay back",
-            start.elapsed().as_secs_f64()
-        );
-    }
-    sleep(Duration::from_secs(secs).saturating_sub(start.elapsed())).await;
-
-    // Quiesce: no new messages, no new faults, every connection cut once
-    // (ends stalls and one-way losses), then wait for everyone to catch up.
-    ctl.generate.store(false, Ordering::Relaxed);
-    proxy.set_faults(false);
-    proxy.reset_all();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let (t, settled) = loop {
-        let t = truth(&relay).await?;
-        let last: HashMap<String, u64> = t
-            .iter()
-            .map(|(c, e)| (c.clone(), e.keys().next_back().copied().unwrap_or(0)))
-            .collect();
-        let all_convs: Vec<String> = last.keys().cloned().collect();
-        let done = {
-            let l = ledger.lock().unwrap_or_else(|e| e.into_inner());
-            let all_acked = l.sent.keys().all(|c| l.acked.contains_key(c));
-            let visitor_convs = |v: &str| -> Vec<String> {
-                let mut cs: Vec<String> = l
-                    .sent
-                    .iter()
-                    .filter(|(_, s)| s.sender == v)
-                    .filter_map(|(cid, _)| l.acked.get(cid).map(|(c, _)| c.clone()))
-                    .collect();
-                cs.sort();
-                cs.dedup();
-                cs
-            };
-            all_acked
-                && visitors
-                    .iter()
-                    .all(|v| caught_up(&l, v, &last, &visitor_convs(v)))
-                && agents.iter().all(|a| caught_up(&l, a, &last, &all_convs))
-        };
-        if done {
-            break (t, true);
-        }
-        if Instant::now() > deadline {
-            break (t, false);
-        }
-        sleep(Duration::from_millis(500)).await;
-    };
-    ctl.stop.store(true, Ordering::Relaxed);
-    for t in tasks {
-        let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
-    }
-
-    // --- checks ----------------------------------------------------------
-    let l = ledger.lock().unwrap_or_else(|e| e.into_inner());
-    let mut problems: Vec<String> = Vec::new();
-    // Stored: cid → (conv, seq), each at most once.
-    let mut stored: HashMap<&str, (&str, u64)> = HashMap::new();
-    let mut stored_twice = 0;
-    for (conv, evs) in &t {
-        for (seq, cid) in evs {
-            if let Some(cid) = cid {
-                if stored.insert(cid, (conv, *seq)).is_some() {
-                    stored_twice += 1;
-                    problems.push(format!("cid {cid} stored twice"));
-                }
-                if !l.sent.contains_key(cid) {
-                    problems.push(format!("stored message {cid} that nobody sent"));
-                }
+        for attempt in 1..=MAX_PROBES_PER_KILL {
+            let name = format!("probe{k}x{attempt}");
+            let conv = probe(&relay.ws_url(), "demo", &name, ledger).await?;
+            relay.kill9().await?;
+            probes += 1;
+            sleep(Duration::from_millis(300)).await;
+            relay.restart().await?;
+            restarts += 1;
+            eprintln!(
+                "soak: kill -9 #{k} at {:.1}s, relay back",
+                start.elapsed().as_secs_f64()
+            );
+            if !until_loss || seen_loss {
+                break;
             }
-        }
-    }
-    let mut lost = 0;
-    for (cid, (conv, seq)) in &l.acked {
-        match stored.get(cid.as_str()) {
-            Some((c, s)) if *c == conv && s == seq => {}
-            other => {
-                lost += 1;
-                problems.push(format!("acked {cid} at {conv}/{seq}, stored {other:?}"));
-            }
-        }
-    }
-    let unacked = l.sent.keys().filter(|c| !l.acked.contains_key(*c)).count();
-    if unacked > 0 {
-        problems.push(format!("{unacked} messages never acked"));
-    }
-    problems.extend(
-        l.ack_conflicts
-            .iter()
-            .map(|c| format!("two different acks for {c}")),
-    );
-    // Delivery: each client's log equals the store for its conversations.
-    let mut delivered = 0u64;
-    let mut invented = 0;
-    for (client, convs) in &l.delivered {
-        let is_agent = client.starts_with("agent");
-        for (conv, got) in convs {
-            let want = t.get(conv).cloned().unwrap_or_default();
-            delivered += got.values().filter(|c| c.is_some()).count() as u64;
-            for cid in got.values().flatten() {
-                if !l.sent.contains_key(cid) {
-                    invented += 1;
-                }
-            }
-            if *got != want {
-                let missing: Vec<&u64> = want.keys().filter(|s| !got.contains_key(s)).collect();
-                problems.push(format!(
-                    "{client} in {conv}: got {} events, store has {}; missing seqs {missing:?}",
-                    got.len(),
-                    want.len()
-                ));
-            }
-        }
-        if is_agent {
-            for conv in t.keys() {
-                if !convs.contains_key(conv) {
-                    problems.push(format!("{client} never received conversation {conv}"));
-                }
-            }
-        }
-    }
-    if invented > 0 {
-        problems.push(format!("{invented} delivered messages were never sent"));
-    }
-    // Per-sender order: a sender's messages are stored in the order it
-    // wrote them (it resends its outbox in order).
-    // sender → [(creation order, (conv, seq))]
-    type Placed<'a> = Vec<(u64, (&'a str, u64))>;
-    let mut by_sender: HashMap<&str, Placed> = HashMap::new();
-    for (cid, s) in &l.sent {
-        if let Some(at) = stored.get(cid.as_str()) {
-            by_sender.entry(&s.sender).or_default().push((s.n, *at));
-        }
-    }
-    let refused: Vec<&(String, String)> = l
-        .refusals
-        .iter()
-        .filter(|(_, m)| !m.starts_with("rate_limited"))
-        .collect();
-    for (sender, mut v) in by_sender {
-        v.sort();
-        let visitor = !sender.starts_with("agent");
-        let mut last: HashMap<&str, u64> = HashMap::new();
-        for (_, (conv, seq)) in v {
-            let prev = last.insert(conv, seq).unwrap_or(0);
-            if visitor
-                && seq < prev
-                && l.refusals
-                    .iter()
-                    .all(|(c, _)| !c.starts_with(&format!("{sender}-")))
-            {
-                problems.push(format!(
-                    "{sender}: message stored out of its send order in {conv}"
-                ));
+            if kept(relay, &conv, &name).await? < PROBE_MSGS {
+                seen_loss = true;
                 break;
             }
         }
     }
-    if !refused.is_empty() {
-        problems.push(format!("refusals other than rate limits: {refused:?}"));
-    }
-    let report = format!(
-        "soak: seed={seed} secs={secs} restarts={restarts} clients={} conversations={} sent={} acked={} stored_once={} \
-         delivered={delivered} duplicates_suppressed={} lost={lost} stored_twice={stored_twice} reconnects={} \
-         rate_limited={} settled={settled}\nsoak: proxy {}",
-        visitors.len() + agents.len(),
-        t.len(),
-        l.sent.len(),
-        l.acked.len(),
-        stored.len(),
-        l.duplicates_suppressed,
-        l.reconnects,
-        l.refusals.len() - refused.len(),
-        proxy.report()
-    );
-    if !settled || !problems.is_empty() {
-        for (c, e) in &l.ends {
-            eprintln!("soak: {c} connection ends {e:?}");
-        }
-    }
-    if faults {
-        ensure!(
-            restarts >= kills.min(3),
-            "fewer than three kill -9 restarts"
-        );
-    }
-    Ok(Outcome {
-        report,
-        problems,
-        settled,
-        acked: l.acked.len(),
-        lost,
-    })
+    Ok((restarts, probes))
+}
+
+/// Whether every message is acked and every client has caught up with the
+/// store (`last`: conv → last seq): visitors in their own conversations,
+/// agents in all.
+fn all_caught_up(
+    l: &Ledger,
+    last: &HashMap<String, u64>,
+    visitors: &[String],
+    agents: &[String],
+) -> bool {
+    let all_convs: Vec<String> = last.keys().cloned().collect();
+    let all_acked = l.sent.keys().all(|c| l.acked.contains_key(c));
+    let visitor_convs = |v: &str| -> Vec<String> {
+        let mut cs: Vec<String> = l
+            .sent
+            .iter()
+            .filter(|(_, s)| s.sender == v)
+            .filter_map(|(cid, _)| l.acked.get(cid).map(|(c, _)| c.clone()))
+            .collect();
+        cs.sort();
+        cs.dedup();
+        cs
+    };
+    all_acked
+        && visitors
+            .iter()
+            .all(|v| caught_up(l, v, last, &visitor_convs(v)))
+        && agents.iter().all(|a| caught_up(l, a, last, &all_convs))
 }

@@ -655,7 +655,9 @@ async fn openapi_describes_every_route() -> Result<()> {
         let op = &doc["paths"][*path][method.to_ascii_lowercase()];
         assert!(op.is_object(), "{method} {path} is not in openapi.json");
     }
-    // And every API route listed really exists (not a 404 "no such path").
+    // And every API route listed really exists: it answers JSON (its own
+    // answer or error, here mostly 401 without a token), never the
+    // catch-all 404 "no such path". A body that is not JSON fails.
     let http = reqwest::Client::new();
     for (method, path) in relay::api::ROUTES {
         let concrete = path
@@ -663,7 +665,9 @@ async fn openapi_describes_every_route() -> Result<()> {
             .replace("{conv}", "01ARZ3NDEKTSV4RRFFQ69G5FAV")
             .replace("{agent}", "x")
             .replace("{id}", "x")
-            .replace("{visitor}", "x");
+            .replace("{visitor}", "x")
+            .replace("{file}", "01ARZ3NDEKTSV4RRFFQ69G5FAV");
+        assert!(!concrete.contains('{'), "placeholder left in {concrete}");
         let r = http
             .request(
                 reqwest::Method::from_bytes(method.as_bytes())?,
@@ -671,7 +675,20 @@ async fn openapi_describes_every_route() -> Result<()> {
             )
             .send()
             .await?;
-        let body: Value = r.json().await.unwrap_or(Value::Null);
+        let status = r.status();
+        let json_type = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("application/json"));
+        let text = r.text().await?;
+        let body: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{method} {path}: {status}, not JSON ({e}): {text:.200}"));
+        assert!(
+            json_type,
+            "{method} {path}: {status} without a JSON content type"
+        );
+        assert!(body.is_object(), "{method} {path}: {status} {body}");
         assert_ne!(
             body["message"], "no such path",
             "{method} {path} is not served"

@@ -149,8 +149,47 @@ async fn huge_frame_closes_only_that_connection() -> Result<()> {
     Ok(())
 }
 
+/// `hex(HMAC-SHA256(site_secret, user.id))` as a site owner's backend
+/// computes it (README, Identity) — here by openssl, not by kefu:
+/// `printf %s "$id" | openssl dgst -sha256 -hmac "$secret"`.
+fn openssl_user_hash(secret: &str, id: &str) -> Result<String> {
+    let out = std::process::Command::new("sh")
+        .args([
+            "-c",
+            r#"printf %s "$1" | openssl dgst -sha256 -hmac "$2""#,
+            "sh",
+            id,
+            secret,
+        ])
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "openssl failed (make test installs it: scripts/setup.sh): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // "SHA2-256(stdin)= <hex>" (OpenSSL 3) or "(stdin)= <hex>" (1.1).
+    let text = String::from_utf8(out.stdout)?;
+    let hex = text.split_whitespace().last().unwrap_or_default();
+    anyhow::ensure!(
+        hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()),
+        "openssl printed {text:?}"
+    );
+    Ok(hex.to_string())
+}
+
+/// The relay's function against a fixed vector computed with openssl:
+/// `printf %s user-42 | openssl dgst -sha256 -hmac kefu-example-site-secret`.
+#[test]
+fn user_hash_matches_an_openssl_vector() {
+    assert_eq!(
+        relay::auth::user_hash("kefu-example-site-secret", "user-42"),
+        "16d6dd24f2f0f173f46aaede452a0d709d583200c56abd81a252080893f9880e"
+    );
+}
+
 /// `user_hash` must be HMAC-SHA256(site secret, user.id): a wrong one is
-/// refused; a right one marks the visitor verified for agents.
+/// refused; one computed outside kefu (openssl, as a site's backend would)
+/// marks the visitor verified for agents.
 #[tokio::test]
 async fn user_hash_is_checked() -> Result<()> {
     let mut relay = Relay::start(BIN, &[]).await?;
@@ -169,10 +208,11 @@ async fn user_hash_is_checked() -> Result<()> {
     a.hello(agent_hello(&token)).await?;
     a.send(subscribe("shop")).await?;
     a.until_type("snapshot").await?;
-    h["user"]["user_hash"] = json!(relay::auth::user_hash(&secret, "user-42"));
+    h["user"]["user_hash"] = json!(openssl_user_hash(&secret, "user-42")?);
     v.hello(h).await?;
     let p = a.until_type("presence").await?;
-    assert_eq!(p["visitor"]["verified"], true);
+    assert_eq!(p["visitor"]["id"], "u-vis");
+    assert_eq!(p["visitor"]["verified"], true, "{p}");
     assert_eq!(p["visitor"]["user"]["name"], "Ada");
     assert!(
         p["visitor"]["user"].get("user_hash").is_none(),

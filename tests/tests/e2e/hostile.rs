@@ -13,16 +13,20 @@ use tests::{Relay, Ws, DEMO_TOKEN};
 use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::tungstenite::Message;
 
-fn rss_kb(relay: &Relay) -> u64 {
-    let pid = relay.pid().unwrap_or(0);
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
+/// The relay's resident memory; an error (never 0) when /proc cannot say,
+/// so a memory bound cannot pass on a missing reading.
+fn rss_kb(relay: &Relay) -> Result<u64> {
+    let pid = relay
+        .pid()
+        .ok_or_else(|| anyhow::anyhow!("relay not running"))?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no VmRSS in /proc/{pid}/status"))?;
+    ensure!(kb > 0, "VmRSS of 0 kB");
+    Ok(kb)
 }
 
 /// A visitor and an agent that must keep working through every attack.
@@ -127,7 +131,7 @@ async fn page_view_floods_are_rate_limited_and_bounded() -> Result<()> {
 async fn thousands_of_idle_half_open_connections_stay_cheap() -> Result<()> {
     let relay = Relay::start(BIN, &[]).await?;
     still_serving(&relay, "before").await?;
-    let before = rss_kb(&relay);
+    let before = rss_kb(&relay)?;
     let addr = relay.addr.clone();
     // 2,000 TCP connections: half say nothing at all, half stop in the
     // middle of an HTTP request; plus 300 WebSockets that never say hello.
@@ -146,7 +150,7 @@ async fn thousands_of_idle_half_open_connections_stay_cheap() -> Result<()> {
         silent.push(ws);
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let during = rss_kb(&relay);
+    let during = rss_kb(&relay)?;
     let per_conn = (during.saturating_sub(before)) * 1024 / 2_300;
     eprintln!(
         "hostile: RSS {before} kB → {during} kB with 2,300 idle connections ({per_conn} B each)"

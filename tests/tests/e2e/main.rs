@@ -10,6 +10,7 @@ mod durability;
 mod files;
 mod hostile;
 mod liveness;
+mod slow_consumer;
 
 /// The relay binary built alongside these tests.
 pub const BIN: &str = env!("CARGO_BIN_EXE_kefu-test-relay");

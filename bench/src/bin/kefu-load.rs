@@ -452,7 +452,7 @@ async fn mqtt_connect(url: &str, client_id: &str, clean: bool) -> Result<MqttWs>
         .insert("sec-websocket-protocol", "mqtt".parse()?);
     let (mut ws, _) = tokio_tungstenite::connect_async(req).await?;
     ws.send(Message::Binary(
-        tests::mqtt::connect(client_id, clean, 60).into(),
+        kefu_bench::mqtt::connect(client_id, clean, 60).into(),
     ))
     .await?;
     Ok(ws)
@@ -468,16 +468,16 @@ async fn mqtt_idle(url: &str, n: usize, hold: u64) -> Result<()> {
         tokio::spawn(async move {
             let mut ws = mqtt_connect(&url, &format!("idle-{run}-{i}"), true).await?;
             ws.send(Message::Binary(
-                tests::mqtt::subscribe(1, &format!("c/{run}-{i}/a"), 1).into(),
+                kefu_bench::mqtt::subscribe(1, &format!("c/{run}-{i}/a"), 1).into(),
             ))
             .await?;
             let page = json!({"url": format!("https://shop.example/p/{i}"), "title": "Product"})
                 .to_string();
             ws.send(Message::Binary(
-                tests::mqtt::publish(&format!("p/{run}-{i}"), 0, 0, page.as_bytes()).into(),
+                kefu_bench::mqtt::publish(&format!("p/{run}-{i}"), 0, 0, page.as_bytes()).into(),
             ))
             .await?;
-            let mut dec = tests::mqtt::Decoder::default();
+            let mut dec = kefu_bench::mqtt::Decoder::default();
             let mut ping = tokio::time::interval(Duration::from_secs(50));
             loop {
                 tokio::select! {
@@ -491,7 +491,7 @@ async fn mqtt_idle(url: &str, n: usize, hold: u64) -> Result<()> {
                             }
                         }
                     }
-                    _ = ping.tick() => { ws.send(Message::Binary(tests::mqtt::pingreq().into())).await?; }
+                    _ = ping.tick() => { ws.send(Message::Binary(kefu_bench::mqtt::pingreq().into())).await?; }
                 }
             }
             Ok::<_, anyhow::Error>(())
@@ -512,24 +512,24 @@ async fn mqtt_chat(url: &str, convs: usize, interval_ms: u64, secs: u64) -> Resu
     let mut agent = mqtt_connect(url, &format!("agent-{run}"), false).await?;
     agent
         .send(Message::Binary(
-            tests::mqtt::subscribe(1, &format!("c/{run}/+/v"), 1).into(),
+            kefu_bench::mqtt::subscribe(1, &format!("c/{run}/+/v"), 1).into(),
         ))
         .await?;
     let (mut atx, mut arx) = agent.split();
     let alat = lat.clone();
     let arun = run.clone();
     let agent_task = tokio::spawn(async move {
-        let mut dec = tests::mqtt::Decoder::default();
+        let mut dec = kefu_bench::mqtt::Decoder::default();
         let reply = vec![b'z'; 200];
         let mut next_id: u16 = 1;
         let mut pending: HashMap<u16, String> = HashMap::new();
         while let Some(Ok(m)) = arx.next().await {
             let Message::Binary(b) = m else { continue };
             for p in dec.push(&b) {
-                if let Some((topic, id, payload)) = tests::mqtt::parse_publish(&p) {
+                if let Some((topic, id, payload)) = kefu_bench::mqtt::parse_publish(&p) {
                     if let Some(id) = id {
                         let _ = atx
-                            .send(Message::Binary(tests::mqtt::puback(id).into()))
+                            .send(Message::Binary(kefu_bench::mqtt::puback(id).into()))
                             .await;
                     }
                     let key = String::from_utf8_lossy(
@@ -548,7 +548,7 @@ async fn mqtt_chat(url: &str, convs: usize, interval_ms: u64, secs: u64) -> Resu
                         alat.send(&rid);
                         let _ = atx
                             .send(Message::Binary(
-                                tests::mqtt::publish(
+                                kefu_bench::mqtt::publish(
                                     &format!("c/{arun}/{conv}/a"),
                                     1,
                                     next_id,
@@ -575,17 +575,17 @@ async fn mqtt_chat(url: &str, convs: usize, interval_ms: u64, secs: u64) -> Resu
         let (url, run, text, lat) = (url.to_string(), run.clone(), text.clone(), lat.clone());
         tasks.push(tokio::spawn(async move {
             let mut ws = mqtt_connect(&url, &format!("v-{run}-{c}"), false).await?;
-            ws.send(Message::Binary(tests::mqtt::subscribe(1, &format!("c/{run}/{c}/a"), 1).into())).await?;
+            ws.send(Message::Binary(kefu_bench::mqtt::subscribe(1, &format!("c/{run}/{c}/a"), 1).into())).await?;
             let (mut tx, mut rx) = ws.split();
             let pending: Arc<Mutex<HashMap<u16, String>>> = Arc::default();
             let (rlat, rpending) = (lat.clone(), pending.clone());
             let (ack_tx, mut ack_rx) = tokio::sync::mpsc::unbounded_channel::<u16>();
             let reader = tokio::spawn(async move {
-                let mut dec = tests::mqtt::Decoder::default();
+                let mut dec = kefu_bench::mqtt::Decoder::default();
                 while let Some(Ok(m)) = rx.next().await {
                     let Message::Binary(b) = m else { continue };
                     for p in dec.push(&b) {
-                        if let Some((_, id, payload)) = tests::mqtt::parse_publish(&p) {
+                        if let Some((_, id, payload)) = kefu_bench::mqtt::parse_publish(&p) {
                             if let Some(id) = id {
                                 let _ = ack_tx.send(id);
                             }
@@ -616,10 +616,10 @@ async fn mqtt_chat(url: &str, convs: usize, interval_ms: u64, secs: u64) -> Resu
                             m.insert(id, key.clone());
                         }
                         lat.send(&key);
-                        tx.send(Message::Binary(tests::mqtt::publish(&format!("c/{run}/{c}/v"), 1, id, &body).into())).await?;
+                        tx.send(Message::Binary(kefu_bench::mqtt::publish(&format!("c/{run}/{c}/v"), 1, id, &body).into())).await?;
                     }
                     Some(id) = ack_rx.recv() => {
-                        tx.send(Message::Binary(tests::mqtt::puback(id).into())).await?;
+                        tx.send(Message::Binary(kefu_bench::mqtt::puback(id).into())).await?;
                     }
                 }
             }
