@@ -39,7 +39,8 @@ fn peer() -> impl Filter<Extract = (Peer,), Error = Rejection> + Clone {
 
 /// What host pages may send the long-poll endpoints from any origin:
 /// `text/plain` POSTs and GETs (the site's allowed origins are checked by
-/// the session, which answers with an error frame).
+/// the session, which answers with an error frame). Refusals are answered
+/// inside CORS too, so the page can read them.
 fn longpoll_cors() -> Cors {
     warp::cors()
         .allow_any_origin()
@@ -142,6 +143,8 @@ fn send(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error = Rej
             .and(peer())
             .and(with_app(app))
             .and_then(send_frames)
+            .recover(recover)
+            .unify()
             .with(longpoll_cors()),
     )
 }
@@ -171,6 +174,8 @@ fn poll(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error = Rej
             .and(warp::query::<PollQuery>())
             .and(with_app(app))
             .and_then(poll_frames)
+            .recover(recover)
+            .unify()
             .with(longpoll_cors()),
     )
 }

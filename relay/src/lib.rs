@@ -223,6 +223,21 @@ impl App {
     }
 }
 
+#[cfg(test)]
+impl App {
+    /// For route tests: an app over a fresh store in `dir`, configured by
+    /// `flags` as the command line would be, with first run done.
+    pub(crate) fn for_tests(dir: &std::path::Path, flags: &[&str]) -> Arc<App> {
+        use clap::Parser as _;
+        let args = std::iter::once("kefu-relay").chain(flags.iter().copied());
+        let cli = cli::Cli::try_parse_from(args).expect("test flags");
+        let config = cli.serve.config(dir.to_path_buf()).expect("test config");
+        let store = Arc::new(store::Store::open(&dir.join("sled")).expect("store"));
+        first_run(&store, &config).expect("first run");
+        App::start(store, config).expect("app").0
+    }
+}
+
 fn print_first_run(fr: &FirstRun, addr: SocketAddr) {
     println!(
         "kefu: first run — created site \"{}\" and its owner \"{}\"",

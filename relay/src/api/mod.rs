@@ -68,157 +68,44 @@ pub const ROUTES: &[(&str, &str)] = &[
 /// The OpenAPI 3 description of every route the relay serves.
 pub const OPENAPI: &str = include_str!("../openapi.json");
 
-/// Every API route. Each is boxed and the chain is boxed at every step:
-/// nesting 25 `Or` types unboxed costs many minutes of compile time.
+/// Every API route: path, method, what the handler takes, the handler.
+/// Each is boxed, and the chain is boxed at every step: nesting 25 `Or`
+/// types unboxed costs many minutes of compile time.
+#[rustfmt::skip]
 pub fn routes(app: Arc<App>) -> BoxedFilter<(Reply,)> {
     use self::{accounts as ac, conversations as cv, sites as st};
+    use warp::query;
     let me = || auth::authed(app.clone());
+    let host = || warp::header::optional::<String>("host");
     let all: Vec<BoxedFilter<(Reply,)>> = vec![
-        path!("v1" / "api" / "login")
-            .and(post())
-            .and(warp::addr::remote())
-            .and(body())
-            .and(with_app(app.clone()))
-            .and_then(ac::login)
-            .boxed(),
-        path!("v1" / "api" / "logout")
-            .and(post())
-            .and(me())
-            .and_then(ac::logout)
-            .boxed(),
-        path!("v1" / "api" / "me")
-            .and(get())
-            .and(me())
-            .and_then(ac::me)
-            .boxed(),
-        path!("v1" / "api" / "me" / "password")
-            .and(post())
-            .and(me())
-            .and(body())
-            .and_then(ac::password)
-            .boxed(),
-        path!("v1" / "api" / "agents")
-            .and(get())
-            .and(me())
-            .and_then(ac::agents_list)
-            .boxed(),
-        path!("v1" / "api" / "agents")
-            .and(post())
-            .and(me())
-            .and(body())
-            .and_then(ac::agents_add)
-            .boxed(),
-        path!("v1" / "api" / "agents" / String)
-            .and(delete())
-            .and(me())
-            .and_then(ac::agents_delete)
-            .boxed(),
-        path!("v1" / "api" / "sites")
-            .and(get())
-            .and(me())
-            .and_then(st::list)
-            .boxed(),
-        path!("v1" / "api" / "sites")
-            .and(post())
-            .and(me())
-            .and(body())
-            .and_then(st::add)
-            .boxed(),
-        path!("v1" / "api" / "sites" / String)
-            .and(get())
-            .and(me())
-            .and_then(st::get)
-            .boxed(),
-        path!("v1" / "api" / "sites" / String)
-            .and(patch())
-            .and(me())
-            .and(body())
-            .and_then(st::patch)
-            .boxed(),
-        path!("v1" / "api" / "sites" / String / "rotate-secret")
-            .and(post())
-            .and(me())
-            .and_then(st::rotate_secret)
-            .boxed(),
-        path!("v1" / "api" / "sites" / String / "snippet")
-            .and(get())
-            .and(warp::header::optional("host"))
-            .and(me())
-            .and_then(st::snippet)
-            .boxed(),
-        path!("v1" / "api" / "sites" / String / "agents")
-            .and(get())
-            .and(me())
-            .and_then(st::team)
-            .boxed(),
-        path!("v1" / "api" / "sites" / String / "canned")
-            .and(get())
-            .and(me())
-            .and_then(st::canned_list)
-            .boxed(),
-        path!("v1" / "api" / "sites" / String / "canned")
-            .and(post())
-            .and(me())
-            .and(body())
-            .and_then(st::canned_add)
-            .boxed(),
-        path!("v1" / "api" / "sites" / String / "canned" / String)
-            .and(delete())
-            .and(me())
-            .and_then(st::canned_delete)
-            .boxed(),
-        path!("v1" / "api" / "sites" / String / "conversations")
-            .and(get())
-            .and(warp::query())
-            .and(me())
-            .and_then(cv::list)
-            .boxed(),
-        path!("v1" / "api" / "sites" / String / "visitors" / String)
-            .and(get())
-            .and(me())
-            .and_then(visitors::profile)
-            .boxed(),
-        path!("v1" / "api" / "sites" / String / "stats")
-            .and(get())
-            .and(warp::query())
-            .and(me())
-            .and_then(stats::stats)
-            .boxed(),
-        path!("v1" / "api" / "conversations" / String / "events")
-            .and(get())
-            .and(warp::query())
-            .and(me())
-            .and_then(cv::events)
-            .boxed(),
-        path!("v1" / "api" / "conversations" / String / "assign")
-            .and(post())
-            .and(me())
-            .and(body())
-            .and_then(cv::assign)
-            .boxed(),
-        path!("v1" / "api" / "conversations" / String / "transfer")
-            .and(post())
-            .and(me())
-            .and(body())
-            .and_then(cv::transfer)
-            .boxed(),
-        path!("v1" / "api" / "conversations" / String / "close")
-            .and(post())
-            .and(me())
-            .and_then(cv::close)
-            .boxed(),
-        path!("v1" / "api" / "conversations" / String / "reopen")
-            .and(post())
-            .and(me())
-            .and_then(cv::reopen)
-            .boxed(),
+        path!("v1" / "api" / "login").and(post()).and(warp::addr::remote()).and(body()).and(with_app(app.clone())).and_then(ac::login).boxed(),
+        path!("v1" / "api" / "logout").and(post()).and(me()).and_then(ac::logout).boxed(),
+        path!("v1" / "api" / "me").and(get()).and(me()).and_then(ac::me).boxed(),
+        path!("v1" / "api" / "me" / "password").and(post()).and(me()).and(body()).and_then(ac::password).boxed(),
+        path!("v1" / "api" / "agents").and(get()).and(me()).and_then(ac::agents_list).boxed(),
+        path!("v1" / "api" / "agents").and(post()).and(me()).and(body()).and_then(ac::agents_add).boxed(),
+        path!("v1" / "api" / "agents" / String).and(delete()).and(me()).and_then(ac::agents_delete).boxed(),
+        path!("v1" / "api" / "sites").and(get()).and(me()).and_then(st::list).boxed(),
+        path!("v1" / "api" / "sites").and(post()).and(me()).and(body()).and_then(st::add).boxed(),
+        path!("v1" / "api" / "sites" / String).and(get()).and(me()).and_then(st::get).boxed(),
+        path!("v1" / "api" / "sites" / String).and(patch()).and(me()).and(body()).and_then(st::patch).boxed(),
+        path!("v1" / "api" / "sites" / String / "rotate-secret").and(post()).and(me()).and_then(st::rotate_secret).boxed(),
+        path!("v1" / "api" / "sites" / String / "snippet").and(get()).and(host()).and(me()).and_then(st::snippet).boxed(),
+        path!("v1" / "api" / "sites" / String / "agents").and(get()).and(me()).and_then(st::team).boxed(),
+        path!("v1" / "api" / "sites" / String / "canned").and(get()).and(me()).and_then(st::canned_list).boxed(),
+        path!("v1" / "api" / "sites" / String / "canned").and(post()).and(me()).and(body()).and_then(st::canned_add).boxed(),
+        path!("v1" / "api" / "sites" / String / "canned" / String).and(delete()).and(me()).and_then(st::canned_delete).boxed(),
+        path!("v1" / "api" / "sites" / String / "conversations").and(get()).and(query()).and(me()).and_then(cv::list).boxed(),
+        path!("v1" / "api" / "sites" / String / "visitors" / String).and(get()).and(me()).and_then(visitors::profile).boxed(),
+        path!("v1" / "api" / "sites" / String / "stats").and(get()).and(query()).and(me()).and_then(stats::stats).boxed(),
+        path!("v1" / "api" / "conversations" / String / "events").and(get()).and(query()).and(me()).and_then(cv::events).boxed(),
+        path!("v1" / "api" / "conversations" / String / "assign").and(post()).and(me()).and(body()).and_then(cv::assign).boxed(),
+        path!("v1" / "api" / "conversations" / String / "transfer").and(post()).and(me()).and(body()).and_then(cv::transfer).boxed(),
+        path!("v1" / "api" / "conversations" / String / "close").and(post()).and(me()).and_then(cv::close).boxed(),
+        path!("v1" / "api" / "conversations" / String / "reopen").and(post()).and(me()).and_then(cv::reopen).boxed(),
     ];
-    let openapi = path!("v1" / "api" / "openapi.json")
-        .and(get())
-        .and_then(openapi)
-        .boxed();
-    all.into_iter()
-        .fold(openapi, |acc, f| acc.or(f).unify().boxed())
+    let openapi = path!("v1" / "api" / "openapi.json").and(get()).and_then(openapi).boxed();
+    all.into_iter().fold(openapi, |acc, f| acc.or(f).unify().boxed())
 }
 
 /// GET /v1/api/openapi.json

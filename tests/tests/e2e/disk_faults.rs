@@ -36,7 +36,7 @@ fn fiu(relay: &Relay, cmd: &str) -> Result<()> {
 }
 
 async fn metric(relay: &Relay, name: &str) -> Result<u64> {
-    let text = reqwest::get(relay.http("/metrics")).await?.text().await?;
+    let text = reqwest::get(relay.metrics_url()).await?.text().await?;
     Ok(text
         .lines()
         .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
