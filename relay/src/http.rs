@@ -9,6 +9,9 @@
 //! preflight as on its answer. Everything else (the agents' API included)
 //! is same-origin: a preflight there finds no route.
 
+#[cfg(test)]
+mod tests;
+
 use crate::longpoll;
 use crate::reply::{json_text, recover, with_app, Reply};
 use crate::session::Peer;

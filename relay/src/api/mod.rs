@@ -16,8 +16,6 @@ pub mod auth;
 pub mod conversations;
 pub mod sites;
 pub mod stats;
-#[cfg(test)]
-mod tests;
 pub mod visitors;
 
 use crate::reply::{json_body as body, with_app, Reply};

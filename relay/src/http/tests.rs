@@ -1,11 +1,11 @@
 //! Route-level tests of the public port's edge: the real route table
-//! ([`crate::http::routes`]) over a temp sled, driven by
+//! ([`super::routes`]) over a temp sled, driven by
 //! `warp::test::request()` — no process, no socket. Each test says what
 //! it proves; each fails if the check it names is removed.
 
 use crate::commit::{NewMessage, Target};
 use crate::store::AgentRole;
-use crate::{auth, http, App};
+use crate::{auth, App};
 use protocol::{Author, Cid, SiteId, VisitorId};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
@@ -66,7 +66,7 @@ fn as_(token: &str, method: &str, path: &str) -> RequestBuilder {
 }
 
 async fn send(app: &Arc<App>, r: RequestBuilder) -> Response<bytes::Bytes> {
-    r.reply(&http::routes(app.clone())).await
+    r.reply(&super::routes(app.clone())).await
 }
 
 /// Status and JSON body (Null when the body is not JSON).
@@ -436,7 +436,7 @@ async fn metrics_only_on_the_metrics_port() {
     let (s, body) = call(&app, req("GET", "/metrics")).await;
     assert_eq!((s, &body["code"]), (404, &json!("not_found")));
     assert_eq!(call(&app, req("GET", "/healthz")).await.0, 200);
-    let metrics = http::metrics_routes(app.clone());
+    let metrics = super::metrics_routes(app.clone());
     let resp = req("GET", "/metrics").reply(&metrics).await;
     assert_eq!(resp.status(), 200);
     let text = String::from_utf8_lossy(resp.body());
