@@ -157,7 +157,9 @@ impl Relay {
         })
         .await
         .context("relay did not start")??;
-        self.metrics_addr = metrics.ok_or_else(|| anyhow!("relay serves no metrics"))?;
+        if let Some(m) = metrics {
+            self.metrics_addr = m;
+        }
         // Keep draining stdout so the relay never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         self.addr = addr;
