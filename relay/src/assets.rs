@@ -10,7 +10,7 @@
 //! so, and the relay still builds and runs (host-only tests never need the
 //! wasm toolchain).
 
-use crate::reply::{base_url, with_app, Reply};
+use crate::reply::{base_url, json, with_app, Reply};
 use crate::App;
 use bytes::Bytes;
 use protocol::{ApiError, ErrorCode, SiteId};
@@ -35,16 +35,13 @@ fn content_type(path: &str) -> &'static str {
     }
 }
 
-fn not_built(path: &str) -> Response<Bytes> {
+/// 404 in the API's error shape, saying how to build what is missing.
+fn not_built(path: &str) -> Reply {
     let e = ApiError::new(
         ErrorCode::NotFound,
         format!("{path} is not built: run `make wasm`, then rebuild the relay"),
     );
-    Response::builder()
-        .status(StatusCode::NOT_FOUND)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Bytes::from(serde_json::to_string(&e).unwrap_or_default()))
-        .unwrap_or_default()
+    json(StatusCode::NOT_FOUND, &e)
 }
 
 /// One embedded file.
