@@ -8,9 +8,9 @@
 //!   Beneath it, side by side: [`api`] (the JSON API under `/v1/api/`, one
 //!   module per resource), [`files::routes`] (uploads and downloads),
 //!   [`assets`] (static files).
+//! - [`ws`], [`longpoll`]: transports — bytes ⇄ protocol frames, nothing else.
 //! - [`reply`]: the one error type (`Problem`), `recover`, the JSON reply
 //!   helpers and body filter — used by every route, the long-poll included.
-//! - [`ws`], [`longpoll`]: transports — bytes ⇄ protocol frames, nothing else.
 //! - [`session`]: one client's protocol state machine, shared by both
 //!   transports (hello, auth, cursors, send → ack, replay, live).
 //! - [`hub`]: live presence and subscribers, bounded queues.
