@@ -57,11 +57,12 @@ wait_line() { for _ in $(seq 200); do grep -q "$2" "$1" 2>/dev/null && return 0;
 # --- servers: start_X sets SPID and the URLs ---------------------------------
 start_kefu() { # $1: extra flags
   SDIR=$(mktemp -d); rm -f "$OUT/relay.out"
-  $S0 "$RELAY" --data-dir "$SDIR" --listen 127.0.0.1:0 --demo-token "$TOKEN" \
+  $S0 "$RELAY" --data-dir "$SDIR" --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 --demo-token "$TOKEN" \
     --sends-per-ip 100000000 --sends-per-visitor 100000000 --page-views-per-ip 100000000 $1 >"$OUT/relay.out" 2>"$OUT/relay.err" &
   SPID=$!
   wait_line "$OUT/relay.out" "listening on"
   ADDR=$(sed -n 's/^kefu: listening on http:\/\///p' "$OUT/relay.out")
+  METRICS=$(sed -n 's/^kefu: metrics on http:\/\///p' "$OUT/relay.out")
   WS="ws://$ADDR/v1/ws"; HTTP="http://$ADDR"; IN=""
 }
 start_mosquitto() {
@@ -181,7 +182,7 @@ V=1000; M=$((STORAGE_N / V))
 T0=$(ticks "$SPID")
 $S1 "$LOAD" burst --url "$WS" --visitors "$V" --msgs "$M" >"$OUT/storage.out"
 T1=$(ticks "$SPID")
-metric() { curl -s "$HTTP/metrics" | awk -v m="$1" '$1==m {print $2}'; }
+metric() { curl -s "http://$METRICS/metrics" | awk -v m="$1" '$1==m {print $2}'; }
 B_FS=$(metric kefu_fsyncs_total); B_EV=$(metric kefu_events_stored_total)
 B_RATE=$(field durable_msgs_per_s <"$OUT/storage.out")
 B_FPM=$(awk -v f="$B_FS" -v e="$B_EV" 'BEGIN{printf "%.4f", f/e}')

@@ -251,6 +251,18 @@ pub struct Stats {
     pub first_response_ms: FirstResponse,
 }
 
+/// Conversations in a list page when the request names no `limit`.
+pub const DEFAULT_CONV_PAGE: usize = 50;
+/// Events in a history page when the request names no `limit`.
+pub const DEFAULT_EVENTS_PAGE: usize = 100;
+/// Days of stats when the request names no `days`.
+pub const DEFAULT_STATS_DAYS: u64 = 7;
+/// Recent pages a visitor profile lists.
+pub const PROFILE_PAGES: usize = 50;
+/// The longest `Host` header the relay puts into a snippet; longer ones
+/// (or ones with quotes, brackets or spaces) give the listen address.
+pub const MAX_HOST_BYTES: usize = 255;
+
 // --- validation shared by the relay and the console -----------------------
 
 /// `#rgb` or `#rrggbb`.

@@ -1,5 +1,8 @@
-//! Static files: the demo host page at `/`, the loader, and the built
-//! widget bundles under `/widget/`.
+//! Static files: the demo host page at `/` (only while the demo site
+//! exists, with the snippet pointing at the address the relay is reached
+//! at), the loader and the built widget bundles under `/widget/` (the only
+//! files other origins may load: CORS on preflights and answers), the
+//! console under `/console/`.
 //!
 //! `www/` is embedded in the release binary (rust-embed; debug builds read
 //! it from disk). The wasm bundles under `www/widget/` exist only after
@@ -7,10 +10,13 @@
 //! so, and the relay still builds and runs (host-only tests never need the
 //! wasm toolchain).
 
+use crate::reply::{base_url, json, with_app, Reply};
+use crate::App;
 use bytes::Bytes;
-use protocol::{ApiError, ErrorCode};
-use warp::http::{header, Response, StatusCode};
-use warp::{Filter, Rejection, Reply};
+use protocol::{ApiError, ErrorCode, SiteId};
+use std::sync::Arc;
+use warp::http::{header, HeaderValue, Response, StatusCode};
+use warp::{Filter, Rejection};
 
 #[derive(rust_embed::Embed)]
 #[folder = "../www/"]
@@ -29,25 +35,20 @@ fn content_type(path: &str) -> &'static str {
     }
 }
 
-fn not_built(path: &str) -> Response<Bytes> {
+/// 404 in the API's error shape, saying how to build what is missing.
+fn not_built(path: &str) -> Reply {
     let e = ApiError::new(
         ErrorCode::NotFound,
         format!("{path} is not built: run `make wasm`, then rebuild the relay"),
     );
-    Response::builder()
-        .status(StatusCode::NOT_FOUND)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Bytes::from(serde_json::to_string(&e).unwrap_or_default()))
-        .unwrap_or_default()
+    json(StatusCode::NOT_FOUND, &e)
 }
 
-/// One embedded file, with headers fit for other sites' pages loading it.
+/// One embedded file.
 fn serve(file: &str) -> Option<Response<Bytes>> {
     let f = Www::get(file)?;
     Response::builder()
         .header(header::CONTENT_TYPE, content_type(file))
-        // The widget loads on other origins, as a module (CORS mode).
-        .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")
         .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
         .header(header::CACHE_CONTROL, "no-cache")
         .body(Bytes::from(f.data.into_owned()))
@@ -64,7 +65,6 @@ const CONSOLE_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-ev
 
 fn console_headers(mut r: Response<Bytes>) -> Response<Bytes> {
     let h = r.headers_mut();
-    h.remove(header::ACCESS_CONTROL_ALLOW_ORIGIN);
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         header::HeaderValue::from_static(CONSOLE_CSP),
@@ -81,57 +81,120 @@ fn console_headers(mut r: Response<Bytes>) -> Response<Bytes> {
 }
 
 /// GET /, /widget/…, /demo/…, /console/…
-pub fn routes() -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+pub fn routes(
+    app: Arc<App>,
+) -> impl Filter<Extract = (impl warp::Reply,), Error = Rejection> + Clone {
     let index = warp::path::end()
         .and(warp::get())
-        .map(|| serve("index.html").unwrap_or_else(|| not_built("index.html")));
-    let widget = warp::path("widget")
-        .and(warp::path::tail())
-        .and(warp::get())
-        .map(|tail: warp::path::Tail| {
-            let name = tail.as_str();
-            let file = match name {
-                // Sources that live at the top of www/.
-                "loader.js" | "fallback.js" => name.to_string(),
-                _ => format!("widget/{name}"),
-            };
-            if name.is_empty() || name.contains("..") {
-                return not_built("widget/");
-            }
-            serve(&file).unwrap_or_else(|| not_built(&format!("/widget/{name}")))
-        });
+        .and(warp::header::optional::<String>("host"))
+        .and(with_app(app))
+        .and_then(index);
+    // The widget loads on other origins, as a module (CORS mode): its
+    // preflight grants GET from any origin, as its answers do.
+    let widget_cors = warp::cors()
+        .allow_any_origin()
+        .allow_methods(["GET"])
+        .max_age(600);
+    let widget = warp::path("widget").and(
+        warp::path::tail()
+            .and(warp::get())
+            .map(widget)
+            .with(widget_cors),
+    );
     let demo = warp::path("demo")
         .and(warp::path::tail())
         .and(warp::get())
-        .and_then(|tail: warp::path::Tail| async move {
-            let file = format!("demo/{}", tail.as_str());
-            serve(&file).ok_or_else(warp::reject::not_found)
-        });
-    // `/console` → `/console/`, so the bundle's relative URLs resolve
-    // (warp's path matching ignores a trailing slash; the full path does not).
+        .and_then(demo);
     let console = warp::path("console")
         .and(warp::path::full())
         .and(warp::path::tail())
         .and(warp::get())
-        .map(|full: warp::path::FullPath, tail: warp::path::Tail| {
-            if full.as_str() == "/console" {
-                return Response::builder()
-                    .status(StatusCode::MOVED_PERMANENTLY)
-                    .header(header::LOCATION, "/console/")
-                    .body(Bytes::new())
-                    .unwrap_or_default();
-            }
-            let name = match tail.as_str() {
-                "" => "index.html",
-                n => n,
-            };
-            if name.contains("..") {
-                return not_built("/console/");
-            }
-            match serve(&format!("console/{name}")) {
-                Some(r) => console_headers(r),
-                None => not_built(&format!("/console/{name}")),
-            }
-        });
+        .map(console);
     index.or(widget).or(demo).or(console)
+}
+
+/// The string in `www/index.html` the snippet replaces.
+const SNIPPET_SLOT: &str = "{{SNIPPET}}";
+
+/// GET / — the demo host page, while the demo site exists.
+async fn index(host: Option<String>, app: Arc<App>) -> Result<Reply, Rejection> {
+    let site = SiteId::new(crate::DEMO_SITE).map_err(|_| warp::reject::not_found())?;
+    if app.store.site(&site)?.is_none() {
+        return Err(warp::reject::not_found());
+    }
+    let Some(page) = Www::get("index.html") else {
+        return Ok(not_built("index.html"));
+    };
+    let base = base_url(host.as_deref(), app.config.listen);
+    let snippet = html_escape(&crate::snippet(&base, &site));
+    let html = String::from_utf8_lossy(&page.data).replace(SNIPPET_SLOT, &snippet);
+    Ok(Response::builder()
+        .header(header::CONTENT_TYPE, content_type("index.html"))
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .body(Bytes::from(html))
+        .unwrap_or_default())
+}
+
+/// `s` as HTML text.
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + s.len() / 4);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// GET /widget/{file}
+fn widget(tail: warp::path::Tail) -> Reply {
+    let name = tail.as_str();
+    let file = match name {
+        // Sources that live at the top of www/.
+        "loader.js" | "fallback.js" => name.to_string(),
+        _ => format!("widget/{name}"),
+    };
+    if name.is_empty() || name.contains("..") {
+        return not_built("widget/");
+    }
+    let mut r = serve(&file).unwrap_or_else(|| not_built(&format!("/widget/{name}")));
+    r.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    r
+}
+
+/// GET /demo/{file}
+async fn demo(tail: warp::path::Tail) -> Result<Reply, Rejection> {
+    serve(&format!("demo/{}", tail.as_str())).ok_or_else(warp::reject::not_found)
+}
+
+/// GET /console/… — and `/console` → `/console/`, so the bundle's relative
+/// URLs resolve (warp's path matching ignores a trailing slash; the full
+/// path does not).
+fn console(full: warp::path::FullPath, tail: warp::path::Tail) -> Reply {
+    if full.as_str() == "/console" {
+        return Response::builder()
+            .status(StatusCode::MOVED_PERMANENTLY)
+            .header(header::LOCATION, "/console/")
+            .body(Bytes::new())
+            .unwrap_or_default();
+    }
+    let name = match tail.as_str() {
+        "" => "index.html",
+        n => n,
+    };
+    if name.contains("..") {
+        return not_built("/console/");
+    }
+    match serve(&format!("console/{name}")) {
+        Some(r) => console_headers(r),
+        None => not_built(&format!("/console/{name}")),
+    }
 }

@@ -53,11 +53,19 @@ pub enum Command {
     },
 }
 
+/// Loopback, so only the box itself (or a scraper on it) reads the
+/// counters; 9464 is the port Prometheus exporters commonly use.
+pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
+
 #[derive(Args, Debug)]
 pub struct Serve {
     /// Address to listen on.
     #[arg(long, env = "KEFU_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// Address for `/metrics` and `/healthz` (Prometheus), never served on
+    /// the public port; `off` (or empty) serves them nowhere.
+    #[arg(long, env = "KEFU_METRICS_LISTEN", default_value = DEFAULT_METRICS_LISTEN)]
+    pub metrics_listen: String,
     /// Milliseconds a visitor without connections still shows online.
     #[arg(long, env = "KEFU_OFFLINE_GRACE_MS", default_value_t = protocol::limits::OFFLINE_GRACE_MS)]
     pub offline_grace_ms: u64,
@@ -126,6 +134,12 @@ impl Serve {
             .listen
             .parse()
             .map_err(|e| anyhow::anyhow!("--listen {:?} is not host:port: {e}", self.listen))?;
+        let metrics_listen = match self.metrics_listen.trim() {
+            "" | "off" => None,
+            a => Some(a.parse::<SocketAddr>().map_err(|e| {
+                anyhow::anyhow!("--metrics-listen {a:?} is not host:port or off: {e}")
+            })?),
+        };
         if self.heartbeat_ms < 100 || self.longpoll_wait_ms < 100 {
             anyhow::bail!("--heartbeat-ms and --longpoll-wait-ms must be at least 100");
         }
@@ -160,6 +174,7 @@ impl Serve {
         }
         Ok(Config {
             listen,
+            metrics_listen,
             data_dir,
             offline_grace: Duration::from_millis(self.offline_grace_ms),
             durable: !self.no_fsync,

@@ -1,51 +1,32 @@
-//! warp routes: one function per route, the handlers at their ends, one
-//! error type ([`Problem`]) and one [`recover`] that turns every rejection
-//! into the JSON error shape `{code, message}`.
+//! The relay's two HTTP faces: [`routes`], everything on the public port
+//! (the API, files, assets, and the two transports mounted), and
+//! [`metrics_routes`], the operator's port (`/metrics`, `/healthz`). Every
+//! rejection ends in [`crate::reply::recover`].
+//!
+//! CORS: only what host pages call from other origins grants it — the
+//! long-poll endpoints here, uploads and downloads in [`crate::files`], the
+//! widget's files in [`crate::assets`] — and each grants the same on its
+//! preflight as on its answer. Everything else (the agents' API included)
+//! is same-origin: a preflight there finds no route.
 
-use crate::longpoll::{self, Refused};
+#[cfg(test)]
+mod tests;
+
+use crate::longpoll;
+use crate::reply::{json_text, recover, with_app, Reply};
 use crate::session::Peer;
 use crate::ws;
 use crate::App;
 use bytes::Bytes;
 use protocol::limits::MAX_BODY_BYTES;
-use protocol::{ApiError, ErrorCode, ServerFrame};
-use serde::Deserialize;
+use protocol::ServerFrame;
+use serde::{Deserialize, Serialize};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use warp::filters::cors::Builder as Cors;
 use warp::http::{header, Response, StatusCode};
-use warp::{Filter, Rejection, Reply};
-
-/// Every refusal the routes make.
-#[derive(Debug)]
-pub struct Problem(pub ApiError);
-
-impl warp::reject::Reject for Problem {}
-
-impl Problem {
-    /// A rejection carrying this problem.
-    pub fn reject(code: ErrorCode, message: impl Into<String>) -> Rejection {
-        warp::reject::custom(Problem(ApiError::new(code, message)))
-    }
-}
-
-impl From<ApiError> for Problem {
-    fn from(e: ApiError) -> Problem {
-        Problem(e)
-    }
-}
-
-impl From<Refused> for Rejection {
-    fn from(r: Refused) -> Rejection {
-        Problem::reject(r.0, r.1)
-    }
-}
-
-pub(crate) fn with_app(
-    app: Arc<App>,
-) -> impl Filter<Extract = (Arc<App>,), Error = Infallible> + Clone {
-    warp::any().map(move || app.clone())
-}
+use warp::{Filter, Rejection};
 
 /// The client's address, Origin and User-Agent.
 fn peer() -> impl Filter<Extract = (Peer,), Error = Rejection> + Clone {
@@ -59,75 +40,87 @@ fn peer() -> impl Filter<Extract = (Peer,), Error = Rejection> + Clone {
         })
 }
 
-fn json_response(status: StatusCode, body: String) -> Response<Bytes> {
+/// What host pages may send the long-poll endpoints from any origin:
+/// `text/plain` POSTs and GETs (the site's allowed origins are checked by
+/// the session, which answers with an error frame). Refusals are answered
+/// inside CORS too, so the page can read them.
+fn longpoll_cors() -> Cors {
+    warp::cors()
+        .allow_any_origin()
+        .allow_methods(["GET", "POST"])
+        .allow_headers(["content-type"])
+        .max_age(600)
+}
+
+/// Every route on the public port.
+pub fn routes(
+    app: Arc<App>,
+) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone {
+    healthz()
+        .or(ws_route(app.clone()))
+        .or(send(app.clone()))
+        .or(poll(app.clone()))
+        .or(crate::files::routes(app.clone()))
+        .or(crate::api::routes(app.clone()))
+        .or(crate::assets::routes(app))
+        .recover(recover)
+}
+
+/// Every route on the metrics port: `/metrics` and `/healthz`.
+pub fn metrics_routes(
+    app: Arc<App>,
+) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone {
+    metrics(app).or(healthz()).recover(recover)
+}
+
+/// GET /healthz
+fn healthz() -> impl Filter<Extract = (Reply,), Error = Rejection> + Clone {
+    warp::path!("healthz").and(warp::get()).map(healthy)
+}
+
+fn healthy() -> Reply {
+    json_text(StatusCode::OK, r#"{"ok":true}"#)
+}
+
+/// GET /metrics (metrics port only)
+fn metrics(app: Arc<App>) -> impl Filter<Extract = (Reply,), Error = Rejection> + Clone {
+    warp::path!("metrics")
+        .and(warp::get())
+        .and(with_app(app))
+        .map(render_metrics)
+}
+
+fn render_metrics(app: Arc<App>) -> Reply {
+    let body = app.metrics.render(app.hub.counts());
     Response::builder()
-        .status(status)
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(header::CACHE_CONTROL, "no-store")
+        .header(header::CONTENT_TYPE, "text/plain; version=0.0.4")
         .body(Bytes::from(body))
         .unwrap_or_default()
 }
 
-/// All routes.
-pub fn routes(app: Arc<App>) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
-    let visitor_cors = warp::cors()
-        .allow_any_origin()
-        .allow_methods(["GET", "POST", "OPTIONS"])
-        .allow_headers(["content-type"])
-        .max_age(600);
-    healthz()
-        .or(metrics(app.clone()))
-        .or(ws_route(app.clone()))
-        .or(send(app.clone()).or(poll(app.clone())).with(visitor_cors))
-        .or(crate::files::routes(app.clone()))
-        .or(crate::api::routes(app.clone()))
-        .or(crate::assets::routes())
-        .recover(recover)
-}
-
-/// GET /healthz
-fn healthz() -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
-    warp::path!("healthz")
-        .and(warp::get())
-        .map(|| json_response(StatusCode::OK, r#"{"ok":true}"#.into()))
-}
-
-/// GET /metrics
-fn metrics(app: Arc<App>) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
-    warp::path!("metrics")
-        .and(warp::get())
-        .and(with_app(app))
-        .map(|app: Arc<App>| {
-            let body = app.metrics.render(app.hub.counts());
-            Response::builder()
-                .header(header::CONTENT_TYPE, "text/plain; version=0.0.4")
-                .body(Bytes::from(body))
-                .unwrap_or_default()
-        })
-}
-
 /// GET /v1/ws
-fn ws_route(app: Arc<App>) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+fn ws_route(
+    app: Arc<App>,
+) -> impl Filter<Extract = (impl warp::Reply,), Error = Rejection> + Clone {
     warp::path!("v1" / "ws")
         .and(warp::get())
         .and(warp::header::optional::<String>("upgrade"))
         .and(warp::header::optional::<String>("sec-websocket-key"))
         .and(warp::header::optional::<String>("sec-websocket-version"))
         .and(warp::ext::optional::<hyper::upgrade::OnUpgrade>())
+        .map(|upgrade, key, version, on_upgrade| ws::Upgrade {
+            upgrade,
+            key,
+            version,
+            on_upgrade,
+        })
         .and(peer())
         .and(with_app(app))
-        .map(|upgrade, key, version, on_upgrade, peer, app| {
-            ws::accept(
-                app,
-                ws::Upgrade {
-                    upgrade,
-                    key,
-                    version,
-                    on_upgrade,
-                },
-                peer,
-            )
-        })
+        .map(upgrade)
+}
+
+fn upgrade(up: ws::Upgrade, peer: Peer, app: Arc<App>) -> impl warp::Reply {
+    ws::accept(app, up, peer)
 }
 
 #[derive(Deserialize)]
@@ -135,29 +128,39 @@ struct SendQuery {
     sid: Option<String>,
 }
 
+/// The answer to a send: the new session's id, and the direct replies.
+#[derive(Serialize)]
+struct SendReply {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
+    frames: Vec<ServerFrame>,
+}
+
 /// POST /v1/send
-fn send(app: Arc<App>) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
-    warp::path!("v1" / "send")
-        .and(warp::post())
-        .and(warp::query::<SendQuery>())
-        .and(warp::body::content_length_limit(MAX_BODY_BYTES))
-        .and(warp::body::bytes())
-        .and(peer())
-        .and(with_app(app))
-        .and_then(
-            |q: SendQuery, body: Bytes, peer: Peer, app: Arc<App>| async move {
-                let (sid, frames) = longpoll::send(app, q.sid, &body, peer).await?;
-                #[derive(serde::Serialize)]
-                struct Body {
-                    #[serde(skip_serializing_if = "Option::is_none")]
-                    sid: Option<String>,
-                    frames: Vec<ServerFrame>,
-                }
-                let body = serde_json::to_string(&Body { sid, frames })
-                    .map_err(|_| Problem::reject(ErrorCode::Internal, "encode"))?;
-                Ok::<_, Rejection>(json_response(StatusCode::OK, body))
-            },
-        )
+fn send(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error = Rejection> + Clone {
+    warp::path!("v1" / "send").and(
+        warp::post()
+            .and(warp::query::<SendQuery>())
+            .and(warp::body::content_length_limit(MAX_BODY_BYTES))
+            .and(warp::body::bytes())
+            .and(peer())
+            .and(with_app(app))
+            .and_then(send_frames)
+            .recover(recover)
+            .unify()
+            .with(longpoll_cors()),
+    )
+}
+
+async fn send_frames(
+    q: SendQuery,
+    body: Bytes,
+    peer: Peer,
+    app: Arc<App>,
+) -> Result<Reply, Rejection> {
+    let (sid, frames) = longpoll::send(app, q.sid, &body, peer).await?;
+    let body = serde_json::to_vec(&SendReply { sid, frames }).map_err(crate::reply::internal)?;
+    Ok(json_text(StatusCode::OK, body))
 }
 
 #[derive(Deserialize)]
@@ -168,70 +171,19 @@ struct PollQuery {
 }
 
 /// GET /v1/poll
-fn poll(app: Arc<App>) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
-    warp::path!("v1" / "poll")
-        .and(warp::get())
-        .and(warp::query::<PollQuery>())
-        .and(with_app(app))
-        .and_then(|q: PollQuery, app: Arc<App>| async move {
-            let r = longpoll::poll(app, &q.sid, q.ack).await?;
-            Ok::<_, Rejection>(json_response(StatusCode::OK, r.to_json()))
-        })
+fn poll(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error = Rejection> + Clone {
+    warp::path!("v1" / "poll").and(
+        warp::get()
+            .and(warp::query::<PollQuery>())
+            .and(with_app(app))
+            .and_then(poll_frames)
+            .recover(recover)
+            .unify()
+            .with(longpoll_cors()),
+    )
 }
 
-/// Every rejection → `{code, message}` with the matching status. Client
-/// mistakes are logged at debug; internal errors reach the client only as a
-/// generic message.
-pub async fn recover(r: Rejection) -> Result<Response<Bytes>, Infallible> {
-    let err = if r.is_not_found() {
-        ApiError::new(ErrorCode::NotFound, "no such path")
-    } else if let Some(Problem(e)) = r.find::<Problem>() {
-        e.clone()
-    } else if r.find::<warp::reject::PayloadTooLarge>().is_some() {
-        ApiError::new(
-            ErrorCode::TooLarge,
-            format!(
-                "body too large: JSON bodies are at most {MAX_BODY_BYTES} bytes, \
-                 files at most the relay's --max-file-bytes"
-            ),
-        )
-    } else if r.find::<warp::reject::LengthRequired>().is_some() {
-        ApiError::new(ErrorCode::BadRequest, "Content-Length required")
-    } else if let Some(e) = r.find::<warp::reject::InvalidQuery>() {
-        ApiError::new(ErrorCode::BadRequest, format!("bad query string: {e}"))
-    } else if let Some(e) = r.find::<warp::reject::MissingHeader>() {
-        ApiError::new(ErrorCode::BadRequest, e.to_string())
-    } else if let Some(e) = r.find::<warp::reject::InvalidHeader>() {
-        ApiError::new(ErrorCode::BadRequest, e.to_string())
-    } else if r.find::<warp::reject::MethodNotAllowed>().is_some() {
-        ApiError::new(
-            ErrorCode::MethodNotAllowed,
-            "method not allowed on this path",
-        )
-    } else if let Some(e) = r.find::<warp::filters::cors::CorsForbidden>() {
-        ApiError::new(ErrorCode::OriginNotAllowed, e.to_string())
-    } else if r.find::<warp::reject::UnsupportedMediaType>().is_some() {
-        ApiError::new(ErrorCode::BadRequest, "unsupported content type")
-    } else if format!("{r:?}").contains("BodyReadError") {
-        // The client went away (or stalled) mid-body: its problem, not ours
-        // (warp does not export the type to `find` it).
-        tracing::debug!(rejection = ?r, "body read failed");
-        ApiError::new(ErrorCode::BadRequest, "request body could not be read")
-    } else {
-        tracing::error!(rejection = ?r, "unhandled rejection");
-        ApiError::new(ErrorCode::Internal, "internal error")
-    };
-    if err.code == ErrorCode::Internal {
-        tracing::error!(message = %err.message, "internal error");
-    } else {
-        tracing::debug!(code = err.code.as_str(), message = %err.message, "request refused");
-    }
-    let status =
-        StatusCode::from_u16(err.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut resp = json_response(status, serde_json::to_string(&err).unwrap_or_default());
-    if err.code == ErrorCode::RateLimited {
-        resp.headers_mut()
-            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("60"));
-    }
-    Ok(resp)
+async fn poll_frames(q: PollQuery, app: Arc<App>) -> Result<Reply, Rejection> {
+    let r = longpoll::poll(app, &q.sid, q.ack).await?;
+    Ok(json_text(StatusCode::OK, r.to_json()))
 }

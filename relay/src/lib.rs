@@ -4,17 +4,23 @@
 //! # Layout
 //! Layers, each using only those below it:
 //! - [`cli`]: flags and env vars → a validated [`Config`]; admin subcommands.
-//! - [`http`]: warp routes, the one error type and `recover`; [`api`]: the
-//!   JSON API under `/v1/api/`; [`assets`]: static files.
+//! - [`http`]: the public port's route table (and the metrics port's).
+//!   Beneath it, side by side: [`api`] (the JSON API under `/v1/api/`, one
+//!   module per resource), [`files::routes`] (uploads and downloads),
+//!   [`assets`] (static files).
 //! - [`ws`], [`longpoll`]: transports — bytes ⇄ protocol frames, nothing else.
+//! - [`reply`]: the one error type (`Problem`), `recover`, the JSON reply
+//!   helpers and body filter — used by every route, the long-poll included.
 //! - [`session`]: one client's protocol state machine, shared by both
 //!   transports (hello, auth, cursors, send → ack, replay, live).
 //! - [`hub`]: live presence and subscribers, bounded queues.
 //! - [`commit`]: group commit — batches writes, one flush + fdatasync, then acks.
-//! - [`files`]: attachments — upload, type sniffing, thumbnails, downloads.
 //! - [`auth`]: visitor tokens, agent tokens, verified identity.
+//! - [`files`] (its pure parts: [`files::kind`], [`files::thumb`],
+//!   [`files::blobs`]): what an upload is, thumbnails, bytes on disk — no HTTP.
 //! - [`store`]: the only module that touches sled.
-//! - [`metrics`]: counters for `/metrics`.
+//! - [`metrics`]: counters, served as `/metrics` on the metrics port only
+//!   (`--metrics-listen`, loopback by default).
 //! - [`ratelimit`]: fixed one-minute windows for abuse limits.
 
 pub mod api;
@@ -28,6 +34,7 @@ pub mod hub;
 pub mod longpoll;
 pub mod metrics;
 pub mod ratelimit;
+pub mod reply;
 pub mod session;
 pub mod store;
 pub mod ws;
@@ -45,6 +52,9 @@ use tokio_util::task::TaskTracker;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// Where `/metrics` (and `/healthz`) are served; `None`: nowhere. Never
+    /// on the public port: visitor counts and traffic are not for visitors.
+    pub metrics_listen: Option<SocketAddr>,
     /// sled lives in `<data_dir>/sled`.
     pub data_dir: PathBuf,
     /// How long a visitor without connections still shows online.
@@ -143,6 +153,9 @@ pub fn snippet(base: &str, site: &protocol::SiteId) -> String {
     )
 }
 
+/// The site first run creates, and the demo page at `/` shows.
+pub const DEMO_SITE: &str = "demo";
+
 /// What first run created, for printing.
 pub struct FirstRun {
     pub site: store::SiteRecord,
@@ -157,7 +170,7 @@ pub fn first_run(store: &store::Store, config: &Config) -> anyhow::Result<Option
     if !config.demo || store.site_count() > 0 {
         return Ok(None);
     }
-    let site_id = protocol::SiteId::new("demo").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let site_id = protocol::SiteId::new(DEMO_SITE).map_err(|e| anyhow::anyhow!("{e}"))?;
     let site = auth::create_site(store, site_id.clone(), "Demo site")?;
     let email = config.demo_email.clone();
     let password = config
@@ -181,9 +194,85 @@ pub fn first_run(store: &store::Store, config: &Config) -> anyhow::Result<Option
     }))
 }
 
-/// Runs the relay on `listener` until `shutdown` resolves, then stops
-/// accepting, closes live sockets with 1012, ends long-polls, and makes the
-/// store durable before returning.
+impl App {
+    /// The shared state over an open store; starts the commit thread (it
+    /// ends once every [`commit::Committer`] is dropped).
+    pub fn start(
+        store: Arc<store::Store>,
+        config: Config,
+    ) -> anyhow::Result<(Arc<App>, std::thread::JoinHandle<()>)> {
+        let hub = hub::Hub::new(config.offline_grace);
+        let metrics = Arc::new(metrics::Metrics::default());
+        let (commit, commit_thread) =
+            commit::Committer::start(store.clone(), hub.clone(), metrics.clone(), config.durable);
+        let app = Arc::new(App {
+            auth: auth::Auth::new(store.server_key()?),
+            store,
+            hub,
+            commit,
+            metrics,
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+            connections: Arc::new(Semaphore::new(config.max_connections)),
+            longpoll: longpoll::Registry::default(),
+            limiter: ratelimit::Limiter::new(LIMITER_MAX_KEYS),
+            files: files::Blobs::open(&config.data_dir.join("files"))?,
+            config,
+        });
+        Ok((app, commit_thread))
+    }
+}
+
+#[cfg(test)]
+impl App {
+    /// For route tests: an app over a fresh store in `dir`, configured by
+    /// `flags` as the command line would be, with first run done.
+    pub(crate) fn for_tests(dir: &std::path::Path, flags: &[&str]) -> Arc<App> {
+        use clap::Parser as _;
+        let args = std::iter::once("kefu-relay").chain(flags.iter().copied());
+        let cli = cli::Cli::try_parse_from(args).expect("test flags");
+        let config = cli.serve.config(dir.to_path_buf()).expect("test config");
+        let store = Arc::new(store::Store::open(&dir.join("sled")).expect("store"));
+        first_run(&store, &config).expect("first run");
+        App::start(store, config).expect("app").0
+    }
+}
+
+fn print_first_run(fr: &FirstRun, addr: SocketAddr) {
+    println!(
+        "kefu: first run — created site \"{}\" and its owner \"{}\"",
+        fr.site.id, fr.agent.name
+    );
+    println!("  console     : http://{addr}/console/");
+    println!("  login       : {} / {}", fr.email, fr.password);
+    println!("  agent token : {}", fr.token);
+    println!("  site secret : {}", fr.site.secret);
+    println!("  demo page   : http://{addr}/");
+    println!(
+        "  snippet     : {}",
+        snippet(&format!("http://{addr}"), &fr.site.id)
+    );
+}
+
+/// The metrics port's listener, if one is configured and can be had. It
+/// is auxiliary: an address in use (a second relay on the box) is a
+/// warning, not a reason to refuse visitors.
+async fn metrics_listener(addr: Option<SocketAddr>) -> Option<tokio::net::TcpListener> {
+    let addr = addr?;
+    match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => Some(l),
+        Err(e) => {
+            tracing::warn!(%addr, error = %e, "metrics not served: cannot listen");
+            println!("kefu: metrics not served: cannot listen on {addr}: {e}");
+            None
+        }
+    }
+}
+
+/// Runs the relay on `listener` (and `/metrics` on the configured metrics
+/// address) until `shutdown` resolves, then stops accepting, closes live
+/// sockets with 1012, ends long-polls, and makes the store durable before
+/// returning.
 pub async fn run(
     config: Config,
     listener: tokio::net::TcpListener,
@@ -196,42 +285,24 @@ pub async fn run(
     if let Err(e) = socket2::SockRef::from(&listener).set_tcp_nodelay(true) {
         tracing::warn!(error = %e, "could not set TCP_NODELAY");
     }
+    let addr = listener.local_addr()?;
     let store = Arc::new(store::Store::open(&config.data_dir.join("sled"))?);
     if let Some(fr) = first_run(&store, &config)? {
-        let addr = listener.local_addr()?;
-        println!(
-            "kefu: first run — created site \"{}\" and its owner \"{}\"",
-            fr.site.id, fr.agent.name
-        );
-        println!("  console     : http://{addr}/console/");
-        println!("  login       : {} / {}", fr.email, fr.password);
-        println!("  agent token : {}", fr.token);
-        println!("  site secret : {}", fr.site.secret);
-        println!("  demo page   : http://{addr}/");
-        println!(
-            "  snippet     : {}",
-            snippet(&format!("http://{addr}"), &fr.site.id)
-        );
+        print_first_run(&fr, addr);
     }
-    let hub = hub::Hub::new(config.offline_grace);
-    let metrics = Arc::new(metrics::Metrics::default());
-    let (commit, commit_thread) =
-        commit::Committer::start(store.clone(), hub.clone(), metrics.clone(), config.durable);
-    let app = Arc::new(App {
-        auth: auth::Auth::new(store.server_key()?),
-        store: store.clone(),
-        hub,
-        commit,
-        metrics,
-        shutdown: CancellationToken::new(),
-        tasks: TaskTracker::new(),
-        connections: Arc::new(Semaphore::new(config.max_connections)),
-        longpoll: longpoll::Registry::default(),
-        limiter: ratelimit::Limiter::new(LIMITER_MAX_KEYS),
-        files: files::Blobs::open(&config.data_dir.join("files"))?,
-        config,
-    });
-    let addr = listener.local_addr()?;
+    let (app, commit_thread) = App::start(store.clone(), config)?;
+    let metrics = match metrics_listener(app.config.metrics_listen).await {
+        Some(l) => {
+            // Before "listening on": whoever waits for that line has this one.
+            println!("kefu: metrics on http://{}", l.local_addr()?);
+            let server = warp::serve(http::metrics_routes(app.clone()))
+                .incoming(l)
+                .graceful(app.shutdown.clone().cancelled_owned())
+                .run();
+            Some(tokio::spawn(server))
+        }
+        None => None,
+    };
     tracing::info!(%addr, durable = app.config.durable, "kefu relay listening");
     // On stdout too: scripts and tests read the bound port from it.
     println!("kefu: listening on http://{addr}");
@@ -248,6 +319,9 @@ pub async fn run(
         .graceful(signal)
         .run()
         .await;
+    if let Some(m) = metrics {
+        let _ = m.await;
+    }
 
     app.tasks.close();
     let _ = tokio::time::timeout(Duration::from_secs(5), app.tasks.wait()).await;

@@ -17,6 +17,7 @@
 //! A session with no request for [`LONGPOLL_SESSION_TTL_MS`] ends; the
 //! client says `hello` again with its cursors.
 
+use crate::reply::Problem;
 use crate::session::{Peer, Session};
 use crate::App;
 use protocol::limits::*;
@@ -95,10 +96,6 @@ impl Registry {
     }
 }
 
-/// A transport-level refusal (the HTTP layer turns it into a 4xx/5xx).
-#[derive(Debug)]
-pub struct Refused(pub ErrorCode, pub String);
-
 /// Direct replies go back on the POST; all else waits for a poll.
 fn is_reply(f: &ServerFrame) -> bool {
     matches!(
@@ -111,8 +108,8 @@ fn is_reply(f: &ServerFrame) -> bool {
 }
 
 /// Splits a body into frame texts (`protocol::split_post_body`, fuzzed).
-fn frames_of(body: &[u8]) -> Result<Vec<String>, Refused> {
-    protocol::split_post_body(body).map_err(|e| Refused(e.code, e.message))
+fn frames_of(body: &[u8]) -> Result<Vec<String>, Problem> {
+    protocol::split_post_body(body).map_err(|e| Problem::new(e.code, e.message))
 }
 
 /// POST /v1/send: returns (sid if new, reply frames).
@@ -121,27 +118,24 @@ pub async fn send(
     sid: Option<String>,
     body: &[u8],
     peer: Peer,
-) -> Result<(Option<String>, Vec<ServerFrame>), Refused> {
+) -> Result<(Option<String>, Vec<ServerFrame>), Problem> {
     if app.shutdown.is_cancelled() {
-        return Err(Refused(ErrorCode::ShuttingDown, "shutting down".into()));
+        return Err(Problem::new(ErrorCode::ShuttingDown, "shutting down"));
     }
     let frames = frames_of(body)?;
     let (tx, new_sid) = match sid {
         Some(sid) => match app.longpoll.get(&sid) {
             Some(tx) => (tx, None),
             None => {
-                return Err(Refused(
+                return Err(Problem::new(
                     ErrorCode::UnknownSession,
-                    "unknown or expired sid: say hello again".into(),
+                    "unknown or expired sid: say hello again",
                 ))
             }
         },
         None => {
             let Ok(permit) = app.connections.clone().try_acquire_owned() else {
-                return Err(Refused(
-                    ErrorCode::Overloaded,
-                    "too many connections".into(),
-                ));
+                return Err(Problem::new(ErrorCode::Overloaded, "too many connections"));
             };
             let sid = new_sid();
             let (tx, rx) = mpsc::channel(SESSION_QUEUE);
@@ -165,20 +159,20 @@ pub async fn send(
     };
     let (reply, rx) = oneshot::channel();
     if tx.send(Req::Send { frames, reply }).await.is_err() {
-        return Err(Refused(
+        return Err(Problem::new(
             ErrorCode::UnknownSession,
-            "session ended: say hello again".into(),
+            "session ended: say hello again",
         ));
     }
     let replies = match tokio::time::timeout(SEND_TIMEOUT, rx).await {
         Ok(Ok(r)) => r,
         Ok(Err(_)) => {
-            return Err(Refused(
+            return Err(Problem::new(
                 ErrorCode::UnknownSession,
-                "session ended: say hello again".into(),
+                "session ended: say hello again",
             ))
         }
-        Err(_) => return Err(Refused(ErrorCode::Overloaded, "timed out".into())),
+        Err(_) => return Err(Problem::new(ErrorCode::Overloaded, "timed out")),
     };
     // A new session whose hello failed is gone: do not hand out its sid.
     let welcomed = replies.iter().any(|f| matches!(f, ServerFrame::Welcome(_)));
@@ -192,18 +186,18 @@ pub async fn send(
 }
 
 /// GET /v1/poll.
-pub async fn poll(app: Arc<App>, sid: &str, ack: u64) -> Result<PollReply, Refused> {
+pub async fn poll(app: Arc<App>, sid: &str, ack: u64) -> Result<PollReply, Problem> {
     let Some(tx) = app.longpoll.get(sid) else {
-        return Err(Refused(
+        return Err(Problem::new(
             ErrorCode::UnknownSession,
-            "unknown or expired sid: say hello again".into(),
+            "unknown or expired sid: say hello again",
         ));
     };
     let (reply, rx) = oneshot::channel();
     if tx.send(Req::Poll { ack, reply }).await.is_err() {
-        return Err(Refused(
+        return Err(Problem::new(
             ErrorCode::UnknownSession,
-            "session ended: say hello again".into(),
+            "session ended: say hello again",
         ));
     }
     // The session answers by its own deadline; the slack covers scheduling.

@@ -33,6 +33,8 @@ pub const WAIT: Duration = Duration::from_secs(10);
 pub struct Relay {
     child: Option<Child>,
     pub addr: String,
+    /// Where the relay serves `/metrics` (never on `addr`).
+    pub metrics_addr: String,
     dir: PathBuf,
     _tmp: Option<tempfile::TempDir>,
     extra: Vec<String>,
@@ -54,6 +56,7 @@ impl Relay {
         let mut r = Relay {
             child: None,
             addr: "127.0.0.1:0".into(),
+            metrics_addr: "127.0.0.1:0".into(),
             dir,
             _tmp: Some(tmp),
             extra: extra.iter().map(|s| s.to_string()).collect(),
@@ -74,6 +77,7 @@ impl Relay {
         let mut r = Relay {
             child: None,
             addr: "127.0.0.1:0".into(),
+            metrics_addr: "127.0.0.1:0".into(),
             log: Some(dir.join("relay.log")),
             dir,
             _tmp: Some(tmp),
@@ -147,6 +151,8 @@ impl Relay {
             .arg(&self.dir)
             .arg("--listen")
             .arg(&self.addr)
+            .arg("--metrics-listen")
+            .arg(&self.metrics_addr)
             .arg("--demo-token")
             .arg(DEMO_TOKEN)
             .args(&self.extra)
@@ -162,8 +168,13 @@ impl Relay {
         let mut child = cmd.spawn().context("spawn relay")?;
         let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
         let mut lines = BufReader::new(stdout).lines();
+        let mut metrics = None;
         let addr = tokio::time::timeout(WAIT, async {
             while let Some(line) = lines.next_line().await? {
+                // Printed before "listening on".
+                if let Some(rest) = line.strip_prefix("kefu: metrics on http://") {
+                    metrics = Some(rest.trim().to_string());
+                }
                 if let Some(rest) = line.strip_prefix("kefu: listening on http://") {
                     return Ok::<_, anyhow::Error>(rest.trim().to_string());
                 }
@@ -172,6 +183,9 @@ impl Relay {
         })
         .await
         .context("relay did not start")??;
+        if let Some(m) = metrics {
+            self.metrics_addr = m;
+        }
         // Keep draining stdout so the relay never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         self.addr = addr;
@@ -227,6 +241,11 @@ impl Relay {
 
     pub fn http(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    /// The relay's `/metrics` (on its metrics address).
+    pub fn metrics_url(&self) -> String {
+        format!("http://{}/metrics", self.metrics_addr)
     }
 
     /// Runs an admin subcommand on this relay's data dir (relay stopped).

@@ -78,7 +78,7 @@ async fn until_disk_fails(relay: &Relay) -> Result<()> {
 }
 
 async fn metric(relay: &Relay, name: &str) -> Result<u64> {
-    let text = reqwest::get(relay.http("/metrics")).await?.text().await?;
+    let text = reqwest::get(relay.metrics_url()).await?.text().await?;
     text.lines()
         .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
         .ok_or_else(|| anyhow::anyhow!("no {name} in /metrics"))

@@ -414,7 +414,7 @@ async fn upload_download_and_every_refusal() -> Result<()> {
     assert_eq!(revalidate(&a).await?.status(), 304);
     assert_eq!(revalidate(&b).await?.status(), 403);
 
-    let metrics = reqwest::get(relay.http("/metrics")).await?.text().await?;
+    let metrics = reqwest::get(relay.metrics_url()).await?.text().await?;
     let value = |name: &str| -> u64 {
         metrics
             .lines()

@@ -1,275 +1,28 @@
-//! Attachments: `POST /v1/files` (upload), `GET /v1/files/{id}` and
-//! `GET /v1/files/{id}/thumb` (download).
-//!
-//! - Bytes are stored once per content under `<data_dir>/files/`, named by
-//!   their SHA-256 ([`Blobs`]); the record (who, which site, name, sniffed
-//!   type) lives in sled ([`FileRecord`]). The file id hashes site, uploader
-//!   and content, so a retried upload of the same bytes is the same file.
-//! - The type is sniffed from the bytes ([`sniff`]); the client's
-//!   Content-Type and file name never decide it.
-//! - Raster images get a thumbnail made here, after their header has been
-//!   checked against the pixel limit, so a decompression bomb is refused
-//!   before anything is decoded.
-//! - Nothing is served in a way that can run script on the relay's origin:
-//!   only PNG/JPEG/GIF/WebP are `inline`; everything else (SVG, text, PDF,
-//!   office files) is `attachment`; every response carries
-//!   `X-Content-Type-Options: nosniff` and `Content-Security-Policy:
-//!   default-src 'none'; sandbox`.
-//! - Every download checks the reader: an agent of the file's site, or the
-//!   visitor who uploaded it or whose conversation it was sent in.
+//! The HTTP side of attachments: credentials (a visitor's token or an
+//! agent's), the upload route (checks before the body, the body read to its
+//! end, then sniffed, thumbnailed and stored) and the download route (access
+//! checked on every request). Visitors call both from host pages, so both
+//! answer CORS — on preflights and on answers alike, errors included.
 
-use crate::http::Problem;
+use super::kind::{clean_name, file_id, sha256_hex, sniff, Sniffed};
+use super::thumb::{thumbnail, ThumbError};
+use crate::reply::{internal, json, recover, refuse, with_app, Reply};
 use crate::store::{AddFile, FileRecord, StoreError};
 use crate::{auth, App};
 use bytes::Bytes;
 use protocol::limits::*;
 use protocol::{ErrorCode, FileClass, FileId, Side, SiteId, VisitorId};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
-use std::io::Write as _;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use warp::filters::BoxedFilter;
 use warp::http::{header, HeaderValue, Response, StatusCode};
 use warp::{Filter, Rejection};
 
-type Reply = Response<Bytes>;
-
 /// The CSP on every file response: no script, no plugins, no same-origin
 /// privileges even if a browser renders the bytes as a document.
 pub const FILE_CSP: &str = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox";
-
-/// What the bytes are.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sniffed {
-    pub mime: &'static str,
-    pub class: FileClass,
-    /// A raster image shown inline (with a thumbnail).
-    pub inline: bool,
-}
-
-const OFFICE: &[&str] = &[
-    "application/msword",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "application/vnd.ms-excel",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "application/vnd.ms-powerpoint",
-    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-    "application/vnd.oasis.opendocument.text",
-    "application/vnd.oasis.opendocument.spreadsheet",
-    "application/vnd.oasis.opendocument.presentation",
-    "application/rtf",
-];
-
-/// The type of `bytes`, from their content only; `None`: not a kind kefu
-/// stores (executables, archives, media, unknown binary).
-pub fn sniff(bytes: &[u8]) -> Option<Sniffed> {
-    let kind = infer::get(bytes).map(|t| t.mime_type());
-    let known = |mime: &'static str, class: FileClass, inline: bool| {
-        Some(Sniffed {
-            mime,
-            class,
-            inline,
-        })
-    };
-    match kind {
-        Some(m @ ("image/png" | "image/jpeg" | "image/gif" | "image/webp")) => {
-            known(m, FileClass::Image, true)
-        }
-        Some("application/pdf") => known("application/pdf", FileClass::Pdf, false),
-        Some(m) if OFFICE.contains(&m) => {
-            let m = OFFICE.iter().find(|o| **o == m).copied().unwrap_or(m);
-            known(m, FileClass::Office, false)
-        }
-        // Markup and scripts are text to us; anything else infer knows
-        // (zip, exe, mp4, …) is not a type we take.
-        None | Some("text/html" | "text/xml" | "text/x-shellscript") => text(bytes),
-        Some(_) => None,
-    }
-}
-
-/// UTF-8 text without binary control characters: plain text, or SVG.
-fn text(bytes: &[u8]) -> Option<Sniffed> {
-    let s = std::str::from_utf8(bytes).ok()?;
-    let s = s.strip_prefix('\u{feff}').unwrap_or(s);
-    if s.is_empty()
-        || s.chars()
-            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\x0c'))
-    {
-        return None;
-    }
-    let svg = s
-        .get(..s.len().min(64 * 1024))
-        .unwrap_or(s)
-        .to_ascii_lowercase()
-        .contains("<svg");
-    Some(if svg {
-        Sniffed {
-            mime: "image/svg+xml",
-            class: FileClass::Image,
-            inline: false,
-        }
-    } else {
-        Sniffed {
-            mime: "text/plain; charset=utf-8",
-            class: FileClass::Text,
-            inline: false,
-        }
-    })
-}
-
-/// Why an image got no thumbnail.
-#[derive(Debug, PartialEq, Eq)]
-pub enum ThumbError {
-    /// Declares more pixels than allowed (a decompression bomb, or simply
-    /// too big).
-    TooManyPixels { width: u32, height: u32 },
-    /// Not a decodable image after all.
-    Invalid(String),
-}
-
-/// A thumbnail of at most [`THUMB_MAX_SIDE`] per side (JPEG, or PNG when
-/// the image has transparency) and the image's own size. The header is
-/// read first: more than `max_pixels` is refused before decoding.
-pub fn thumbnail(
-    bytes: &[u8],
-    max_pixels: u64,
-) -> Result<(Vec<u8>, &'static str, u32, u32), ThumbError> {
-    use image::{ImageFormat, ImageReader, Limits};
-    use std::io::Cursor;
-    let invalid = |e: image::ImageError| ThumbError::Invalid(e.to_string());
-    let reader = || -> Result<ImageReader<Cursor<&[u8]>>, ThumbError> {
-        let mut r = ImageReader::new(Cursor::new(bytes))
-            .with_guessed_format()
-            .map_err(|e| ThumbError::Invalid(e.to_string()))?;
-        let mut limits = Limits::default();
-        limits.max_alloc = Some(max_pixels.saturating_mul(4).saturating_add(16 << 20));
-        r.limits(limits);
-        Ok(r)
-    };
-    let (width, height) = reader()?.into_dimensions().map_err(invalid)?;
-    if u64::from(width) * u64::from(height) > max_pixels {
-        return Err(ThumbError::TooManyPixels { width, height });
-    }
-    let img = reader()?.decode().map_err(invalid)?;
-    let thumb = img.thumbnail(THUMB_MAX_SIDE, THUMB_MAX_SIDE);
-    let mut out = Cursor::new(Vec::new());
-    let mime = if thumb.color().has_alpha() {
-        thumb
-            .write_to(&mut out, ImageFormat::Png)
-            .map_err(invalid)?;
-        "image/png"
-    } else {
-        image::DynamicImage::ImageRgb8(thumb.to_rgb8())
-            .write_to(&mut out, ImageFormat::Jpeg)
-            .map_err(invalid)?;
-        "image/jpeg"
-    };
-    Ok((out.into_inner(), mime, width, height))
-}
-
-/// A file name safe to store and to put in a header: the last path
-/// component, no control characters or quotes, at most
-/// [`MAX_FILE_NAME_BYTES`] (cut before the extension).
-pub fn clean_name(name: &str) -> String {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
-    let mut s: String = base
-        .chars()
-        // Bidi overrides and isolates would let "invoice\u{202e}fdp.exe"
-        // display as "invoiceexe.pdf".
-        .filter(|c| {
-            !c.is_control() && !matches!(c, '"' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-        })
-        .collect();
-    s = s.trim().trim_start_matches('.').trim().to_string();
-    if s.len() > MAX_FILE_NAME_BYTES {
-        let ext = s
-            .rfind('.')
-            .map(|i| s[i..].to_string())
-            .filter(|e| e.len() <= 16)
-            .unwrap_or_default();
-        let mut end = MAX_FILE_NAME_BYTES - ext.len();
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s = format!("{}{ext}", &s[..end]);
-    }
-    if s.is_empty() {
-        "file".into()
-    } else {
-        s
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The id of `sha256` uploaded by `owner` (`side`) for `site`.
-pub fn file_id(site: &SiteId, side: Side, owner: &str, sha256: &str) -> FileId {
-    let side = match side {
-        Side::Visitor => "v",
-        _ => "a",
-    };
-    let mut h = Sha256::new();
-    for part in [site.as_str(), side, owner, sha256] {
-        h.update(part.as_bytes());
-        h.update([0]);
-    }
-    let full = hex(&h.finalize());
-    FileId::new(&full[..32]).unwrap_or_else(|_| unreachable!("hex is a valid id"))
-}
-
-/// Content-addressed blobs on disk: `<root>/<sha[..2]>/<sha>` and
-/// `<sha>.thumb`, written to `<root>/tmp` first, fsynced, then renamed into
-/// place, so a blob either is whole or is not there. Two uploads of the
-/// same bytes at once both write it; the rename makes that harmless.
-pub struct Blobs {
-    root: PathBuf,
-}
-
-impl Blobs {
-    pub fn open(root: &Path) -> std::io::Result<Blobs> {
-        std::fs::create_dir_all(root.join("tmp"))?;
-        // Leftovers of uploads cut short by a crash.
-        for e in std::fs::read_dir(root.join("tmp"))?.flatten() {
-            let _ = std::fs::remove_file(e.path());
-        }
-        Ok(Blobs {
-            root: root.to_path_buf(),
-        })
-    }
-
-    pub fn path(&self, sha256: &str, thumb: bool) -> PathBuf {
-        let dir = self.root.join(sha256.get(..2).unwrap_or("00"));
-        dir.join(if thumb {
-            format!("{sha256}.thumb")
-        } else {
-            sha256.to_string()
-        })
-    }
-
-    /// Writes `bytes` as the blob (or its thumbnail) unless it exists.
-    fn put(&self, sha256: &str, thumb: bool, bytes: &[u8]) -> std::io::Result<()> {
-        let dest = self.path(sha256, thumb);
-        if dest.exists() {
-            return Ok(());
-        }
-        let dir = dest.parent().unwrap_or(&self.root).to_path_buf();
-        std::fs::create_dir_all(&dir)?;
-        let tmp = self.root.join("tmp").join(ulid::Ulid::new().to_string());
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, &dest)?;
-        std::fs::File::open(&dir)?.sync_all()
-    }
-}
-
-// --- HTTP ----------------------------------------------------------------
 
 #[derive(Deserialize)]
 struct Creds {
@@ -289,33 +42,24 @@ enum Who {
     Visitor { site: SiteId, visitor: VisitorId },
 }
 
-fn reject(code: ErrorCode, msg: impl Into<String>) -> Rejection {
-    Problem::reject(code, msg)
-}
-
-fn internal(e: impl std::fmt::Display) -> Rejection {
-    tracing::error!(error = %e, "files: internal error");
-    reject(ErrorCode::Internal, "internal error")
-}
-
 fn who(app: &App, q: &Creds, authorization: Option<&str>) -> Result<Who, Rejection> {
     let token = q
         .token
         .as_deref()
         .or(auth::bearer(authorization))
         .ok_or_else(|| {
-            reject(
+            refuse(
             ErrorCode::Unauthorized,
             "credentials required: ?site=&visitor=&token= or Authorization: Bearer <agent token>",
         )
         })?;
     if let Some(visitor) = &q.visitor {
-        let bad = || reject(ErrorCode::BadToken, "bad visitor token");
+        let bad = || refuse(ErrorCode::BadToken, "bad visitor token");
         let site = q
             .site
             .as_deref()
             .and_then(|s| SiteId::new(s).ok())
-            .ok_or_else(|| reject(ErrorCode::BadRequest, "site is missing or not an id"))?;
+            .ok_or_else(|| refuse(ErrorCode::BadRequest, "site is missing or not an id"))?;
         let visitor = VisitorId::new(visitor.as_str()).map_err(|_| bad())?;
         if !app.auth.check_visitor_token(&site, &visitor, token) {
             return Err(bad());
@@ -324,7 +68,7 @@ fn who(app: &App, q: &Creds, authorization: Option<&str>) -> Result<Who, Rejecti
     }
     match auth::agent_for_token(&app.store, token).map_err(internal)? {
         Some(a) => Ok(Who::Agent(a)),
-        None => Err(reject(
+        None => Err(refuse(
             ErrorCode::Unauthorized,
             "unknown, expired or revoked token",
         )),
@@ -355,28 +99,22 @@ fn may_read(app: &App, who: &Who, f: &FileRecord) -> Result<bool, StoreError> {
     }
 }
 
+/// POST /v1/files, GET /v1/files/{file}, GET /v1/files/{file}/thumb
+///
+/// CORS for any origin, on preflights and answers alike, for what a host
+/// page's widget sends (a body with its own Content-Type; credentials in
+/// the query, never in a header). Errors are answered inside CORS, so a
+/// widget on another origin can read why an upload was refused.
 pub fn routes(app: Arc<App>) -> BoxedFilter<(warp::reply::Response,)> {
     let cors = warp::cors()
         .allow_any_origin()
-        .allow_methods(["GET", "POST", "OPTIONS"])
-        .allow_headers(["content-type", "authorization"])
+        .allow_methods(["GET", "POST"])
+        .allow_headers(["content-type"])
         .max_age(600);
-    let with_app = || crate::http::with_app(app.clone());
     let upload = warp::path::end()
         .and(warp::post())
-        .and(warp::query::<Creds>())
-        .and(warp::header::optional::<String>("authorization"))
-        .and(warp::header::optional::<String>("origin"))
-        .and(warp::header::optional::<u64>("content-length"))
-        .and(warp::addr::remote())
-        .map(|creds, authorization, origin, length, addr| UploadRequest {
-            creds,
-            authorization,
-            origin,
-            length,
-            addr,
-        })
-        .and(with_app())
+        .and(upload_request())
+        .and(with_app(app.clone()))
         .and(warp::body::stream())
         .and_then(upload);
     let download = warp::path!(String)
@@ -390,22 +128,37 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(warp::reply::Response,)> {
         .and(warp::query::<Creds>())
         .and(warp::header::optional::<String>("authorization"))
         .and(warp::header::optional::<String>("if-none-match"))
-        .and(with_app())
+        .and(with_app(app))
         .and_then(download);
-    // Errors are answered here, inside CORS, so a widget on another
-    // origin can read why an upload was refused.
+    // The path first: only these paths answer preflights.
     warp::path("v1")
         .and(warp::path("files"))
         .and(
             upload
                 .or(download)
                 .unify()
-                .recover(crate::http::recover)
-                .unify(),
+                .recover(recover)
+                .unify()
+                .with(cors),
         )
-        .with(cors)
         .map(warp::Reply::into_response)
         .boxed()
+}
+
+/// An upload's query and headers.
+fn upload_request() -> impl Filter<Extract = (UploadRequest,), Error = Rejection> + Clone {
+    warp::query::<Creds>()
+        .and(warp::header::optional::<String>("authorization"))
+        .and(warp::header::optional::<String>("origin"))
+        .and(warp::header::optional::<u64>("content-length"))
+        .and(warp::addr::remote())
+        .map(|creds, authorization, origin, length, addr| UploadRequest {
+            creds,
+            authorization,
+            origin,
+            length,
+            addr,
+        })
 }
 
 /// An upload's query and headers.
@@ -452,7 +205,7 @@ async fn check_upload(req: UploadRequest, app: Arc<App>) -> Result<Uploader, Rej
                         .is_err()
                 });
             if over {
-                return Err(reject(
+                return Err(refuse(
                     ErrorCode::RateLimited,
                     "too many uploads; try again in a minute",
                 ));
@@ -464,9 +217,9 @@ async fn check_upload(req: UploadRequest, app: Arc<App>) -> Result<Uploader, Rej
                 .site
                 .as_deref()
                 .and_then(|s| SiteId::new(s).ok())
-                .ok_or_else(|| reject(ErrorCode::BadRequest, "site is missing or not an id"))?;
+                .ok_or_else(|| refuse(ErrorCode::BadRequest, "site is missing or not an id"))?;
             if !a.sites.contains(&site) {
-                return Err(reject(
+                return Err(refuse(
                     ErrorCode::Forbidden,
                     format!("not an agent of site {site}"),
                 ));
@@ -478,16 +231,16 @@ async fn check_upload(req: UploadRequest, app: Arc<App>) -> Result<Uploader, Rej
         .store
         .site(&site)
         .map_err(internal)?
-        .ok_or_else(|| reject(ErrorCode::UnknownSite, format!("no site {site}")))?;
+        .ok_or_else(|| refuse(ErrorCode::UnknownSite, format!("no site {site}")))?;
     if side == Side::Visitor && !crate::origin_allowed(&rec.allowed_origins, origin.as_deref()) {
-        return Err(reject(
+        return Err(refuse(
             ErrorCode::OriginNotAllowed,
             "this origin may not use the site's widget",
         ));
     }
     let allowed = rec.widget.effective_file_types(&app.config.file_types);
     if allowed.is_empty() {
-        return Err(reject(
+        return Err(refuse(
             ErrorCode::Forbidden,
             "attachments are turned off for this site",
         ));
@@ -504,7 +257,7 @@ async fn check_upload(req: UploadRequest, app: Arc<App>) -> Result<Uploader, Rej
 }
 
 fn too_large(max: u64) -> Rejection {
-    reject(
+    refuse(
         ErrorCode::TooLarge,
         format!("files are at most {max} bytes"),
     )
@@ -529,11 +282,11 @@ async fn read_body<B: bytes::Buf>(
         while let Some(chunk) = body.next().await {
             let mut chunk = chunk.map_err(|e| {
                 tracing::debug!(error = %e, "upload body cut off");
-                reject(ErrorCode::BadRequest, "the upload was cut off")
+                refuse(ErrorCode::BadRequest, "the upload was cut off")
             })?;
             total += chunk.remaining() as u64;
             if total > cap {
-                return Err(reject(
+                return Err(refuse(
                     ErrorCode::TooLarge,
                     format!("the body is over {cap} bytes"),
                 ));
@@ -549,7 +302,7 @@ async fn read_body<B: bytes::Buf>(
     };
     tokio::time::timeout(std::time::Duration::from_millis(UPLOAD_TIMEOUT_MS), read)
         .await
-        .map_err(|_| reject(ErrorCode::BadRequest, "the upload was too slow"))??;
+        .map_err(|_| refuse(ErrorCode::BadRequest, "the upload was too slow"))??;
     Ok((total <= keep).then(|| buf.freeze()))
 }
 
@@ -586,16 +339,16 @@ async fn receive<B: bytes::Buf>(
     let u = checked?;
     let body = body?.ok_or_else(|| too_large(max))?;
     if body.is_empty() {
-        return Err(reject(ErrorCode::BadRequest, "the file is empty"));
+        return Err(refuse(ErrorCode::BadRequest, "the file is empty"));
     }
     let kind = sniff(&body).ok_or_else(|| {
-        reject(
+        refuse(
             ErrorCode::UnsupportedType,
             "this kind of file is not accepted (images, PDF, office documents and text are)",
         )
     })?;
     if !u.allowed.contains(&kind.class) {
-        return Err(reject(
+        return Err(refuse(
             ErrorCode::UnsupportedType,
             format!(
                 "{} files are not accepted on this site (allowed: {})",
@@ -612,7 +365,7 @@ async fn receive<B: bytes::Buf>(
     let (status, rec) = tokio::task::spawn_blocking(move || store_upload(&u, &body, kind))
         .await
         .map_err(internal)??;
-    Ok(crate::api::json(status, &rec.attachment()))
+    Ok(json(status, &rec.attachment()))
 }
 
 fn store_upload(
@@ -621,7 +374,7 @@ fn store_upload(
     kind: Sniffed,
 ) -> Result<(StatusCode, FileRecord), Rejection> {
     let app = &u.app;
-    let sha = hex(&Sha256::digest(body));
+    let sha = sha256_hex(body);
     let id = file_id(&u.site, u.side, &u.owner, &sha);
     if let Some(existing) = app.store.file(&id).map_err(internal)? {
         // The same bytes again (a retry): stored once, same answer.
@@ -629,7 +382,7 @@ fn store_upload(
     }
     let quota = (u.side == Side::Visitor).then_some(app.config.visitor_upload_quota);
     let over_quota = |used: u64| {
-        reject(
+        refuse(
             ErrorCode::QuotaExceeded,
             format!(
                 "upload quota used up ({used} of {} bytes)",
@@ -649,7 +402,7 @@ fn store_upload(
         match thumbnail(body, app.config.max_image_pixels) {
             Ok((t, mime, w, h)) => (Some((t, mime)), Some(w), Some(h)),
             Err(ThumbError::TooManyPixels { width, height }) => {
-                return Err(reject(
+                return Err(refuse(
                     ErrorCode::TooLarge,
                     format!(
                         "the image is {width}×{height} pixels; at most {} are accepted",
@@ -658,7 +411,7 @@ fn store_upload(
                 ))
             }
             Err(ThumbError::Invalid(e)) => {
-                return Err(reject(
+                return Err(refuse(
                     ErrorCode::UnsupportedType,
                     format!("the image cannot be read: {e}"),
                 ))
@@ -744,21 +497,21 @@ async fn download(
     app: Arc<App>,
 ) -> Result<Reply, Rejection> {
     let who = who(&app, &q, authorization.as_deref())?;
-    let id = FileId::new(id).map_err(|_| reject(ErrorCode::NotFound, "no such file"))?;
+    let id = FileId::new(id).map_err(|_| refuse(ErrorCode::NotFound, "no such file"))?;
     let rec = app
         .store
         .file(&id)
         .map_err(internal)?
-        .ok_or_else(|| reject(ErrorCode::NotFound, "no such file"))?;
+        .ok_or_else(|| refuse(ErrorCode::NotFound, "no such file"))?;
     if !may_read(&app, &who, &rec).map_err(internal)? {
-        return Err(reject(
+        return Err(refuse(
             ErrorCode::Forbidden,
             "this file belongs to a conversation you are not part of",
         ));
     }
     let (mime, inline) = match (&rec.thumb, thumb) {
         (Some(m), true) => (m.clone(), true),
-        (None, true) => return Err(reject(ErrorCode::NotFound, "this file has no thumbnail")),
+        (None, true) => return Err(refuse(ErrorCode::NotFound, "this file has no thumbnail")),
         (t, false) => (rec.mime.clone(), t.is_some()),
     };
     let etag = format!("\"{}{}\"", rec.sha256, if thumb { "-t" } else { "" });
@@ -789,83 +542,13 @@ async fn download(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::files::clean_name;
 
     #[test]
-    fn sniffs_from_bytes_not_names() {
-        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
-        assert_eq!(sniff(png).map(|s| s.mime), Some("image/png"));
-        assert_eq!(sniff(b"%PDF-1.4\n").map(|s| s.class), Some(FileClass::Pdf));
-        assert_eq!(
-            sniff(b"hello\nworld\n").map(|s| s.class),
-            Some(FileClass::Text)
-        );
-        let svg = sniff(b"<?xml version=\"1.0\"?><svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>");
-        assert_eq!(svg.as_ref().map(|s| s.mime), Some("image/svg+xml"));
-        assert_eq!(svg.map(|s| s.inline), Some(false));
-        // An ELF binary, a zip archive, random binary: refused.
-        assert_eq!(sniff(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0"), None);
-        assert_eq!(sniff(b"PK\x03\x04\x14\0\0\0\0\0"), None);
-        assert_eq!(sniff(&[0u8, 1, 2, 3, 200, 201]), None);
-    }
-
-    #[test]
-    fn names_lose_paths_controls_and_quotes() {
-        assert_eq!(clean_name("../../etc/passwd"), "passwd");
-        assert_eq!(clean_name("C:\\x\\a\"b\n.pdf"), "ab.pdf");
-        assert_eq!(clean_name(""), "file");
-        assert_eq!(clean_name("..."), "file");
-        assert_eq!(clean_name("invoice\u{202e}fdp.exe"), "invoicefdp.exe");
-        let long = format!("{}.pdf", "é".repeat(300));
-        let c = clean_name(&long);
-        assert!(c.len() <= MAX_FILE_NAME_BYTES && c.ends_with(".pdf"), "{c}");
+    fn dispositions_carry_ascii_and_utf8_names() {
         assert_eq!(
             disposition(false, &clean_name("résumé \"x\".pdf")),
             "attachment; filename=\"r_sum_ x.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9%20x.pdf"
-        );
-    }
-
-    #[test]
-    fn ids_depend_on_site_uploader_and_content() {
-        let s = SiteId::new("demo").expect("id");
-        let a = file_id(&s, Side::Visitor, "v1", "aa");
-        assert_eq!(a, file_id(&s, Side::Visitor, "v1", "aa"));
-        assert_ne!(a, file_id(&s, Side::Visitor, "v2", "aa"));
-        assert_ne!(a, file_id(&s, Side::Agent, "v1", "aa"));
-        assert_ne!(
-            a,
-            file_id(&SiteId::new("x").expect("id"), Side::Visitor, "v1", "aa")
-        );
-    }
-
-    #[test]
-    fn thumbnails_refuse_bombs_from_the_header() {
-        // A PNG header declaring 100000 × 100000 pixels (no data needed).
-        let mut png = Vec::new();
-        let mut enc = png::Encoder::new(&mut png, 100_000, 100_000);
-        enc.set_color(png::ColorType::Grayscale);
-        let mut writer = enc.write_header().expect("header");
-        writer
-            .write_chunk(png::chunk::IDAT, b"\x78\x9c\x03\x00\x00\x00\x00\x01")
-            .expect("data");
-        writer.finish().expect("end");
-        assert_eq!(
-            thumbnail(&png, MAX_IMAGE_PIXELS),
-            Err(ThumbError::TooManyPixels {
-                width: 100_000,
-                height: 100_000
-            })
-        );
-        // A real small image gets a thumbnail no bigger than the limit.
-        let img = image::RgbImage::from_pixel(800, 400, image::Rgb([200, 10, 10]));
-        let mut bytes = std::io::Cursor::new(Vec::new());
-        img.write_to(&mut bytes, image::ImageFormat::Png)
-            .expect("encode");
-        let (t, mime, w, h) = thumbnail(bytes.get_ref(), MAX_IMAGE_PIXELS).expect("thumb");
-        assert_eq!((mime, w, h), ("image/jpeg", 800, 400));
-        let back = image::load_from_memory(&t).expect("decode thumb");
-        assert_eq!(
-            (back.width(), back.height()),
-            (THUMB_MAX_SIDE, THUMB_MAX_SIDE / 2)
         );
     }
 }
