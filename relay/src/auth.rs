@@ -237,42 +237,50 @@ pub struct NewAgent {
     pub role: crate::store::AgentRole,
 }
 
-/// Creates an agent and returns it with a session token. A given `token`
-/// (demo credentials from flags) is used instead of a random one; CLI and
-/// demo tokens do not expire.
+/// Creates an agent account without any token (it logs in by password).
+pub fn add_agent(store: &Store, new: NewAgent) -> Result<AgentRecord, StoreError> {
+    let agent = agent_record(new);
+    store.put_agent(&agent)?;
+    store.sync()?;
+    Ok(agent)
+}
+
+/// Creates an agent and returns it with a stored, non-expiring token: the
+/// given one (demo credentials from flags) or a fresh random one. Every
+/// token this returns works for the API and the agent `hello`.
 pub fn create_agent(
     store: &Store,
     new: NewAgent,
     token: Option<String>,
 ) -> Result<(AgentRecord, String), StoreError> {
+    let agent = agent_record(new);
+    store.put_agent(&agent)?;
+    let token = token.unwrap_or_else(|| random_b64(32));
+    store.put_token(
+        &token_hash(&token),
+        &TokenRecord {
+            agent: agent.id.clone(),
+            created: agent.created,
+            expires: 0,
+        },
+    )?;
+    store.sync()?;
+    Ok((agent, token))
+}
+
+/// A new agent's record under a fresh id.
+fn agent_record(new: NewAgent) -> AgentRecord {
     let id = AgentId::new(ulid::Ulid::new().to_string())
         .unwrap_or_else(|_| unreachable!("a ULID is a valid id"));
-    let agent = AgentRecord {
-        id: id.clone(),
+    AgentRecord {
+        id,
         name: new.name,
         sites: new.sites,
         email: new.email.map(|e| e.trim().to_ascii_lowercase()),
         password: new.password.as_deref().map(hash_password),
         role: new.role,
         created: crate::now_ms(),
-    };
-    store.put_agent(&agent)?;
-    let token = match token {
-        Some(t) => {
-            store.put_token(
-                &token_hash(&t),
-                &TokenRecord {
-                    agent: id,
-                    created: crate::now_ms(),
-                    expires: 0,
-                },
-            )?;
-            t
-        }
-        None => random_b64(32),
-    };
-    store.sync()?;
-    Ok((agent, token))
+    }
 }
 
 #[cfg(test)]
@@ -301,6 +309,36 @@ mod tests {
         assert!(!verify_password("garbage", "x"));
         assert!(check_new_password("short").is_err());
         assert!(check_new_password(&"x".repeat(300)).is_err());
+    }
+
+    /// Regression: the first run printed a random token that was never
+    /// stored (only `--demo-token` ones were), so `GET /v1/api/me` and the
+    /// agent hello refused it. Every token `create_agent` returns resolves,
+    /// and never expires.
+    #[test]
+    fn created_agents_tokens_are_stored_and_do_not_expire() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        let store = Store::open(dir.path())?;
+        let new = |name: &str| NewAgent {
+            name: name.into(),
+            sites: vec![SiteId::new("s").expect("id")],
+            email: None,
+            password: None,
+            role: crate::store::AgentRole::Owner,
+        };
+        let (random, random_token) = create_agent(&store, new("a"), None)?;
+        let (given, given_token) = create_agent(&store, new("b"), Some("given-token".into()))?;
+        assert_eq!(given_token, "given-token");
+        for (agent, token) in [(&random, &random_token), (&given, &given_token)] {
+            let found = agent_for_token(&store, token)?.map(|a| a.id);
+            assert_eq!(found.as_ref(), Some(&agent.id), "token {token}");
+            let record = store.token(&token_hash(token))?.map(|t| t.expires);
+            assert_eq!(record, Some(0), "non-expiring");
+        }
+        let plain = add_agent(&store, new("c"))?;
+        assert_eq!(store.agent(&plain.id)?.map(|a| a.name), Some("c".into()));
+        Ok(())
     }
 
     #[test]

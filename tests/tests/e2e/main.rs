@@ -8,6 +8,7 @@ mod delivery;
 mod disk_faults;
 mod durability;
 mod files;
+mod first_run;
 mod hostile;
 mod liveness;
 mod slow_consumer;

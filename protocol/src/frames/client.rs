@@ -1,0 +1,340 @@
+//! Frames a client sends, and [`ClientFrame::parse`]: the only way the
+//! relay reads client input.
+
+use super::records::*;
+use super::validate::*;
+use crate::error::ErrorCode;
+use crate::ids::*;
+use crate::limits::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// `hello`: the first frame on every connection.
+///
+/// Visitor: `{"type":"hello","v":1,"role":"visitor","site":"demo","visitor":"v1",
+/// "token":null,"cursors":{"<conv>":12}}`. Agent: `{"type":"hello","v":1,
+/// "role":"agent","token":"…"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hello {
+    pub v: u32,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<SiteId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visitor: Option<VisitorId>,
+    /// Visitor: the signed token from an earlier `welcome` (absent on first
+    /// contact). Agent: the session token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<UserInfo>,
+    /// The last `seq` the client applied, per conversation: the relay replays
+    /// everything after it, then goes live.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub cursors: BTreeMap<ConvId, u64>,
+}
+
+/// A page view (visitor only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PageView {
+    pub url: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<String>,
+}
+
+/// Frames a client sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    Hello(Hello),
+    /// Visitor: the page they are on now.
+    Page(PageView),
+    /// Send a message. Visitors may omit `conv` (their open conversation, or
+    /// a new one); agents must name it. Acked with `ack {cid, conv, seq}`
+    /// once durable; the same cid again gets the same ack.
+    Send {
+        cid: Cid,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conv: Option<ConvId>,
+        /// May be empty when `file` is set (a caption is optional).
+        #[serde(default)]
+        text: String,
+        /// An upload of the sender's (`POST /v1/files`) to attach.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file: Option<FileId>,
+    },
+    /// Typing started (`on: true`) or stopped. Never stored. A visitor's
+    /// widget adds its unsent `text` (the draft preview) only when the
+    /// site's `draft_preview` setting is on; the relay drops it otherwise.
+    Typing {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conv: Option<ConvId>,
+        on: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
+    },
+    /// The client has shown everything up to `seq` to its human.
+    Read {
+        conv: ConvId,
+        seq: u64,
+    },
+    /// Replay `conv` after `after`, then stay live on it.
+    Sync {
+        conv: ConvId,
+        after: u64,
+    },
+    /// Agent: receive a site's live visitors and conversation events.
+    Subscribe {
+        site: SiteId,
+    },
+    /// Agent: start a conversation with a visitor (proactive chat). The text
+    /// is the first message; acked like `send`.
+    Invite {
+        site: SiteId,
+        visitor: VisitorId,
+        cid: Cid,
+        text: String,
+    },
+    /// Agent: close a conversation (an event every side sees).
+    Close {
+        conv: ConvId,
+    },
+    /// Agent: own availability. `away: true` keeps the agent subscribed
+    /// (it still sees everything) but visitors no longer count it as
+    /// online; every connection starts available.
+    Status {
+        away: bool,
+    },
+    /// Heartbeat; answered with `pong`.
+    Ping,
+    /// Answer to a relay `ping`.
+    Pong,
+}
+
+/// A long-poll POST body → the texts of its frames: one JSON object, or an
+/// array of at most [`MAX_FRAMES_PER_POST`] objects. Each text is then read
+/// with [`ClientFrame::parse`], like a WebSocket message.
+pub fn split_post_body(body: &[u8]) -> Result<Vec<String>, FrameError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| FrameError::new(ErrorCode::BadJson, "body is not UTF-8"))?;
+    if !text.trim_start().starts_with('[') {
+        return Ok(vec![text.to_string()]);
+    }
+    let raw: Vec<Box<serde_json::value::RawValue>> = serde_json::from_str(text).map_err(|e| {
+        FrameError::new(
+            ErrorCode::BadJson,
+            format!("body is not a JSON array of frames: {e}"),
+        )
+    })?;
+    if raw.len() > MAX_FRAMES_PER_POST {
+        return Err(FrameError::new(
+            ErrorCode::TooLarge,
+            format!("at most {MAX_FRAMES_PER_POST} frames per request"),
+        ));
+    }
+    Ok(raw.into_iter().map(|r| r.get().to_string()).collect())
+}
+
+impl ClientFrame {
+    /// Reads one client frame from JSON text: size bound, parse, validate.
+    pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
+        too_long("frame", text.len(), MAX_FRAME_BYTES)?;
+        let frame: ClientFrame = match serde_json::from_str(text) {
+            Ok(f) => f,
+            Err(e) => return Err(classify(text, e)),
+        };
+        frame.validate()?;
+        Ok(frame)
+    }
+
+    /// Checks every field against `limits`.
+    pub fn validate(&self) -> Result<(), FrameError> {
+        match self {
+            ClientFrame::Hello(h) => {
+                if h.cursors.len() > MAX_CURSORS {
+                    return Err(FrameError::new(
+                        ErrorCode::TooLarge,
+                        format!("at most {MAX_CURSORS} cursors"),
+                    ));
+                }
+                if let Some(t) = &h.token {
+                    too_long("token", t.len(), 256)?;
+                }
+                if let Some(u) = &h.user {
+                    validate_user(u)?;
+                }
+                match h.role {
+                    Role::Visitor if h.site.is_none() || h.visitor.is_none() => {
+                        Err(bad("a visitor hello needs site and visitor"))
+                    }
+                    Role::Agent if h.token.is_none() => Err(bad("an agent hello needs token")),
+                    _ => Ok(()),
+                }
+            }
+            ClientFrame::Page(p) => {
+                validate_url("url", &p.url)?;
+                if p.url.is_empty() {
+                    return Err(bad("url is empty"));
+                }
+                too_long("title", p.title.len(), MAX_TITLE_BYTES)?;
+                if let Some(r) = &p.referrer {
+                    validate_url("referrer", r)?;
+                }
+                Ok(())
+            }
+            ClientFrame::Send {
+                text,
+                file: Some(_),
+                ..
+            } => {
+                // A caption is optional next to a file.
+                too_long("text", text.len(), MAX_TEXT_BYTES)?;
+                if text.contains('\0') {
+                    return Err(bad("text holds a NUL character"));
+                }
+                Ok(())
+            }
+            ClientFrame::Send { text, .. } | ClientFrame::Invite { text, .. } => {
+                validate_text(text)
+            }
+            ClientFrame::Typing { text: Some(t), .. } => {
+                too_long("text", t.len(), MAX_TEXT_BYTES)?;
+                if t.contains('\0') {
+                    return Err(bad("text holds a NUL character"));
+                }
+                Ok(())
+            }
+            ClientFrame::Typing { text: None, .. }
+            | ClientFrame::Status { .. }
+            | ClientFrame::Read { .. }
+            | ClientFrame::Sync { .. }
+            | ClientFrame::Subscribe { .. }
+            | ClientFrame::Close { .. }
+            | ClientFrame::Ping
+            | ClientFrame::Pong => Ok(()),
+        }
+    }
+}
+
+/// Turns a serde error into the right code: not JSON at all, an unknown
+/// `type`, or a known type with bad fields.
+fn classify(text: &str, err: serde_json::Error) -> FrameError {
+    #[derive(Deserialize)]
+    struct TypeOnly {
+        #[serde(rename = "type")]
+        ty: Option<serde_json::Value>,
+    }
+    match serde_json::from_str::<TypeOnly>(text) {
+        Err(e) => FrameError::new(ErrorCode::BadJson, format!("not a JSON object: {e}")),
+        Ok(TypeOnly { ty: None }) => bad("frame has no type"),
+        Ok(TypeOnly {
+            ty: Some(serde_json::Value::String(t)),
+        }) if !KNOWN_TYPES.contains(&t.as_str()) => {
+            let shown: String = t.chars().take(32).collect();
+            FrameError::new(
+                ErrorCode::UnknownFrame,
+                format!("unknown frame type {shown:?}"),
+            )
+        }
+        Ok(_) => bad(format!("invalid frame: {err}")),
+    }
+}
+
+const KNOWN_TYPES: &[&str] = &[
+    "hello",
+    "page",
+    "send",
+    "status",
+    "typing",
+    "read",
+    "sync",
+    "subscribe",
+    "invite",
+    "close",
+    "ping",
+    "pong",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_visitor_hello_with_cursors() {
+        let f = ClientFrame::parse(
+            r#"{"type":"hello","v":1,"role":"visitor","site":"demo","visitor":"v1","cursors":{"01ABC":3}}"#,
+        )
+        .expect("valid hello");
+        let ClientFrame::Hello(h) = f else {
+            panic!("not hello")
+        };
+        assert_eq!(h.site.as_ref().map(|s| s.as_str()), Some("demo"));
+        assert_eq!(h.cursors.values().copied().collect::<Vec<_>>(), vec![3]);
+    }
+
+    #[test]
+    fn classifies_bad_input() {
+        assert_eq!(
+            ClientFrame::parse("{nope")
+                .expect_err("must be refused")
+                .code,
+            ErrorCode::BadJson
+        );
+        assert_eq!(
+            ClientFrame::parse("[1]").expect_err("must be refused").code,
+            ErrorCode::BadFrame
+        );
+        assert_eq!(
+            ClientFrame::parse(r#"{"type":"launch_missiles"}"#)
+                .expect_err("must be refused")
+                .code,
+            ErrorCode::UnknownFrame
+        );
+        assert_eq!(
+            ClientFrame::parse(r#"{"type":"send","cid":"a b","text":"x"}"#)
+                .expect_err("must be refused")
+                .code,
+            ErrorCode::BadFrame
+        );
+        let big = format!(
+            r#"{{"type":"send","cid":"a","text":"{}"}}"#,
+            "x".repeat(MAX_TEXT_BYTES + 1)
+        );
+        assert_eq!(
+            ClientFrame::parse(&big).expect_err("must be refused").code,
+            ErrorCode::TooLarge
+        );
+        let huge = "x".repeat(MAX_FRAME_BYTES + 1);
+        assert_eq!(
+            ClientFrame::parse(&huge).expect_err("must be refused").code,
+            ErrorCode::TooLarge
+        );
+        assert_eq!(
+            ClientFrame::parse(r#"{"type":"send","cid":"a","text":"   "}"#)
+                .expect_err("must be refused")
+                .code,
+            ErrorCode::BadFrame
+        );
+        assert_eq!(
+            ClientFrame::parse(r#"{"type":"hello","v":1,"role":"visitor"}"#)
+                .expect_err("must be refused")
+                .code,
+            ErrorCode::BadFrame
+        );
+    }
+
+    #[test]
+    fn a_file_message_may_have_no_caption() {
+        let f = ClientFrame::parse(r#"{"type":"send","cid":"m1","file":"0123abcd"}"#)
+            .expect("a file alone is a message");
+        assert!(matches!(f, ClientFrame::Send { file: Some(_), .. }));
+        let e = ClientFrame::parse(r#"{"type":"send","cid":"m1","text":" "}"#)
+            .expect_err("no text, no file");
+        assert_eq!(e.code, ErrorCode::BadFrame);
+        let e = ClientFrame::parse(r#"{"type":"send","cid":"m1","file":"../x"}"#)
+            .expect_err("file ids are ids");
+        assert_eq!(e.code, ErrorCode::BadFrame);
+    }
+}

@@ -1,0 +1,245 @@
+//! The records frames carry: who is talking, events and their authors,
+//! attachments, conversation and visitor summaries, widget settings.
+
+use crate::ids::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Who is talking: a visitor on a site, or an agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Visitor,
+    Agent,
+}
+
+/// Which side of a conversation an event or notice comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    Visitor,
+    Agent,
+    System,
+}
+
+/// Identity the host page passes through the widget (`kefu('identify', …)`).
+/// With `user_hash = HMAC-SHA256(site_secret, id)` the relay marks it verified.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Custom attributes: string, number or boolean values only.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, serde_json::Value>,
+    /// Only on the way in; the relay never echoes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_hash: Option<String>,
+}
+
+/// One stored event of a conversation. `seq` is per conversation, starts at
+/// 1, and has no gaps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub conv: ConvId,
+    pub seq: u64,
+    /// Milliseconds since the Unix epoch, relay clock.
+    pub ts: u64,
+    #[serde(flatten)]
+    pub body: EventBody,
+}
+
+/// Who wrote something.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Author {
+    pub side: Side,
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventBody {
+    Message {
+        from: Author,
+        cid: Cid,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file: Option<Attachment>,
+    },
+    Closed {
+        by: Author,
+    },
+    Reopened {
+        by: Author,
+    },
+    /// Assigned to an agent (`to`), or unassigned (`to` absent).
+    Assigned {
+        by: Author,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<Author>,
+    },
+}
+
+/// The kinds of file a site accepts; the type is sniffed from the bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileClass {
+    /// PNG, JPEG, GIF, WebP (shown inline) and SVG (a download only).
+    Image,
+    Pdf,
+    /// Word, Excel, PowerPoint (OOXML and legacy), OpenDocument, RTF.
+    Office,
+    /// UTF-8 text (also CSV, logs, …); always a download.
+    Text,
+}
+
+impl FileClass {
+    pub const ALL: [FileClass; 4] = [
+        FileClass::Image,
+        FileClass::Pdf,
+        FileClass::Office,
+        FileClass::Text,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileClass::Image => "image",
+            FileClass::Pdf => "pdf",
+            FileClass::Office => "office",
+            FileClass::Text => "text",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FileClass> {
+        FileClass::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// A stored upload as messages carry it. The bytes are at
+/// `GET /v1/files/{id}` and, when `thumb` is set, a small preview at
+/// `GET /v1/files/{id}/thumb` (both need the reader's credentials).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub id: FileId,
+    /// The uploader's file name, cleaned (no path, no control characters).
+    pub name: String,
+    /// Bytes.
+    pub size: u64,
+    /// Sniffed from the content, never the client's claim.
+    pub mime: String,
+    pub class: FileClass,
+    /// Shown inline: a raster image with a server-made thumbnail.
+    #[serde(default)]
+    pub thumb: bool,
+    /// Pixel size of an inline image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+}
+
+/// What a client needs to list a conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConvSummary {
+    pub id: ConvId,
+    pub site: SiteId,
+    pub visitor: VisitorId,
+    pub open: bool,
+    pub last_seq: u64,
+    pub created: u64,
+    pub updated: u64,
+    /// Highest seq the visitor / the agents have marked read.
+    pub visitor_read: u64,
+    pub agent_read: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview: Option<String>,
+    /// The agent handling the conversation, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<AgentId>,
+}
+
+/// Where a visitor is now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PageInfo {
+    pub url: String,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<String>,
+    /// When they arrived on it (ms since epoch).
+    pub at: u64,
+}
+
+/// A visitor as agents see them in the live list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VisitorInfo {
+    pub id: VisitorId,
+    pub site: SiteId,
+    pub online: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<PageInfo>,
+    /// Page views in this visit.
+    pub pages: u32,
+    /// When this visit started (ms since epoch).
+    pub since: u64,
+    /// Visits so far (1 on the first).
+    pub visits: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<UserInfo>,
+    pub verified: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+}
+
+/// Where the launcher sits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Position {
+    Left,
+    #[default]
+    Right,
+}
+
+/// A site's widget appearance and texts, set by its owner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WidgetSettings {
+    /// Accent colour, `#rrggbb`.
+    pub color: String,
+    pub position: Position,
+    /// First bubble a visitor sees. Empty: the built-in text for the language.
+    #[serde(default)]
+    pub greeting: String,
+    /// Shown while no agent is online. Empty: the built-in text.
+    #[serde(default)]
+    pub offline_message: String,
+    /// `en` or `zh-CN`; absent: from the visitor's browser.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Agents see what a visitor is typing before it is sent. Off by
+    /// default: the widget sends no draft text unless this is on.
+    #[serde(default)]
+    pub draft_preview: bool,
+    /// File kinds visitors and agents may attach. Absent: the relay's
+    /// default (`--file-types`); empty: attachments off for the site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_types: Option<Vec<FileClass>>,
+}
+
+impl Default for WidgetSettings {
+    fn default() -> Self {
+        WidgetSettings {
+            color: "#0b6e4f".into(),
+            position: Position::Right,
+            greeting: String::new(),
+            offline_message: String::new(),
+            language: None,
+            draft_preview: false,
+            file_types: None,
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! [`FrameError`] and the field checks client frames pass before the
+//! relay acts on them.
+
+use super::records::*;
+use crate::error::ErrorCode;
+use crate::limits::*;
+
+/// A refused client frame: the code and a message that names the problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl FrameError {
+    pub(super) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+pub(super) fn too_long(field: &str, len: usize, max: usize) -> Result<(), FrameError> {
+    if len > max {
+        Err(FrameError::new(
+            ErrorCode::TooLarge,
+            format!("{field} is {len} bytes, at most {max} allowed"),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+pub(super) fn bad(message: impl Into<String>) -> FrameError {
+    FrameError::new(ErrorCode::BadFrame, message)
+}
+
+/// Message text: non-empty after trimming, bounded, no NUL.
+pub fn validate_text(text: &str) -> Result<(), FrameError> {
+    too_long("text", text.len(), MAX_TEXT_BYTES)?;
+    if text.trim().is_empty() {
+        return Err(bad("text is empty"));
+    }
+    if text.contains('\0') {
+        return Err(bad("text holds a NUL character"));
+    }
+    Ok(())
+}
+
+pub(super) fn validate_url(field: &str, url: &str) -> Result<(), FrameError> {
+    too_long(field, url.len(), MAX_URL_BYTES)?;
+    if url.contains(char::is_control) {
+        return Err(bad(format!("{field} holds control characters")));
+    }
+    Ok(())
+}
+
+/// Bounds on host-supplied identity.
+pub fn validate_user(user: &UserInfo) -> Result<(), FrameError> {
+    if let Some(id) = &user.id {
+        too_long("user.id", id.len(), MAX_ID_BYTES * 2)?;
+        if id.is_empty() || id.contains(char::is_control) {
+            return Err(bad("user.id is empty or holds control characters"));
+        }
+    }
+    if let Some(name) = &user.name {
+        too_long("user.name", name.len(), MAX_NAME_BYTES)?;
+    }
+    if let Some(email) = &user.email {
+        too_long("user.email", email.len(), MAX_EMAIL_BYTES)?;
+    }
+    if let Some(hash) = &user.user_hash {
+        too_long("user.user_hash", hash.len(), 128)?;
+    }
+    if user.attributes.len() > MAX_ATTRIBUTES {
+        return Err(FrameError::new(
+            ErrorCode::TooLarge,
+            format!(
+                "user.attributes has {} entries, at most {MAX_ATTRIBUTES} allowed",
+                user.attributes.len()
+            ),
+        ));
+    }
+    for (k, v) in &user.attributes {
+        too_long("attribute key", k.len(), MAX_ATTR_KEY_BYTES)?;
+        match v {
+            serde_json::Value::String(s) => {
+                too_long("attribute value", s.len(), MAX_ATTR_VALUE_BYTES)?
+            }
+            serde_json::Value::Number(_) | serde_json::Value::Bool(_) | serde_json::Value::Null => {
+            }
+            _ => {
+                return Err(bad(format!(
+                    "attribute {k:?} must be a string, number or boolean"
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_attributes_are_bounded() {
+        let mut u = UserInfo::default();
+        for i in 0..=MAX_ATTRIBUTES {
+            u.attributes.insert(format!("k{i}"), serde_json::json!(i));
+        }
+        assert_eq!(
+            validate_user(&u).expect_err("must be refused").code,
+            ErrorCode::TooLarge
+        );
+        let mut u = UserInfo::default();
+        u.attributes
+            .insert("k".into(), serde_json::json!({"nested": 1}));
+        assert_eq!(
+            validate_user(&u).expect_err("must be refused").code,
+            ErrorCode::BadFrame
+        );
+    }
+}

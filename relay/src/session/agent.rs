@@ -1,0 +1,323 @@
+//! The agent half of a session: its hello (token, cursors), site
+//! subscriptions and snapshots, and the frames an agent may send.
+
+use super::{
+    commit_error, err, err_cid, internal, own_file, with_cid, Live, Refuse, Session, State,
+};
+use crate::commit::{NewMessage, Target};
+use crate::ratelimit::Rate;
+use crate::store::{AgentRecord, ConvRecord};
+use protocol::limits::*;
+use protocol::*;
+use std::collections::HashMap;
+
+pub(super) struct AgentState {
+    agent: AgentRecord,
+    pub(super) live: Live,
+    pub(super) subscribed: Vec<SiteId>,
+    typing: Rate,
+    /// Set by `status {away}`; applies to sites subscribed later too.
+    away: bool,
+}
+
+impl Session {
+    pub(super) fn agent_hello(
+        &mut self,
+        h: Hello,
+        out: &mut Vec<ServerFrame>,
+    ) -> Result<(), Refuse> {
+        let app = self.app.clone();
+        let token = h.token.as_deref().unwrap_or_default();
+        let agent = crate::auth::agent_for_token(&app.store, token)
+            .map_err(internal)?
+            .ok_or_else(|| err(ErrorCode::BadToken, "unknown or revoked agent token"))?;
+        let mut cursors = HashMap::new();
+        for (conv, seq) in h.cursors {
+            if let Some(c) = app.store.conv(&conv).map_err(internal)? {
+                if agent.sites.contains(&c.site) {
+                    cursors.insert(conv, seq);
+                }
+            }
+        }
+        let (sub, handle) = app.hub.subscription_with(AGENT_QUEUE as u32);
+        out.push(ServerFrame::Welcome(Welcome {
+            v: PROTOCOL_VERSION,
+            role: Role::Agent,
+            heartbeat_ms: app.config.heartbeat.as_millis() as u64,
+            visitor: None,
+            token: None,
+            convs: Vec::new(),
+            agent: Some(agent.id.clone()),
+            name: Some(agent.name.clone()),
+            sites: agent.sites.clone(),
+            agents_online: false,
+            settings: None,
+        }));
+        let convs: Vec<ConvId> = cursors.keys().cloned().collect();
+        self.state = State::Agent(Box::new(AgentState {
+            agent,
+            live: Live {
+                sub,
+                handle,
+                cursors,
+            },
+            subscribed: Vec::new(),
+            typing: Rate::new(),
+            away: false,
+        }));
+        for c in convs {
+            self.replay(&c, out);
+        }
+        Ok(())
+    }
+
+    /// The site's live state for an agent: one `snapshot` with the
+    /// conversations and as many visitors as fit [`SNAPSHOT_VISITOR_BYTES`],
+    /// then one `presence` per remaining visitor — so no frame outgrows the
+    /// socket's write bound however many visitors are online.
+    pub(super) fn snapshot(&mut self, site: &SiteId, out: &mut Vec<ServerFrame>) {
+        let mut visitors = self.app.hub.visitors(site);
+        let mut budget = SNAPSHOT_VISITOR_BYTES;
+        let mut fit = 0;
+        for v in &visitors {
+            let n = serde_json::to_vec(v).map(|b| b.len()).unwrap_or(usize::MAX);
+            if n > budget {
+                break;
+            }
+            budget -= n;
+            fit += 1;
+        }
+        let rest = visitors.split_off(fit);
+        match self.app.store.site_convs(site, SNAPSHOT_CONVS) {
+            Ok(convs) => out.push(ServerFrame::Snapshot {
+                site: site.clone(),
+                visitors,
+                convs: convs.iter().map(ConvRecord::summary).collect(),
+            }),
+            Err(e) => return out.push(internal(e).into()),
+        }
+        out.extend(
+            rest.into_iter()
+                .map(|visitor| ServerFrame::Presence { visitor }),
+        );
+    }
+
+    /// A conversation on one of this agent's sites. Others look exactly like
+    /// missing ones, so ids of other sites cannot be probed.
+    fn agent_conv(&self, conv: &ConvId) -> Result<ConvRecord, Refuse> {
+        let State::Agent(a) = &self.state else {
+            return Err(err(ErrorCode::Forbidden, "agents only"));
+        };
+        match self.app.store.conv(conv).map_err(internal)? {
+            Some(c) if a.agent.sites.contains(&c.site) => Ok(c),
+            _ => Err(err(ErrorCode::UnknownConversation, "no such conversation")),
+        }
+    }
+
+    fn agent_mut(&mut self) -> Option<&mut AgentState> {
+        match &mut self.state {
+            State::Agent(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// This agent as a message's author, and the scope its cids are
+    /// deduplicated in.
+    fn me(&self) -> Option<(Author, String)> {
+        let State::Agent(a) = &self.state else {
+            return None;
+        };
+        let me = Author {
+            side: Side::Agent,
+            id: a.agent.id.to_string(),
+            name: Some(a.agent.name.clone()),
+        };
+        Some((me, format!("a:{}", a.agent.id)))
+    }
+
+    pub(super) async fn agent_frame(
+        &mut self,
+        frame: ClientFrame,
+        out: &mut Vec<ServerFrame>,
+    ) -> Result<(), Refuse> {
+        match frame {
+            ClientFrame::Subscribe { site } => self.subscribe(site, out),
+            ClientFrame::Send {
+                cid,
+                conv,
+                text,
+                file,
+            } => self.agent_send(cid, conv, text, file, out).await,
+            ClientFrame::Invite {
+                site,
+                visitor,
+                cid,
+                text,
+            } => self.invite(site, visitor, cid, text, out).await,
+            ClientFrame::Close { conv } => self.close(conv).await,
+            ClientFrame::Typing { conv, on, .. } => self.agent_typing(conv, on),
+            ClientFrame::Read { conv, seq } => {
+                let rec = self.agent_conv(&conv)?;
+                self.app.commit.read(rec.id, Side::Agent, seq);
+                Ok(())
+            }
+            ClientFrame::Sync { conv, after } => {
+                let rec = self.agent_conv(&conv)?;
+                self.sync(&rec.id, after, out);
+                Ok(())
+            }
+            ClientFrame::Status { away } => {
+                let app = self.app.clone();
+                if let Some(a) = self.agent_mut() {
+                    a.away = away;
+                    app.hub.agent_away(&a.subscribed, a.live.handle.id(), away);
+                }
+                Ok(())
+            }
+            ClientFrame::Page(_) => Err(err(ErrorCode::Forbidden, "visitors only")),
+            ClientFrame::Hello(_) | ClientFrame::Ping | ClientFrame::Pong => Ok(()),
+        }
+    }
+
+    /// `subscribe`: live traffic of one of the agent's sites, its snapshot,
+    /// and the replay of the agent's open conversations there.
+    fn subscribe(&mut self, site: SiteId, out: &mut Vec<ServerFrame>) -> Result<(), Refuse> {
+        let app = self.app.clone();
+        let Some(a) = self.agent_mut() else {
+            return Ok(());
+        };
+        if !a.agent.sites.contains(&site) {
+            return Err(err(
+                ErrorCode::Forbidden,
+                format!("not an agent of site {site}"),
+            ));
+        }
+        if app.store.site(&site).map_err(internal)?.is_none() {
+            return Err(err(ErrorCode::UnknownSite, format!("no site {site}")));
+        }
+        app.hub.agent_subscribe(&site, &a.live.handle, a.away);
+        if !a.subscribed.contains(&site) {
+            a.subscribed.push(site.clone());
+        }
+        let mine: Vec<ConvId> = a.live.cursors.keys().cloned().collect();
+        self.snapshot(&site, out);
+        for c in mine {
+            if matches!(app.store.conv(&c), Ok(Some(r)) if r.site == site) {
+                self.replay(&c, out);
+            }
+        }
+        Ok(())
+    }
+
+    /// `send`: a reply into a conversation of the agent's sites.
+    async fn agent_send(
+        &mut self,
+        cid: Cid,
+        conv: Option<ConvId>,
+        text: String,
+        file: Option<FileId>,
+        out: &mut Vec<ServerFrame>,
+    ) -> Result<(), Refuse> {
+        let Some((me, scope)) = self.me() else {
+            return Ok(());
+        };
+        let Some(conv) = conv else {
+            return Err(err_cid(
+                ErrorCode::BadFrame,
+                "an agent send needs conv",
+                &cid,
+            ));
+        };
+        let rec = self.agent_conv(&conv).map_err(|e| with_cid(e, &cid))?;
+        let file = own_file(&self.app, file, &rec.site, Side::Agent, &me.id, &cid)?;
+        self.submit(
+            NewMessage {
+                scope,
+                cid,
+                target: Target::Conv(rec.id),
+                from: me,
+                text,
+                file,
+            },
+            out,
+        )
+        .await;
+        Ok(())
+    }
+
+    /// `invite`: the agent starts a conversation with a known visitor.
+    async fn invite(
+        &mut self,
+        site: SiteId,
+        visitor: VisitorId,
+        cid: Cid,
+        text: String,
+        out: &mut Vec<ServerFrame>,
+    ) -> Result<(), Refuse> {
+        let Some((me, scope)) = self.me() else {
+            return Ok(());
+        };
+        let member = matches!(&self.state, State::Agent(a) if a.agent.sites.contains(&site));
+        if !member {
+            return Err(err_cid(
+                ErrorCode::Forbidden,
+                format!("not an agent of site {site}"),
+                &cid,
+            ));
+        }
+        if self
+            .app
+            .store
+            .visitor(&site, &visitor)
+            .map_err(internal)?
+            .is_none()
+        {
+            return Err(err_cid(ErrorCode::NotFound, "no such visitor", &cid));
+        }
+        self.submit(
+            NewMessage {
+                scope,
+                cid,
+                target: Target::Visitor { site, visitor },
+                from: me,
+                text,
+                file: None,
+            },
+            out,
+        )
+        .await;
+        Ok(())
+    }
+
+    /// `close`: ends a conversation of the agent's sites, durably.
+    async fn close(&mut self, conv: ConvId) -> Result<(), Refuse> {
+        let Some((me, _)) = self.me() else {
+            return Ok(());
+        };
+        let rec = self.agent_conv(&conv)?;
+        if let Err(e) = self.app.commit.close(rec.id, me).await {
+            return Err(commit_error(e, None));
+        }
+        Ok(())
+    }
+
+    /// `typing`: the agent's typing notice (never a draft) into one
+    /// conversation of its sites.
+    fn agent_typing(&mut self, conv: Option<ConvId>, on: bool) -> Result<(), Refuse> {
+        let Some(a) = self.agent_mut() else {
+            return Ok(());
+        };
+        if !a.typing.allow(MAX_TYPING_PER_MINUTE) {
+            return Ok(());
+        }
+        let Some(conv) = conv else {
+            return Err(err(
+                ErrorCode::BadFrame,
+                "an agent typing notice needs conv",
+            ));
+        };
+        let rec = self.agent_conv(&conv)?;
+        self.app.hub.publish_typing(&rec, Side::Agent, on, None);
+        Ok(())
+    }
+}

@@ -1,0 +1,404 @@
+//! The visitor half of a session: its hello (site, origin, token, verified
+//! identity, visit record) and the frames a visitor may send.
+
+use super::{err, err_cid, internal, own_file, with_cid, Live, Peer, Refuse, Session, State};
+use crate::commit::{NewMessage, Target};
+use crate::ratelimit::Rate;
+use crate::store::{ConvRecord, SiteRecord, VisitorRecord};
+use protocol::limits::*;
+use protocol::*;
+
+/// A new visit starts when a visitor returns after this long away.
+const VISIT_GAP_MS: u64 = 30 * 60 * 1000;
+
+/// Longest User-Agent kept on a visitor record, in characters.
+const USER_AGENT_CHARS: usize = 512;
+
+pub(super) struct VisitorState {
+    pub(super) site: SiteId,
+    pub(super) visitor: VisitorId,
+    name: Option<String>,
+    pub(super) live: Live,
+    sends: Rate,
+    pages: Rate,
+    typing: Rate,
+}
+
+impl Session {
+    pub(super) fn visitor_hello(
+        &mut self,
+        h: Hello,
+        out: &mut Vec<ServerFrame>,
+    ) -> Result<(), Refuse> {
+        let app = self.app.clone();
+        let (Some(site_id), Some(visitor)) = (h.site, h.visitor) else {
+            return Err(err(
+                ErrorCode::BadFrame,
+                "a visitor hello needs site and visitor",
+            ));
+        };
+        let site = self.hello_site(&site_id)?;
+        let record = app.store.visitor(&site_id, &visitor).map_err(internal)?;
+        self.check_visitor_token(&site_id, &visitor, h.token.as_deref(), record.is_some())?;
+        let (user, verified) = verified_user(&site, h.user)?;
+        let now = crate::now_ms();
+        let rec = self.visit(record, &site_id, &visitor, now, user, verified);
+        app.store.put_visitor(&rec).map_err(internal)?;
+        let convs = app
+            .store
+            .visitor_convs(&site_id, &visitor)
+            .map_err(internal)?;
+
+        let (sub, handle) = app.hub.subscription();
+        let info = VisitorInfo {
+            id: visitor.clone(),
+            site: site_id.clone(),
+            online: true,
+            page: None,
+            pages: 0,
+            since: now,
+            visits: rec.visits,
+            user: rec.user.clone(),
+            verified: rec.verified,
+            user_agent: rec.user_agent.clone(),
+        };
+        let agents_online = app.hub.visitor_connect(info, &handle);
+        let cursors = convs
+            .iter()
+            .map(|c| (c.id.clone(), h.cursors.get(&c.id).copied().unwrap_or(0)))
+            .collect();
+        out.push(self.visitor_welcome(&site, &visitor, &convs, agents_online));
+        let name = rec.user.as_ref().and_then(|u| u.name.clone());
+        // Origin and User-Agent were only needed for hello; idle connections
+        // should not carry them.
+        self.peer = Peer {
+            ip: self.peer.ip,
+            ..Peer::default()
+        };
+        self.state = State::Visitor(Box::new(VisitorState {
+            site: site_id,
+            visitor,
+            name,
+            live: Live {
+                sub,
+                handle,
+                cursors,
+            },
+            sends: Rate::new(),
+            pages: Rate::new(),
+            typing: Rate::new(),
+        }));
+        tracing::debug!("visitor hello");
+        for c in convs {
+            self.replay(&c.id, out);
+        }
+        Ok(())
+    }
+
+    /// The site a visitor hello names, if it exists and this page's origin
+    /// may embed it.
+    fn hello_site(&self, site_id: &SiteId) -> Result<SiteRecord, Refuse> {
+        let site = self
+            .app
+            .store
+            .site(site_id)
+            .map_err(internal)?
+            .ok_or_else(|| err(ErrorCode::UnknownSite, format!("no site {site_id}")))?;
+        if !crate::origin_allowed(&site.allowed_origins, self.peer.origin.as_deref()) {
+            return Err(err(
+                ErrorCode::OriginNotAllowed,
+                "this page's origin is not allowed for the site",
+            ));
+        }
+        Ok(site)
+    }
+
+    /// A presented token must be this visitor's; a known visitor id needs
+    /// one, so guessing an id is not enough to read its conversations.
+    fn check_visitor_token(
+        &self,
+        site: &SiteId,
+        visitor: &VisitorId,
+        token: Option<&str>,
+        known: bool,
+    ) -> Result<(), Refuse> {
+        match token {
+            Some(t) if !self.app.auth.check_visitor_token(site, visitor, t) => Err(err(
+                ErrorCode::BadToken,
+                "the visitor token does not match this visitor",
+            )),
+            None if known => Err(err(
+                ErrorCode::TokenRequired,
+                "this visitor id is taken: present its token or use a new id",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The visitor's record after this hello: a new visit counted after
+    /// [`VISIT_GAP_MS`] away, the User-Agent, and the identity (when the
+    /// hello brought one).
+    fn visit(
+        &self,
+        record: Option<VisitorRecord>,
+        site: &SiteId,
+        visitor: &VisitorId,
+        now: u64,
+        user: Option<UserInfo>,
+        verified: Option<bool>,
+    ) -> VisitorRecord {
+        let mut rec = record.unwrap_or(VisitorRecord {
+            id: visitor.clone(),
+            site: site.clone(),
+            first_seen: now,
+            last_seen: 0,
+            visits: 0,
+            user: None,
+            verified: false,
+            user_agent: None,
+        });
+        let new_visit = now.saturating_sub(rec.last_seen) > VISIT_GAP_MS;
+        if new_visit {
+            rec.visits = rec.visits.saturating_add(1);
+        }
+        rec.last_seen = now;
+        if let Some(ua) = &self.peer.user_agent {
+            rec.user_agent = Some(ua.chars().take(USER_AGENT_CHARS).collect());
+        }
+        if let (Some(u), Some(v)) = (user, verified) {
+            rec.user = Some(u);
+            rec.verified = v;
+        }
+        rec
+    }
+
+    fn visitor_welcome(
+        &self,
+        site: &SiteRecord,
+        visitor: &VisitorId,
+        convs: &[ConvRecord],
+        agents_online: bool,
+    ) -> ServerFrame {
+        let app = &self.app;
+        ServerFrame::Welcome(Welcome {
+            v: PROTOCOL_VERSION,
+            role: Role::Visitor,
+            heartbeat_ms: app.config.heartbeat.as_millis() as u64,
+            visitor: Some(visitor.clone()),
+            token: Some(app.auth.visitor_token(&site.id, visitor)),
+            convs: convs.iter().map(ConvRecord::summary).collect(),
+            agent: None,
+            name: None,
+            sites: Vec::new(),
+            agents_online,
+            // What the widget may offer: the site's choice or the relay's.
+            settings: Some(
+                site.widget
+                    .clone()
+                    .with_effective_file_types(&app.config.file_types),
+            ),
+        })
+    }
+
+    /// A conversation this visitor may touch.
+    fn own_conv(&self, conv: &ConvId) -> Result<ConvRecord, Refuse> {
+        let State::Visitor(v) = &self.state else {
+            return Err(err(ErrorCode::Forbidden, "visitors only"));
+        };
+        match self.app.store.conv(conv).map_err(internal)? {
+            Some(c) if c.site == v.site && c.visitor == v.visitor => Ok(c),
+            _ => Err(err(ErrorCode::UnknownConversation, "no such conversation")),
+        }
+    }
+
+    fn visitor_mut(&mut self) -> Option<&mut VisitorState> {
+        match &mut self.state {
+            State::Visitor(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    pub(super) async fn visitor_frame(
+        &mut self,
+        frame: ClientFrame,
+        out: &mut Vec<ServerFrame>,
+    ) -> Result<(), Refuse> {
+        match frame {
+            ClientFrame::Page(p) => self.page(p),
+            ClientFrame::Send {
+                cid,
+                conv,
+                text,
+                file,
+            } => self.visitor_send(cid, conv, text, file, out).await,
+            ClientFrame::Typing { conv, on, text } => self.visitor_typing(conv, on, text),
+            ClientFrame::Read { conv, seq } => {
+                let rec = self.own_conv(&conv)?;
+                self.app.commit.read(rec.id, Side::Visitor, seq);
+                Ok(())
+            }
+            ClientFrame::Sync { conv, after } => {
+                let rec = self.own_conv(&conv)?;
+                self.sync(&rec.id, after, out);
+                Ok(())
+            }
+            ClientFrame::Subscribe { .. }
+            | ClientFrame::Invite { .. }
+            | ClientFrame::Status { .. }
+            | ClientFrame::Close { .. } => Err(err(ErrorCode::Forbidden, "agents only")),
+            ClientFrame::Hello(_) | ClientFrame::Ping | ClientFrame::Pong => Ok(()),
+        }
+    }
+
+    /// `page`: recorded and shown to the site's agents, within the
+    /// visitor's and the IP's page-view rates.
+    fn page(&mut self, p: PageView) -> Result<(), Refuse> {
+        let app = self.app.clone();
+        let ip = self.peer.ip;
+        let Some(v) = self.visitor_mut() else {
+            return Ok(());
+        };
+        let ip_ok = ip.is_none_or(|ip| {
+            app.limiter
+                .hit(&format!("page-ip:{ip}"), app.config.page_views_per_ip)
+                .is_ok()
+        });
+        if !v.pages.allow(MAX_PAGE_VIEWS_PER_MINUTE) || !ip_ok {
+            return Err(err(
+                ErrorCode::RateLimited,
+                "too many page views; slow down",
+            ));
+        }
+        let page = PageInfo {
+            url: p.url,
+            title: p.title,
+            referrer: p.referrer,
+            at: crate::now_ms(),
+        };
+        app.store
+            .record_page(&v.site, &v.visitor, &page)
+            .map_err(internal)?;
+        app.hub.visitor_page(&v.site, &v.visitor, page);
+        Ok(())
+    }
+
+    /// `send`: to one of the visitor's conversations, or (without `conv`)
+    /// to its open one or a new one; acked once durable.
+    async fn visitor_send(
+        &mut self,
+        cid: Cid,
+        conv: Option<ConvId>,
+        text: String,
+        file: Option<FileId>,
+        out: &mut Vec<ServerFrame>,
+    ) -> Result<(), Refuse> {
+        let app = self.app.clone();
+        let ip = self.peer.ip;
+        let Some(v) = self.visitor_mut() else {
+            return Ok(());
+        };
+        let ip_ok = ip.is_none_or(|ip| {
+            app.limiter
+                .hit(&format!("send-ip:{ip}"), app.config.sends_per_ip)
+                .is_ok()
+        });
+        if !v.sends.allow(app.config.sends_per_visitor) || !ip_ok {
+            return Err(err_cid(
+                ErrorCode::RateLimited,
+                "too many messages; resend in a minute",
+                &cid,
+            ));
+        }
+        let scope = format!("v:{}:{}", v.site, v.visitor);
+        let from = Author {
+            side: Side::Visitor,
+            id: v.visitor.to_string(),
+            name: v.name.clone(),
+        };
+        let file = own_file(&app, file, &v.site, Side::Visitor, v.visitor.as_str(), &cid)?;
+        let (site, visitor) = (v.site.clone(), v.visitor.clone());
+        let target = match conv {
+            Some(c) => Target::Conv(self.own_conv(&c).map_err(|e| with_cid(e, &cid))?.id),
+            None => Target::Visitor { site, visitor },
+        };
+        self.submit(
+            NewMessage {
+                scope,
+                cid,
+                target,
+                from,
+                text,
+                file,
+            },
+            out,
+        )
+        .await;
+        Ok(())
+    }
+
+    /// `typing`: to the named conversation or the visitor's open one; the
+    /// draft only where the site switched draft previews on.
+    fn visitor_typing(
+        &mut self,
+        conv: Option<ConvId>,
+        on: bool,
+        text: Option<String>,
+    ) -> Result<(), Refuse> {
+        let app = self.app.clone();
+        let Some(v) = self.visitor_mut() else {
+            return Ok(());
+        };
+        if !v.typing.allow(MAX_TYPING_PER_MINUTE) {
+            return Ok(());
+        }
+        let (site, visitor) = (v.site.clone(), v.visitor.clone());
+        let rec = match conv {
+            Some(c) => self.own_conv(&c)?,
+            None => {
+                let convs = app.store.visitor_convs(&site, &visitor).map_err(internal)?;
+                match convs.into_iter().rev().find(|c| c.open) {
+                    Some(c) => c,
+                    // Nobody to tell until a conversation exists.
+                    None => return Ok(()),
+                }
+            }
+        };
+        // The draft travels only where the owner switched it on.
+        let text = match text {
+            Some(t) if on => app
+                .store
+                .site(&rec.site)
+                .map_err(internal)?
+                .filter(|s| s.widget.draft_preview)
+                .map(|_| t),
+            _ => None,
+        };
+        app.hub.publish_typing(&rec, Side::Visitor, on, text);
+        Ok(())
+    }
+}
+
+/// The identity a hello brings and whether it is verified: `Some(true)`
+/// with a valid `user_hash`, `Some(false)` without one, `None` without a
+/// user. A wrong or unusable hash refuses the hello.
+fn verified_user(
+    site: &SiteRecord,
+    mut user: Option<UserInfo>,
+) -> Result<(Option<UserInfo>, Option<bool>), Refuse> {
+    let Some(u) = &mut user else {
+        return Ok((None, None));
+    };
+    let Some(hash) = u.user_hash.take() else {
+        return Ok((user, Some(false)));
+    };
+    let id =
+        u.id.as_deref()
+            .ok_or_else(|| err(ErrorCode::BadUserHash, "user_hash needs user.id"))?;
+    if !crate::auth::check_user_hash(&site.secret, id, &hash) {
+        return Err(err(
+            ErrorCode::BadUserHash,
+            "user_hash is not HMAC-SHA256(site secret, user.id)",
+        ));
+    }
+    Ok((user, Some(true)))
+}

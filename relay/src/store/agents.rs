@@ -1,0 +1,100 @@
+//! Agent accounts, their e-mail index, and session tokens.
+
+use super::{encode, Result, Store};
+use protocol::{AgentId, SiteId};
+use serde::{Deserialize, Serialize};
+
+pub use protocol::api::AgentRole;
+
+/// An agent account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentRecord {
+    pub id: AgentId,
+    pub name: String,
+    /// Sites this agent is a member of.
+    pub sites: Vec<SiteId>,
+    /// Login e-mail, lower-cased (absent for token-only agents from the CLI).
+    #[serde(default)]
+    pub email: Option<String>,
+    /// argon2id PHC string; never leaves the store.
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub role: AgentRole,
+    #[serde(default)]
+    pub created: u64,
+}
+
+/// An agent session token, stored as its SHA-256 only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    pub agent: AgentId,
+    pub created: u64,
+    /// ms since epoch after which the token is refused; 0: never (tokens
+    /// minted by the admin CLI for integrations).
+    #[serde(default)]
+    pub expires: u64,
+}
+
+impl Store {
+    pub fn agent(&self, id: &AgentId) -> Result<Option<AgentRecord>> {
+        Self::get(&self.agents, id.as_str().as_bytes())
+    }
+
+    /// Stores an agent and keeps the e-mail index in step.
+    pub fn put_agent(&self, a: &AgentRecord) -> Result<()> {
+        if let Some(old) = self.agent(&a.id)? {
+            if let Some(e) = old.email.filter(|e| Some(e) != a.email.as_ref()) {
+                self.emails.remove(e.as_bytes())?;
+            }
+        }
+        if let Some(e) = &a.email {
+            self.emails.insert(e.as_bytes(), a.id.as_str().as_bytes())?;
+        }
+        self.agents.insert(a.id.as_str().as_bytes(), encode(a)?)?;
+        Ok(())
+    }
+
+    pub fn agent_by_email(&self, email: &str) -> Result<Option<AgentRecord>> {
+        let Some(id) = self.emails.get(email.as_bytes())? else {
+            return Ok(None);
+        };
+        match std::str::from_utf8(&id)
+            .ok()
+            .and_then(|s| AgentId::new(s).ok())
+        {
+            Some(id) => self.agent(&id),
+            None => Ok(None),
+        }
+    }
+
+    pub fn agents(&self) -> Result<Vec<AgentRecord>> {
+        Self::all(&self.agents, b"")
+    }
+
+    /// Removes an agent; its tokens stop working at once (they resolve to
+    /// no agent).
+    pub fn delete_agent(&self, id: &AgentId) -> Result<()> {
+        if let Some(a) = self.agent(id)? {
+            if let Some(e) = a.email {
+                self.emails.remove(e.as_bytes())?;
+            }
+        }
+        self.agents.remove(id.as_str().as_bytes())?;
+        Ok(())
+    }
+
+    pub fn token(&self, hash: &[u8]) -> Result<Option<TokenRecord>> {
+        Self::get(&self.tokens, hash)
+    }
+
+    pub fn put_token(&self, hash: &[u8], t: &TokenRecord) -> Result<()> {
+        self.tokens.insert(hash, encode(t)?)?;
+        Ok(())
+    }
+
+    pub fn delete_token(&self, hash: &[u8]) -> Result<()> {
+        self.tokens.remove(hash)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,216 @@
+//! The `chat` tree's records: conversations, their events, and the cid
+//! dedup index.
+
+use super::{decode, keys, Result, Store, StoreError};
+use protocol::{AgentId, ConvId, ConvSummary, Event, SiteId, VisitorId};
+use serde::{Deserialize, Serialize};
+
+/// A conversation's state; the commit task is its only writer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConvRecord {
+    pub id: ConvId,
+    pub site: SiteId,
+    pub visitor: VisitorId,
+    pub open: bool,
+    pub last_seq: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub visitor_read: u64,
+    pub agent_read: u64,
+    #[serde(default)]
+    pub preview: Option<String>,
+    /// The agent handling it, if any.
+    #[serde(default)]
+    pub assignee: Option<AgentId>,
+}
+
+impl ConvRecord {
+    pub fn summary(&self) -> ConvSummary {
+        ConvSummary {
+            id: self.id.clone(),
+            site: self.site.clone(),
+            visitor: self.visitor.clone(),
+            open: self.open,
+            last_seq: self.last_seq,
+            created: self.created,
+            updated: self.updated,
+            visitor_read: self.visitor_read,
+            agent_read: self.agent_read,
+            preview: self.preview.clone(),
+            assignee: self.assignee.clone(),
+        }
+    }
+}
+
+/// Where a cid landed: the dedup index entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CidHit {
+    pub conv: ConvId,
+    pub seq: u64,
+}
+
+impl Store {
+    pub fn conv(&self, id: &ConvId) -> Result<Option<ConvRecord>> {
+        Self::get(&self.chat, &keys::conv(id))
+    }
+
+    /// Events of `conv` with seq > `after`, in order, at most `limit`.
+    pub fn events_after(&self, conv: &ConvId, after: u64, limit: usize) -> Result<Vec<Event>> {
+        let start = keys::event(conv, after.saturating_add(1));
+        let end = keys::event(conv, u64::MAX);
+        let mut out = Vec::new();
+        for item in self.chat.range(start..=end).take(limit) {
+            let (k, v) = item?;
+            out.push(decode(&k, &v)?);
+        }
+        Ok(out)
+    }
+
+    /// The last `limit` events of `conv` below seq `before`, oldest first
+    /// (paging history backwards).
+    pub fn events_before(&self, conv: &ConvId, before: u64, limit: usize) -> Result<Vec<Event>> {
+        if before <= 1 {
+            return Ok(Vec::new());
+        }
+        let start = keys::event(conv, 1);
+        let end = keys::event(conv, before - 1);
+        let mut out = Vec::new();
+        for item in self.chat.range(start..=end).rev().take(limit) {
+            let (k, v) = item?;
+            out.push(decode(&k, &v)?);
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    /// Where `cid` from `scope` was stored, if it was.
+    pub fn cid(&self, scope: &str, cid: &str) -> Result<Option<CidHit>> {
+        let key = keys::cid(scope, cid);
+        let Some(v) = self.chat.get(&key)? else {
+            return Ok(None);
+        };
+        decode_cid_hit(&key, &v).map(Some)
+    }
+
+    pub(super) fn conv_ids_under(
+        &self,
+        prefix: &[u8],
+        newest_first: bool,
+        limit: usize,
+    ) -> Result<Vec<ConvId>> {
+        let iter = self.chat.scan_prefix(prefix);
+        let keys: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = if newest_first
+        {
+            Box::new(iter.rev())
+        } else {
+            Box::new(iter)
+        };
+        let mut out = Vec::new();
+        for item in keys.take(limit) {
+            let (k, _) = item?;
+            let id = std::str::from_utf8(&k[prefix.len()..])
+                .ok()
+                .and_then(|s| ConvId::new(s).ok());
+            match id {
+                Some(id) => out.push(id),
+                None => {
+                    tracing::warn!(key = %String::from_utf8_lossy(&k), "skipping bad index key")
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A visitor's conversations, oldest first.
+    pub fn visitor_convs(&self, site: &SiteId, visitor: &VisitorId) -> Result<Vec<ConvRecord>> {
+        let ids =
+            self.conv_ids_under(&keys::visitor_conv_prefix(site, visitor), false, usize::MAX)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(c) = self.conv(&id)? {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A site's most recent conversations, newest first, at most `limit`.
+    pub fn site_convs(&self, site: &SiteId, limit: usize) -> Result<Vec<ConvRecord>> {
+        let ids = self.conv_ids_under(&keys::site_conv_prefix(site), true, limit)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(c) = self.conv(&id)? {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Total stored events (for metrics and tests); walks the index.
+    pub fn event_count(&self) -> usize {
+        self.chat.scan_prefix(b"e").count()
+    }
+}
+
+pub fn encode_cid_hit(conv: &ConvId, seq: u64) -> Vec<u8> {
+    [conv.as_str().as_bytes(), b"\0", &seq.to_be_bytes()].concat()
+}
+
+fn decode_cid_hit(key: &[u8], v: &[u8]) -> Result<CidHit> {
+    let corrupt = || StoreError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
+        err: serde::de::Error::custom("bad cid index value"),
+    };
+    if v.len() < 10 {
+        return Err(corrupt());
+    }
+    let (conv, rest) = v.split_at(v.len() - 9);
+    let seq = u64::from_be_bytes(rest[1..].try_into().map_err(|_| corrupt())?);
+    let conv = std::str::from_utf8(conv)
+        .ok()
+        .and_then(|s| ConvId::new(s).ok())
+        .ok_or_else(corrupt)?;
+    Ok(CidHit { conv, seq })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::encode;
+
+    #[test]
+    fn cid_hits_round_trip_and_events_range_by_conv() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let store = Store::open(dir.path())?;
+        let conv = ConvId::new("01HZZZZZZZZZZZZZZZZZZZZZZZ").expect("id");
+        let other = ConvId::new("01HZZZZZZZZZZZZZZZZZZZZZZY").expect("id");
+        let mut batch = sled::Batch::default();
+        for (c, seq) in [(&conv, 1u64), (&conv, 2), (&other, 1), (&conv, 300)] {
+            let ev = Event {
+                conv: c.clone(),
+                seq,
+                ts: 0,
+                body: protocol::EventBody::Closed {
+                    by: protocol::Author {
+                        side: protocol::Side::System,
+                        id: "x".into(),
+                        name: None,
+                    },
+                },
+            };
+            batch.insert(keys::event(c, seq), encode(&ev)?);
+        }
+        batch.insert(keys::cid("v:s:v", "m1"), encode_cid_hit(&conv, 300));
+        store.apply_chat(batch)?;
+        store.sync()?;
+        let seqs: Vec<u64> = store
+            .events_after(&conv, 1, 10)?
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(seqs, vec![2, 300]);
+        assert_eq!(store.cid("v:s:v", "m1")?, Some(CidHit { conv, seq: 300 }));
+        assert_eq!(store.cid("v:s:v", "m2")?, None);
+        Ok(())
+    }
+}

@@ -1,0 +1,54 @@
+//! Keys of the `chat` tree; the commit task builds batches with them.
+
+use super::join;
+use protocol::{ConvId, FileId, SiteId, VisitorId};
+
+pub fn conv(conv: &ConvId) -> Vec<u8> {
+    [b"c", conv.as_str().as_bytes()].concat()
+}
+pub fn event_prefix(conv: &ConvId) -> Vec<u8> {
+    // Conversation ids are fixed-length ULIDs, so no separator is
+    // needed, but keep one anyway: ids from older data stay unambiguous.
+    [b"e", conv.as_str().as_bytes(), b"\0"].concat()
+}
+pub fn event(conv: &ConvId, seq: u64) -> Vec<u8> {
+    [event_prefix(conv).as_slice(), &seq.to_be_bytes()].concat()
+}
+pub fn cid(scope: &str, cid: &str) -> Vec<u8> {
+    [b"k".as_slice(), &join(&[scope.as_bytes(), cid.as_bytes()])].concat()
+}
+pub fn site_conv(site: &SiteId, conv: &ConvId) -> Vec<u8> {
+    [
+        b"s".as_slice(),
+        &join(&[site.as_str().as_bytes(), conv.as_str().as_bytes()]),
+    ]
+    .concat()
+}
+pub fn site_conv_prefix(site: &SiteId) -> Vec<u8> {
+    [b"s".as_slice(), site.as_str().as_bytes(), b"\0"].concat()
+}
+pub fn visitor_conv(site: &SiteId, visitor: &VisitorId, conv: &ConvId) -> Vec<u8> {
+    [
+        b"v".as_slice(),
+        &join(&[
+            site.as_str().as_bytes(),
+            visitor.as_str().as_bytes(),
+            conv.as_str().as_bytes(),
+        ]),
+    ]
+    .concat()
+}
+pub fn file_conv(file: &FileId, conv: &ConvId) -> Vec<u8> {
+    [file_conv_prefix(file).as_slice(), conv.as_str().as_bytes()].concat()
+}
+pub fn file_conv_prefix(file: &FileId) -> Vec<u8> {
+    [b"f", file.as_str().as_bytes(), b"\0"].concat()
+}
+pub fn visitor_conv_prefix(site: &SiteId, visitor: &VisitorId) -> Vec<u8> {
+    [
+        b"v".as_slice(),
+        &join(&[site.as_str().as_bytes(), visitor.as_str().as_bytes()]),
+        b"\0",
+    ]
+    .concat()
+}

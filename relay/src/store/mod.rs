@@ -1,0 +1,202 @@
+//! The only module that touches sled: [`Store`] here, its records and
+//! their methods one file per kind (sites, visitors, agents, files, chat).
+//!
+//! Trees and keys (ids never contain `\0`, so it separates key parts):
+//! - `chat`: everything the delivery promise covers, so that one group
+//!   commit is one atomic `apply_batch`:
+//!   - `c` conv                     → [`ConvRecord`] JSON
+//!   - `e` conv seq(u64 BE)         → [`Event`] JSON (ULID conv ids are 26 bytes)
+//!   - `k` scope `\0` cid           → conv `\0` seq(u64 BE): the cid dedup index
+//!   - `s` site `\0` conv           → (): a site's conversations, oldest first
+//!   - `v` site `\0` visitor `\0` conv → (): a visitor's conversations
+//!   - `f` file `\0` conv            → (): a conversation a file was sent in
+//!     (written with the message, so access follows the message)
+//! - `sites`: site id → [`SiteRecord`]
+//! - `visitors`: site `\0` visitor → [`VisitorRecord`]
+//! - `pages`: site `\0` visitor `\0` ts(u64 BE) → [`PageRecord`]
+//! - `agents`: agent id → [`AgentRecord`]; `tokens`: sha256(token) → [`TokenRecord`]
+//! - `meta`: `server_key` (visitor-token signing key)
+//! - `files`: file id → [`FileRecord`] (the bytes live on disk, see `files`)
+//! - `quota`: site `\0` visitor → bytes of uploads stored (u64 BE)
+//!
+//! Durability: [`Store::sync`] = sled `flush` (which on Linux ends in
+//! `sync_file_range`, not a cache flush — sled issue #1452) followed by
+//! `fdatasync` on sled's data file through a handle of our own.
+
+mod agents;
+mod chat;
+mod files;
+pub mod keys;
+mod sites;
+mod visitors;
+
+pub use agents::{AgentRecord, AgentRole, TokenRecord};
+pub use chat::{encode_cid_hit, CidHit, ConvRecord};
+pub use files::{AddFile, FileRecord};
+pub use sites::{CannedRecord, SiteRecord};
+pub use visitors::{PageRecord, VisitorRecord};
+
+use serde::{de::DeserializeOwned, Serialize};
+use std::fs::File;
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("sled: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("corrupt record under {key}: {err}")]
+    Corrupt { key: String, err: serde_json::Error },
+    #[error("encode: {0}")]
+    Encode(serde_json::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+pub struct Store {
+    db: sled::Db,
+    /// Our own handle on sled's data file, for `fdatasync` after `flush`.
+    data_file: File,
+    /// A small file of our own beside sled's, to tell a failing disk from
+    /// a database that stays failed after the disk recovered.
+    probe: std::path::PathBuf,
+    chat: sled::Tree,
+    sites: sled::Tree,
+    visitors: sled::Tree,
+    pages: sled::Tree,
+    agents: sled::Tree,
+    emails: sled::Tree,
+    tokens: sled::Tree,
+    canned: sled::Tree,
+    meta: sled::Tree,
+    files: sled::Tree,
+    quota: sled::Tree,
+}
+
+fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|err| StoreError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
+        err,
+    })
+}
+
+pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(StoreError::Encode)
+}
+
+fn be_u64(b: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    if b.len() == 8 {
+        a.copy_from_slice(b);
+    }
+    u64::from_be_bytes(a)
+}
+
+fn join(parts: &[&[u8]]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            key.push(0);
+        }
+        key.extend_from_slice(p);
+    }
+    key
+}
+
+impl Store {
+    /// Opens (or creates) the store under `dir`.
+    pub fn open(dir: &Path) -> Result<Store> {
+        std::fs::create_dir_all(dir)?;
+        let db = sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::HighThroughput)
+            .open()?;
+        let data_file = File::open(dir.join("db"))?;
+        Ok(Store {
+            chat: db.open_tree("chat")?,
+            sites: db.open_tree("sites")?,
+            visitors: db.open_tree("visitors")?,
+            pages: db.open_tree("pages")?,
+            agents: db.open_tree("agents")?,
+            emails: db.open_tree("emails")?,
+            tokens: db.open_tree("tokens")?,
+            canned: db.open_tree("canned")?,
+            meta: db.open_tree("meta")?,
+            files: db.open_tree("files")?,
+            quota: db.open_tree("quota")?,
+            data_file,
+            probe: dir.join("disk-probe"),
+            db,
+        })
+    }
+
+    /// Whether the disk under the data dir takes a write and an fdatasync
+    /// right now (independently of sled's state).
+    pub fn disk_healthy(&self) -> bool {
+        // Positioned writes, as sled's own.
+        use std::os::unix::fs::FileExt;
+        let probe = || -> std::io::Result<()> {
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .write(true)
+                .truncate(false)
+                .open(&self.probe)?;
+            f.write_all_at(b"k", 0)?;
+            f.sync_data()
+        };
+        probe().is_ok()
+    }
+
+    /// Makes every write so far durable: sled flush, then `fdatasync` of the
+    /// data file (sled's flush alone leaves the drive's cache unflushed).
+    pub fn sync(&self) -> Result<()> {
+        self.db.flush()?;
+        self.data_file.sync_data()?;
+        Ok(())
+    }
+
+    /// Applies a batch to the `chat` tree atomically (not yet durable).
+    pub fn apply_chat(&self, batch: sled::Batch) -> Result<()> {
+        self.chat.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// Every record under `prefix` (empty: the whole tree), in key order.
+    fn all<T: DeserializeOwned>(tree: &sled::Tree, prefix: &[u8]) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        for item in tree.scan_prefix(prefix) {
+            let (k, v) = item?;
+            out.push(decode(&k, &v)?);
+        }
+        Ok(out)
+    }
+
+    fn get<T: DeserializeOwned>(tree: &sled::Tree, key: &[u8]) -> Result<Option<T>> {
+        match tree.get(key)? {
+            Some(bytes) => Ok(Some(decode(key, &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    // --- meta -------------------------------------------------------------
+
+    /// The key that signs visitor tokens, created on first use.
+    pub fn server_key(&self) -> Result<Vec<u8>> {
+        if let Some(k) = self.meta.get(b"server_key")? {
+            return Ok(k.to_vec());
+        }
+        let key: [u8; 32] = rand::random();
+        // compare_and_swap so two racing first starts agree on one key.
+        let _ = self
+            .meta
+            .compare_and_swap(b"server_key", None as Option<&[u8]>, Some(&key[..]))?;
+        let stored = self
+            .meta
+            .get(b"server_key")?
+            .map(|k| k.to_vec())
+            .unwrap_or(key.to_vec());
+        self.sync()?;
+        Ok(stored)
+    }
+}

@@ -1,0 +1,75 @@
+//! What the relay remembers of visitors: their records and page views.
+
+use super::{decode, encode, join, Result, Store};
+use protocol::{PageInfo, SiteId, UserInfo, VisitorId};
+use serde::{Deserialize, Serialize};
+
+/// What the relay remembers of a visitor between visits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VisitorRecord {
+    pub id: VisitorId,
+    pub site: SiteId,
+    pub first_seen: u64,
+    pub last_seen: u64,
+    pub visits: u32,
+    #[serde(default)]
+    pub user: Option<UserInfo>,
+    #[serde(default)]
+    pub verified: bool,
+    #[serde(default)]
+    pub user_agent: Option<String>,
+}
+
+/// One stored page view.
+pub type PageRecord = PageInfo;
+
+impl Store {
+    pub(super) fn visitor_key(site: &SiteId, visitor: &VisitorId) -> Vec<u8> {
+        join(&[site.as_str().as_bytes(), visitor.as_str().as_bytes()])
+    }
+
+    pub fn visitor(&self, site: &SiteId, visitor: &VisitorId) -> Result<Option<VisitorRecord>> {
+        Self::get(&self.visitors, &Self::visitor_key(site, visitor))
+    }
+
+    pub fn put_visitor(&self, v: &VisitorRecord) -> Result<()> {
+        self.visitors
+            .insert(Self::visitor_key(&v.site, &v.id), encode(v)?)?;
+        Ok(())
+    }
+
+    /// Records a page view (not part of the delivery promise: flushed by
+    /// sled's background flusher or the next group commit).
+    pub fn record_page(&self, site: &SiteId, visitor: &VisitorId, page: &PageRecord) -> Result<()> {
+        let key = [
+            Self::visitor_key(site, visitor).as_slice(),
+            b"\0",
+            &page.at.to_be_bytes(),
+        ]
+        .concat();
+        self.pages.insert(key, encode(page)?)?;
+        Ok(())
+    }
+
+    /// The visitor's page views, oldest first, at most `limit` (the newest).
+    pub fn pages(
+        &self,
+        site: &SiteId,
+        visitor: &VisitorId,
+        limit: usize,
+    ) -> Result<Vec<PageRecord>> {
+        let prefix = [Self::visitor_key(site, visitor).as_slice(), b"\0"].concat();
+        let mut out = Vec::new();
+        for item in self.pages.scan_prefix(&prefix).rev().take(limit) {
+            let (k, v) = item?;
+            out.push(decode(&k, &v)?);
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    /// Every visitor record of a site (profiles, stats).
+    pub fn site_visitors(&self, site: &SiteId) -> Result<Vec<VisitorRecord>> {
+        Self::all(&self.visitors, &[site.as_str().as_bytes(), b"\0"].concat())
+    }
+}
