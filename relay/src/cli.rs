@@ -273,8 +273,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 role,
             };
             // CLI tokens are for integrations: they do not expire.
-            let (agent, _) = auth::create_agent(&store, new, None)?;
-            let token = auth::issue_token(&store, &agent.id, 0)?;
+            let (_, token) = auth::create_agent(&store, new, None)?;
             println!("{token}");
             Ok(())
         }

@@ -51,61 +51,42 @@ impl Relay {
     /// Starts a relay on a fresh data dir with the demo site (`demo`) and
     /// agent ([`DEMO_TOKEN`]). `extra` are more flags.
     pub async fn start(bin: &str, extra: &[&str]) -> Result<Relay> {
-        let tmp = tempfile::tempdir()?;
-        let dir = tmp.path().to_path_buf();
-        let mut r = Relay {
-            child: None,
-            addr: "127.0.0.1:0".into(),
-            metrics_addr: "127.0.0.1:0".into(),
-            dir,
-            _tmp: Some(tmp),
-            extra: extra.iter().map(|s| s.to_string()).collect(),
-            bin: PathBuf::from(bin),
-            wrapper: Vec::new(),
-            log: None,
-            log_filter: None,
-        };
-        r.spawn().await?;
-        Ok(r)
+        Relay::launch(bin, extra, &[], false, None).await
     }
 
     /// Like [`Relay::start`], run under `wrapper` (e.g. `["fiu-run", "-x"]`)
     /// with its log written to `<data dir>/relay.log`.
     pub async fn start_wrapped(bin: &str, wrapper: &[&str], extra: &[&str]) -> Result<Relay> {
-        let tmp = tempfile::tempdir()?;
-        let dir = tmp.path().to_path_buf();
-        let mut r = Relay {
-            child: None,
-            addr: "127.0.0.1:0".into(),
-            metrics_addr: "127.0.0.1:0".into(),
-            log: Some(dir.join("relay.log")),
-            dir,
-            _tmp: Some(tmp),
-            extra: extra.iter().map(|s| s.to_string()).collect(),
-            bin: PathBuf::from(bin),
-            wrapper: wrapper.iter().map(|s| s.to_string()).collect(),
-            log_filter: None,
-        };
-        r.spawn().await?;
-        Ok(r)
+        Relay::launch(bin, extra, wrapper, true, None).await
     }
 
     /// Like [`Relay::start`], logging with `filter` (a `KEFU_LOG` value,
     /// e.g. `"warn,relay::session=debug"`) to `<data dir>/relay.log`, for
     /// tests that check what the relay did inside ([`Relay::log_text`]).
     pub async fn start_logged(bin: &str, filter: &str, extra: &[&str]) -> Result<Relay> {
+        Relay::launch(bin, extra, &[], true, Some(filter)).await
+    }
+
+    async fn launch(
+        bin: &str,
+        extra: &[&str],
+        wrapper: &[&str],
+        logged: bool,
+        log_filter: Option<&str>,
+    ) -> Result<Relay> {
         let tmp = tempfile::tempdir()?;
         let dir = tmp.path().to_path_buf();
         let mut r = Relay {
             child: None,
             addr: "127.0.0.1:0".into(),
-            log: Some(dir.join("relay.log")),
+            metrics_addr: "127.0.0.1:0".into(),
+            log: logged.then(|| dir.join("relay.log")),
             dir,
             _tmp: Some(tmp),
             extra: extra.iter().map(|s| s.to_string()).collect(),
             bin: PathBuf::from(bin),
-            wrapper: Vec::new(),
-            log_filter: Some(filter.to_string()),
+            wrapper: wrapper.iter().map(|s| s.to_string()).collect(),
+            log_filter: log_filter.map(str::to_string),
         };
         r.spawn().await?;
         Ok(r)

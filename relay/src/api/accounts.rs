@@ -129,7 +129,7 @@ pub async fn agents_add(app: Arc<App>, me: Me, b: NewAgent) -> Result<Reply, Rej
         role: b.role,
     };
     let store = app.store.clone();
-    let (agent, _) = tokio::task::spawn_blocking(move || auth::create_agent(&store, new, None))
+    let agent = tokio::task::spawn_blocking(move || auth::add_agent(&store, new))
         .await
         .map_err(internal)??;
     Ok(json(StatusCode::CREATED, &agent_view(&agent)))
