@@ -120,11 +120,11 @@ fn conversation(s: &State, h: &Handlers) -> Html {
         <section class="chat" data-conv={sum.id.to_string()} {ondrop} {ondragover}>
             <ChatHeader summary={sum.clone()} name={name.clone()} me={s.my_id().to_string()}
                 team={s.team.clone()} dispatch={d.clone()} />
-            <MessageList conv={sum.id.to_string()} seqs={message_seqs(c, s.my_id())} {pending}>
+            <MessageList conv={sum.id.to_string()} seqs={message_seqs(c.events.values(), s.my_id())} {pending}>
                 if c.more_before {
                     <li class="more"><button onclick={d.reform(|_| Action::LoadEarlier)}>{"Load earlier messages"}</button></li>
                 }
-                { for c.events.values().zip(runs(c)).map(|(e, first_of_run)| html! {
+                { for c.events.values().zip(runs(c.events.values())).map(|(e, first_of_run)| html! {
                     <MessageItem key={e.seq.to_string()} event={e.clone()} visitor_name={name.clone()}
                         visitor_read={sum.visitor_read} token={token.clone()} {first_of_run} now={s.now} />
                 }) }
@@ -164,12 +164,12 @@ fn sender(e: &Event) -> Option<(Side, &str)> {
     }
 }
 
-/// For each event of `c` in order: whether it starts a run of messages
+/// For each event in order: whether it starts a run of messages
 /// from one sender (a system line always stands alone).
-fn runs(c: &Conv) -> Vec<bool> {
+fn runs<'a>(events: impl IntoIterator<Item = &'a Event>) -> Vec<bool> {
     let mut prev: Option<&Event> = None;
-    c.events
-        .values()
+    events
+        .into_iter()
         .map(|e| {
             let same = prev.is_some_and(|p| {
                 sender(p).is_some()
@@ -182,10 +182,10 @@ fn runs(c: &Conv) -> Vec<bool> {
         .collect()
 }
 
-/// The message events of `c`: `(seq, from someone other than me)`.
-fn message_seqs(c: &Conv, me: &str) -> Vec<(u64, bool)> {
-    c.events
-        .values()
+/// The message events among `events`: `(seq, from someone other than me)`.
+fn message_seqs<'a>(events: impl IntoIterator<Item = &'a Event>, me: &str) -> Vec<(u64, bool)> {
+    events
+        .into_iter()
         .filter_map(|e| {
             let (side, id) = sender(e)?;
             Some((e.seq, !(side == Side::Agent && id == me)))
@@ -210,5 +210,65 @@ fn profile(s: &State, h: &Handlers) -> Html {
             <h3>{"Visitor"}</h3>
             <VisitorFacts {live} {profile} now={s.now} />
         </aside>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::{Author, Cid, ConvId};
+
+    fn ev(seq: u64, ts: u64, side: Side, id: &str) -> Event {
+        let from = Author {
+            side,
+            id: id.into(),
+            name: None,
+        };
+        Event {
+            conv: ConvId::new("c1".to_string()).expect("conv id"),
+            seq,
+            ts,
+            body: EventBody::Message {
+                from,
+                cid: Cid::new(format!("m{seq}")).expect("cid"),
+                text: "hi".into(),
+                file: None,
+            },
+        }
+    }
+
+    /// A run is one sender's consecutive messages: another sender, a system
+    /// line or a long pause starts a new one.
+    #[test]
+    fn runs_break_on_sender_system_lines_and_pauses() {
+        let closed = Event {
+            body: EventBody::Closed {
+                by: Author {
+                    side: Side::Agent,
+                    id: "ann".into(),
+                    name: None,
+                },
+            },
+            ..ev(5, 4_000, Side::Agent, "ann")
+        };
+        let events = [
+            ev(1, 0, Side::Visitor, "v1"),
+            ev(2, 1_000, Side::Visitor, "v1"),
+            ev(3, 2_000, Side::Agent, "ann"),
+            ev(4, 3_000, Side::Agent, "bob"),
+            closed,
+            ev(6, 5_000, Side::Agent, "bob"),
+            ev(7, 6_000, Side::Agent, "bob"),
+            ev(8, 6_000 + RUN_GAP_MS + 1, Side::Agent, "bob"),
+        ];
+        assert_eq!(
+            runs(events.iter()),
+            [true, false, true, true, true, true, false, true]
+        );
+        // Only others' messages count as new for the pill.
+        let seqs = message_seqs(events.iter(), "ann");
+        assert_eq!(seqs.len(), 7, "the system line is no message");
+        assert_eq!(seqs[2], (3, false));
+        assert_eq!(seqs[3], (4, true));
     }
 }
