@@ -249,7 +249,9 @@ test('console on a phone (375×812): list, conversation and profile are separate
   // The other screens fit too.
   await c.click('[data-nav=visitors]');
   await c.locator('.visitors').waitFor();
+  await c.locator('.vrow').first().waitFor();
   await assertFits(c, 'visitors');
+  await c.screenshot({ path: path.join(SHOTS, 'attention-phone-visitors-375x812.png') });
   await c.click('[data-nav=settings]');
   await c.locator('.settings').waitFor();
   await sleep(300);
