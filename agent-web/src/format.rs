@@ -1,5 +1,5 @@
-//! How values read on screen: durations, clock times, URL paths, sizes,
-//! visitor names.
+//! How values read on screen: durations, clock times, message times,
+//! URL paths, sizes, visitor names.
 
 use crate::model::short;
 use protocol::api::AgentRole;
@@ -20,6 +20,99 @@ pub fn duration(ms: f64) -> String {
 pub fn clock(ts: u64) -> String {
     let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ts as f64));
     format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
+}
+
+/// A message older than this many local days reads as a date, not a
+/// weekday.
+const WEEKDAY_DAYS: i64 = 6;
+const MS_PER_MINUTE: i64 = 60_000;
+const MS_PER_DAY: i64 = 86_400_000;
+const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// A moment on the agent's wall clock.
+#[derive(Debug, PartialEq, Eq)]
+struct Civil {
+    /// Local days since 1970-01-01.
+    day: i64,
+    year: i64,
+    /// 1..=12.
+    month: u32,
+    /// 1..=31.
+    mday: u32,
+    /// 0 = Monday.
+    weekday: usize,
+    hour: i64,
+    minute: i64,
+    second: i64,
+}
+
+/// `ts_ms` (ms since epoch, UTC) at a timezone `tz_offset_minutes` east of
+/// UTC (what `-Date.getTimezoneOffset()` says).
+fn civil(ts_ms: i64, tz_offset_minutes: i32) -> Civil {
+    let local = ts_ms + i64::from(tz_offset_minutes) * MS_PER_MINUTE;
+    let day = local.div_euclid(MS_PER_DAY);
+    let secs = local.rem_euclid(MS_PER_DAY) / 1000;
+    // Days to a proleptic Gregorian date (Howard Hinnant's algorithm).
+    let z = day + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let mday = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    Civil {
+        day,
+        year,
+        month,
+        mday,
+        // 1970-01-01 was a Thursday.
+        weekday: (day + 3).rem_euclid(7) as usize,
+        hour: secs / 3600,
+        minute: secs / 60 % 60,
+        second: secs % 60,
+    }
+}
+
+/// How a message's time reads beside it: "14:05" today, "Yesterday 14:05",
+/// "Tue 14:05" within the last [`WEEKDAY_DAYS`] days, else "28 Nov 14:05"
+/// (with the year when it is not this year's).
+pub fn message_time(ts_ms: u64, now_ms: u64, tz_offset_minutes: i32) -> String {
+    let t = civil(ts_ms as i64, tz_offset_minutes);
+    let now = civil(now_ms as i64, tz_offset_minutes);
+    let hm = format!("{:02}:{:02}", t.hour, t.minute);
+    match now.day - t.day {
+        0 => hm,
+        1 => format!("Yesterday {hm}"),
+        d if (2..=WEEKDAY_DAYS).contains(&d) => format!("{} {hm}", WEEKDAYS[t.weekday]),
+        _ => {
+            let month = MONTHS[(t.month - 1) as usize];
+            if t.year == now.year {
+                format!("{} {month} {hm}", t.mday)
+            } else {
+                format!("{} {month} {} {hm}", t.mday, t.year)
+            }
+        }
+    }
+}
+
+/// The full local timestamp, "2026-11-28 14:05:31" (a message's hover).
+pub fn full_time(ts_ms: u64, tz_offset_minutes: i32) -> String {
+    let t = civil(ts_ms as i64, tz_offset_minutes);
+    format!(
+        "{}-{:02}-{:02} {:02}:{:02}:{:02}",
+        t.year, t.month, t.mday, t.hour, t.minute, t.second
+    )
+}
+
+/// The browser's timezone at `ts_ms`, in minutes east of UTC.
+pub fn local_offset_minutes(ts_ms: u64) -> i32 {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ts_ms as f64));
+    -(d.get_timezone_offset() as i32)
 }
 
 pub fn visitor_label(v: &VisitorInfo) -> String {
@@ -77,5 +170,44 @@ mod tests {
         assert_eq!(human_size(512), "512 B");
         assert_eq!(human_size(1_500), "2 KB");
         assert_eq!(human_size(3 * 1024 * 1024 / 2), "1.5 MB");
+    }
+
+    /// 2026-12-01 (a Tuesday) 14:05:31 UTC, in ms.
+    const NOW: u64 = 1_796_133_931_000;
+    const MIN: u64 = 60_000;
+    const DAY: u64 = 86_400_000;
+
+    #[test]
+    fn civil_dates_are_right() {
+        assert_eq!(full_time(0, 0), "1970-01-01 00:00:00");
+        assert_eq!(full_time(NOW, 0), "2026-12-01 14:05:31");
+        assert_eq!(full_time(951_782_400_000, 0), "2000-02-29 00:00:00");
+        // Offsets move the wall clock, across a day and a year boundary.
+        assert_eq!(full_time(NOW, 120), "2026-12-01 16:05:31");
+        assert_eq!(full_time(NOW, -15 * 60), "2026-11-30 23:05:31");
+        assert_eq!(full_time(1_798_761_600_000, -60), "2026-12-31 23:00:00");
+        assert_eq!(civil(NOW as i64, 0).weekday, 1, "a Tuesday");
+    }
+
+    #[test]
+    fn message_times_read_by_age() {
+        assert_eq!(message_time(NOW, NOW, 0), "14:05");
+        assert_eq!(message_time(NOW - 14 * 60 * MIN, NOW, 0), "00:05");
+        assert_eq!(message_time(NOW - 15 * 60 * MIN, NOW, 0), "Yesterday 23:05");
+        assert_eq!(message_time(NOW - DAY, NOW, 0), "Yesterday 14:05");
+        assert_eq!(message_time(NOW - 2 * DAY, NOW, 0), "Sun 14:05");
+        assert_eq!(message_time(NOW - 6 * DAY, NOW, 0), "Wed 14:05");
+        assert_eq!(message_time(NOW - 7 * DAY, NOW, 0), "24 Nov 14:05");
+        assert_eq!(message_time(NOW - 3 * DAY, NOW, 0), "Sat 14:05");
+        assert_eq!(message_time(NOW - 400 * DAY, NOW, 0), "27 Oct 2025 14:05");
+        // The agent's own timezone decides what "today" is: 01:30 in
+        // Tokyo on the 2nd is not the same day as 20:00 there on the 1st.
+        let tokyo = 9 * 60;
+        let late = NOW + 2 * 60 * MIN; // 01:05 on the 2nd in Tokyo
+        assert_eq!(message_time(NOW, late, tokyo), "Yesterday 23:05");
+        assert_eq!(message_time(NOW, late, 0), "14:05");
+        // A timestamp a little in the future (clock skew) still reads.
+        assert_eq!(message_time(NOW + MIN, NOW, 0), "14:06");
+        assert_eq!(message_time(NOW + DAY, NOW, 0), "2 Dec 14:05");
     }
 }

@@ -1,8 +1,9 @@
 //! The open conversation's header: the visitor, open/closed, the assignee,
-//! and the actions (assign to me, transfer, close, reopen).
+//! and the actions (assign to me, transfer, close, reopen); on a phone,
+//! "← Back" to the list and "Visitor info".
 
 use crate::services::api::ConvAction;
-use crate::state::Action;
+use crate::state::{Action, Pane};
 use protocol::api::Teammate;
 use protocol::ConvSummary;
 use yew::prelude::*;
@@ -48,12 +49,14 @@ pub fn ChatHeader(p: &ChatHeaderProps) -> Html {
     let me = p.me.clone();
     html! {
         <header>
-            <div>
+            <button class="back" onclick={d.reform(|_| Action::ShowPane(Pane::List))}>{"← Back"}</button>
+            <div class="who">
                 <h2>{ &p.name }</h2>
                 <span class={classes!("state", if s.open { "open" } else { "closed" })}>{ if s.open { "open" } else { "closed" } }</span>
                 <span class="assignee">{ assigned }</span>
             </div>
             <div class="actions">
+                <button class="to-profile" onclick={d.reform(|_| Action::ShowPane(Pane::Profile))}>{"Visitor info"}</button>
                 if !mine && s.open {
                     <button data-action="assign-me" onclick={d.reform(move |_| Action::Conv(ConvAction::Assign(Some(me.clone()))))}>{"Assign to me"}</button>
                 }

@@ -1,8 +1,9 @@
 //! One event of a conversation: a message bubble (with its attachment and
-//! "Seen"), or a line saying who closed, reopened or assigned it.
+//! "Seen"; the sender's name and time only at the start of a run from one
+//! sender), or a line saying who closed, reopened or assigned it.
 
 use super::AttachmentView;
-use crate::format::clock;
+use crate::format::{clock, full_time, local_offset_minutes, message_time};
 use protocol::{Author, Event, EventBody, Side};
 use yew::prelude::*;
 
@@ -15,6 +16,11 @@ pub struct MessageItemProps {
     pub visitor_read: u64,
     /// For attachment links; none draws no attachment.
     pub token: Option<String>,
+    /// The first of consecutive messages from one sender: it shows the
+    /// name and time for the run.
+    pub first_of_run: bool,
+    /// The console's clock (ms), for "today" and "yesterday".
+    pub now: f64,
 }
 
 fn name_of(a: &Author) -> String {
@@ -39,9 +45,17 @@ pub fn MessageItem(p: &MessageItemProps) -> Html {
             };
             let seen = from.side == Side::Agent && p.visitor_read >= e.seq;
             let file = file.clone().zip(p.token.clone());
+            let tz = local_offset_minutes(e.ts);
+            let full = full_time(e.ts, tz);
+            let run = if p.first_of_run { "first" } else { "cont" };
             html! {
-                <li class={classes!("msg", side)} data-seq={e.seq.to_string()}>
-                    <div class="meta">{ who }{" · "}{ clock(e.ts) }</div>
+                <li class={classes!("msg", side, run)} data-seq={e.seq.to_string()} title={full.clone()}>
+                    if p.first_of_run {
+                        <div class="meta">
+                            <span class="who">{ who }</span>{" · "}
+                            <time class="when" datetime={full}>{ message_time(e.ts, p.now as u64, tz) }</time>
+                        </div>
+                    }
                     <div class="bubble">
                         if let Some((file, token)) = file { <AttachmentView {file} {token} /> }
                         if !text.is_empty() { <span>{ text.clone() }</span> }

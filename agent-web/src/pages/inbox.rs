@@ -1,13 +1,20 @@
 //! The inbox: conversations by filter, the open conversation with its
-//! composer, and the visitor's profile beside it.
+//! composer, and the visitor's profile beside it (on a phone, one of the
+//! three at a time: [`Pane`]).
 
 use crate::app::Handlers;
 use crate::components::composer::picked;
-use crate::components::{AttachmentView, ChatHeader, Composer, ConvRow, MessageItem, VisitorFacts};
+use crate::components::{
+    AttachmentView, ChatHeader, Composer, ConvRow, MessageItem, MessageList, VisitorFacts,
+};
 use crate::model::{Conv, Pending};
-use crate::state::{Action, Filter, State};
-use protocol::EventBody;
+use crate::state::{Action, Filter, Pane, State};
+use protocol::{Event, EventBody, Side};
 use yew::prelude::*;
+
+/// A message more than this long (ms) after the previous one from the
+/// same sender starts a new run (its name and time show again).
+const RUN_GAP_MS: u64 = 10 * 60_000;
 
 const TABS: [(Filter, &str); 4] = [
     (Filter::Unassigned, "Unassigned"),
@@ -36,8 +43,14 @@ pub fn view(s: &State, h: &Handlers) -> Html {
         .collect();
     list.sort_by_key(|c| std::cmp::Reverse(c.summary.updated));
     let d = &h.dispatch;
+    // With no conversation open, a phone shows the list whatever was chosen.
+    let pane = match (s.pane, s.model.viewed().is_some()) {
+        (_, false) | (Pane::List, _) => "list",
+        (Pane::Chat, true) => "chat",
+        (Pane::Profile, true) => "profile",
+    };
     html! {
-        <div class="inbox">
+        <div class="inbox" data-pane={pane}>
             <aside class="convs">
                 <div class="filters" role="tablist">
                     { for TABS.iter().map(|&(f, label)| {
@@ -68,7 +81,7 @@ pub fn view(s: &State, h: &Handlers) -> Html {
                 </ul>
             </aside>
             { conversation(s, h) }
-            { profile(s) }
+            { profile(s, h) }
         </div>
     }
 }
@@ -100,19 +113,22 @@ fn conversation(s: &State, h: &Handlers) -> Html {
     let ondragover = Callback::from(|e: DragEvent| e.prevent_default());
     let name = s.model.visitor_name(&sum.visitor);
     let token = s.token.clone();
+    let unsent = unsent(s, c);
+    let uploads: Vec<_> = s.uploads.iter().filter(|u| u.conv == sum.id).collect();
+    let pending = unsent.len() + uploads.len();
     html! {
         <section class="chat" data-conv={sum.id.to_string()} {ondrop} {ondragover}>
             <ChatHeader summary={sum.clone()} name={name.clone()} me={s.my_id().to_string()}
                 team={s.team.clone()} dispatch={d.clone()} />
-            <ol class="messages" aria-live="polite">
+            <MessageList conv={sum.id.to_string()} seqs={message_seqs(c.events.values(), s.my_id())} {pending}>
                 if c.more_before {
                     <li class="more"><button onclick={d.reform(|_| Action::LoadEarlier)}>{"Load earlier messages"}</button></li>
                 }
-                { for c.events.values().map(|e| html! {
+                { for c.events.values().zip(runs(c.events.values())).map(|(e, first_of_run)| html! {
                     <MessageItem key={e.seq.to_string()} event={e.clone()} visitor_name={name.clone()}
-                        visitor_read={sum.visitor_read} token={token.clone()} />
+                        visitor_read={sum.visitor_read} token={token.clone()} {first_of_run} now={s.now} />
                 }) }
-                { for unsent(s, c).into_iter().map(|p| html! {
+                { for unsent.into_iter().map(|p| html! {
                     <li key={p.cid.to_string()} class="msg agent pending">
                         <div class="bubble">
                             if let (Some(file), Some(token)) = (p.file.clone(), token.clone()) { <AttachmentView {file} {token} /> }
@@ -121,13 +137,13 @@ fn conversation(s: &State, h: &Handlers) -> Html {
                         <div class="seen">{ p.failed.clone().map(|f| format!("Not sent: {f}")).unwrap_or_else(|| "Sending…".into()) }</div>
                     </li>
                 }) }
-                { for s.uploads.iter().filter(|u| u.conv == sum.id).map(|u| html! {
+                { for uploads.into_iter().map(|u| html! {
                     <li key={u.cid.to_string()} class="msg agent pending uploading">
                         <div class="bubble">{ u.name.clone() }</div>
                         <div class="seen">{"Uploading…"}</div>
                     </li>
                 }) }
-            </ol>
+            </MessageList>
             if c.visitor_typing {
                 <div class="typing-line">
                     { format!("{name} is typing…") }
@@ -140,7 +156,44 @@ fn conversation(s: &State, h: &Handlers) -> Html {
     }
 }
 
-fn profile(s: &State) -> Html {
+/// The sender of a message event (side and id), if it is one.
+fn sender(e: &Event) -> Option<(Side, &str)> {
+    match &e.body {
+        EventBody::Message { from, .. } => Some((from.side, from.id.as_str())),
+        _ => None,
+    }
+}
+
+/// For each event in order: whether it starts a run of messages
+/// from one sender (a system line always stands alone).
+fn runs<'a>(events: impl IntoIterator<Item = &'a Event>) -> Vec<bool> {
+    let mut prev: Option<&Event> = None;
+    events
+        .into_iter()
+        .map(|e| {
+            let same = prev.is_some_and(|p| {
+                sender(p).is_some()
+                    && sender(p) == sender(e)
+                    && e.ts.saturating_sub(p.ts) <= RUN_GAP_MS
+            });
+            prev = Some(e);
+            !same
+        })
+        .collect()
+}
+
+/// The message events among `events`: `(seq, from someone other than me)`.
+fn message_seqs<'a>(events: impl IntoIterator<Item = &'a Event>, me: &str) -> Vec<(u64, bool)> {
+    events
+        .into_iter()
+        .filter_map(|e| {
+            let (side, id) = sender(e)?;
+            Some((e.seq, !(side == Side::Agent && id == me)))
+        })
+        .collect()
+}
+
+fn profile(s: &State, h: &Handlers) -> Html {
     let Some(c) = s.model.viewed() else {
         return html! {};
     };
@@ -153,8 +206,69 @@ fn profile(s: &State) -> Html {
         .map(|(_, p)| p.clone());
     html! {
         <aside class="profile">
+            <button class="back" onclick={h.dispatch.reform(|_| Action::ShowPane(Pane::Chat))}>{"← Back"}</button>
             <h3>{"Visitor"}</h3>
             <VisitorFacts {live} {profile} now={s.now} />
         </aside>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::{Author, Cid, ConvId};
+
+    fn ev(seq: u64, ts: u64, side: Side, id: &str) -> Event {
+        let from = Author {
+            side,
+            id: id.into(),
+            name: None,
+        };
+        Event {
+            conv: ConvId::new("c1".to_string()).expect("conv id"),
+            seq,
+            ts,
+            body: EventBody::Message {
+                from,
+                cid: Cid::new(format!("m{seq}")).expect("cid"),
+                text: "hi".into(),
+                file: None,
+            },
+        }
+    }
+
+    /// A run is one sender's consecutive messages: another sender, a system
+    /// line or a long pause starts a new one.
+    #[test]
+    fn runs_break_on_sender_system_lines_and_pauses() {
+        let closed = Event {
+            body: EventBody::Closed {
+                by: Author {
+                    side: Side::Agent,
+                    id: "ann".into(),
+                    name: None,
+                },
+            },
+            ..ev(5, 4_000, Side::Agent, "ann")
+        };
+        let events = [
+            ev(1, 0, Side::Visitor, "v1"),
+            ev(2, 1_000, Side::Visitor, "v1"),
+            ev(3, 2_000, Side::Agent, "ann"),
+            ev(4, 3_000, Side::Agent, "bob"),
+            closed,
+            ev(6, 5_000, Side::Agent, "bob"),
+            ev(7, 6_000, Side::Agent, "bob"),
+            ev(8, 6_000 + RUN_GAP_MS + 1, Side::Agent, "bob"),
+        ];
+        assert_eq!(
+            runs(events.iter()),
+            [true, false, true, true, true, true, false, true]
+        );
+        // Only others' messages count as new for the pill.
+        let seqs = message_seqs(events.iter(), "ann");
+        assert_eq!(seqs.len(), 7, "the system line is no message");
+        assert_eq!(seqs[2], (3, false));
+        assert_eq!(seqs[3], (4, true));
     }
 }

@@ -2,7 +2,7 @@
 //! and reading conversations, history paging, the composer (typing
 //! notices, canned replies, files) and proactive invitations.
 
-use super::{Action, Effect, Env, Filter, State, Upload};
+use super::{Action, Effect, Env, Filter, Pane, State, Upload};
 use crate::app::Route;
 use crate::model::{Effect as ModelEffect, Pending};
 use crate::services::api::{ApiResult, Fetch};
@@ -39,6 +39,7 @@ impl State {
                 }
             }
             Action::OpenConv(conv) => self.open_conv(conv, env, fx),
+            Action::ShowPane(pane) => self.pane = pane,
             Action::LoadEarlier => {
                 if let Some(conv) = self.model.viewing.clone() {
                     let before = self
@@ -212,6 +213,7 @@ impl State {
 
     fn open_conv(&mut self, conv: ConvId, env: &Env, fx: &mut Vec<Effect>) {
         self.route = Route::Inbox;
+        self.pane = Pane::Chat;
         if self.model.viewing.as_ref() != Some(&conv) {
             self.composer.clear();
             self.stop_typing(fx);

@@ -35,6 +35,19 @@ pub enum Filter {
     Closed,
 }
 
+/// Which of the inbox's panes a narrow screen (a phone) shows; a wide one
+/// shows them side by side.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum Pane {
+    /// The conversation list.
+    #[default]
+    List,
+    /// The open conversation.
+    Chat,
+    /// The open conversation's visitor.
+    Profile,
+}
+
 /// What the reducer reads of the world, given with every action.
 #[derive(Clone, Copy, Debug)]
 pub struct Env {
@@ -79,6 +92,8 @@ pub enum Action {
     Visible,
     SetFilter(Filter),
     OpenConv(ConvId),
+    /// Back and forth between the inbox's panes on a phone.
+    ShowPane(Pane),
     LoadEarlier,
     ComposerInput(String),
     /// Enter in the composer (no Shift, not composing).
@@ -165,6 +180,8 @@ pub struct State {
     /// The site chosen last time (localStorage), preferred on sign-in.
     pub saved_site: Option<String>,
     pub filter: Filter,
+    /// The inbox pane a phone shows.
+    pub pane: Pane,
     pub selected_visitor: Option<VisitorId>,
     pub visitor_page: usize,
     pub profile: Option<(VisitorId, Rc<VisitorProfile>)>,

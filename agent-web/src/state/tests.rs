@@ -227,3 +227,26 @@ fn a_refused_session_signs_out_and_keeps_the_outbox() {
     assert!(fx.iter().any(|e| matches!(e, Effect::SaveToken(None))));
     assert!(s.login_error.is_some());
 }
+
+/// On a phone the inbox shows one pane: opening a conversation shows it,
+/// "Visitor info" and "← Back" move between the panes, and a conversation
+/// opened from elsewhere (an invitation) shows the conversation again.
+#[test]
+fn panes_follow_opening_and_back() {
+    let mut s = state();
+    assert_eq!(s.pane, Pane::List);
+    run(&mut s, Action::OpenConv(id("c1")), 1.0);
+    assert_eq!(s.pane, Pane::Chat);
+    run(&mut s, Action::ShowPane(Pane::Profile), 2.0);
+    assert_eq!(s.pane, Pane::Profile);
+    run(&mut s, Action::ShowPane(Pane::Chat), 3.0);
+    run(&mut s, Action::ShowPane(Pane::List), 4.0);
+    assert_eq!(s.pane, Pane::List);
+    assert_eq!(
+        s.model.viewing,
+        Some(id("c1")),
+        "back keeps the conversation open"
+    );
+    run(&mut s, Action::OpenConv(id("c1")), 5.0);
+    assert_eq!(s.pane, Pane::Chat);
+}
