@@ -47,6 +47,11 @@ pub const MAX_CURSORS: usize = 64;
 /// it says `more: true`; the client asks again from the last seq it got.
 pub const MAX_REPLAY_EVENTS: usize = 500;
 
+/// Pages of [`MAX_REPLAY_EVENTS`] one catch-up after dropped pushes (a slow
+/// consumer) replays per conversation before it yields to the connection's
+/// other work; what remains follows at the next wake.
+pub const MAX_CATCH_UP_PAGES: usize = 8;
+
 /// Most frames in one long-poll `POST /v1/send` body.
 pub const MAX_FRAMES_PER_POST: usize = 32;
 

@@ -105,6 +105,12 @@ impl Subscription {
     pub fn take_lagged(&self) -> bool {
         std::mem::take(&mut self.queue.lock().lagged)
     }
+
+    /// Marks this connection lagged again: its catch-up stopped at its
+    /// bound with events left, and goes on at the next wake.
+    pub fn mark_lagged(&self) {
+        self.queue.lock().lagged = true;
+    }
 }
 
 #[derive(Clone)]

@@ -295,18 +295,35 @@ impl Session {
     /// Sends stored events of `conv` after its cursor (at most a page), then
     /// `synced`. Advances the cursor.
     fn replay(&mut self, conv: &ConvId, out: &mut Vec<ServerFrame>) {
+        self.replay_pages(conv, 1, out);
+    }
+
+    /// Replays `conv` after the client's cursor, at most `pages` pages of
+    /// [`MAX_REPLAY_EVENTS`], then one `synced`. True when events remain.
+    fn replay_pages(&mut self, conv: &ConvId, pages: usize, out: &mut Vec<ServerFrame>) -> bool {
         let store = self.app.store.clone();
-        let Some(live) = self.live() else { return };
-        let after = live.cursors.get(conv).copied().unwrap_or(0);
-        let events = match store.events_after(conv, after, MAX_REPLAY_EVENTS + 1) {
-            Ok(e) => e,
-            Err(e) => return out.push(internal(e).into()),
+        let Some(live) = self.live() else {
+            return false;
         };
-        let more = events.len() > MAX_REPLAY_EVENTS;
+        let after = live.cursors.get(conv).copied().unwrap_or(0);
         let mut seq = after;
-        for ev in events.into_iter().take(MAX_REPLAY_EVENTS) {
-            seq = ev.seq;
-            out.push(ServerFrame::Event(ev));
+        let mut more = false;
+        for _ in 0..pages.max(1) {
+            let events = match store.events_after(conv, seq, MAX_REPLAY_EVENTS + 1) {
+                Ok(e) => e,
+                Err(e) => {
+                    out.push(internal(e).into());
+                    return false;
+                }
+            };
+            more = events.len() > MAX_REPLAY_EVENTS;
+            for ev in events.into_iter().take(MAX_REPLAY_EVENTS) {
+                seq = ev.seq;
+                out.push(ServerFrame::Event(ev));
+            }
+            if !more {
+                break;
+            }
         }
         live.cursors.insert(conv.clone(), seq);
         out.push(ServerFrame::Synced {
@@ -314,6 +331,7 @@ impl Session {
             seq,
             more,
         });
+        more
     }
 
     /// `sync`: replays `conv` (already checked as the client's) from `after`.
@@ -381,38 +399,44 @@ impl Session {
 
     /// If the hub dropped pushes for this connection (slow consumer), catch
     /// up from the store: replay every known conversation, re-send presence.
+    /// A client that does not repair gaps itself still gets every event: the
+    /// replay runs up to [`MAX_CATCH_UP_PAGES`] pages per conversation, and
+    /// if events still remain the connection stays marked lagged, so the
+    /// next wake (push or heartbeat) goes on from there.
     pub fn catch_up_if_lagged(&mut self, out: &mut Vec<ServerFrame>) {
         let Some(live) = self.live() else { return };
         if !live.sub.take_lagged() {
             return;
         }
         tracing::debug!("connection lagged; replaying from the store");
+        let convs: Vec<ConvId> = match &self.state {
+            State::Visitor(v) => match self.app.store.visitor_convs(&v.site, &v.visitor) {
+                Ok(c) => c.into_iter().map(|c| c.id).collect(),
+                Err(e) => return out.push(internal(e).into()),
+            },
+            State::Agent(a) => a.live.cursors.keys().cloned().collect(),
+            State::New => return,
+        };
+        let mut behind = false;
+        for c in convs {
+            behind |= self.replay_pages(&c, MAX_CATCH_UP_PAGES, out);
+        }
         match &self.state {
             State::Visitor(v) => {
-                let convs = match self.app.store.visitor_convs(&v.site, &v.visitor) {
-                    Ok(c) => c,
-                    Err(e) => return out.push(internal(e).into()),
-                };
-                for c in convs {
-                    self.replay(&c.id, out);
-                }
-                let online = self.app.hub.agents_online(match &self.state {
-                    State::Visitor(v) => &v.site,
-                    _ => return,
-                });
+                let online = self.app.hub.agents_online(&v.site);
                 out.push(ServerFrame::Agents { online });
             }
             State::Agent(a) => {
-                let sites = a.subscribed.clone();
-                let convs: Vec<ConvId> = a.live.cursors.keys().cloned().collect();
-                for c in convs {
-                    self.replay(&c, out);
-                }
-                for site in sites {
+                for site in a.subscribed.clone() {
                     self.snapshot(&site, out);
                 }
             }
             State::New => {}
+        }
+        if behind {
+            if let Some(live) = self.live() {
+                live.sub.mark_lagged();
+            }
         }
     }
 }
