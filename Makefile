@@ -46,10 +46,10 @@ lint:
 bench:
 	scripts/bench.sh
 
-## Build the wasm crates (widget, console) for wasm32-unknown-unknown.
+## Build the wasm crates (widget, console) for wasm32-unknown-unknown into
+## www/; relay/build.rs makes the next relay build embed them.
 wasm:
 	scripts/wasm-bundle.sh
-	touch relay/src/assets.rs
 
 clean:
 	$(CARGO) clean
