@@ -265,6 +265,9 @@ pub const MAX_HOST_BYTES: usize = 255;
 
 // --- validation shared by the relay and the console -----------------------
 
+/// The widget's accent colour until a site chooses one.
+pub const DEFAULT_COLOR: &str = "#0b6e4f";
+
 /// `#rgb` or `#rrggbb`.
 pub fn valid_color(c: &str) -> bool {
     let hex = c.strip_prefix('#').unwrap_or("");

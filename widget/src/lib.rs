@@ -103,7 +103,7 @@ fn boot(cfg: &JsValue) {
     let Some(view) = view::View::mount(t) else {
         return;
     };
-    view.style("#0b6e4f", false);
+    view.style(protocol::api::DEFAULT_COLOR, false);
     let store = storage::Storage::new(&site);
     let id = store.get("vid").unwrap_or_else(|| {
         let v = new_id("v");

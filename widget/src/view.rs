@@ -176,7 +176,12 @@ impl View {
     }
 
     pub fn style(&self, color: &str, left: bool) {
-        let c = if valid_color(color) { color } else { "#0b6e4f" };
+        // `#rgb` or `#rrggbb` only: the colour goes into a style attribute.
+        let c = if protocol::api::valid_color(color) {
+            color
+        } else {
+            protocol::api::DEFAULT_COLOR
+        };
         let mut s = String::from("--kc:");
         s.push_str(c);
         attr(&self.root, "style", &s);
@@ -311,10 +316,4 @@ pub fn show(e: &Element, on: bool) {
     } else {
         attr(e, "hidden", "");
     }
-}
-
-/// `#rgb` or `#rrggbb` only: the colour goes into a style attribute.
-fn valid_color(c: &str) -> bool {
-    let b = c.as_bytes();
-    (b.len() == 7 || b.len() == 4) && b[0] == b'#' && b[1..].iter().all(|x| x.is_ascii_hexdigit())
 }

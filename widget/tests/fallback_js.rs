@@ -183,3 +183,32 @@ fn the_readers_see_a_drift() {
         ]
     );
 }
+
+/// The default accent colour: the fallback's stylesheet, its first
+/// `style(…)` call and its refusal of a bad colour all use the protocol's.
+#[test]
+fn fallback_default_colour_is_the_protocols() {
+    let default = protocol::api::DEFAULT_COLOR;
+    let colours: Vec<&str> = SRC
+        .match_indices("#0")
+        .map(|(i, _)| &SRC[i..(i + 7).min(SRC.len())])
+        .collect();
+    assert!(
+        colours.len() >= 4,
+        "the stylesheet's accent colour not found"
+    );
+    for c in colours {
+        assert_eq!(
+            c, default,
+            "fallback.js writes {c} where the default colour is {default}"
+        );
+    }
+    assert!(
+        SRC.contains(&format!(": '{default}';")),
+        "bad colours do not fall back to {default}"
+    );
+    assert!(
+        SRC.contains(&format!("style('{default}', false)")),
+        "the first style is not {default}"
+    );
+}

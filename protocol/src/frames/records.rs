@@ -233,7 +233,7 @@ pub struct WidgetSettings {
 impl Default for WidgetSettings {
     fn default() -> Self {
         WidgetSettings {
-            color: "#0b6e4f".into(),
+            color: crate::api::DEFAULT_COLOR.into(),
             position: Position::Right,
             greeting: String::new(),
             offline_message: String::new(),
