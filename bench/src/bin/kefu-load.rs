@@ -515,124 +515,149 @@ async fn mqtt_chat(url: &str, convs: usize, interval_ms: u64, secs: u64) -> Resu
             kefu_bench::mqtt::subscribe(1, &format!("c/{run}/+/v"), 1).into(),
         ))
         .await?;
-    let (mut atx, mut arx) = agent.split();
-    let alat = lat.clone();
-    let arun = run.clone();
-    let agent_task = tokio::spawn(async move {
-        let mut dec = kefu_bench::mqtt::Decoder::default();
-        let reply = vec![b'z'; 200];
-        let mut next_id: u16 = 1;
-        let mut pending: HashMap<u16, String> = HashMap::new();
-        while let Some(Ok(m)) = arx.next().await {
-            let Message::Binary(b) = m else { continue };
-            for p in dec.push(&b) {
-                if let Some((topic, id, payload)) = kefu_bench::mqtt::parse_publish(&p) {
-                    if let Some(id) = id {
-                        let _ = atx
-                            .send(Message::Binary(kefu_bench::mqtt::puback(id).into()))
-                            .await;
-                    }
-                    let key = String::from_utf8_lossy(
-                        payload.split(|&c| c == b'|').next().unwrap_or_default(),
-                    )
-                    .to_string();
-                    if alat.delivered(&key) {
-                        // c/<run>/<conv>/v → c/<run>/<conv>/a
-                        let conv = topic.split('/').nth(2).unwrap_or_default().to_string();
-                        let rid = format!("r{key}");
-                        let mut body = rid.clone().into_bytes();
-                        body.push(b'|');
-                        body.extend_from_slice(&reply);
-                        next_id = next_id.wrapping_add(1).max(1);
-                        pending.insert(next_id, rid.clone());
-                        alat.send(&rid);
-                        let _ = atx
-                            .send(Message::Binary(
-                                kefu_bench::mqtt::publish(
-                                    &format!("c/{arun}/{conv}/a"),
-                                    1,
-                                    next_id,
-                                    &body,
-                                )
-                                .into(),
-                            ))
-                            .await;
-                    }
-                } else if p.kind == 4 && p.body.len() == 2 {
-                    let id = u16::from_be_bytes([p.body[0], p.body[1]]);
-                    if let Some(rid) = pending.remove(&id) {
-                        alat.acked(&rid);
-                    }
-                }
-            }
-        }
-    });
+    let agent_task = tokio::spawn(mqtt_agent(agent, lat.clone(), run.clone()));
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let text = vec![b'x'; 200];
     let deadline = Instant::now() + Duration::from_secs(secs);
     let mut tasks = Vec::new();
     for c in 0..convs {
-        let (url, run, text, lat) = (url.to_string(), run.clone(), text.clone(), lat.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut ws = mqtt_connect(&url, &format!("v-{run}-{c}"), false).await?;
-            ws.send(Message::Binary(kefu_bench::mqtt::subscribe(1, &format!("c/{run}/{c}/a"), 1).into())).await?;
-            let (mut tx, mut rx) = ws.split();
-            let pending: Arc<Mutex<HashMap<u16, String>>> = Arc::default();
-            let (rlat, rpending) = (lat.clone(), pending.clone());
-            let (ack_tx, mut ack_rx) = tokio::sync::mpsc::unbounded_channel::<u16>();
-            let reader = tokio::spawn(async move {
-                let mut dec = kefu_bench::mqtt::Decoder::default();
-                while let Some(Ok(m)) = rx.next().await {
-                    let Message::Binary(b) = m else { continue };
-                    for p in dec.push(&b) {
-                        if let Some((_, id, payload)) = kefu_bench::mqtt::parse_publish(&p) {
-                            if let Some(id) = id {
-                                let _ = ack_tx.send(id);
-                            }
-                            let key = String::from_utf8_lossy(payload.split(|&c| c == b'|').next().unwrap_or_default()).to_string();
-                            rlat.delivered(&key);
-                        } else if p.kind == 4 && p.body.len() == 2 {
-                            let id = u16::from_be_bytes([p.body[0], p.body[1]]);
-                            if let Some(k) = rpending.lock().ok().and_then(|mut m| m.remove(&id)) {
-                                rlat.acked(&k);
-                            }
-                        }
-                    }
-                }
-            });
-            tokio::time::sleep(Duration::from_millis(interval_ms * c as u64 / convs.max(1) as u64)).await;
-            let mut tick = tokio::time::interval(Duration::from_millis(interval_ms));
-            let mut i: u64 = 0;
-            while Instant::now() < deadline {
-                tokio::select! {
-                    _ = tick.tick() => {
-                        i += 1;
-                        let id = (i % 65_535 + 1) as u16;
-                        let key = format!("{c}-{i}");
-                        let mut body = key.clone().into_bytes();
-                        body.push(b'|');
-                        body.extend_from_slice(&text);
-                        if let Ok(mut m) = pending.lock() {
-                            m.insert(id, key.clone());
-                        }
-                        lat.send(&key);
-                        tx.send(Message::Binary(kefu_bench::mqtt::publish(&format!("c/{run}/{c}/v"), 1, id, &body).into())).await?;
-                    }
-                    Some(id) = ack_rx.recv() => {
-                        tx.send(Message::Binary(kefu_bench::mqtt::puback(id).into())).await?;
-                    }
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(1000)).await;
-            reader.abort();
-            Ok::<_, anyhow::Error>(())
-        }));
+        let v = MqttVisitor {
+            url: url.to_string(),
+            run: run.clone(),
+            conv: c,
+            lat: lat.clone(),
+            start_delay: Duration::from_millis(interval_ms * c as u64 / convs.max(1) as u64),
+            interval: Duration::from_millis(interval_ms),
+            deadline,
+        };
+        tasks.push(tokio::spawn(mqtt_visitor(v)));
     }
     for t in tasks {
         t.await??;
     }
     agent_task.abort();
     lat.report("mqtt-chat", convs, interval_ms, secs);
+    Ok(())
+}
+
+/// The MQTT agent: PUBACKs every visitor message and answers it on the
+/// conversation's agent topic, timing its own PUBACKs.
+async fn mqtt_agent(agent: MqttWs, lat: Arc<Lat>, run: String) {
+    let (mut atx, mut arx) = agent.split();
+    let mut dec = kefu_bench::mqtt::Decoder::default();
+    let reply = vec![b'z'; 200];
+    let mut next_id: u16 = 1;
+    let mut pending: HashMap<u16, String> = HashMap::new();
+    while let Some(Ok(m)) = arx.next().await {
+        let Message::Binary(b) = m else { continue };
+        for p in dec.push(&b) {
+            if let Some((topic, id, payload)) = kefu_bench::mqtt::parse_publish(&p) {
+                if let Some(id) = id {
+                    let _ = atx
+                        .send(Message::Binary(kefu_bench::mqtt::puback(id).into()))
+                        .await;
+                }
+                let key = payload_key(&payload);
+                if lat.delivered(&key) {
+                    // c/<run>/<conv>/v → c/<run>/<conv>/a
+                    let conv = topic.split('/').nth(2).unwrap_or_default().to_string();
+                    let rid = format!("r{key}");
+                    let mut body = rid.clone().into_bytes();
+                    body.push(b'|');
+                    body.extend_from_slice(&reply);
+                    next_id = next_id.wrapping_add(1).max(1);
+                    pending.insert(next_id, rid.clone());
+                    lat.send(&rid);
+                    let topic = format!("c/{run}/{conv}/a");
+                    let frame = kefu_bench::mqtt::publish(&topic, 1, next_id, &body);
+                    let _ = atx.send(Message::Binary(frame.into())).await;
+                }
+            } else if let Some(id) = puback_id(&p) {
+                if let Some(rid) = pending.remove(&id) {
+                    lat.acked(&rid);
+                }
+            }
+        }
+    }
+}
+
+/// The key before `|` in a chat payload.
+fn payload_key(payload: &[u8]) -> String {
+    String::from_utf8_lossy(payload.split(|&c| c == b'|').next().unwrap_or_default()).to_string()
+}
+
+/// The packet id of a PUBACK.
+fn puback_id(p: &kefu_bench::mqtt::Packet) -> Option<u16> {
+    (p.kind == 4 && p.body.len() == 2).then(|| u16::from_be_bytes([p.body[0], p.body[1]]))
+}
+
+/// One MQTT visitor's part of the workload.
+struct MqttVisitor {
+    url: String,
+    run: String,
+    conv: usize,
+    lat: Arc<Lat>,
+    /// Spreads the visitors' sends over one interval.
+    start_delay: Duration,
+    interval: Duration,
+    deadline: Instant,
+}
+
+/// Publishes a 200-byte message every interval until the deadline, PUBACKs
+/// the agent's answers, and times both.
+async fn mqtt_visitor(v: MqttVisitor) -> Result<()> {
+    let c = v.conv;
+    let mut ws = mqtt_connect(&v.url, &format!("v-{}-{c}", v.run), false).await?;
+    let sub = kefu_bench::mqtt::subscribe(1, &format!("c/{}/{c}/a", v.run), 1);
+    ws.send(Message::Binary(sub.into())).await?;
+    let (mut tx, mut rx) = ws.split();
+    let pending: Arc<Mutex<HashMap<u16, String>>> = Arc::default();
+    let (rlat, rpending) = (v.lat.clone(), pending.clone());
+    let (ack_tx, mut ack_rx) = tokio::sync::mpsc::unbounded_channel::<u16>();
+    let reader = tokio::spawn(async move {
+        let mut dec = kefu_bench::mqtt::Decoder::default();
+        while let Some(Ok(m)) = rx.next().await {
+            let Message::Binary(b) = m else { continue };
+            for p in dec.push(&b) {
+                if let Some((_, id, payload)) = kefu_bench::mqtt::parse_publish(&p) {
+                    if let Some(id) = id {
+                        let _ = ack_tx.send(id);
+                    }
+                    rlat.delivered(&payload_key(&payload));
+                } else if let Some(id) = puback_id(&p) {
+                    if let Some(k) = rpending.lock().ok().and_then(|mut m| m.remove(&id)) {
+                        rlat.acked(&k);
+                    }
+                }
+            }
+        }
+    });
+    let text = vec![b'x'; 200];
+    tokio::time::sleep(v.start_delay).await;
+    let mut tick = tokio::time::interval(v.interval);
+    let mut i: u64 = 0;
+    while Instant::now() < v.deadline {
+        tokio::select! {
+            _ = tick.tick() => {
+                i += 1;
+                let id = (i % 65_535 + 1) as u16;
+                let key = format!("{c}-{i}");
+                let mut body = key.clone().into_bytes();
+                body.push(b'|');
+                body.extend_from_slice(&text);
+                if let Ok(mut m) = pending.lock() {
+                    m.insert(id, key.clone());
+                }
+                v.lat.send(&key);
+                let frame = kefu_bench::mqtt::publish(&format!("c/{}/{c}/v", v.run), 1, id, &body);
+                tx.send(Message::Binary(frame.into())).await?;
+            }
+            Some(id) = ack_rx.recv() => {
+                tx.send(Message::Binary(kefu_bench::mqtt::puback(id).into())).await?;
+            }
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    reader.abort();
     Ok(())
 }
 
