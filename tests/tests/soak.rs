@@ -27,7 +27,9 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tests::proxy::FaultProxy;
-use tests::soak::{caught_up, lp_visitor, probe, ws_client, Control, Ledger, WsRole, PROBE_MSGS};
+use tests::soak::{
+    caught_up, lp_visitor, probe, ws_client, Control, Ledger, Sent, WsRole, PROBE_MSGS,
+};
 use tests::{Relay, DEMO_TOKEN};
 use tokio::time::{sleep, Instant};
 
@@ -256,6 +258,7 @@ async fn soak(
     proxy.reset_all();
     let deadline = Instant::now() + Duration::from_secs(90);
     let (t, settled) = loop {
+        let before = acked_before_read(&ledger.lock().unwrap_or_else(|e| e.into_inner()));
         let t = truth(&relay).await?;
         let last: HashMap<String, u64> = t
             .iter()
@@ -263,7 +266,7 @@ async fn soak(
             .collect();
         let done = {
             let l = ledger.lock().unwrap_or_else(|e| e.into_inner());
-            all_caught_up(&l, &last, &visitors, &agents)
+            settled_on(before, &l, &last, &visitors, &agents)
         };
         if done {
             break (t, true);
@@ -598,6 +601,31 @@ async fn kill_phase(
     Ok((restarts, probes))
 }
 
+/// Noted right before the quiesce loop reads the store: how many messages
+/// were sent, if every one of them was acked by then.
+fn acked_before_read(l: &Ledger) -> Option<usize> {
+    l.sent
+        .keys()
+        .all(|c| l.acked.contains_key(c))
+        .then_some(l.sent.len())
+}
+
+/// Whether a read of the store (`last`: conv → last seq) is the final
+/// truth: every message sent was acked before the read began (`before`,
+/// from [`acked_before_read`]; an ack means stored, so the read holds it),
+/// nothing was sent since, and every client has caught up with it. A read
+/// that began before the last ack can lack that message while the clients'
+/// logs, looked at after the read, already hold it: not final.
+fn settled_on(
+    before: Option<usize>,
+    l: &Ledger,
+    last: &HashMap<String, u64>,
+    visitors: &[String],
+    agents: &[String],
+) -> bool {
+    before == Some(l.sent.len()) && all_caught_up(l, last, visitors, agents)
+}
+
 /// Whether every message is acked and every client has caught up with the
 /// store (`last`: conv → last seq): visitors in their own conversations,
 /// agents in all.
@@ -625,4 +653,36 @@ fn all_caught_up(
             .iter()
             .all(|v| caught_up(l, v, last, &visitor_convs(v)))
         && agents.iter().all(|a| caught_up(l, a, last, &all_convs))
+}
+
+/// The race the quiesce loop must not fall for: a read of the store
+/// begins, then the last message is acked and delivered. Every client is
+/// then "caught up" with that read, which lacks the message: it must not
+/// be taken for the final truth (the checks would report an acked message
+/// as lost). A read begun after the ack is final.
+#[test]
+fn a_store_read_begun_before_the_last_ack_is_not_final() {
+    let agents = ["agent0".to_string()];
+    let mut l = Ledger::default();
+    let sent = Sent {
+        sender: "agent0".into(),
+        text: "agent0 says #73".into(),
+        n: 73,
+    };
+    l.sent.insert("agent0-73".into(), sent);
+    let before = acked_before_read(&l);
+    let read = HashMap::from([("c".to_string(), 16)]);
+    l.acked.insert("agent0-73".into(), ("c".into(), 17));
+    let got = l.delivered.entry("agent0".into()).or_default();
+    got.entry("c".into())
+        .or_default()
+        .extend((1..=17).map(|seq| (seq, None)));
+    assert!(
+        all_caught_up(&l, &read, &[], &agents),
+        "the clients look caught up with the read that lacks seq 17"
+    );
+    assert!(!settled_on(before, &l, &read, &[], &agents));
+    let before = acked_before_read(&l);
+    let read = HashMap::from([("c".to_string(), 17)]);
+    assert!(settled_on(before, &l, &read, &[], &agents));
 }

@@ -234,3 +234,197 @@ async fn graceful_shutdown_closes_sockets_and_keeps_data() -> Result<()> {
     assert_eq!(ev["text"], "before shutdown");
     Ok(())
 }
+
+/// Kill -9 rounds on one data dir: visitors and an agent keep writing in
+/// the same conversations for a while (long enough for sled's background
+/// flusher and segment cleaner to run), then the relay dies right after an ack.
+const KILL_ROUNDS: usize = 8;
+const ROUND_VISITORS: usize = 6;
+/// Most sends per client in one round (they are paced, see `PACE_MS`).
+const ROUND_MAX_SENDS: usize = 400;
+const PACE_MS: u64 = 8;
+/// A round's writing phase lasts up to this long before the kill.
+const ROUND_MAX_MS: u64 = 2500;
+
+/// One client's paced sends in a round: every ack lands in `acked`; ends
+/// when the relay dies (or every send is acked).
+async fn round_sender(
+    relay_ws: String,
+    hello: Value,
+    frames: Vec<Value>,
+    acked: Acked,
+    token_out: Option<Arc<Mutex<HashMap<String, String>>>>,
+) -> Result<()> {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let (mut ws, _) = tokio_tungstenite::connect_async(relay_ws).await?;
+    ws.send(Message::Text(hello.to_string().into())).await?;
+    let mut pace = tokio::time::interval(std::time::Duration::from_millis(PACE_MS));
+    let (mut next, mut left, mut welcomed) = (0, frames.len(), false);
+    loop {
+        tokio::select! {
+            msg = ws.next() => {
+                let Some(Ok(msg)) = msg else { return Ok(()) };
+                let Message::Text(t) = msg else { continue };
+                let v: Value = serde_json::from_str(t.as_str())?;
+                if v["type"] == "welcome" {
+                    welcomed = true;
+                    if let (Some(out), Some(tok)) = (&token_out, v["token"].as_str()) {
+                        let vid = hello["visitor"].as_str().unwrap_or_default().to_string();
+                        out.lock().expect("lock").insert(vid, tok.to_string());
+                    }
+                }
+                if v["type"] == "ack" {
+                    let conv = v["conv"].as_str().unwrap_or_default().to_string();
+                    acked.lock().expect("lock").insert(
+                        v["cid"].as_str().unwrap_or_default().to_string(),
+                        (conv, v["seq"].as_u64().unwrap_or(0)),
+                    );
+                    left -= 1;
+                    if left == 0 {
+                        return Ok(());
+                    }
+                }
+            }
+            _ = pace.tick(), if welcomed && next < frames.len() => {
+                if ws.send(Message::Text(frames[next].to_string().into())).await.is_err() {
+                    return Ok(());
+                }
+                next += 1;
+            }
+        }
+    }
+}
+
+/// The stored cid at each seq of `conv`, through the API.
+async fn stored_cids(relay: &Relay, conv: &str) -> Result<BTreeMap<u64, String>> {
+    let mut out = BTreeMap::new();
+    let mut after = 0;
+    loop {
+        let page: Value = reqwest::Client::new()
+            .get(relay.http(&format!(
+                "/v1/api/conversations/{conv}/events?after={after}&limit=500"
+            )))
+            .bearer_auth(DEMO_TOKEN)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        for e in page["events"].as_array().into_iter().flatten() {
+            let seq = e["seq"].as_u64().unwrap_or(0);
+            after = seq;
+            out.insert(seq, e["cid"].as_str().unwrap_or_default().to_string());
+        }
+        if page["more"] != true {
+            return Ok(out);
+        }
+    }
+}
+
+/// Every message acked in any round so far is stored at its acked seq.
+async fn check_acked(relay: &Relay, acked: &Acked, round: usize) -> Result<()> {
+    let acked_now = acked.lock().expect("lock").clone();
+    let mut by_conv: BTreeMap<String, Vec<(u64, String)>> = BTreeMap::new();
+    for (cid, (conv, seq)) in acked_now {
+        by_conv.entry(conv).or_default().push((seq, cid));
+    }
+    for (conv, want) in &by_conv {
+        let stored = stored_cids(relay, conv).await?;
+        for (seq, cid) in want {
+            anyhow::ensure!(
+                stored.get(seq) == Some(cid),
+                "after kill -9 #{round}: acked {cid} at {conv}/{seq}, stored there: {:?} \
+                 (last stored seq {:?})",
+                stored.get(seq),
+                stored.keys().next_back()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Many kill -9s on the same data dir, each within a millisecond or so of
+/// an ack, after a while of visitor messages and agent replies in
+/// long-lived conversations: after every restart, every message acked in
+/// any round is stored at its acked seq. `KEFU_KILL_ROUNDS` sets the
+/// number of kills.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_kill9_keeps_every_ack_of_every_round() -> Result<()> {
+    let flags = [
+        "--sends-per-ip",
+        "1000000",
+        "--sends-per-visitor",
+        "1000000",
+    ];
+    let mut relay = Relay::start(BIN, &flags).await?;
+    let acked: Acked = Arc::default();
+    let tokens: Arc<Mutex<HashMap<String, String>>> = Arc::default();
+    let rounds: usize = std::env::var("KEFU_KILL_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(KILL_ROUNDS);
+    for round in 0..rounds {
+        let mut convs: Vec<String> = acked
+            .lock()
+            .expect("lock")
+            .values()
+            .map(|(c, _)| c.clone())
+            .collect();
+        convs.sort();
+        convs.dedup();
+        let mut tasks = Vec::new();
+        for v in 0..ROUND_VISITORS {
+            let vid = format!("kill-{v}");
+            let token = tokens.lock().expect("lock").get(&vid).cloned();
+            let frames = (0..ROUND_MAX_SENDS)
+                .map(|i| {
+                    send(
+                        &format!("{vid}-r{round}-m{i}"),
+                        &format!("{vid} r{round} #{i}"),
+                    )
+                })
+                .collect();
+            let hello = visitor_hello("demo", &vid, token.as_deref());
+            tasks.push(tokio::spawn(round_sender(
+                relay.ws_url(),
+                hello,
+                frames,
+                acked.clone(),
+                Some(tokens.clone()),
+            )));
+        }
+        let replies: Vec<Value> = (0..ROUND_MAX_SENDS)
+            .filter_map(|i| {
+                let c = convs.get(i % convs.len().max(1))?;
+                Some(send_to(c, &format!("agent-r{round}-m{i}"), "a reply"))
+            })
+            .collect();
+        tasks.push(tokio::spawn(round_sender(
+            relay.ws_url(),
+            agent_hello(DEMO_TOKEN),
+            replies,
+            acked.clone(),
+            None,
+        )));
+        // Write for a while, then kill right after the next ack.
+        let ms = 200 + rand::random::<u64>() % ROUND_MAX_MS;
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        let seen = acked.lock().expect("lock").len();
+        let deadline = tokio::time::Instant::now() + tests::WAIT;
+        while acked.lock().expect("lock").len() == seen {
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "no acks in round {round}"
+            );
+            tokio::task::yield_now().await;
+        }
+        relay.kill9().await?;
+        for t in tasks {
+            let _ = t.await;
+        }
+        relay.restart().await?;
+        check_acked(&relay, &acked, round).await?;
+    }
+    Ok(())
+}
