@@ -65,6 +65,12 @@ impl Limiter {
         self.hit_at(crate::now_ms(), key, per_minute)
     }
 
+    /// Counts one hit of `kind` from `ip` (an unknown address is never
+    /// limited here); false when over `per_minute`.
+    pub fn allows_ip(&self, kind: &str, ip: Option<std::net::IpAddr>, per_minute: u32) -> bool {
+        ip.is_none_or(|ip| self.hit(&format!("{kind}-ip:{ip}"), per_minute).is_ok())
+    }
+
     fn hit_at(&self, now: u64, key: &str, per_minute: u32) -> Result<(), u64> {
         let mut w = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         if w.len() >= self.max_keys && !w.contains_key(key) {

@@ -258,11 +258,9 @@ impl Session {
         let Some(v) = self.visitor_mut() else {
             return Ok(());
         };
-        let ip_ok = ip.is_none_or(|ip| {
-            app.limiter
-                .hit(&format!("page-ip:{ip}"), app.config.page_views_per_ip)
-                .is_ok()
-        });
+        let ip_ok = app
+            .limiter
+            .allows_ip("page", ip, app.config.page_views_per_ip);
         if !v.pages.allow(MAX_PAGE_VIEWS_PER_MINUTE) || !ip_ok {
             return Err(err(
                 ErrorCode::RateLimited,
@@ -297,11 +295,7 @@ impl Session {
         let Some(v) = self.visitor_mut() else {
             return Ok(());
         };
-        let ip_ok = ip.is_none_or(|ip| {
-            app.limiter
-                .hit(&format!("send-ip:{ip}"), app.config.sends_per_ip)
-                .is_ok()
-        });
+        let ip_ok = app.limiter.allows_ip("send", ip, app.config.sends_per_ip);
         if !v.sends.allow(app.config.sends_per_visitor) || !ip_ok {
             return Err(err_cid(
                 ErrorCode::RateLimited,
