@@ -6,8 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import WebSocket from 'ws';
-import { startRelay, agent, browser, until, sleep, SHOTS, signedInConsole } from './lib.mjs';
+import { startRelay, agent, browser, until, sleep, SHOTS, signedInConsole, wsVisitor } from './lib.mjs';
 
 const OWNER = { email: 'owner@example.com', password: 'owner-password-1' };
 const PHONE = { width: 375, height: 812 };
@@ -22,36 +21,6 @@ after(async () => {
   await chrome?.close();
   await relay?.close();
 });
-
-/** A visitor over a plain WebSocket: `send` resolves with the ack, and
- *  `received` holds the agents' message texts that reached it. */
-async function wsVisitor(id) {
-  const ws = new WebSocket(`ws://${relay.addr}/v1/ws`);
-  const acks = new Map();
-  const received = [];
-  let welcome;
-  const welcomed = new Promise((r) => { welcome = r; });
-  ws.on('message', (d) => {
-    const f = JSON.parse(String(d));
-    if (f.type === 'ping') ws.send('{"type":"pong"}');
-    if (f.type === 'welcome') welcome(f);
-    if (f.type === 'ack' && acks.has(f.cid)) acks.get(f.cid)(f);
-    if (f.type === 'event' && f.kind === 'message' && f.from && f.from.side === 'agent') received.push(f.text);
-  });
-  await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
-  ws.send(JSON.stringify({ type: 'hello', v: 1, role: 'visitor', site: 'demo', visitor: id }));
-  await welcomed;
-  let n = 0;
-  return {
-    received,
-    send: (text) => new Promise((resolve) => {
-      const cid = id + '-' + (++n);
-      acks.set(cid, resolve);
-      ws.send(JSON.stringify({ type: 'send', cid, text }));
-    }),
-    close: () => ws.close(),
-  };
-}
 
 /** The scroll container of the open conversation: its geometry and where
  *  its last message lies. */
@@ -73,7 +42,7 @@ const msgCount = (c) => c.locator('.chat .messages .msg').count();
 
 test('console: a conversation opens at the newest message, follows new ones, and counts them while scrolled up', async () => {
   // 40 messages in four runs: visitor, agent, visitor, agent.
-  const vis = await wsVisitor('scroll-visitor');
+  const vis = await wsVisitor(relay, 'scroll-visitor');
   const first = await vis.send('visitor 01');
   const a = await agent(relay);
   let k = 0;
@@ -156,7 +125,7 @@ test('console: a conversation opens at the newest message, follows new ones, and
 });
 
 test('console: "Load earlier" keeps the message that was at the top in place', async () => {
-  const vis = await wsVisitor('earlier-visitor');
+  const vis = await wsVisitor(relay, 'earlier-visitor');
   const first = await vis.send('earlier 01');
   for (let i = 2; i <= 70; i++) await vis.send('earlier ' + String(i).padStart(2, '0'));
   const octx = await chrome.newContext({ viewport: { width: 1280, height: 800 } });
@@ -209,7 +178,7 @@ async function assertFits(c, view) {
 }
 
 test('console on a phone (375×812): list, conversation and profile are separate views that fit, and a reply goes out', async () => {
-  const vis = await wsVisitor('phone-visitor');
+  const vis = await wsVisitor(relay, 'phone-visitor');
   const first = await vis.send('Hello from a phone test — is anyone there?');
   const pctx = await chrome.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
   const c = await signedInConsole(relay, pctx, OWNER);

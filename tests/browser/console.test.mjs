@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { startRelay, hostServer, page, agent, browser, until, widgetTexts, sleep, SHOTS, signedInConsole } from './lib.mjs';
+import { startRelay, hostServer, page, agent, browser, until, widgetTexts, sleep, SHOTS, signedInConsole, wsVisitor } from './lib.mjs';
 
 const OWNER = { email: 'owner@example.com', password: 'owner-password-1' };
 const ANN = { email: 'ann@example.com', password: 'ann-password-1', name: 'Ann Agent' };
@@ -329,37 +329,10 @@ test('console: unread title, desktop notification except for the open conversati
   await Promise.all([octx.close(), vctx.close()]);
 });
 
-/** A visitor over a plain WebSocket (no widget): `send(text)` resolves
- *  with the relay's ack. */
-async function wsVisitor(id) {
-  const ws = new WebSocket(`ws://${relay.addr}/v1/ws`);
-  const acks = new Map();
-  let welcome;
-  const welcomed = new Promise((r) => { welcome = r; });
-  ws.on('message', (d) => {
-    const f = JSON.parse(String(d));
-    if (f.type === 'ping') ws.send('{"type":"pong"}');
-    if (f.type === 'welcome') welcome(f);
-    if (f.type === 'ack' && acks.has(f.cid)) acks.get(f.cid)(f);
-  });
-  await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
-  ws.send(JSON.stringify({ type: 'hello', v: 1, role: 'visitor', site: 'demo', visitor: id }));
-  await welcomed;
-  let n = 0;
-  return {
-    send: (text) => new Promise((resolve) => {
-      const cid = id + '-' + (++n);
-      acks.set(cid, resolve);
-      ws.send(JSON.stringify({ type: 'send', cid, text }));
-    }),
-    close: () => ws.close(),
-  };
-}
-
 test('console: "Load earlier messages" adds the older history once, in order', async () => {
   // 70 messages: more than the one page of 50 the console loads first.
   const texts = Array.from({ length: 70 }, (_, i) => 'history ' + String(i + 1).padStart(2, '0'));
-  const vis = await wsVisitor('history-visitor');
+  const vis = await wsVisitor(relay, 'history-visitor');
   const first = await vis.send(texts[0]);
   const a = await agent(relay);
   for (const [i, text] of texts.slice(1).entries()) {
@@ -462,7 +435,7 @@ test('console: "Retry now" on the reconnect banner reconnects before the backoff
   const early = deadline - Date.now();
   assert.ok(early > 0, `reconnected ${early} ms before the timer would have fired`);
   // And it is live again: a visitor message arrives.
-  const vis = await wsVisitor('after-retry');
+  const vis = await wsVisitor(relay, 'after-retry');
   await vis.send('after the retry');
   await c.locator('.conv', { hasText: 'after the retry' }).waitFor({ timeout: 10000 });
   vis.close();

@@ -157,3 +157,34 @@ export async function widgetTexts(p) {
     });
   });
 }
+
+/** A visitor over a plain WebSocket (no widget) on the demo site: `send`
+ *  resolves with the relay's ack, and `received` holds the texts of the
+ *  agents' messages that reached it. */
+export async function wsVisitor(relay, id) {
+  const ws = new WebSocket(`ws://${relay.addr}/v1/ws`);
+  const acks = new Map();
+  const received = [];
+  let welcome;
+  const welcomed = new Promise((r) => { welcome = r; });
+  ws.on('message', (d) => {
+    const f = JSON.parse(String(d));
+    if (f.type === 'ping') ws.send('{"type":"pong"}');
+    if (f.type === 'welcome') welcome(f);
+    if (f.type === 'ack' && acks.has(f.cid)) acks.get(f.cid)(f);
+    if (f.type === 'event' && f.kind === 'message' && f.from && f.from.side === 'agent') received.push(f.text);
+  });
+  await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
+  ws.send(JSON.stringify({ type: 'hello', v: 1, role: 'visitor', site: 'demo', visitor: id }));
+  await welcomed;
+  let n = 0;
+  return {
+    received,
+    send: (text) => new Promise((resolve) => {
+      const cid = id + '-' + (++n);
+      acks.set(cid, resolve);
+      ws.send(JSON.stringify({ type: 'send', cid, text }));
+    }),
+    close: () => ws.close(),
+  };
+}
