@@ -4,8 +4,8 @@
 
 use crate::limits::{MAX_EMAIL_BYTES, MAX_ORIGIN_BYTES, MAX_WIDGET_TEXT_BYTES};
 use crate::{
-    AgentId, ApiError, ConvSummary, ErrorCode, Event, FileClass, PageInfo, SiteId, UserInfo,
-    VisitorId, VisitorInfo, WidgetSettings,
+    AgentId, ApiError, ConvId, ConvSummary, ErrorCode, Event, FileClass, PageInfo, SiteId,
+    UserInfo, VisitorId, VisitorInfo, WidgetSettings,
 };
 use serde::{Deserialize, Serialize};
 
@@ -189,6 +189,68 @@ pub struct AssignRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransferRequest {
     pub agent: String,
+}
+
+/// `GET /v1/api/push/key`: the relay's VAPID public key (RFC 8292), the
+/// `applicationServerKey` a console passes to `pushManager.subscribe`:
+/// the uncompressed P-256 point, base64url without padding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushKey {
+    pub public_key: String,
+}
+
+/// `POST /v1/api/push/subscriptions`: exactly what a browser's
+/// `PushSubscription.toJSON()` gives, for the signed-in agent on this
+/// device. The same endpoint again replaces the keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushSubscription {
+    pub endpoint: String,
+    #[serde(
+        default,
+        rename = "expirationTime",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expiration_time: Option<u64>,
+    pub keys: PushSubscriptionKeys,
+}
+
+/// The subscription's keys (RFC 8291): the user agent's P-256 public key
+/// and its 16-byte auth secret, both base64url.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushSubscriptionKeys {
+    pub p256dh: String,
+    pub auth: String,
+}
+
+/// `DELETE /v1/api/push/subscriptions`: forget this device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushUnsubscribe {
+    pub endpoint: String,
+}
+
+/// Why an agent is being pushed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PushKind {
+    /// A visitor started a conversation on one of the agent's sites.
+    NewConversation,
+    /// A visitor wrote in a conversation that is the agent's or unassigned.
+    Message,
+    /// A conversation was transferred to the agent.
+    Transfer,
+}
+
+/// The JSON a push message carries (encrypted on the wire, RFC 8291): what
+/// the console's service worker shows, and which conversation a click opens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushPayload {
+    pub kind: PushKind,
+    pub site: SiteId,
+    pub conv: ConvId,
+    /// The notification's title, e.g. the visitor's name.
+    pub title: String,
+    /// The message text (cut to [`crate::limits::MAX_PUSH_BODY_CHARS`]).
+    pub body: String,
 }
 
 /// `GET /v1/api/sites/{site}/visitors/{visitor}`: everything known of a

@@ -197,3 +197,8 @@ pub const MAX_STATS_DAYS: u64 = 90;
 /// Login attempts per account per minute, and per client IP per minute.
 pub const MAX_LOGINS_PER_ACCOUNT_PER_MINUTE: u32 = 10;
 pub const MAX_LOGINS_PER_IP_PER_MINUTE: u32 = 30;
+/// Web Push: the longest subscription endpoint URL accepted, the devices one
+/// agent may subscribe, and how much of a message text a notification shows.
+pub const MAX_PUSH_ENDPOINT_BYTES: usize = 2048;
+pub const MAX_PUSH_SUBSCRIPTIONS_PER_AGENT: usize = 10;
+pub const MAX_PUSH_BODY_CHARS: usize = 140;

@@ -107,6 +107,12 @@ pub enum ClientFrame {
     Status {
         away: bool,
     },
+    /// Agent: whether this console tab is visible to its human
+    /// (`document.visibilityState`). Every connection starts visible; Web
+    /// Push reaches an agent only while none of their connections is.
+    Visible {
+        visible: bool,
+    },
     /// Heartbeat; answered with `pong`.
     Ping,
     /// Answer to a relay `ping`.
@@ -208,6 +214,7 @@ impl ClientFrame {
             }
             ClientFrame::Typing { text: None, .. }
             | ClientFrame::Status { .. }
+            | ClientFrame::Visible { .. }
             | ClientFrame::Read { .. }
             | ClientFrame::Sync { .. }
             | ClientFrame::Subscribe { .. }

@@ -174,6 +174,8 @@ impl Session {
                 }
                 Ok(())
             }
+            // Read by Web Push (a later change): nothing to do until then.
+            ClientFrame::Visible { .. } => Ok(()),
             ClientFrame::Page(_) => Err(err(ErrorCode::Forbidden, "visitors only")),
             ClientFrame::Hello(_) | ClientFrame::Ping | ClientFrame::Pong => Ok(()),
         }

@@ -245,6 +245,7 @@ impl Session {
             ClientFrame::Subscribe { .. }
             | ClientFrame::Invite { .. }
             | ClientFrame::Status { .. }
+            | ClientFrame::Visible { .. }
             | ClientFrame::Close { .. } => Err(err(ErrorCode::Forbidden, "agents only")),
             ClientFrame::Hello(_) | ClientFrame::Ping | ClientFrame::Pong => Ok(()),
         }
