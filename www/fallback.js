@@ -239,6 +239,26 @@
     for (var i = 0; i < S.msgs.length; i++) if (S.msgs[i].cid == cid) return S.msgs[i];
     return null;
   }
+  /* Into the log at its place: a conversation's stored messages in seq
+     order (as every screen shows them), then the unsent ones (seq 0). */
+  function place(m) {
+    var i = S.msgs.length, j, x;
+    if (m.seq > 0) {
+      for (j = 0; j < S.msgs.length; j++) {
+        x = S.msgs[j];
+        if (x.seq == 0 || (x.conv == m.conv && x.seq > m.seq)) { i = j; break; }
+      }
+    }
+    S.msgs.splice(i, 0, m);
+  }
+  /* Our message cid is stored at seq: it moves to its seq place. */
+  function stored(cid, conv, seq) {
+    var m = findMsg(cid), keep = [];
+    if (!m) return null;
+    each(S.msgs, function (x) { if (x !== m) keep.push(x); });
+    S.msgs = keep; m.seq = seq; m.conv = conv; place(m);
+    return m;
+  }
   function dropOut(cid) {
     var keep = [];
     each(S.outbox, function (o) { if (o.cid != cid) keep.push(o); });
@@ -267,8 +287,7 @@
       if (!S.ready) { S.ready = true; emit('ready'); }
     } else if (f.type == 'ack') {
       dropOut(f.cid);
-      m = findMsg(f.cid);
-      if (m) { m.seq = f.seq; m.conv = f.conv; }
+      stored(f.cid, f.conv, f.seq);
       S.conv = f.conv;
       persist(); render();
     } else if (f.type == 'event') {
@@ -277,10 +296,10 @@
       if (f.kind == 'message') {
         var mine = f.from && f.from.side == 'visitor';
         S.conv = f.conv;
-        m = mine ? findMsg(f.cid) : null;
-        if (m) { m.seq = f.seq; m.conv = f.conv; dropOut(f.cid); }
+        m = mine ? stored(f.cid, f.conv, f.seq) : null;
+        if (m) dropOut(f.cid);
         else {
-          S.msgs.push({ conv: f.conv, seq: f.seq, cid: f.cid, mine: mine, name: (f.from && f.from.name) || '', text: f.text, file: f.file });
+          place({ conv: f.conv, seq: f.seq, cid: f.cid, mine: mine, name: (f.from && f.from.name) || '', text: f.text, file: f.file });
           if (!mine) {
             emit('message', { text: f.text, from: (f.from && f.from.name) || '', seq: f.seq });
             showTyping(false);

@@ -143,7 +143,7 @@ impl Widget {
             if !mine {
                 self.agent_message(&text, &name, seq);
             }
-            self.chat.msgs.push(crate::state::Msg {
+            self.chat.insert(crate::state::Msg {
                 conv,
                 seq,
                 cid,

@@ -163,16 +163,33 @@ impl Chat {
         self.cursors.clear();
     }
 
-    /// The message `cid` (ours) is stored at `seq` in `conv`.
+    /// The message `cid` (ours) is stored at `seq` in `conv`: it moves to
+    /// its seq place, since agent messages written while it waited (an
+    /// offline visitor's replay) hold lower seqs.
     pub fn stored(&mut self, cid: &str, conv: &str, seq: u64) -> bool {
-        match self.msgs.iter_mut().find(|m| m.cid == cid) {
-            Some(m) => {
-                m.seq = seq;
-                m.conv = conv.to_string();
-                true
-            }
-            None => false,
-        }
+        let Some(i) = self.msgs.iter().position(|m| m.cid == cid) else {
+            return false;
+        };
+        let mut m = self.msgs.remove(i);
+        m.seq = seq;
+        m.conv = conv.to_string();
+        self.insert(m);
+        true
+    }
+
+    /// Into the log at its place: a conversation's stored messages in seq
+    /// order (the order every screen shows), then the ones not yet stored
+    /// (seq 0) in the order they were written.
+    pub fn insert(&mut self, m: Msg) {
+        let at = if m.seq == 0 {
+            self.msgs.len()
+        } else {
+            self.msgs
+                .iter()
+                .position(|x| x.seq == 0 || (x.conv == m.conv && x.seq > m.seq))
+                .unwrap_or(self.msgs.len())
+        };
+        self.msgs.insert(at, m);
     }
 
     /// The name of the agent who wrote last, if any did.
@@ -227,6 +244,63 @@ impl Chat {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn msg(conv: &str, seq: u64, cid: &str, mine: bool) -> Msg {
+        Msg {
+            conv: conv.into(),
+            seq,
+            cid: cid.into(),
+            mine,
+            name: String::new(),
+            text: cid.into(),
+            file: JsValue::UNDEFINED,
+            sys: false,
+        }
+    }
+
+    fn order(chat: &Chat) -> Vec<(&str, u64)> {
+        chat.msgs.iter().map(|m| (m.cid.as_str(), m.seq)).collect()
+    }
+
+    /// Three messages written offline while an agent replied: on reconnect
+    /// the agent's reply (seq 2) is replayed before the acks (3, 4, 5)
+    /// arrive. The widget shows seq order, as the console and a sync do,
+    /// not the order the frames happened to reach it.
+    #[test]
+    fn offline_messages_take_their_seq_place() {
+        let mut chat = Chat::default();
+        chat.insert(msg("c1", 1, "a0", false));
+        for cid in ["w1", "w2", "w3"] {
+            chat.insert(Msg::mine(cid.into(), cid.into(), JsValue::UNDEFINED));
+        }
+        chat.insert(msg("c1", 2, "a1", false));
+        assert_eq!(
+            order(&chat),
+            [("a0", 1), ("a1", 2), ("w1", 0), ("w2", 0), ("w3", 0)],
+            "stored messages above the unsent ones"
+        );
+        assert!(chat.stored("w1", "c1", 3));
+        assert!(chat.stored("w2", "c1", 4));
+        chat.insert(msg("c1", 6, "a2", false));
+        assert!(chat.stored("w3", "c1", 5));
+        assert_eq!(
+            order(&chat),
+            [
+                ("a0", 1),
+                ("a1", 2),
+                ("w1", 3),
+                ("w2", 4),
+                ("w3", 5),
+                ("a2", 6)
+            ]
+        );
+        chat.insert(msg("c2", 1, "b0", false));
+        assert_eq!(
+            order(&chat).last(),
+            Some(&("b0", 1)),
+            "a new conversation follows"
+        );
+    }
 
     /// Replays overlap what the widget has: an event at or below its
     /// conversation's cursor is dropped, so nothing shows twice.
