@@ -4,7 +4,7 @@ CARGO ?= cargo
 DATA_DIR ?= data
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: run setup test test-all lint wasm bench fuzz clean
+.PHONY: run setup test test-all lint wasm bench bench-quick fuzz clean
 
 ## Run the relay with an embedded sled data dir (./data) on 127.0.0.1:8080.
 ## On first run it creates the demo site and agent and prints the login.
@@ -45,6 +45,13 @@ lint:
 ## Benchmarks: figures and ratios, written to target/bench/results.md.
 bench:
 	scripts/bench.sh
+
+## The same figures and ratios at reduced size (one round, 2,000 idle
+## connections, 100k stored messages): a few minutes, to check a change.
+bench-quick:
+	BENCH_ROUNDS=$${BENCH_ROUNDS:-1} BENCH_IDLE_N=$${BENCH_IDLE_N:-2000} \
+	BENCH_STORAGE_N=$${BENCH_STORAGE_N:-100000} BENCH_SECS=$${BENCH_SECS:-5} \
+	BENCH_IDLE_SETTLE=$${BENCH_IDLE_SETTLE:-30} scripts/bench.sh
 
 ## Build the wasm crates (widget, console) for wasm32-unknown-unknown into
 ## www/; relay/build.rs makes the next relay build embed them.

@@ -15,11 +15,13 @@
 #   4. storage: bytes on disk per message after 1M messages, start-up time.
 #
 # Env: BENCH_ROUNDS (3), BENCH_IDLE_N (10000), BENCH_STORAGE_N (1000000),
-# BENCH_SECS (15, per chat round).
+# BENCH_SECS (15, per chat round), BENCH_IDLE_SETTLE (40: seconds the idle
+# connections idle, through heartbeats, before their memory is read).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${BENCH_ROUNDS:-3}
 IDLE_N=${BENCH_IDLE_N:-10000}
+IDLE_SETTLE=${BENCH_IDLE_SETTLE:-40}
 STORAGE_N=${BENCH_STORAGE_N:-1000000}
 SECS=${BENCH_SECS:-15}
 OUT=target/bench; mkdir -p "$OUT"
@@ -95,7 +97,9 @@ idle_round() { # $1: kefu|mosquitto|node → bytes per connection
   local lpid=$!; exec 9>"$OUT/hold"
   for _ in $(seq 1800); do grep -q ready "$OUT/idle.out" && break; kill -0 "$lpid" 2>/dev/null || break; sleep 0.1; done
   grep -q ready "$OUT/idle.out" || { cat "$OUT/idle.out" >&2; exit 1; }
-  sleep 3; local full; full=$(rss_kb "$SPID")
+  # Read after the connections idled through a few heartbeats: most of a
+  # connection's memory arrives in its first seconds, not at connect.
+  sleep "$IDLE_SETTLE"; local full; full=$(rss_kb "$SPID")
   exec 9>&-; wait "$lpid" || true
   stop_server
   echo "$base $full" | awk -v n="$IDLE_N" '{printf "%.0f\n", ($2-$1)*1024/n}'

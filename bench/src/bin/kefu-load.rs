@@ -30,6 +30,41 @@ fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
+/// What a desktop Chrome sends when a host page opens the widget's
+/// socket: the relay keeps some of it per visitor (the User-Agent, the
+/// page's referrer and title), so idle memory is measured with it.
+const BROWSER_UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 \
+    (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+const BROWSER_ORIGIN: &str = "https://shop.example";
+
+/// A WebSocket upgrade request with a browser's headers.
+fn browser_request(
+    url: &str,
+) -> Result<tokio_tungstenite::tungstenite::handshake::client::Request> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = url.into_client_request()?;
+    let h = req.headers_mut();
+    h.insert("user-agent", BROWSER_UA.parse()?);
+    h.insert("origin", BROWSER_ORIGIN.parse()?);
+    h.insert("accept-language", "en-US,en;q=0.9,zh-CN;q=0.8".parse()?);
+    h.insert("accept-encoding", "gzip, deflate, br, zstd".parse()?);
+    h.insert("cache-control", "no-cache".parse()?);
+    h.insert("pragma", "no-cache".parse()?);
+    Ok(req)
+}
+
+/// The page view a widget sends on load: URL, title and the referrer the
+/// visit came from, as long as real ones.
+fn page_view(i: usize) -> String {
+    json!({
+        "type": "page",
+        "url": format!("{BROWSER_ORIGIN}/collections/running-shoes/products/trail-runner-{i}?variant=4211{i}"),
+        "title": format!("Trail Runner {i} – Lightweight running shoe | Shop Example"),
+        "referrer": format!("https://www.google.com/search?q=trail+runner+{i}&source=hp&ei=Zk9xY2"),
+    })
+    .to_string()
+}
+
 fn hello(vid: &str) -> String {
     json!({"type": "hello", "v": 1, "role": "visitor", "site": "demo", "visitor": vid}).to_string()
 }
@@ -112,15 +147,15 @@ async fn idle(url: &str, n: usize, hold: u64, stage: u8) -> Result<()> {
     for i in 0..n {
         let (url, ready, run) = (url.to_string(), ready.clone(), run.clone());
         tasks.push(tokio::spawn(async move {
-            let (mut ws, _) = tokio_tungstenite::connect_async(url).await.context("connect")?;
+            let req = browser_request(&url)?;
+            let (mut ws, _) = tokio_tungstenite::connect_async(req).await.context("connect")?;
             if stage == 0 {
                 ready.fetch_add(1, Ordering::Relaxed);
             } else {
                 ws.send(Message::Text(hello(&format!("idle-{run}-{i}")).into())).await?;
             }
             if stage >= 2 {
-                let page = json!({"type": "page", "url": format!("https://shop.example/p/{i}"), "title": "Product"});
-                ws.send(Message::Text(page.to_string().into())).await?;
+                ws.send(Message::Text(page_view(i).into())).await?;
             }
             while let Some(msg) = ws.next().await {
                 let Message::Text(t) = msg? else { continue };
@@ -446,8 +481,7 @@ type MqttWs =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn mqtt_connect(url: &str, client_id: &str, clean: bool) -> Result<MqttWs> {
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let mut req = url.into_client_request()?;
+    let mut req = browser_request(url)?;
     req.headers_mut()
         .insert("sec-websocket-protocol", "mqtt".parse()?);
     let (mut ws, _) = tokio_tungstenite::connect_async(req).await?;
@@ -471,8 +505,7 @@ async fn mqtt_idle(url: &str, n: usize, hold: u64) -> Result<()> {
                 kefu_bench::mqtt::subscribe(1, &format!("c/{run}-{i}/a"), 1).into(),
             ))
             .await?;
-            let page = json!({"url": format!("https://shop.example/p/{i}"), "title": "Product"})
-                .to_string();
+            let page = page_view(i);
             ws.send(Message::Binary(
                 kefu_bench::mqtt::publish(&format!("p/{run}-{i}"), 0, 0, page.as_bytes()).into(),
             ))
