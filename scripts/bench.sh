@@ -9,7 +9,8 @@
 #   2. durable chat: 200 conversations, a 200-byte message each way every
 #      second, then a saturation sweep — server CPU per delivered message,
 #      p50/p99 send→ack and send→deliver, fsyncs per message (strace) —
-#      kefu vs mosquitto QoS 1 with persistence vs kefu --no-fsync;
+#      kefu vs mosquitto QoS 1 with persistence vs Redis streams with
+#      appendfsync always (the durable peer) vs kefu --no-fsync;
 #   3. long-poll: 500 long-poll visitors chatting — kefu vs Socket.IO's
 #      polling transport;
 #   4. storage: bytes on disk per message after 1M messages, start-up time.
@@ -30,6 +31,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 # --- peers and tools (installed once) ----------------------------------------
 need=()
 command -v mosquitto >/dev/null || need+=(mosquitto)
+command -v redis-server >/dev/null || need+=(redis-server)
 command -v strace >/dev/null || need+=(strace)
 command -v curl >/dev/null || need+=(curl)
 command -v taskset >/dev/null || need+=(util-linux)
@@ -46,7 +48,7 @@ S0="taskset -c 0"; S1="taskset -c 1"
 NS=kefu-bench
 ip netns del "$NS" 2>/dev/null || true
 ip netns add "$NS" && ip netns exec "$NS" ip link set lo up
-cleanup() { pkill -f "bench/peers/" 2>/dev/null || true; pkill -x mosquitto 2>/dev/null || true; ip netns del "$NS" 2>/dev/null || true; }
+cleanup() { pkill -f "bench/peers/" 2>/dev/null || true; pkill -x mosquitto 2>/dev/null || true; pkill -f "redis-server 127.0.0.1:16379" 2>/dev/null || true; ip netns del "$NS" 2>/dev/null || true; }
 trap cleanup EXIT
 
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
@@ -72,6 +74,13 @@ start_mosquitto() {
   ip netns exec "$NS" $S0 mosquitto -c "$SDIR/m.conf" >"$OUT/mosquitto.log" 2>&1 &
   SPID=$!; sleep 0.5
   WS="ws://127.0.0.1:18883"; IN="ip netns exec $NS"
+}
+start_redis() { # the durable peer: every write fsynced before its reply
+  SDIR=$(mktemp -d)
+  $S0 redis-server --bind 127.0.0.1 --port 16379 --dir "$SDIR" --appendonly yes --appendfsync always \
+    --save '' --protected-mode no >"$OUT/redis.log" 2>&1 &
+  SPID=$!; wait_line "$OUT/redis.log" "Ready to accept connections"
+  RURL="redis://127.0.0.1:16379"; IN=""
 }
 start_node() {
   SDIR=$(mktemp -d); rm -f "$OUT/node.out"
@@ -116,6 +125,7 @@ chat_round() {
     chat) line=$($S1 "$LOAD" chat --url "$WS" --token "$TOKEN" --convs "$convs" --interval-ms "$iv" --secs "$SECS") ;;
     lp-chat) line=$($S1 "$LOAD" lp-chat --base "$HTTP" --url "$WS" --token "$TOKEN" --convs "$convs" --interval-ms "$iv" --secs "$SECS") ;;
     mqtt-chat) line=$($IN $S1 "$LOAD" mqtt-chat --url "$WS" --convs "$convs" --interval-ms "$iv" --secs "$SECS") ;;
+    redis-chat) line=$($S1 "$LOAD" redis-chat --url "$RURL" --convs "$convs" --interval-ms "$iv" --secs "$SECS") ;;
     sio-chat) line=$($S1 node bench/peers/sio-load.mjs "$HTTP" "$convs" "$iv" "$SECS") ;;
   esac
   local t1; t1=$(ticks "$SPID")
@@ -134,6 +144,7 @@ fsync_round() { # server mode flags → fsyncs per message
   case $mode in
     chat) line=$($S1 "$LOAD" chat --url "$WS" --token "$TOKEN" --convs 200 --interval-ms 1000 --secs 10) ;;
     mqtt-chat) line=$($IN $S1 "$LOAD" mqtt-chat --url "$WS" --convs 200 --interval-ms 1000 --secs 10) ;;
+    redis-chat) line=$($S1 "$LOAD" redis-chat --url "$RURL" --convs 200 --interval-ms 1000 --secs 10) ;;
   esac
   kill -INT "$st" 2>/dev/null || true; wait "$st" 2>/dev/null || true
   stop_server
@@ -152,15 +163,17 @@ for r in $(seq "$ROUNDS"); do
 done
 
 echo "== 2. durable chat: 200 conversations, a message each way every second, $ROUNDS rounds" >&2
-for k in kefu mosq nofsync; do : >"$OUT/chat_$k.txt"; done
+for k in kefu mosq redis nofsync; do : >"$OUT/chat_$k.txt"; done
 for r in $(seq "$ROUNDS"); do
   chat_round kefu chat 200 1000 | tee -a "$OUT/chat_kefu.txt" >&2
   chat_round mosquitto mqtt-chat 200 1000 | tee -a "$OUT/chat_mosq.txt" >&2
+  chat_round redis redis-chat 200 1000 | tee -a "$OUT/chat_redis.txt" >&2
   chat_round kefu chat 200 1000 --no-fsync | tee -a "$OUT/chat_nofsync.txt" >&2
 done
 echo "== 2b. fsyncs per message (strace -c -f)" >&2
-F_KEFU=$(fsync_round kefu chat); F_MOSQ=$(fsync_round mosquitto mqtt-chat); F_NOF=$(fsync_round kefu chat --no-fsync)
-echo "fsyncs/msg: kefu $F_KEFU mosquitto $F_MOSQ no-fsync $F_NOF" >&2
+F_KEFU=$(fsync_round kefu chat); F_MOSQ=$(fsync_round mosquitto mqtt-chat); F_RED=$(fsync_round redis redis-chat)
+F_NOF=$(fsync_round kefu chat --no-fsync)
+echo "fsyncs/msg: kefu $F_KEFU mosquitto $F_MOSQ redis $F_RED no-fsync $F_NOF" >&2
 # More conversations, not faster ones: a visitor may send 60 messages a
 # minute (MAX_VISITOR_SENDS_PER_MINUTE), as a person would.
 echo "== 2c. saturation sweep (more conversations, a message each way every second)" >&2
@@ -213,6 +226,8 @@ row() { # label file → "cpu | ack p50/p99 | deliver p50/p99 | delivered/s"
   echo "$(col "$2" 1) | $(fcol "$2" ack_p50_ms) / $(fcol "$2" ack_p99_ms) | $(fcol "$2" deliver_p50_ms) / $(fcol "$2" deliver_p99_ms) | $(fcol "$2" msgs_per_s)"
 }
 C_K=$(col "$OUT/chat_kefu.txt" 1); C_M=$(col "$OUT/chat_mosq.txt" 1); C_N=$(col "$OUT/chat_nofsync.txt" 1)
+C_R=$(col "$OUT/chat_redis.txt" 1)
+REDIS_V=$(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p')
 L_K=$(col "$OUT/lp_kefu.txt" 1); L_S=$(col "$OUT/lp_sio.txt" 1)
 {
   echo "# kefu bench — $(date -u +%Y-%m-%d) — $(nproc) cores; servers on CPU 0, load on CPU 1; medians of $ROUNDS interleaved rounds"
@@ -231,9 +246,10 @@ L_K=$(col "$OUT/lp_kefu.txt" 1); L_S=$(col "$OUT/lp_sio.txt" 1)
   echo "|---|---|---|---|---|---|"
   echo "| kefu (ack after flush + fdatasync) | $(row x "$OUT/chat_kefu.txt") | $F_KEFU |"
   echo "| mosquitto QoS 1, persistence on | $(row x "$OUT/chat_mosq.txt") | $F_MOSQ |"
+  echo "| Redis $REDIS_V streams, appendfsync always | $(row x "$OUT/chat_redis.txt") | $F_RED |"
   echo "| kefu --no-fsync (ceiling) | $(row x "$OUT/chat_nofsync.txt") | $F_NOF |"
   echo
-  echo "CPU per delivered message, kefu vs mosquitto: $(ratio "$C_K" "$C_M") (target ≤ 1.00×); vs its own no-fsync ceiling: $(ratio "$C_K" "$C_N")."
+  echo "CPU per delivered message, kefu vs Redis (durable): $(ratio "$C_K" "$C_R") (goal ≤ 1.00×); vs mosquitto (no per-message fsync): $(ratio "$C_K" "$C_M") (goal ≤ 1.50×); vs its own no-fsync ceiling: $(ratio "$C_K" "$C_N")."
   echo
   echo "Saturation sweep (N conversations, a message each way every second → offered 2N messages/s):"
   echo

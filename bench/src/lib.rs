@@ -3,10 +3,15 @@
 //! the mosquitto peer. Not part of the test harness.
 //!
 //! # Layout
+//! - [`lat`]: send/ack/deliver latency samples and the report line.
 //! - [`mqtt`]: MQTT 3.1.1 packets over WebSocket (encode, stream-decode).
+//! - [`redis_chat`]: the chat workload done on Redis streams (the durable
+//!   peer: `appendfsync always`).
 //! - `src/bin/kefu-load.rs`: the load generator (idle, chat, burst,
 //!   long-poll and MQTT workloads).
 //! - `peers/`: the other servers the bench runs (mosquitto config, a Node
 //!   `ws` relay, a Socket.IO server and load client).
 
+pub mod lat;
 pub mod mqtt;
+pub mod redis_chat;

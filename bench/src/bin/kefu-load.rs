@@ -12,9 +12,12 @@
 //! - `mqtt-idle`, `mqtt-chat`: the same workloads as MQTT 3.1.1 over
 //!   WebSocket, for the mosquitto peer (visitor = client subscribed to its
 //!   conversation topic, page view = a QoS 0 publish, message = QoS 1).
+//! - `redis-chat`: the chat workload on Redis streams (`--url redis://…`),
+//!   the durable peer; see `kefu_bench::redis_chat`.
 
 use anyhow::{bail, Context, Result};
 use futures_util::{SinkExt, StreamExt};
+use kefu_bench::lat::Lat;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -133,8 +136,18 @@ async fn main() -> Result<()> {
             )
             .await
         }
+        "redis-chat" => {
+            kefu_bench::redis_chat::run(kefu_bench::redis_chat::Plan {
+                url,
+                run: format!("{:x}", rand_u64()),
+                convs: arg(&args, "--convs", 200usize),
+                interval: Duration::from_millis(arg(&args, "--interval-ms", 1000u64)),
+                secs: arg(&args, "--secs", 20u64),
+            })
+            .await
+        }
         _ => bail!(
-            "usage: kefu-load idle|chat|burst|lp-chat|mqtt-idle|mqtt-chat [--url ws://…] [options]"
+            "usage: kefu-load idle|chat|burst|lp-chat|mqtt-idle|mqtt-chat|redis-chat [--url ws://…] [options]"
         ),
     }
 }
@@ -148,11 +161,14 @@ async fn idle(url: &str, n: usize, hold: u64, stage: u8) -> Result<()> {
         let (url, ready, run) = (url.to_string(), ready.clone(), run.clone());
         tasks.push(tokio::spawn(async move {
             let req = browser_request(&url)?;
-            let (mut ws, _) = tokio_tungstenite::connect_async(req).await.context("connect")?;
+            let (mut ws, _) = tokio_tungstenite::connect_async(req)
+                .await
+                .context("connect")?;
             if stage == 0 {
                 ready.fetch_add(1, Ordering::Relaxed);
             } else {
-                ws.send(Message::Text(hello(&format!("idle-{run}-{i}")).into())).await?;
+                ws.send(Message::Text(hello(&format!("idle-{run}-{i}")).into()))
+                    .await?;
             }
             if stage >= 2 {
                 ws.send(Message::Text(page_view(i).into())).await?;
@@ -207,77 +223,6 @@ fn rand_u64() -> u64 {
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0)
         ^ u64::from(std::process::id())
-}
-
-fn pct(v: &mut [f64], p: f64) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[((v.len() - 1) as f64 * p).round() as usize]
-}
-
-/// Latency bookkeeping shared by the chat modes: when each id was sent
-/// (for delivery) and awaiting its ack, and the samples.
-#[derive(Default)]
-struct Lat {
-    sent: Mutex<HashMap<String, Instant>>,
-    unacked: Mutex<HashMap<String, Instant>>,
-    ack_ms: Mutex<Vec<f64>>,
-    deliver_ms: Mutex<Vec<f64>>,
-    sent_n: AtomicUsize,
-}
-
-impl Lat {
-    fn send(&self, id: &str) {
-        let now = Instant::now();
-        if let Ok(mut m) = self.sent.lock() {
-            m.insert(id.to_string(), now);
-        }
-        if let Ok(mut m) = self.unacked.lock() {
-            m.insert(id.to_string(), now);
-        }
-        self.sent_n.fetch_add(1, Ordering::Relaxed);
-    }
-    fn acked(&self, id: &str) {
-        if let Some(t0) = self.unacked.lock().ok().and_then(|mut m| m.remove(id)) {
-            if let Ok(mut v) = self.ack_ms.lock() {
-                v.push(t0.elapsed().as_secs_f64() * 1e3);
-            }
-        }
-    }
-    /// Returns true the first time `id` is delivered.
-    fn delivered(&self, id: &str) -> bool {
-        match self.sent.lock().ok().and_then(|mut m| m.remove(id)) {
-            Some(t0) => {
-                if let Ok(mut v) = self.deliver_ms.lock() {
-                    v.push(t0.elapsed().as_secs_f64() * 1e3);
-                }
-                true
-            }
-            None => false,
-        }
-    }
-    fn report(&self, mode: &str, convs: usize, interval_ms: u64, secs: u64) {
-        let mut acks = self.ack_ms.lock().map(|v| v.clone()).unwrap_or_default();
-        let mut dels = self
-            .deliver_ms
-            .lock()
-            .map(|v| v.clone())
-            .unwrap_or_default();
-        let undelivered = self.sent.lock().map(|s| s.len()).unwrap_or(0);
-        println!(
-            "{mode} convs={convs} interval_ms={interval_ms} secs={secs} sent={} acked={} delivered={} undelivered={undelivered} msgs_per_s={:.0} ack_p50_ms={:.2} ack_p99_ms={:.2} deliver_p50_ms={:.2} deliver_p99_ms={:.2}",
-            self.sent_n.load(Ordering::Relaxed),
-            acks.len(),
-            dels.len(),
-            dels.len() as f64 / secs as f64,
-            pct(&mut acks, 0.5),
-            pct(&mut acks, 0.99),
-            pct(&mut dels, 0.5),
-            pct(&mut dels, 0.99),
-        );
-    }
 }
 
 /// The agent side of the kefu chat modes: receives every visitor message,
