@@ -294,6 +294,7 @@ impl Model {
                 side: Side::Visitor,
                 on,
                 text,
+                ..
             } => {
                 if let Some(c) = self.convs.get_mut(&conv) {
                     c.visitor_typing = on;
@@ -329,6 +330,7 @@ impl Model {
                 fx.push(Effect::Error(format!("{}: {message}", code.as_str())));
             }
             ServerFrame::Welcome(_)
+            | ServerFrame::Viewers { .. }
             | ServerFrame::Agents { .. }
             | ServerFrame::Ping
             | ServerFrame::Pong => {}
