@@ -143,7 +143,7 @@ fn refused(s: &State, d: &Dispatch) -> Html {
                     html! {
                         <li data-origin={origin.clone()}>
                             <span class="origin">{ shown }</span>
-                            <span class="hint">{ format!(" {times}, last {when}") }</span>
+                            <span class="hint">{ format!("{times}, last {when}") }</span>
                             if allowable {
                                 <button type="button" disabled={busy}
                                     onclick={d.reform(move |_| Action::Settings(SettingsAction::AllowOrigin(origin.clone())))}>{"Allow"}</button>
