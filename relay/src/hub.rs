@@ -656,4 +656,49 @@ mod tests {
         }
         assert!(saw_offline);
     }
+
+    /// One agent in two tabs counts once among a conversation's viewers; a
+    /// tab moving on or unsubscribing is announced to the site's agents.
+    #[test]
+    fn viewers_are_per_agent_and_leave_with_the_connection() {
+        let hub = Hub::new(Duration::from_secs(1));
+        let site = SiteId::new("s").expect("id");
+        let conv = ConvId::new("c1").expect("id");
+        let ada = Viewer {
+            id: AgentId::new("ada").expect("id"),
+            name: "Ada".into(),
+        };
+        let (watcher, wh) = hub.subscription();
+        hub.agent_subscribe(&site, &wh, false);
+        let (_t1, h1) = hub.subscription();
+        let (_t2, h2) = hub.subscription();
+        hub.agent_subscribe(&site, &h1, false);
+        hub.agent_subscribe(&site, &h2, false);
+        let last_viewers = || {
+            let mut last = None;
+            while let Some(p) = watcher.try_recv() {
+                if let Push::Viewers { agents, .. } = &*p {
+                    last = Some(agents.clone());
+                }
+            }
+            last
+        };
+        hub.agent_viewing(&site, h1.id(), ada.clone(), Some(conv.clone()));
+        hub.agent_viewing(&site, h2.id(), ada.clone(), Some(conv.clone()));
+        assert_eq!(last_viewers(), Some(vec![ada.clone()]));
+        assert_eq!(hub.viewers(&site), vec![(conv.clone(), vec![ada.clone()])]);
+        hub.agent_viewing(&site, h1.id(), ada.clone(), None);
+        assert_eq!(
+            last_viewers(),
+            Some(vec![ada.clone()]),
+            "the other tab still views"
+        );
+        hub.agent_unsubscribe(&site, h2.id());
+        assert_eq!(last_viewers(), Some(Vec::new()));
+        assert!(hub.viewers(&site).is_empty());
+        // A connection not subscribed to the site cannot claim to view.
+        let (_t3, h3) = hub.subscription();
+        hub.agent_viewing(&site, h3.id(), ada, Some(conv));
+        assert!(hub.viewers(&site).is_empty());
+    }
 }
