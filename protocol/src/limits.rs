@@ -214,6 +214,10 @@ pub const REFUSED_ORIGINS_PER_SITE: usize = 20;
 /// misconfigured page reloading all day logs once a minute, not per hello.
 pub const REFUSED_ORIGIN_LOG_INTERVAL_MS: u64 = 60_000;
 
+/// And at most this many such lines per site in that window, whatever the
+/// number of distinct origins: forged `Origin` headers cannot flood the log.
+pub const REFUSED_ORIGIN_LOGS_PER_SITE_PER_MINUTE: u32 = 20;
+
 /// Refusals are counted in memory and written to the store at most this
 /// often (and at shutdown), so a flood of refused hellos never writes the
 /// store per attempt.

@@ -15,7 +15,8 @@ use crate::ratelimit::Limiter;
 use crate::store::{Store, StoreError};
 use protocol::api::{valid_origin, RefusedOrigin};
 use protocol::limits::{
-    REFUSED_ORIGINS_PER_SITE, REFUSED_ORIGIN_FLUSH_MS, REFUSED_ORIGIN_LOG_INTERVAL_MS,
+    REFUSED_ORIGINS_PER_SITE, REFUSED_ORIGIN_FLUSH_MS, REFUSED_ORIGIN_LOGS_PER_SITE_PER_MINUTE,
+    REFUSED_ORIGIN_LOG_INTERVAL_MS,
 };
 use protocol::SiteId;
 use std::collections::{HashMap, HashSet};
@@ -71,12 +72,23 @@ impl Refused {
     }
 
     /// `origin` (absent: no `Origin` header) was refused for `site`'s
-    /// widget on `via` (hello, upload): log it (rate-limited) and count it.
-    pub fn refuse(&self, site: &SiteId, origin: Option<&str>, via: &str) {
+    /// widget on `via` (hello, upload): log it (rate-limited: once a
+    /// minute per origin, [`REFUSED_ORIGIN_LOGS_PER_SITE_PER_MINUTE`] per
+    /// site) and count it. True when it was logged.
+    pub fn refuse(&self, site: &SiteId, origin: Option<&str>, via: &str) -> bool {
         let shown = origin.unwrap_or("");
         let keep = shown.is_empty() || shown == "null" || valid_origin(shown);
         let key = if keep { shown } else { "(invalid)" };
-        if self.log.hit(&format!("{site}\0{key}"), 1).is_ok() {
+        // "*" is no origin that is kept, so it cannot collide with one.
+        let logged = self.log.hit(&format!("{site}\0{key}"), 1).is_ok()
+            && self
+                .log
+                .hit(
+                    &format!("{site}\0*"),
+                    REFUSED_ORIGIN_LOGS_PER_SITE_PER_MINUTE,
+                )
+                .is_ok();
+        if logged {
             tracing::warn!(
                 %site,
                 origin = %shown.chars().take(64).collect::<String>(),
@@ -86,7 +98,7 @@ impl Refused {
             );
         }
         if !keep {
-            return;
+            return logged;
         }
         let now = crate::now_ms();
         let mut inner = self.lock();
@@ -104,6 +116,7 @@ impl Refused {
         list.insert(0, entry);
         list.truncate(REFUSED_ORIGINS_PER_SITE);
         inner.dirty.insert(site.clone());
+        logged
     }
 
     /// The origins refused recently for `site` that `allowed` (its allowed
@@ -169,6 +182,22 @@ mod tests {
     }
 
     /// Counted per origin, newest first, bounded, persisted only by flush.
+    /// Once a minute per origin, and a bounded number per site however
+    /// many distinct origins are forged.
+    #[test]
+    fn logging_is_rate_limited_per_origin_and_per_site() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let r = Refused::new(Arc::new(Store::open(dir.path()).expect("store")));
+        let same = (0..50)
+            .filter(|_| r.refuse(&site(), Some("https://a.example"), "hello"))
+            .count();
+        assert_eq!(same, 1);
+        let distinct = (0..100)
+            .filter(|i| r.refuse(&site(), Some(&format!("https://h{i}.example")), "hello"))
+            .count();
+        assert_eq!(distinct as u32, REFUSED_ORIGIN_LOGS_PER_SITE_PER_MINUTE - 1);
+    }
+
     #[test]
     fn refusals_are_counted_bounded_and_written_on_flush() {
         let dir = tempfile::tempdir().expect("tmp");
