@@ -1,9 +1,8 @@
 //! How values read on screen: durations, clock times, message times,
 //! URL paths, sizes, visitor names.
 
-use crate::model::short;
 use protocol::api::AgentRole;
-use protocol::VisitorInfo;
+use protocol::{VisitorId, VisitorInfo};
 
 /// "3 min", "1 h 05 min", "2 d".
 pub fn duration(ms: f64) -> String {
@@ -119,7 +118,36 @@ pub fn visitor_label(v: &VisitorInfo) -> String {
     v.user
         .as_ref()
         .and_then(|u| u.name.clone().or_else(|| u.email.clone()))
-        .unwrap_or_else(|| format!("Visitor {}", short(v.id.as_str())))
+        .unwrap_or_else(|| default_name(&v.id))
+}
+
+/// The language visitor names are shown in — the one place that choice is
+/// made. The console has no language setting of its own, so it is the
+/// browser's (`navigator.language`); native builds (the reducer's tests)
+/// use English.
+pub fn ui_lang() -> String {
+    thread_local! {
+        static LANG: String = browser_lang();
+    }
+    LANG.with(String::clone)
+}
+
+#[cfg(target_arch = "wasm32")]
+fn browser_lang() -> String {
+    web_sys::window()
+        .and_then(|w| w.navigator().language())
+        .unwrap_or_else(|| "en".into())
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn browser_lang() -> String {
+    "en".into()
+}
+
+/// A visitor's name until the host page identifies them: an adjective +
+/// animal pair ("Clever Panda", "机智的熊猫"), the same on every screen.
+pub fn default_name(id: &VisitorId) -> String {
+    protocol::names::default_visitor_name(id.as_str(), &ui_lang())
 }
 
 /// A URL's path (and query), for compact display.

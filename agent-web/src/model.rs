@@ -4,8 +4,8 @@
 //! by its `seq`, so a replay after a reconnect can never show one twice.
 
 use protocol::{
-    Attachment, Author, Cid, ClientFrame, ConvId, ConvSummary, Event, EventBody, ServerFrame, Side,
-    SiteId, VisitorId, VisitorInfo,
+    AgentId, Attachment, Author, Cid, ClientFrame, ConvId, ConvSummary, Event, EventBody,
+    ServerFrame, Side, SiteId, Viewer, VisitorId, VisitorInfo,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -160,6 +160,11 @@ pub struct Model {
     /// The conversation on screen (no notifications or unread for it while
     /// the tab is visible).
     pub viewing: Option<ConvId>,
+    /// Agents with each conversation open (`viewers`; this agent included).
+    pub viewers: HashMap<ConvId, Vec<Viewer>>,
+    /// Agents typing in each conversation (never this agent: the relay
+    /// does not echo one's own typing).
+    pub agents_typing: HashMap<ConvId, Vec<AgentId>>,
 }
 
 impl Model {
@@ -169,6 +174,8 @@ impl Model {
         self.visitors.clear();
         self.convs.clear();
         self.viewing = None;
+        self.viewers.clear();
+        self.agents_typing.clear();
     }
 
     /// The conversation on screen, if any.
@@ -188,7 +195,7 @@ impl Model {
             .get(id)
             .and_then(|v| v.user.as_ref())
             .and_then(|u| u.name.clone().or_else(|| u.email.clone()))
-            .unwrap_or_else(|| format!("Visitor {}", short(id.as_str())))
+            .unwrap_or_else(|| crate::format::default_name(id))
     }
 
     pub fn total_unread(&self) -> u32 {
@@ -294,6 +301,7 @@ impl Model {
                 side: Side::Visitor,
                 on,
                 text,
+                ..
             } => {
                 if let Some(c) = self.convs.get_mut(&conv) {
                     c.visitor_typing = on;
@@ -304,7 +312,31 @@ impl Model {
                     };
                 }
             }
+            ServerFrame::Typing {
+                conv,
+                side: Side::Agent,
+                on,
+                agent: Some(agent),
+                ..
+            } => {
+                let list = self.agents_typing.entry(conv).or_default();
+                list.retain(|a| a != &agent);
+                if on {
+                    list.push(agent);
+                }
+            }
             ServerFrame::Typing { .. } => {}
+            ServerFrame::Viewers { conv, agents } => {
+                // One who left no longer types there either.
+                if let Some(t) = self.agents_typing.get_mut(&conv) {
+                    t.retain(|a| agents.iter().any(|v| &v.id == a));
+                }
+                if agents.is_empty() {
+                    self.viewers.remove(&conv);
+                } else {
+                    self.viewers.insert(conv, agents);
+                }
+            }
             ServerFrame::Read { conv, side, seq } => {
                 if let Some(c) = self.convs.get_mut(&conv) {
                     match side {
@@ -413,11 +445,6 @@ impl Model {
             .map(|c| c.summary.id.clone())
             .collect()
     }
-}
-
-/// The first 6 characters of an id, for display.
-pub fn short(id: &str) -> String {
-    id.chars().take(6).collect()
 }
 
 #[cfg(test)]

@@ -270,6 +270,9 @@ pub struct VisitorProfile {
     pub user_agent: Option<String>,
     #[serde(default)]
     pub online: bool,
+    /// Where the latest visit came from (see [`crate::VisitorInfo::referrer`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<String>,
     /// While online: the live record (current page, pages this visit…).
     #[serde(default)]
     pub current: Option<VisitorInfo>,
@@ -278,6 +281,19 @@ pub struct VisitorProfile {
     pub pages: Vec<PageInfo>,
     #[serde(default)]
     pub conversations: Vec<ConvSummary>,
+}
+
+/// One origin the relay refused recently for a site's widget
+/// (`GET /v1/api/sites/{site}/refused-origins`, newest first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedOrigin {
+    /// The page's `Origin` as sent (`null` for an opaque origin; empty
+    /// when the request carried none).
+    pub origin: String,
+    /// The latest refusal (ms since epoch).
+    pub last_seen: u64,
+    /// Refusals counted since it was first listed.
+    pub count: u64,
 }
 
 /// `GET /v1/api/sites/{site}/stats?days=`

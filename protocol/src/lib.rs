@@ -14,6 +14,8 @@
 //! - [`api`]: the HTTP API's request and response bodies, and the validation
 //!   the relay and the console share (colours, origins, widget settings, the
 //!   effective file types, default texts).
+//! - [`names`]: default visitor names (adjective + animal, English and
+//!   Chinese), deterministic per visitor id.
 //! - [`texts`]: the visitor-facing built-in texts, English and Chinese.
 //! - [`timing`]: client timing (reconnect backoff, welcome timeout, typing),
 //!   used by the widget, the console and checked against `fallback.js`.
@@ -23,6 +25,7 @@ pub mod error;
 pub mod frames;
 pub mod ids;
 pub mod limits;
+pub mod names;
 pub mod texts;
 pub mod timing;
 

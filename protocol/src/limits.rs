@@ -202,3 +202,23 @@ pub const MAX_LOGINS_PER_IP_PER_MINUTE: u32 = 30;
 pub const MAX_PUSH_ENDPOINT_BYTES: usize = 2048;
 pub const MAX_PUSH_SUBSCRIPTIONS_PER_AGENT: usize = 10;
 pub const MAX_PUSH_BODY_CHARS: usize = 140;
+
+// --- Refused origins --------------------------------------------------------
+
+/// Distinct refused origins remembered per site (newest kept): enough to
+/// show an owner every page they forgot to allow, few enough that a flood
+/// of forged origins costs a fixed few KiB per site.
+pub const REFUSED_ORIGINS_PER_SITE: usize = 20;
+
+/// At most one log line per site and refused origin in this window: a
+/// misconfigured page reloading all day logs once a minute, not per hello.
+pub const REFUSED_ORIGIN_LOG_INTERVAL_MS: u64 = 60_000;
+
+/// And at most this many such lines per site in that window, whatever the
+/// number of distinct origins: forged `Origin` headers cannot flood the log.
+pub const REFUSED_ORIGIN_LOGS_PER_SITE_PER_MINUTE: u32 = 20;
+
+/// Refusals are counted in memory and written to the store at most this
+/// often (and at shutdown), so a flood of refused hellos never writes the
+/// store per attempt.
+pub const REFUSED_ORIGIN_FLUSH_MS: u64 = 5_000;

@@ -16,7 +16,9 @@
 //! stuck is closed by its transport's write timeout / heartbeat.
 
 use crate::store::ConvRecord;
-use protocol::{ConvId, ConvSummary, Event, PageInfo, Side, SiteId, VisitorId, VisitorInfo};
+use protocol::{
+    AgentId, ConvId, ConvSummary, Event, PageInfo, Side, SiteId, Viewer, VisitorId, VisitorInfo,
+};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -36,6 +38,13 @@ pub enum Push {
         /// The visitor's draft (agents only; the session checked the site
         /// allows it).
         text: Option<String>,
+        /// The typing agent (`side: agent`), so its colleagues see who.
+        agent: Option<AgentId>,
+    },
+    /// Who has a conversation open now (to the site's agents).
+    Viewers {
+        conv: ConvId,
+        agents: Vec<Viewer>,
     },
     Read {
         conv: ConvId,
@@ -153,9 +162,51 @@ struct SiteLive {
     /// Agent subscriptions that set themselves away: subscribed (they still
     /// see everything) but not counted as available to visitors.
     away: Vec<u64>,
+    /// Which agent connection views which conversation (collision notices):
+    /// at most one entry per subscribed connection, gone with it.
+    viewing: Vec<(u64, ConvId, Viewer)>,
 }
 
 impl SiteLive {
+    /// The agents viewing `conv`, one entry per agent (several tabs of one
+    /// agent count once).
+    fn viewers_of(&self, conv: &ConvId) -> Vec<Viewer> {
+        let mut out: Vec<Viewer> = Vec::new();
+        for (_, c, v) in &self.viewing {
+            if c == conv && !out.iter().any(|o| o.id == v.id) {
+                out.push(v.clone());
+            }
+        }
+        out
+    }
+
+    /// Tells the site's agents who views `conv` now.
+    fn announce_viewers(&self, conv: &ConvId) {
+        let p = Arc::new(Push::Viewers {
+            conv: conv.clone(),
+            agents: self.viewers_of(conv),
+        });
+        for a in &self.agents {
+            a.push(&p);
+        }
+    }
+
+    /// Forgets what connection `sub_id` viewed; announces that conversation.
+    fn stop_viewing(&mut self, sub_id: u64) {
+        let before = self.viewing.len();
+        let mut left = None;
+        self.viewing.retain(|(id, c, _)| {
+            let mine = *id == sub_id;
+            if mine {
+                left = Some(c.clone());
+            }
+            !mine
+        });
+        if let (Some(c), true) = (left, self.viewing.len() != before) {
+            self.announce_viewers(&c);
+        }
+    }
+
     /// Whether visitors see an agent online: one subscribed and not away.
     fn available(&self) -> bool {
         self.agents.iter().any(|a| !self.away.contains(&a.id))
@@ -309,8 +360,17 @@ impl Hub {
         }
     }
 
-    /// A visitor changed page: update presence, tell the site's agents.
-    pub fn visitor_page(&self, site_id: &SiteId, visitor: &VisitorId, page: PageInfo) {
+    /// A visitor changed page: update presence (the page view counted
+    /// unless `counted` is false — a repeat — and the visit's referrer),
+    /// tell the site's agents.
+    pub fn visitor_page(
+        &self,
+        site_id: &SiteId,
+        visitor: &VisitorId,
+        page: PageInfo,
+        counted: bool,
+        referrer: Option<String>,
+    ) {
         let mut inner = self.lock();
         let Some(site) = inner.sites.get_mut(site_id) else {
             return;
@@ -319,7 +379,10 @@ impl Hub {
             return;
         };
         live.info.page = Some(page);
-        live.info.pages = live.info.pages.saturating_add(1);
+        if counted {
+            live.info.pages = live.info.pages.saturating_add(1);
+        }
+        live.info.referrer = referrer;
         let p = Arc::new(Push::Presence(live.info.clone()));
         for a in &site.agents {
             a.push(&p);
@@ -355,6 +418,7 @@ impl Hub {
         let before = site.available();
         site.agents.retain(|a| a.id != sub_id);
         site.away.retain(|&a| a != sub_id);
+        site.stop_viewing(sub_id);
         site.announce_if_changed(before);
         if site.visitors.is_empty() && site.agents.is_empty() {
             inner.sites.remove(site_id);
@@ -377,6 +441,53 @@ impl Hub {
             }
             site.announce_if_changed(before);
         }
+    }
+
+    /// Agent connection `sub_id` (subscribed to `site_id`) now views `conv`
+    /// (`None`: nothing on this site); the site's agents learn who views
+    /// the conversation it left and the one it opened.
+    pub fn agent_viewing(
+        &self,
+        site_id: &SiteId,
+        sub_id: u64,
+        viewer: Viewer,
+        conv: Option<ConvId>,
+    ) {
+        let mut inner = self.lock();
+        let Some(site) = inner.sites.get_mut(site_id) else {
+            return;
+        };
+        if !site.agents.iter().any(|a| a.id == sub_id) {
+            return;
+        }
+        let same = site
+            .viewing
+            .iter()
+            .any(|(id, c, _)| *id == sub_id && Some(c) == conv.as_ref());
+        if same {
+            return;
+        }
+        site.stop_viewing(sub_id);
+        if let Some(c) = conv {
+            site.viewing.push((sub_id, c.clone(), viewer));
+            site.announce_viewers(&c);
+        }
+    }
+
+    /// Every conversation of a site someone views, with its viewers (sent
+    /// after a subscribe's snapshot).
+    pub fn viewers(&self, site_id: &SiteId) -> Vec<(ConvId, Vec<Viewer>)> {
+        let inner = self.lock();
+        let Some(site) = inner.sites.get(site_id) else {
+            return Vec::new();
+        };
+        let mut convs: Vec<&ConvId> = site.viewing.iter().map(|(_, c, _)| c).collect();
+        convs.sort();
+        convs.dedup();
+        convs
+            .into_iter()
+            .map(|c| (c.clone(), site.viewers_of(c)))
+            .collect()
     }
 
     /// Live visitors of a site (agents' snapshot).
@@ -447,14 +558,25 @@ impl Hub {
         self.to_conv(conv, p, true, true);
     }
 
-    pub fn publish_typing(&self, conv: &ConvRecord, side: Side, on: bool, text: Option<String>) {
+    /// A typing notice: a visitor's to the site's agents; an agent's to the
+    /// visitor and to the site's agents (its colleagues see who types; each
+    /// session drops its own agent's notices).
+    pub fn publish_typing(
+        &self,
+        conv: &ConvRecord,
+        side: Side,
+        on: bool,
+        text: Option<String>,
+        agent: Option<AgentId>,
+    ) {
         let p = Push::Typing {
             conv: conv.id.clone(),
             side,
             on,
             text,
+            agent,
         };
-        self.to_conv(conv, p, side == Side::Agent, side == Side::Visitor);
+        self.to_conv(conv, p, side == Side::Agent, true);
     }
 }
 
@@ -478,6 +600,7 @@ mod tests {
             online: true,
             page: None,
             pages: 0,
+            referrer: None,
             since: 0,
             visits: 1,
             user: None,
@@ -532,5 +655,50 @@ mod tests {
             saw_offline |= matches!(&*p, Push::Offline { .. });
         }
         assert!(saw_offline);
+    }
+
+    /// One agent in two tabs counts once among a conversation's viewers; a
+    /// tab moving on or unsubscribing is announced to the site's agents.
+    #[test]
+    fn viewers_are_per_agent_and_leave_with_the_connection() {
+        let hub = Hub::new(Duration::from_secs(1));
+        let site = SiteId::new("s").expect("id");
+        let conv = ConvId::new("c1").expect("id");
+        let ada = Viewer {
+            id: AgentId::new("ada").expect("id"),
+            name: "Ada".into(),
+        };
+        let (watcher, wh) = hub.subscription();
+        hub.agent_subscribe(&site, &wh, false);
+        let (_t1, h1) = hub.subscription();
+        let (_t2, h2) = hub.subscription();
+        hub.agent_subscribe(&site, &h1, false);
+        hub.agent_subscribe(&site, &h2, false);
+        let last_viewers = || {
+            let mut last = None;
+            while let Some(p) = watcher.try_recv() {
+                if let Push::Viewers { agents, .. } = &*p {
+                    last = Some(agents.clone());
+                }
+            }
+            last
+        };
+        hub.agent_viewing(&site, h1.id(), ada.clone(), Some(conv.clone()));
+        hub.agent_viewing(&site, h2.id(), ada.clone(), Some(conv.clone()));
+        assert_eq!(last_viewers(), Some(vec![ada.clone()]));
+        assert_eq!(hub.viewers(&site), vec![(conv.clone(), vec![ada.clone()])]);
+        hub.agent_viewing(&site, h1.id(), ada.clone(), None);
+        assert_eq!(
+            last_viewers(),
+            Some(vec![ada.clone()]),
+            "the other tab still views"
+        );
+        hub.agent_unsubscribe(&site, h2.id());
+        assert_eq!(last_viewers(), Some(Vec::new()));
+        assert!(hub.viewers(&site).is_empty());
+        // A connection not subscribed to the site cannot claim to view.
+        let (_t3, h3) = hub.subscription();
+        hub.agent_viewing(&site, h3.id(), ada, Some(conv));
+        assert!(hub.viewers(&site).is_empty());
     }
 }

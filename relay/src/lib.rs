@@ -22,6 +22,8 @@
 //! - [`metrics`]: counters, served as `/metrics` on the metrics port only
 //!   (`--metrics-listen`, loopback by default).
 //! - [`ratelimit`]: fixed one-minute windows for abuse limits.
+//! - [`refused`]: origins refused for a site's widget — logged
+//!   (rate-limited), remembered per site, written to the store coalesced.
 
 pub mod api;
 pub mod assets;
@@ -34,6 +36,7 @@ pub mod hub;
 pub mod longpoll;
 pub mod metrics;
 pub mod ratelimit;
+pub mod refused;
 pub mod reply;
 pub mod session;
 pub mod store;
@@ -121,6 +124,8 @@ pub struct App {
     pub limiter: ratelimit::Limiter,
     /// Upload blobs on disk (`<data_dir>/files`).
     pub files: files::Blobs,
+    /// Origins refused recently per site (see [`refused`]).
+    pub refused: Arc<refused::Refused>,
     pub config: Config,
 }
 
@@ -207,6 +212,7 @@ impl App {
             commit::Committer::start(store.clone(), hub.clone(), metrics.clone(), config.durable);
         let app = Arc::new(App {
             auth: auth::Auth::new(store.server_key()?),
+            refused: Arc::new(refused::Refused::new(store.clone())),
             store,
             hub,
             commit,
@@ -291,6 +297,7 @@ pub async fn run(
         print_first_run(&fr, addr);
     }
     let (app, commit_thread) = App::start(store.clone(), config)?;
+    let refused = tokio::spawn(app.refused.clone().run(app.shutdown.clone()));
     let metrics = match metrics_listener(app.config.metrics_listen).await {
         Some(l) => {
             // Before "listening on": whoever waits for that line has this one.
@@ -322,6 +329,7 @@ pub async fn run(
     if let Some(m) = metrics {
         let _ = m.await;
     }
+    let _ = refused.await;
 
     app.tasks.close();
     let _ = tokio::time::timeout(Duration::from_secs(5), app.tasks.wait()).await;

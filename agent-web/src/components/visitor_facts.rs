@@ -61,6 +61,11 @@ pub fn VisitorFacts(props: &VisitorFactsProps) -> Html {
                 .collect()
         })
         .unwrap_or_default();
+    // The visit's external referrer (the live one, else the stored one).
+    let referrer = live
+        .and_then(|v| v.referrer.clone())
+        .or_else(|| p.and_then(|p| p.referrer.clone()))
+        .filter(|r| !r.is_empty());
     let visits = live
         .map(|v| v.visits as u64)
         .or_else(|| p.map(|p| u64::from(p.visits)))
@@ -74,8 +79,12 @@ pub fn VisitorFacts(props: &VisitorFactsProps) -> Html {
             if let Some(v) = live {
                 if let Some(pg) = &v.page {
                     <dt>{"Now on"}</dt><dd>{ pg.title.clone() }<br/><span class="url">{ pg.url.clone() }</span></dd>
-                    <dt>{"Referrer"}</dt><dd>{ pg.referrer.clone().filter(|r| !r.is_empty()).unwrap_or_else(|| "direct".into()) }</dd>
                 }
+            }
+            if live.is_some() || p.is_some() {
+                <dt>{"Referrer"}</dt><dd class="referrer">{ referrer.unwrap_or_else(|| "direct".into()) }</dd>
+            }
+            if let Some(v) = live {
                 <dt>{"This visit"}</dt><dd>{ format!("{} pages, {}", v.pages, duration(props.now - v.since as f64)) }</dd>
             }
             <dt>{"Visits"}</dt><dd>{ visits }</dd>

@@ -150,6 +150,9 @@ fn conversation(s: &State, h: &Handlers) -> Html {
                     if let Some(d) = &c.draft { <span class="draft" title="What the visitor is typing (not sent yet)">{ d.clone() }</span> }
                 </div>
             }
+            if let Some(notice) = s.colleagues_notice() {
+                <div class="colleagues" role="status">{ notice }</div>
+            }
             <Composer text={s.composer.clone()} matches={s.canned_matches().into_iter().cloned().collect::<Vec<_>>()}
                 dispatch={d.clone()} />
         </section>
@@ -207,7 +210,7 @@ fn profile(s: &State, h: &Handlers) -> Html {
     html! {
         <aside class="profile">
             <button class="back" onclick={h.dispatch.reform(|_| Action::ShowPane(Pane::Chat))}>{"← Back"}</button>
-            <h3>{"Visitor"}</h3>
+            <h3>{ s.model.visitor_name(visitor) }</h3>
             <VisitorFacts {live} {profile} now={s.now} />
         </aside>
     }

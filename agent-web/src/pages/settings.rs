@@ -112,8 +112,47 @@ fn appearance(s: &State, w: &WidgetSettings, d: &Dispatch) -> Html {
             </fieldset>
             <label>{"Allowed origins (one per line; empty allows any)"}
                 <textarea rows="3" value={s.settings.origins.clone()} oninput={input_cb(d, SettingsAction::Origins)} placeholder="https://shop.example.com" /></label>
+            { refused(s, d) }
             <button class="primary" type="submit">{"Save"}</button>
         </form>
+    }
+}
+
+/// The origins refused recently, under the allowed ones, each with an
+/// "Allow" button (pages with no or an opaque origin cannot be allowed).
+fn refused(s: &State, d: &Dispatch) -> Html {
+    let list = &s.settings.refused;
+    if list.is_empty() {
+        return html! {};
+    }
+    let busy = s.settings.allowing.is_some();
+    html! {
+        <div class="refused">
+            <p class="hint">{"Refused recently — pages on these origins tried to load the chat:"}</p>
+            <ul>
+                { for list.iter().map(|r| {
+                    let origin = r.origin.clone();
+                    let shown = match origin.as_str() {
+                        "" => "(no origin)".to_string(),
+                        "null" => "null (a sandboxed frame or a local file)".to_string(),
+                        o => o.to_string(),
+                    };
+                    let when = crate::format::full_time(r.last_seen, crate::format::local_offset_minutes(r.last_seen));
+                    let times = if r.count == 1 { "once".to_string() } else { format!("{} times", r.count) };
+                    let allowable = protocol::api::valid_origin(&origin);
+                    html! {
+                        <li data-origin={origin.clone()}>
+                            <span class="origin">{ shown }</span>
+                            <span class="hint">{ format!("{times}, last {when}") }</span>
+                            if allowable {
+                                <button type="button" disabled={busy}
+                                    onclick={d.reform(move |_| Action::Settings(SettingsAction::AllowOrigin(origin.clone())))}>{"Allow"}</button>
+                            }
+                        </li>
+                    }
+                }) }
+            </ul>
+        </div>
     }
 }
 

@@ -7,7 +7,8 @@
 use gloo_net::http::{Request, RequestBuilder, Response};
 use protocol::api::{
     AgentView, AssignRequest, Canned, ConvPage, EventsPage, LoginReply, LoginRequest, NewAgent,
-    NewCanned, SitePatch, SiteView, SnippetReply, Teammate, TransferRequest, VisitorProfile,
+    NewCanned, RefusedOrigin, SitePatch, SiteView, SnippetReply, Teammate, TransferRequest,
+    VisitorProfile,
 };
 use protocol::{Attachment, Cid, ConvId, ConvSummary, SiteId, VisitorId};
 use serde::de::{DeserializeOwned, IgnoredAny};
@@ -130,6 +131,15 @@ impl Api {
     pub async fn patch_site(&self, site: &SiteId, body: &SitePatch) -> ApiResult<SiteView> {
         let url = format!("/v1/api/sites/{}", enc(site.as_str()));
         self.with_body(Request::patch(&url), body).await
+    }
+
+    /// `GET /v1/api/sites/{site}/refused-origins`
+    pub async fn refused_origins(&self, site: &SiteId) -> ApiResult<Vec<RefusedOrigin>> {
+        self.get(&format!(
+            "/v1/api/sites/{}/refused-origins",
+            enc(site.as_str())
+        ))
+        .await
     }
 
     pub async fn snippet(&self, site: &SiteId) -> ApiResult<String> {
@@ -277,6 +287,7 @@ pub enum Fetch {
     Conv(ConvId, ConvAction),
     Site(SiteId),
     Snippet(SiteId),
+    RefusedOrigins(SiteId),
     Agents,
     PatchSite(SiteId, SitePatch),
     AddAgent(NewAgent),
@@ -305,6 +316,7 @@ pub enum Answer {
     Conv(ApiResult<ConvSummary>),
     Site(ApiResult<SiteView>),
     Snippet(ApiResult<String>),
+    RefusedOrigins(ApiResult<Vec<RefusedOrigin>>),
     Agents(ApiResult<Vec<AgentView>>),
     Saved(ApiResult<SiteView>),
     AgentAdded(ApiResult<AgentView>),
@@ -353,6 +365,7 @@ pub async fn run(token: Option<String>, fetch: Fetch) -> Option<Answer> {
         Fetch::Site(site) => Answer::Site(api.site(&site).await),
         Fetch::Snippet(site) => Answer::Snippet(api.snippet(&site).await),
         Fetch::Agents => Answer::Agents(api.agents().await),
+        Fetch::RefusedOrigins(site) => Answer::RefusedOrigins(api.refused_origins(&site).await),
         Fetch::PatchSite(site, patch) => Answer::Saved(api.patch_site(&site, &patch).await),
         Fetch::AddAgent(body) => Answer::AgentAdded(api.add_agent(&body).await),
         Fetch::DeleteAgent(id) => Answer::AgentDeleted(api.delete_agent(&id).await),

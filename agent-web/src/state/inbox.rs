@@ -6,10 +6,11 @@ use super::{Action, Effect, Env, Filter, Pane, State, Upload};
 use crate::app::Route;
 use crate::model::{Effect as ModelEffect, Pending};
 use crate::services::api::{ApiResult, Fetch};
-use protocol::api::EventsPage;
+use protocol::api::{EventsPage, PROFILE_PAGES};
 use protocol::limits::{MAX_FILE_BYTES, MAX_TEXT_BYTES};
 use protocol::timing::{AGENT_TYPING_IDLE_MS, AGENT_TYPING_REFRESH_MS, VISITOR_TYPING_SHOWN_MS};
-use protocol::{Attachment, Cid, ClientFrame, ConvId, ServerFrame, Side};
+use protocol::{Attachment, Cid, ClientFrame, ConvId, ServerFrame, Side, VisitorInfo};
+use std::rc::Rc;
 
 /// While a visitor's typing line shows, it is checked this often (ms).
 const TYPING_EXPIRE_CHECK_MS: u32 = 1_000;
@@ -116,6 +117,9 @@ impl State {
                 self.visitor_typing.remove(conv);
             }
         }
+        if let ServerFrame::Presence { visitor } = &frame {
+            self.profile_live(visitor);
+        }
         let snapshot = matches!(frame, ServerFrame::Snapshot { .. });
         let ack = matches!(
             frame,
@@ -156,6 +160,32 @@ impl State {
             fx.push(Effect::RenderSoon);
         }
         false
+    }
+
+    /// Keeps an open profile live: a new page view of its visitor joins its
+    /// page list (a repeat carries the same arrival time and does not), and
+    /// its live record follows.
+    fn profile_live(&mut self, v: &VisitorInfo) {
+        let Some((id, p)) = &mut self.profile else {
+            return;
+        };
+        if id != &v.id {
+            return;
+        }
+        let p = Rc::make_mut(p);
+        if let Some(page) = &v.page {
+            let known = p.pages.iter().any(|x| x.at == page.at && x.url == page.url);
+            if !known {
+                p.pages.push(page.clone());
+                let extra = p.pages.len().saturating_sub(PROFILE_PAGES);
+                p.pages.drain(..extra);
+            }
+        }
+        if v.referrer.is_some() {
+            p.referrer = v.referrer.clone();
+        }
+        p.online = true;
+        p.current = Some(v.clone());
     }
 
     /// A page of history came back.

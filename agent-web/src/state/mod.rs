@@ -207,6 +207,8 @@ pub struct State {
     cids: u64,
     /// The clock views use (refreshed by [`Action::Tick`]).
     pub now: f64,
+    /// The conversation last announced to the relay as viewed.
+    viewing_sent: Option<ConvId>,
     pub settings: SettingsState,
 }
 
@@ -241,6 +243,60 @@ impl State {
     /// The one reducer: applies `action`, pushes what must happen beside
     /// it onto `fx`, and says whether to draw now.
     pub fn reduce(&mut self, action: Action, env: &Env, fx: &mut Vec<Effect>) -> bool {
+        let draw = self.reduce_action(action, env, fx);
+        self.announce_viewing(fx);
+        draw
+    }
+
+    /// Tells the relay which conversation this tab shows, whenever that
+    /// changed (colleagues see "… is viewing this conversation").
+    fn announce_viewing(&mut self, fx: &mut Vec<Effect>) {
+        if self.viewing_sent == self.model.viewing {
+            return;
+        }
+        self.viewing_sent = self.model.viewing.clone();
+        fx.push(Effect::Send(ClientFrame::Viewing {
+            conv: self.viewing_sent.clone(),
+        }));
+    }
+
+    /// The line above the reply box naming the colleagues typing in, or
+    /// else viewing, the open conversation (never the agent itself).
+    pub fn colleagues_notice(&self) -> Option<String> {
+        let conv = self.model.viewing.as_ref()?;
+        let me = self.my_id();
+        let viewers = self.model.viewers.get(conv);
+        let name_of = |id: &str| {
+            self.team_name(id)
+                .or_else(|| {
+                    viewers
+                        .and_then(|v| v.iter().find(|x| x.id.as_str() == id))
+                        .map(|x| x.name.clone())
+                })
+                .unwrap_or_else(|| "Another agent".into())
+        };
+        let typing: Vec<String> = self
+            .model
+            .agents_typing
+            .get(conv)
+            .into_iter()
+            .flatten()
+            .filter(|a| a.as_str() != me)
+            .map(|a| name_of(a.as_str()))
+            .collect();
+        if !typing.is_empty() {
+            return Some(format!("{} typing…", names_are(&typing)));
+        }
+        let viewing: Vec<String> = viewers
+            .into_iter()
+            .flatten()
+            .filter(|v| v.id.as_str() != me)
+            .map(|v| v.name.clone())
+            .collect();
+        (!viewing.is_empty()).then(|| format!("{} viewing this conversation", names_are(&viewing)))
+    }
+
+    fn reduce_action(&mut self, action: Action, env: &Env, fx: &mut Vec<Effect>) -> bool {
         match action {
             Action::Login { email, password } => {
                 self.login_busy = true;
@@ -278,6 +334,9 @@ impl State {
             }
             Action::Online => {
                 fx.push(Effect::Resume);
+                // A new connection views nothing until told (after the
+                // subscribe that resuming sends).
+                self.viewing_sent = None;
                 true
             }
             Action::Frame(frame) => self.on_frame(frame, env, fx),
@@ -461,6 +520,15 @@ impl State {
         fx.push(Effect::Send(p.frame()));
         self.model.outbox.push(p);
         fx.push(Effect::SaveOutbox);
+    }
+}
+
+/// "Ada is", "Ada and Bo are", "Ada, Bo and Cy are".
+fn names_are(names: &[String]) -> String {
+    match names {
+        [one] => format!("{one} is"),
+        [init @ .., last] => format!("{} and {last} are", init.join(", ")),
+        [] => String::new(),
     }
 }
 

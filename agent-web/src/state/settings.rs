@@ -4,7 +4,9 @@
 
 use super::{Effect, State};
 use crate::services::api::{Answer, Fetch};
-use protocol::api::{AgentRole, AgentView, NewAgent, NewCanned, SitePatch, SiteView};
+use protocol::api::{
+    valid_origin, AgentRole, AgentView, NewAgent, NewCanned, RefusedOrigin, SitePatch, SiteView,
+};
 use protocol::{FileClass, Position, WidgetSettings};
 
 /// The settings page's own state.
@@ -14,6 +16,11 @@ pub struct SettingsState {
     /// The form's working copy (previewed live, saved on submit).
     pub widget: Option<WidgetSettings>,
     pub origins: String,
+    /// Origins the relay refused recently (newest first), each one click
+    /// from being allowed.
+    pub refused: Vec<RefusedOrigin>,
+    /// The origin an "Allow" click is adding, until the relay answers.
+    pub allowing: Option<String>,
     pub snippet: Option<String>,
     pub agents: Vec<AgentView>,
     pub notice: Option<String>,
@@ -61,6 +68,8 @@ pub enum SettingsAction {
     /// Whether visitors and agents may attach this kind of file.
     FileType(FileClass, bool),
     Origins(String),
+    /// Adds a refused origin to the allowed ones (saved at once).
+    AllowOrigin(String),
     Save,
     CopySnippet,
     AgentField(AgentField, String),
@@ -89,6 +98,7 @@ impl State {
         }
         fx.push(Effect::Fetch(Fetch::Site(site.clone())));
         if self.is_owner() {
+            fx.push(Effect::Fetch(Fetch::RefusedOrigins(site.clone())));
             fx.push(Effect::Fetch(Fetch::Snippet(site)));
             fx.push(Effect::Fetch(Fetch::Agents));
         }
@@ -102,6 +112,7 @@ impl State {
                 return false;
             }
             SettingsAction::Save => self.save(fx),
+            SettingsAction::AllowOrigin(origin) => self.allow_origin(origin, fx),
             SettingsAction::CopySnippet => {
                 if let Some(text) = &st.snippet {
                     fx.push(Effect::CopyToClipboard(text.clone()));
@@ -193,6 +204,30 @@ impl State {
         fx.push(Effect::Fetch(Fetch::PatchSite(site, patch)));
     }
 
+    /// Adds `origin` to the site's saved allowed origins (not the form's
+    /// unsaved draft, nor its widget edits) with one PATCH.
+    fn allow_origin(&mut self, origin: String, fx: &mut Vec<Effect>) {
+        let (Some(site), Some(view)) = (self.model.site.clone(), self.settings.site.as_ref())
+        else {
+            return;
+        };
+        if !valid_origin(&origin) {
+            return;
+        }
+        let mut origins = view.allowed_origins.clone();
+        if !origins.iter().any(|o| o.eq_ignore_ascii_case(&origin)) {
+            origins.push(origin.clone());
+        }
+        let patch = SitePatch {
+            name: None,
+            allowed_origins: Some(origins),
+            widget: None,
+        };
+        self.settings.notice = Some(format!("Allowing {origin}…"));
+        self.settings.allowing = Some(origin);
+        fx.push(Effect::Fetch(Fetch::PatchSite(site, patch)));
+    }
+
     /// The settings page's answers; false for any other.
     pub(super) fn settings_answered(&mut self, answer: Answer, fx: &mut Vec<Effect>) -> bool {
         let st = &mut self.settings;
@@ -208,11 +243,26 @@ impl State {
             Answer::Snippet(Ok(html)) => st.snippet = Some(html),
             Answer::Agents(Ok(list)) => st.agents = list,
             Answer::Saved(Ok(site)) => {
-                st.notice = Some("Saved. Visitors get the new look on their next page.".into());
-                st.widget = Some(site.widget.clone());
+                match st.allowing.take() {
+                    Some(o) => {
+                        st.notice = Some(format!("Allowed {o}: its pages can use the chat now."));
+                        st.refused.retain(|r| r.origin != o);
+                    }
+                    None => {
+                        st.notice =
+                            Some("Saved. Visitors get the new look on their next page.".into());
+                        st.widget = Some(site.widget.clone());
+                    }
+                }
+                st.origins = site.allowed_origins.join("\n");
                 st.site = Some(site);
             }
-            Answer::Saved(Err(e)) => st.notice = Some(format!("Not saved: {e}")),
+            Answer::Saved(Err(e)) => {
+                st.allowing = None;
+                st.notice = Some(format!("Not saved: {e}"));
+            }
+            Answer::RefusedOrigins(Ok(list)) => st.refused = list,
+            Answer::RefusedOrigins(Err(e)) => st.notice = Some(e),
             Answer::AgentAdded(Ok(agent)) => {
                 st.notice = Some(format!("Added {}.", agent.name));
                 st.new_agent = NewAgentForm::default();

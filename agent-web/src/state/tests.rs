@@ -115,6 +115,7 @@ fn a_visitor_typing_line_expires() {
         side: protocol::Side::Visitor,
         on: true,
         text: None,
+        agent: None,
     };
     let fx = run(&mut s, Action::Frame(on), 0.0);
     assert!(fx
@@ -249,4 +250,141 @@ fn panes_follow_opening_and_back() {
     );
     run(&mut s, Action::OpenConv(id("c1")), 5.0);
     assert_eq!(s.pane, Pane::Chat);
+}
+
+fn visitor_info(pages: u32, page: Option<protocol::PageInfo>) -> protocol::VisitorInfo {
+    protocol::VisitorInfo {
+        id: id("v1"),
+        site: id("demo"),
+        online: true,
+        page,
+        pages,
+        referrer: Some("https://search.example/".into()),
+        since: 0,
+        visits: 1,
+        user: None,
+        verified: false,
+        user_agent: None,
+    }
+}
+
+fn page_at(url: &str, at: u64) -> protocol::PageInfo {
+    protocol::PageInfo {
+        url: url.into(),
+        title: String::new(),
+        referrer: None,
+        at,
+    }
+}
+
+/// An open profile's page list follows the visitor's new page views; a
+/// repeat (same arrival time) is not added twice.
+#[test]
+fn an_open_profile_lists_new_page_views_live() {
+    let mut s = state();
+    let profile = protocol::api::VisitorProfile {
+        id: id("v1"),
+        site: id("demo"),
+        first_seen: 0,
+        last_seen: 0,
+        visits: 1,
+        user: None,
+        verified: false,
+        user_agent: None,
+        online: true,
+        referrer: None,
+        current: None,
+        pages: vec![page_at("https://shop.example/", 1)],
+        conversations: Vec::new(),
+    };
+    s.profile = Some((id("v1"), Rc::new(profile)));
+    let b = page_at("https://shop.example/b", 2);
+    for _ in 0..2 {
+        let visitor = visitor_info(2, Some(b.clone()));
+        run(
+            &mut s,
+            Action::Frame(ServerFrame::Presence { visitor }),
+            3.0,
+        );
+    }
+    let p = &s.profile.as_ref().expect("profile").1;
+    let urls: Vec<&str> = p.pages.iter().map(|x| x.url.as_str()).collect();
+    assert_eq!(urls, ["https://shop.example/", "https://shop.example/b"]);
+    assert_eq!(p.referrer.as_deref(), Some("https://search.example/"));
+    assert_eq!(p.current.as_ref().map(|c| c.pages), Some(2));
+}
+
+/// The relay learns which conversation the tab shows whenever that
+/// changes, and again on a new connection; colleagues viewing or typing
+/// show in one line, never the agent itself.
+#[test]
+fn viewing_is_announced_and_colleagues_are_named() {
+    let mut s = state();
+    let viewing = |fx: &[Effect]| -> Vec<Option<ConvId>> {
+        fx.iter()
+            .filter_map(|e| match e {
+                Effect::Send(ClientFrame::Viewing { conv }) => Some(conv.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(viewing(&run(&mut s, Action::Tick, 1.0)), [Some(id("c1"))]);
+    assert!(viewing(&run(&mut s, Action::Tick, 2.0)).is_empty());
+    assert_eq!(viewing(&run(&mut s, Action::Online, 3.0)), [Some(id("c1"))]);
+    assert_eq!(
+        viewing(&run(&mut s, Action::Nav(Route::Visitors), 4.0)),
+        [None]
+    );
+    run(&mut s, Action::OpenConv(id("c1")), 5.0);
+
+    assert_eq!(s.colleagues_notice(), None);
+    let ada = protocol::Viewer {
+        id: id("ada"),
+        name: "Ada".into(),
+    };
+    let bo = protocol::Viewer {
+        id: id("bo"),
+        name: "Bo".into(),
+    };
+    let viewers = |agents: Vec<protocol::Viewer>| {
+        Action::Frame(ServerFrame::Viewers {
+            conv: id("c1"),
+            agents,
+        })
+    };
+    run(&mut s, viewers(vec![ada.clone()]), 6.0);
+    assert_eq!(
+        s.colleagues_notice().as_deref(),
+        Some("Ada is viewing this conversation")
+    );
+    run(&mut s, viewers(vec![ada.clone(), bo.clone()]), 7.0);
+    assert_eq!(
+        s.colleagues_notice().as_deref(),
+        Some("Ada and Bo are viewing this conversation")
+    );
+    let typing = |on: bool| {
+        Action::Frame(ServerFrame::Typing {
+            conv: id("c1"),
+            side: protocol::Side::Agent,
+            on,
+            text: None,
+            agent: Some(id("bo")),
+        })
+    };
+    run(&mut s, typing(true), 8.0);
+    assert_eq!(s.colleagues_notice().as_deref(), Some("Bo is typing…"));
+    run(&mut s, typing(false), 9.0);
+    assert_eq!(
+        s.colleagues_notice().as_deref(),
+        Some("Ada and Bo are viewing this conversation")
+    );
+    // Bo leaves while typing: neither line names Bo any more.
+    run(&mut s, typing(true), 10.0);
+    run(&mut s, viewers(vec![ada]), 11.0);
+    assert_eq!(
+        s.colleagues_notice().as_deref(),
+        Some("Ada is viewing this conversation")
+    );
+    run(&mut s, viewers(Vec::new()), 12.0);
+    assert_eq!(s.colleagues_notice(), None);
 }

@@ -113,6 +113,13 @@ pub enum ClientFrame {
     Visible {
         visible: bool,
     },
+    /// Agent: the conversation this console tab shows now (`None`: none).
+    /// The site's other agents see who is viewing each conversation
+    /// (`viewers`); the relay forgets it when the connection ends.
+    Viewing {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conv: Option<ConvId>,
+    },
     /// Heartbeat; answered with `pong`.
     Ping,
     /// Answer to a relay `ping`.
@@ -184,6 +191,11 @@ impl ClientFrame {
                 if p.url.is_empty() {
                     return Err(bad("url is empty"));
                 }
+                // Nothing but web pages is recorded; a referrer that is not
+                // one (android-app://, about:) is dropped by the relay.
+                if !is_web_url(&p.url) {
+                    return Err(bad("url must be an http:// or https:// URL"));
+                }
                 too_long("title", p.title.len(), MAX_TITLE_BYTES)?;
                 if let Some(r) = &p.referrer {
                     validate_url("referrer", r)?;
@@ -215,6 +227,7 @@ impl ClientFrame {
             ClientFrame::Typing { text: None, .. }
             | ClientFrame::Status { .. }
             | ClientFrame::Visible { .. }
+            | ClientFrame::Viewing { .. }
             | ClientFrame::Read { .. }
             | ClientFrame::Sync { .. }
             | ClientFrame::Subscribe { .. }
@@ -260,6 +273,7 @@ const KNOWN_TYPES: &[&str] = &[
     "subscribe",
     "invite",
     "close",
+    "viewing",
     "ping",
     "pong",
 ];
@@ -330,6 +344,23 @@ mod tests {
                 .code,
             ErrorCode::BadFrame
         );
+    }
+
+    #[test]
+    fn page_urls_must_be_web_urls() {
+        let e = ClientFrame::parse(r#"{"type":"page","url":"javascript:alert(1)","title":"x"}"#)
+            .expect_err("not a web page");
+        assert_eq!(e.code, ErrorCode::BadFrame);
+        assert!(e.message.contains("http"), "{}", e.message);
+        let f = ClientFrame::parse(
+            r#"{"type":"page","url":"https://a.example/","referrer":"android-app://x"}"#,
+        );
+        assert!(
+            f.is_ok(),
+            "a strange referrer is dropped later, not refused"
+        );
+        let v = ClientFrame::parse(r#"{"type":"viewing"}"#).expect("viewing none");
+        assert_eq!(v, ClientFrame::Viewing { conv: None });
     }
 
     #[test]

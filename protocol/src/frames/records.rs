@@ -164,6 +164,13 @@ pub struct ConvSummary {
     pub assignee: Option<AgentId>,
 }
 
+/// An agent viewing a conversation (`viewers`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Viewer {
+    pub id: AgentId,
+    pub name: String,
+}
+
 /// Where a visitor is now.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PageInfo {
@@ -183,8 +190,12 @@ pub struct VisitorInfo {
     pub online: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page: Option<PageInfo>,
-    /// Page views in this visit.
+    /// Page views in this visit (a repeat of the last page is not one).
     pub pages: u32,
+    /// Where this visit came from: the first referrer of the visit that is
+    /// not on the site itself (absent: typed in, a bookmark, or unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<String>,
     /// When this visit started (ms since epoch).
     pub since: u64,
     /// Visits so far (1 on the first).

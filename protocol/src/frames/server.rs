@@ -62,6 +62,10 @@ pub enum ServerFrame {
         /// Agents only: the visitor's draft, when the site allows it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         text: Option<String>,
+        /// `side: agent`: which agent is typing (other agents of the site
+        /// see "Ada is typing…"; an agent never gets its own).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agent: Option<AgentId>,
     },
     Read {
         conv: ConvId,
@@ -86,6 +90,13 @@ pub enum ServerFrame {
     /// Agent: a new conversation exists (or its summary changed).
     Conv {
         conv: ConvSummary,
+    },
+    /// Agent: who has `conv` open now (every agent of the site, the
+    /// receiver included; empty: nobody). Sent when it changes and after
+    /// `subscribe` for each conversation someone views.
+    Viewers {
+        conv: ConvId,
+        agents: Vec<Viewer>,
     },
     /// Visitor: whether any agent is online for its site.
     Agents {

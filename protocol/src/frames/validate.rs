@@ -56,6 +56,18 @@ pub(super) fn validate_url(field: &str, url: &str) -> Result<(), FrameError> {
     Ok(())
 }
 
+/// Whether `url` is a web address, `http://` or `https://` (any case) with
+/// a host: the only page URLs and referrers the relay stores. A
+/// `javascript:`, `data:` or `file:` URL is not a page a visitor can be on.
+pub fn is_web_url(url: &str) -> bool {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let web = scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https");
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    web && !host.is_empty()
+}
+
 /// Bounds on host-supplied identity.
 pub fn validate_user(user: &UserInfo) -> Result<(), FrameError> {
     if let Some(id) = &user.id {
@@ -103,6 +115,18 @@ pub fn validate_user(user: &UserInfo) -> Result<(), FrameError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_http_urls_are_web_urls() {
+        assert!(is_web_url("https://shop.example/a?b#c"));
+        assert!(is_web_url("HTTP://example.com"));
+        assert!(!is_web_url("javascript:alert(1)"));
+        assert!(!is_web_url("javascript://example.com/%0aalert(1)"));
+        assert!(!is_web_url("data:text/html,<b>x</b>"));
+        assert!(!is_web_url("file:///etc/passwd"));
+        assert!(!is_web_url("https:///nohost"));
+        assert!(!is_web_url("/relative"));
+    }
 
     #[test]
     fn user_attributes_are_bounded() {

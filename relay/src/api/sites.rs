@@ -76,6 +76,17 @@ pub async fn get(site: String, app: Arc<App>, me: Me) -> Result<Reply, Rejection
     Ok(json(StatusCode::OK, &site_view(&app, &s, &me)))
 }
 
+/// GET /v1/api/sites/{site}/refused-origins — the origins refused recently
+/// for the site's widget that its allowed origins still refuse, newest
+/// first (site members).
+pub async fn refused_origins(site: String, app: Arc<App>, me: Me) -> Result<Reply, Rejection> {
+    let s = member_site(&app, &me, &site)?;
+    Ok(json(
+        StatusCode::OK,
+        &app.refused.list(&s.id, &s.allowed_origins),
+    ))
+}
+
 /// PATCH /v1/api/sites/{site} — every field is checked before anything is
 /// stored.
 pub async fn patch(site: String, app: Arc<App>, me: Me, b: SitePatch) -> Result<Reply, Rejection> {

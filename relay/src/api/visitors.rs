@@ -40,6 +40,7 @@ pub async fn profile(
         user: v.user,
         verified: v.verified,
         user_agent: v.user_agent,
+        referrer: v.referrer,
         online: current.is_some(),
         current,
         pages,

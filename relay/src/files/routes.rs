@@ -233,6 +233,7 @@ async fn check_upload(req: UploadRequest, app: Arc<App>) -> Result<Uploader, Rej
         .map_err(internal)?
         .ok_or_else(|| refuse(ErrorCode::UnknownSite, format!("no site {site}")))?;
     if side == Side::Visitor && !crate::origin_allowed(&rec.allowed_origins, origin.as_deref()) {
+        app.refused.refuse(&site, origin.as_deref(), "upload");
         return Err(refuse(
             ErrorCode::OriginNotAllowed,
             "this origin may not use the site's widget",

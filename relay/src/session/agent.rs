@@ -12,7 +12,7 @@ use protocol::*;
 use std::collections::HashMap;
 
 pub(super) struct AgentState {
-    agent: AgentRecord,
+    pub(super) agent: AgentRecord,
     pub(super) live: Live,
     pub(super) subscribed: Vec<SiteId>,
     typing: Rate,
@@ -176,6 +176,7 @@ impl Session {
             }
             // Read by Web Push (a later change): nothing to do until then.
             ClientFrame::Visible { .. } => Ok(()),
+            ClientFrame::Viewing { conv } => self.viewing(conv),
             ClientFrame::Page(_) => Err(err(ErrorCode::Forbidden, "visitors only")),
             ClientFrame::Hello(_) | ClientFrame::Ping | ClientFrame::Pong => Ok(()),
         }
@@ -203,6 +204,10 @@ impl Session {
         }
         let mine: Vec<ConvId> = a.live.cursors.keys().cloned().collect();
         self.snapshot(&site, out);
+        // Who views what now, so collision notices show at once.
+        for (conv, agents) in app.hub.viewers(&site) {
+            out.push(ServerFrame::Viewers { conv, agents });
+        }
         for c in mine {
             if matches!(app.store.conv(&c), Ok(Some(r)) if r.site == site) {
                 self.replay(&c, out);
@@ -319,7 +324,42 @@ impl Session {
             ));
         };
         let rec = self.agent_conv(&conv)?;
-        self.app.hub.publish_typing(&rec, Side::Agent, on, None);
+        let me = self.agent_mut().map(|a| a.agent.id.clone());
+        self.app.hub.publish_typing(&rec, Side::Agent, on, None, me);
+        Ok(())
+    }
+
+    /// `viewing`: the conversation this tab shows (on a subscribed site), or
+    /// none; the site's agents learn who views what.
+    fn viewing(&mut self, conv: Option<ConvId>) -> Result<(), Refuse> {
+        let rec = match &conv {
+            Some(c) => Some(self.agent_conv(c)?),
+            None => None,
+        };
+        let app = self.app.clone();
+        let Some(a) = self.agent_mut() else {
+            return Ok(());
+        };
+        let viewer = Viewer {
+            id: a.agent.id.clone(),
+            name: a.agent.name.clone(),
+        };
+        if let Some(r) = &rec {
+            if !a.subscribed.contains(&r.site) {
+                return Err(err(
+                    ErrorCode::Forbidden,
+                    format!("subscribe to site {} first", r.site),
+                ));
+            }
+        }
+        let sub = a.live.handle.id();
+        for site in &a.subscribed {
+            let here = rec
+                .as_ref()
+                .filter(|r| &r.site == site)
+                .map(|r| r.id.clone());
+            app.hub.agent_viewing(site, sub, viewer.clone(), here);
+        }
         Ok(())
     }
 }

@@ -374,12 +374,26 @@ impl Session {
                 side,
                 on,
                 text,
-            } => out.push(ServerFrame::Typing {
+                agent,
+            } => {
+                // An agent's own typing (from any of its tabs) is not news
+                // to it.
+                let own = matches!((&self.state, agent), (State::Agent(a), Some(id)) if &a.agent.id == id);
+                if !own {
+                    out.push(ServerFrame::Typing {
+                        conv: conv.clone(),
+                        side: *side,
+                        on: *on,
+                        text: if is_agent { text.clone() } else { None },
+                        agent: agent.clone(),
+                    })
+                }
+            }
+            Push::Viewers { conv, agents } if is_agent => out.push(ServerFrame::Viewers {
                 conv: conv.clone(),
-                side: *side,
-                on: *on,
-                text: if is_agent { text.clone() } else { None },
+                agents: agents.clone(),
             }),
+            Push::Viewers { .. } => {}
             Push::Read { conv, side, seq } => out.push(ServerFrame::Read {
                 conv: conv.clone(),
                 side: *side,

@@ -55,8 +55,9 @@ impl Session {
             site: site_id.clone(),
             online: true,
             page: None,
-            pages: 0,
-            since: now,
+            pages: rec.visit_pages,
+            referrer: rec.referrer.clone(),
+            since: rec.visit_start,
             visits: rec.visits,
             user: rec.user.clone(),
             verified: rec.verified,
@@ -105,6 +106,9 @@ impl Session {
             .map_err(internal)?
             .ok_or_else(|| err(ErrorCode::UnknownSite, format!("no site {site_id}")))?;
         if !crate::origin_allowed(&site.allowed_origins, self.peer.origin.as_deref()) {
+            self.app
+                .refused
+                .refuse(site_id, self.peer.origin.as_deref(), "hello");
             return Err(err(
                 ErrorCode::OriginNotAllowed,
                 "this page's origin is not allowed for the site",
@@ -156,10 +160,18 @@ impl Session {
             user: None,
             verified: false,
             user_agent: None,
+            visit_start: 0,
+            visit_pages: 0,
+            referrer: None,
         });
         let new_visit = now.saturating_sub(rec.last_seen) > VISIT_GAP_MS;
         if new_visit {
             rec.visits = rec.visits.saturating_add(1);
+        }
+        if new_visit || rec.visit_start == 0 {
+            rec.visit_start = now;
+            rec.visit_pages = 0;
+            rec.referrer = None;
         }
         rec.last_seen = now;
         if let Some(ua) = &self.peer.user_agent {
@@ -246,13 +258,23 @@ impl Session {
             | ClientFrame::Invite { .. }
             | ClientFrame::Status { .. }
             | ClientFrame::Visible { .. }
+            | ClientFrame::Viewing { .. }
             | ClientFrame::Close { .. } => Err(err(ErrorCode::Forbidden, "agents only")),
             ClientFrame::Hello(_) | ClientFrame::Ping | ClientFrame::Pong => Ok(()),
         }
     }
 
-    /// `page`: recorded and shown to the site's agents, within the
-    /// visitor's and the IP's page-view rates.
+    /// `page`: shown to the site's agents and recorded, within the
+    /// visitor's and the IP's page-view rates. The frame's URL is http(s)
+    /// (checked by the parser); a referrer is kept only when it is an
+    /// http(s) URL off the page's own site ([`external_referrer`]), and the
+    /// visit's referrer is the first such one of the visit.
+    ///
+    /// A repeat is not a page view: the same URL as the visitor's last
+    /// recorded page view, in the same visit — a reconnect (or a reload)
+    /// re-announcing the page it is on. It updates the live presence (a
+    /// title may change) but is neither stored nor counted. Going A → B → A
+    /// records A twice: the last view was B.
     fn page(&mut self, p: PageView) -> Result<(), Refuse> {
         let app = self.app.clone();
         let ip = self.peer.ip;
@@ -268,16 +290,42 @@ impl Session {
                 "too many page views; slow down",
             ));
         }
+        let (site, visitor) = (v.site.clone(), v.visitor.clone());
+        let Some(mut rec) = app.store.visitor(&site, &visitor).map_err(internal)? else {
+            return Ok(());
+        };
+        let last = app
+            .store
+            .pages(&site, &visitor, 1)
+            .map_err(internal)?
+            .pop()
+            .filter(|l| l.url == p.url && l.at >= rec.visit_start);
+        let referrer = p
+            .referrer
+            .as_deref()
+            .and_then(|r| external_referrer(r, &p.url));
         let page = PageInfo {
+            at: last.as_ref().map_or_else(crate::now_ms, |l| l.at),
             url: p.url,
             title: p.title,
-            referrer: p.referrer,
-            at: crate::now_ms(),
+            referrer: referrer.clone(),
         };
-        app.store
-            .record_page(&v.site, &v.visitor, &page)
-            .map_err(internal)?;
-        app.hub.visitor_page(&v.site, &v.visitor, page);
+        let counted = last.is_none();
+        if counted {
+            app.store
+                .record_page(&site, &visitor, &page)
+                .map_err(internal)?;
+            rec.visit_pages = rec.visit_pages.saturating_add(1);
+        }
+        let first_referrer = rec.referrer.is_none() && referrer.is_some();
+        if first_referrer {
+            rec.referrer = referrer;
+        }
+        if counted || first_referrer {
+            app.store.put_visitor(&rec).map_err(internal)?;
+        }
+        app.hub
+            .visitor_page(&site, &visitor, page, counted, rec.referrer.clone());
         Ok(())
     }
 
@@ -368,7 +416,7 @@ impl Session {
                 .map(|_| t),
             _ => None,
         };
-        app.hub.publish_typing(&rec, Side::Visitor, on, text);
+        app.hub.publish_typing(&rec, Side::Visitor, on, text, None);
         Ok(())
     }
 }
@@ -396,4 +444,44 @@ fn verified_user(
         ));
     }
     Ok((user, Some(true)))
+}
+
+/// `referrer` as a page view keeps it: an http(s) URL whose host is not the
+/// page's own (compared without case and without a leading `www.`, any
+/// scheme or port), else `None` — a same-site referrer is only the previous
+/// page, which the page list already shows.
+fn external_referrer(referrer: &str, page: &str) -> Option<String> {
+    if !is_web_url(referrer) {
+        return None;
+    }
+    let r = url::Url::parse(referrer).ok()?;
+    let host = |u: &url::Url| {
+        u.host_str()
+            .map(|h| h.trim_start_matches("www.").to_ascii_lowercase())
+    };
+    let same = url::Url::parse(page)
+        .ok()
+        .is_some_and(|p| host(&p).is_some() && host(&p) == host(&r));
+    (!same).then(|| referrer.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::external_referrer;
+
+    #[test]
+    fn only_off_site_web_referrers_are_kept() {
+        let page = "https://shop.example/cart";
+        assert_eq!(
+            external_referrer("https://www.google.com/search?q=x", page).as_deref(),
+            Some("https://www.google.com/search?q=x")
+        );
+        assert_eq!(external_referrer("https://shop.example/", page), None);
+        assert_eq!(
+            external_referrer("http://WWW.shop.example:8080/a", page),
+            None
+        );
+        assert_eq!(external_referrer("javascript:alert(1)", page), None);
+        assert_eq!(external_referrer("android-app://com.x", page), None);
+    }
 }

@@ -15,7 +15,8 @@
 //! - `visitors`: site `\0` visitor → [`VisitorRecord`]
 //! - `pages`: site `\0` visitor `\0` ts(u64 BE) → [`PageRecord`]
 //! - `agents`: agent id → [`AgentRecord`]; `tokens`: sha256(token) → [`TokenRecord`]
-//! - `meta`: `server_key` (visitor-token signing key)
+//! - `meta`: `server_key` (visitor-token signing key);
+//!   `refused_origins` `\0` site → the origins refused recently (JSON list)
 //! - `files`: file id → [`FileRecord`] (the bytes live on disk, see `files`)
 //! - `quota`: site `\0` visitor → bytes of uploads stored (u64 BE)
 //!

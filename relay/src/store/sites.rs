@@ -1,6 +1,7 @@
-//! Site records and their canned replies.
+//! Site records, their canned replies, and the origins refused recently.
 
 use super::{encode, join, Result, Store};
+use protocol::api::RefusedOrigin;
 use protocol::SiteId;
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +47,22 @@ impl Store {
 
     pub fn sites(&self) -> Result<Vec<SiteRecord>> {
         Self::all(&self.sites, b"")
+    }
+
+    fn refused_key(site: &SiteId) -> Vec<u8> {
+        join(&[b"refused_origins", site.as_str().as_bytes()])
+    }
+
+    /// The origins refused recently for a site's widget (newest first).
+    pub fn refused_origins(&self, site: &SiteId) -> Result<Vec<RefusedOrigin>> {
+        Ok(Self::get(&self.meta, &Self::refused_key(site))?.unwrap_or_default())
+    }
+
+    /// Replaces a site's refused-origin list (see `crate::refused`, which
+    /// coalesces these writes).
+    pub fn put_refused_origins(&self, site: &SiteId, list: &[RefusedOrigin]) -> Result<()> {
+        self.meta.insert(Self::refused_key(site), encode(&list)?)?;
+        Ok(())
     }
 
     pub fn canned(&self, site: &SiteId) -> Result<Vec<CannedRecord>> {

@@ -18,6 +18,16 @@ pub struct VisitorRecord {
     pub verified: bool,
     #[serde(default)]
     pub user_agent: Option<String>,
+    /// When the current visit started (ms); 0 on records from before it was
+    /// kept (their next hello starts a visit).
+    #[serde(default)]
+    pub visit_start: u64,
+    /// Page views recorded in the current visit.
+    #[serde(default)]
+    pub visit_pages: u32,
+    /// The current visit's external referrer (see `VisitorInfo::referrer`).
+    #[serde(default)]
+    pub referrer: Option<String>,
 }
 
 /// One stored page view.

@@ -12,6 +12,7 @@ mod first_run;
 mod hostile;
 mod liveness;
 mod slow_consumer;
+mod visitors;
 
 /// The relay binary built alongside these tests.
 pub const BIN: &str = env!("CARGO_BIN_EXE_kefu-test-relay");
