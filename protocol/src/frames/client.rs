@@ -274,6 +274,7 @@ const KNOWN_TYPES: &[&str] = &[
     "invite",
     "close",
     "viewing",
+    "visible",
     "ping",
     "pong",
 ];
@@ -281,6 +282,57 @@ const KNOWN_TYPES: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every frame type is known to the error classifier: a new variant
+    /// fails to compile here until it is listed (the match has no `_`).
+    #[test]
+    fn every_frame_type_is_known() {
+        let kind = |f: &ClientFrame| match f {
+            ClientFrame::Hello(_) => "hello",
+            ClientFrame::Page(_) => "page",
+            ClientFrame::Send { .. } => "send",
+            ClientFrame::Typing { .. } => "typing",
+            ClientFrame::Read { .. } => "read",
+            ClientFrame::Sync { .. } => "sync",
+            ClientFrame::Subscribe { .. } => "subscribe",
+            ClientFrame::Invite { .. } => "invite",
+            ClientFrame::Close { .. } => "close",
+            ClientFrame::Status { .. } => "status",
+            ClientFrame::Visible { .. } => "visible",
+            ClientFrame::Viewing { .. } => "viewing",
+            ClientFrame::Ping => "ping",
+            ClientFrame::Pong => "pong",
+        };
+        let frames = [
+            ClientFrame::Visible { visible: false },
+            ClientFrame::Viewing { conv: None },
+            ClientFrame::Status { away: true },
+            ClientFrame::Ping,
+            ClientFrame::Pong,
+        ];
+        for f in &frames {
+            let json = serde_json::to_value(f).expect("serializes");
+            assert_eq!(json["type"], kind(f));
+        }
+        for t in [
+            "hello",
+            "page",
+            "send",
+            "typing",
+            "read",
+            "sync",
+            "subscribe",
+            "invite",
+            "close",
+            "status",
+            "visible",
+            "viewing",
+            "ping",
+            "pong",
+        ] {
+            assert!(KNOWN_TYPES.contains(&t), "{t} missing from KNOWN_TYPES");
+        }
+    }
 
     #[test]
     fn parses_a_visitor_hello_with_cursors() {
