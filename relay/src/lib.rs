@@ -22,6 +22,8 @@
 //! - [`metrics`]: counters, served as `/metrics` on the metrics port only
 //!   (`--metrics-listen`, loopback by default).
 //! - [`ratelimit`]: fixed one-minute windows for abuse limits.
+//! - [`push`]: Web Push to agents — who is pushed when, VAPID, and the
+//!   durable outbound queue's sender (a background task).
 
 pub mod api;
 pub mod assets;
@@ -33,6 +35,7 @@ pub mod http;
 pub mod hub;
 pub mod longpoll;
 pub mod metrics;
+pub mod push;
 pub mod ratelimit;
 pub mod reply;
 pub mod session;
@@ -93,6 +96,8 @@ pub struct Config {
     pub max_image_pixels: u64,
     /// File kinds a site accepts unless its settings say otherwise.
     pub file_types: Vec<protocol::FileClass>,
+    /// The contact (`mailto:` or `https:`) named in every VAPID JWT.
+    pub vapid_subject: String,
 }
 
 impl Config {
@@ -107,6 +112,8 @@ pub struct App {
     pub store: Arc<store::Store>,
     pub hub: Arc<hub::Hub>,
     pub commit: commit::Committer,
+    /// Web Push: visibility of agents, their devices, the VAPID key.
+    pub push: Arc<push::Pusher>,
     pub auth: auth::Auth,
     pub metrics: Arc<metrics::Metrics>,
     /// Cancelled when shutdown starts: upgraded sockets and long-polls
@@ -203,9 +210,18 @@ impl App {
     ) -> anyhow::Result<(Arc<App>, std::thread::JoinHandle<()>)> {
         let hub = hub::Hub::new(config.offline_grace);
         let metrics = Arc::new(metrics::Metrics::default());
-        let (commit, commit_thread) =
-            commit::Committer::start(store.clone(), hub.clone(), metrics.clone(), config.durable);
+        let push = push::Pusher::open(&store, config.vapid_subject.clone())?;
+        let (commit, commit_thread) = commit::Committer::start(
+            commit::Parts {
+                store: store.clone(),
+                hub: hub.clone(),
+                metrics: metrics.clone(),
+                push: push.clone(),
+            },
+            config.durable,
+        );
         let app = Arc::new(App {
+            push,
             auth: auth::Auth::new(store.server_key()?),
             store,
             hub,
@@ -291,6 +307,12 @@ pub async fn run(
         print_first_run(&fr, addr);
     }
     let (app, commit_thread) = App::start(store.clone(), config)?;
+    // The Web Push queue: resumed from the store, ends at shutdown.
+    app.tasks.spawn(push::send::run(
+        store.clone(),
+        app.push.clone(),
+        app.shutdown.clone(),
+    ));
     let metrics = match metrics_listener(app.config.metrics_listen).await {
         Some(l) => {
             // Before "listening on": whoever waits for that line has this one.
