@@ -711,7 +711,7 @@ mod tests {
         let store = Arc::new(Store::open(dir.path())?);
         let hub = Hub::new(std::time::Duration::from_secs(1));
         let metrics = Arc::new(Metrics::default());
-        let push = Pusher::open(&store, "mailto:a@b.c".into())?;
+        let push = Pusher::open(&store, "mailto:a@b.c".into(), metrics.clone())?;
         let parts = Parts {
             store: store.clone(),
             hub,

@@ -210,7 +210,7 @@ impl App {
     ) -> anyhow::Result<(Arc<App>, std::thread::JoinHandle<()>)> {
         let hub = hub::Hub::new(config.offline_grace);
         let metrics = Arc::new(metrics::Metrics::default());
-        let push = push::Pusher::open(&store, config.vapid_subject.clone())?;
+        let push = push::Pusher::open(&store, config.vapid_subject.clone(), metrics.clone())?;
         let (commit, commit_thread) = commit::Committer::start(
             commit::Parts {
                 store: store.clone(),

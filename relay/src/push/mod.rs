@@ -28,6 +28,7 @@ pub mod check;
 pub mod send;
 pub mod vapid;
 
+use crate::metrics::Metrics;
 use crate::store::{AgentRecord, ConvRecord, PushJob, Store, StoreError};
 use protocol::api::{PushKind, PushPayload};
 use protocol::limits::MAX_PUSH_BODY_CHARS;
@@ -49,8 +50,9 @@ pub struct Pusher {
     live: Mutex<Live>,
     /// Agents with at least one device: the commit thread's fast exit.
     with_devices: AtomicUsize,
-    /// Jobs in the store's queue (bounded by [`MAX_PUSH_QUEUE`]).
-    queued: AtomicUsize,
+    /// Counters for `/metrics`; `push_queue` is the number of jobs in the
+    /// store's queue (bounded by [`MAX_PUSH_QUEUE`]).
+    pub(crate) metrics: Arc<Metrics>,
     /// Wakes [`send::run`] when jobs were queued.
     wake: tokio::sync::Notify,
 }
@@ -71,7 +73,11 @@ struct Devices {
 impl Pusher {
     /// The relay's key pair (made on first run), the device index and the
     /// queue's length, from the store.
-    pub fn open(store: &Store, subject: String) -> anyhow::Result<Arc<Pusher>> {
+    pub fn open(
+        store: &Store,
+        subject: String,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<Arc<Pusher>> {
         let vapid = Vapid::from_secret(&store.vapid_secret(Vapid::generate)?)?;
         let mut agents: HashMap<AgentId, Devices> = HashMap::new();
         for s in store.all_push_subs()? {
@@ -92,6 +98,7 @@ impl Pusher {
             );
         }
         let queued = store.push_jobs()?.len();
+        metrics.push_queue.store(queued as u64, Ordering::Relaxed);
         Ok(Arc::new(Pusher {
             vapid,
             subject,
@@ -100,7 +107,7 @@ impl Pusher {
                 visible: HashMap::new(),
                 agents,
             }),
-            queued: AtomicUsize::new(queued),
+            metrics,
             wake: tokio::sync::Notify::new(),
         }))
     }
@@ -203,7 +210,9 @@ impl Pusher {
     /// `n` jobs were made durable: count them and wake the sender.
     pub fn enqueued(&self, n: usize) {
         if n > 0 {
-            self.queued.fetch_add(n, Ordering::Relaxed);
+            self.metrics
+                .push_queue
+                .fetch_add(n as u64, Ordering::Relaxed);
             self.wake.notify_one();
         }
     }
@@ -211,7 +220,8 @@ impl Pusher {
     /// A job left the queue.
     pub(crate) fn dequeued(&self) {
         let _ = self
-            .queued
+            .metrics
+            .push_queue
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
                 Some(n.saturating_sub(1))
             });
@@ -273,7 +283,9 @@ impl Pusher {
         let mut jobs = Vec::new();
         for (agent, devices) in targets {
             for device in devices {
-                if self.queued.load(Ordering::Relaxed) + jobs.len() >= MAX_PUSH_QUEUE {
+                let queued = self.metrics.push_queue.load(Ordering::Relaxed) as usize;
+                if queued + jobs.len() >= MAX_PUSH_QUEUE {
+                    self.metrics.pushes_dropped.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(agent = %agent, "push queue full; dropping a push");
                     return jobs;
                 }
@@ -416,7 +428,7 @@ mod tests {
                 created: 0,
             })?;
         }
-        let push = Pusher::open(&store, vapid::DEFAULT_VAPID_SUBJECT.into())?;
+        let push = Pusher::open(&store, vapid::DEFAULT_VAPID_SUBJECT.into(), Arc::default())?;
         Ok((dir, store, push))
     }
 

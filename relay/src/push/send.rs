@@ -25,6 +25,7 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -129,6 +130,7 @@ async fn pass(
     let mut next: Option<u64> = None;
     for job in store.push_jobs()? {
         if now.saturating_sub(job.created) > PUSH_MAX_AGE_MS {
+            push.metrics.pushes_dropped.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(job = %job.id, "web push: given up (too old)");
             forget(store, push, &job)?;
         } else if job.next_at <= now {
@@ -175,16 +177,20 @@ pub fn settle(
     outcome: Outcome,
     now: u64,
 ) -> Result<Option<u64>, StoreError> {
+    let m = &push.metrics;
     match outcome {
         Outcome::Delivered => {
+            m.pushes_delivered.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(job = %job.id, agent = %job.agent, "web push delivered");
         }
         Outcome::Gone => {
             tracing::info!(agent = %job.agent, "web push: subscription gone (404/410); removed");
+            m.push_devices_gone.fetch_add(1, Ordering::Relaxed);
             store.delete_push_sub(&job.agent, &job.device)?;
             push.device_removed(&job.agent, &job.device);
         }
         Outcome::Drop { why } => {
+            m.pushes_dropped.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(job = %job.id, agent = %job.agent, %why, "web push dropped");
         }
         Outcome::Retry { after_ms, why } => {
@@ -192,10 +198,12 @@ pub fn settle(
             let wait = retry_delay_ms(job.attempts).max(after_ms.unwrap_or(0));
             job.next_at = now.saturating_add(wait);
             if job.next_at.saturating_sub(job.created) <= PUSH_MAX_AGE_MS {
+                m.push_retries.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(job = %job.id, %why, wait, "web push: will retry");
                 store.put_push_job(&job)?;
                 return Ok(Some(job.next_at));
             }
+            m.pushes_dropped.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(job = %job.id, agent = %job.agent, %why, "web push: given up after retries");
         }
     }
@@ -383,7 +391,7 @@ mod tests {
         };
         {
             let store = Store::open(dir.path())?;
-            let push = Pusher::open(&store, "mailto:a@b.c".into())?;
+            let push = Pusher::open(&store, "mailto:a@b.c".into(), Arc::default())?;
             store.put_push_job(&job(1_000))?;
             let at = settle(&store, &push, job(1_000), retry(), 5_000)?;
             assert_eq!(at, Some(7_000));
@@ -394,7 +402,7 @@ mod tests {
             store.sync()?;
         }
         let store = Store::open(dir.path())?;
-        let push = Pusher::open(&store, "mailto:a@b.c".into())?;
+        let push = Pusher::open(&store, "mailto:a@b.c".into(), Arc::default())?;
         let stored = store.push_jobs()?;
         assert_eq!((stored[0].attempts, stored[0].next_at), (2, 11_000));
         let late = 1_000 + PUSH_MAX_AGE_MS;
