@@ -18,7 +18,8 @@
 //                              keys: { p256dh, auth } } — POST it as is.
 //   svc.answerNext(...a)       the next requests are answered with these,
 //                              in order, instead of 201; each is a status
-//                              (410, 429, 500 …) or { status, retryAfter }.
+//                              (410, 429, 500 …) or { status, retryAfter,
+//                              delayMs } (delayMs: answer that much later).
 //                              A request is checked and decrypted first
 //                              whatever it is answered.
 //   svc.rekey(endpoint)        new keys for an existing subscription (as a
@@ -26,7 +27,8 @@
 //                              ones no longer decrypt. Returns its JSON.
 //   svc.clearPlan()            forgets answers not used yet (back to 201)
 //   svc.attempts               every request: { endpoint, status, headers,
-//                              payload (parsed JSON) | null, text, at }
+//                              payload (parsed JSON) | null, text, at,
+//                              answeredAt } (at: when it arrived)
 //   svc.received               those answered 2xx (the delivered pushes)
 //   svc.rejected               requests that failed a check: { reason,
 //                              endpoint, headers } (answered 400/401/404)
@@ -214,6 +216,8 @@ export async function startPushService({ vapidKey } = {}) {
     const answer = plan.shift() || { status: 201 };
     const rec = { endpoint, status: answer.status, headers: req.headers, payload, text, at: Date.now() };
     svc.attempts.push(rec);
+    if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
+    rec.answeredAt = Date.now();
     const headers = {};
     if (answer.retryAfter !== undefined) headers['retry-after'] = String(answer.retryAfter);
     if (answer.status === 201) headers.location = `/message/${crypto.randomBytes(8).toString('hex')}`;

@@ -161,6 +161,23 @@ test('a 429 with Retry-After is honoured, then delivered', async () => {
   assert.ok(second.at - first.at >= 2900, 'waited the Retry-After');
 });
 
+test('a push service that hangs holds up only its own push', async () => {
+  const second = svc.subscribe();
+  assert.equal((await api('POST', '/v1/api/push/subscriptions', owner, second)).status, 201);
+  svc.answerNext({ status: 201, delayMs: 6000 });
+  await visitor.send('a slow one');
+  await until(() => attemptsWith('a slow one').length === 2, 5000, 'both devices tried');
+  const t0 = Date.now();
+  await visitor.send('a fast one');
+  await until(() => deliveredWith('a fast one').length === 2, 4000, 'both devices pushed meanwhile');
+  assert.ok(Date.now() - t0 < 4000);
+  await until(() => deliveredWith('a slow one').length === 2, 10000, 'the slow one lands');
+  const slow = deliveredWith('a slow one').find((r) => r.answeredAt - r.at >= 5900);
+  assert.ok(slow, 'one answer was held 6 s');
+  assert.ok(deliveredWith('a fast one').every((r) => r.answeredAt < slow.answeredAt), 'the fast ones landed first');
+  assert.equal((await api('DELETE', '/v1/api/push/subscriptions', owner, { endpoint: second.endpoint })).status, 204);
+});
+
 test('the queue survives kill -9 of the relay', async () => {
   svc.answerNext(500, 500, 500, 500, 500, 500, 500, 500);
   await visitor.send('survive the crash');

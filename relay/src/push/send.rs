@@ -18,7 +18,6 @@
 use super::Pusher;
 use crate::store::{PushJob, PushSubRecord, Store, StoreError};
 use bytes::Bytes;
-use futures_util::StreamExt as _;
 use http_body_util::Full;
 use hyper::{Request, StatusCode, Uri};
 use hyper_rustls::HttpsConnector;
@@ -87,8 +86,10 @@ pub enum Outcome {
     },
 }
 
-/// Runs the queue until `shutdown`: sends what is due, sleeps until the
-/// next retry or until new jobs are queued.
+/// Runs the queue until `shutdown`: attempts what is due (at most
+/// [`PUSH_IN_FLIGHT`] at once, each in its own task, so a slow push
+/// service holds up only its own pushes), settles each answer as it
+/// comes, and otherwise sleeps until the next retry or new jobs.
 pub async fn run(store: Arc<Store>, push: Arc<Pusher>, shutdown: CancellationToken) {
     let client = match client() {
         Ok(c) => c,
@@ -97,67 +98,112 @@ pub async fn run(store: Arc<Store>, push: Arc<Pusher>, shutdown: CancellationTok
             return;
         }
     };
+    let mut flying = Flying::default();
     loop {
-        let next = tokio::select! {
-            _ = shutdown.cancelled() => return,
-            n = pass(&store, &push, &client) => n,
-        };
-        let sleep = match next {
-            Ok(Some(at)) => Duration::from_millis(at.saturating_sub(crate::now_ms())),
-            Ok(None) => Duration::from_secs(3600),
+        let next = match dispatch(&store, &push, &client, &mut flying) {
+            Ok(n) => n,
             Err(e) => {
                 tracing::error!(error = %e, "web push: queue unreadable; retrying");
-                Duration::from_millis(PUSH_RETRY_MAX_MS)
+                Some(crate::now_ms() + PUSH_RETRY_MAX_MS)
             }
         };
+        let sleep = match next {
+            Some(at) => Duration::from_millis(at.saturating_sub(crate::now_ms())),
+            None => Duration::from_secs(3600),
+        };
         tokio::select! {
+            // Dropping `flying` aborts attempts in flight; their jobs stay
+            // queued for the next start.
             _ = shutdown.cancelled() => return,
             _ = push.woken() => {}
+            Some(done) = flying.tasks.join_next_with_id(), if !flying.tasks.is_empty() => {
+                if let Err(e) = flying.landed(&store, &push, done).await {
+                    tracing::error!(error = %e, "web push: queue not updated");
+                }
+            }
             _ = tokio::time::sleep(sleep) => {}
         }
     }
 }
 
-/// One pass over the queue: expired jobs dropped, due ones attempted
-/// ([`PUSH_IN_FLIGHT`] at a time). Returns when the next job is due.
-async fn pass(
+/// Attempts in flight: their tasks, and which job each is for.
+#[derive(Default)]
+struct Flying {
+    tasks: tokio::task::JoinSet<(PushJob, Outcome)>,
+    jobs: std::collections::HashMap<tokio::task::Id, String>,
+}
+
+type Landed = Result<(tokio::task::Id, (PushJob, Outcome)), tokio::task::JoinError>;
+
+impl Flying {
+    fn has(&self, job: &str) -> bool {
+        self.jobs.values().any(|j| j == job)
+    }
+
+    /// Settles one finished attempt and any others already finished, then
+    /// makes the queue's changes durable with one sync.
+    async fn landed(
+        &mut self,
+        store: &Arc<Store>,
+        push: &Pusher,
+        first: Landed,
+    ) -> Result<(), StoreError> {
+        let mut done = Some(first);
+        while let Some(d) = done.take().or_else(|| self.tasks.try_join_next_with_id()) {
+            match d {
+                Ok((id, (job, outcome))) => {
+                    self.jobs.remove(&id);
+                    settle(store, push, job, outcome, crate::now_ms())?;
+                }
+                // A failed task leaves its job queued for the next pass.
+                Err(e) => {
+                    tracing::error!(error = %e, "web push: attempt task failed");
+                    self.jobs.remove(&e.id());
+                }
+            }
+        }
+        // Deletions durable, so a restart does not push them again.
+        let s = store.clone();
+        match tokio::task::spawn_blocking(move || s.sync()).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "web push: sync task failed");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// One look at the queue: expired jobs dropped, due ones started while
+/// there is room. Returns when the next waiting job is due (jobs that are
+/// due but found no room start when an attempt lands).
+fn dispatch(
     store: &Arc<Store>,
     push: &Arc<Pusher>,
     client: &PushClient,
+    flying: &mut Flying,
 ) -> Result<Option<u64>, StoreError> {
     let now = crate::now_ms();
-    let mut due = Vec::new();
     let mut next: Option<u64> = None;
     for job in store.push_jobs()? {
+        if flying.has(&job.id) {
+            continue;
+        }
         if now.saturating_sub(job.created) > PUSH_MAX_AGE_MS {
             push.metrics.pushes_dropped.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(job = %job.id, "web push: given up (too old)");
             forget(store, push, &job)?;
-        } else if job.next_at <= now {
-            due.push(job);
-        } else {
+        } else if job.next_at > now {
             next = Some(next.map_or(job.next_at, |n| n.min(job.next_at)));
+        } else if flying.tasks.len() < PUSH_IN_FLIGHT {
+            let (store, push, client) = (store.clone(), push.clone(), client.clone());
+            let id = job.id.clone();
+            let handle = flying.tasks.spawn(async move {
+                let outcome = attempt(&store, &push, &client, &job).await;
+                (job, outcome)
+            });
+            flying.jobs.insert(handle.id(), id);
         }
-    }
-    if due.is_empty() {
-        return Ok(next);
-    }
-    let mut results = futures_util::stream::iter(due)
-        .map(|job| async move {
-            let outcome = attempt(store, push, client, &job).await;
-            (job, outcome)
-        })
-        .buffer_unordered(PUSH_IN_FLIGHT);
-    while let Some((job, outcome)) = results.next().await {
-        if let Some(at) = settle(store, push, job, outcome, crate::now_ms())? {
-            next = Some(next.map_or(at, |n| n.min(at)));
-        }
-    }
-    // Deletions made durable, so a restart does not push them again.
-    let s = store.clone();
-    match tokio::task::spawn_blocking(move || s.sync()).await {
-        Ok(r) => r?,
-        Err(e) => tracing::error!(error = %e, "web push: sync task failed"),
     }
     Ok(next)
 }
