@@ -147,11 +147,6 @@ impl Pusher {
         }
     }
 
-    /// Whether any of the agent's connections is visible now.
-    pub fn is_visible(&self, agent: &AgentId) -> bool {
-        self.lock().visible.contains_key(agent)
-    }
-
     // --- the device index ----------------------------------------------------
 
     fn recount(&self, live: &Live) {
