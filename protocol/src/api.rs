@@ -253,6 +253,15 @@ pub struct PushPayload {
     pub body: String,
 }
 
+/// `GET /v1/api/push/subscriptions` lists these (and `POST` answers with
+/// one): a device the signed-in agent opted in to Web Push on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushDevice {
+    pub endpoint: String,
+    /// When it was subscribed (ms since the epoch).
+    pub created: u64,
+}
+
 /// `GET /v1/api/sites/{site}/visitors/{visitor}`: everything known of a
 /// visitor, live or not.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

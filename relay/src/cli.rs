@@ -125,6 +125,11 @@ pub struct Serve {
     /// attachments off.
     #[arg(long, env = "KEFU_FILE_TYPES", default_value = "image,pdf,office,text")]
     pub file_types: String,
+    /// Web Push: the contact named to push services in every VAPID JWT
+    /// (RFC 8292 `sub`), a `mailto:` or `https:` URL where the operator
+    /// can be reached about this relay's pushes.
+    #[arg(long, env = "KEFU_VAPID_SUBJECT", default_value = crate::push::vapid::DEFAULT_VAPID_SUBJECT)]
+    pub vapid_subject: String,
 }
 
 impl Serve {
@@ -172,6 +177,9 @@ impl Serve {
         if self.max_file_bytes == 0 {
             anyhow::bail!("--max-file-bytes must be at least 1");
         }
+        let vapid_subject = self.vapid_subject.trim().to_string();
+        crate::push::vapid::check_subject(&vapid_subject)
+            .map_err(|e| anyhow::anyhow!("--vapid-subject: {e}"))?;
         Ok(Config {
             listen,
             metrics_listen,
@@ -194,6 +202,7 @@ impl Serve {
             uploads_per_ip: self.uploads_per_ip,
             max_image_pixels: self.max_image_pixels,
             file_types,
+            vapid_subject,
         })
     }
 }

@@ -10,9 +10,13 @@
 //! Because this thread is the only writer of conversations, its cache of
 //! [`ConvRecord`]s is authoritative; after a failed write the cache is
 //! dropped and re-read from the store.
+//!
+//! The Web Push jobs a group's events cause ([`Pusher::jobs_for`]) are
+//! staged into the same batch: a push is durable exactly when its event is.
 
 use crate::hub::Hub;
 use crate::metrics::Metrics;
+use crate::push::Pusher;
 use crate::store::{encode, encode_cid_hit, keys, ConvRecord, Store, StoreError};
 use protocol::{Attachment, Author, Cid, ConvId, Event, EventBody, Side, SiteId, VisitorId};
 use std::collections::HashMap;
@@ -122,6 +126,14 @@ impl CommitError {
     }
 }
 
+/// What the commit thread works with besides its queue.
+pub struct Parts {
+    pub store: Arc<Store>,
+    pub hub: Arc<Hub>,
+    pub metrics: Arc<Metrics>,
+    pub push: Arc<Pusher>,
+}
+
 /// The handle sessions use.
 #[derive(Clone)]
 pub struct Committer {
@@ -131,13 +143,14 @@ pub struct Committer {
 impl Committer {
     /// Starts the commit thread. It ends when every `Committer` is dropped.
     /// `durable: false` skips the flush+fdatasync (benchmark ceiling only).
-    pub fn start(
-        store: Arc<Store>,
-        hub: Arc<Hub>,
-        metrics: Arc<Metrics>,
-        durable: bool,
-    ) -> (Committer, std::thread::JoinHandle<()>) {
+    pub fn start(parts: Parts, durable: bool) -> (Committer, std::thread::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE);
+        let Parts {
+            store,
+            hub,
+            metrics,
+            push,
+        } = parts;
         let handle = std::thread::Builder::new()
             .name("kefu-commit".into())
             .spawn(move || {
@@ -145,6 +158,7 @@ impl Committer {
                     store,
                     hub,
                     metrics,
+                    push,
                     durable,
                     convs: HashMap::new(),
                 }
@@ -240,6 +254,7 @@ struct CommitLoop {
     store: Arc<Store>,
     hub: Arc<Hub>,
     metrics: Arc<Metrics>,
+    push: Arc<Pusher>,
     durable: bool,
     /// Authoritative cache of conversations touched since start.
     convs: HashMap<ConvId, ConvRecord>,
@@ -312,6 +327,7 @@ impl CommitLoop {
                 return self.fail(g);
             }
         }
+        let pushes = self.stage_pushes(&mut g);
         let staged = std::mem::take(&mut g.batch);
         // This thread writes sled's log itself (no IO-thread round trip per
         // group; docs/sled-patch.md), after the batch released sled's lock.
@@ -345,6 +361,7 @@ impl CommitLoop {
         }
         self.metrics.groups.fetch_add(1, Ordering::Relaxed);
         self.metrics.writes.fetch_add(n as u64, Ordering::Relaxed);
+        self.push.enqueued(pushes);
         // Durable: publish, then ack. Summaries go first, so an agent knows
         // a new conversation (its site, its visitor) before its first event.
         g.changed.dedup();
@@ -377,6 +394,30 @@ impl CommitLoop {
         for Done::Reply(tx, r) in g.done {
             let _ = tx.send(r);
         }
+    }
+
+    /// Stages the Web Push jobs of the group's events into its batch;
+    /// returns how many. Free while no agent has a device.
+    fn stage_pushes(&mut self, g: &mut Group) -> usize {
+        if !self.push.wanted() {
+            return 0;
+        }
+        let mut n = 0;
+        for (conv, ev) in &g.events {
+            let Some(rec) = self.convs.get(conv) else {
+                continue;
+            };
+            for job in self.push.jobs_for(rec, ev, &self.store) {
+                match Store::push_job_entry(&job) {
+                    Ok((k, v)) => {
+                        g.batch.insert(k, v);
+                        n += 1;
+                    }
+                    Err(e) => tracing::error!(error = %e, "commit: push not queued"),
+                }
+            }
+        }
+        n
     }
 
     /// Nothing in `g` may be acked: drop the cache (it may hold staged
@@ -670,7 +711,14 @@ mod tests {
         let store = Arc::new(Store::open(dir.path())?);
         let hub = Hub::new(std::time::Duration::from_secs(1));
         let metrics = Arc::new(Metrics::default());
-        let (c, _t) = Committer::start(store.clone(), hub, metrics.clone(), true);
+        let push = Pusher::open(&store, "mailto:a@b.c".into(), metrics.clone())?;
+        let parts = Parts {
+            store: store.clone(),
+            hub,
+            metrics: metrics.clone(),
+            push,
+        };
+        let (c, _t) = Committer::start(parts, true);
         let site = SiteId::new("s")?;
         let visitor = VisitorId::new("v1")?;
         let target = Target::Visitor { site, visitor };

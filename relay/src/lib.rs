@@ -24,6 +24,8 @@
 //! - [`ratelimit`]: fixed one-minute windows for abuse limits.
 //! - [`refused`]: origins refused for a site's widget — logged
 //!   (rate-limited), remembered per site, written to the store coalesced.
+//! - [`push`]: Web Push to agents — who is pushed when, VAPID, and the
+//!   durable outbound queue's sender (a background task).
 
 pub mod api;
 pub mod assets;
@@ -35,6 +37,7 @@ pub mod http;
 pub mod hub;
 pub mod longpoll;
 pub mod metrics;
+pub mod push;
 pub mod ratelimit;
 pub mod refused;
 pub mod reply;
@@ -96,6 +99,8 @@ pub struct Config {
     pub max_image_pixels: u64,
     /// File kinds a site accepts unless its settings say otherwise.
     pub file_types: Vec<protocol::FileClass>,
+    /// The contact (`mailto:` or `https:`) named in every VAPID JWT.
+    pub vapid_subject: String,
 }
 
 impl Config {
@@ -110,6 +115,8 @@ pub struct App {
     pub store: Arc<store::Store>,
     pub hub: Arc<hub::Hub>,
     pub commit: commit::Committer,
+    /// Web Push: visibility of agents, their devices, the VAPID key.
+    pub push: Arc<push::Pusher>,
     pub auth: auth::Auth,
     pub metrics: Arc<metrics::Metrics>,
     /// Cancelled when shutdown starts: upgraded sockets and long-polls
@@ -208,9 +215,18 @@ impl App {
     ) -> anyhow::Result<(Arc<App>, std::thread::JoinHandle<()>)> {
         let hub = hub::Hub::new(config.offline_grace);
         let metrics = Arc::new(metrics::Metrics::default());
-        let (commit, commit_thread) =
-            commit::Committer::start(store.clone(), hub.clone(), metrics.clone(), config.durable);
+        let push = push::Pusher::open(&store, config.vapid_subject.clone(), metrics.clone())?;
+        let (commit, commit_thread) = commit::Committer::start(
+            commit::Parts {
+                store: store.clone(),
+                hub: hub.clone(),
+                metrics: metrics.clone(),
+                push: push.clone(),
+            },
+            config.durable,
+        );
         let app = Arc::new(App {
+            push,
             auth: auth::Auth::new(store.server_key()?),
             refused: Arc::new(refused::Refused::new(store.clone())),
             store,
@@ -298,6 +314,12 @@ pub async fn run(
     }
     let (app, commit_thread) = App::start(store.clone(), config)?;
     let refused = tokio::spawn(app.refused.clone().run(app.shutdown.clone()));
+    // The Web Push queue: resumed from the store, ends at shutdown.
+    app.tasks.spawn(push::send::run(
+        store.clone(),
+        app.push.clone(),
+        app.shutdown.clone(),
+    ));
     let metrics = match metrics_listener(app.config.metrics_listen).await {
         Some(l) => {
             // Before "listening on": whoever waits for that line has this one.

@@ -31,6 +31,16 @@ pub struct Metrics {
     pub upload_bytes: AtomicU64,
     /// Uploads refused (size, type, pixels, quota, rate, access).
     pub uploads_refused: AtomicU64,
+    /// Web Pushes a push service accepted (2xx).
+    pub pushes_delivered: AtomicU64,
+    /// Push attempts that failed and will be retried (network, 429, 5xx).
+    pub push_retries: AtomicU64,
+    /// Pushes given up: too old, refused by the service, queue full.
+    pub pushes_dropped: AtomicU64,
+    /// Devices forgotten after a 404/410 from their push service.
+    pub push_devices_gone: AtomicU64,
+    /// Pushes waiting in the outbound queue.
+    pub push_queue: AtomicU64,
 }
 
 impl Metrics {
@@ -96,6 +106,36 @@ impl Metrics {
             "Uploads refused (size, type, pixels, quota, rate, access).",
             "counter",
             get(&self.uploads_refused),
+        );
+        line(
+            "web_pushes_delivered_total",
+            "Web Pushes accepted by a push service.",
+            "counter",
+            get(&self.pushes_delivered),
+        );
+        line(
+            "web_push_retries_total",
+            "Web Push attempts that failed and are retried.",
+            "counter",
+            get(&self.push_retries),
+        );
+        line(
+            "web_pushes_dropped_total",
+            "Web Pushes given up (too old, refused, queue full).",
+            "counter",
+            get(&self.pushes_dropped),
+        );
+        line(
+            "web_push_devices_gone_total",
+            "Web Push devices removed after a 404/410.",
+            "counter",
+            get(&self.push_devices_gone),
+        );
+        line(
+            "web_push_queue",
+            "Web Pushes waiting to be sent.",
+            "gauge",
+            get(&self.push_queue),
         );
         line(
             "bad_frames_total",

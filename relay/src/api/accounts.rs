@@ -146,6 +146,7 @@ pub async fn agents_delete(id: String, app: Arc<App>, me: Me) -> Result<Reply, R
         Some(a) if a.sites.iter().any(|s| me.member(s)) => {
             app.store.delete_agent(&a.id)?;
             app.store.sync()?;
+            app.push.agent_removed(&a.id);
             Ok(no_content())
         }
         _ => Err(not_found("agent")),

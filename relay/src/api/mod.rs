@@ -1,5 +1,6 @@
 //! The HTTP API under `/v1/api/` (JSON): login, agents, sites, settings,
-//! conversations, canned replies, visitor profiles, stats, OpenAPI.
+//! conversations, canned replies, visitor profiles, stats, Web Push
+//! devices, OpenAPI.
 //!
 //! Every handler authenticates with `Authorization: Bearer <token>` and
 //! checks membership ([`auth`]): an agent reaches only the sites it belongs
@@ -9,11 +10,13 @@
 //! relay): no CORS grant, on preflights or answers.
 //!
 //! One module per resource, one named handler per route:
-//! [`accounts`], [`sites`], [`conversations`], [`visitors`], [`stats`].
+//! [`accounts`], [`sites`], [`conversations`], [`visitors`], [`stats`],
+//! [`push`].
 
 pub mod accounts;
 pub mod auth;
 pub mod conversations;
+pub mod push;
 pub mod sites;
 pub mod stats;
 pub mod visitors;
@@ -58,6 +61,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/api/conversations/{conv}/transfer"),
     ("POST", "/v1/api/conversations/{conv}/close"),
     ("POST", "/v1/api/conversations/{conv}/reopen"),
+    ("GET", "/v1/api/push/key"),
+    ("GET", "/v1/api/push/subscriptions"),
+    ("POST", "/v1/api/push/subscriptions"),
+    ("DELETE", "/v1/api/push/subscriptions"),
     ("GET", "/v1/api/openapi.json"),
     ("POST", "/v1/files"),
     ("GET", "/v1/files/{file}"),
@@ -103,6 +110,10 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Reply,)> {
         path!("v1" / "api" / "conversations" / String / "transfer").and(post()).and(me()).and(body()).and_then(cv::transfer).boxed(),
         path!("v1" / "api" / "conversations" / String / "close").and(post()).and(me()).and_then(cv::close).boxed(),
         path!("v1" / "api" / "conversations" / String / "reopen").and(post()).and(me()).and_then(cv::reopen).boxed(),
+        path!("v1" / "api" / "push" / "key").and(get()).and(me()).and_then(push::key).boxed(),
+        path!("v1" / "api" / "push" / "subscriptions").and(get()).and(me()).and_then(push::list).boxed(),
+        path!("v1" / "api" / "push" / "subscriptions").and(post()).and(me()).and(body()).and_then(push::subscribe).boxed(),
+        path!("v1" / "api" / "push" / "subscriptions").and(delete()).and(me()).and(body()).and_then(push::unsubscribe).boxed(),
     ];
     let openapi = path!("v1" / "api" / "openapi.json").and(get()).and_then(openapi).boxed();
     all.into_iter().fold(openapi, |acc, f| acc.or(f).unify().boxed())

@@ -63,6 +63,7 @@ pub async fn add(app: Arc<App>, me: Me, b: NewSite) -> Result<Reply, Rejection> 
     agent.sites.push(id);
     app.store.put_agent(&agent)?;
     app.store.sync()?;
+    app.push.agent_changed(&agent);
     let me = Me {
         agent,
         token: me.token,

@@ -18,6 +18,9 @@ pub(super) struct AgentState {
     typing: Rate,
     /// Set by `status {away}`; applies to sites subscribed later too.
     away: bool,
+    /// Whether this connection's tab is visible to its human (`visible`
+    /// frames; true from hello). Counted by Web Push while true.
+    pub(super) visible: bool,
 }
 
 impl Session {
@@ -54,6 +57,7 @@ impl Session {
             settings: None,
         }));
         let convs: Vec<ConvId> = cursors.keys().cloned().collect();
+        app.push.shown(&agent.id);
         self.state = State::Agent(Box::new(AgentState {
             agent,
             live: Live {
@@ -64,6 +68,7 @@ impl Session {
             subscribed: Vec::new(),
             typing: Rate::new(),
             away: false,
+            visible: true,
         }));
         for c in convs {
             self.replay(&c, out);
@@ -174,8 +179,18 @@ impl Session {
                 }
                 Ok(())
             }
-            // Read by Web Push (a later change): nothing to do until then.
-            ClientFrame::Visible { .. } => Ok(()),
+            ClientFrame::Visible { visible } => {
+                let app = self.app.clone();
+                if let Some(a) = self.agent_mut().filter(|a| a.visible != visible) {
+                    a.visible = visible;
+                    if visible {
+                        app.push.shown(&a.agent.id);
+                    } else {
+                        app.push.hidden(&a.agent.id);
+                    }
+                }
+                Ok(())
+            }
             ClientFrame::Viewing { conv } => self.viewing(conv),
             ClientFrame::Page(_) => Err(err(ErrorCode::Forbidden, "visitors only")),
             ClientFrame::Hello(_) | ClientFrame::Ping | ClientFrame::Pong => Ok(()),

@@ -507,6 +507,9 @@ impl Drop for Session {
                 for s in &a.subscribed {
                     self.app.hub.agent_unsubscribe(s, a.live.handle.id());
                 }
+                if a.visible {
+                    self.app.push.hidden(&a.agent.id);
+                }
             }
             State::New => {}
         }

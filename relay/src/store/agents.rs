@@ -72,9 +72,10 @@ impl Store {
         Self::all(&self.agents, b"")
     }
 
-    /// Removes an agent; its tokens stop working at once (they resolve to
-    /// no agent).
+    /// Removes an agent and its Web Push devices; its tokens stop working
+    /// at once (they resolve to no agent).
     pub fn delete_agent(&self, id: &AgentId) -> Result<()> {
+        self.delete_push_subs(id)?;
         if let Some(a) = self.agent(id)? {
             if let Some(e) = a.email {
                 self.emails.remove(e.as_bytes())?;

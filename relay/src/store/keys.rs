@@ -52,3 +52,9 @@ pub fn visitor_conv_prefix(site: &SiteId, visitor: &VisitorId) -> Vec<u8> {
     ]
     .concat()
 }
+
+/// Queued Web Push jobs: `q` + job id (a ULID, so in creation order).
+pub const PUSH_JOB_PREFIX: &[u8] = b"q";
+pub fn push_job(id: &str) -> Vec<u8> {
+    [PUSH_JOB_PREFIX, id.as_bytes()].concat()
+}

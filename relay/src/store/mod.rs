@@ -19,6 +19,10 @@
 //!   `refused_origins` `\0` site → the origins refused recently (JSON list)
 //! - `files`: file id → [`FileRecord`] (the bytes live on disk, see `files`)
 //! - `quota`: site `\0` visitor → bytes of uploads stored (u64 BE)
+//! - `push_subs`: agent `\0` device (hex SHA-256 of the endpoint) →
+//!   [`PushSubRecord`]; the outbound Web Push queue is in `chat` (`q` job
+//!   id → [`PushJob`]), staged with the events that cause it; `meta`
+//!   also holds `vapid_key`
 //!
 //! Durability: [`Store::sync`] = sled `flush` (which on Linux ends in
 //! `sync_file_range`, not a cache flush — sled issue #1452) followed by
@@ -28,12 +32,14 @@ mod agents;
 mod chat;
 mod files;
 pub mod keys;
+mod push;
 mod sites;
 mod visitors;
 
 pub use agents::{AgentRecord, AgentRole, TokenRecord};
 pub use chat::{encode_cid_hit, CidHit, ConvRecord};
 pub use files::{AddFile, FileRecord};
+pub use push::{device_id, PushJob, PushSubRecord};
 pub use sites::{CannedRecord, SiteRecord};
 pub use visitors::{PageRecord, VisitorRecord};
 
@@ -73,6 +79,7 @@ pub struct Store {
     meta: sled::Tree,
     files: sled::Tree,
     quota: sled::Tree,
+    push_subs: sled::Tree,
 }
 
 fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
@@ -126,6 +133,7 @@ impl Store {
             meta: db.open_tree("meta")?,
             files: db.open_tree("files")?,
             quota: db.open_tree("quota")?,
+            push_subs: db.open_tree("push_subs")?,
             data_file,
             probe: dir.join("disk-probe"),
             db,

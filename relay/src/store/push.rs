@@ -1,0 +1,231 @@
+//! Web Push records: each agent's subscribed devices, the outbound queue
+//! (`q` keys of the `chat` tree, so a push is staged in the same atomic
+//! batch as the event that caused it), and the VAPID key pair's secret.
+
+use super::{decode, encode, join, keys, Result, Store};
+use protocol::api::PushPayload;
+use protocol::AgentId;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// One device an agent opted in to Web Push on (an RFC 8030 subscription),
+/// with its RFC 8291 keys as the browser gave them (base64url, checked).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushSubRecord {
+    pub agent: AgentId,
+    pub endpoint: String,
+    /// The user agent's P-256 public key (65-byte uncompressed point).
+    pub p256dh: String,
+    /// The 16-byte auth secret.
+    pub auth: String,
+    pub created: u64,
+}
+
+impl PushSubRecord {
+    /// The device's id: hex SHA-256 of its endpoint (endpoints are long
+    /// URLs; the id keys the record and names it in queued pushes).
+    pub fn device(&self) -> String {
+        device_id(&self.endpoint)
+    }
+}
+
+/// The device id of an endpoint (see [`PushSubRecord::device`]).
+pub fn device_id(endpoint: &str) -> String {
+    Sha256::digest(endpoint.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// One push waiting to go out, to one device of one agent. Stored before
+/// it is attempted; deleted once the push service took it (or it is given
+/// up), so a crash repeats at most the attempt that was in flight.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushJob {
+    /// A ULID: the queue is in creation order.
+    pub id: String,
+    pub agent: AgentId,
+    /// [`PushSubRecord::device`] of the target.
+    pub device: String,
+    pub payload: PushPayload,
+    /// When it was queued (ms); it is dropped after the relay's maximum age.
+    pub created: u64,
+    /// Attempts that failed so far (network errors, 429, 5xx).
+    #[serde(default)]
+    pub attempts: u32,
+    /// Not attempted before this time (ms).
+    #[serde(default)]
+    pub next_at: u64,
+}
+
+fn sub_key(agent: &AgentId, device: &str) -> Vec<u8> {
+    join(&[agent.as_str().as_bytes(), device.as_bytes()])
+}
+
+fn agent_prefix(agent: &AgentId) -> Vec<u8> {
+    [agent.as_str().as_bytes(), b"\0"].concat()
+}
+
+impl Store {
+    /// The agent's subscribed devices, by device id.
+    pub fn push_subs(&self, agent: &AgentId) -> Result<Vec<PushSubRecord>> {
+        Self::all(&self.push_subs, &agent_prefix(agent))
+    }
+
+    /// Every subscription (the in-memory index is built from it at start).
+    pub fn all_push_subs(&self) -> Result<Vec<PushSubRecord>> {
+        Self::all(&self.push_subs, b"")
+    }
+
+    pub fn push_sub(&self, agent: &AgentId, device: &str) -> Result<Option<PushSubRecord>> {
+        Self::get(&self.push_subs, &sub_key(agent, device))
+    }
+
+    /// Stores a subscription; the same endpoint again replaces it.
+    pub fn put_push_sub(&self, s: &PushSubRecord) -> Result<()> {
+        self.push_subs
+            .insert(sub_key(&s.agent, &s.device()), encode(s)?)?;
+        Ok(())
+    }
+
+    /// Forgets one device; true when it was there.
+    pub fn delete_push_sub(&self, agent: &AgentId, device: &str) -> Result<bool> {
+        Ok(self.push_subs.remove(sub_key(agent, device))?.is_some())
+    }
+
+    /// Forgets every device of an agent (the agent is being removed).
+    pub fn delete_push_subs(&self, agent: &AgentId) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for item in self.push_subs.scan_prefix(agent_prefix(agent)) {
+            let (k, _) = item?;
+            batch.remove(k);
+        }
+        self.push_subs.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// The key and bytes of a queued push, for the commit thread's batch.
+    pub fn push_job_entry(job: &PushJob) -> Result<(Vec<u8>, Vec<u8>)> {
+        Ok((keys::push_job(&job.id), encode(job)?))
+    }
+
+    /// Every queued push, oldest first.
+    pub fn push_jobs(&self) -> Result<Vec<PushJob>> {
+        let mut out = Vec::new();
+        for item in self.chat.scan_prefix(keys::PUSH_JOB_PREFIX) {
+            let (k, v) = item?;
+            out.push(decode(&k, &v)?);
+        }
+        Ok(out)
+    }
+
+    /// Stores a queued push (new, or after a failed attempt).
+    pub fn put_push_job(&self, job: &PushJob) -> Result<()> {
+        let (k, v) = Self::push_job_entry(job)?;
+        self.chat.insert(k, v)?;
+        Ok(())
+    }
+
+    pub fn delete_push_job(&self, id: &str) -> Result<()> {
+        self.chat.remove(keys::push_job(id))?;
+        Ok(())
+    }
+
+    /// The VAPID key pair's secret scalar (32 bytes), made by `make` on
+    /// first use and kept: the public key browsers subscribed with must
+    /// not change under them.
+    pub fn vapid_secret(&self, make: impl FnOnce() -> Vec<u8>) -> Result<Vec<u8>> {
+        const KEY: &[u8] = b"vapid_key";
+        if let Some(k) = self.meta.get(KEY)? {
+            return Ok(k.to_vec());
+        }
+        let key = make();
+        // compare_and_swap so two racing first starts agree on one key.
+        let _ = self
+            .meta
+            .compare_and_swap(KEY, None as Option<&[u8]>, Some(&key[..]))?;
+        let stored = self.meta.get(KEY)?.map(|k| k.to_vec()).unwrap_or(key);
+        self.sync()?;
+        Ok(stored)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::api::PushKind;
+    use protocol::{ConvId, SiteId};
+
+    fn job(id: &str, agent: &AgentId) -> PushJob {
+        PushJob {
+            id: id.into(),
+            agent: agent.clone(),
+            device: device_id("https://push.example/1"),
+            payload: PushPayload {
+                kind: PushKind::Message,
+                site: SiteId::new("s").expect("id"),
+                conv: ConvId::new("01HZZZZZZZZZZZZZZZZZZZZZZZ").expect("id"),
+                title: "Ada".into(),
+                body: "hi".into(),
+            },
+            created: 1,
+            attempts: 0,
+            next_at: 0,
+        }
+    }
+
+    /// Queued pushes and subscriptions are on disk: a reopened store has
+    /// them, in queue order; deleting an agent's devices leaves others'.
+    #[test]
+    fn queue_and_subscriptions_survive_reopen() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let (a, b) = (AgentId::new("a")?, AgentId::new("b")?);
+        {
+            let store = Store::open(dir.path())?;
+            let mut batch = sled::Batch::default();
+            for id in ["01J00000000000000000000002", "01J00000000000000000000001"] {
+                let (k, v) = Store::push_job_entry(&job(id, &a))?;
+                batch.insert(k, v);
+            }
+            store.apply_chat(batch)?;
+            for (agent, ep) in [
+                (&a, "https://p/1"),
+                (&a, "https://p/2"),
+                (&b, "https://p/3"),
+            ] {
+                store.put_push_sub(&PushSubRecord {
+                    agent: agent.clone(),
+                    endpoint: ep.into(),
+                    p256dh: "k".into(),
+                    auth: "s".into(),
+                    created: 5,
+                })?;
+            }
+            store.sync()?;
+        }
+        let store = Store::open(dir.path())?;
+        let ids: Vec<String> = store.push_jobs()?.into_iter().map(|j| j.id).collect();
+        assert_eq!(
+            ids,
+            ["01J00000000000000000000001", "01J00000000000000000000002"]
+        );
+        assert_eq!(store.push_subs(&a)?.len(), 2);
+        store.delete_push_subs(&a)?;
+        assert!(store.push_subs(&a)?.is_empty());
+        assert_eq!(store.push_subs(&b)?.len(), 1);
+        store.delete_push_job("01J00000000000000000000001")?;
+        assert_eq!(store.push_jobs()?.len(), 1);
+        Ok(())
+    }
+
+    /// The VAPID secret is made once and then always read back.
+    #[test]
+    fn vapid_secret_is_made_once() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let first = Store::open(dir.path())?.vapid_secret(|| vec![7; 32])?;
+        let again = Store::open(dir.path())?.vapid_secret(|| vec![9; 32])?;
+        assert_eq!(first, vec![7; 32]);
+        assert_eq!(again, first);
+        Ok(())
+    }
+}
