@@ -4,12 +4,15 @@
 //! back as [`Effect`]s that the app runs. No browser API is called here, so
 //! the reducer is tested natively. The conversation data itself is the
 //! [`Model`] (`model.rs`); the inbox and the frames are in `inbox.rs`, the
-//! settings page in `settings.rs`.
+//! settings page in `settings.rs`, Web Push and conversation links in
+//! `push.rs`.
 
 mod inbox;
+mod push;
 mod settings;
 
 pub use inbox::PickedFile;
+pub use push::{ConvLink, DevicePush, PendingLink, PushAction, PushOp, PushOutcome, PushStatus};
 pub use settings::{allowed_file_types, AgentField, SettingsAction, SettingsState};
 
 use crate::app::Route;
@@ -110,6 +113,10 @@ pub enum Action {
     InviteInput(String),
     Invite,
     Settings(SettingsAction),
+    /// This device's notifications toggle.
+    Push(PushAction),
+    /// Open one conversation (a notification's click).
+    OpenLink(ConvLink),
     /// An API call came back.
     Answered(Answer),
     EnableNotifications,
@@ -165,6 +172,9 @@ pub enum Effect {
     CopyToClipboard(String),
     /// Audio and desktop notifications, from a click.
     EnableNotifications,
+    /// Browser work for Web Push; its outcome comes back as
+    /// [`PushAction::Done`].
+    Push(PushOp),
 }
 
 /// Everything the console shows.
@@ -208,6 +218,10 @@ pub struct State {
     /// The clock views use (refreshed by [`Action::Tick`]).
     pub now: f64,
     pub settings: SettingsState,
+    /// Web Push on this device.
+    pub push: DevicePush,
+    /// A conversation to open once its site's list is in.
+    pub pending_link: Option<PendingLink>,
 }
 
 impl State {
@@ -233,6 +247,10 @@ impl State {
                 outbox: saved.outbox,
                 ..Default::default()
             },
+            pending_link: saved.link.map(|link| PendingLink {
+                link,
+                asked_closed: false,
+            }),
             now,
             ..Default::default()
         }
@@ -293,6 +311,8 @@ impl State {
             }
             Action::Answered(answer) => self.answered(answer, env, fx),
             Action::Settings(a) => self.reduce_settings(a, fx),
+            Action::Push(a) => self.reduce_push(a, fx),
+            Action::OpenLink(link) => self.open_link(link, env, fx),
             Action::EnableNotifications => {
                 fx.push(Effect::EnableNotifications);
                 true
@@ -367,6 +387,7 @@ impl State {
                     self.model.upsert_summary(s);
                 }
                 self.load_unread(fx);
+                self.try_pending_link(true, env, fx);
             }
             Answer::Convs(Err(e)) | Answer::Conv(Err(e)) => self.toast = Some(e),
             Answer::Conv(Ok(s)) => self.model.upsert_summary(s),
@@ -378,10 +399,14 @@ impl State {
     }
 
     fn signed_in(&mut self, me: AgentView, fx: &mut Vec<Effect>) {
-        let site = self
-            .saved_site
-            .as_deref()
-            .and_then(|s| me.sites.iter().find(|m| m.as_str() == s))
+        // A conversation link's site first, then the one chosen last time.
+        let link_site = self.pending_link.as_ref().map(|p| &p.link.site);
+        let site = link_site
+            .and_then(|l| me.sites.iter().find(|m| *m == l))
+            .or_else(|| {
+                let saved = self.saved_site.as_deref()?;
+                me.sites.iter().find(|m| m.as_str() == saved)
+            })
             .or_else(|| me.sites.first())
             .cloned();
         self.me = Some(me);
@@ -396,6 +421,7 @@ impl State {
         if let Some(token) = self.token.clone() {
             fx.push(Effect::Connect(token));
         }
+        fx.push(Effect::Push(PushOp::Check));
     }
 
     fn signed_out(&mut self, fx: &mut Vec<Effect>) {
@@ -403,6 +429,7 @@ impl State {
         fx.push(Effect::Disconnect);
         self.token = None;
         self.me = None;
+        self.push = DevicePush::default();
         // The outbox outlives the session, as it does in localStorage.
         self.model = Model {
             outbox: std::mem::take(&mut self.model.outbox),
@@ -464,12 +491,15 @@ impl State {
     }
 }
 
-/// What the console keeps between visits (localStorage), read at start.
+/// What the console starts with: what it keeps between visits
+/// (localStorage) and the conversation link it was opened at, if any.
 #[derive(Default)]
 pub struct Saved {
     pub site: Option<String>,
     pub away: bool,
     pub outbox: Vec<Pending>,
+    /// `#/inbox/<site>/<conv>`: open that conversation.
+    pub link: Option<ConvLink>,
 }
 
 #[cfg(test)]
