@@ -282,6 +282,10 @@ impl State {
                 fx.push(Effect::SetHash(route));
                 if route == Route::Settings {
                     self.load_settings(fx);
+                    if self.me.is_some() && !self.push.busy {
+                        // The browser's permission may have changed since.
+                        fx.push(Effect::Push(PushOp::Check));
+                    }
                 }
                 if route != Route::Inbox {
                     self.model.viewing = None;
