@@ -164,9 +164,11 @@ test('console app: a push shows a notification only with no console in view; its
   // The console is closed (its tab shows another page): the push shows.
   await c.goto('about:blank');
   const payload = { kind: 'message', site: 'demo', conv: second.conv, title: 'Visitor vpushbb2', body: second.texts[1] };
-  await push(payload);
   const sw = ctx.serviceWorkers().find((w) => w.url() === relay.base + '/console/sw.js');
   assert.ok(sw, 'the console service worker runs');
+  // The worker may still see the leaving page for a moment.
+  await until(() => sw.evaluate(async () => (await self.clients.matchAll({ type: 'window', includeUncontrolled: true })).length === 0), 10000, 'no console window left');
+  await push(payload);
   const shown = await until(async () => {
     const list = await sw.evaluate(async () => (await self.registration.getNotifications())
       .map((n) => ({ title: n.title, body: n.body, tag: n.tag, data: n.data })));
