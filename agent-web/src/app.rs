@@ -225,7 +225,14 @@ impl Component for App {
         let h = &self.handlers;
         let Some(me) = &s.me else {
             if s.token.is_some() {
-                return html! { <div class="boot">{"Connecting to the relay…"}</div> };
+                // Opened from the service worker's cache with the relay
+                // down, this is all there is: say why it waits.
+                return html! {
+                    <div class="boot">
+                        <p>{"Connecting to the relay…"}</p>
+                        if let Some(t) = &s.toast { <p class="error" role="status">{ format!("{t} (trying again)") }</p> }
+                    </div>
+                };
             }
             return pages::login::view(s, h);
         };

@@ -112,6 +112,7 @@ test('console app: manifest parsed, service worker caches the shell, the shell o
   c.on('response', (r) => { if (new URL(r.url()).pathname.startsWith('/console/')) fromWorker.push([new URL(r.url()).pathname, r.fromServiceWorker()]); });
   await c.reload();
   await c.locator('.boot', { hasText: 'Connecting to the relay' }).waitFor({ timeout: 15000 });
+  await c.locator('.boot .error', { hasText: 'Cannot reach the relay' }).waitFor({ timeout: 15000 });
   for (const f of ['/console/', '/console/kefu_console_bg.wasm']) {
     assert.deepEqual(fromWorker.find(([p]) => p === f), [f, true], f + ' served by the service worker');
   }
