@@ -199,3 +199,22 @@ fn console(full: warp::path::FullPath, tail: warp::path::Tail) -> Reply {
         None => not_built(&format!("/console/{name}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The console's web app files: browsers refuse a manifest or a service
+    /// worker served under the wrong type.
+    #[test]
+    fn console_app_files_have_their_types() {
+        use super::content_type;
+        assert_eq!(
+            content_type("console/manifest.webmanifest"),
+            "application/manifest+json"
+        );
+        assert_eq!(
+            content_type("console/sw.js"),
+            "text/javascript; charset=utf-8"
+        );
+        assert_eq!(content_type("console/icon-192.png"), "image/png");
+    }
+}

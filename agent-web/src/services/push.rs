@@ -6,6 +6,8 @@
 
 use crate::services::api::Api;
 use crate::state::{ConvLink, PushOp, PushOutcome, PushStatus};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use js_sys::{Promise, Reflect};
 use protocol::api::PushSubscription as SubscriptionBody;
 use protocol::{ConvId, SiteId};
@@ -82,7 +84,7 @@ async fn wait(p: Result<Promise, JsValue>) -> Result<JsValue, String> {
 pub fn start(open: Callback<ConvLink>) -> Option<Closure<dyn FnMut(MessageEvent)>> {
     let sw = container()?;
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-        let Ok(WorkerMessage::OpenConversation { site, conv }) = serde_wasm_json(&e.data()) else {
+        let Ok(WorkerMessage::OpenConversation { site, conv }) = from_js_json(&e.data()) else {
             return;
         };
         if let (Ok(site), Ok(conv)) = (SiteId::new(site), ConvId::new(conv)) {
@@ -106,7 +108,7 @@ pub fn start(open: Callback<ConvLink>) -> Option<Closure<dyn FnMut(MessageEvent)
 }
 
 /// A structured-clone message read as JSON into `T`.
-fn serde_wasm_json<T: for<'de> Deserialize<'de>>(v: &JsValue) -> Result<T, String> {
+fn from_js_json<T: for<'de> Deserialize<'de>>(v: &JsValue) -> Result<T, String> {
     let text = js_sys::JSON::stringify(v)
         .map_err(|e| js_error(&e))?
         .as_string()
@@ -141,9 +143,34 @@ async fn subscription(reg: &ServiceWorkerRegistration) -> Result<Option<PushSubs
     Ok(sub.dyn_into::<PushSubscription>().ok())
 }
 
+/// The `applicationServerKey` a subscription was made with.
+fn server_key(sub: &PushSubscription) -> Option<Vec<u8>> {
+    let opts = Reflect::get(sub, &JsValue::from_str("options")).ok()?;
+    let key = Reflect::get(&opts, &JsValue::from_str("applicationServerKey")).ok()?;
+    let buf = key.dyn_into::<js_sys::ArrayBuffer>().ok()?;
+    Some(js_sys::Uint8Array::new(&buf).to_vec())
+}
+
+/// A new subscription for the relay's key (only visible notifications:
+/// what browsers allow).
+async fn subscribe(
+    reg: &ServiceWorkerRegistration,
+    key: &[u8],
+) -> Result<PushSubscription, String> {
+    let opts = PushSubscriptionOptionsInit::new();
+    opts.set_user_visible_only(true);
+    opts.set_application_server_key(&js_sys::Uint8Array::from(key));
+    let pm = reg.push_manager().map_err(|e| js_error(&e))?;
+    wait(pm.subscribe_with_options(&opts))
+        .await
+        .map_err(|e| format!("The browser's push service refused: {e}"))?
+        .dyn_into::<PushSubscription>()
+        .map_err(|_| "The browser gave no subscription.".to_string())
+}
+
 /// A subscription as the relay takes it (`toJSON()`).
 fn body(sub: &PushSubscription) -> Result<SubscriptionBody, String> {
-    serde_wasm_json(sub).map_err(|e| format!("the browser's subscription is unreadable: {e}"))
+    from_js_json(sub).map_err(|e| format!("the browser's subscription is unreadable: {e}"))
 }
 
 fn outcome(status: PushStatus, error: Option<String>) -> PushOutcome {
@@ -210,19 +237,19 @@ async fn enable(api: &Api) -> Result<(), String> {
         .push_key()
         .await
         .map_err(|e| format!("This relay does not offer Web Push: {e}"))?;
+    let key = URL_SAFE_NO_PAD
+        .decode(key.public_key.trim_end_matches('='))
+        .map_err(|_| "The relay's push key is not base64url.".to_string())?;
     let reg = active_registration().await?;
     let sub = match subscription(&reg).await? {
-        Some(sub) => sub,
-        None => {
-            let opts = PushSubscriptionOptionsInit::new();
-            opts.set_user_visible_only(true);
-            opts.set_application_server_key(&JsValue::from_str(&key.public_key));
-            let pm = reg.push_manager().map_err(|e| js_error(&e))?;
-            wait(pm.subscribe_with_options(&opts))
-                .await
-                .map_err(|e| format!("The browser's push service refused: {e}"))?
-                .dyn_into::<PushSubscription>()
-                .map_err(|_| "The browser gave no subscription.".to_string())?
+        Some(sub) if server_key(&sub).as_deref() == Some(&key[..]) => sub,
+        other => {
+            // One made for another key (the relay's store was replaced)
+            // would never be delivered: start again.
+            if let Some(old) = other {
+                wait(old.unsubscribe()).await?;
+            }
+            subscribe(&reg, &key).await?
         }
     };
     let saved = match body(&sub) {
