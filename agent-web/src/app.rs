@@ -312,7 +312,8 @@ impl App {
             Effect::Title(unread) => notify::set_title(unread),
             Effect::Notify { conv, who, text } => {
                 self.chime.play();
-                notify::desktop(&format!("{who} wrote"), &text, conv.as_str());
+                let site = self.state.model.site.as_ref();
+                push::notify(&format!("{who} wrote"), &text, site, &conv);
             }
             Effect::RenderSoon => {
                 self.render_timer = Some(after(ctx, RENDER_BATCH_MS, || Action::Flush));

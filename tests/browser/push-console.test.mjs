@@ -201,6 +201,20 @@ test('console app: a push shows a notification only with no console in view; its
   await until(async () => JSON.stringify(await chatTexts(c)) === JSON.stringify(second.texts), 10000, 'the conversation\'s messages');
   assert.equal(await c.evaluate(() => location.hash), '#/inbox');
   await c.screenshot({ path: path.join(SHOTS, 'console-push-opened-1280x800.png') });
+
+  // The tab's own notification (a new visitor writes while the agent looks
+  // at another conversation) is shown through the worker too, so its click
+  // opens that conversation.
+  const v = await wsVisitor(relay, 'vpushcc3');
+  const third = (await Promise.race([v.send('Also in red?'), sleep(10000).then(() => ({}))])).conv;
+  v.close();
+  assert.ok(third, 'the new visitor\'s message was acked');
+  const own = await until(async () => (await notifications(c)).find((n) => n.tag === third), 10000, 'the tab\'s notification');
+  assert.equal(own.body, 'Also in red?');
+  assert.equal(own.data.url, `${relay.base}/console/#/inbox/demo/${third}`);
+  await sw.evaluate(async () => openConversation((await self.registration.getNotifications())[0]));
+  await c.locator(`.chat[data-conv="${third}"]`).waitFor({ timeout: 10000 });
+  await until(async () => JSON.stringify(await chatTexts(c)) === JSON.stringify(['Also in red?']), 10000, 'the new conversation');
   await ctx.close();
 });
 

@@ -278,6 +278,54 @@ async fn disable(api: &Api) -> Result<(), String> {
     told.map_err(|e| format!("Turned off here, but the relay was not told: {e}"))
 }
 
+/// The console tab's own notification of a visitor's message, shown by
+/// the service worker when it runs: the same tag and data as a push's, so
+/// one replaces the other and a click opens the conversation either way.
+/// Without a worker, a plain page notification.
+pub fn notify(title: &str, body: &str, site: Option<&SiteId>, conv: &ConvId) {
+    let plain = || crate::notify::desktop(title, body, conv.as_str());
+    let (Some(site), Some(sw)) = (site, container()) else {
+        return plain();
+    };
+    if sw.controller().is_none()
+        || web_sys::Notification::permission() != NotificationPermission::Granted
+    {
+        return plain();
+    }
+    let (title, body, site, conv) = (
+        title.to_string(),
+        body.to_string(),
+        site.clone(),
+        conv.clone(),
+    );
+    wasm_bindgen_futures::spawn_local(async move {
+        let Some(reg) = current_registration().await else {
+            return crate::notify::desktop(&title, &body, conv.as_str());
+        };
+        let data = js_sys::Object::new();
+        let url = format!("{}#/inbox/{site}/{conv}", reg.scope());
+        for (k, v) in [
+            ("kind", "message"),
+            ("site", site.as_str()),
+            ("conv", conv.as_str()),
+            ("url", &url),
+        ] {
+            let _ = Reflect::set(&data, &JsValue::from_str(k), &JsValue::from_str(v));
+        }
+        let opts = web_sys::NotificationOptions::new();
+        opts.set_body(&body);
+        opts.set_tag(conv.as_str());
+        opts.set_icon("icon-192.png");
+        opts.set_data(&data);
+        if wait(reg.show_notification_with_options(&title, &opts))
+            .await
+            .is_err()
+        {
+            crate::notify::desktop(&title, &body, conv.as_str());
+        }
+    });
+}
+
 /// Signing out: this device stops receiving pushes (best effort; nothing
 /// to show, the session is ending).
 pub async fn forget_device(api: &Api) {
