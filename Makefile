@@ -4,7 +4,7 @@ CARGO ?= cargo
 DATA_DIR ?= data
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: run setup test test-all lint wasm bench bench-quick fuzz clean
+.PHONY: run setup test test-all lint wasm icons bench bench-quick fuzz clean
 
 ## Run the relay with an embedded sled data dir (./data) on 127.0.0.1:8080.
 ## On first run it creates the demo site and agent and prints the login.
@@ -57,6 +57,11 @@ bench-quick:
 ## www/; relay/build.rs makes the next relay build embed them.
 wasm:
 	scripts/wasm-bundle.sh
+
+## Re-render the console's app icons (agent-web/static/icon-*.png, committed)
+## from their SVG sources in agent-web/icons/ (headless chromium).
+icons:
+	node scripts/icons.mjs
 
 clean:
 	$(CARGO) clean

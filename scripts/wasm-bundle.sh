@@ -26,6 +26,11 @@ rm -rf "$cout"; mkdir -p "$cout"
 "$WBG" --target web --remove-name-section --remove-producers-section --no-typescript \
   --out-dir "$cout" --out-name kefu_console "$dir/agent_web.wasm"
 cp agent-web/static/* "$cout/"
+# The service worker's cache is named after the shell it holds: a new
+# build is a new worker, which replaces the old cache.
+shell_hash=$(cd "$cout" && cat index.html console.css boot.js kefu_console.js kefu_console_bg.wasm \
+  manifest.webmanifest icon-*.png | sha256sum | cut -c1-16)
+sed -i "s/^const VERSION = 'dev';/const VERSION = '$shell_hash';/" "$cout/sw.js"
 gz() { gzip -9c "$1" | wc -c; }
 echo "sizes (gzip -9): console wasm $(gz $cout/kefu_console_bg.wasm) B + glue $(gz $cout/kefu_console.js) B" >&2
 echo "sizes (gzip -9): loader $(gz www/loader.js) B; widget wasm $(gz $out/kefu_widget_bg.wasm) B + glue $(gz $out/kefu_widget.js) B + boot $(gz $out/boot.js) B" >&2

@@ -1,14 +1,16 @@
 //! The console's root component: the [`Route`] (`#/inbox`, `#/visitors`,
 //! `#/settings`) and the page switch, the shell around the pages (top bar,
 //! connection banner, toast), and the runner of the reducer's effects: the
-//! live connection, API calls, localStorage, timers and notifications.
+//! live connection, API calls, localStorage, timers, notifications and Web
+//! Push. `#/inbox/<site>/<conv>` opens one conversation ([`ConvLink`]).
 
 use crate::components::{Banner, Toast, Topbar};
 use crate::notify::{self, Chime};
 use crate::pages;
 use crate::services::api::{self, Fetch};
 use crate::services::conn::{now_ms, Conn, ConnEvent, ConnMsg};
-use crate::state::{Action, Effect, Env, Saved, State, ME_RETRY_MS};
+use crate::services::push;
+use crate::state::{Action, ConvLink, Effect, Env, PushAction, PushOp, Saved, State, ME_RETRY_MS};
 use crate::storage;
 use gloo_timers::callback::{Interval, Timeout};
 use protocol::{ConvId, VisitorId};
@@ -49,11 +51,10 @@ impl Route {
     }
 }
 
-fn current_route() -> Route {
-    let hash = web_sys::window()
+fn current_hash() -> String {
+    web_sys::window()
         .and_then(|w| w.location().hash().ok())
-        .unwrap_or_default();
-    Route::from_hash(&hash)
+        .unwrap_or_default()
 }
 
 /// The callbacks pages and components send actions through, created once
@@ -94,6 +95,8 @@ pub struct App {
     render_timer: Option<Timeout>,
     _tick: Interval,
     _listeners: Vec<Listener>,
+    /// The service worker's messages (a notification's click).
+    _worker: Option<Closure<dyn FnMut(web_sys::MessageEvent)>>,
 }
 
 fn listeners(ctx: &Context<App>) -> Vec<Listener> {
@@ -116,6 +119,21 @@ fn listeners(ctx: &Context<App>) -> Vec<Listener> {
         listen(d.into(), "visibilitychange", || Msg::Visibility);
     }
     listeners
+}
+
+/// Where the service worker's "open this conversation" goes.
+fn dispatch_link(ctx: &Context<App>) -> Callback<ConvLink> {
+    ctx.link().callback(|l| Msg::Do(Action::OpenLink(l)))
+}
+
+/// Runs Web Push browser work; its outcome comes back as an action.
+fn spawn_push(link: &yew::html::Scope<App>, token: Option<String>, op: PushOp) {
+    let Some(token) = token else { return };
+    let link = link.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let outcome = push::run(op, api::Api { token }).await;
+        link.send_message(Msg::Do(Action::Push(PushAction::Done(outcome))));
+    });
 }
 
 /// Runs an API call; its answer comes back as an action.
@@ -141,10 +159,12 @@ impl Component for App {
     fn create(ctx: &Context<Self>) -> Self {
         let link = ctx.link().clone();
         let tick = Interval::new(TICK_MS, move || link.send_message(Msg::Do(Action::Tick)));
+        let hash = current_hash();
         let saved = Saved {
             site: storage::site(),
             away: storage::away(),
             outbox: storage::load_outbox(),
+            link: ConvLink::from_hash(&hash),
         };
         let token = storage::token();
         if token.is_some() {
@@ -152,7 +172,7 @@ impl Component for App {
         }
         let dispatch = ctx.link().callback(Msg::Do);
         App {
-            state: State::new(token, saved, current_route(), now_ms()),
+            state: State::new(token, saved, Route::from_hash(&hash), now_ms()),
             conn: Conn::new(ctx.link().callback(Msg::Conn)),
             handlers: Handlers {
                 open_conv: dispatch.reform(Action::OpenConv),
@@ -166,6 +186,7 @@ impl Component for App {
             render_timer: None,
             _tick: tick,
             _listeners: listeners(ctx),
+            _worker: push::start(dispatch_link(ctx)),
         }
     }
 
@@ -188,6 +209,7 @@ impl Component for App {
                 true
             }
             Msg::Visibility => {
+                self.conn.set_visible(notify::tab_visible());
                 self.conn.retry_now();
                 self.act(ctx, Action::Visible)
             }
@@ -203,7 +225,14 @@ impl Component for App {
         let h = &self.handlers;
         let Some(me) = &s.me else {
             if s.token.is_some() {
-                return html! { <div class="boot">{"Connecting to the relay…"}</div> };
+                // Opened from the service worker's cache with the relay
+                // down, this is all there is: say why it waits.
+                return html! {
+                    <div class="boot">
+                        <p>{"Connecting to the relay…"}</p>
+                        if let Some(t) = &s.toast { <p class="error" role="status">{ format!("{t} (trying again)") }</p> }
+                    </div>
+                };
             }
             return pages::login::view(s, h);
         };
@@ -265,6 +294,7 @@ impl App {
                 self.conn.stop();
                 self.retry_me = None;
             }
+            Effect::Push(op) => spawn_push(ctx.link(), self.state.token.clone(), op),
             Effect::Resume => {
                 let s = &self.state;
                 self.conn
@@ -282,7 +312,8 @@ impl App {
             Effect::Title(unread) => notify::set_title(unread),
             Effect::Notify { conv, who, text } => {
                 self.chime.play();
-                notify::desktop(&format!("{who} wrote"), &text, conv.as_str());
+                let site = self.state.model.site.as_ref();
+                push::notify(&format!("{who} wrote"), &text, site, &conv);
             }
             Effect::RenderSoon => {
                 self.render_timer = Some(after(ctx, RENDER_BATCH_MS, || Action::Flush));

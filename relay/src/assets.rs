@@ -31,6 +31,7 @@ fn content_type(path: &str) -> &'static str {
         Some("svg") => "image/svg+xml",
         Some("png") => "image/png",
         Some("json") => "application/json",
+        Some("webmanifest") => "application/manifest+json",
         _ => "application/octet-stream",
     }
 }
@@ -196,5 +197,24 @@ fn console(full: warp::path::FullPath, tail: warp::path::Tail) -> Reply {
     match serve(&format!("console/{name}")) {
         Some(r) => console_headers(r),
         None => not_built(&format!("/console/{name}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The console's web app files: browsers refuse a manifest or a service
+    /// worker served under the wrong type.
+    #[test]
+    fn console_app_files_have_their_types() {
+        use super::content_type;
+        assert_eq!(
+            content_type("console/manifest.webmanifest"),
+            "application/manifest+json"
+        );
+        assert_eq!(
+            content_type("console/sw.js"),
+            "text/javascript; charset=utf-8"
+        );
+        assert_eq!(content_type("console/icon-192.png"), "image/png");
     }
 }

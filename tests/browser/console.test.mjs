@@ -267,6 +267,12 @@ test('console: unread title, desktop notification except for the open conversati
     window.Notification = function (title, opts) { window.__notes.push({ title, body: opts && opts.body }); return { close() {} }; };
     window.Notification.permission = 'granted';
     window.Notification.requestPermission = N.requestPermission.bind(N);
+    // With its service worker running, the console shows them through it.
+    const show = ServiceWorkerRegistration.prototype.showNotification;
+    ServiceWorkerRegistration.prototype.showNotification = function (title, opts) {
+      window.__notes.push({ title, body: opts && opts.body });
+      return show.call(this, title, opts);
+    };
   });
   const c = await consolePage(octx);
   const canned = await fetch(relay.base + '/v1/api/sites/demo/canned', {

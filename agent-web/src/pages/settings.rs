@@ -1,11 +1,13 @@
-//! Settings: widget appearance with a live preview, allowed origins, the
-//! snippet to copy (owners), agents (owners), and canned replies (anyone
-//! on the site).
+//! Settings: this device's notifications (anyone), widget appearance with
+//! a live preview, allowed origins, the snippet to copy (owners), agents
+//! (owners), and canned replies (anyone on the site).
 
 use crate::app::Handlers;
 use crate::components::WidgetPreview;
 use crate::format::role_name;
-use crate::state::{allowed_file_types, Action, AgentField, SettingsAction, State};
+use crate::state::{
+    allowed_file_types, Action, AgentField, PushAction, PushStatus, SettingsAction, State,
+};
 use protocol::{FileClass, Position, WidgetSettings};
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
@@ -47,11 +49,14 @@ fn checked(e: Event) -> bool {
 pub fn view(s: &State, h: &Handlers) -> Html {
     let d = &h.dispatch;
     let Some(w) = &s.settings.widget else {
-        return html! { <div class="settings"><p>{"Loading settings…"}</p>{ canned(s, d) }</div> };
+        return html! {
+            <div class="settings">{ device(s, d) }<p>{"Loading settings…"}</p>{ canned(s, d) }</div>
+        };
     };
     html! {
         <div class="settings">
             if let Some(n) = &s.settings.notice { <p class="notice" role="status">{ n }</p> }
+            { device(s, d) }
             if s.is_owner() {
                 <section class="card appearance">
                     <h3>{"Widget appearance"}</h3>
@@ -65,6 +70,45 @@ pub fn view(s: &State, h: &Handlers) -> Html {
             }
             { canned(s, d) }
         </div>
+    }
+}
+
+/// "Notifications on this device": the Web Push toggle and its state.
+fn device(s: &State, d: &Dispatch) -> Html {
+    let p = &s.push;
+    let (state, text) = match &p.status {
+        PushStatus::Checking => ("checking", "Checking this device…".to_string()),
+        PushStatus::On => ("on", "On: this device is told of new conversations, of visitors' messages in \
+            yours and unassigned ones, and of transfers to you, whenever no console tab of yours is in view. \
+            A click on a notification opens the conversation.".to_string()),
+        PushStatus::Off => ("off", "Off: turn on to be told of new conversations and messages on this \
+            device while no console tab of yours is in view, even with the console closed.".to_string()),
+        PushStatus::Blocked => ("blocked", "Blocked by the browser: allow notifications for this site in \
+            the browser's site settings, then turn this on.".to_string()),
+        PushStatus::Unsupported(why) => ("unsupported", format!("Not available here: {why}.")),
+    };
+    let on = p.status == PushStatus::On;
+    let usable = matches!(p.status, PushStatus::On | PushStatus::Off);
+    let label = if p.busy {
+        "Working…"
+    } else if on {
+        "On"
+    } else {
+        "Off"
+    };
+    html! {
+        <section class="card device-push" data-push-state={state}>
+            <h3>{"Notifications on this device"}</h3>
+            <label class="switch">
+                <input type="checkbox" role="switch" checked={on} disabled={p.busy || !usable}
+                    aria-describedby="push-state"
+                    onchange={d.reform(|e: Event| Action::Push(PushAction::Toggle(checked(e))))} />
+                <span class="track" aria-hidden="true"></span>
+                <span class="switch-label">{ label }</span>
+            </label>
+            <p id="push-state" class="hint">{ text }</p>
+            if let Some(e) = &p.error { <p class="push-error" role="alert">{ e }</p> }
+        </section>
     }
 }
 

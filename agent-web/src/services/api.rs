@@ -7,8 +7,8 @@
 use gloo_net::http::{Request, RequestBuilder, Response};
 use protocol::api::{
     AgentView, AssignRequest, Canned, ConvPage, EventsPage, LoginReply, LoginRequest, NewAgent,
-    NewCanned, RefusedOrigin, SitePatch, SiteView, SnippetReply, Teammate, TransferRequest,
-    VisitorProfile,
+    NewCanned, PushKey, PushSubscription, PushUnsubscribe, RefusedOrigin, SitePatch, SiteView,
+    SnippetReply, Teammate, TransferRequest, VisitorProfile,
 };
 use protocol::{Attachment, Cid, ConvId, ConvSummary, SiteId, VisitorId};
 use serde::de::{DeserializeOwned, IgnoredAny};
@@ -251,6 +251,42 @@ impl Api {
     }
 }
 
+/// One of the caller's devices that Web Push reaches, as
+/// `GET /v1/api/push/subscriptions` lists it (the rest is not shown).
+#[derive(Deserialize)]
+struct PushDevice {
+    endpoint: String,
+}
+
+/// Web Push (`/v1/api/push/…`): the relay's key and this agent's devices.
+impl Api {
+    /// The relay's VAPID public key: the `applicationServerKey`.
+    pub async fn push_key(&self) -> ApiResult<PushKey> {
+        self.get("/v1/api/push/key").await
+    }
+
+    /// The endpoints of the caller's devices.
+    pub async fn push_endpoints(&self) -> ApiResult<Vec<String>> {
+        let list: Vec<PushDevice> = self.get("/v1/api/push/subscriptions").await?;
+        Ok(list.into_iter().map(|d| d.endpoint).collect())
+    }
+
+    pub async fn push_subscribe(&self, body: &PushSubscription) -> ApiResult<()> {
+        self.with_body(Request::post("/v1/api/push/subscriptions"), body)
+            .await
+            .map(|_: IgnoredAny| ())
+    }
+
+    pub async fn push_unsubscribe(&self, endpoint: &str) -> ApiResult<()> {
+        let body = PushUnsubscribe {
+            endpoint: endpoint.to_string(),
+        };
+        self.with_body(Request::delete("/v1/api/push/subscriptions"), &body)
+            .await
+            .map(|_: IgnoredAny| ())
+    }
+}
+
 /// Where a file (or its thumbnail) is read: the token rides in the query
 /// because `<img src>` and links cannot send a header; the relay checks it
 /// on every download.
@@ -330,7 +366,11 @@ pub async fn run(token: Option<String>, fetch: Fetch) -> Option<Answer> {
     let fetch = match fetch {
         Fetch::Login(body) => return Some(Answer::LoggedIn(login(&body).await)),
         Fetch::Logout(token) => {
-            let _ = Api { token }.logout().await;
+            let api = Api { token };
+            // Signing out turns this device's notifications off first,
+            // while the token still works.
+            crate::services::push::forget_device(&api).await;
+            let _ = api.logout().await;
             return Some(Answer::LoggedOut);
         }
         other => other,

@@ -1,6 +1,7 @@
 //! The live connection to the relay (`/v1/ws`) and its policy: `hello`
-//! with the session token, then on `welcome` the away status, `subscribe`
-//! and the resend of the outbox (same cids); heartbeats both ways;
+//! with the session token, then on `welcome` the away status, whether the
+//! tab is visible, `subscribe` and the resend of the outbox (same cids);
+//! `visible` again whenever that changes; heartbeats both ways;
 //! reconnect with backoff and full jitter ([`protocol::timing`]). The
 //! browser's socket is wired to callbacks by [`Socket`], closed for good
 //! when dropped.
@@ -152,6 +153,9 @@ pub struct Conn {
     heartbeat_ms: u64,
     /// When the relay was last heard from: a silent socket is dead.
     last_rx: f64,
+    /// Whether the agent can see this tab: the relay pushes their other
+    /// devices only while none of their tabs is visible.
+    visible: bool,
 }
 
 impl Conn {
@@ -166,6 +170,7 @@ impl Conn {
             heartbeat: None,
             heartbeat_ms: protocol::limits::HEARTBEAT_INTERVAL_MS,
             last_rx: now_ms(),
+            visible: crate::notify::tab_visible(),
         }
     }
 
@@ -200,18 +205,32 @@ impl Conn {
         }
     }
 
-    /// After `welcome`: the agent's availability, the site's live feed, and
-    /// every unacked reply or invitation again under its own cid (the relay
-    /// stores each once whatever happened before).
-    pub fn resume(&self, away: bool, site: Option<&SiteId>, outbox: &[Pending]) {
+    /// After `welcome`: the agent's availability, whether they see this
+    /// tab, the site's live feed, and every unacked reply or invitation
+    /// again under its own cid (the relay stores each once whatever
+    /// happened before).
+    pub fn resume(&mut self, away: bool, site: Option<&SiteId>, outbox: &[Pending]) {
         if away {
             self.send(&ClientFrame::Status { away: true });
         }
+        self.visible = crate::notify::tab_visible();
+        self.send(&ClientFrame::Visible {
+            visible: self.visible,
+        });
         if let Some(site) = site {
             self.send(&ClientFrame::Subscribe { site: site.clone() });
         }
         for p in outbox.iter().filter(|p| p.failed.is_none()) {
             self.send(&p.frame());
+        }
+    }
+
+    /// The tab was shown or hidden: tells the relay when that changed (a
+    /// new connection hears it in [`Conn::resume`]).
+    pub fn set_visible(&mut self, visible: bool) {
+        if visible != self.visible {
+            self.visible = visible;
+            self.send(&ClientFrame::Visible { visible });
         }
     }
 

@@ -241,7 +241,7 @@ impl State {
         }
     }
 
-    fn open_conv(&mut self, conv: ConvId, env: &Env, fx: &mut Vec<Effect>) {
+    pub(super) fn open_conv(&mut self, conv: ConvId, env: &Env, fx: &mut Vec<Effect>) {
         self.route = Route::Inbox;
         self.pane = Pane::Chat;
         if self.model.viewing.as_ref() != Some(&conv) {

@@ -4,12 +4,15 @@
 //! back as [`Effect`]s that the app runs. No browser API is called here, so
 //! the reducer is tested natively. The conversation data itself is the
 //! [`Model`] (`model.rs`); the inbox and the frames are in `inbox.rs`, the
-//! settings page in `settings.rs`.
+//! settings page in `settings.rs`, Web Push and conversation links in
+//! `push.rs`.
 
 mod inbox;
+mod push;
 mod settings;
 
 pub use inbox::PickedFile;
+pub use push::{ConvLink, DevicePush, PendingLink, PushAction, PushOp, PushOutcome, PushStatus};
 pub use settings::{allowed_file_types, AgentField, SettingsAction, SettingsState};
 
 use crate::app::Route;
@@ -110,6 +113,10 @@ pub enum Action {
     InviteInput(String),
     Invite,
     Settings(SettingsAction),
+    /// This device's notifications toggle.
+    Push(PushAction),
+    /// Open one conversation (a notification's click).
+    OpenLink(ConvLink),
     /// An API call came back.
     Answered(Answer),
     EnableNotifications,
@@ -165,6 +172,9 @@ pub enum Effect {
     CopyToClipboard(String),
     /// Audio and desktop notifications, from a click.
     EnableNotifications,
+    /// Browser work for Web Push; its outcome comes back as
+    /// [`PushAction::Done`].
+    Push(PushOp),
 }
 
 /// Everything the console shows.
@@ -210,6 +220,10 @@ pub struct State {
     /// The conversation last announced to the relay as viewed.
     viewing_sent: Option<ConvId>,
     pub settings: SettingsState,
+    /// Web Push on this device.
+    pub push: DevicePush,
+    /// A conversation to open once its site's list is in.
+    pub pending_link: Option<PendingLink>,
 }
 
 impl State {
@@ -235,6 +249,10 @@ impl State {
                 outbox: saved.outbox,
                 ..Default::default()
             },
+            pending_link: saved.link.map(|link| PendingLink {
+                link,
+                asked_closed: false,
+            }),
             now,
             ..Default::default()
         }
@@ -320,6 +338,10 @@ impl State {
                 fx.push(Effect::SetHash(route));
                 if route == Route::Settings {
                     self.load_settings(fx);
+                    if self.me.is_some() && !self.push.busy {
+                        // The browser's permission may have changed since.
+                        fx.push(Effect::Push(PushOp::Check));
+                    }
                 }
                 if route != Route::Inbox {
                     self.model.viewing = None;
@@ -352,6 +374,8 @@ impl State {
             }
             Action::Answered(answer) => self.answered(answer, env, fx),
             Action::Settings(a) => self.reduce_settings(a, fx),
+            Action::Push(a) => self.reduce_push(a, fx),
+            Action::OpenLink(link) => self.open_link(link, env, fx),
             Action::EnableNotifications => {
                 fx.push(Effect::EnableNotifications);
                 true
@@ -426,6 +450,7 @@ impl State {
                     self.model.upsert_summary(s);
                 }
                 self.load_unread(fx);
+                self.try_pending_link(true, env, fx);
             }
             Answer::Convs(Err(e)) | Answer::Conv(Err(e)) => self.toast = Some(e),
             Answer::Conv(Ok(s)) => self.model.upsert_summary(s),
@@ -437,10 +462,14 @@ impl State {
     }
 
     fn signed_in(&mut self, me: AgentView, fx: &mut Vec<Effect>) {
-        let site = self
-            .saved_site
-            .as_deref()
-            .and_then(|s| me.sites.iter().find(|m| m.as_str() == s))
+        // A conversation link's site first, then the one chosen last time.
+        let link_site = self.pending_link.as_ref().map(|p| &p.link.site);
+        let site = link_site
+            .and_then(|l| me.sites.iter().find(|m| *m == l))
+            .or_else(|| {
+                let saved = self.saved_site.as_deref()?;
+                me.sites.iter().find(|m| m.as_str() == saved)
+            })
             .or_else(|| me.sites.first())
             .cloned();
         self.me = Some(me);
@@ -455,6 +484,7 @@ impl State {
         if let Some(token) = self.token.clone() {
             fx.push(Effect::Connect(token));
         }
+        fx.push(Effect::Push(PushOp::Check));
     }
 
     fn signed_out(&mut self, fx: &mut Vec<Effect>) {
@@ -462,6 +492,7 @@ impl State {
         fx.push(Effect::Disconnect);
         self.token = None;
         self.me = None;
+        self.push = DevicePush::default();
         // The outbox outlives the session, as it does in localStorage.
         self.model = Model {
             outbox: std::mem::take(&mut self.model.outbox),
@@ -532,12 +563,15 @@ fn names_are(names: &[String]) -> String {
     }
 }
 
-/// What the console keeps between visits (localStorage), read at start.
+/// What the console starts with: what it keeps between visits
+/// (localStorage) and the conversation link it was opened at, if any.
 #[derive(Default)]
 pub struct Saved {
     pub site: Option<String>,
     pub away: bool,
     pub outbox: Vec<Pending>,
+    /// `#/inbox/<site>/<conv>`: open that conversation.
+    pub link: Option<ConvLink>,
 }
 
 #[cfg(test)]

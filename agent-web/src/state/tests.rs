@@ -388,3 +388,185 @@ fn viewing_is_announced_and_colleagues_are_named() {
     run(&mut s, viewers(Vec::new()), 12.0);
     assert_eq!(s.colleagues_notice(), None);
 }
+
+fn summary(conv: &str, site: &str, open: bool) -> ConvSummary {
+    ConvSummary {
+        id: id(conv),
+        site: id(site),
+        visitor: id("v9"),
+        open,
+        last_seq: 2,
+        created: 0,
+        updated: 0,
+        visitor_read: 0,
+        agent_read: 0,
+        preview: None,
+        assignee: None,
+    }
+}
+
+fn me(sites: &[&str]) -> protocol::api::AgentView {
+    protocol::api::AgentView {
+        id: id("a1"),
+        name: "Ann".into(),
+        email: None,
+        role: protocol::api::AgentRole::Agent,
+        sites: sites.iter().map(|s| id(s)).collect(),
+    }
+}
+
+fn convs(list: Vec<ConvSummary>) -> Action {
+    Action::Answered(Answer::Convs(Ok(protocol::api::ConvPage {
+        convs: list,
+        next_before: None,
+    })))
+}
+
+/// `#/inbox/<site>/<conv>` is a conversation link; anything else is not.
+#[test]
+fn conversation_links_parse() {
+    let l = ConvLink::from_hash("#/inbox/shop/c42").expect("link");
+    assert_eq!((l.site.as_str(), l.conv.as_str()), ("shop", "c42"));
+    for bad in [
+        "#/inbox",
+        "#/inbox/shop",
+        "#/inbox/shop/",
+        "#/inbox//c1",
+        "#/settings/shop/c1",
+        "#/inbox/sh op/c1",
+    ] {
+        assert_eq!(ConvLink::from_hash(bad), None, "{bad}");
+    }
+}
+
+/// A notification's click while signed in: the conversation opens in the
+/// chat pane (what a phone shows) and the address goes back to the inbox.
+#[test]
+fn a_link_opens_a_listed_conversation() {
+    let mut s = state();
+    s.me = Some(me(&["demo"]));
+    s.route = Route::Settings;
+    s.model.upsert_summary(summary("c2", "demo", true));
+    let fx = run(
+        &mut s,
+        Action::OpenLink(ConvLink::from_hash("#/inbox/demo/c2").expect("link")),
+        1.0,
+    );
+    assert_eq!(s.route, Route::Inbox);
+    assert_eq!(s.pane, Pane::Chat);
+    assert_eq!(s.model.viewing.as_ref().map(|c| c.as_str()), Some("c2"));
+    assert!(fx
+        .iter()
+        .any(|e| matches!(e, Effect::SetHash(Route::Inbox))));
+    assert!(fx
+        .iter()
+        .any(|e| matches!(e, Effect::Fetch(Fetch::Events(c, _)) if c.as_str() == "c2")));
+    assert!(s.pending_link.is_none());
+}
+
+/// Opened at a link: sign-in picks the link's site over the saved one, and
+/// the conversation opens when the site's list brings it.
+#[test]
+fn a_link_at_start_waits_for_the_list() {
+    let saved = Saved {
+        site: Some("demo".into()),
+        link: ConvLink::from_hash("#/inbox/shop/c7"),
+        ..Default::default()
+    };
+    let mut s = State::new(Some("tok".into()), saved, Route::Inbox, 0.0);
+    let fx = run(
+        &mut s,
+        Action::Answered(Answer::Me(Ok(me(&["demo", "shop"])))),
+        1.0,
+    );
+    assert_eq!(s.model.site.as_ref().map(|x| x.as_str()), Some("shop"));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Push(PushOp::Check))));
+    assert!(s.model.viewing.is_none());
+    run(&mut s, convs(vec![summary("c7", "shop", true)]), 2.0);
+    assert_eq!(s.model.viewing.as_ref().map(|c| c.as_str()), Some("c7"));
+    assert_eq!(s.pane, Pane::Chat);
+}
+
+/// A link to a conversation that is not open: the closed ones are asked
+/// for once; not there either, the agent is told.
+#[test]
+fn a_link_to_an_unknown_conversation_says_so() {
+    let mut s = state();
+    s.me = Some(me(&["demo"]));
+    run(
+        &mut s,
+        Action::OpenLink(ConvLink::from_hash("#/inbox/demo/gone").expect("link")),
+        1.0,
+    );
+    let fx = run(&mut s, convs(vec![]), 2.0);
+    assert!(fx
+        .iter()
+        .any(|e| matches!(e, Effect::Fetch(Fetch::Convs(_, "closed")))));
+    assert!(s.toast.is_none());
+    run(&mut s, convs(vec![]), 3.0);
+    assert_eq!(s.toast.as_deref(), Some("That conversation was not found."));
+    assert!(s.pending_link.is_none());
+    // A site the agent is not on is refused outright.
+    run(
+        &mut s,
+        Action::OpenLink(ConvLink::from_hash("#/inbox/other/c1").expect("link")),
+        4.0,
+    );
+    assert_eq!(
+        s.toast.as_deref(),
+        Some("You are not an agent of site other.")
+    );
+    assert_eq!(s.model.site.as_ref().map(|x| x.as_str()), Some("demo"));
+}
+
+/// The device toggle asks for browser work only when it can act, shows
+/// "working" meanwhile, and then what the browser found.
+#[test]
+fn the_push_toggle() {
+    let mut s = state();
+    let fx = run(&mut s, Action::Push(PushAction::Toggle(true)), 1.0);
+    assert!(
+        fx.iter()
+            .all(|e| matches!(e, Effect::Send(ClientFrame::Viewing { .. }))),
+        "still checking: no browser work"
+    );
+    let done = |status, error: Option<&str>| {
+        Action::Push(PushAction::Done(PushOutcome {
+            status,
+            error: error.map(str::to_string),
+        }))
+    };
+    run(&mut s, done(PushStatus::Off, None), 2.0);
+    let fx = run(&mut s, Action::Push(PushAction::Toggle(true)), 3.0);
+    assert!(matches!(fx.as_slice(), [Effect::Push(PushOp::Enable)]));
+    assert!(s.push.busy);
+    assert!(
+        run(&mut s, Action::Push(PushAction::Toggle(true)), 4.0).is_empty(),
+        "busy"
+    );
+    run(&mut s, done(PushStatus::Off, Some("refused")), 5.0);
+    assert_eq!(
+        s.push,
+        DevicePush {
+            status: PushStatus::Off,
+            busy: false,
+            error: Some("refused".into())
+        }
+    );
+    run(&mut s, done(PushStatus::On, None), 6.0);
+    let fx = run(&mut s, Action::Push(PushAction::Toggle(false)), 7.0);
+    assert!(matches!(fx.as_slice(), [Effect::Push(PushOp::Disable)]));
+    assert_eq!(s.push.error, None);
+    run(
+        &mut s,
+        done(PushStatus::Unsupported("no".into()), None),
+        8.0,
+    );
+    assert!(
+        run(&mut s, Action::Push(PushAction::Toggle(true)), 9.0).is_empty(),
+        "unsupported"
+    );
+    // Signing out forgets the device's state (the next agent checks anew).
+    run(&mut s, Action::Logout, 10.0);
+    assert_eq!(s.push, DevicePush::default());
+}
