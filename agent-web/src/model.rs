@@ -294,6 +294,7 @@ impl Model {
                 side: Side::Visitor,
                 on,
                 text,
+                ..
             } => {
                 if let Some(c) = self.convs.get_mut(&conv) {
                     c.visitor_typing = on;

@@ -36,6 +36,8 @@ pub enum Push {
         /// The visitor's draft (agents only; the session checked the site
         /// allows it).
         text: Option<String>,
+        /// The typing agent's display name (visitors only).
+        name: Option<String>,
     },
     Read {
         conv: ConvId,
@@ -453,8 +455,22 @@ impl Hub {
             side,
             on,
             text,
+            name: None,
         };
         self.to_conv(conv, p, side == Side::Agent, side == Side::Visitor);
+    }
+
+    /// An agent's typing notice, to the visitor, with the agent's name as
+    /// it shows on their messages ("Ada is typing…").
+    pub fn publish_agent_typing(&self, conv: &ConvRecord, on: bool, name: String) {
+        let p = Push::Typing {
+            conv: conv.id.clone(),
+            side: Side::Agent,
+            on,
+            text: None,
+            name: Some(name),
+        };
+        self.to_conv(conv, p, true, false);
     }
 }
 

@@ -115,6 +115,7 @@ fn a_visitor_typing_line_expires() {
         side: protocol::Side::Visitor,
         on: true,
         text: None,
+        name: None,
     };
     let fx = run(&mut s, Action::Frame(on), 0.0);
     assert!(fx

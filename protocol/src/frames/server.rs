@@ -62,6 +62,9 @@ pub enum ServerFrame {
         /// Agents only: the visitor's draft, when the site allows it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         text: Option<String>,
+        /// Visitors only: the typing agent's name, as on their messages.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
     },
     Read {
         conv: ConvId,

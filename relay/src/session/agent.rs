@@ -319,7 +319,8 @@ impl Session {
             ));
         };
         let rec = self.agent_conv(&conv)?;
-        self.app.hub.publish_typing(&rec, Side::Agent, on, None);
+        let name = self.me().and_then(|(me, _)| me.name).unwrap_or_default();
+        self.app.hub.publish_agent_typing(&rec, on, name);
         Ok(())
     }
 }

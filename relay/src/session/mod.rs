@@ -374,11 +374,13 @@ impl Session {
                 side,
                 on,
                 text,
+                name,
             } => out.push(ServerFrame::Typing {
                 conv: conv.clone(),
                 side: *side,
                 on: *on,
                 text: if is_agent { text.clone() } else { None },
+                name: if is_agent { None } else { name.clone() },
             }),
             Push::Read { conv, side, seq } => out.push(ServerFrame::Read {
                 conv: conv.clone(),
