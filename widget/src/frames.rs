@@ -91,6 +91,7 @@ impl Widget {
             .style(&color, get_str(s, "position").as_deref() == Some("left"));
         if let Some(lang) = get_str(s, "language").filter(|l| !l.is_empty()) {
             self.t = texts::pick(&lang);
+            self.view.texts(self.t);
         }
         self.greeting = get_str(s, "greeting").unwrap_or_default();
         self.offline_text = get_str(s, "offline_message").unwrap_or_default();

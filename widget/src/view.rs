@@ -77,6 +77,8 @@ pub struct View {
     pub card: Element,
     pub card_open: Element,
     pub card_close: Element,
+    title: Element,
+    send: Element,
     doc: Document,
 }
 
@@ -112,7 +114,6 @@ impl View {
         let root = el(&doc, "div", "r");
         let launcher: HtmlElement = el(&doc, "button", "b").dyn_into().ok()?;
         attr(&launcher, "type", "button");
-        attr(&launcher, "aria-label", t.open);
         attr(&launcher, "aria-expanded", "false");
         launcher.set_inner_html(BUBBLE);
         let badge = el(&doc, "span", "n");
@@ -122,18 +123,15 @@ impl View {
 
         let panel = el(&doc, "div", "p");
         attr(&panel, "role", "dialog");
-        attr(&panel, "aria-label", t.title);
         attr(&panel, "hidden", "");
         let head = el(&doc, "div", "h");
         let titles = el(&doc, "div", "");
         let title = el(&doc, "b", "");
-        title.set_text_content(Some(t.title));
         let status = el(&doc, "small", "");
         let _ = titles.append_child(&title);
         let _ = titles.append_child(&status);
         let close = el(&doc, "button", "x");
         attr(&close, "type", "button");
-        attr(&close, "aria-label", t.close);
         close.set_text_content(Some("×"));
         let _ = head.append_child(&titles);
         let _ = head.append_child(&close);
@@ -144,14 +142,10 @@ impl View {
         attr(&typing, "hidden", "");
         let form = el(&doc, "form", "");
         let input: HtmlTextAreaElement = el(&doc, "textarea", "").dyn_into().ok()?;
-        input.set_placeholder(t.placeholder);
         input.set_rows(1);
-        attr(&input, "aria-label", t.placeholder);
         attr(&input, "maxlength", "4000");
         let clip: HtmlElement = el(&doc, "button", "c").dyn_into().ok()?;
         attr(&clip, "type", "button");
-        attr(&clip, "aria-label", t.attach);
-        attr(&clip, "title", t.attach);
         clip.set_inner_html(CLIP);
         let picker: HtmlInputElement = el(&doc, "input", "").dyn_into().ok()?;
         picker.set_type("file");
@@ -161,7 +155,6 @@ impl View {
         let _ = form.append_child(&picker);
         let send = el(&doc, "button", "s");
         attr(&send, "type", "submit");
-        send.set_text_content(Some(t.send));
         let _ = form.append_child(&input);
         let _ = form.append_child(&send);
         for c in [&head, &log, &typing, &form] {
@@ -174,7 +167,6 @@ impl View {
         attr(&card_open, "type", "button");
         let card_close = el(&doc, "button", "z");
         attr(&card_close, "type", "button");
-        attr(&card_close, "aria-label", t.dismiss);
         card_close.set_text_content(Some("×"));
         let _ = card.append_child(&card_open);
         let _ = card.append_child(&card_close);
@@ -199,8 +191,26 @@ impl View {
             card,
             card_open,
             card_close,
+            title,
+            send,
             doc,
         })
+        .inspect(|v| v.texts(t))
+    }
+
+    /// The fixed texts, in the widget's language (again when the site's
+    /// settings choose another than the browser's).
+    pub fn texts(&self, t: &Texts) {
+        attr(&self.launcher, "aria-label", t.open);
+        attr(&self.panel, "aria-label", t.title);
+        self.title.set_text_content(Some(t.title));
+        attr(&self.close, "aria-label", t.close);
+        attr(&self.input, "placeholder", t.placeholder);
+        attr(&self.input, "aria-label", t.placeholder);
+        attr(&self.clip, "aria-label", t.attach);
+        attr(&self.clip, "title", t.attach);
+        self.send.set_text_content(Some(t.send));
+        attr(&self.card_close, "aria-label", t.dismiss);
     }
 
     pub fn style(&self, color: &str, left: bool) {
