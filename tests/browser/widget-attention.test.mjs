@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { startRelay, hostServer, page, agent, browser, until, widgetTexts, sleep, SHOTS } from './lib.mjs';
+import { startRelay, hostServer, page, agent, browser, until, widgetTexts, sleep, SHOTS, signedInConsole } from './lib.mjs';
 
 const OWNER = { email: 'owner@example.com', password: 'owner-password-1' };
 const ADA = { name: 'Ada', email: 'ada@example.com', password: 'ada-password-1' };
@@ -227,8 +227,16 @@ test('proactive invitation while closed: a preview card with the agent and text,
   a.close();
 });
 
-test('per-site "open": an agent message opens the panel instead of a card', async () => {
-  await patchSite({ widget: { on_agent_message: 'open' } });
+test('per-site "open" (chosen in the console\'s settings): an agent message opens the panel instead of a card', async () => {
+  const octx = await chrome.newContext({ viewport: { width: 1280, height: 800 } });
+  const c = await signedInConsole(relay, octx, OWNER);
+  await c.click('[data-nav=settings]');
+  await c.locator('.appearance select[data-setting=on_agent_message]').selectOption('open');
+  await c.locator('.appearance button[type=submit]').click();
+  await c.locator('.notice', { hasText: 'Saved' }).waitFor();
+  await octx.close();
+  const site = await (await fetch(relay.base + '/v1/api/sites/demo', { headers: auth })).json();
+  assert.equal(site.widget.on_agent_message, 'open', 'saved by the console');
   const a = await agent(relay);
   try {
     const ctx = await chrome.newContext({ viewport: { width: 1280, height: 800 } });
