@@ -13,7 +13,8 @@
 #     - a minimal nightly toolchain and cargo-fuzz (scripts/fuzz.sh);
 #     - Debian packages: chromium (browser tests), fiu-utils (disk-fault
 #       tests: fiu-run, fiu-ctrl), openssl (the user_hash test computes the
-#       site owner's HMAC with it), nodejs/npm if absent; `apt-get update`
+#       site owner's HMAC with it), binaryen (wasm-opt) and esbuild (its
+#       minifier), which shrink the widget in scripts/wasm-bundle.sh, nodejs/npm if absent; `apt-get update`
 #       runs only when one of them is missing;
 #     - `npm ci` when node_modules is missing or older than package-lock.json.
 # apt-get needs root: as another user it goes through `sudo -n` when that
@@ -64,6 +65,8 @@ need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 { command -v fiu-run && command -v fiu-ctrl; } >/dev/null 2>&1 || need+=(fiu-utils)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v wasm-opt >/dev/null 2>&1 || need+=(binaryen)
+command -v esbuild >/dev/null 2>&1 || need+=(esbuild)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then

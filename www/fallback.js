@@ -15,6 +15,8 @@
     visitor_typing_repeat_ms: 4000,
     draft_every_ms: 800,
     agent_typing_shown_ms: 6000,
+    title_flash_ms: 1200,
+    refused_retry_ms: 300000,
     longpoll_client_timeout_ms: 40000
   };
   var cfg = w.__kefuCfg || {};
@@ -83,14 +85,16 @@
     typing: 'is typing…', agent: 'Support', open: 'Open chat', close: 'Close chat', online: "We're online",
     away: "We're away — leave a message", reconnecting: 'Reconnecting…',
     attach: 'Attach a file', uploading: 'Uploading…', oldBrowser: 'Sending files needs a newer browser; you can still receive them here.',
-    upFailed: 'could not be sent' };
+    upFailed: 'could not be sent', newMessage: 'New message', closed: 'This chat was closed',
+    unavailable: 'Chat unavailable', yesterday: 'Yesterday', dismiss: 'Dismiss' };
   var ZH = { title: '在线客服', greeting: '您好！有什么可以帮您？',
     offline: '我们暂时不在线。请留言，我们回来后会在这里（或通过您留下的邮箱）回复您。',
     placeholder: '输入消息…', send: '发送', sending: '发送中…', sent: '已发送', read: '已读',
     typing: '正在输入…', agent: '客服', open: '打开聊天', close: '关闭聊天', online: '客服在线',
     away: '客服不在线，请留言', reconnecting: '正在重新连接…',
     attach: '添加附件', uploading: '上传中…', oldBrowser: '发送文件需要更新的浏览器；您仍可在这里接收文件。',
-    upFailed: '发送失败' };
+    upFailed: '发送失败', newMessage: '新消息', closed: '本次对话已结束',
+    unavailable: '聊天暂不可用', yesterday: '昨天', dismiss: '关闭' };
   function pick(lang) { return /^zh/i.test(lang || '') ? ZH : EN; }
   var T = pick(cfg.lang || (w.navigator && (w.navigator.language || w.navigator.userLanguage)));
 
@@ -99,8 +103,12 @@
     vid: load('vid'), token: load('tok') || null, sid: null, ack: 0, conv: load('conv'),
     cursors: dec(load('cur') || '{}') || {}, msgs: dec(load('log') || '[]') || [],
     outbox: dec(load('out') || '[]') || [], connected: false, agentsOnline: false,
-    agentRead: 0, open: false, unread: 0, user: null, ready: false, handlers: [],
-    greeting: '', offlineText: '', attempts: 0, polling: false, sending: false, gen: 0
+    agentRead: 0, open: false, user: null, ready: false, handlers: [],
+    greeting: '', offlineText: '', attempts: 0, polling: false, sending: false, gen: 0,
+    /* the visitor's read marks {conv: seq}; the preview dismissed; the
+       relay refused this page's origin (times); the tab title flashing */
+    read: dec(load('rd') || '{}') || {}, dismissed: load('pv') || '', refused: 0,
+    told: 0, interacted: false, flash: null
   };
   if (!S.vid) { S.vid = newId('v'); save('vid', S.vid); }
   each(S.outbox, function (o) {
@@ -115,7 +123,15 @@
     save('log', enc(keep));
     save('out', enc(S.outbox));
     save('cur', enc(S.cursors));
+    save('rd', enc(S.read));
     if (S.conv) save('conv', S.conv);
+  }
+
+  /* Unread: every agent message above the visitor's read mark. */
+  function unreadList() {
+    var out = [];
+    each(S.msgs, function (m) { if (!m.mine && !m.sys && !m.closed && m.seq > (S.read[m.conv] || 0)) out.push(m); });
+    return out;
   }
 
   function emit(ev, arg) {
@@ -178,7 +194,7 @@
         if (S.connected) { poll(gen); flush(); page(); }
       } else if (status == 200 && body) {
         each(body.frames || [], frame);
-        retry();
+        if (!S.refused) retry();
       } else retry();
     });
   }
@@ -269,7 +285,7 @@
     if (!f || !f.type) return;
     var m, st;
     if (f.type == 'welcome') {
-      S.connected = true; S.attempts = 0;
+      S.connected = true; S.attempts = 0; S.refused = 0;
       if (f.token) { S.token = f.token; save('tok', f.token); }
       S.agentsOnline = !!f.agents_online;
       st = f.settings;
@@ -279,44 +295,52 @@
         S.draft = !!st.draft_preview;
         style(st.color, st.position == 'left');
       }
+      if (st) S.openOnMessage = st.on_agent_message == 'open';
       each(f.convs || [], function (c) {
         if (c.open || !S.conv) S.conv = c.id;
         if (c.agent_read > S.agentRead) S.agentRead = c.agent_read;
+        var mine = S.read[c.id] || 0;
+        if (mine > c.visitor_read) later(function () { cast([{ type: 'read', conv: c.id, seq: mine }]); }, 0);
+        else S.read[c.id] = c.visitor_read;
       });
       render();
       if (!S.ready) { S.ready = true; emit('ready'); }
     } else if (f.type == 'ack') {
       dropOut(f.cid);
-      stored(f.cid, f.conv, f.seq);
+      m = stored(f.cid, f.conv, f.seq);
+      if (m) m.ts = m.ts || now();
       S.conv = f.conv;
       persist(); render();
     } else if (f.type == 'event') {
       if (f.seq <= (S.cursors[f.conv] || 0)) return;
       S.cursors[f.conv] = f.seq;
+      if (f.kind == 'closed') place({ conv: f.conv, seq: f.seq, ts: f.ts, closed: true });
       if (f.kind == 'message') {
         var mine = f.from && f.from.side == 'visitor';
         S.conv = f.conv;
         m = mine ? stored(f.cid, f.conv, f.seq) : null;
-        if (m) dropOut(f.cid);
+        if (m) { m.ts = f.ts; dropOut(f.cid); }
         else {
-          place({ conv: f.conv, seq: f.seq, cid: f.cid, mine: mine, name: (f.from && f.from.name) || '', text: f.text, file: f.file });
+          place({ conv: f.conv, seq: f.seq, ts: f.ts, cid: f.cid, mine: mine, name: (f.from && f.from.name) || '', text: f.text, file: f.file });
           if (!mine) {
             emit('message', { text: f.text, from: (f.from && f.from.name) || '', seq: f.seq });
             showTyping(false);
-            if (S.open) read(f.seq);
-            else { S.unread++; emit('unread', S.unread); }
+            arrived();
           }
         }
       }
       persist(); render();
     } else if (f.type == 'read') {
-      if (f.side == 'agent' && f.seq > S.agentRead) { S.agentRead = f.seq; render(); }
+      if (f.side == 'agent' && f.seq > S.agentRead) S.agentRead = f.seq;
+      if (f.side == 'visitor' && f.seq > (S.read[f.conv] || 0)) { S.read[f.conv] = f.seq; persist(); }
+      render();
     } else if (f.type == 'typing') {
-      if (f.side == 'agent') showTyping(f.on);
+      if (f.side == 'agent') showTyping(f.on, f.name);
     } else if (f.type == 'agents') {
       S.agentsOnline = !!f.online; render();
     } else if (f.type == 'error') {
-      if (f.code == 'token_required' || f.code == 'bad_token') {
+      if (f.code == 'origin_not_allowed') refused();
+      else if (f.code == 'token_required' || f.code == 'bad_token') {
         S.vid = newId('v'); S.token = null; S.cursors = {}; save('vid', S.vid); save('tok', '');
       } else if (f.cid && (f.code == 'too_large' || f.code == 'bad_frame' || f.code == 'unknown_conversation' || f.code == 'not_found')) {
         dropOut(f.cid);
@@ -327,7 +351,85 @@
     }
   }
 
-  function read(seq) { if (S.conv) cast([{ type: 'read', conv: S.conv, seq: seq }]); }
+  /* Every agent message shown is read: the marks rise, the relay hears. */
+  function readAll() {
+    var top = {}, k, out = [];
+    each(unreadList(), function (m) { if (m.seq > (top[m.conv] || 0)) top[m.conv] = m.seq; });
+    for (k in top) if (top.hasOwnProperty(k)) { S.read[k] = top[k]; out.push({ type: 'read', conv: k, seq: top[k] }); }
+    if (out.length) { cast(out); persist(); }
+  }
+
+  function hidden() { return !!d.hidden; }
+
+  /* A new agent message: read at once if the panel is open and visible;
+     else a beep (after a user interaction), the title flash in a hidden
+     tab, and the panel opens if the site chose that. */
+  function arrived() {
+    if (S.open && !hidden()) return readAll();
+    if (S.interacted) beep();
+    if (hidden()) flash(unreadList().length);
+    if (!S.open && S.openOnMessage) setOpen(true);
+  }
+
+  var audio = null, lastBeep = 0;
+  function beep() {
+    var AC = w.AudioContext, t, o, g;
+    if (!AC || now() - lastBeep < 2000) return;
+    lastBeep = now();
+    try {
+      audio = audio || new AC();
+      if (audio.resume) audio.resume();
+      t = audio.currentTime; o = audio.createOscillator(); g = audio.createGain();
+      o.frequency.value = 880;
+      g.gain.setValueAtTime(0.2, t);
+      g.gain.exponentialRampToValueAtTime(0.001, t + 0.25);
+      o.connect(g); g.connect(audio.destination);
+      o.start(t); o.stop(t + 0.25);
+    } catch (e) {}
+  }
+
+  /* "(N) New message — title", alternating with the page's own title,
+     until the tab is visible again; n 0 restores it. */
+  function flash(n) {
+    var f = S.flash;
+    if (f) { clearInterval(f.i); d.title = f.t; S.flash = null; }
+    if (!n) return;
+    f = S.flash = { t: d.title, on: false, n: n };
+    function tick() {
+      if (!hidden()) return flash(0);
+      f.on = !f.on;
+      d.title = f.on ? '(' + n + ') ' + T.newMessage + ' \u2014 ' + f.t : f.t;
+    }
+    f.i = setInterval(tick, TIMING.title_flash_ms);
+    tick();
+  }
+
+  /* The relay refused this page's origin: once in the page's console,
+     "Chat unavailable", one more try after TIMING.refused_retry_ms. */
+  function refused() {
+    S.refused++;
+    S.connected = false;
+    if (S.refused == 1) {
+      try {
+        if (w.console && w.console.warn) w.console.warn('kefu: the chat is unavailable on this page: its origin ' +
+          (w.location.protocol + '//' + w.location.host) + ' is not allowed for site "' + SITE +
+          '". Add it under "Allowed origins" in the site\'s settings of the kefu console (' + BASE + '/console/).');
+      } catch (e) {}
+      var gen = ++S.gen;
+      later(function () { if (gen == S.gen) hello(); }, TIMING.refused_retry_ms);
+    }
+    render();
+  }
+
+  /* "14:05" today, "Yesterday 14:05", "03-05 14:05", "2025-03-05 14:05". */
+  function pad(n) { return (n < 10 ? '0' : '') + n; }
+  function when(ts) {
+    if (!ts) return '';
+    var t = new Date(ts), n = new Date(), c = pad(t.getHours()) + ':' + pad(t.getMinutes());
+    if (t.toDateString() == n.toDateString()) return c;
+    if (t.toDateString() == new Date(n.getTime() - 864e5).toDateString()) return T.yesterday + ' ' + c;
+    return (t.getFullYear() != n.getFullYear() ? t.getFullYear() + '-' : '') + pad(t.getMonth() + 1) + '-' + pad(t.getDate()) + ' ' + c;
+  }
 
   /* ---- actions --------------------------------------------------------- */
   function send(text) {
@@ -401,18 +503,13 @@
     if (S.conv) cast([{ type: 'typing', conv: S.conv, on: false }]);
   }
 
-  function setOpen(open) {
+  function setOpen(open, quiet) {
     if (S.open == open) return;
     S.open = open;
-    if (open) {
-      S.unread = 0;
-      var max = 0;
-      each(S.msgs, function (m) { if (!m.mine && m.seq > max) max = m.seq; });
-      if (max) read(max);
-      emit('unread', 0);
-    }
+    save('open', open ? '1' : '');
+    if (open && !hidden()) readAll();
     render();
-    if (open) { try { V.input.focus(); } catch (e) {} }
+    if (open && !quiet) { try { V.input.focus(); } catch (e) {} }
     emit(open ? 'open' : 'close');
   }
 
@@ -434,7 +531,12 @@
     '#kefu-fb .kefu-me{margin-left:20%;background:#0b6e4f}' +
     '#kefu-fb .kefu-me,#kefu-fb .kefu-me i{color:#fff}' +
     '#kefu-fb .kefu-sys{background:#fff8e1;font-size:13px;width:100%}' +
-    '#kefu-fb .kefu-m i,#kefu-fb .kefu-m u{display:block;font-style:normal;text-decoration:none;font-size:11px}' +
+    '#kefu-fb .kefu-m i,#kefu-fb .kefu-m u,#kefu-fb .kefu-m s{display:block;font-style:normal;text-decoration:none;font-size:11px}' +
+    '#kefu-fb .kefu-me s{color:#fff}' +
+    '#kefu-fb .kefu-v{position:absolute;bottom:72px;right:0;width:280px;background:#fff;border:1px solid #cbd2d9;border-radius:12px;padding:10px 30px 10px 12px}' +
+    '#kefu-fb.kefu-l .kefu-v{right:auto;left:0}' +
+    '#kefu-fb .kefu-w{display:block;cursor:pointer;font-size:14px}#kefu-fb .kefu-w b{display:block;font-weight:bold;font-size:13px}' +
+    '#kefu-fb .kefu-z{position:absolute;top:4px;right:8px;font-size:18px;cursor:pointer}' +
     '#kefu-fb .kefu-m u{font-weight:bold}' +
     '#kefu-fb .kefu-t{padding:3px 12px;font-size:12px;background:#f5f7fa}' +
     '#kefu-fb .kefu-f{padding:8px;border-top:1px solid #e4e7eb;background:#fff}' +
@@ -487,6 +589,19 @@
       });
     }
     on(V.attach, 'click', function (e) { cancel(e); if (canUpload) V.picker.click(); else notice(T.oldBrowser); });
+    V.card = el('div', 'kefu-v', V.root); show(V.card, false);
+    V.cardText = el('a', 'kefu-w', V.card); V.cardText.href = 'javascript:void 0';
+    V.cardX = el('a', 'kefu-z', V.card); V.cardX.href = 'javascript:void 0'; text(V.cardX, '\u00d7');
+    on(V.cardText, 'click', function (e) { cancel(e); setOpen(true); });
+    on(V.cardX, 'click', function (e) {
+      cancel(e);
+      var u = unreadList(), m = u[u.length - 1];
+      if (m) { S.dismissed = m.conv + '/' + m.seq; save('pv', S.dismissed); }
+      render();
+    });
+    on(d, 'mousedown', function () { S.interacted = true; });
+    on(d, 'keydown', function () { S.interacted = true; });
+    on(d, 'visibilitychange', function () { if (!hidden()) { flash(0); if (S.open) { readAll(); render(); } } });
     V.launch = el('a', 'kefu-b', V.root); V.launch.href = 'javascript:void 0';
     V.launch.setAttribute('role', 'button');
     text(V.launch, '\u2709');
@@ -509,17 +624,15 @@
   }
   function submit() { var v = V.input.value; V.input.value = ''; send(v); }
 
-  function showTyping(yes) {
+  function showTyping(yes, name) {
     show(V.typing, yes);
     if (yes) {
-      var name = T.agent;
-      each(S.msgs, function (m) { if (!m.mine && m.name) name = m.name; });
-      text(V.typing, name + ' ' + T.typing);
+      text(V.typing, (name || T.agent) + ' ' + T.typing);
       later(function () { show(V.typing, false); }, TIMING.agent_typing_shown_ms);
     }
   }
 
-  function bubble(cls, name, body, state, cid, file) {
+  function bubble(cls, name, body, state, cid, file, ts) {
     var m = el('div', 'kefu-m ' + cls, V.log), u, i, a;
     if (name) { u = el('u', '', m); text(u, name); }
     if (file && file.id) {
@@ -528,6 +641,7 @@
       else text(a, file.name + ' (' + Math.max(1, Math.round(file.size / 1024)) + ' KB)');
     }
     if (body) m.appendChild(d.createTextNode(body));
+    if (ts) { i = el('s', '', m); text(i, when(ts)); }
     if (state) { i = el('i', '', m); text(i, state); }
     if (cid) m.setAttribute('data-cid', cid);
   }
@@ -535,23 +649,36 @@
   function render() {
     if (!V.root) return;
     text(V.title, T.title);
-    text(V.status, !S.connected ? T.reconnecting : S.agentsOnline ? T.online : T.away);
+    text(V.status, S.refused ? T.unavailable : !S.connected ? T.reconnecting : S.agentsOnline ? T.online : T.away);
     text(V.send, T.send);
     text(V.attach, T.attach);
     V.input.setAttribute('placeholder', T.placeholder);
     V.launch.setAttribute('aria-label', S.open ? T.close : T.open);
     show(V.panel, S.open);
-    show(V.badge, S.unread > 0);
-    text(V.badge, String(Math.min(S.unread, 99)));
+    show(V.form, !S.refused);
+    var u = unreadList(), last = u[u.length - 1];
+    show(V.badge, u.length > 0);
+    text(V.badge, String(Math.min(u.length, 99)));
+    if (u.length != S.told) { S.told = u.length; emit('unread', u.length); }
+    if (S.flash && S.flash.n != u.length) flash(u.length);
+    last = !S.open && !S.refused && last && last.conv + '/' + last.seq != S.dismissed ? last : null;
+    show(V.card, !!last);
+    if (last) {
+      while (V.cardText.firstChild) V.cardText.removeChild(V.cardText.firstChild);
+      text(el('b', '', V.cardText), last.name || T.agent);
+      V.cardText.appendChild(d.createTextNode(last.text || (last.file && last.file.name) || ''));
+      V.cardX.setAttribute('aria-label', T.dismiss);
+    }
     while (V.log.firstChild) V.log.removeChild(V.log.firstChild);
     bubble('', '', S.greeting || T.greeting, '', '');
     if (!S.agentsOnline) bubble('kefu-sys', '', S.offlineText || T.offline, '', '');
     each(S.msgs, function (m) {
-      if (m.sys) return bubble('kefu-sys', '', m.text, '', '');
+      if (m.sys || m.closed) return bubble('kefu-sys', '', m.closed ? T.closed : m.text, '', '', null, m.ts);
       var state = !m.mine ? '' : m.up ? T.uploading : m.seq == 0 ? T.sending : m.seq <= S.agentRead ? T.read : T.sent;
-      bubble(m.mine ? 'kefu-me' : '', m.mine ? '' : (m.name || T.agent), m.text, state, m.cid, m.file);
+      bubble(m.mine ? 'kefu-me' : '', m.mine ? '' : (m.name || T.agent), m.text, state, m.cid, m.file, m.ts);
       if (m.mine && V.color) V.log.lastChild.style.backgroundColor = V.color;
     });
+    if (S.refused) bubble('kefu-sys', '', T.unavailable, '', '');
     V.log.scrollTop = V.log.scrollHeight;
   }
 
@@ -586,7 +713,8 @@
         });
         on(w, 'popstate', function () { later(page, 0); });
       }
-      on(w, 'online', function () { if (!S.connected) { S.attempts = 0; hello(); } });
+      on(w, 'online', function () { if (!S.connected && !S.refused) { S.attempts = 0; hello(); } });
+      if (load('open') == '1') setOpen(true, true);
       hello();
     } catch (e) {}
   }

@@ -508,6 +508,22 @@ mod tests {
         assert_eq!(w.validate().map_err(|e| e.code), Err(ErrorCode::TooLarge));
     }
 
+    /// `on_agent_message`: absent in an older store reads as preview; only
+    /// the two known values are accepted.
+    #[test]
+    fn on_agent_message_defaults_to_preview_and_refuses_unknown_values() {
+        let old = r##"{"color":"#0b6e4f","position":"right"}"##;
+        let w: WidgetSettings = serde_json::from_str(old).expect("old settings");
+        assert_eq!(w.on_agent_message, crate::OnAgentMessage::Preview);
+        let open = r##"{"color":"#0b6e4f","position":"right","on_agent_message":"open"}"##;
+        let w: WidgetSettings = serde_json::from_str(open).expect("open");
+        assert_eq!(w.on_agent_message, crate::OnAgentMessage::Open);
+        let bad = r##"{"color":"#0b6e4f","position":"right","on_agent_message":"popup"}"##;
+        assert!(serde_json::from_str::<WidgetSettings>(bad).is_err());
+        let json = serde_json::to_string(&WidgetSettings::default()).expect("json");
+        assert!(json.contains(r#""on_agent_message":"preview""#), "{json}");
+    }
+
     #[test]
     fn file_types_fall_back_to_the_relays_default() {
         let mut w = WidgetSettings::default();

@@ -28,6 +28,17 @@ pub struct Texts {
     pub too_big: &'static str,
     pub bad_type: &'static str,
     pub up_failed: &'static str,
+    /// The tab title while an agent's message is unread in a hidden tab:
+    /// "(N) New message — title".
+    pub new_message: &'static str,
+    /// The line where an agent closed the conversation.
+    pub closed: &'static str,
+    /// The relay refused the page's origin: no chat on this page.
+    pub unavailable: &'static str,
+    /// Before the time of a message written yesterday.
+    pub yesterday: &'static str,
+    /// The preview card's close button.
+    pub dismiss: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -52,6 +63,11 @@ pub const EN: Texts = Texts {
     too_big: "is too large to send",
     bad_type: "is a kind of file that can't be sent here",
     up_failed: "could not be sent; try again later",
+    new_message: "New message",
+    closed: "This chat was closed",
+    unavailable: "Chat unavailable",
+    yesterday: "Yesterday",
+    dismiss: "Dismiss",
 };
 
 pub const ZH: Texts = Texts {
@@ -76,6 +92,11 @@ pub const ZH: Texts = Texts {
     too_big: "文件太大，无法发送",
     bad_type: "此类文件无法在这里发送",
     up_failed: "发送失败，请稍后再试",
+    new_message: "新消息",
+    closed: "本次对话已结束",
+    unavailable: "聊天暂不可用",
+    yesterday: "昨天",
+    dismiss: "关闭",
 };
 
 /// `zh…` → Chinese, anything else → English.

@@ -52,6 +52,14 @@ pub const AGENT_TYPING_IDLE_MS: u32 = 4_000;
 /// The widget hides the agent's typing line after this (ms).
 pub const AGENT_TYPING_SHOWN_MS: u32 = 6_000;
 
+/// The tab title alternates with "(N) New message — title" this often (ms)
+/// while the tab is hidden and an agent's message is unread.
+pub const TITLE_FLASH_MS: u32 = 1_200;
+/// After the relay refused the page's origin, the widget tries once more
+/// after this long (ms; the owner may have fixed "Allowed origins"), then
+/// stays "Chat unavailable" until the next page load.
+pub const REFUSED_RETRY_MS: u32 = 300_000;
+
 /// The old-browser client gives a long-poll request this long (ms) before
 /// it treats it as lost: the relay's wait plus a margin for slow links.
 pub const LONGPOLL_CLIENT_TIMEOUT_MS: u32 = 40_000;

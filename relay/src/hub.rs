@@ -40,6 +40,8 @@ pub enum Push {
         text: Option<String>,
         /// The typing agent (`side: agent`), so its colleagues see who.
         agent: Option<AgentId>,
+        /// The typing agent's display name (visitors only).
+        name: Option<String>,
     },
     /// Who has a conversation open now (to the site's agents).
     Viewers {
@@ -567,14 +569,16 @@ impl Hub {
         side: Side,
         on: bool,
         text: Option<String>,
-        agent: Option<AgentId>,
+        agent: Option<(AgentId, String)>,
     ) {
+        let (agent, name) = agent.map_or((None, None), |(id, name)| (Some(id), Some(name)));
         let p = Push::Typing {
             conv: conv.id.clone(),
             side,
             on,
             text,
             agent,
+            name,
         };
         self.to_conv(conv, p, side == Side::Agent, true);
     }

@@ -327,7 +327,8 @@ test('console: unread title, desktop notification except for the open conversati
   await c.screenshot({ path: path.join(SHOTS, 'console-settings-1280x800.png') });
   await v.reload();
   await until(() => v.evaluate(() => window.kefu && window.kefu.mode), 15000, 'widget boot');
-  await v.locator('kefu-widget .b').click();
+  // The panel stays open across the reload (the widget keeps it per site).
+  await until(() => v.locator('kefu-widget .p').isVisible(), 5000, 'widget panel still open');
   await c.click('[data-nav=inbox]');
   await c.locator(`.conv[data-conv="${conv}"]`).click();
   await v.locator('kefu-widget textarea').type('order 4711', { delay: 50 });

@@ -34,7 +34,7 @@ const texts = (p) => p.evaluate(() => {
     const m = ms[i];
     if (!/\bkefu-m\b/.test(m.className)) continue;
     const c = m.cloneNode(true);
-    Array.from(c.querySelectorAll('u,i')).forEach((x) => x.remove());
+    Array.from(c.querySelectorAll('u,i,s')).forEach((x) => x.remove());
     out.push({ text: c.textContent, state: (m.querySelector('i') || {}).textContent || '', mine: /kefu-me/.test(m.className) });
   }
   return out;

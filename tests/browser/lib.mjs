@@ -152,8 +152,8 @@ export async function widgetTexts(p) {
     if (!host || !host.shadowRoot) return [];
     return Array.from(host.shadowRoot.querySelectorAll('.g .m')).map((m) => {
       const clone = m.cloneNode(true);
-      clone.querySelectorAll('u,i').forEach((x) => x.remove());
-      return { text: clone.textContent, state: (m.querySelector('i') || {}).textContent || '', mine: m.classList.contains('me') };
+      clone.querySelectorAll('u,i,time').forEach((x) => x.remove());
+      return { text: clone.textContent, state: (m.querySelector('i') || {}).textContent || '', mine: m.classList.contains('me'), time: (m.querySelector('time') || {}).textContent || '' };
     });
   });
 }

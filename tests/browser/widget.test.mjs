@@ -257,7 +257,8 @@ test('the widget draws its colour and side from the site settings', async () => 
   await setWidget({ color: '#c2185b', position: 'left' });
   await p.reload();
   await until(() => p.evaluate(() => window.kefu && window.kefu.mode), 15000, 'widget boot');
-  await launcher(p).click();
+  // The panel was open before the reload: it stays open.
+  await until(() => p.locator('kefu-widget .p').isVisible(), 5000, 'panel still open');
   await until(async () => (await look(p)).launcher === 'rgb(194, 24, 91)', 10000, 'colour from settings');
   const after = await look(p);
   assert.equal(after.header, 'rgb(194, 24, 91)');

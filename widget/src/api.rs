@@ -12,12 +12,14 @@ use wasm_bindgen::JsCast;
 pub fn command(name: &str, a: JsValue, b: JsValue) {
     match name {
         "boot" => boot(&a),
-        "open" => with(|w| w.set_open(true)),
-        "close" => with(|w| w.set_open(false)),
-        "toggle" => with(|w| w.set_open(!w.open)),
+        "open" => with(|w| w.set_open(true, true)),
+        "close" => with(|w| w.set_open(false, true)),
+        "toggle" => with(|w| w.set_open(!w.open, true)),
         "send" => {
             if let Some(text) = a.as_string() {
-                with(|w| w.send(text));
+                with(|w| {
+                    w.send(text);
+                });
             }
         }
         "identify" => with(|w| w.identify(a)),

@@ -1,5 +1,7 @@
 //! The live connection: the WebSocket, the visitor's `hello`, the wait for
-//! `welcome`, heartbeats, and reconnecting with backoff and full jitter.
+//! `welcome`, heartbeats, and reconnecting with backoff and full jitter —
+//! except after the relay refused the page's origin: one warning in the
+//! page's console, one retry after [`REFUSED_RETRY_MS`], then no more.
 //!
 //! [`Link`] makes every timing decision from explicit `now_ms` inputs (no
 //! socket, no clock), so `cargo test -p widget` checks it natively;
@@ -7,7 +9,7 @@
 
 use crate::js::*;
 use crate::{with, Widget};
-use protocol::timing::{reconnect_delay_ms, WELCOME_TIMEOUT_MS};
+use protocol::timing::{reconnect_delay_ms, REFUSED_RETRY_MS, WELCOME_TIMEOUT_MS};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{MessageEvent, WebSocket};
@@ -167,6 +169,9 @@ pub struct Connection {
     /// Bumped per socket: callbacks of an old socket are ignored.
     gen: u32,
     pub link: Link,
+    /// How often the relay refused this page's origin since the last
+    /// welcome: no reconnecting while it is above 0.
+    pub refused: u32,
 }
 
 impl Connection {
@@ -176,6 +181,7 @@ impl Connection {
             sock: None,
             gen: 0,
             link: Link::new(now()),
+            refused: 0,
         }
     }
 
@@ -255,6 +261,7 @@ impl Connection {
 }
 
 impl Widget {
+    #[inline(never)]
     pub(crate) fn connect(&mut self) {
         if self.conn.link.has_socket() {
             return;
@@ -270,6 +277,7 @@ impl Widget {
 
     /// The socket opened: say who we are and where each conversation's
     /// cursor stands, so the relay replays what we missed.
+    #[inline(never)]
     fn on_open(&self) {
         let me = &self.me;
         let h = obj();
@@ -288,10 +296,14 @@ impl Widget {
         self.conn.send(&h);
     }
 
+    #[inline(never)]
     fn on_close(&mut self) {
         self.conn.sock = None;
         self.conn.link.gone();
         self.render();
+        if self.conn.refused > 0 {
+            return;
+        }
         let wait = self.conn.link.failed(js_sys::Math::random());
         self.conn.retry_in(wait);
     }
@@ -305,10 +317,38 @@ impl Widget {
     /// The network or the tab came back: connect at once (iOS Safari drops
     /// the sockets of background tabs).
     pub(crate) fn reconnect_now(&mut self) {
-        if !self.conn.link.has_socket() && visible() {
+        if !self.conn.link.has_socket() && visible() && self.conn.refused == 0 {
             self.conn.link.fresh();
             self.connect();
         }
+    }
+
+    /// The relay refused this page's origin (`origin_not_allowed`): say so
+    /// once in the page's console, show "Chat unavailable", and stop —
+    /// but for one more try after [`REFUSED_RETRY_MS`], in case the owner
+    /// allows the origin meanwhile.
+    #[inline(never)]
+    pub(crate) fn refused(&mut self) {
+        if self.conn.refused == 0 {
+            let origin = window().location().origin().unwrap_or_default();
+            let msg = [
+                "kefu: the chat is unavailable on this page: its origin ",
+                &origin,
+                " is not allowed for site \"",
+                &self.me.site,
+                "\". Add it under \"Allowed origins\" in the site's settings of the kefu console (",
+                &self.me.base,
+                "/console/).",
+            ]
+            .concat();
+            web_sys::console::warn_1(&msg.into());
+        }
+        self.conn.refused += 1;
+        self.conn.drop_socket();
+        if self.conn.refused == 1 {
+            self.conn.retry_in(REFUSED_RETRY_MS);
+        }
+        self.render();
     }
 
     /// One timer drives heartbeats and dead-socket detection.

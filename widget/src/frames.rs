@@ -16,8 +16,15 @@ impl Widget {
             Some("ack") => self.on_ack(&f),
             Some("event") => self.on_event(&f),
             Some("typing") => self.on_typing(&f),
-            Some("read") if get_str(&f, "side").as_deref() == Some("agent") => {
-                self.chat.agent_read = self.chat.agent_read.max(get_u64(&f, "seq"));
+            Some("read") => {
+                let seq = get_u64(&f, "seq");
+                if get_str(&f, "side").as_deref() == Some("agent") {
+                    self.chat.agent_read = self.chat.agent_read.max(seq);
+                } else if let Some(conv) = get_str(&f, "conv") {
+                    // Read in another tab: the badge clears here too.
+                    self.chat.read.raise(&conv, seq);
+                    self.save();
+                }
                 self.render();
             }
             Some("agents") => {
@@ -34,8 +41,10 @@ impl Widget {
         }
     }
 
+    #[inline(never)]
     fn on_welcome(&mut self, f: &JsValue) {
         self.conn.link.welcomed(get_u64(f, "heartbeat_ms") as f64);
+        self.conn.refused = 0;
         if let Some(t) = get_str(f, "token") {
             self.store.set("tok", &t);
             self.me.token = Some(t);
@@ -53,6 +62,16 @@ impl Widget {
                 latest = id.or(latest);
             }
             self.chat.agent_read = self.chat.agent_read.max(get_u64(&c, "agent_read"));
+            // Read marks: the relay's (other devices) raise ours; ours
+            // above the relay's (read while offline) go to it.
+            if let Some(id) = get_str(&c, "id") {
+                let theirs = get_u64(&c, "visitor_read");
+                let mine = self.chat.read.get(&id);
+                if mine > theirs {
+                    self.send_read(&id, mine);
+                }
+                self.chat.read.raise(&id, theirs);
+            }
         }
         if latest.is_some() {
             self.chat.conv = latest;
@@ -65,21 +84,26 @@ impl Widget {
 
     /// The site's settings from `welcome`: look, language, own texts,
     /// draft preview, attachments.
+    #[inline(never)]
     fn settings(&mut self, s: &JsValue) {
         let color = get_str(s, "color").unwrap_or_default();
         self.view
             .style(&color, get_str(s, "position").as_deref() == Some("left"));
         if let Some(lang) = get_str(s, "language").filter(|l| !l.is_empty()) {
             self.t = texts::pick(&lang);
+            self.view.texts(self.t);
         }
         self.greeting = get_str(s, "greeting").unwrap_or_default();
         self.offline_text = get_str(s, "offline_message").unwrap_or_default();
         self.typing.draft = get_bool(s, "draft_preview");
+        self.open_on_message = get_str(s, "on_agent_message").as_deref() == Some("open");
         self.file_types(&get(s, "file_types"));
     }
 
+    #[inline(never)]
     fn on_error(&mut self, f: &JsValue) {
         match get_str(f, "code").as_deref() {
+            Some("origin_not_allowed") => self.refused(),
             // Our id is bound to a token we lost: start afresh as a new visitor.
             Some("token_required") | Some("bad_token") => {
                 self.me.id = new_id("v");
@@ -108,17 +132,19 @@ impl Widget {
         }
     }
 
+    #[inline(never)]
     fn on_ack(&mut self, f: &JsValue) {
         let (Some(cid), Some(conv)) = (get_str(f, "cid"), get_str(f, "conv")) else {
             return;
         };
         self.outbox.remove(&cid);
-        self.chat.stored(&cid, &conv, get_u64(f, "seq"));
+        self.chat.stored(&cid, &conv, get_u64(f, "seq"), now());
         self.chat.conv = Some(conv);
         self.save();
         self.render();
     }
 
+    #[inline(never)]
     fn on_event(&mut self, f: &JsValue) {
         let (Some(conv), seq) = (get_str(f, "conv"), get_u64(f, "seq")) else {
             return;
@@ -126,22 +152,30 @@ impl Widget {
         if !self.chat.advance(&conv, seq) {
             return; // applied already
         }
-        if get_str(f, "kind").as_deref() != Some("message") {
+        let ts = get(f, "ts").as_f64().unwrap_or(0.0);
+        let kind = get_str(f, "kind");
+        let closed = kind.as_deref() == Some("closed");
+        if !closed && kind.as_deref() != Some("message") {
             self.save();
             return;
         }
-        let from = get(f, "from");
+        let from = get(f, if closed { "by" } else { "from" });
         let mine = get_str(&from, "side").as_deref() == Some("visitor");
         let cid = get_str(f, "cid").unwrap_or_default();
         self.chat.conv = Some(conv.clone());
-        if mine && self.chat.stored(&cid, &conv, seq) {
+        if !closed && mine && self.chat.stored(&cid, &conv, seq, ts) {
             // Our own message, sent from this page: its ack may be later.
             self.outbox.remove(&cid);
         } else {
             let name = get_str(&from, "name").unwrap_or_default();
             let text = get_str(f, "text").unwrap_or_default();
-            if !mine {
-                self.agent_message(&text, &name, seq);
+            if !mine && !closed {
+                let e = obj();
+                set(&e, "text", text.as_str());
+                set(&e, "from", name.as_str());
+                set(&e, "seq", seq as f64);
+                self.hooks.emit("message", e);
+                self.view.set_typing(None, self.t);
             }
             self.chat.insert(crate::state::Msg {
                 conv,
@@ -152,28 +186,14 @@ impl Widget {
                 text,
                 file: get(f, "file"),
                 sys: false,
+                closed,
+                ts,
             });
+            if !mine && !closed {
+                self.arrived();
+            }
         }
         self.save();
         self.render();
-    }
-
-    /// An agent's message: the host page hears of it; read at once when
-    /// the panel is open and visible, else it counts as unread.
-    fn agent_message(&mut self, text: &str, name: &str, seq: u64) {
-        let e = obj();
-        set(&e, "text", text);
-        set(&e, "from", name);
-        set(&e, "seq", seq as f64);
-        self.hooks.emit("message", e);
-        self.view.set_typing(None, self.t);
-        if self.open && visible() {
-            self.mark_read(seq);
-        } else {
-            self.chat.unread += 1;
-            self.view.set_badge(self.chat.unread);
-            self.hooks
-                .emit("unread", JsValue::from_f64(self.chat.unread as f64));
-        }
     }
 }

@@ -80,7 +80,7 @@ pub fn itoa(mut n: u64) -> String {
             break;
         }
     }
-    String::from_utf8_lossy(&b[i..]).into_owned()
+    b[i..].iter().map(|&d| char::from(d)).collect()
 }
 
 pub fn window() -> web_sys::Window {
@@ -124,6 +124,16 @@ pub fn enc(s: &str) -> String {
     js_sys::encode_uri_component(s)
         .as_string()
         .unwrap_or_default()
+}
+
+/// `o[m](...args)`; undefined when `o` has no such method or it threw.
+#[inline(never)]
+pub fn call(o: &JsValue, m: &str, args: &[JsValue]) -> JsValue {
+    let Ok(f) = get(o, m).dyn_into::<js_sys::Function>() else {
+        return JsValue::UNDEFINED;
+    };
+    let a: js_sys::Array = args.iter().collect();
+    Reflect::apply(&f, o, &a).unwrap_or(JsValue::UNDEFINED)
 }
 
 /// The page is shown (not a background tab).

@@ -10,19 +10,23 @@
 //!   heartbeats, reconnect backoff ([`connection::Link`] decides, natively
 //!   testable).
 //! - [`frames`]: the relay's frames applied to the parts.
-//! - [`state`]: the conversation: cursors, the seq-ordered log, unread.
+//! - [`state`]: the conversation: cursors, the seq-ordered log, read marks.
+//! - [`attention`]: badge, preview card, beep, title flash, read marks out.
+//! - [`when`]: message times in local time.
 //! - [`outbox`]: unacked sends in localStorage, resent with the same cid.
 //! - [`upload`]: attachments: upload with retries, how a file shows.
 //! - [`typing`]: typing notices both ways, the draft preview.
 //! - [`api`]: the host page's JS API (`kefu(...)`) and its events.
 //! - [`view`]: the DOM inside a shadow root; text only, never markup.
-//! - [`storage`]: localStorage per site, cookie fallback.
+//! - [`storage`]: localStorage per site (the log, the outbox, whether the
+//!   panel is open), cookie fallback.
 //! - [`js`]: small helpers over js_sys (frames via the browser's JSON).
 //!
 //! Every part is a field of [`Widget`]; behaviour that reads several
 //! parts is an `impl Widget` block in the module of the part it serves.
 
 pub mod api;
+pub mod attention;
 pub mod connection;
 pub mod frames;
 pub mod js;
@@ -32,6 +36,7 @@ pub mod storage;
 pub mod typing;
 pub mod upload;
 pub mod view;
+pub mod when;
 
 use connection::{Connection, Visitor};
 use js::*;
@@ -72,9 +77,16 @@ pub struct Widget {
     outbox: Outbox<JsValue>,
     typing: typing::Typing,
     hooks: api::Hooks,
+    /// `boot.js`'s browser effects: `beep()`, `flash(prefix, ms)`,
+    /// `when(ts, lang, yesterday)`.
+    fx: JsValue,
     /// The site's own greeting and away texts (empty: the built-in ones).
     greeting: String,
     offline_text: String,
+    /// The site's `on_agent_message` is `open`: a message opens the panel.
+    open_on_message: bool,
+    attn: attention::Attention,
+    /// The panel is open; kept per site, so it stays open across pages.
     open: bool,
     /// Kept alive as long as the widget.
     _listeners: Vec<Closure<dyn FnMut(web_sys::Event)>>,
@@ -135,14 +147,23 @@ fn boot(cfg: &JsValue) {
         outbox,
         typing: Default::default(),
         hooks: Default::default(),
+        fx: get(cfg, "fx"),
         greeting: String::new(),
         offline_text: String::new(),
+        open_on_message: false,
+        attn: Default::default(),
         open: false,
         _listeners: Vec::new(),
     };
+    w.attn.dismissed = w.store.get("pv").unwrap_or_default();
     w.listen();
+    if w.store.get("open").as_deref() == Some("1") {
+        w.set_open(true, false);
+    }
     w.render();
-    W.with(|cell| *cell.borrow_mut() = Some(w));
+    // The cell was empty (checked above): nothing to drop, and no drop
+    // code for a widget that lives as long as the page.
+    W.with(|cell| std::mem::forget(cell.replace(Some(w))));
     with(|w| w.connect());
     let tick = Closure::<dyn FnMut()>::new(|| with(|w| w.tick()));
     let _ = window().set_interval_with_callback_and_timeout_and_arguments_0(
@@ -154,6 +175,7 @@ fn boot(cfg: &JsValue) {
 
 impl Widget {
     /// The outbox and the conversation, into localStorage.
+    #[inline(never)]
     fn save(&self) {
         self.outbox.save(&self.store);
         self.chat.save(&self.store);
@@ -170,10 +192,16 @@ impl Widget {
                 self._listeners.push(cb);
             };
         add(&self.view.launcher.clone().into(), "click", |w, _| {
-            w.set_open(!w.open)
+            w.set_open(!w.open, true)
         });
         add(&self.view.close.clone().into(), "click", |w, _| {
-            w.set_open(false)
+            w.set_open(false, true)
+        });
+        add(&self.view.card_open.clone().into(), "click", |w, _| {
+            w.set_open(true, true)
+        });
+        add(&self.view.card_close.clone().into(), "click", |w, _| {
+            w.dismiss()
         });
         add(&self.view.form.clone().into(), "submit", |w, e| {
             e.prevent_default();
@@ -187,7 +215,7 @@ impl Widget {
                 e.prevent_default();
                 w.submit();
             } else if k.key() == "Escape" {
-                w.set_open(false);
+                w.set_open(false, true);
                 let _ = w.view.launcher.focus();
             }
         });
@@ -223,25 +251,31 @@ impl Widget {
         add(&win, "online", |w, _| w.reconnect_now());
         add(&win, "focus", |w, _| w.reconnect_now());
         add(&win, "offline", |w, _| w.drop_socket());
+        // A click or a key on the page: the beep may sound from now on.
+        add(&win, "pointerdown", |w, _| w.attn.interacted = true);
+        add(&win, "keydown", |w, _| w.attn.interacted = true);
         if let Some(doc) = window().document() {
-            add(&doc.into(), "visibilitychange", |w, _| w.reconnect_now());
+            add(&doc.into(), "visibilitychange", |w, _| w.visibility());
         }
     }
 
     /// Enter or the send button: the input's text goes, unless blank.
+    #[inline(never)]
     fn submit(&mut self) {
         let text = self.view.input.value();
-        if !text.trim().is_empty() {
+        if self.send(text) {
             self.view.input.set_value("");
-            self.send(text);
         }
     }
 
     /// `kefu('send', text)` or the input: shown as "sending", into the outbox.
-    fn send(&mut self, text: String) {
-        let text = text.trim().to_string();
+    #[inline(never)]
+    fn send(&mut self, text: String) -> bool {
+        // The browser's trim: the same whitespace, without Rust's Unicode
+        // tables in the bundle.
+        let text: String = js_sys::JsString::from(text).trim().into();
         if text.is_empty() || text.len() > protocol::limits::MAX_TEXT_BYTES {
-            return;
+            return false;
         }
         let cid = new_id("w");
         self.chat
@@ -250,39 +284,34 @@ impl Widget {
         self.queue(cid, text, JsValue::UNDEFINED);
         self.stop_typing();
         self.render();
+        true
     }
 
-    fn mark_read(&self, seq: u64) {
-        let Some(conv) = &self.chat.conv else { return };
-        let f = obj();
-        set(&f, "type", "read");
-        set(&f, "conv", conv.as_str());
-        set(&f, "seq", seq as f64);
-        self.conn.send(&f);
-    }
-
-    fn set_open(&mut self, open: bool) {
+    /// Opens or closes the panel (`focus`: the visitor did it, so the
+    /// input takes the focus; not when a new page restores it).
+    #[inline(never)]
+    fn set_open(&mut self, open: bool, focus: bool) {
         if self.open == open {
             return;
         }
         self.open = open;
-        self.view.set_open(open, self.t);
-        if open {
-            self.chat.unread = 0;
-            self.view.set_badge(0);
-            let agents = self.chat.msgs.iter().filter(|m| !m.mine);
-            if let Some(seq) = agents.map(|m| m.seq).max() {
-                self.mark_read(seq);
-            }
-            self.hooks.emit("unread", JsValue::from_f64(0.0));
+        self.store.set("open", if open { "1" } else { "" });
+        self.view.set_open(open, focus, self.t);
+        if open && visible() {
+            self.read_now();
         }
+        self.draw_attention();
         let ev = if open { "open" } else { "close" };
         self.hooks.emit(ev, JsValue::UNDEFINED);
     }
 
-    fn render(&self) {
+    #[inline(never)]
+    fn render(&mut self) {
         let t = self.t;
-        let status = if !self.conn.link.live() {
+        let refused = self.conn.refused > 0;
+        let status = if refused {
+            t.unavailable
+        } else if !self.conn.link.live() {
             t.reconnecting
         } else if self.chat.agents_online {
             t.online
@@ -290,10 +319,14 @@ impl Widget {
             t.away
         };
         self.view.status.set_text_content(Some(status));
-        let rows = self
+        let mut rows = self
             .chat
-            .rows(t, &self.greeting, &self.offline_text, &self.me);
+            .rows(t, &self.greeting, &self.offline_text, &self.me, &self.fx);
+        if refused {
+            rows.push(view::Row::line("m sys", t.unavailable.into()));
+        }
+        view::show(&self.view.form, !refused);
         self.view.render(&rows);
-        self.view.set_badge(self.chat.unread);
+        self.draw_attention();
     }
 }

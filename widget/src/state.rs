@@ -1,13 +1,15 @@
 //! The conversation as the visitor has it: the conversation shown, one
 //! cursor (last applied `seq`) per conversation, the message log in seq
-//! order, read marks and the unread count. Persisted per site as `log`,
-//! `cur` and `conv`; turned into the rows the view draws.
+//! order, the visitor's read marks and so the unread count (every agent
+//! message above the mark). Persisted per site as `log`, `cur`, `rd` and
+//! `conv`; turned into the rows the view draws.
 
 use crate::connection::Visitor;
 use crate::js::*;
 use crate::storage::Storage;
 use crate::upload::file_row;
 use crate::view::Row;
+use crate::when;
 use protocol::texts::Texts;
 use wasm_bindgen::JsValue;
 
@@ -27,6 +29,10 @@ pub struct Msg {
     pub file: JsValue,
     /// A local notice (an upload that failed), never stored.
     pub sys: bool,
+    /// An agent closed the conversation here (a stored event).
+    pub closed: bool,
+    /// When the relay stored it (ms since epoch); 0 until acked.
+    pub ts: f64,
 }
 
 impl Msg {
@@ -42,6 +48,8 @@ impl Msg {
             text,
             file,
             sys: false,
+            closed: false,
+            ts: 0.0,
         }
     }
 
@@ -56,7 +64,61 @@ impl Msg {
             text,
             file: JsValue::UNDEFINED,
             sys: true,
+            closed: false,
+            ts: 0.0,
         }
+    }
+
+    /// An agent's message, the ones that count as unread.
+    pub fn from_agent(&self) -> bool {
+        !self.mine && !self.sys && !self.closed
+    }
+}
+
+/// A number per conversation: cursors (the last applied `seq`) and the
+/// visitor's read marks. Stored as `{conv: seq}`.
+#[derive(Default)]
+pub struct Marks(Vec<(String, u64)>);
+
+impl Marks {
+    pub fn get(&self, conv: &str) -> u64 {
+        self.0
+            .iter()
+            .find(|(c, _)| c == conv)
+            .map_or(0, |(_, s)| *s)
+    }
+
+    /// Raises the mark of `conv` to `seq`; false if it was there already.
+    pub fn raise(&mut self, conv: &str, seq: u64) -> bool {
+        if seq <= self.get(conv) {
+            return false;
+        }
+        match self.0.iter_mut().find(|(c, _)| c == conv) {
+            Some(e) => e.1 = seq,
+            None => self.0.push((conv.to_string(), seq)),
+        }
+        true
+    }
+
+    fn load(store: &Storage, key: &str) -> Marks {
+        let mut m = Marks::default();
+        let o = store.get(key).and_then(|s| parse(&s)).unwrap_or_default();
+        if let Ok(keys) = js_sys::Reflect::own_keys(&o) {
+            for k in keys.iter().filter_map(|k| k.as_string()) {
+                let seq = get_u64(&o, &k);
+                m.0.push((k, seq));
+            }
+        }
+        m
+    }
+
+    /// `{conv: seq}`, as `hello` and the store carry them.
+    pub fn js(&self) -> JsValue {
+        let o = obj();
+        for (c, s) in &self.0 {
+            set(&o, c, *s as f64);
+        }
+        o
     }
 }
 
@@ -65,12 +127,14 @@ pub struct Chat {
     /// The conversation shown: the newest open one, or the one last written to.
     pub conv: Option<String>,
     /// The last applied `seq` per conversation, sent in `hello`.
-    cursors: Vec<(String, u64)>,
+    cursors: Marks,
+    /// The highest agent message the visitor has read, per conversation
+    /// (this page's, other tabs' and the relay's marks, whichever is higher).
+    pub read: Marks,
     pub msgs: Vec<Msg>,
     /// The highest seq an agent has read (our messages up to it show "Read").
     pub agent_read: u64,
     pub agents_online: bool,
-    pub unread: u64,
 }
 
 impl Chat {
@@ -88,20 +152,13 @@ impl Chat {
                     text: get_str(&m, "text").unwrap_or_default(),
                     file: get(&m, "file"),
                     sys: false,
+                    closed: get_bool(&m, "closed"),
+                    ts: get(&m, "ts").as_f64().unwrap_or(0.0),
                 });
             }
         }
-        if let Some(cur) = store.get("cur").and_then(|s| parse(&s)) {
-            for k in js_sys::Reflect::own_keys(&cur)
-                .map(|a| a.iter().collect::<Vec<_>>())
-                .unwrap_or_default()
-            {
-                if let Some(k) = k.as_string() {
-                    let seq = get_u64(&cur, &k);
-                    chat.cursors.push((k, seq));
-                }
-            }
-        }
+        chat.cursors = Marks::load(store, "cur");
+        chat.read = Marks::load(store, "rd");
         chat.conv = store.get("conv");
         chat
     }
@@ -120,59 +177,50 @@ impl Chat {
             set(&o, "name", m.name.as_str());
             set(&o, "text", m.text.as_str());
             set(&o, "file", m.file.clone());
+            if m.closed {
+                set(&o, "closed", true);
+            }
+            set(&o, "ts", m.ts);
             log.push(&o);
         }
         store.set("log", &stringify(&log));
-        store.set("cur", &stringify(&self.cursors_js()));
+        store.set("cur", &stringify(&self.cursors.js()));
+        store.set("rd", &stringify(&self.read.js()));
         if let Some(c) = &self.conv {
             store.set("conv", c);
         }
     }
 
-    /// `{conv: seq}`, as `hello` and the saved `cur` carry them.
+    /// `{conv: seq}`, as `hello` carries them.
     pub fn cursors_js(&self) -> JsValue {
-        let cur = obj();
-        for (c, s) in &self.cursors {
-            set(&cur, c, *s as f64);
-        }
-        cur
-    }
-
-    fn cursor(&self, conv: &str) -> u64 {
-        self.cursors
-            .iter()
-            .find(|(c, _)| c == conv)
-            .map_or(0, |(_, s)| *s)
+        self.cursors.js()
     }
 
     /// An event at `seq`: false when it was applied already (a replay
     /// overlapping what we have); otherwise the cursor moves to it.
     pub fn advance(&mut self, conv: &str, seq: u64) -> bool {
-        if seq <= self.cursor(conv) {
-            return false;
-        }
-        match self.cursors.iter_mut().find(|(c, _)| c == conv) {
-            Some(e) => e.1 = seq,
-            None => self.cursors.push((conv.to_string(), seq)),
-        }
-        true
+        self.cursors.raise(conv, seq)
     }
 
     /// A new visitor id starts without history on the relay.
     pub fn forget_cursors(&mut self) {
-        self.cursors.clear();
+        self.cursors = Marks::default();
+        self.read = Marks::default();
     }
 
-    /// The message `cid` (ours) is stored at `seq` in `conv`: it moves to
-    /// its seq place, since agent messages written while it waited (an
-    /// offline visitor's replay) hold lower seqs.
-    pub fn stored(&mut self, cid: &str, conv: &str, seq: u64) -> bool {
+    /// The message `cid` (ours) is stored at `seq` in `conv` at `ts`: it
+    /// moves to its seq place, since agent messages written while it waited
+    /// (an offline visitor's replay) hold lower seqs.
+    pub fn stored(&mut self, cid: &str, conv: &str, seq: u64, ts: f64) -> bool {
         let Some(i) = self.msgs.iter().position(|m| m.cid == cid) else {
             return false;
         };
         let mut m = self.msgs.remove(i);
         m.seq = seq;
         m.conv = conv.to_string();
+        if m.ts == 0.0 || ts > 0.0 {
+            m.ts = ts;
+        }
         self.insert(m);
         true
     }
@@ -192,19 +240,47 @@ impl Chat {
         self.msgs.insert(at, m);
     }
 
-    /// The name of the agent who wrote last, if any did.
-    pub fn last_agent(&self) -> Option<&str> {
+    /// The agent messages the visitor has not read, oldest first.
+    pub fn unread_msgs(&self) -> impl Iterator<Item = &Msg> {
         self.msgs
             .iter()
-            .rev()
-            .find(|m| !m.mine && !m.name.is_empty())
-            .map(|m| m.name.as_str())
+            .filter(|m| m.from_agent() && m.seq > self.read.get(&m.conv))
+    }
+
+    /// How many agent messages are above the visitor's read marks.
+    pub fn unread(&self) -> u64 {
+        self.unread_msgs().count() as u64
+    }
+
+    /// Everything is read: the marks rise to the newest agent message of
+    /// each conversation; the `(conv, seq)` whose marks moved.
+    pub fn read_all(&mut self) -> Vec<(String, u64)> {
+        let mut moved: Vec<(String, u64)> = Vec::new();
+        for m in self.msgs.iter().filter(|m| m.from_agent()) {
+            if m.seq > self.read.get(&m.conv) {
+                match moved.iter_mut().find(|(c, _)| *c == m.conv) {
+                    Some(e) => e.1 = e.1.max(m.seq),
+                    None => moved.push((m.conv.clone(), m.seq)),
+                }
+            }
+        }
+        for (c, s) in &moved {
+            self.read.raise(c, *s);
+        }
+        moved
     }
 
     /// What the view draws: the greeting, the away notice when nobody is
     /// online, then the log. `greeting` and `offline` are the site's own
     /// texts, or empty for the built-in ones.
-    pub fn rows(&self, t: &Texts, greeting: &str, offline: &str, me: &Visitor) -> Vec<Row> {
+    pub fn rows(
+        &self,
+        t: &Texts,
+        greeting: &str,
+        offline: &str,
+        me: &Visitor,
+        fx: &JsValue,
+    ) -> Vec<Row> {
         let mut rows = Vec::with_capacity(self.msgs.len() + 2);
         let or = |own: &str, builtin: &str| if own.is_empty() { builtin } else { own }.to_string();
         rows.push(Row::line("m", or(greeting, t.greeting)));
@@ -212,8 +288,11 @@ impl Chat {
             rows.push(Row::line("m sys", or(offline, t.offline)));
         }
         for m in &self.msgs {
-            if m.sys {
-                rows.push(Row::line("m sys", m.text.clone()));
+            if m.sys || m.closed {
+                let text = if m.closed { t.closed } else { &m.text };
+                let mut r = Row::line("m sys", text.to_string());
+                r.time = when::label(fx, m.ts, t);
+                rows.push(r);
                 continue;
             }
             let state = match (m.mine, m.seq) {
@@ -235,6 +314,7 @@ impl Chat {
                 state,
                 cid: m.cid.clone(),
                 file: file_row(me, &m.file),
+                time: when::label(fx, m.ts, t),
             });
         }
         rows
@@ -255,6 +335,8 @@ mod tests {
             text: cid.into(),
             file: JsValue::UNDEFINED,
             sys: false,
+            closed: false,
+            ts: 0.0,
         }
     }
 
@@ -279,10 +361,10 @@ mod tests {
             [("a0", 1), ("a1", 2), ("w1", 0), ("w2", 0), ("w3", 0)],
             "stored messages above the unsent ones"
         );
-        assert!(chat.stored("w1", "c1", 3));
-        assert!(chat.stored("w2", "c1", 4));
+        assert!(chat.stored("w1", "c1", 3, 0.0));
+        assert!(chat.stored("w2", "c1", 4, 0.0));
         chat.insert(msg("c1", 6, "a2", false));
-        assert!(chat.stored("w3", "c1", 5));
+        assert!(chat.stored("w3", "c1", 5, 0.0));
         assert_eq!(
             order(&chat),
             [
@@ -312,8 +394,43 @@ mod tests {
         assert!(chat.advance("c1", 3));
         assert!(!chat.advance("c1", 2));
         assert!(chat.advance("c2", 1), "cursors are per conversation");
-        assert_eq!((chat.cursor("c1"), chat.cursor("c2")), (3, 1));
+        assert_eq!((chat.cursors.get("c1"), chat.cursors.get("c2")), (3, 1));
         chat.forget_cursors();
         assert!(chat.advance("c1", 1));
+    }
+
+    fn agent_msg(conv: &str, seq: u64) -> Msg {
+        let mut m = Msg::mine(String::new(), "hi".into(), JsValue::UNDEFINED);
+        (m.mine, m.conv, m.seq) = (false, conv.into(), seq);
+        m
+    }
+
+    /// The badge counts every agent message above the visitor's read mark
+    /// (not only those that arrived on this page); reading moves the marks
+    /// to the newest agent message of each conversation.
+    #[test]
+    fn unread_is_every_agent_message_above_the_read_mark() {
+        let mut chat = Chat::default();
+        chat.msgs.push(agent_msg("c1", 1));
+        let mut mine = Msg::mine("w1".into(), "me".into(), JsValue::UNDEFINED);
+        (mine.conv, mine.seq) = ("c1".into(), 2);
+        chat.msgs.push(mine);
+        chat.msgs.push(agent_msg("c1", 3));
+        chat.msgs.push(agent_msg("c1", 4));
+        let mut closed = agent_msg("c1", 5);
+        closed.closed = true;
+        chat.msgs.push(closed);
+        assert_eq!(chat.unread(), 3);
+        chat.read.raise("c1", 3);
+        assert_eq!(chat.unread(), 1, "a mark from the relay or another tab");
+        chat.msgs.push(agent_msg("c2", 1));
+        assert_eq!(chat.unread(), 2);
+        assert_eq!(
+            chat.read_all(),
+            [("c1".to_string(), 4), ("c2".to_string(), 1)]
+        );
+        assert_eq!(chat.unread(), 0);
+        assert!(chat.read_all().is_empty(), "nothing new to mark");
+        assert!(!chat.read.raise("c1", 2), "marks never go back");
     }
 }

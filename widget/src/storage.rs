@@ -60,8 +60,11 @@ impl Storage {
     fn cookie_get(&self, k: &str) -> Option<String> {
         let all = Self::doc()?.cookie().ok()?;
         let name = self.cookie_name(k);
-        all.split("; ").find_map(|c| {
-            let (n, v) = c.split_once('=')?;
+        // A closure, not `';'`: the char pattern pulls in memchr's searcher.
+        #[allow(clippy::manual_pattern_char_comparison)]
+        let mut cookies = all.split(|c| c == ';');
+        cookies.find_map(|c| {
+            let (n, v) = c.trim_start_matches(' ').split_once('=')?;
             (n == name)
                 .then(|| js_sys::decode_uri_component(v).ok()?.as_string())
                 .flatten()

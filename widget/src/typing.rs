@@ -92,8 +92,8 @@ impl Widget {
         self.conn.send(&f);
     }
 
-    /// A `typing` frame: the agent's line shows (named after the agent who
-    /// wrote last) until "off", a message, or [`AGENT_TYPING_SHOWN_MS`].
+    /// A `typing` frame: the agent's line shows ("Ada is typing…", named
+    /// by the relay) until "off", a message, or [`AGENT_TYPING_SHOWN_MS`].
     pub(crate) fn on_typing(&mut self, f: &JsValue) {
         if get_str(f, "side").as_deref() != Some("agent") {
             return;
@@ -102,7 +102,9 @@ impl Widget {
             clear_timeout(id);
         }
         if get_bool(f, "on") {
-            let who = self.chat.last_agent().unwrap_or(self.t.agent);
+            // The relay names the typing agent as on their messages.
+            let name = get_str(f, "name").filter(|n| !n.is_empty());
+            let who = name.as_deref().unwrap_or(self.t.agent);
             self.view.set_typing(Some(who), self.t);
             self.typing.agent = Some(timeout(AGENT_TYPING_SHOWN_MS as i32, || {
                 with(|w| w.view.set_typing(None, w.t))

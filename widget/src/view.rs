@@ -15,7 +15,7 @@ const CSS: &str = r#"
 .r.l{right:auto;left:20px}
 .b{width:58px;height:58px;border-radius:50%;border:0;background:var(--kc);color:#fff;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center;position:relative;margin-left:auto}
 .r.l .b{margin-left:0}
-.b:focus-visible,.x:focus-visible,.s:focus-visible{outline:3px solid #f5a623;outline-offset:2px}
+.b:focus-visible,.x:focus-visible,.s:focus-visible,.w:focus-visible,.z:focus-visible{outline:3px solid #f5a623;outline-offset:2px}
 .b svg{width:28px;height:28px;fill:#fff}
 .n{position:absolute;top:-4px;right:-4px;min-width:22px;height:22px;border-radius:11px;background:#d64545;color:#fff;font-size:12px;font-weight:700;display:flex;align-items:center;justify-content:center;padding:0 6px}
 .p{position:absolute;bottom:72px;right:0;width:360px;height:min(560px,calc(100vh - 110px));background:#fff;border-radius:14px;box-shadow:0 10px 40px rgba(0,0,0,.25);display:flex;flex-direction:column;overflow:hidden}
@@ -30,7 +30,15 @@ const CSS: &str = r#"
 .m{max-width:82%;padding:8px 12px;border-radius:12px;background:#fff;box-shadow:0 1px 2px rgba(0,0,0,.08);white-space:pre-wrap;overflow-wrap:anywhere}
 .m.me{align-self:flex-end;background:var(--kc);color:#fff}
 .m.sys{align-self:center;background:#fff8e1;color:#5f4b00;font-size:13px;text-align:center}
-.m i{display:block;font-style:normal;font-size:11px;opacity:.75;margin-top:2px}
+.k{display:flex;justify-content:flex-end;gap:6px;font-size:11px;opacity:.75;margin-top:2px}
+.m i{font-style:normal}
+.sys .k{justify-content:center}
+.v{position:absolute;bottom:72px;right:0;width:300px;max-width:calc(100vw - 40px);background:#fff;border-radius:12px;box-shadow:0 6px 24px rgba(0,0,0,.22)}
+.r.l .v{right:auto;left:0}
+.w{display:block;width:100%;border:0;background:none;text-align:left;padding:12px 34px 12px 14px;cursor:pointer;font-size:14px;color:#1f2933}
+.w u{display:block;text-decoration:none;font-weight:600;font-size:13px;margin-bottom:2px}
+.w span{display:-webkit-box;-webkit-line-clamp:3;-webkit-box-orient:vertical;overflow:hidden;white-space:pre-wrap;overflow-wrap:anywhere}
+.z{position:absolute;top:4px;right:4px;border:0;background:none;font-size:20px;line-height:1;padding:4px 8px;cursor:pointer;color:#52606d}
 .m u{display:block;text-decoration:none;font-size:12px;font-weight:600;opacity:.8;margin-bottom:2px}
 .t{padding:4px 16px;font-size:12px;color:#52606d;background:#f5f7fa}
 form{display:flex;gap:8px;padding:10px;border-top:1px solid #e4e7eb;background:#fff;margin:0}
@@ -64,6 +72,13 @@ pub struct View {
     pub clip: HtmlElement,
     pub picker: HtmlInputElement,
     pub close: Element,
+    /// The preview card beside the launcher: the agent's name and text
+    /// (`card_open` opens the panel) and its close button.
+    pub card: Element,
+    pub card_open: Element,
+    pub card_close: Element,
+    title: Element,
+    send: Element,
     doc: Document,
 }
 
@@ -99,7 +114,6 @@ impl View {
         let root = el(&doc, "div", "r");
         let launcher: HtmlElement = el(&doc, "button", "b").dyn_into().ok()?;
         attr(&launcher, "type", "button");
-        attr(&launcher, "aria-label", t.open);
         attr(&launcher, "aria-expanded", "false");
         launcher.set_inner_html(BUBBLE);
         let badge = el(&doc, "span", "n");
@@ -109,18 +123,15 @@ impl View {
 
         let panel = el(&doc, "div", "p");
         attr(&panel, "role", "dialog");
-        attr(&panel, "aria-label", t.title);
         attr(&panel, "hidden", "");
         let head = el(&doc, "div", "h");
         let titles = el(&doc, "div", "");
         let title = el(&doc, "b", "");
-        title.set_text_content(Some(t.title));
         let status = el(&doc, "small", "");
         let _ = titles.append_child(&title);
         let _ = titles.append_child(&status);
         let close = el(&doc, "button", "x");
         attr(&close, "type", "button");
-        attr(&close, "aria-label", t.close);
         close.set_text_content(Some("×"));
         let _ = head.append_child(&titles);
         let _ = head.append_child(&close);
@@ -131,14 +142,10 @@ impl View {
         attr(&typing, "hidden", "");
         let form = el(&doc, "form", "");
         let input: HtmlTextAreaElement = el(&doc, "textarea", "").dyn_into().ok()?;
-        input.set_placeholder(t.placeholder);
         input.set_rows(1);
-        attr(&input, "aria-label", t.placeholder);
         attr(&input, "maxlength", "4000");
         let clip: HtmlElement = el(&doc, "button", "c").dyn_into().ok()?;
         attr(&clip, "type", "button");
-        attr(&clip, "aria-label", t.attach);
-        attr(&clip, "title", t.attach);
         clip.set_inner_html(CLIP);
         let picker: HtmlInputElement = el(&doc, "input", "").dyn_into().ok()?;
         picker.set_type("file");
@@ -148,13 +155,23 @@ impl View {
         let _ = form.append_child(&picker);
         let send = el(&doc, "button", "s");
         attr(&send, "type", "submit");
-        send.set_text_content(Some(t.send));
         let _ = form.append_child(&input);
         let _ = form.append_child(&send);
         for c in [&head, &log, &typing, &form] {
             let _ = panel.append_child(c);
         }
+        let card = el(&doc, "div", "v");
+        attr(&card, "hidden", "");
+        attr(&card, "aria-live", "polite");
+        let card_open = el(&doc, "button", "w");
+        attr(&card_open, "type", "button");
+        let card_close = el(&doc, "button", "z");
+        attr(&card_close, "type", "button");
+        card_close.set_text_content(Some("×"));
+        let _ = card.append_child(&card_open);
+        let _ = card.append_child(&card_close);
         let _ = root.append_child(&panel);
+        let _ = root.append_child(&card);
         let _ = root.append_child(&launcher);
         let _ = shadow.append_child(&root);
         let _ = doc.body()?.append_child(&host);
@@ -171,8 +188,29 @@ impl View {
             clip,
             picker,
             close,
+            card,
+            card_open,
+            card_close,
+            title,
+            send,
             doc,
         })
+        .inspect(|v| v.texts(t))
+    }
+
+    /// The fixed texts, in the widget's language (again when the site's
+    /// settings choose another than the browser's).
+    pub fn texts(&self, t: &Texts) {
+        attr(&self.launcher, "aria-label", t.open);
+        attr(&self.panel, "aria-label", t.title);
+        self.title.set_text_content(Some(t.title));
+        attr(&self.close, "aria-label", t.close);
+        attr(&self.input, "placeholder", t.placeholder);
+        attr(&self.input, "aria-label", t.placeholder);
+        attr(&self.clip, "aria-label", t.attach);
+        attr(&self.clip, "title", t.attach);
+        self.send.set_text_content(Some(t.send));
+        attr(&self.card_close, "aria-label", t.dismiss);
     }
 
     pub fn style(&self, color: &str, left: bool) {
@@ -188,7 +226,7 @@ impl View {
         let _ = self.root.class_list().toggle_with_force("l", left);
     }
 
-    pub fn set_open(&self, open: bool, t: &Texts) {
+    pub fn set_open(&self, open: bool, focus: bool, t: &Texts) {
         show(&self.panel, open);
         let _ = self.root.class_list().toggle_with_force("o", open);
         attr(
@@ -202,7 +240,9 @@ impl View {
             if open { t.close } else { t.open },
         );
         if open {
-            let _ = self.input.focus();
+            if focus {
+                let _ = self.input.focus();
+            }
             self.log.set_scroll_top(self.log.scroll_height());
         }
     }
@@ -220,6 +260,20 @@ impl View {
             s.push(' ');
             s.push_str(t.typing);
             self.typing.set_text_content(Some(&s));
+        }
+    }
+
+    /// The preview card: shown with the agent's name and text, or hidden.
+    pub fn set_card(&self, msg: Option<(&str, &str)>) {
+        show(&self.card, msg.is_some());
+        if let Some((name, text)) = msg {
+            self.card_open.set_text_content(None);
+            let u = el(&self.doc, "u", "");
+            u.set_text_content(Some(name));
+            let span = el(&self.doc, "span", "");
+            span.set_text_content(Some(text));
+            let _ = self.card_open.append_child(&u);
+            let _ = self.card_open.append_child(&span);
         }
     }
 
@@ -261,10 +315,19 @@ impl View {
             if !r.text.is_empty() || r.file.is_none() {
                 let _ = m.append_child(&self.doc.create_text_node(&r.text));
             }
-            if !r.state.is_empty() {
-                let i = el(&self.doc, "i", "");
-                i.set_text_content(Some(r.state));
-                let _ = m.append_child(&i);
+            if !r.state.is_empty() || !r.time.is_empty() {
+                let k = el(&self.doc, "span", "k");
+                if !r.time.is_empty() {
+                    let time = el(&self.doc, "time", "");
+                    time.set_text_content(Some(&r.time));
+                    let _ = k.append_child(&time);
+                }
+                if !r.state.is_empty() {
+                    let i = el(&self.doc, "i", "");
+                    i.set_text_content(Some(r.state));
+                    let _ = k.append_child(&i);
+                }
+                let _ = m.append_child(&k);
             }
             if !r.cid.is_empty() {
                 attr(&m, "data-cid", &r.cid);
@@ -285,6 +348,8 @@ pub struct Row {
     pub state: &'static str,
     pub cid: String,
     pub file: Option<FileRow>,
+    /// When it was stored, as [`crate::when::label`] says it.
+    pub time: String,
 }
 
 impl Row {
@@ -297,6 +362,7 @@ impl Row {
             state: "",
             cid: String::new(),
             file: None,
+            time: String::new(),
         }
     }
 }

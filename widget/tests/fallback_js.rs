@@ -75,7 +75,7 @@ fn strings(body: &str) -> Vec<(String, String)> {
 }
 
 /// Every key of the fallback's `TIMING` and the protocol constant it copies.
-const TIMING_TABLE: [(&str, u32); 9] = [
+const TIMING_TABLE: [(&str, u32); 11] = [
     ("reconnect_first_ms", RECONNECT_FIRST_MS),
     ("reconnect_max_ms", RECONNECT_MAX_MS),
     ("reconnect_min_ms", RECONNECT_MIN_MS),
@@ -84,6 +84,8 @@ const TIMING_TABLE: [(&str, u32); 9] = [
     ("visitor_typing_repeat_ms", VISITOR_TYPING_REPEAT_MS),
     ("draft_every_ms", DRAFT_EVERY_MS),
     ("agent_typing_shown_ms", AGENT_TYPING_SHOWN_MS),
+    ("title_flash_ms", TITLE_FLASH_MS),
+    ("refused_retry_ms", REFUSED_RETRY_MS),
     ("longpoll_client_timeout_ms", LONGPOLL_CLIENT_TIMEOUT_MS),
 ];
 
@@ -140,7 +142,7 @@ fn fallback_texts_are_protocol_texts() {
                 .map(|(_, v)| v.as_str())
                 .unwrap_or_else(|| panic!("fallback.js {table} has no `{k}`"))
         };
-        let shared: [(&str, Field); 17] = [
+        let shared: [(&str, Field); 22] = [
             ("title", |t| t.title),
             ("greeting", |t| t.greeting),
             ("offline", |t| t.offline),
@@ -158,6 +160,11 @@ fn fallback_texts_are_protocol_texts() {
             ("reconnecting", |t| t.reconnecting),
             ("attach", |t| t.attach),
             ("uploading", |t| t.uploading),
+            ("newMessage", |t| t.new_message),
+            ("closed", |t| t.closed),
+            ("unavailable", |t| t.unavailable),
+            ("yesterday", |t| t.yesterday),
+            ("dismiss", |t| t.dismiss),
         ];
         for (key, text) in shared {
             assert_eq!(get(key), text(texts), "fallback.js {table}.{key}");

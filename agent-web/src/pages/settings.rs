@@ -146,6 +146,12 @@ fn appearance(s: &State, w: &WidgetSettings, d: &Dispatch) -> Html {
             <label class="check"><input type="checkbox" checked={w.draft_preview} data-setting="draft_preview"
                 onchange={d.reform(|e: Event| Action::Settings(SettingsAction::DraftPreview(checked(e))))} />
                 {"Show agents what visitors type before they send it"}</label>
+            <label>{"When an agent writes while the chat is closed"}
+                <select data-setting="on_agent_message" onchange={select_cb(d, SettingsAction::OnAgentMessage)}>
+                    <option value="preview" selected={w.on_agent_message == protocol::OnAgentMessage::Preview}>{"Show a preview beside the launcher"}</option>
+                    <option value="open" selected={w.on_agent_message == protocol::OnAgentMessage::Open}>{"Open the chat"}</option>
+                </select>
+            </label>
             <fieldset class="file-types">
                 <legend>{"Attachments visitors and agents may send"}</legend>
                 { for FileClass::ALL.into_iter().map(|class| html! {

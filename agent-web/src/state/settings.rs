@@ -65,6 +65,8 @@ pub enum SettingsAction {
     /// Empty: from the visitor's browser.
     Language(String),
     DraftPreview(bool),
+    /// `preview` or `open`: an agent's message while the widget is closed.
+    OnAgentMessage(String),
     /// Whether visitors and agents may attach this kind of file.
     FileType(FileClass, bool),
     Origins(String),
@@ -310,6 +312,13 @@ fn edit_widget(w: &mut WidgetSettings, a: SettingsAction) {
         SettingsAction::Offline(t) => w.offline_message = t,
         SettingsAction::Language(l) => w.language = (!l.is_empty()).then_some(l),
         SettingsAction::DraftPreview(on) => w.draft_preview = on,
+        SettingsAction::OnAgentMessage(v) => {
+            w.on_agent_message = if v == "open" {
+                protocol::OnAgentMessage::Open
+            } else {
+                protocol::OnAgentMessage::Preview
+            }
+        }
         SettingsAction::FileType(class, on) => {
             let mut types = allowed_file_types(w);
             types.retain(|c| *c != class);

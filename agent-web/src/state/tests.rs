@@ -116,6 +116,7 @@ fn a_visitor_typing_line_expires() {
         on: true,
         text: None,
         agent: None,
+        name: None,
     };
     let fx = run(&mut s, Action::Frame(on), 0.0);
     assert!(fx
@@ -369,6 +370,7 @@ fn viewing_is_announced_and_colleagues_are_named() {
             on,
             text: None,
             agent: Some(id("bo")),
+            name: None,
         })
     };
     run(&mut s, typing(true), 8.0);

@@ -216,6 +216,18 @@ pub enum Position {
     Right,
 }
 
+/// What the widget does when an agent's message (or a proactive
+/// invitation) arrives while its panel is closed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnAgentMessage {
+    /// A card with the agent's name and text beside the launcher.
+    #[default]
+    Preview,
+    /// The panel opens.
+    Open,
+}
+
 /// A site's widget appearance and texts, set by its owner.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WidgetSettings {
@@ -239,6 +251,10 @@ pub struct WidgetSettings {
     /// default (`--file-types`); empty: attachments off for the site.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_types: Option<Vec<FileClass>>,
+    /// An agent's message while the panel is closed: a preview card
+    /// (default) or the panel opens. Absent in older stores: preview.
+    #[serde(default)]
+    pub on_agent_message: OnAgentMessage,
 }
 
 impl Default for WidgetSettings {
@@ -251,6 +267,7 @@ impl Default for WidgetSettings {
             language: None,
             draft_preview: false,
             file_types: None,
+            on_agent_message: OnAgentMessage::Preview,
         }
     }
 }

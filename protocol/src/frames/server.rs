@@ -66,6 +66,9 @@ pub enum ServerFrame {
         /// see "Ada is typing…"; an agent never gets its own).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         agent: Option<AgentId>,
+        /// Visitors only: the typing agent's name, as on their messages.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
     },
     Read {
         conv: ConvId,

@@ -339,7 +339,10 @@ impl Session {
             ));
         };
         let rec = self.agent_conv(&conv)?;
-        let me = self.agent_mut().map(|a| a.agent.id.clone());
+        // Visitors see "Ada is typing…", colleagues who (by id).
+        let me = self
+            .agent_mut()
+            .map(|a| (a.agent.id.clone(), a.agent.name.clone()));
         self.app.hub.publish_typing(&rec, Side::Agent, on, None, me);
         Ok(())
     }

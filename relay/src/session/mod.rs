@@ -375,6 +375,7 @@ impl Session {
                 on,
                 text,
                 agent,
+                name,
             } => {
                 // An agent's own typing (from any of its tabs) is not news
                 // to it.
@@ -385,7 +386,8 @@ impl Session {
                         side: *side,
                         on: *on,
                         text: if is_agent { text.clone() } else { None },
-                        agent: agent.clone(),
+                        agent: if is_agent { agent.clone() } else { None },
+                        name: if is_agent { None } else { name.clone() },
                     })
                 }
             }

@@ -81,6 +81,8 @@ async fn typing_is_relayed_not_stored() -> Result<()> {
         .await?;
     let t = v.until_type("typing").await?;
     assert_eq!(t["side"], "agent");
+    // Visitors see who types ("Ada is typing…"), as on her messages.
+    assert_eq!(t["name"], "Demo Agent");
     // Replay from 0 shows only the one message: typing left no event.
     a.send(json!({"type": "sync", "conv": conv, "after": 0}))
         .await?;
