@@ -38,7 +38,7 @@ const CLIENTS = [
     launcher: '#kefu-fb .kefu-b', box: '#kefu-fb textarea',
     texts: (p) => p.evaluate(() => Array.from(document.querySelectorAll('#kefu-fb .kefu-m')).map((m) => {
       const c = m.cloneNode(true);
-      Array.from(c.querySelectorAll('u,i')).forEach((x) => x.remove());
+      Array.from(c.querySelectorAll('u,i,s,time')).forEach((x) => x.remove());
       return { text: c.textContent, state: (m.querySelector('i') || {}).textContent || '', mine: /kefu-me/.test(m.className) };
     })),
   },

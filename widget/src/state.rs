@@ -210,18 +210,18 @@ impl Chat {
 
     /// The message `cid` (ours) is stored at `seq` in `conv` at `ts`: it
     /// moves to its seq place, since agent messages written while it waited
-    /// (an offline visitor's replay) hold lower seqs.
+    /// (an offline visitor's replay) may hold lower seqs.
     pub fn stored(&mut self, cid: &str, conv: &str, seq: u64, ts: f64) -> bool {
         let Some(i) = self.msgs.iter().position(|m| m.cid == cid) else {
             return false;
         };
-        let mut m = self.msgs.remove(i);
+        let m = &mut self.msgs[i];
         m.seq = seq;
         m.conv = conv.to_string();
         if m.ts == 0.0 || ts > 0.0 {
             m.ts = ts;
         }
-        self.insert(m);
+        self.settle(i);
         true
     }
 
@@ -229,15 +229,21 @@ impl Chat {
     /// order (the order every screen shows), then the ones not yet stored
     /// (seq 0) in the order they were written.
     pub fn insert(&mut self, m: Msg) {
-        let at = if m.seq == 0 {
-            self.msgs.len()
-        } else {
-            self.msgs
-                .iter()
-                .position(|x| x.seq == 0 || (x.conv == m.conv && x.seq > m.seq))
-                .unwrap_or(self.msgs.len())
-        };
-        self.msgs.insert(at, m);
+        self.msgs.push(m);
+        self.settle(self.msgs.len() - 1);
+    }
+
+    /// Moves the stored message at `i` up past unsent ones and past its
+    /// conversation's later seqs (swaps: the log is short and nearly sorted).
+    fn settle(&mut self, mut i: usize) {
+        while i > 0 {
+            let (p, m) = (&self.msgs[i - 1], &self.msgs[i]);
+            if m.seq == 0 || !(p.seq == 0 || (p.conv == m.conv && p.seq > m.seq)) {
+                break;
+            }
+            self.msgs.swap(i - 1, i);
+            i -= 1;
+        }
     }
 
     /// The agent messages the visitor has not read, oldest first.
