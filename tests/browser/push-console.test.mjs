@@ -13,7 +13,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
-import { startRelay, browser, until, sleep, SHOTS, signedInConsole, wsVisitor } from './lib.mjs';
+import { startRelay, browser, until, sleep, SHOTS, signedInConsole, wsVisitor, TOKEN } from './lib.mjs';
+import { startPushService } from './push-service.mjs';
 
 const OWNER = { email: 'owner@example.com', password: 'owner-password-1' };
 let relay, chrome;
@@ -216,6 +217,66 @@ test('console app: a push shows a notification only with no console in view; its
   await c.locator(`.chat[data-conv="${third}"]`).waitFor({ timeout: 10000 });
   await until(async () => JSON.stringify(await chatTexts(c)) === JSON.stringify(['Also in red?']), 10000, 'the new conversation');
   await ctx.close();
+});
+
+// End to end: the relay's own push (encrypted and signed for the stand-in
+// push service, which checks and decrypts it) is what the service worker
+// receives, shows, and opens on click.
+test('console app: the relay\'s push, decrypted by the push service, is the notification the worker shows and opens', async () => {
+  const api = async (method, p, body) => {
+    const r = await fetch(relay.base + p, {
+      method, headers: { authorization: 'Bearer ' + TOKEN, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await r.text();
+    return { status: r.status, body: text ? JSON.parse(text) : null };
+  };
+  const svc = await startPushService({ vapidKey: (await api('GET', '/v1/api/push/key')).body.public_key });
+  const sub = svc.subscribe();
+  assert.equal((await api('POST', '/v1/api/push/subscriptions', sub)).status, 201);
+  try {
+    // No console of this agent is open: a visitor's first message is pushed.
+    const v = await wsVisitor(relay, 'vpushe2e');
+    const { conv } = await v.send('Can I still change my order?');
+    v.close();
+    const rec = await svc.waitFor((r) => r.payload && r.payload.conv === conv, 20000);
+    assert.equal(svc.rejected.length, 0, 'the push service accepted the relay\'s wire format');
+    assert.equal(rec.payload.kind, 'new_conversation');
+    assert.equal(rec.payload.body, 'Can I still change my order?');
+
+    // That plaintext, delivered to the console's service worker.
+    const ctx = await chrome.newContext({ viewport: { width: 1280, height: 800 } });
+    await ctx.grantPermissions(['notifications'], { origin: relay.base });
+    const c = await controlledConsole(ctx);
+    const cdp = await ctx.newCDPSession(c);
+    const regs = [];
+    cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => regs.push(...e.registrations));
+    await cdp.send('ServiceWorker.enable');
+    const reg = await until(() => regs.find((r) => r.scopeURL === relay.base + '/console/' && !r.isDeleted), 10000, 'registration');
+    const sw = ctx.serviceWorkers().find((w) => w.url() === relay.base + '/console/sw.js');
+    await c.goto('about:blank');
+    await until(() => sw.evaluate(async () => (await self.clients.matchAll({ type: 'window', includeUncontrolled: true })).length === 0), 10000, 'no console window left');
+    await cdp.send('ServiceWorker.deliverPushMessage', {
+      origin: relay.base, registrationId: reg.registrationId, data: rec.text,
+    });
+    const [shown] = await until(async () => {
+      const list = await sw.evaluate(async () => (await self.registration.getNotifications())
+        .map((n) => ({ title: n.title, body: n.body, tag: n.tag })));
+      return list.length ? list : null;
+    }, 10000, 'notification shown');
+    assert.deepEqual(shown, { title: rec.payload.title, body: rec.payload.body, tag: conv });
+    // The agent comes back to the console; a click (the listener's own
+    // function) opens that conversation in it.
+    await c.goto(relay.base + '/console/');
+    await c.locator('.topbar').waitFor({ timeout: 15000 });
+    await sw.evaluate(async () => openConversation((await self.registration.getNotifications())[0]));
+    await c.locator(`.chat[data-conv="${conv}"]`).waitFor({ timeout: 15000 });
+    await until(async () => JSON.stringify(await chatTexts(c)) === JSON.stringify(['Can I still change my order?']), 10000, 'its message');
+    await ctx.close();
+  } finally {
+    await api('DELETE', '/v1/api/push/subscriptions', { endpoint: sub.endpoint });
+    await svc.close();
+  }
 });
 
 test('console app: a conversation link opens the chat pane on a phone', async () => {
