@@ -107,6 +107,18 @@ export async function agent(relay, token = TOKEN) {
   return a;
 }
 
+/** An HTTP API call as an agent: `{status, body}` (body parsed JSON, or
+ *  null when empty). */
+export async function apiCall(relay, method, path, token, body) {
+  const r = await fetch(relay.base + path, {
+    method,
+    headers: { authorization: 'Bearer ' + token, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  return { status: r.status, body: text ? JSON.parse(text) : null };
+}
+
 /** The agents' console in a new page of `ctx`, signed in as `who`
  *  ({email, password}) and connected (no banner). */
 export async function signedInConsole(relay, ctx, who) {

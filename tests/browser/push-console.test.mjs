@@ -13,7 +13,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
-import { startRelay, browser, until, sleep, SHOTS, signedInConsole, wsVisitor, TOKEN } from './lib.mjs';
+import { startRelay, browser, until, sleep, SHOTS, signedInConsole, wsVisitor, TOKEN, apiCall } from './lib.mjs';
 import { startPushService } from './push-service.mjs';
 
 const OWNER = { email: 'owner@example.com', password: 'owner-password-1' };
@@ -56,6 +56,19 @@ async function controlledConsole(ctx) {
   const c = await signedInConsole(relay, ctx, OWNER);
   await until(() => c.evaluate(() => !!navigator.serviceWorker.controller), 15000, 'service worker controls the console');
   return c;
+}
+
+/** Delivers push message texts to the service worker of console page `c`
+ *  through the DevTools protocol (headless chromium has no push service). */
+async function pushChannel(ctx, c) {
+  const cdp = await ctx.newCDPSession(c);
+  const regs = [];
+  cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => regs.push(...e.registrations));
+  await cdp.send('ServiceWorker.enable');
+  const reg = await until(() => regs.find((r) => r.scopeURL === relay.base + '/console/' && !r.isDeleted), 10000, 'registration');
+  return (text) => cdp.send('ServiceWorker.deliverPushMessage', {
+    origin: relay.base, registrationId: reg.registrationId, data: text,
+  });
 }
 
 const notifications = (c) => c.evaluate(async () => {
@@ -131,14 +144,8 @@ test('console app: a push shows a notification only with no console in view; its
   await ctx.grantPermissions(['notifications'], { origin: relay.base });
   await recordVisible(ctx);
   const c = await controlledConsole(ctx);
-  const cdp = await ctx.newCDPSession(c);
-  const regs = [];
-  cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => regs.push(...e.registrations));
-  await cdp.send('ServiceWorker.enable');
-  const reg = await until(() => regs.find((r) => r.scopeURL === relay.base + '/console/' && !r.isDeleted), 10000, 'registration');
-  const push = (payload) => cdp.send('ServiceWorker.deliverPushMessage', {
-    origin: relay.base, registrationId: reg.registrationId, data: JSON.stringify(payload),
-  });
+  const deliver = await pushChannel(ctx, c);
+  const push = (payload) => deliver(JSON.stringify(payload));
   const [first, second] = convs;
 
   // The console tab tells the relay when it is hidden and shown again.
@@ -223,14 +230,7 @@ test('console app: a push shows a notification only with no console in view; its
 // push service, which checks and decrypts it) is what the service worker
 // receives, shows, and opens on click.
 test('console app: the relay\'s push, decrypted by the push service, is the notification the worker shows and opens', async () => {
-  const api = async (method, p, body) => {
-    const r = await fetch(relay.base + p, {
-      method, headers: { authorization: 'Bearer ' + TOKEN, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await r.text();
-    return { status: r.status, body: text ? JSON.parse(text) : null };
-  };
+  const api = (method, p, body) => apiCall(relay, method, p, TOKEN, body);
   const svc = await startPushService({ vapidKey: (await api('GET', '/v1/api/push/key')).body.public_key });
   const sub = svc.subscribe();
   assert.equal((await api('POST', '/v1/api/push/subscriptions', sub)).status, 201);
@@ -248,17 +248,11 @@ test('console app: the relay\'s push, decrypted by the push service, is the noti
     const ctx = await chrome.newContext({ viewport: { width: 1280, height: 800 } });
     await ctx.grantPermissions(['notifications'], { origin: relay.base });
     const c = await controlledConsole(ctx);
-    const cdp = await ctx.newCDPSession(c);
-    const regs = [];
-    cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => regs.push(...e.registrations));
-    await cdp.send('ServiceWorker.enable');
-    const reg = await until(() => regs.find((r) => r.scopeURL === relay.base + '/console/' && !r.isDeleted), 10000, 'registration');
+    const deliver = await pushChannel(ctx, c);
     const sw = ctx.serviceWorkers().find((w) => w.url() === relay.base + '/console/sw.js');
     await c.goto('about:blank');
     await until(() => sw.evaluate(async () => (await self.clients.matchAll({ type: 'window', includeUncontrolled: true })).length === 0), 10000, 'no console window left');
-    await cdp.send('ServiceWorker.deliverPushMessage', {
-      origin: relay.base, registrationId: reg.registrationId, data: rec.text,
-    });
+    await deliver(rec.text);
     const [shown] = await until(async () => {
       const list = await sw.evaluate(async () => (await self.registration.getNotifications())
         .map((n) => ({ title: n.title, body: n.body, tag: n.tag })));

@@ -7,22 +7,14 @@
 // device, bad subscriptions refused, and the queue surviving kill -9.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRelay, agent, until, sleep, wsVisitor, TOKEN } from './lib.mjs';
+import { startRelay, agent, until, sleep, wsVisitor, TOKEN, apiCall } from './lib.mjs';
 import { startPushService } from './push-service.mjs';
 
 const OWNER = { email: 'owner@example.com', password: 'owner-password-1' };
 const BOB = { email: 'bob@example.com', password: 'bob-password-12' };
 let relay, svc, owner, ownerId, sub, visitor, conv;
 
-async function api(method, path, token, body) {
-  const r = await fetch(relay.base + path, {
-    method,
-    headers: { authorization: 'Bearer ' + token, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : null };
-}
+const api = (method, path, token, body) => apiCall(relay, method, path, token, body);
 
 async function login(who) {
   const r = await fetch(relay.base + '/v1/api/login', {

@@ -368,8 +368,6 @@ pub fn request(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use protocol::api::{PushKind, PushPayload};
-    use protocol::{AgentId, ConvId, SiteId};
 
     /// The retry schedule: 2 s, doubling, capped at 5 min.
     #[test]
@@ -409,19 +407,8 @@ mod tests {
 
     fn job(created: u64) -> PushJob {
         PushJob {
-            id: "01J00000000000000000000001".into(),
-            agent: AgentId::new("ada").expect("id"),
-            device: crate::store::device_id("https://push.example/ada"),
-            payload: PushPayload {
-                kind: PushKind::Message,
-                site: SiteId::new("s").expect("id"),
-                conv: ConvId::new("01HZZZZZZZZZZZZZZZZZZZZZZZ").expect("id"),
-                title: "Ada".into(),
-                body: "hi".into(),
-            },
             created,
-            attempts: 0,
-            next_at: 0,
+            ..crate::store::sample_job()
         }
     }
 

@@ -39,6 +39,8 @@ mod visitors;
 pub use agents::{AgentRecord, AgentRole, TokenRecord};
 pub use chat::{encode_cid_hit, CidHit, ConvRecord};
 pub use files::{AddFile, FileRecord};
+#[cfg(test)]
+pub(crate) use push::sample_job;
 pub use push::{device_id, PushJob, PushSubRecord};
 pub use sites::{CannedRecord, SiteRecord};
 pub use visitors::{PageRecord, VisitorRecord};

@@ -150,27 +150,39 @@ impl Store {
     }
 }
 
+/// A queued push for tests: a message for agent `ada` on site `s`.
+#[cfg(test)]
+pub(crate) fn sample_job() -> PushJob {
+    use protocol::api::PushKind;
+    use protocol::{ConvId, SiteId};
+    PushJob {
+        id: "01J00000000000000000000001".into(),
+        agent: AgentId::new("ada").expect("id"),
+        device: device_id("https://push.example/ada"),
+        payload: PushPayload {
+            kind: PushKind::Message,
+            site: SiteId::new("s").expect("id"),
+            conv: ConvId::new("01HZZZZZZZZZZZZZZZZZZZZZZZ").expect("id"),
+            title: "Ada".into(),
+            body: "hi".into(),
+        },
+        created: 0,
+        attempts: 0,
+        next_at: 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use protocol::api::PushKind;
-    use protocol::{ConvId, SiteId};
 
     fn job(id: &str, agent: &AgentId) -> PushJob {
         PushJob {
             id: id.into(),
             agent: agent.clone(),
             device: device_id("https://push.example/1"),
-            payload: PushPayload {
-                kind: PushKind::Message,
-                site: SiteId::new("s").expect("id"),
-                conv: ConvId::new("01HZZZZZZZZZZZZZZZZZZZZZZZ").expect("id"),
-                title: "Ada".into(),
-                body: "hi".into(),
-            },
             created: 1,
-            attempts: 0,
-            next_at: 0,
+            ..sample_job()
         }
     }
 
