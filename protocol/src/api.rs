@@ -2,9 +2,13 @@
 //! answers, and the validation both sides share, so the console's forms and
 //! previews refuse exactly what the relay refuses.
 
-use crate::limits::{MAX_EMAIL_BYTES, MAX_ORIGIN_BYTES, MAX_WIDGET_TEXT_BYTES};
+use crate::limits::{
+    DEFAULT_CAPACITY, MAX_CAPACITY, MAX_CONV_LABEL_BYTES, MAX_EMAIL_BYTES, MAX_LABELS,
+    MAX_ORIGIN_BYTES, MAX_REASSIGN_MINUTES, MAX_TEAMS, MAX_TEAM_NAME_BYTES, MAX_WIDGET_TEXT_BYTES,
+    MIN_CAPACITY,
+};
 use crate::{
-    AgentId, ApiError, ConvId, ConvSummary, ErrorCode, Event, FileClass, PageInfo, SiteId,
+    AgentId, ApiError, ConvId, ConvSummary, ErrorCode, Event, FileClass, PageInfo, SiteId, TeamId,
     UserInfo, VisitorId, VisitorInfo, WidgetSettings,
 };
 use serde::{Deserialize, Serialize};
@@ -28,6 +32,35 @@ pub struct AgentView {
     pub email: Option<String>,
     pub role: AgentRole,
     pub sites: Vec<SiteId>,
+    /// Open conversations auto-assignment gives this agent at most.
+    #[serde(default = "default_capacity")]
+    pub capacity: u32,
+}
+
+/// [`DEFAULT_CAPACITY`], for serde.
+pub fn default_capacity() -> u32 {
+    DEFAULT_CAPACITY
+}
+
+/// `PATCH /v1/api/agents/{agent}`: owners for anyone, an agent for
+/// themselves; only the fields present change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentPatch {
+    /// [`MIN_CAPACITY`]..=[`MAX_CAPACITY`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u32>,
+}
+
+/// Why a capacity would be refused, if it would.
+pub fn check_capacity(c: u32) -> Result<(), ApiError> {
+    if (MIN_CAPACITY..=MAX_CAPACITY).contains(&c) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::BadRequest,
+            format!("capacity must be {MIN_CAPACITY}–{MAX_CAPACITY} open conversations"),
+        ))
+    }
 }
 
 impl AgentView {
@@ -74,6 +107,117 @@ pub struct Teammate {
     pub id: AgentId,
     pub name: String,
     pub role: AgentRole,
+    #[serde(default = "default_capacity")]
+    pub capacity: u32,
+}
+
+/// How a site hands out new conversations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoutingMode {
+    /// Conversations wait unassigned until an agent takes one (replying
+    /// takes it).
+    #[default]
+    Manual,
+    /// Each new conversation goes to an available agent with the fewest
+    /// open conversations, under their capacity; with none free it queues.
+    Auto,
+}
+
+/// A team of a site: the agents routing may give its conversations to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Team {
+    pub id: TeamId,
+    pub name: String,
+    pub members: Vec<AgentId>,
+}
+
+/// A label agents put on conversations (`#rrggbb` colour).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Label {
+    pub name: String,
+    pub color: String,
+}
+
+/// A site's routing: mode, no-answer reassignment, teams and labels.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Routing {
+    #[serde(default)]
+    pub mode: RoutingMode,
+    /// Minutes an assigned agent may leave a visitor message unanswered
+    /// before the conversation goes to the next available agent; 0: never.
+    #[serde(default)]
+    pub reassign_after_min: u32,
+    #[serde(default)]
+    pub teams: Vec<Team>,
+    #[serde(default)]
+    pub labels: Vec<Label>,
+}
+
+impl Routing {
+    /// Why the relay would refuse these settings (members are checked
+    /// against the site by the relay).
+    pub fn validate(&self) -> Result<(), ApiError> {
+        let bad = |m: String| Err(ApiError::new(ErrorCode::BadRequest, m));
+        if self.reassign_after_min > MAX_REASSIGN_MINUTES {
+            return bad(format!(
+                "reassign_after_min is at most {MAX_REASSIGN_MINUTES} (0: off)"
+            ));
+        }
+        if self.teams.len() > MAX_TEAMS {
+            return bad(format!("at most {MAX_TEAMS} teams"));
+        }
+        for (i, t) in self.teams.iter().enumerate() {
+            let name = t.name.trim();
+            if name.is_empty() || name.len() > MAX_TEAM_NAME_BYTES {
+                return bad(format!(
+                    "team {}: a name of 1–{MAX_TEAM_NAME_BYTES} bytes",
+                    t.id
+                ));
+            }
+            if self.teams[..i].iter().any(|o| o.id == t.id) {
+                return bad(format!("team {} is listed twice", t.id));
+            }
+        }
+        if self.labels.len() > MAX_LABELS {
+            return bad(format!("at most {MAX_LABELS} labels"));
+        }
+        for (i, l) in self.labels.iter().enumerate() {
+            if !valid_label(&l.name) {
+                return bad(format!(
+                    "label {:?}: 1–{MAX_CONV_LABEL_BYTES} bytes, no control characters, not only spaces",
+                    l.name
+                ));
+            }
+            if !valid_color(&l.color) {
+                return bad(format!(
+                    "label {:?}: colour must be #rgb or #rrggbb",
+                    l.name
+                ));
+            }
+            if self.labels[..i].iter().any(|o| o.name == l.name) {
+                return bad(format!("label {:?} is listed twice", l.name));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn team(&self, id: &TeamId) -> Option<&Team> {
+        self.teams.iter().find(|t| &t.id == id)
+    }
+
+    pub fn label(&self, name: &str) -> Option<&Label> {
+        self.labels.iter().find(|l| l.name == name)
+    }
+}
+
+/// A label name: 1–[`MAX_CONV_LABEL_BYTES`] bytes, trimmed, no control
+/// characters.
+pub fn valid_label(name: &str) -> bool {
+    !name.trim().is_empty()
+        && name.trim() == name
+        && name.len() <= MAX_CONV_LABEL_BYTES
+        && !name.chars().any(char::is_control)
 }
 
 /// `POST /v1/api/sites` (owners).
@@ -94,6 +238,8 @@ pub struct SiteView {
     #[serde(default)]
     pub allowed_origins: Vec<String>,
     pub widget: WidgetSettings,
+    #[serde(default)]
+    pub routing: Routing,
     /// Owners only: the secret for `user_hash`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
@@ -108,6 +254,8 @@ pub struct SitePatch {
     pub allowed_origins: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub widget: Option<WidgetSettings>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing: Option<Routing>,
 }
 
 /// `POST /v1/api/sites/{site}/rotate-secret`
@@ -141,9 +289,16 @@ pub struct NewCanned {
 /// `GET /v1/api/sites/{site}/conversations?status=&limit=&before=`
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConvQuery {
-    /// open (default) | closed | mine | unassigned | all
+    /// open (default) | closed | mine | unassigned | queued | all.
+    /// `queued` lists the queue in its order, oldest first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Only conversations carrying this label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Only conversations of this team.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<usize>,
     /// Only conversations updated before this (ms): the next page.
@@ -185,10 +340,30 @@ pub struct AssignRequest {
     pub agent: Option<String>,
 }
 
-/// `POST /v1/api/conversations/{conv}/transfer`
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `POST /v1/api/conversations/{conv}/transfer`: to an agent, to a team
+/// (routed within it), or both (the agent must be a member).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransferRequest {
-    pub agent: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+}
+
+/// `POST /v1/api/conversations/{conv}/notes`: a private note. `cid` makes
+/// a retry idempotent (absent: the relay mints one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewNote {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cid: Option<String>,
+}
+
+/// The answer to a stored note: where it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stored {
+    pub conv: ConvId,
+    pub seq: u64,
 }
 
 /// `GET /v1/api/push/key`: the relay's VAPID public key (RFC 8292), the

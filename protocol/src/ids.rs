@@ -111,6 +111,11 @@ id_type!(
     FileId, b""
 );
 id_type!(
+    /// A team of a site (`sales`, `support`), chosen by its owner; the
+    /// host page picks one with `kefu('set', {team: 'sales'})`.
+    TeamId, b""
+);
+id_type!(
     /// A client message id: unique per sender, chosen by the client, the key
     /// of idempotent sends (same cid again → same ack, stored once).
     Cid, b".:"

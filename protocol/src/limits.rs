@@ -222,3 +222,25 @@ pub const REFUSED_ORIGIN_LOGS_PER_SITE_PER_MINUTE: u32 = 20;
 /// often (and at shutdown), so a flood of refused hellos never writes the
 /// store per attempt.
 pub const REFUSED_ORIGIN_FLUSH_MS: u64 = 5_000;
+
+/// Routing: an agent's concurrent open conversations under
+/// auto-assignment (per-agent setting), its default and bounds.
+pub const DEFAULT_CAPACITY: u32 = 5;
+pub const MIN_CAPACITY: u32 = 1;
+pub const MAX_CAPACITY: u32 = 50;
+/// Teams per site, and the longest team name.
+pub const MAX_TEAMS: usize = 20;
+pub const MAX_TEAM_NAME_BYTES: usize = 64;
+/// Labels per site, and the longest label name.
+pub const MAX_LABELS: usize = 50;
+pub const MAX_CONV_LABEL_BYTES: usize = 32;
+/// Labels on one conversation.
+pub const MAX_LABELS_PER_CONV: usize = 10;
+/// Longest "reassign when the assigned agent has not answered within N
+/// minutes" a site may set (0: off).
+pub const MAX_REASSIGN_MINUTES: u32 = 24 * 60;
+/// An agent away or offline this long, with a visitor waiting on one of
+/// their conversations, loses it to the next available agent (auto mode).
+pub const AWAY_RELEASE_GRACE_MS: u64 = 2 * 60_000;
+/// How often the relay checks the no-answer and away deadlines.
+pub const ROUTING_TICK_MS: u64 = 5_000;

@@ -32,6 +32,11 @@ pub struct Hello {
     /// everything after it, then goes live.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub cursors: BTreeMap<ConvId, u64>,
+    /// Visitor: the team a new conversation goes to (`kefu('set', {team})`);
+    /// one the site does not have is refused with an error frame and the
+    /// visitor is routed site-wide.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<TeamId>,
 }
 
 /// A page view (visitor only).
@@ -96,6 +101,19 @@ pub enum ClientFrame {
         visitor: VisitorId,
         cid: Cid,
         text: String,
+    },
+    /// Agent: a private note in a conversation, seen by agents only;
+    /// acked like `send` (same cid, same ack).
+    Note {
+        cid: Cid,
+        conv: ConvId,
+        text: String,
+    },
+    /// Visitor: the team its next conversation is routed to (`None`: the
+    /// whole site), as the host page set it after `hello`.
+    Team {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        team: Option<TeamId>,
     },
     /// Agent: close a conversation (an event every side sees).
     Close {
@@ -214,9 +232,9 @@ impl ClientFrame {
                 }
                 Ok(())
             }
-            ClientFrame::Send { text, .. } | ClientFrame::Invite { text, .. } => {
-                validate_text(text)
-            }
+            ClientFrame::Send { text, .. }
+            | ClientFrame::Invite { text, .. }
+            | ClientFrame::Note { text, .. } => validate_text(text),
             ClientFrame::Typing { text: Some(t), .. } => {
                 too_long("text", t.len(), MAX_TEXT_BYTES)?;
                 if t.contains('\0') {
@@ -232,6 +250,7 @@ impl ClientFrame {
             | ClientFrame::Sync { .. }
             | ClientFrame::Subscribe { .. }
             | ClientFrame::Close { .. }
+            | ClientFrame::Team { .. }
             | ClientFrame::Ping
             | ClientFrame::Pong => Ok(()),
         }
@@ -273,6 +292,8 @@ const KNOWN_TYPES: &[&str] = &[
     "subscribe",
     "invite",
     "close",
+    "note",
+    "team",
     "viewing",
     "visible",
     "ping",
@@ -297,6 +318,8 @@ mod tests {
             ClientFrame::Subscribe { .. } => "subscribe",
             ClientFrame::Invite { .. } => "invite",
             ClientFrame::Close { .. } => "close",
+            ClientFrame::Note { .. } => "note",
+            ClientFrame::Team { .. } => "team",
             ClientFrame::Status { .. } => "status",
             ClientFrame::Visible { .. } => "visible",
             ClientFrame::Viewing { .. } => "viewing",
@@ -307,6 +330,7 @@ mod tests {
             ClientFrame::Visible { visible: false },
             ClientFrame::Viewing { conv: None },
             ClientFrame::Status { away: true },
+            ClientFrame::Team { team: None },
             ClientFrame::Ping,
             ClientFrame::Pong,
         ];

@@ -78,12 +78,75 @@ pub enum EventBody {
     Reopened {
         by: Author,
     },
-    /// Assigned to an agent (`to`), or unassigned (`to` absent).
+    /// Assigned to an agent (`to`), or unassigned (`to` absent). Every
+    /// routing decision is one of these, with its `reason`; `by` is the
+    /// agent who acted, or `side: system, id: "routing"` for the relay's
+    /// own decisions. `team`: the conversation's team after the change.
     Assigned {
         by: Author,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         to: Option<Author>,
+        /// Absent on events stored before routing existed (manual).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<AssignReason>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        team: Option<TeamId>,
     },
+    /// A private note: agents only. Never sent to the visitor, on any
+    /// transport, in any replay or API answer.
+    Note {
+        from: Author,
+        cid: Cid,
+        text: String,
+    },
+    /// A label added (`on`) to the conversation or removed; agents only.
+    Labeled {
+        by: Author,
+        label: String,
+        on: bool,
+    },
+}
+
+impl EventBody {
+    /// Events only agents ever see: a visitor's replay skips them (its seqs
+    /// then have gaps, which its cursor treats like any other advance).
+    pub fn agents_only(&self) -> bool {
+        matches!(self, EventBody::Note { .. } | EventBody::Labeled { .. })
+    }
+}
+
+/// Why a conversation changed hands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssignReason {
+    /// An agent assigned or unassigned it in the console or the API.
+    Manual,
+    /// Transferred to another agent or to a team.
+    Transfer,
+    /// An agent replied to (or invited) an unassigned conversation.
+    Reply,
+    /// Auto-assignment: the available agent with the fewest open
+    /// conversations, under their capacity.
+    Auto,
+    /// The assigned agent left a visitor message unanswered longer than
+    /// the site allows.
+    NoAnswer,
+    /// The assigned agent went away or offline with the visitor waiting.
+    Away,
+}
+
+impl AssignReason {
+    /// How the console reads it: "assigned to Ada by auto-assignment".
+    pub fn phrase(self) -> &'static str {
+        match self {
+            AssignReason::Manual => "by hand",
+            AssignReason::Transfer => "by transfer",
+            AssignReason::Reply => "by replying",
+            AssignReason::Auto => "by auto-assignment",
+            AssignReason::NoAnswer => "after no answer",
+            AssignReason::Away => "as the agent went away",
+        }
+    }
 }
 
 /// The kinds of file a site accepts; the type is sniffed from the bytes.
@@ -162,6 +225,15 @@ pub struct ConvSummary {
     /// The agent handling the conversation, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignee: Option<AgentId>,
+    /// The team it is routed within (absent: the whole site).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<TeamId>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+    /// Waiting in the site's queue since (ms): no agent had a free slot.
+    /// The queue is served oldest first, so this orders it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queued: Option<u64>,
 }
 
 /// An agent viewing a conversation (`viewers`).

@@ -105,6 +105,13 @@ pub enum ServerFrame {
     Agents {
         online: bool,
     },
+    /// Visitor: its conversation waits for a free agent; it is number
+    /// `position` in line (1: next). `0`: no longer waiting (an agent has
+    /// it, or it closed). Sent when the position changes and on `hello`.
+    Queue {
+        conv: ConvId,
+        position: u32,
+    },
     Error {
         code: ErrorCode,
         message: String,
