@@ -1,8 +1,8 @@
 //! How values read on screen: durations, clock times, message times,
-//! URL paths, sizes, visitor names.
+//! URL paths, sizes, visitor names, assignment lines, label chips.
 
 use protocol::api::AgentRole;
-use protocol::{VisitorId, VisitorInfo};
+use protocol::{AssignReason, VisitorId, VisitorInfo};
 
 /// "3 min", "1 h 05 min", "2 d".
 pub fn duration(ms: f64) -> String {
@@ -176,6 +176,60 @@ pub fn attr_text(v: &serde_json::Value) -> String {
     }
 }
 
+/// How a change of hands reads in the conversation: "Assigned to Ada by
+/// auto-assignment", "Unassigned as the agent went away", "Transferred to
+/// team Sales by Bo". `by` is the agent who acted, none for the relay's
+/// own decisions and for an agent taking the conversation themself; `to`
+/// the new assignee; `team` the team's name (said of transfers only).
+/// Events from before routing have no reason: they read as by hand.
+pub fn assignment(
+    by: Option<&str>,
+    to: Option<&str>,
+    reason: Option<AssignReason>,
+    team: Option<&str>,
+) -> String {
+    let by_whom = by.map(|b| format!(" by {b}")).unwrap_or_default();
+    match (reason.unwrap_or(AssignReason::Manual), to) {
+        (AssignReason::Transfer, Some(to)) => {
+            let within = team.map(|t| format!(" in team {t}")).unwrap_or_default();
+            format!("Transferred to {to}{within}{by_whom}")
+        }
+        (AssignReason::Transfer, None) => match team {
+            Some(t) => format!("Transferred to team {t}{by_whom}"),
+            None => format!("Unassigned{by_whom}"),
+        },
+        (AssignReason::Manual, Some(to)) if by.is_none() => format!("{to} took this conversation"),
+        (AssignReason::Manual, Some(to)) => format!("Assigned to {to}{by_whom}"),
+        (AssignReason::Manual, None) => format!("Unassigned{by_whom}"),
+        (r, Some(to)) => format!("Assigned to {to} {}", r.phrase()),
+        (r, None) => format!("Unassigned {}", r.phrase()),
+    }
+}
+
+/// The text colour that reads on a label chip of colour `bg` (`#rgb` or
+/// `#rrggbb`): dark on light colours, white on dark ones.
+pub fn chip_text_color(bg: &str) -> &'static str {
+    let hex = bg.strip_prefix('#').unwrap_or(bg);
+    let channel = |i: usize, width: usize| {
+        let v = u8::from_str_radix(hex.get(i * width..(i + 1) * width)?, 16).ok()?;
+        Some(if width == 1 { v * 17 } else { v })
+    };
+    let width = if hex.len() == 3 { 1 } else { 2 };
+    let rgb = (0..3)
+        .map(|i| channel(i, width))
+        .collect::<Option<Vec<u8>>>();
+    let Some([r, g, b]) = rgb.as_deref().map(|v| [v[0], v[1], v[2]]) else {
+        return "#fff";
+    };
+    // Perceived brightness (ITU-R BT.601 weights), 0–255.
+    let luma = (299 * u32::from(r) + 587 * u32::from(g) + 114 * u32::from(b)) / 1000;
+    if luma > 150 {
+        "#1d2125"
+    } else {
+        "#fff"
+    }
+}
+
 /// `owner` or `agent`, as the API spells it.
 pub fn role_name(r: AgentRole) -> &'static str {
     match r {
@@ -187,6 +241,61 @@ pub fn role_name(r: AgentRole) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each routing decision reads as what happened and why, in the
+    /// reason's own words.
+    #[test]
+    fn assignments_read_with_their_reason() {
+        use AssignReason::*;
+        let line = |by, to, reason, team| assignment(by, to, reason, team);
+        assert_eq!(
+            line(None, Some("Ada"), Some(Auto), None),
+            "Assigned to Ada by auto-assignment"
+        );
+        assert_eq!(
+            line(None, None, Some(Away), None),
+            "Unassigned as the agent went away"
+        );
+        assert_eq!(
+            line(Some("Bo"), None, Some(Transfer), Some("Sales")),
+            "Transferred to team Sales by Bo"
+        );
+        assert_eq!(
+            line(Some("Bo"), Some("Ada"), Some(Transfer), Some("Sales")),
+            "Transferred to Ada in team Sales by Bo"
+        );
+        assert_eq!(
+            line(None, Some("Cy"), Some(NoAnswer), Some("Sales")),
+            "Assigned to Cy after no answer",
+            "the team is said of transfers only"
+        );
+        assert_eq!(
+            line(None, Some("Ada"), Some(Reply), None),
+            "Assigned to Ada by replying"
+        );
+        assert_eq!(
+            line(Some("Bo"), Some("Ada"), Some(Manual), None),
+            "Assigned to Ada by Bo"
+        );
+        assert_eq!(
+            line(None, Some("Ada"), None, None),
+            "Ada took this conversation",
+            "an old event without a reason is a manual one"
+        );
+        assert_eq!(
+            line(Some("Bo"), None, Some(Manual), None),
+            "Unassigned by Bo"
+        );
+    }
+
+    #[test]
+    fn chips_read_on_their_colour() {
+        assert_eq!(chip_text_color("#ffe066"), "#1d2125");
+        assert_eq!(chip_text_color("#fff"), "#1d2125");
+        assert_eq!(chip_text_color("#1c7ed6"), "#fff");
+        assert_eq!(chip_text_color("#000"), "#fff");
+        assert_eq!(chip_text_color("nope"), "#fff");
+    }
 
     #[test]
     fn durations_paths_and_sizes_read_short() {

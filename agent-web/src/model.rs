@@ -85,8 +85,8 @@ pub fn is_visitor_message(e: &Event) -> bool {
     matches!(&e.body, EventBody::Message { from, .. } if from.side == Side::Visitor)
 }
 
-/// A reply or invitation not yet acked by the relay. Kept in
-/// localStorage, resent after every reconnect until acked.
+/// A reply, private note or invitation not yet acked by the relay. Kept
+/// in localStorage, resent after every reconnect until acked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pending {
     pub cid: Cid,
@@ -103,6 +103,9 @@ pub struct Pending {
     /// An uploaded file the reply carries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<Attachment>,
+    /// A private note in `conv` (agents only), never a reply.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub note: bool,
 }
 
 /// What a message says in one line (notifications, inbox previews): its
@@ -115,22 +118,31 @@ pub fn message_line(text: &str, file: Option<&Attachment>) -> String {
 }
 
 impl Pending {
-    /// The frame that sends it (the same cid every time).
-    pub fn frame(&self) -> ClientFrame {
-        match (&self.conv, &self.invite) {
-            (_, Some((site, visitor))) => ClientFrame::Invite {
+    /// The frame that sends it (the same cid every time). A note goes out
+    /// as `note` and nothing else: one without a conversation (a damaged
+    /// saved outbox) is never sent, as no other frame would keep it
+    /// private.
+    pub fn frame(&self) -> Option<ClientFrame> {
+        Some(match (&self.conv, &self.invite, self.note) {
+            (Some(conv), None, true) => ClientFrame::Note {
+                cid: self.cid.clone(),
+                conv: conv.clone(),
+                text: self.text.clone(),
+            },
+            (_, _, true) => return None,
+            (_, Some((site, visitor)), false) => ClientFrame::Invite {
                 site: site.clone(),
                 visitor: visitor.clone(),
                 cid: self.cid.clone(),
                 text: self.text.clone(),
             },
-            (conv, None) => ClientFrame::Send {
+            (conv, None, false) => ClientFrame::Send {
                 cid: self.cid.clone(),
                 conv: conv.clone(),
                 text: self.text.clone(),
                 file: self.file.as_ref().map(|f| f.id.clone()),
             },
-        }
+        })
     }
 }
 
@@ -360,8 +372,11 @@ impl Model {
                 }
                 fx.push(Effect::Error(format!("{}: {message}", code.as_str())));
             }
+            // `queue` tells a visitor its place; agents read `queued` on
+            // the summaries.
             ServerFrame::Welcome(_)
             | ServerFrame::Agents { .. }
+            | ServerFrame::Queue { .. }
             | ServerFrame::Ping
             | ServerFrame::Pong => {}
         }
@@ -419,13 +434,31 @@ impl Model {
                     }
                 }
             }
-            EventBody::Closed { .. } => c.summary.open = false,
+            EventBody::Closed { .. } => {
+                c.summary.open = false;
+                c.summary.queued = None;
+            }
             EventBody::Reopened { .. } => c.summary.open = true,
-            EventBody::Assigned { to, .. } => {
+            EventBody::Assigned { to, team, .. } => {
                 c.summary.assignee = to
                     .as_ref()
                     .and_then(|a: &Author| protocol::AgentId::new(a.id.clone()).ok());
+                c.summary.team = team.clone();
+                if c.summary.assignee.is_some() {
+                    // An agent has it: it no longer waits in the queue.
+                    c.summary.queued = None;
+                }
             }
+            EventBody::Labeled { label, on, .. } => {
+                let labels = &mut c.summary.labels;
+                labels.retain(|l| l != label);
+                if *on {
+                    labels.push(label.clone());
+                }
+            }
+            // A note changes nothing a summary says (its preview stays the
+            // last message, which the visitor saw too).
+            EventBody::Note { .. } => {}
         }
         c.events.insert(seq, ev);
         if viewing {
@@ -433,6 +466,19 @@ impl Model {
         } else {
             c.recount_unread();
         }
+    }
+
+    /// The site's queue as the console holds it: open conversations
+    /// waiting for a free agent, oldest first (the order the relay serves
+    /// them in); a conversation's position is its index + 1.
+    pub fn queue(&self) -> Vec<&Conv> {
+        let mut q: Vec<&Conv> = self
+            .convs
+            .values()
+            .filter(|c| c.summary.open && c.summary.queued.is_some())
+            .collect();
+        q.sort_by(|a, b| (a.summary.queued, &a.summary.id).cmp(&(b.summary.queued, &b.summary.id)));
+        q
     }
 
     /// Conversations whose history should be fetched now: open, with
@@ -461,7 +507,7 @@ mod tests {
 
     /// A pending reply's frame as the relay receives it.
     fn wire(p: &Pending) -> serde_json::Value {
-        serde_json::to_value(p.frame()).expect("frame")
+        serde_json::to_value(p.frame().expect("a frame")).expect("frame")
     }
 
     fn summary(last_seq: u64, agent_read: u64) -> ConvSummary {
@@ -477,6 +523,9 @@ mod tests {
             agent_read,
             preview: None,
             assignee: None,
+            team: None,
+            labels: Vec::new(),
+            queued: None,
         }
     }
 
@@ -588,6 +637,7 @@ mod tests {
             invite: None,
             failed: None,
             file: Some(att.clone()),
+            note: false,
         };
         assert_eq!(wire(&p)["file"], "f00d");
         assert_eq!(message_line("", Some(&att)), "📎 shot.png");
@@ -635,6 +685,7 @@ mod tests {
             invite: invite.then(|| (id("demo"), id("v1"))),
             failed: None,
             file: None,
+            note: false,
         };
         m.outbox = vec![
             pending("r1", false),

@@ -6,9 +6,9 @@
 
 use gloo_net::http::{Request, RequestBuilder, Response};
 use protocol::api::{
-    AgentView, AssignRequest, Canned, ConvPage, EventsPage, LoginReply, LoginRequest, NewAgent,
-    NewCanned, PushKey, PushSubscription, PushUnsubscribe, RefusedOrigin, SitePatch, SiteView,
-    SnippetReply, Teammate, TransferRequest, VisitorProfile,
+    AgentPatch, AgentView, AssignRequest, Canned, ConvPage, EventsPage, LoginReply, LoginRequest,
+    NewAgent, NewCanned, PushKey, PushSubscription, PushUnsubscribe, RefusedOrigin, SitePatch,
+    SiteView, SnippetReply, Teammate, TransferRequest, VisitorProfile,
 };
 use protocol::{Attachment, Cid, ConvId, ConvSummary, SiteId, VisitorId};
 use serde::de::{DeserializeOwned, IgnoredAny};
@@ -73,9 +73,54 @@ struct Empty {}
 pub enum ConvAction {
     /// To an agent, or (absent) to the caller.
     Assign(Option<String>),
-    Transfer(String),
+    Transfer(TransferTo),
     Close,
     Reopen,
+    /// Puts one of the site's labels on it.
+    Label(String),
+    /// Takes a label off it.
+    Unlabel(String),
+}
+
+/// Where "Transfer to…" hands a conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferTo {
+    Agent(String),
+    /// Routed within the team by the relay.
+    Team(String),
+}
+
+impl TransferTo {
+    /// The value of its `<option>`: ids cannot hold `:`, so the kind
+    /// prefix never clashes with an id.
+    pub fn option_value(&self) -> String {
+        match self {
+            TransferTo::Agent(id) => format!("agent:{id}"),
+            TransferTo::Team(id) => format!("team:{id}"),
+        }
+    }
+
+    /// An `<option>`'s value back (none for the placeholder).
+    pub fn from_option(v: &str) -> Option<TransferTo> {
+        match v.split_once(':')? {
+            ("agent", id) if !id.is_empty() => Some(TransferTo::Agent(id.into())),
+            ("team", id) if !id.is_empty() => Some(TransferTo::Team(id.into())),
+            _ => None,
+        }
+    }
+
+    fn request(&self) -> TransferRequest {
+        match self {
+            TransferTo::Agent(id) => TransferRequest {
+                agent: Some(id.clone()),
+                team: None,
+            },
+            TransferTo::Team(id) => TransferRequest {
+                agent: None,
+                team: Some(id.clone()),
+            },
+        }
+    }
 }
 
 /// An authenticated client.
@@ -162,6 +207,14 @@ impl Api {
         self.with_body(Request::post("/v1/api/agents"), body).await
     }
 
+    /// `PATCH /v1/api/agents/{agent}` (owners, or the agent itself).
+    pub async fn patch_agent(&self, id: &str, body: &AgentPatch) -> ApiResult<()> {
+        let url = format!("/v1/api/agents/{}", enc(id));
+        self.with_body(Request::patch(&url), body)
+            .await
+            .map(|_: IgnoredAny| ())
+    }
+
     pub async fn delete_agent(&self, id: &str) -> ApiResult<()> {
         self.done(Request::delete(&format!("/v1/api/agents/{}", enc(id))))
             .await
@@ -223,9 +276,11 @@ impl Api {
         }
     }
 
-    /// `POST /v1/api/conversations/{conv}/{assign|transfer|close|reopen}`
+    /// `POST /v1/api/conversations/{conv}/{assign|transfer|close|reopen}`,
+    /// `PUT` and `DELETE …/labels/{label}`: each answers the summary.
     pub async fn conv_action(&self, conv: &ConvId, action: &ConvAction) -> ApiResult<ConvSummary> {
         let url = |name: &str| format!("/v1/api/conversations/{}/{name}", enc(conv.as_str()));
+        let label = |l: &str| url(&format!("labels/{}", enc(l)));
         match action {
             ConvAction::Assign(agent) => {
                 let body = AssignRequest {
@@ -233,11 +288,9 @@ impl Api {
                 };
                 self.with_body(Request::post(&url("assign")), &body).await
             }
-            ConvAction::Transfer(agent) => {
-                let body = TransferRequest {
-                    agent: agent.clone(),
-                };
-                self.with_body(Request::post(&url("transfer")), &body).await
+            ConvAction::Transfer(to) => {
+                self.with_body(Request::post(&url("transfer")), &to.request())
+                    .await
             }
             ConvAction::Close => {
                 self.with_body(Request::post(&url("close")), &Empty {})
@@ -247,6 +300,8 @@ impl Api {
                 self.with_body(Request::post(&url("reopen")), &Empty {})
                     .await
             }
+            ConvAction::Label(l) => self.with_body(Request::put(&label(l)), &Empty {}).await,
+            ConvAction::Unlabel(l) => self.with_body(Request::delete(&label(l)), &Empty {}).await,
         }
     }
 }
@@ -309,7 +364,7 @@ pub enum Fetch {
     Sites,
     Team(SiteId),
     Canned(SiteId),
-    /// `open` or `closed`.
+    /// `open`, `closed` or `queued`.
     Convs(SiteId, &'static str),
     /// History below `before`.
     Events(ConvId, u64),
@@ -327,6 +382,8 @@ pub enum Fetch {
     Agents,
     PatchSite(SiteId, SitePatch),
     AddAgent(NewAgent),
+    /// An agent's capacity (`PATCH /v1/api/agents/{agent}`).
+    Capacity(String, u32),
     DeleteAgent(String),
     AddCanned(SiteId, NewCanned),
     DeleteCanned(SiteId, String),
@@ -356,6 +413,11 @@ pub enum Answer {
     Agents(ApiResult<Vec<AgentView>>),
     Saved(ApiResult<SiteView>),
     AgentAdded(ApiResult<AgentView>),
+    Capacity {
+        agent: String,
+        capacity: u32,
+        result: ApiResult<()>,
+    },
     AgentDeleted(ApiResult<()>),
     CannedDone(ApiResult<()>),
 }
@@ -408,10 +470,50 @@ pub async fn run(token: Option<String>, fetch: Fetch) -> Option<Answer> {
         Fetch::RefusedOrigins(site) => Answer::RefusedOrigins(api.refused_origins(&site).await),
         Fetch::PatchSite(site, patch) => Answer::Saved(api.patch_site(&site, &patch).await),
         Fetch::AddAgent(body) => Answer::AgentAdded(api.add_agent(&body).await),
+        Fetch::Capacity(agent, capacity) => {
+            let body = AgentPatch {
+                capacity: Some(capacity),
+            };
+            let result = api.patch_agent(&agent, &body).await;
+            Answer::Capacity {
+                agent,
+                capacity,
+                result,
+            }
+        }
         Fetch::DeleteAgent(id) => Answer::AgentDeleted(api.delete_agent(&id).await),
         Fetch::AddCanned(site, body) => {
             Answer::CannedDone(api.add_canned(&site, &body).await.map(|_| ()))
         }
         Fetch::DeleteCanned(site, id) => Answer::CannedDone(api.delete_canned(&site, &id).await),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A "Transfer to…" option names its kind; the placeholder and
+    /// anything else name nothing, and each kind asks the relay for it.
+    #[test]
+    fn transfer_options_round_trip() {
+        for to in [
+            TransferTo::Agent("ann".into()),
+            TransferTo::Team("sales".into()),
+        ] {
+            assert_eq!(TransferTo::from_option(&to.option_value()), Some(to));
+        }
+        for v in ["", "ann", "team:", "group:x"] {
+            assert_eq!(TransferTo::from_option(v), None, "{v}");
+        }
+        let body = |to: TransferTo| serde_json::to_value(to.request()).expect("json");
+        assert_eq!(
+            body(TransferTo::Team("sales".into())),
+            serde_json::json!({"team": "sales"})
+        );
+        assert_eq!(
+            body(TransferTo::Agent("ann".into())),
+            serde_json::json!({"agent": "ann"})
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! The live connection to the relay (`/v1/ws`) and its policy: `hello`
 //! with the session token, then on `welcome` the away status, whether the
-//! tab is visible, `subscribe` and the resend of the outbox (same cids);
+//! tab is visible, `subscribe` and the resend of the outbox (replies,
+//! notes and invitations under their own cids);
 //! `visible` again whenever that changes; heartbeats both ways;
 //! reconnect with backoff and full jitter ([`protocol::timing`]). The
 //! browser's socket is wired to callbacks by [`Socket`], closed for good
@@ -220,8 +221,12 @@ impl Conn {
         if let Some(site) = site {
             self.send(&ClientFrame::Subscribe { site: site.clone() });
         }
-        for p in outbox.iter().filter(|p| p.failed.is_none()) {
-            self.send(&p.frame());
+        for f in outbox
+            .iter()
+            .filter(|p| p.failed.is_none())
+            .filter_map(Pending::frame)
+        {
+            self.send(&f);
         }
     }
 
@@ -293,6 +298,7 @@ impl Conn {
             token: self.token.clone(),
             user: None,
             cursors: Default::default(),
+            team: None,
         });
         if let (Some(s), Ok(text)) = (&self.socket, serde_json::to_string(&hello)) {
             s.send(&text);

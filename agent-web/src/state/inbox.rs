@@ -1,10 +1,11 @@
-//! The reducer's inbox and visitors half: frames from the relay, opening
-//! and reading conversations, history paging, the composer (typing
-//! notices, canned replies, files) and proactive invitations.
+//! The reducer's inbox and visitors half: frames from the relay, the
+//! inbox's filters (tabs, the queue, labels), opening and reading
+//! conversations, history paging, the composer (replies and private notes,
+//! typing notices, canned replies, files) and proactive invitations.
 
-use super::{Action, Effect, Env, Filter, Pane, State, Upload};
+use super::{Action, Compose, Effect, Env, Filter, Pane, State, Upload};
 use crate::app::Route;
-use crate::model::{Effect as ModelEffect, Pending};
+use crate::model::{Conv, Effect as ModelEffect, Pending};
 use crate::services::api::{ApiResult, Fetch};
 use protocol::api::{EventsPage, PROFILE_PAGES};
 use protocol::limits::{MAX_FILE_BYTES, MAX_TEXT_BYTES};
@@ -33,10 +34,24 @@ impl State {
         match action {
             Action::SetFilter(f) => {
                 self.filter = f;
-                if f == Filter::Closed {
-                    if let Some(site) = self.model.site.clone() {
-                        fx.push(Effect::Fetch(Fetch::Convs(site, "closed")));
-                    }
+                // Closed ones are not in the live list; the queue is, but
+                // its order is asked for afresh.
+                let status = match f {
+                    Filter::Closed => Some("closed"),
+                    Filter::Queue => Some("queued"),
+                    _ => None,
+                };
+                if let (Some(status), Some(site)) = (status, self.model.site.clone()) {
+                    fx.push(Effect::Fetch(Fetch::Convs(site, status)));
+                }
+            }
+            Action::SetLabelFilter(label) => self.label_filter = label,
+            Action::SetCompose(mode) => {
+                self.compose = mode;
+                if mode == Compose::Note {
+                    // What a note says is nobody's business on the
+                    // visitor's side, not even that one is being typed.
+                    self.stop_typing(fx);
                 }
             }
             Action::OpenConv(conv) => self.open_conv(conv, env, fx),
@@ -55,7 +70,9 @@ impl State {
             }
             Action::ComposerInput(text) => {
                 self.composer = text;
-                self.typing(env, fx);
+                if self.compose == Compose::Reply {
+                    self.typing(env, fx);
+                }
             }
             Action::ComposerEnter => {
                 if let Some(c) = self.canned_matches().first() {
@@ -96,6 +113,35 @@ impl State {
             _ => return false,
         }
         true
+    }
+
+    /// Whether the inbox tab `f` lists `c`.
+    pub fn in_filter(&self, f: Filter, c: &Conv) -> bool {
+        let me = self.my_id();
+        let c = &c.summary;
+        match f {
+            Filter::Queue => c.open && c.queued.is_some(),
+            Filter::Unassigned => c.open && c.assignee.is_none(),
+            Filter::Mine => c.open && c.assignee.as_ref().is_some_and(|x| x.as_str() == me),
+            Filter::Open => c.open,
+            Filter::Closed => !c.open,
+        }
+    }
+
+    /// The inbox list: the chosen tab narrowed to the chosen label; the
+    /// queue in its order (oldest first), any other tab newest first.
+    pub fn inbox_list(&self) -> Vec<&Conv> {
+        let label = self.label_filter.as_deref();
+        let keep = |c: &&Conv| {
+            self.in_filter(self.filter, c)
+                && label.is_none_or(|l| c.summary.labels.iter().any(|x| x == l))
+        };
+        if self.filter == Filter::Queue {
+            return self.model.queue().into_iter().filter(keep).collect();
+        }
+        let mut list: Vec<&Conv> = self.model.convs.values().filter(keep).collect();
+        list.sort_by_key(|c| std::cmp::Reverse(c.summary.updated));
+        list
     }
 
     /// Applies a frame from the relay; draws later ([`Effect::RenderSoon`]).
@@ -234,6 +280,7 @@ impl State {
                     invite: None,
                     failed: None,
                     file: Some(file),
+                    note: false,
                 },
                 fx,
             ),
@@ -321,6 +368,8 @@ impl State {
         }
     }
 
+    /// Sends the composer's text: a reply, or in note mode a private note
+    /// (the `note` frame, through the same outbox).
     fn send_reply(&mut self, env: &Env, fx: &mut Vec<Effect>) -> bool {
         let text = self.composer.trim().to_string();
         let Some(conv) = self.model.viewing.clone() else {
@@ -342,6 +391,7 @@ impl State {
             invite: None,
             failed: None,
             file: None,
+            note: self.compose == Compose::Note,
         };
         self.queue(p, fx);
         true
@@ -353,6 +403,12 @@ impl State {
         };
         if self.token.is_none() {
             return false;
+        }
+        if self.compose == Compose::Note {
+            // A file goes out as a message the visitor sees: never from
+            // the note box.
+            self.toast = Some("Notes hold text only; switch to Reply to send a file.".into());
+            return true;
         }
         for f in files {
             if f.size > MAX_FILE_BYTES as f64 {
@@ -396,6 +452,7 @@ impl State {
             invite: Some((site, visitor)),
             failed: None,
             file: None,
+            note: false,
         };
         self.queue(p, fx);
         true

@@ -9,16 +9,20 @@
 
 mod inbox;
 mod push;
+mod routing;
 mod settings;
 
 pub use inbox::PickedFile;
 pub use push::{ConvLink, DevicePush, PendingLink, PushAction, PushOp, PushOutcome, PushStatus};
+pub use routing::RoutingAction;
 pub use settings::{allowed_file_types, AgentField, SettingsAction, SettingsState};
 
 use crate::app::Route;
 use crate::model::{Model, Pending};
 use crate::services::api::{Answer, ConvAction, Fetch};
-use protocol::api::{AgentView, Canned, LoginRequest, SiteView, Teammate, VisitorProfile};
+use protocol::api::{
+    AgentView, Canned, Label, LoginRequest, Routing, SiteView, Teammate, VisitorProfile,
+};
 use protocol::{Cid, ClientFrame, ConvId, ServerFrame, SiteId, VisitorId};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -27,15 +31,28 @@ use std::rc::Rc;
 pub const VISITORS_PER_PAGE: usize = 50;
 /// A relay that could not be reached for `me` is asked again after this (ms).
 pub const ME_RETRY_MS: u32 = 2_000;
+/// The chip colour of a label the site no longer lists.
+pub const NO_LABEL_COLOR: &str = "#868e96";
 
 /// The inbox's conversation filter.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub enum Filter {
+    /// Waiting for a free agent (`queued`), oldest first.
+    Queue,
     Unassigned,
     Mine,
     #[default]
     Open,
     Closed,
+}
+
+/// What the composer writes: a reply the visitor reads, or a private note
+/// only agents see.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum Compose {
+    #[default]
+    Reply,
+    Note,
 }
 
 /// Which of the inbox's panes a narrow screen (a phone) shows; a wide one
@@ -94,6 +111,8 @@ pub enum Action {
     /// The tab became visible or focused.
     Visible,
     SetFilter(Filter),
+    /// Only conversations carrying this label (none: any).
+    SetLabelFilter(Option<String>),
     OpenConv(ConvId),
     /// Back and forth between the inbox's panes on a phone.
     ShowPane(Pane),
@@ -102,6 +121,9 @@ pub enum Action {
     /// Enter in the composer (no Shift, not composing).
     ComposerEnter,
     PickCanned(String),
+    /// The composer's "Reply / Note" switch.
+    SetCompose(Compose),
+    /// Sends what the composer holds, as a reply or a note.
     SendReply,
     /// Files picked, dropped or pasted into the open conversation.
     AttachFiles(Vec<PickedFile>),
@@ -190,6 +212,8 @@ pub struct State {
     /// The site chosen last time (localStorage), preferred on sign-in.
     pub saved_site: Option<String>,
     pub filter: Filter,
+    /// The inbox's label filter (a label of the site's).
+    pub label_filter: Option<String>,
     /// The inbox pane a phone shows.
     pub pane: Pane,
     pub selected_visitor: Option<VisitorId>,
@@ -198,6 +222,9 @@ pub struct State {
     pub team: Vec<Teammate>,
     pub canned: Vec<Canned>,
     pub composer: String,
+    /// Reply or note; kept across conversations (a note typed as a reply
+    /// is the mistake that matters, so switching back is the agent's).
+    pub compose: Compose,
     pub uploads: Vec<Upload>,
     pub invite_text: String,
     /// The agent's last typing notice: where and when.
@@ -406,6 +433,7 @@ impl State {
         self.model.reset_site(id.clone());
         self.selected_visitor = None;
         self.profile = None;
+        self.label_filter = None;
         self.settings = SettingsState::default();
         self.load_site_data(fx);
         fx.push(Effect::Send(ClientFrame::Subscribe { site: id }));
@@ -528,6 +556,47 @@ impl State {
             .map(|t| t.name.clone())
     }
 
+    /// The current site's routing: its teams and labels (empty until the
+    /// site list is in).
+    pub fn routing(&self) -> Option<&Routing> {
+        let site = self.model.site.as_ref()?;
+        self.sites
+            .iter()
+            .find(|s| &s.id == site)
+            .map(|s| &s.routing)
+    }
+
+    /// A team's name by id (its id when the site no longer has it).
+    pub fn team_label(&self, id: &str) -> String {
+        self.routing()
+            .and_then(|r| r.teams.iter().find(|t| t.id.as_str() == id))
+            .map(|t| t.name.clone())
+            .unwrap_or_else(|| id.to_string())
+    }
+
+    /// A label with its colour from the site's list ([`NO_LABEL_COLOR`]
+    /// for one the site no longer has).
+    pub fn label(&self, name: &str) -> Label {
+        let color = self
+            .routing()
+            .and_then(|r| r.label(name))
+            .map(|l| l.color.clone())
+            .unwrap_or_else(|| NO_LABEL_COLOR.into());
+        Label {
+            name: name.into(),
+            color,
+        }
+    }
+
+    /// A fresher view of one of the agent's sites (settings loaded or
+    /// saved): the inbox's teams and labels follow it.
+    fn site_fresh(&mut self, view: &SiteView) {
+        match self.sites.iter_mut().find(|s| s.id == view.id) {
+            Some(s) => *s = view.clone(),
+            None => self.sites.push(view.clone()),
+        }
+    }
+
     /// Canned replies matching a composer that starts with `/`.
     pub fn canned_matches(&self) -> Vec<&Canned> {
         let Some(q) = self.composer.strip_prefix('/') else {
@@ -548,7 +617,9 @@ impl State {
 
     /// Adds to the outbox (saved) and sends now if connected.
     fn queue(&mut self, p: Pending, fx: &mut Vec<Effect>) {
-        fx.push(Effect::Send(p.frame()));
+        if let Some(frame) = p.frame() {
+            fx.push(Effect::Send(frame));
+        }
         self.model.outbox.push(p);
         fx.push(Effect::SaveOutbox);
     }

@@ -1,7 +1,8 @@
 //! The reducer's settings half: the widget form (validated with the
 //! relay's own rules before saving), allowed origins, the snippet, agents
-//! and canned replies.
+//! and canned replies; routing is in `routing.rs`.
 
+use super::routing::{RoutingAction, RoutingForm};
 use super::{Effect, State};
 use crate::services::api::{Answer, Fetch};
 use protocol::api::{
@@ -26,6 +27,7 @@ pub struct SettingsState {
     pub notice: Option<String>,
     pub new_agent: NewAgentForm,
     pub new_canned: CannedForm,
+    pub routing: RoutingForm,
 }
 
 /// The "add agent" form.
@@ -81,6 +83,8 @@ pub enum SettingsAction {
     CannedText(String),
     AddCanned,
     DeleteCanned(String),
+    /// The routing section (owners).
+    Routing(RoutingAction),
 }
 
 /// The file kinds a form shows as allowed: the site's effective list. The
@@ -114,6 +118,7 @@ impl State {
                 return false;
             }
             SettingsAction::Save => self.save(fx),
+            SettingsAction::Routing(a) => return self.reduce_routing(a, fx),
             SettingsAction::AllowOrigin(origin) => self.allow_origin(origin, fx),
             SettingsAction::CopySnippet => {
                 if let Some(text) = &st.snippet {
@@ -198,9 +203,9 @@ impl State {
             .map(str::to_string)
             .collect();
         let patch = SitePatch {
-            name: None,
             allowed_origins: Some(origins),
             widget: st.widget.clone(),
+            ..Default::default()
         };
         st.notice = Some("Saving…".into());
         fx.push(Effect::Fetch(Fetch::PatchSite(site, patch)));
@@ -221,9 +226,8 @@ impl State {
             origins.push(origin.clone());
         }
         let patch = SitePatch {
-            name: None,
             allowed_origins: Some(origins),
-            widget: None,
+            ..Default::default()
         };
         self.settings.notice = Some(format!("Allowing {origin}…"));
         self.settings.allowing = Some(origin);
@@ -232,11 +236,15 @@ impl State {
 
     /// The settings page's answers; false for any other.
     pub(super) fn settings_answered(&mut self, answer: Answer, fx: &mut Vec<Effect>) -> bool {
+        if let Answer::Site(Ok(site)) | Answer::Saved(Ok(site)) = &answer {
+            self.site_fresh(site);
+        }
         let st = &mut self.settings;
         match answer {
             Answer::Site(Ok(site)) => {
                 st.widget = Some(site.widget.clone());
                 st.origins = site.allowed_origins.join("\n");
+                st.routing.draft = Some(site.routing.clone());
                 st.site = Some(site);
             }
             Answer::Site(Err(e)) | Answer::Snippet(Err(e)) | Answer::Agents(Err(e)) => {
@@ -245,22 +253,31 @@ impl State {
             Answer::Snippet(Ok(html)) => st.snippet = Some(html),
             Answer::Agents(Ok(list)) => st.agents = list,
             Answer::Saved(Ok(site)) => {
-                match st.allowing.take() {
-                    Some(o) => {
-                        st.notice = Some(format!("Allowed {o}: its pages can use the chat now."));
-                        st.refused.retain(|r| r.origin != o);
+                // Each save's answer replaces only what that save sent: the
+                // other forms keep their unsaved edits.
+                if std::mem::take(&mut st.routing.saving) {
+                    st.notice = Some("Routing saved.".into());
+                    st.routing.draft = Some(site.routing.clone());
+                } else {
+                    match st.allowing.take() {
+                        Some(o) => {
+                            st.notice =
+                                Some(format!("Allowed {o}: its pages can use the chat now."));
+                            st.refused.retain(|r| r.origin != o);
+                        }
+                        None => {
+                            st.notice =
+                                Some("Saved. Visitors get the new look on their next page.".into());
+                            st.widget = Some(site.widget.clone());
+                        }
                     }
-                    None => {
-                        st.notice =
-                            Some("Saved. Visitors get the new look on their next page.".into());
-                        st.widget = Some(site.widget.clone());
-                    }
+                    st.origins = site.allowed_origins.join("\n");
                 }
-                st.origins = site.allowed_origins.join("\n");
                 st.site = Some(site);
             }
             Answer::Saved(Err(e)) => {
                 st.allowing = None;
+                st.routing.saving = false;
                 st.notice = Some(format!("Not saved: {e}"));
             }
             Answer::RefusedOrigins(Ok(list)) => st.refused = list,
@@ -272,6 +289,11 @@ impl State {
                 self.load_site_data(fx);
             }
             Answer::AgentAdded(Err(e)) => st.notice = Some(format!("Not added: {e}")),
+            Answer::Capacity {
+                agent,
+                capacity,
+                result,
+            } => self.capacity_saved(&agent, capacity, result),
             Answer::AgentDeleted(r) => {
                 st.notice = Some(match r {
                     Ok(()) => "Agent removed.".into(),

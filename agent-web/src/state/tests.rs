@@ -37,6 +37,9 @@ fn state() -> State {
         agent_read: 0,
         preview: None,
         assignee: None,
+        team: None,
+        labels: Vec::new(),
+        queued: None,
     });
     s.model.add_history(&id("c1"), Vec::new(), false);
     s.model.viewing = Some(id("c1"));
@@ -404,6 +407,9 @@ fn summary(conv: &str, site: &str, open: bool) -> ConvSummary {
         agent_read: 0,
         preview: None,
         assignee: None,
+        team: None,
+        labels: Vec::new(),
+        queued: None,
     }
 }
 
@@ -414,6 +420,7 @@ fn me(sites: &[&str]) -> protocol::api::AgentView {
         email: None,
         role: protocol::api::AgentRole::Agent,
         sites: sites.iter().map(|s| id(s)).collect(),
+        capacity: protocol::limits::DEFAULT_CAPACITY,
     }
 }
 
@@ -571,4 +578,372 @@ fn the_push_toggle() {
     // Signing out forgets the device's state (the next agent checks anew).
     run(&mut s, Action::Logout, 10.0);
     assert_eq!(s.push, DevicePush::default());
+}
+
+/// A summary of `conv` on `demo`, queued since `queued` (ms) if set.
+fn waiting(conv: &str, queued: Option<u64>, labels: &[&str]) -> ConvSummary {
+    ConvSummary {
+        queued,
+        labels: labels.iter().map(|l| l.to_string()).collect(),
+        updated: queued.unwrap_or(0),
+        ..summary(conv, "demo", true)
+    }
+}
+
+fn ids(list: &[&crate::model::Conv]) -> Vec<String> {
+    list.iter().map(|c| c.summary.id.to_string()).collect()
+}
+
+/// The queue tab lists the open conversations waiting for an agent,
+/// oldest first (the order the relay serves them in), whatever order the
+/// summaries came in; one an agent took, or one closed, leaves it.
+#[test]
+fn the_queue_is_oldest_first() {
+    let mut s = state();
+    for c in [
+        waiting("late", Some(3_000), &[]),
+        waiting("first", Some(1_000), &[]),
+        waiting("mid", Some(2_000), &[]),
+        waiting("taken", None, &[]),
+    ] {
+        s.model.upsert_summary(c);
+    }
+    s.model.upsert_summary(ConvSummary {
+        open: false,
+        ..waiting("gone", Some(500), &[])
+    });
+    let fx = run(&mut s, Action::SetFilter(Filter::Queue), 1.0);
+    assert!(fx
+        .iter()
+        .any(|e| matches!(e, Effect::Fetch(Fetch::Convs(_, "queued")))));
+    assert_eq!(ids(&s.inbox_list()), ["first", "mid", "late"]);
+    assert_eq!(ids(&s.model.queue()), ["first", "mid", "late"]);
+    // The first is assigned (live event): the others move up.
+    let assigned = protocol::Event {
+        conv: id("first"),
+        seq: 3,
+        ts: 4_000,
+        body: protocol::EventBody::Assigned {
+            by: protocol::Author {
+                side: protocol::Side::System,
+                id: "routing".into(),
+                name: None,
+            },
+            to: Some(protocol::Author {
+                side: protocol::Side::Agent,
+                id: "a1".into(),
+                name: Some("Ann".into()),
+            }),
+            reason: Some(protocol::AssignReason::Auto),
+            team: Some(id("sales")),
+        },
+    };
+    run(&mut s, Action::Frame(ServerFrame::Event(assigned)), 5.0);
+    assert_eq!(ids(&s.model.queue()), ["mid", "late"]);
+    let first = &s.model.convs[&id::<ConvId>("first")].summary;
+    assert_eq!(first.assignee.as_ref().map(|a| a.as_str()), Some("a1"));
+    assert_eq!(first.team.as_ref().map(|t| t.as_str()), Some("sales"));
+    // Every other tab is newest first, as before.
+    run(&mut s, Action::SetFilter(Filter::Open), 6.0);
+    assert_eq!(ids(&s.inbox_list())[..3], ["first", "late", "mid"]);
+}
+
+/// The label select narrows whichever tab is shown to the conversations
+/// carrying that label, and follows labels added and removed live.
+#[test]
+fn the_label_filter_narrows_the_tab() {
+    let mut s = state();
+    s.model.upsert_summary(waiting("vip", None, &["VIP"]));
+    s.model
+        .upsert_summary(waiting("vipq", Some(10), &["VIP", "Billing"]));
+    s.model.upsert_summary(waiting("plain", Some(5), &[]));
+    run(&mut s, Action::SetLabelFilter(Some("VIP".into())), 1.0);
+    let mut open = ids(&s.inbox_list());
+    open.sort();
+    assert_eq!(open, ["vip", "vipq"]);
+    run(&mut s, Action::SetFilter(Filter::Queue), 2.0);
+    assert_eq!(ids(&s.inbox_list()), ["vipq"]);
+    // The queue's own order is kept: "plain" is still #1 in it.
+    assert_eq!(ids(&s.model.queue()), ["plain", "vipq"]);
+    let labeled = |on: bool| {
+        Action::Frame(ServerFrame::Event(protocol::Event {
+            conv: id("plain"),
+            seq: if on { 3 } else { 4 },
+            ts: 9,
+            body: protocol::EventBody::Labeled {
+                by: protocol::Author {
+                    side: protocol::Side::Agent,
+                    id: "a1".into(),
+                    name: None,
+                },
+                label: "VIP".into(),
+                on,
+            },
+        }))
+    };
+    run(&mut s, labeled(true), 3.0);
+    assert_eq!(ids(&s.inbox_list()), ["plain", "vipq"]);
+    run(&mut s, labeled(false), 4.0);
+    assert_eq!(ids(&s.inbox_list()), ["vipq"]);
+    run(&mut s, Action::SetLabelFilter(None), 5.0);
+    assert_eq!(ids(&s.inbox_list()), ["plain", "vipq"]);
+    // Another site has other labels: its switch forgets the filter.
+    run(&mut s, Action::SetLabelFilter(Some("VIP".into())), 6.0);
+    run(&mut s, Action::SwitchSite("shop".into()), 7.0);
+    assert_eq!(s.label_filter, None);
+}
+
+/// In note mode the composer sends a `note` frame — never `send` — under a
+/// fresh cid kept in the outbox like a reply's (resent after a reconnect,
+/// gone on its ack); no typing notice reaches the visitor, and no file
+/// leaves from the note box.
+#[test]
+fn notes_go_out_as_note_frames_only() {
+    let mut s = state();
+    run(&mut s, Action::ComposerInput("draft reply".into()), 1.0);
+    let fx = run(&mut s, Action::SetCompose(Compose::Note), 2.0);
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::Send(ClientFrame::Typing { on: false, .. }))),
+        "the reply's typing notice is withdrawn"
+    );
+    let fx = run(&mut s, Action::ComposerInput("VIP, be nice".into()), 3.0);
+    assert_eq!(typing_on(&fx), 0, "no typing notice for a note");
+    let fx = run(&mut s, Action::ComposerEnter, 4.0);
+    let sent: Vec<&ClientFrame> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Send(f @ (ClientFrame::Send { .. } | ClientFrame::Note { .. })) => Some(f),
+            _ => None,
+        })
+        .collect();
+    let cid = s.model.outbox[0].cid.clone();
+    assert!(
+        matches!(sent[..], [ClientFrame::Note { cid: c, conv, text }]
+            if *c == cid && conv.as_str() == "c1" && text == "VIP, be nice"),
+        "{sent:?}"
+    );
+    assert!(s.model.outbox[0].note);
+    // What a reload or a reconnect sends again is the same note.
+    let saved = serde_json::to_string(&s.model.outbox).expect("outbox");
+    let back: Vec<Pending> = serde_json::from_str(&saved).expect("outbox");
+    assert!(matches!(back[0].frame(), Some(ClientFrame::Note { cid: c, .. }) if c == cid));
+    // A note whose conversation is lost is never sent at all.
+    let lost = Pending {
+        conv: None,
+        ..back[0].clone()
+    };
+    assert_eq!(lost.frame(), None);
+    // The ack is the same as a reply's.
+    run(
+        &mut s,
+        Action::Frame(ServerFrame::Ack {
+            cid,
+            conv: id("c1"),
+            seq: 1,
+        }),
+        5.0,
+    );
+    assert!(s.model.outbox.is_empty());
+    // The mode stays for the next note; Reply sends replies again.
+    run(&mut s, Action::ComposerInput("second note".into()), 6.0);
+    let fx = run(&mut s, Action::SendReply, 7.0);
+    assert!(fx
+        .iter()
+        .any(|e| matches!(e, Effect::Send(ClientFrame::Note { .. }))));
+    run(&mut s, Action::SetCompose(Compose::Reply), 8.0);
+    run(&mut s, Action::ComposerInput("hello".into()), 9.0);
+    let fx = run(&mut s, Action::SendReply, 10.0);
+    assert!(fx
+        .iter()
+        .any(|e| matches!(e, Effect::Send(ClientFrame::Send { .. }))));
+    assert!(!fx
+        .iter()
+        .any(|e| matches!(e, Effect::Send(ClientFrame::Note { .. }))));
+}
+
+/// A note event is shown to agents but changes no preview; a visitor's
+/// unread count ignores it.
+#[test]
+fn a_note_event_is_no_message() {
+    let mut s = state();
+    let note = protocol::Event {
+        conv: id("c1"),
+        seq: 1,
+        ts: 1,
+        body: protocol::EventBody::Note {
+            from: protocol::Author {
+                side: protocol::Side::Agent,
+                id: "bo".into(),
+                name: Some("Bo".into()),
+            },
+            cid: id("n1"),
+            text: "internal".into(),
+        },
+    };
+    s.model.viewing = None;
+    let fx = run(&mut s, Action::Frame(ServerFrame::Event(note)), 1.0);
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Notify { .. })));
+    let c = &s.model.convs[&id::<ConvId>("c1")];
+    assert_eq!(
+        (c.unread, c.summary.preview.clone(), c.events.len()),
+        (0, None, 1)
+    );
+}
+
+fn teammate(agent: &str, name: &str) -> Teammate {
+    Teammate {
+        id: id(agent),
+        name: name.into(),
+        role: protocol::api::AgentRole::Agent,
+        capacity: protocol::limits::DEFAULT_CAPACITY,
+    }
+}
+
+fn routing_state() -> State {
+    let mut s = state();
+    s.team = vec![teammate("ada", "Ada"), teammate("bo", "Bo")];
+    s.settings.routing.draft = Some(protocol::api::Routing::default());
+    // The first action announces the open conversation: out of the way.
+    run(&mut s, Action::Tick, 0.0);
+    s
+}
+
+fn routing(s: &mut State, a: RoutingAction) -> Vec<Effect> {
+    run(s, Action::Settings(SettingsAction::Routing(a)), 0.0)
+}
+
+/// Teams get ids from their names, members are ticked, labels added: an
+/// addition the relay would refuse is not made, and "Save routing" sends
+/// the whole draft only when `Routing::validate` passes.
+#[test]
+fn routing_is_edited_then_validated_and_saved() {
+    let mut s = routing_state();
+    for name in ["Sales EU", "Sales EU", "销售"] {
+        routing(&mut s, RoutingAction::NewTeam(name.into()));
+        routing(&mut s, RoutingAction::AddTeam);
+    }
+    let draft = |s: &State| s.settings.routing.draft.clone().expect("draft");
+    let team_ids: Vec<String> = draft(&s).teams.iter().map(|t| t.id.to_string()).collect();
+    assert_eq!(team_ids, ["sales-eu", "sales-eu-2", "team"]);
+    routing(
+        &mut s,
+        RoutingAction::Member {
+            team: "sales-eu".into(),
+            agent: "ada".into(),
+            on: true,
+        },
+    );
+    routing(&mut s, RoutingAction::RemoveTeam("sales-eu-2".into()));
+    routing(&mut s, RoutingAction::NewLabel("VIP".into()));
+    routing(&mut s, RoutingAction::NewColor("#d6336c".into()));
+    routing(&mut s, RoutingAction::AddLabel);
+    // The same label again is refused with the relay's reason.
+    routing(&mut s, RoutingAction::NewLabel("VIP".into()));
+    routing(&mut s, RoutingAction::AddLabel);
+    assert_eq!(draft(&s).labels.len(), 1);
+    assert_eq!(
+        s.settings.notice.as_deref(),
+        Some("Not added: label \"VIP\" is listed twice")
+    );
+    routing(&mut s, RoutingAction::Mode("auto".into()));
+    // Too long a wait is refused on save, and nothing is sent.
+    routing(&mut s, RoutingAction::ReassignAfter("99999".into()));
+    assert!(routing(&mut s, RoutingAction::Save).is_empty());
+    assert!(s
+        .settings
+        .notice
+        .as_deref()
+        .is_some_and(|n| n.starts_with("Not saved: reassign_after_min is at most")));
+    routing(&mut s, RoutingAction::ReassignAfter("15".into()));
+    let fx = routing(&mut s, RoutingAction::Save);
+    let sent = fx.iter().find_map(|e| match e {
+        Effect::Fetch(Fetch::PatchSite(_, p)) => Some(p.clone()),
+        _ => None,
+    });
+    let patch = sent.expect("a PATCH");
+    assert_eq!(
+        (patch.widget.clone(), patch.allowed_origins.clone()),
+        (None, None)
+    );
+    let r = patch.routing.expect("routing");
+    assert_eq!(r.mode, protocol::api::RoutingMode::Auto);
+    assert_eq!(r.reassign_after_min, 15);
+    assert_eq!(r.teams[0].members, [id::<protocol::AgentId>("ada")]);
+    assert_eq!(r.labels[0].color, "#d6336c");
+    // The answer is the routing form's: the widget draft keeps its edits.
+    s.settings.widget = Some(WidgetSettings {
+        greeting: "unsaved".into(),
+        ..WidgetSettings::default()
+    });
+    let view = SiteView {
+        id: id("demo"),
+        name: "Demo".into(),
+        created: 0,
+        allowed_origins: Vec::new(),
+        widget: WidgetSettings::default(),
+        routing: r.clone(),
+        secret: None,
+    };
+    run(&mut s, Action::Answered(Answer::Saved(Ok(view))), 1.0);
+    assert_eq!(s.settings.notice.as_deref(), Some("Routing saved."));
+    assert_eq!(
+        s.settings.widget.as_ref().map(|w| w.greeting.as_str()),
+        Some("unsaved")
+    );
+    // The inbox reads the saved labels.
+    assert_eq!(s.label("VIP").color, "#d6336c");
+    assert_eq!(s.label("gone").color, NO_LABEL_COLOR);
+}
+
+/// A capacity outside 1–50 is refused with the shared reason and not
+/// sent; a valid one is, and the answer updates the list.
+#[test]
+fn capacities_are_checked_before_saving() {
+    let mut s = routing_state();
+    let set = |s: &mut State, v: &str| {
+        routing(
+            s,
+            RoutingAction::Capacity {
+                agent: "bo".into(),
+                value: v.into(),
+            },
+        )
+    };
+    for bad in ["0", "51", "", "two"] {
+        assert!(set(&mut s, bad).is_empty(), "{bad}");
+        assert_eq!(
+            s.settings.notice.as_deref(),
+            Some("Not saved: capacity must be 1–50 open conversations")
+        );
+    }
+    let fx = set(&mut s, "7");
+    assert!(fx
+        .iter()
+        .any(|e| matches!(e, Effect::Fetch(Fetch::Capacity(a, 7)) if a == "bo")));
+    run(
+        &mut s,
+        Action::Answered(Answer::Capacity {
+            agent: "bo".into(),
+            capacity: 7,
+            result: Ok(()),
+        }),
+        1.0,
+    );
+    assert_eq!(s.team[1].capacity, 7);
+    assert_eq!(
+        s.settings.notice.as_deref(),
+        Some("Bo now takes up to 7 open conversations.")
+    );
+    run(
+        &mut s,
+        Action::Answered(Answer::Capacity {
+            agent: "bo".into(),
+            capacity: 9,
+            result: Err("forbidden".into()),
+        }),
+        2.0,
+    );
+    assert_eq!(s.team[1].capacity, 7);
+    assert_eq!(s.settings.notice.as_deref(), Some("Not saved: forbidden"));
 }
