@@ -1,10 +1,12 @@
-//! The open conversation's header: the visitor, open/closed, the assignee,
-//! and the actions (assign to me, transfer, close, reopen); on a phone,
-//! "← Back" to the list and "Visitor info".
+//! The open conversation's header: the visitor, open/closed, the assignee
+//! and team, the labels (× to take one off, "Add label" for the site's
+//! others), and the actions (assign to me, transfer to an agent or a team,
+//! close, reopen); on a phone, "← Back" to the list and "Visitor info".
 
-use crate::services::api::ConvAction;
+use super::LabelChip;
+use crate::services::api::{ConvAction, TransferTo};
 use crate::state::{Action, Pane};
-use protocol::api::Teammate;
+use protocol::api::{Label, Teammate};
 use protocol::ConvSummary;
 use yew::prelude::*;
 
@@ -15,7 +17,29 @@ pub struct ChatHeaderProps {
     /// The signed-in agent's id.
     pub me: String,
     pub team: Vec<Teammate>,
+    /// The site's teams, `(id, name)`: transfer targets.
+    pub teams: Vec<(String, String)>,
+    /// The name of the team the conversation is routed within.
+    pub team_name: Option<String>,
+    /// Its labels, coloured.
+    pub labels: Vec<Label>,
+    /// The site's labels it does not carry.
+    pub addable: Vec<Label>,
     pub dispatch: Callback<Action>,
+}
+
+/// A select that is a menu of actions: on a choice it asks `action` what
+/// to do with the chosen value, then shows its placeholder again.
+fn menu(d: &Callback<Action>, action: fn(String) -> Option<Action>) -> Callback<Event> {
+    let d = d.clone();
+    Callback::from(move |e: Event| {
+        let el = e.target_unchecked_into::<web_sys::HtmlSelectElement>();
+        let chosen = action(el.value());
+        el.set_selected_index(0);
+        if let Some(a) = chosen {
+            d.emit(a);
+        }
+    })
 }
 
 #[function_component]
@@ -29,12 +53,13 @@ pub fn ChatHeader(p: &ChatHeaderProps) -> Html {
         .iter()
         .filter(|t| t.id.as_str() != p.me && Some(t.id.as_str()) != assignee)
         .collect();
-    let on_transfer = d.reform(|e: Event| {
-        let v = e
-            .target_unchecked_into::<web_sys::HtmlSelectElement>()
-            .value();
-        Action::Conv(ConvAction::Transfer(v))
+    let on_transfer = menu(d, |v| {
+        TransferTo::from_option(&v).map(|to| Action::Conv(ConvAction::Transfer(to)))
     });
+    let on_add_label = menu(d, |v| {
+        (!v.is_empty()).then(|| Action::Conv(ConvAction::Label(v)))
+    });
+    let on_remove_label = d.reform(|l: String| Action::Conv(ConvAction::Unlabel(l)));
     let assigned = match assignee {
         Some(x) => format!(
             "Assigned to {}",
@@ -47,6 +72,7 @@ pub fn ChatHeader(p: &ChatHeaderProps) -> Html {
         None => "Unassigned".into(),
     };
     let me = p.me.clone();
+    let transfer = s.open && !(others.is_empty() && p.teams.is_empty());
     html! {
         <header>
             <button class="back" onclick={d.reform(|_| Action::ShowPane(Pane::List))}>{"← Back"}</button>
@@ -54,16 +80,22 @@ pub fn ChatHeader(p: &ChatHeaderProps) -> Html {
                 <h2>{ &p.name }</h2>
                 <span class={classes!("state", if s.open { "open" } else { "closed" })}>{ if s.open { "open" } else { "closed" } }</span>
                 <span class="assignee">{ assigned }</span>
+                if let Some(t) = &p.team_name { <span class="conv-team">{ format!("Team {t}") }</span> }
             </div>
             <div class="actions">
                 <button class="to-profile" onclick={d.reform(|_| Action::ShowPane(Pane::Profile))}>{"Visitor info"}</button>
                 if !mine && s.open {
                     <button data-action="assign-me" onclick={d.reform(move |_| Action::Conv(ConvAction::Assign(Some(me.clone()))))}>{"Assign to me"}</button>
                 }
-                if s.open && !others.is_empty() {
+                if transfer {
                     <select onchange={on_transfer} aria-label="Transfer to" data-action="transfer">
                         <option value="" selected=true disabled=true>{"Transfer to…"}</option>
-                        { for others.iter().map(|t| html! { <option value={t.id.to_string()}>{ &t.name }</option> }) }
+                        { for others.iter().map(|t| html! {
+                            <option value={TransferTo::Agent(t.id.to_string()).option_value()}>{ &t.name }</option>
+                        }) }
+                        { for p.teams.iter().map(|(id, name)| html! {
+                            <option value={TransferTo::Team(id.clone()).option_value()}>{ format!("Team: {name}") }</option>
+                        }) }
                     </select>
                 }
                 if s.open {
@@ -72,6 +104,19 @@ pub fn ChatHeader(p: &ChatHeaderProps) -> Html {
                     <button data-action="reopen" onclick={d.reform(|_| Action::Conv(ConvAction::Reopen))}>{"Reopen"}</button>
                 }
             </div>
+            if !p.labels.is_empty() || !p.addable.is_empty() {
+                <div class="labels">
+                    { for p.labels.iter().map(|l| html! {
+                        <LabelChip label={l.clone()} onremove={on_remove_label.clone()} />
+                    }) }
+                    if !p.addable.is_empty() {
+                        <select class="add-label" aria-label="Add label" data-action="add-label" onchange={on_add_label}>
+                            <option value="" selected=true disabled=true>{"Add label"}</option>
+                            { for p.addable.iter().map(|l| html! { <option value={l.name.clone()}>{ &l.name }</option> }) }
+                        </select>
+                    }
+                </div>
+            }
         </header>
     }
 }

@@ -1,8 +1,9 @@
-//! The reply composer: canned replies matching `/…`, the paperclip, the
-//! text box (Enter sends, Shift+Enter breaks the line, pasted files
-//! attach) and "Send".
+//! The composer: the "Reply / Note" switch, canned replies matching `/…`,
+//! the paperclip (replies only), the text box (Enter sends, Shift+Enter
+//! breaks the line, pasted files attach) and "Send" — in note mode a
+//! yellow box whose text only agents ever see.
 
-use crate::state::{Action, PickedFile};
+use crate::state::{Action, Compose, PickedFile};
 use protocol::api::Canned;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlTextAreaElement};
@@ -13,6 +14,7 @@ pub struct ComposerProps {
     pub text: String,
     /// Canned replies matching the text.
     pub matches: Vec<Canned>,
+    pub mode: Compose,
     pub dispatch: Callback<Action>,
 }
 
@@ -67,6 +69,27 @@ pub fn Composer(p: &ComposerProps) -> Html {
             }
         })
     };
+    let note = p.mode == Compose::Note;
+    let tab = |mode: Compose, label: &'static str| {
+        let on = p.mode == mode;
+        html! {
+            <button type="button" role="tab" aria-selected={on.to_string()} data-compose={label.to_lowercase()}
+                class={classes!(on.then_some("active"))} onclick={d.reform(move |_| Action::SetCompose(mode))}>{ label }</button>
+        }
+    };
+    let (placeholder, label, send) = if note {
+        (
+            "Private note: only agents see it (Enter adds it, / for canned replies)",
+            "Private note",
+            "Add note",
+        )
+    } else {
+        (
+            "Reply… (Enter sends, Shift+Enter for a new line, / for canned replies)",
+            "Reply",
+            "Send",
+        )
+    };
     html! {
         <>
             if !p.matches.is_empty() {
@@ -81,15 +104,20 @@ pub fn Composer(p: &ComposerProps) -> Html {
                     }) }
                 </ul>
             }
-            <div class="composer">
-                <label class="attach" title="Attach files (or drop / paste them)">
-                    <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true"><path d="M9 13V6a3 3 0 0 1 6 0v10a5 5 0 0 1-10 0V8" fill="none" stroke="currentColor" stroke-width="2" /></svg>
-                    <input type="file" multiple=true onchange={onpick} aria-label="Attach files" />
-                </label>
+            <div class="compose-mode" role="tablist" aria-label="Write a">
+                { tab(Compose::Reply, "Reply") }
+                { tab(Compose::Note, "Note") }
+            </div>
+            <div class={classes!("composer", note.then_some("note"))}>
+                if !note {
+                    <label class="attach" title="Attach files (or drop / paste them)">
+                        <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true"><path d="M9 13V6a3 3 0 0 1 6 0v10a5 5 0 0 1-10 0V8" fill="none" stroke="currentColor" stroke-width="2" /></svg>
+                        <input type="file" multiple=true onchange={onpick} aria-label="Attach files" />
+                    </label>
+                }
                 <textarea value={p.text.clone()} {oninput} {onkeydown} onpaste={onpaste} rows="3"
-                    placeholder="Reply… (Enter sends, Shift+Enter for a new line, / for canned replies)"
-                    aria-label="Reply" />
-                <button class="primary" onclick={d.reform(|_| Action::SendReply)}>{"Send"}</button>
+                    {placeholder} aria-label={label} />
+                <button class="primary" onclick={d.reform(|_| Action::SendReply)}>{ send }</button>
             </div>
         </>
     }

@@ -1,6 +1,9 @@
-//! One conversation in the inbox list.
+//! One conversation in the inbox list: who, when, the last message, its
+//! labels, its place in the queue, its assignee.
 
+use super::LabelChip;
 use crate::format::clock;
+use protocol::api::Label;
 use protocol::{ConvId, ConvSummary};
 use yew::prelude::*;
 
@@ -12,6 +15,10 @@ pub struct ConvRowProps {
     pub typing: bool,
     pub active: bool,
     pub assignee: Option<String>,
+    /// Its labels, coloured.
+    pub labels: Vec<Label>,
+    /// Waiting in the queue: its position (1: next) and for how long.
+    pub queue: Option<(usize, String)>,
     pub onopen: Callback<ConvId>,
 }
 
@@ -34,6 +41,14 @@ pub fn ConvRow(p: &ConvRowProps) -> Html {
                 }
                 if p.unread > 0 { <span class="unread">{ p.unread }</span> }
             </div>
+            if p.queue.is_some() || !p.labels.is_empty() {
+                <div class="line3">
+                    if let Some((n, waited)) = &p.queue {
+                        <span class="queued" data-position={n.to_string()}>{ format!("#{n} · waiting {waited}") }</span>
+                    }
+                    { for p.labels.iter().map(|l| html! { <LabelChip label={l.clone()} /> }) }
+                </div>
+            }
             if let Some(a) = &p.assignee { <div class="assignee">{ format!("→ {a}") }</div> }
         </li>
     }

@@ -1,47 +1,69 @@
-//! The inbox: conversations by filter, the open conversation with its
-//! composer, and the visitor's profile beside it (on a phone, one of the
-//! three at a time: [`Pane`]).
+//! The inbox: conversations by filter (the tabs, the queue, a label), the
+//! open conversation with its notes and composer, and the visitor's
+//! profile beside it (on a phone, one of the three at a time: [`Pane`]).
 
 use crate::app::Handlers;
 use crate::components::composer::picked;
+use crate::components::message::pending_note;
 use crate::components::{
     AttachmentView, ChatHeader, Composer, ConvRow, MessageItem, MessageList, VisitorFacts,
 };
+use crate::format::duration;
 use crate::model::{Conv, Pending};
 use crate::state::{Action, Filter, Pane, State};
-use protocol::{Event, EventBody, Side};
+use protocol::api::Label;
+use protocol::{ConvId, Event, EventBody, Side};
+use std::collections::HashMap;
 use yew::prelude::*;
 
 /// A message more than this long (ms) after the previous one from the
 /// same sender starts a new run (its name and time show again).
 const RUN_GAP_MS: u64 = 10 * 60_000;
 
-const TABS: [(Filter, &str); 4] = [
+const TABS: [(Filter, &str); 5] = [
+    (Filter::Queue, "Queue"),
     (Filter::Unassigned, "Unassigned"),
     (Filter::Mine, "Mine"),
     (Filter::Open, "All open"),
     (Filter::Closed, "Closed"),
 ];
 
-fn filter_keep(s: &State, f: Filter, c: &Conv) -> bool {
-    let me = s.my_id();
-    let c = &c.summary;
-    match f {
-        Filter::Unassigned => c.open && c.assignee.is_none(),
-        Filter::Mine => c.open && c.assignee.as_ref().is_some_and(|x| x.as_str() == me),
-        Filter::Open => c.open,
-        Filter::Closed => !c.open,
+/// A conversation's labels as chips, coloured as the site says.
+fn chips(s: &State, c: &Conv) -> Vec<Label> {
+    c.summary.labels.iter().map(|l| s.label(l)).collect()
+}
+
+/// The inbox's label select: every label of the site, or any.
+fn label_filter(s: &State, d: &Callback<Action>) -> Html {
+    let labels = s.routing().map(|r| r.labels.clone()).unwrap_or_default();
+    if labels.is_empty() && s.label_filter.is_none() {
+        return html! {};
+    }
+    let chosen = s.label_filter.clone();
+    let onchange = d.reform(|e: web_sys::Event| {
+        let v = e
+            .target_unchecked_into::<web_sys::HtmlSelectElement>()
+            .value();
+        Action::SetLabelFilter((!v.is_empty()).then_some(v))
+    });
+    html! {
+        <select class="label-filter" aria-label="Filter by label" data-filter-label="" {onchange}>
+            <option value="" selected={chosen.is_none()}>{"All labels"}</option>
+            { for labels.iter().map(|l| html! {
+                <option value={l.name.clone()} selected={chosen.as_deref() == Some(l.name.as_str())}>{ &l.name }</option>
+            }) }
+        </select>
     }
 }
 
 pub fn view(s: &State, h: &Handlers) -> Html {
-    let mut list: Vec<&Conv> = s
-        .model
-        .convs
-        .values()
-        .filter(|c| filter_keep(s, s.filter, c))
+    let list = s.inbox_list();
+    let queue = s.model.queue();
+    let positions: HashMap<&ConvId, usize> = queue
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (&c.summary.id, i + 1))
         .collect();
-    list.sort_by_key(|c| std::cmp::Reverse(c.summary.updated));
     let d = &h.dispatch;
     // With no conversation open, a phone shows the list whatever was chosen.
     let pane = match (s.pane, s.model.viewed().is_some()) {
@@ -55,27 +77,42 @@ pub fn view(s: &State, h: &Handlers) -> Html {
                 <div class="filters" role="tablist">
                     { for TABS.iter().map(|&(f, label)| {
                         let unread: u32 = if f == Filter::Closed { 0 } else {
-                            s.model.convs.values().filter(|c| filter_keep(s, f, c)).map(|c| c.unread).sum()
+                            s.model.convs.values().filter(|c| s.in_filter(f, c)).map(|c| c.unread).sum()
+                        };
+                        let text = match f {
+                            Filter::Queue => format!("{label} ({})", queue.len()),
+                            _ => label.to_string(),
                         };
                         html! {
                             <button role="tab" class={classes!((s.filter == f).then_some("active"))}
                                 onclick={d.reform(move |_| Action::SetFilter(f))} data-filter={label}>
-                                { label }
+                                { text }
                                 if unread > 0 { <span class="unread">{ unread }</span> }
                             </button>
                         }
                     }) }
+                    { label_filter(s, d) }
                 </div>
                 <ul class="conv-list">
-                    { for list.iter().map(|c| html! {
-                        <ConvRow key={c.summary.id.to_string()}
-                            summary={c.summary.clone()}
-                            name={s.model.visitor_name(&c.summary.visitor)}
-                            unread={c.unread}
-                            typing={c.visitor_typing}
-                            active={s.model.viewing.as_ref() == Some(&c.summary.id)}
-                            assignee={c.summary.assignee.as_ref().and_then(|x| s.team_name(x.as_str()))}
-                            onopen={h.open_conv.clone()} />
+                    { for list.iter().map(|c| {
+                        // Where it waits and since when (the clock moves
+                        // with the console's minute tick).
+                        let queue = positions.get(&c.summary.id).map(|&n| {
+                            let waited = c.summary.queued.map(|t| duration(s.now - t as f64)).unwrap_or_default();
+                            (n, waited)
+                        });
+                        html! {
+                            <ConvRow key={c.summary.id.to_string()}
+                                summary={c.summary.clone()}
+                                name={s.model.visitor_name(&c.summary.visitor)}
+                                unread={c.unread}
+                                typing={c.visitor_typing}
+                                active={s.model.viewing.as_ref() == Some(&c.summary.id)}
+                                assignee={c.summary.assignee.as_ref().and_then(|x| s.team_name(x.as_str()))}
+                                labels={chips(s, c)}
+                                {queue}
+                                onopen={h.open_conv.clone()} />
+                        }
                     }) }
                     if list.is_empty() { <li class="empty">{"No conversations here."}</li> }
                 </ul>
@@ -86,16 +123,18 @@ pub fn view(s: &State, h: &Handlers) -> Html {
     }
 }
 
-/// Replies of `c` in the outbox that the relay has not shown back yet.
+/// Replies and notes of `c` in the outbox that the relay has not shown
+/// back yet.
 fn unsent<'a>(s: &'a State, c: &Conv) -> Vec<&'a Pending> {
     s.model
         .outbox
         .iter()
         .filter(|p| p.conv.as_ref() == Some(&c.summary.id))
         .filter(|p| {
-            !c.events
-                .values()
-                .any(|e| matches!(&e.body, EventBody::Message { cid, .. } if *cid == p.cid))
+            !c.events.values().any(|e| {
+                matches!(&e.body, EventBody::Message { cid, .. } | EventBody::Note { cid, .. }
+                    if *cid == p.cid)
+            })
         })
         .collect()
 }
@@ -116,19 +155,48 @@ fn conversation(s: &State, h: &Handlers) -> Html {
     let unsent = unsent(s, c);
     let uploads: Vec<_> = s.uploads.iter().filter(|u| u.conv == sum.id).collect();
     let pending = unsent.len() + uploads.len();
+    let routing = s.routing();
+    let labels = chips(s, c);
+    let addable: Vec<Label> = routing
+        .map(|r| {
+            r.labels
+                .iter()
+                .filter(|l| !sum.labels.contains(&l.name))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let teams: Vec<(String, String)> = routing
+        .map(|r| {
+            r.teams
+                .iter()
+                .map(|t| (t.id.to_string(), t.name.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let team_name = sum.team.as_ref().map(|t| s.team_label(t.as_str()));
+    let my_name = s.me.as_ref().map(|m| m.name.clone()).unwrap_or_default();
     html! {
         <section class="chat" data-conv={sum.id.to_string()} {ondrop} {ondragover}>
             <ChatHeader summary={sum.clone()} name={name.clone()} me={s.my_id().to_string()}
-                team={s.team.clone()} dispatch={d.clone()} />
+                team={s.team.clone()} {teams} {team_name} {labels} {addable} dispatch={d.clone()} />
             <MessageList conv={sum.id.to_string()} seqs={message_seqs(c.events.values(), s.my_id())} {pending}>
                 if c.more_before {
                     <li class="more"><button onclick={d.reform(|_| Action::LoadEarlier)}>{"Load earlier messages"}</button></li>
                 }
-                { for c.events.values().zip(runs(c.events.values())).map(|(e, first_of_run)| html! {
-                    <MessageItem key={e.seq.to_string()} event={e.clone()} visitor_name={name.clone()}
-                        visitor_read={sum.visitor_read} token={token.clone()} {first_of_run} now={s.now} />
+                { for c.events.values().zip(runs(c.events.values())).map(|(e, first_of_run)| {
+                    let team_name = match &e.body {
+                        EventBody::Assigned { team: Some(t), .. } => Some(s.team_label(t.as_str())),
+                        _ => None,
+                    };
+                    html! {
+                        <MessageItem key={e.seq.to_string()} event={e.clone()} visitor_name={name.clone()}
+                            visitor_read={sum.visitor_read} token={token.clone()} {first_of_run} now={s.now} {team_name} />
+                    }
                 }) }
-                { for unsent.into_iter().map(|p| html! {
+                { for unsent.into_iter().map(|p| if p.note {
+                    pending_note(p.cid.to_string(), my_name.clone(), p.text.clone(), p.failed.clone(), s.now)
+                } else { html! {
                     <li key={p.cid.to_string()} class="msg agent pending">
                         <div class="bubble">
                             if let (Some(file), Some(token)) = (p.file.clone(), token.clone()) { <AttachmentView {file} {token} /> }
@@ -136,7 +204,7 @@ fn conversation(s: &State, h: &Handlers) -> Html {
                         </div>
                         <div class="seen">{ p.failed.clone().map(|f| format!("Not sent: {f}")).unwrap_or_else(|| "Sending…".into()) }</div>
                     </li>
-                }) }
+                } }) }
                 { for uploads.into_iter().map(|u| html! {
                     <li key={u.cid.to_string()} class="msg agent pending uploading">
                         <div class="bubble">{ u.name.clone() }</div>
@@ -154,21 +222,24 @@ fn conversation(s: &State, h: &Handlers) -> Html {
                 <div class="colleagues" role="status">{ notice }</div>
             }
             <Composer text={s.composer.clone()} matches={s.canned_matches().into_iter().cloned().collect::<Vec<_>>()}
-                dispatch={d.clone()} />
+                mode={s.compose} dispatch={d.clone()} />
         </section>
     }
 }
 
-/// The sender of a message event (side and id), if it is one.
-fn sender(e: &Event) -> Option<(Side, &str)> {
+/// The sender of a message or note (side, id, whether a note), if the
+/// event is one.
+fn sender(e: &Event) -> Option<(Side, &str, bool)> {
     match &e.body {
-        EventBody::Message { from, .. } => Some((from.side, from.id.as_str())),
+        EventBody::Message { from, .. } => Some((from.side, from.id.as_str(), false)),
+        EventBody::Note { from, .. } => Some((from.side, from.id.as_str(), true)),
         _ => None,
     }
 }
 
-/// For each event in order: whether it starts a run of messages
-/// from one sender (a system line always stands alone).
+/// For each event in order: whether it starts a run of messages, or of
+/// notes, from one sender (a system line always stands alone; a note
+/// never continues a run of messages, nor a message one of notes).
 fn runs<'a>(events: impl IntoIterator<Item = &'a Event>) -> Vec<bool> {
     let mut prev: Option<&Event> = None;
     events
@@ -185,12 +256,13 @@ fn runs<'a>(events: impl IntoIterator<Item = &'a Event>) -> Vec<bool> {
         .collect()
 }
 
-/// The message events among `events`: `(seq, from someone other than me)`.
+/// The messages and notes among `events`: `(seq, from someone other
+/// than me)`.
 fn message_seqs<'a>(events: impl IntoIterator<Item = &'a Event>, me: &str) -> Vec<(u64, bool)> {
     events
         .into_iter()
         .filter_map(|e| {
-            let (side, id) = sender(e)?;
+            let (side, id, _) = sender(e)?;
             Some((e.seq, !(side == Side::Agent && id == me)))
         })
         .collect()
@@ -273,5 +345,37 @@ mod tests {
         assert_eq!(seqs.len(), 7, "the system line is no message");
         assert_eq!(seqs[2], (3, false));
         assert_eq!(seqs[3], (4, true));
+    }
+
+    /// Notes run like messages, but a note never continues a run of
+    /// messages from the same agent (nor the other way round), and others'
+    /// notes count as new for the pill.
+    #[test]
+    fn notes_run_apart_from_messages() {
+        let note = |seq: u64, id: &str| Event {
+            body: EventBody::Note {
+                from: Author {
+                    side: Side::Agent,
+                    id: id.into(),
+                    name: None,
+                },
+                cid: Cid::new(format!("n{seq}")).expect("cid"),
+                text: "psst".into(),
+            },
+            ..ev(seq, seq * 1_000, Side::Agent, id)
+        };
+        let events = [
+            ev(1, 1_000, Side::Agent, "ann"),
+            note(2, "ann"),
+            note(3, "ann"),
+            note(4, "bob"),
+            ev(5, 5_000, Side::Agent, "bob"),
+        ];
+        assert_eq!(runs(events.iter()), [true, true, false, true, true]);
+        let seqs = message_seqs(events.iter(), "ann");
+        assert_eq!(
+            seqs,
+            [(1, false), (2, false), (3, false), (4, true), (5, true)]
+        );
     }
 }

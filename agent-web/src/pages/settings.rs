@@ -1,13 +1,17 @@
 //! Settings: this device's notifications (anyone), widget appearance with
 //! a live preview, allowed origins, the snippet to copy (owners), agents
-//! (owners), and canned replies (anyone on the site).
+//! (owners), routing — mode, reassignment, teams, labels, capacities
+//! (owners) — and canned replies (anyone on the site).
 
 use crate::app::Handlers;
-use crate::components::WidgetPreview;
+use crate::components::{LabelChip, WidgetPreview};
 use crate::format::role_name;
 use crate::state::{
-    allowed_file_types, Action, AgentField, PushAction, PushStatus, SettingsAction, State,
+    allowed_file_types, Action, AgentField, PushAction, PushStatus, RoutingAction, SettingsAction,
+    State,
 };
+use protocol::api::{Routing, RoutingMode};
+use protocol::limits::{MAX_CAPACITY, MAX_REASSIGN_MINUTES, MIN_CAPACITY};
 use protocol::{FileClass, Position, WidgetSettings};
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
@@ -67,6 +71,7 @@ pub fn view(s: &State, h: &Handlers) -> Html {
                 </section>
                 { install(s, d) }
                 { agents(s, d) }
+                { routing(s, d) }
             }
             { canned(s, d) }
         </div>
@@ -254,6 +259,155 @@ fn agents(s: &State, d: &Dispatch) -> Html {
                 <button type="submit">{"Add agent"}</button>
             </form>
         </section>
+    }
+}
+
+/// A routing action from a field's value.
+fn routing_cb(d: &Dispatch, f: impl Fn(String) -> RoutingAction + 'static) -> Callback<InputEvent> {
+    input_cb(d, move |v| SettingsAction::Routing(f(v)))
+}
+
+fn routing_do(d: &Dispatch, f: impl Fn() -> RoutingAction + 'static) -> Callback<MouseEvent> {
+    d.reform(move |_| Action::Settings(SettingsAction::Routing(f())))
+}
+
+fn routing_submit(d: &Dispatch, a: fn() -> RoutingAction) -> Callback<SubmitEvent> {
+    d.reform(move |e: SubmitEvent| {
+        e.prevent_default();
+        Action::Settings(SettingsAction::Routing(a()))
+    })
+}
+
+/// "Routing": how new conversations are handed out, reassignment after
+/// no answer, teams, labels, and each agent's capacity.
+fn routing(s: &State, d: &Dispatch) -> Html {
+    let form = &s.settings.routing;
+    let Some(r) = &form.draft else {
+        return html! {
+            <section class="card routing"><h3>{"Routing"}</h3><p>{"Loading…"}</p></section>
+        };
+    };
+    let mode = select_cb(d, |v| SettingsAction::Routing(RoutingAction::Mode(v)));
+    html! {
+        <section class="card routing" data-section="routing">
+            <h3>{"Routing"}</h3>
+            <div class="form">
+                <label>{"New conversations"}
+                    <select data-setting="routing_mode" onchange={mode}>
+                        <option value="manual" selected={r.mode == RoutingMode::Manual}>{"Manual: they wait until an agent takes one"}</option>
+                        <option value="auto" selected={r.mode == RoutingMode::Auto}>{"Auto: to the available agent with the fewest open"}</option>
+                    </select>
+                </label>
+                <label>{"Reassign after N minutes without an answer (0 = off)"}
+                    <input type="number" min="0" max={MAX_REASSIGN_MINUTES.to_string()} data-setting="reassign_after_min"
+                        value={r.reassign_after_min.to_string()} oninput={routing_cb(d, RoutingAction::ReassignAfter)} />
+                </label>
+                { teams(s, r, d) }
+                { labels(s, r, d) }
+                <button class="primary" type="button" data-action="save-routing"
+                    disabled={form.saving} onclick={routing_do(d, || RoutingAction::Save)}>{"Save routing"}</button>
+            </div>
+            { capacities(s, d) }
+        </section>
+    }
+}
+
+/// The teams of the routing form: each renamed in place, its members
+/// ticked among the site's agents, removable; a new one by name.
+fn teams(s: &State, r: &Routing, d: &Dispatch) -> Html {
+    let form = &s.settings.routing;
+    html! {
+        <fieldset class="teams">
+            <legend>{"Teams"}</legend>
+            if r.teams.is_empty() { <p class="hint">{"No teams: every agent takes any conversation."}</p> }
+            { for r.teams.iter().map(|t| {
+                let id = t.id.to_string();
+                let rename = { let id = id.clone(); routing_cb(d, move |name| RoutingAction::TeamName { team: id.clone(), name }) };
+                let remove = { let id = id.clone(); routing_do(d, move || RoutingAction::RemoveTeam(id.clone())) };
+                html! {
+                    <div class="team" key={id.clone()} data-team={id.clone()}>
+                        <div class="team-head">
+                            <input class="grow" value={t.name.clone()} oninput={rename} aria-label={format!("Name of team {}", t.id)} />
+                            <button type="button" class="link" onclick={remove}>{"Remove team"}</button>
+                        </div>
+                        <div class="members">
+                            { for s.team.iter().map(|a| {
+                                let on = t.members.contains(&a.id);
+                                let (team, agent) = (id.clone(), a.id.to_string());
+                                let onchange = d.reform(move |e: Event| Action::Settings(SettingsAction::Routing(
+                                    RoutingAction::Member { team: team.clone(), agent: agent.clone(), on: checked(e) })));
+                                html! {
+                                    <label class="check"><input type="checkbox" checked={on} data-member={a.id.to_string()} {onchange} />{ &a.name }</label>
+                                }
+                            }) }
+                        </div>
+                    </div>
+                }
+            }) }
+            <form class="row" onsubmit={routing_submit(d, || RoutingAction::AddTeam)}>
+                <input class="grow" placeholder="New team (Sales, Support…)" aria-label="New team name"
+                    value={form.new_team.clone()} oninput={routing_cb(d, RoutingAction::NewTeam)} />
+                <button type="submit">{"Add team"}</button>
+            </form>
+        </fieldset>
+    }
+}
+
+/// The site's labels: each as its chip with "Remove"; a new one by name
+/// and colour.
+fn labels(s: &State, r: &Routing, d: &Dispatch) -> Html {
+    let form = &s.settings.routing;
+    html! {
+        <fieldset class="label-set">
+            <legend>{"Labels"}</legend>
+            if r.labels.is_empty() { <p class="hint">{"No labels yet."}</p> }
+            <ul class="label-list">
+                { for r.labels.iter().map(|l| {
+                    let name = l.name.clone();
+                    html! {
+                        <li key={l.name.clone()}>
+                            <LabelChip label={l.clone()} />
+                            <button type="button" class="link" aria-label={format!("Remove label {}", l.name)}
+                                onclick={routing_do(d, move || RoutingAction::RemoveLabel(name.clone()))}>{"Remove"}</button>
+                        </li>
+                    }
+                }) }
+            </ul>
+            <form class="row" onsubmit={routing_submit(d, || RoutingAction::AddLabel)}>
+                <input class="grow" placeholder="New label (VIP, Billing…)" aria-label="New label name"
+                    value={form.new_label.clone()} oninput={routing_cb(d, RoutingAction::NewLabel)} />
+                <input type="color" aria-label="Label colour" value={form.new_color.clone()}
+                    oninput={routing_cb(d, RoutingAction::NewColor)} />
+                <button type="submit">{"Add label"}</button>
+            </form>
+        </fieldset>
+    }
+}
+
+/// Each agent's capacity, saved on change.
+fn capacities(s: &State, d: &Dispatch) -> Html {
+    html! {
+        <div class="capacity">
+            <h4>{"Capacity"}</h4>
+            <p class="hint">{ format!("Open conversations auto-assignment gives each agent at most ({MIN_CAPACITY}–{MAX_CAPACITY}).") }</p>
+            <ul class="capacity-list">
+                { for s.team.iter().map(|a| {
+                    let agent = a.id.to_string();
+                    let onchange = d.reform(move |e: Event| Action::Settings(SettingsAction::Routing(RoutingAction::Capacity {
+                        agent: agent.clone(),
+                        value: e.target_unchecked_into::<HtmlInputElement>().value(),
+                    })));
+                    html! {
+                        <li key={a.id.to_string()}>
+                            <span class="grow">{ &a.name }</span>
+                            <input type="number" min={MIN_CAPACITY.to_string()} max={MAX_CAPACITY.to_string()}
+                                value={a.capacity.to_string()} data-capacity={a.id.to_string()}
+                                aria-label={format!("Capacity of {}", a.name)} {onchange} />
+                        </li>
+                    }
+                }) }
+            </ul>
+        </div>
     }
 }
 
