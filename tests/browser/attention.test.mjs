@@ -6,10 +6,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { startRelay, agent, browser, until, sleep, SHOTS, signedInConsole, wsVisitor } from './lib.mjs';
+import { startRelay, agent, browser, until, sleep, SHOTS, signedInConsole, wsVisitor, PHONE, assertFits } from './lib.mjs';
 
 const OWNER = { email: 'owner@example.com', password: 'owner-password-1' };
-const PHONE = { width: 375, height: 812 };
 let relay, chrome;
 
 before(async () => {
@@ -151,31 +150,6 @@ test('console: "Load earlier" keeps the message that was at the top in place', a
   vis.close();
   await octx.close();
 });
-
-/** Visible buttons, inputs, selects, textareas and links lying outside
- *  [0, width], controls shorter than 40 px, and the page's scroll width. */
-const layout = (c) => c.evaluate(() => {
-  const W = window.innerWidth;
-  const out = [];
-  const small = [];
-  for (const e of document.querySelectorAll('button, input, select, textarea, a')) {
-    const r = e.getBoundingClientRect();
-    if (r.width === 0 && r.height === 0) continue;
-    if (getComputedStyle(e).visibility === 'hidden') continue;
-    const name = e.tagName + '.' + e.className + ' "' + (e.textContent || e.getAttribute('aria-label') || '').trim().slice(0, 30) + '"';
-    if (r.left < -0.5 || r.right > W + 0.5) out.push(`${name} [${Math.round(r.left)}, ${Math.round(r.right)}]`);
-    if (e.type !== 'file' && e.tagName !== 'A' && r.height < 39.5) small.push(`${name} ${Math.round(r.height)} px`);
-  }
-  return { width: W, scrollWidth: document.documentElement.scrollWidth, out, small };
-});
-
-async function assertFits(c, view) {
-  const l = await layout(c);
-  assert.equal(l.width, PHONE.width, `${view}: the page lays out ${PHONE.width} CSS px wide`);
-  assert.ok(l.scrollWidth <= PHONE.width, `${view}: nothing scrolls sideways (scrollWidth ${l.scrollWidth})`);
-  assert.deepEqual(l.out, [], `${view}: every control within the screen`);
-  assert.deepEqual(l.small, [], `${view}: touch-sized controls`);
-}
 
 test('console on a phone (375×812): list, conversation and profile are separate views that fit, and a reply goes out', async () => {
   const vis = await wsVisitor(relay, 'phone-visitor');

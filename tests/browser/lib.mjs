@@ -1,6 +1,7 @@
 // Helpers for kefu's browser tests: a real relay process, host pages served
 // from another origin (as on a customer's site), an agent over WebSocket,
 // and one headless Debian chromium per test file.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -199,4 +200,34 @@ export async function wsVisitor(relay, id) {
     }),
     close: () => ws.close(),
   };
+}
+
+/** A phone's viewport (CSS px), for the console's narrow layout. */
+export const PHONE = { width: 375, height: 812 };
+
+/** Visible buttons, inputs, selects, textareas and links lying outside
+ *  [0, width], controls shorter than 40 px, and the page's scroll width. */
+const layout = (c) => c.evaluate(() => {
+  const W = window.innerWidth;
+  const out = [];
+  const small = [];
+  for (const e of document.querySelectorAll('button, input, select, textarea, a')) {
+    const r = e.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) continue;
+    if (getComputedStyle(e).visibility === 'hidden') continue;
+    const name = e.tagName + '.' + e.className + ' "' + (e.textContent || e.getAttribute('aria-label') || '').trim().slice(0, 30) + '"';
+    if (r.left < -0.5 || r.right > W + 0.5) out.push(`${name} [${Math.round(r.left)}, ${Math.round(r.right)}]`);
+    if (e.type !== 'file' && e.tagName !== 'A' && r.height < 39.5) small.push(`${name} ${Math.round(r.height)} px`);
+  }
+  return { width: W, scrollWidth: document.documentElement.scrollWidth, out, small };
+});
+
+/** Asserts that page `c` (at [PHONE] size) fits: nothing scrolls sideways,
+ *  every control lies within the screen and is touch-sized. */
+export async function assertFits(c, view) {
+  const l = await layout(c);
+  assert.equal(l.width, PHONE.width, `${view}: the page lays out ${PHONE.width} CSS px wide`);
+  assert.ok(l.scrollWidth <= PHONE.width, `${view}: nothing scrolls sideways (scrollWidth ${l.scrollWidth})`);
+  assert.deepEqual(l.out, [], `${view}: every control within the screen`);
+  assert.deepEqual(l.small, [], `${view}: touch-sized controls`);
 }

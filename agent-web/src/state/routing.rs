@@ -210,7 +210,8 @@ impl State {
                     }
                 }
                 let name = self.team_name(agent).unwrap_or_else(|| agent.to_string());
-                format!("{name} now takes up to {capacity} open conversations.")
+                let s = if capacity == 1 { "" } else { "s" };
+                format!("{name} now takes up to {capacity} open conversation{s}.")
             }
             Err(e) => format!("Not saved: {e}"),
         };
