@@ -47,7 +47,7 @@ fn label_filter(s: &State, d: &Callback<Action>) -> Html {
         Action::SetLabelFilter((!v.is_empty()).then_some(v))
     });
     html! {
-        <select class="label-filter" aria-label="Filter by label" data-filter-label="" {onchange}>
+        <select class="label-filter" aria-label="Filter by label" {onchange}>
             <option value="" selected={chosen.is_none()}>{"All labels"}</option>
             { for labels.iter().map(|l| html! {
                 <option value={l.name.clone()} selected={chosen.as_deref() == Some(l.name.as_str())}>{ &l.name }</option>

@@ -294,8 +294,8 @@ fn routing(s: &State, d: &Dispatch) -> Html {
             <div class="form">
                 <label>{"New conversations"}
                     <select data-setting="routing_mode" onchange={mode}>
-                        <option value="manual" selected={r.mode == RoutingMode::Manual}>{"Manual: they wait until an agent takes one"}</option>
-                        <option value="auto" selected={r.mode == RoutingMode::Auto}>{"Auto: to the available agent with the fewest open"}</option>
+                        <option value="manual" selected={r.mode == RoutingMode::Manual}>{"Manual: agents take them"}</option>
+                        <option value="auto" selected={r.mode == RoutingMode::Auto}>{"Auto: to the least busy available agent"}</option>
                     </select>
                 </label>
                 <label>{"Reassign after N minutes without an answer (0 = off)"}
