@@ -1512,7 +1512,8 @@ mod tests {
         let conv = r.visitor_says("v1", "m1").await?;
         assert_eq!(assignee(&r.settle(&conv).await?), Some("ada"));
         let sub = |i: usize| r.agents[i].2.id();
-        r.hub.agent_away(std::slice::from_ref(&r.site), sub(0), true);
+        r.hub
+            .agent_away(std::slice::from_ref(&r.site), sub(0), true);
         let t = crate::now_ms();
         r.c.tick(t);
         assert_eq!(assignee(&r.settle(&conv).await?), Some("ada"), "grace");
@@ -1522,14 +1523,16 @@ mod tests {
             r.last_assigned(&conv)?,
             (Some("bob".into()), Some(AssignReason::Away))
         );
-        r.hub.agent_away(std::slice::from_ref(&r.site), sub(1), true);
+        r.hub
+            .agent_away(std::slice::from_ref(&r.site), sub(1), true);
         r.c.tick(t + 2 * GRACE);
         r.c.tick(t + 3 * GRACE);
         let c = r.settle(&conv).await?;
         assert_eq!((assignee(&c), c.queued.is_some()), (None, true));
         assert_eq!(r.last_assigned(&conv)?, (None, Some(AssignReason::Away)));
         assert_eq!(r.hub.queue_position(&r.site, &conv), 1);
-        r.hub.agent_away(std::slice::from_ref(&r.site), sub(1), false);
+        r.hub
+            .agent_away(std::slice::from_ref(&r.site), sub(1), false);
         r.c.route(r.site.clone());
         let c = r.settle(&conv).await?;
         assert_eq!((assignee(&c), c.queued), (Some("bob"), None));
