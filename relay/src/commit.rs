@@ -1013,11 +1013,11 @@ impl CommitLoop {
         let members = team
             .and_then(|t| routing.team(t))
             .map(|t| t.members.as_slice());
-        let available = self.hub.available_agents(site);
-        let Some(id) = self
-            .router
-            .pick(&self.store, site, &available, members, exclude)?
-        else {
+        let (router, store) = (&mut self.router, &self.store);
+        let picked = self.hub.with_available(site, |available| {
+            router.pick(store, site, available, members, exclude)
+        });
+        let Some(id) = picked? else {
             return Ok(None);
         };
         let name = self.store.agent(&id)?.map(|a| a.name);

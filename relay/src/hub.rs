@@ -543,6 +543,26 @@ impl Hub {
         out
     }
 
+    /// Calls `f` with the site's available agents (as
+    /// [`Hub::available_agents`], unsorted, an agent with several tabs
+    /// more than once) without copying them: routing decides under the
+    /// hub's lock.
+    pub fn with_available<R>(
+        &self,
+        site_id: &SiteId,
+        f: impl FnOnce(&mut dyn Iterator<Item = (&AgentId, u32)>) -> R,
+    ) -> R {
+        let inner = self.lock();
+        match inner.sites.get(site_id) {
+            Some(site) => f(&mut site
+                .who
+                .iter()
+                .filter(|(sub, _, _)| !site.away.contains(sub))
+                .map(|(_, a, c)| (a, *c))),
+            None => f(&mut std::iter::empty()),
+        }
+    }
+
     /// An agent's capacity changed: their live subscriptions carry it.
     pub fn set_capacity(&self, agent: &AgentId, capacity: u32) {
         let mut inner = self.lock();

@@ -183,14 +183,14 @@ impl Router {
     }
 
     /// The agent a conversation of `site` goes to now, if anyone is free:
-    /// among `available` (id order, with capacities), members of `team`
-    /// when given, not `exclude`, under capacity — the fewest open
-    /// conversations, ties round-robin after the site's last pick.
+    /// among `available` (with capacities; an agent may come twice), members
+    /// of `team` when given, not `exclude`, under capacity — the fewest open
+    /// conversations, ties round-robin (by id) after the site's last pick.
     pub fn pick(
         &mut self,
         store: &Store,
         site: &SiteId,
-        available: &[(AgentId, u32)],
+        available: &mut dyn Iterator<Item = (&AgentId, u32)>,
         team: Option<&[AgentId]>,
         exclude: Option<&AgentId>,
     ) -> Result<Option<AgentId>, StoreError> {
@@ -201,7 +201,7 @@ impl Router {
                 continue;
             }
             let n = self.load(store, a)?;
-            if n >= *cap {
+            if n >= cap {
                 continue;
             }
             if n < least {
@@ -212,6 +212,8 @@ impl Router {
                 tied.push(a);
             }
         }
+        tied.sort();
+        tied.dedup();
         let last = self.last.get(site);
         let chosen = tied
             .iter()
@@ -302,10 +304,14 @@ mod tests {
         let store = Store::open(dir.path())?;
         let site = SiteId::new("s")?;
         let mut r = Router::default();
-        let avail = vec![(id("a"), 2), (id("b"), 2), (id("c"), 1)];
+        let avail = [(id("a"), 2), (id("b"), 2), (id("c"), 1)];
         let mut picks = Vec::new();
+        let avail: Vec<(&AgentId, u32)> = avail.iter().map(|(a, c)| (a, *c)).collect();
+        let pick = |r: &mut Router, team: Option<&[AgentId]>, ex: Option<&AgentId>| {
+            r.pick(&store, &site, &mut avail.iter().copied(), team, ex)
+        };
         for _ in 0..5 {
-            let a = r.pick(&store, &site, &avail, None, None)?;
+            let a = pick(&mut r, None, None)?;
             if let Some(a) = &a {
                 *r.load.entry(a.clone()).or_default() += 1;
             }
@@ -321,16 +327,16 @@ mod tests {
                 Some("b".into())
             ]
         );
-        assert_eq!(r.pick(&store, &site, &avail, None, None)?, None, "all full");
+        assert_eq!(pick(&mut r, None, None)?, None, "all full");
         r.load.insert(id("b"), 0);
         let team = [id("a"), id("c")];
-        assert_eq!(r.pick(&store, &site, &avail, Some(&team), None)?, None);
+        assert_eq!(pick(&mut r, Some(&team), None)?, None);
         assert_eq!(
-            r.pick(&store, &site, &avail, None, Some(&id("b")))?,
+            pick(&mut r, None, Some(&id("b")))?,
             None,
             "the only free agent is excluded"
         );
-        assert_eq!(r.pick(&store, &site, &avail, None, None)?, Some(id("b")));
+        assert_eq!(pick(&mut r, None, None)?, Some(id("b")));
         Ok(())
     }
 }
