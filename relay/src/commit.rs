@@ -414,6 +414,7 @@ impl CommitLoop {
             .store
             .build_load_index()
             .and_then(|_| self.router.load_queues(&self.store))
+            .and_then(|_| self.router.awaiting(&self.store).map(|_| ()))
         {
             tracing::error!(error = %e, "routing: cannot read the queues");
         }
@@ -556,7 +557,11 @@ impl CommitLoop {
     fn fail(&mut self, g: Group) {
         self.convs.clear();
         self.router.clear();
-        if let Err(e) = self.router.load_queues(&self.store) {
+        let reload = self
+            .router
+            .load_queues(&self.store)
+            .and_then(|_| self.router.awaiting(&self.store).map(|_| ()));
+        if let Err(e) = reload {
             tracing::error!(error = %e, "routing: cannot read the queues");
         }
         for Done::Reply(tx, r) in g.done {

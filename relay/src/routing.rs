@@ -64,7 +64,7 @@ pub struct Router {
     /// A slot may have freed since the queues were last served.
     pub freed: bool,
     /// Open, assigned conversations with a visitor waiting for an answer:
-    /// conv → (site, agent, since). Read from the store at the first tick.
+    /// conv → (site, agent, since). Read from the store at start.
     awaiting: Option<HashMap<ConvId, (SiteId, AgentId, u64)>>,
     /// Since when (tick clock) an agent with a waiting visitor has been
     /// unavailable on a site.
@@ -226,8 +226,9 @@ impl Router {
         Ok(chosen)
     }
 
-    /// The waiting conversations (read at the first call), for the
-    /// deadline checks: (conv, site, agent, since).
+    /// The waiting conversations (read from the store at the first call,
+    /// when nothing is staged), for the deadline checks: (conv, site,
+    /// agent, since).
     pub fn awaiting(
         &mut self,
         store: &Store,
