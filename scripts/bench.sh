@@ -41,7 +41,7 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update >&2 && apt-get install -y --no-install-recommends "${need[@]}" >&2
 fi
 [ -d node_modules/socket.io ] && [ -d node_modules/ws ] || npm ci --no-audit --no-fund >&2
-cargo build --release -p relay --bin kefu-relay -p kefu-bench --bin kefu-load >&2
+cargo build --release -p relay --bin kefu-relay -p kefu-bench --bin kefu-load --bin kefu-route >&2
 RELAY=$PWD/target/release/kefu-relay; LOAD=$PWD/target/release/kefu-load
 TOKEN=bench-agent-token
 S0="taskset -c 0"; S1="taskset -c 1"
@@ -219,6 +219,14 @@ rm -rf "$SDIR"
 BPM=$(awk -v b="$BYTES" -v n="$STORAGE_N" 'BEGIN{printf "%.0f", b/n}')
 echo "storage: $BYTES bytes for $STORAGE_N messages ($BPM B/msg); start-up ms:$STARTS" >&2
 
+# The relay's own commit path in-process (kefu-route): a decision per new
+# conversation with 1,000 agents online, against the same starts with no
+# decision (manual routing), rounds interleaved.
+echo "== 5. routing: assignment decisions per second, 1,000 agents online" >&2
+ROUTE=$($S0 "$PWD/target/release/kefu-route" --agents 1000 --capacity 5 --starts 4000 --rounds "$ROUNDS")
+echo "$ROUTE" >&2
+R_AUTO=$(field auto_per_s <<<"$ROUTE"); R_MAN=$(field manual_per_s <<<"$ROUTE"); R_COST=$(field cost <<<"$ROUTE")
+
 # --- table ---------------------------------------------------------------------
 I_K=$(median <"$OUT/idle_kefu.txt"); I_M=$(median <"$OUT/idle_mosquitto.txt"); I_N=$(median <"$OUT/idle_node.txt")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b+0==0) print "n/a"; else printf "%.2f×", a/b }'; }
@@ -275,4 +283,12 @@ L_K=$(col "$OUT/lp_kefu.txt" 1); L_S=$(col "$OUT/lp_sio.txt" 1)
   echo "| bytes on disk after $STORAGE_N messages (200 B text each) | $BYTES ($BPM B per message) |"
   echo "| start-up on that data (median of 3) | $START_MS ms |"
   echo "| writing them: $V visitors, 8 sends in flight each, ack after flush + fdatasync | $B_RATE messages/s; $B_FPM fsyncs and $B_CPU µs relay CPU per message |"
+  echo
+  echo "## 5. Routing: assignment decisions in the commit path, 1,000 agents online"
+  echo
+  echo "| figure | value |"
+  echo "|---|---|"
+  echo "| new conversations auto-assigned (capacity 5 each, 512 starts in flight, durable) | $R_AUTO decisions/s |"
+  echo "| the same starts on manual routing (no decision), same run | $R_MAN starts/s |"
+  echo "| time per start, deciding vs not | ${R_COST}× |"
 } | tee "$OUT/results.md"

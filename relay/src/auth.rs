@@ -217,6 +217,7 @@ pub fn create_site(store: &Store, id: SiteId, name: &str) -> Result<SiteRecord, 
         created: crate::now_ms(),
         allowed_origins: Vec::new(),
         widget: protocol::WidgetSettings::default(),
+        routing: protocol::api::Routing::default(),
     };
     store.put_site(&site)?;
     store.sync()?;
@@ -280,6 +281,7 @@ fn agent_record(new: NewAgent) -> AgentRecord {
         password: new.password.as_deref().map(hash_password),
         role: new.role,
         created: crate::now_ms(),
+        capacity: protocol::limits::DEFAULT_CAPACITY,
     }
 }
 

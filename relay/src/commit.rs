@@ -13,12 +13,22 @@
 //!
 //! The Web Push jobs a group's events cause ([`Pusher::jobs_for`]) are
 //! staged into the same batch: a push is durable exactly when its event is.
+//!
+//! Routing ([`crate::routing`]) is decided here too, while the group is
+//! staged: reply-assigns, auto-assignment of new conversations, the queue
+//! and its service, the no-answer and away deadlines (`tick`). Each
+//! decision is an `assigned` event in the same batch.
 
 use crate::hub::Hub;
 use crate::metrics::Metrics;
 use crate::push::Pusher;
+use crate::routing::{Routed, Router};
 use crate::store::{encode, encode_cid_hit, keys, ConvRecord, Store, StoreError};
-use protocol::{Attachment, Author, Cid, ConvId, Event, EventBody, Side, SiteId, VisitorId};
+use protocol::api::RoutingMode;
+use protocol::{
+    AgentId, AssignReason, Attachment, Author, Cid, ConvId, Event, EventBody, Side, SiteId, TeamId,
+    VisitorId,
+};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -39,8 +49,13 @@ pub const QUEUE: usize = 4096;
 pub enum Target {
     /// An existing conversation (access already checked by the session).
     Conv(ConvId),
-    /// The visitor's most recent open conversation, or a new one.
-    Visitor { site: SiteId, visitor: VisitorId },
+    /// The visitor's most recent open conversation, or a new one (routed
+    /// within `team` when it is one of the site's).
+    Visitor {
+        site: SiteId,
+        visitor: VisitorId,
+        team: Option<TeamId>,
+    },
 }
 
 /// A message to store, as a session hands it over.
@@ -72,12 +87,43 @@ pub enum Write {
         side: Side,
         seq: u64,
     },
-    /// Assign to an agent (`to`: id and display), or unassign; an event.
+    /// Assign to an agent (`to`: id and display), or unassign; with
+    /// `team: Some`, also move it to that team (or the whole site). An
+    /// event; under auto-assignment an unassigned result is routed again.
     Assign {
         conv: ConvId,
-        to: Option<(protocol::AgentId, String)>,
+        to: Option<(AgentId, String)>,
+        team: Option<Option<TeamId>>,
+        by: Author,
+        reason: AssignReason,
+        reply: oneshot::Sender<Result<Committed, CommitError>>,
+    },
+    /// A private note (agents only), deduplicated by cid like a message.
+    Note {
+        scope: String,
+        cid: Cid,
+        conv: ConvId,
+        from: Author,
+        text: String,
+        reply: oneshot::Sender<Result<Committed, CommitError>>,
+    },
+    /// Add (`on`) or remove a label.
+    Label {
+        conv: ConvId,
+        label: String,
+        on: bool,
         by: Author,
         reply: oneshot::Sender<Result<Committed, CommitError>>,
+    },
+    /// Who is available on `site` changed (an agent came, went away or
+    /// back, a capacity or the site's routing changed): serve its queue.
+    Route {
+        site: SiteId,
+    },
+    /// The routing clock: serve the queues, apply the no-answer and away
+    /// deadlines as of `now` (ms).
+    Tick {
+        now: u64,
     },
     Reopen {
         conv: ConvId,
@@ -161,6 +207,7 @@ impl Committer {
                     push,
                     durable,
                     convs: HashMap::new(),
+                    router: Router::default(),
                 }
                 .run(rx)
             })
@@ -205,19 +252,74 @@ impl Committer {
         self.submit(|reply| Write::Close { conv, by, reply }).await
     }
 
+    /// Assigns (or unassigns, `to: None`) by hand or by transfer; `team:
+    /// Some` also moves the conversation to a team (`Some(None)`: the site).
     pub async fn assign(
         &self,
         conv: ConvId,
-        to: Option<(protocol::AgentId, String)>,
+        to: Option<(AgentId, String)>,
+        team: Option<Option<TeamId>>,
         by: Author,
+        reason: AssignReason,
     ) -> Result<Committed, CommitError> {
         self.submit(|reply| Write::Assign {
             conv,
             to,
+            team,
+            by,
+            reason,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn note(
+        &self,
+        scope: String,
+        cid: Cid,
+        conv: ConvId,
+        from: Author,
+        text: String,
+    ) -> Result<Committed, CommitError> {
+        self.submit(|reply| Write::Note {
+            scope,
+            cid,
+            conv,
+            from,
+            text,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn label(
+        &self,
+        conv: ConvId,
+        label: String,
+        on: bool,
+        by: Author,
+    ) -> Result<Committed, CommitError> {
+        self.submit(|reply| Write::Label {
+            conv,
+            label,
+            on,
             by,
             reply,
         })
         .await
+    }
+
+    /// Availability on `site` changed: serve its queue (fire-and-forget;
+    /// a dropped one is made up by the next tick).
+    pub fn route(&self, site: SiteId) {
+        if self.tx.try_send(Write::Route { site }).is_err() {
+            tracing::debug!("commit queue full; routing waits for the next tick");
+        }
+    }
+
+    /// The routing clock (see [`Write::Tick`]).
+    pub fn tick(&self, now: u64) {
+        let _ = self.tx.try_send(Write::Tick { now });
     }
 
     pub async fn reopen(&self, conv: ConvId, by: Author) -> Result<Committed, CommitError> {
@@ -234,6 +336,19 @@ impl Committer {
 
 fn now_ms() -> u64 {
     crate::now_ms()
+}
+
+fn rec_queued(c: Option<&ConvRecord>) -> bool {
+    c.is_some_and(|c| c.queued.is_some())
+}
+
+/// The author of the relay's own routing decisions.
+pub fn routing_author() -> Author {
+    Author {
+        side: Side::System,
+        id: "routing".into(),
+        name: None,
+    }
 }
 
 /// Cut a message to a one-line preview for inbox lists.
@@ -258,6 +373,7 @@ struct CommitLoop {
     durable: bool,
     /// Authoritative cache of conversations touched since start.
     convs: HashMap<ConvId, ConvRecord>,
+    router: Router,
 }
 
 /// What to do once the group is durable.
@@ -292,6 +408,17 @@ struct Group {
 
 impl CommitLoop {
     fn run(mut self, mut rx: mpsc::Receiver<Write>) {
+        // Routing's indexes, and the queues as they were: visitors learn
+        // their places again.
+        if let Err(e) = self
+            .store
+            .build_load_index()
+            .and_then(|_| self.router.load_queues(&self.store))
+            .and_then(|_| self.router.awaiting(&self.store).map(|_| ()))
+        {
+            tracing::error!(error = %e, "routing: cannot read the queues");
+        }
+        self.publish_queues();
         while let Some(first) = rx.blocking_recv() {
             let mut writes = vec![first];
             while writes.len() < MAX_GROUP {
@@ -326,6 +453,10 @@ impl CommitLoop {
                 tracing::error!(error = %e, "commit: store read failed");
                 return self.fail(g);
             }
+        }
+        if let Err(e) = self.serve_queues(&mut g) {
+            tracing::error!(error = %e, "commit: routing read failed");
+            return self.fail(g);
         }
         let pushes = self.stage_pushes(&mut g);
         let staged = std::mem::take(&mut g.batch);
@@ -391,6 +522,7 @@ impl CommitLoop {
                 self.hub.publish_read(rec, side, seq);
             }
         }
+        self.publish_queues();
         for Done::Reply(tx, r) in g.done {
             let _ = tx.send(r);
         }
@@ -424,6 +556,14 @@ impl CommitLoop {
     /// changes) and tell every writer.
     fn fail(&mut self, g: Group) {
         self.convs.clear();
+        self.router.clear();
+        let reload = self
+            .router
+            .load_queues(&self.store)
+            .and_then(|_| self.router.awaiting(&self.store).map(|_| ()));
+        if let Err(e) = reload {
+            tracing::error!(error = %e, "routing: cannot read the queues");
+        }
         for Done::Reply(tx, r) in g.done {
             let r = match r {
                 Ok(_) => Err(CommitError::Storage),
@@ -445,7 +585,11 @@ impl CommitLoop {
                     conv,
                     |c| !c.open,
                     EventBody::Closed { by },
-                    |c| c.open = false,
+                    |c| {
+                        c.open = false;
+                        c.queued = None;
+                        c.awaiting = None;
+                    },
                 )?;
                 g.done.push(Done::Reply(reply, r));
             }
@@ -462,25 +606,52 @@ impl CommitLoop {
             Write::Assign {
                 conv,
                 to,
+                team,
+                by,
+                reason,
+                reply,
+            } => {
+                let r = self.stage_assign(g, conv, to, team, by, reason)?;
+                g.done.push(Done::Reply(reply, r));
+            }
+            Write::Note {
+                scope,
+                cid,
+                conv,
+                from,
+                text,
+                reply,
+            } => {
+                let r = self.stage_note(g, scope, cid, conv, from, text)?;
+                g.done.push(Done::Reply(reply, r));
+            }
+            Write::Label {
+                conv,
+                label,
+                on,
                 by,
                 reply,
             } => {
-                let assignee = to.as_ref().map(|t| t.0.clone());
-                let to = to.map(|(id, name)| Author {
-                    side: Side::Agent,
-                    id: id.to_string(),
-                    name: Some(name),
-                });
-                let same = assignee.clone();
+                let (l, l2) = (label.clone(), label.clone());
                 let r = self.change(
                     g,
                     conv,
-                    |c| c.assignee == same,
-                    EventBody::Assigned { by, to },
-                    |c| c.assignee = assignee,
+                    |c| c.labels.contains(&l) == on,
+                    EventBody::Labeled { by, label, on },
+                    |c| {
+                        c.labels.retain(|x| x != &l2);
+                        if on {
+                            c.labels.push(l2);
+                        }
+                    },
                 )?;
                 g.done.push(Done::Reply(reply, r));
             }
+            Write::Route { site } => {
+                self.router.freed = true;
+                tracing::trace!(%site, "routing: availability changed");
+            }
+            Write::Tick { now } => self.tick(g, now)?,
             Write::Read { conv, side, seq } => {
                 if let Some(rec) = self.conv(&conv)? {
                     let mark = match side {
@@ -564,7 +735,7 @@ impl CommitLoop {
                 duplicate: true,
             }));
         }
-        let conv = match target {
+        let (conv, created) = match target {
             Target::Conv(id) => {
                 let Some(rec) = self.conv(&id)? else {
                     return Ok(Err(CommitError::UnknownConversation));
@@ -574,9 +745,13 @@ impl CommitLoop {
                         rec.open = true
                     })?;
                 }
-                id
+                (id, false)
             }
-            Target::Visitor { site, visitor } => self.open_conv_of(g, &site, &visitor)?,
+            Target::Visitor {
+                site,
+                visitor,
+                team,
+            } => self.open_conv_of(g, &site, &visitor, team)?,
         };
         let pv = match &file {
             Some(f) if text.trim().is_empty() => preview(&format!("📎 {}", f.name)),
@@ -586,16 +761,48 @@ impl CommitLoop {
             // Readers of the conversation may now read the file.
             g.batch.insert(keys::file_conv(&f.id, &conv), &[][..]);
         }
+        let agent = (from.side == Side::Agent).then(|| from.clone());
         let body = EventBody::Message {
             from,
             cid: cid.clone(),
             text,
             file,
         };
-        let seq = self.append(g, &conv, body, |rec| rec.preview = Some(pv))?;
+        let now = now_ms();
+        let seq = self.append(g, &conv, body, |rec| {
+            rec.preview = Some(pv);
+            rec.awaiting = match agent {
+                Some(_) => None,
+                None => rec.awaiting.or(Some(now)),
+            };
+        })?;
         g.batch
             .insert(keys::cid(&key.0, &key.1), encode_cid_hit(&conv, seq));
         g.cids.insert(key, (conv.clone(), seq));
+        match agent {
+            // Replying to (or inviting into) an unassigned conversation
+            // takes it.
+            Some(me) => {
+                let unassigned = self.convs.get(&conv).is_some_and(|c| c.assignee.is_none());
+                if let (true, Ok(id)) = (unassigned, AgentId::new(me.id.clone())) {
+                    let team = self.convs.get(&conv).and_then(|c| c.team.clone());
+                    let body = EventBody::Assigned {
+                        by: me.clone(),
+                        to: Some(me),
+                        reason: Some(AssignReason::Reply),
+                        team,
+                    };
+                    self.append(g, &conv, body, |c| {
+                        c.assignee = Some(id);
+                        c.queued = None;
+                    })?;
+                }
+            }
+            None if created => {
+                self.route(g, &conv, AssignReason::Auto, None)?;
+            }
+            None => {}
+        }
         Ok(Ok(Committed {
             conv,
             seq,
@@ -603,13 +810,15 @@ impl CommitLoop {
         }))
     }
 
-    /// The visitor's newest open conversation, or a new one (staged).
+    /// The visitor's newest open conversation, or a new one (staged; then
+    /// `true`).
     fn open_conv_of(
         &mut self,
         g: &mut Group,
         site: &SiteId,
         visitor: &VisitorId,
-    ) -> Result<ConvId, StoreError> {
+        team: Option<TeamId>,
+    ) -> Result<(ConvId, bool), StoreError> {
         // Conversations created earlier in this group are only in the cache.
         let staged = self
             .convs
@@ -618,13 +827,13 @@ impl CommitLoop {
             .max_by(|a, b| a.id.cmp(&b.id))
             .map(|c| c.id.clone());
         if let Some(id) = staged {
-            return Ok(id);
+            return Ok((id, false));
         }
         let stored = self.store.visitor_convs(site, visitor)?;
         if let Some(c) = stored.into_iter().rev().find(|c| c.open) {
             let id = c.id.clone();
             self.convs.entry(id.clone()).or_insert(c);
-            return Ok(id);
+            return Ok((id, false));
         }
         let now = now_ms();
         let id = ConvId::new(ulid::Ulid::new().to_string())
@@ -641,13 +850,329 @@ impl CommitLoop {
             agent_read: 0,
             preview: None,
             assignee: None,
+            team,
+            labels: Vec::new(),
+            queued: None,
+            awaiting: None,
         };
         g.batch.insert(keys::site_conv(site, &id), &[][..]);
         g.batch
             .insert(keys::visitor_conv(site, visitor, &id), &[][..]);
         g.batch.insert(keys::conv(&id), encode(&rec)?);
         self.convs.insert(id.clone(), rec);
-        Ok(id)
+        Ok((id, true))
+    }
+
+    /// `assign` / `transfer`: the new assignee and team as one event; an
+    /// unassigned result is routed again (auto mode), not back to the
+    /// agent who let it go.
+    fn stage_assign(
+        &mut self,
+        g: &mut Group,
+        conv: ConvId,
+        to: Option<(AgentId, String)>,
+        team: Option<Option<TeamId>>,
+        by: Author,
+        reason: AssignReason,
+    ) -> Result<Result<Committed, CommitError>, StoreError> {
+        let Some(rec) = self.conv(&conv)? else {
+            return Ok(Err(CommitError::UnknownConversation));
+        };
+        let assignee = to.as_ref().map(|t| t.0.clone());
+        let new_team = team.unwrap_or_else(|| rec.team.clone());
+        if rec.assignee == assignee && rec.team == new_team {
+            let seq = rec.last_seq;
+            return Ok(Ok(Committed {
+                conv,
+                seq,
+                duplicate: true,
+            }));
+        }
+        let prev = rec.assignee.clone();
+        let body = EventBody::Assigned {
+            by,
+            to: to.map(|(id, name)| Author {
+                side: Side::Agent,
+                id: id.to_string(),
+                name: Some(name),
+            }),
+            reason: Some(reason),
+            team: new_team.clone(),
+        };
+        let a = assignee.clone();
+        let seq = self.append(g, &conv, body, |c| {
+            c.queued = c.queued.filter(|_| a.is_none());
+            c.assignee = a;
+            c.team = new_team;
+        })?;
+        if assignee.is_none() {
+            self.route(g, &conv, AssignReason::Auto, prev.as_ref())?;
+        }
+        Ok(Ok(Committed {
+            conv,
+            seq,
+            duplicate: false,
+        }))
+    }
+
+    /// `note`: a private note, deduplicated by cid like a message.
+    fn stage_note(
+        &mut self,
+        g: &mut Group,
+        scope: String,
+        cid: Cid,
+        conv: ConvId,
+        from: Author,
+        text: String,
+    ) -> Result<Result<Committed, CommitError>, StoreError> {
+        let key = (scope, cid.as_str().to_string());
+        if let Some((conv, seq)) = g.cids.get(&key) {
+            return Ok(Ok(Committed {
+                conv: conv.clone(),
+                seq: *seq,
+                duplicate: true,
+            }));
+        }
+        if let Some(hit) = self.store.cid(&key.0, &key.1)? {
+            return Ok(Ok(Committed {
+                conv: hit.conv,
+                seq: hit.seq,
+                duplicate: true,
+            }));
+        }
+        if self.conv(&conv)?.is_none() {
+            return Ok(Err(CommitError::UnknownConversation));
+        }
+        let seq = self.append(g, &conv, EventBody::Note { from, cid, text }, |_| {})?;
+        g.batch
+            .insert(keys::cid(&key.0, &key.1), encode_cid_hit(&conv, seq));
+        g.cids.insert(key, (conv.clone(), seq));
+        Ok(Ok(Committed {
+            conv,
+            seq,
+            duplicate: false,
+        }))
+    }
+
+    /// A site's routing settings (absent site: none).
+    fn site_routing(&self, site: &SiteId) -> Result<Option<protocol::api::Routing>, StoreError> {
+        Ok(self.store.site(site)?.map(|s| s.routing))
+    }
+
+    /// Under auto-assignment: gives the open, unassigned `conv` to the
+    /// agent [`Router::pick`] chooses (an `assigned` event), or queues it.
+    /// True when assigned.
+    fn route(
+        &mut self,
+        g: &mut Group,
+        conv: &ConvId,
+        reason: AssignReason,
+        exclude: Option<&AgentId>,
+    ) -> Result<bool, StoreError> {
+        let Some(rec) = self.conv(conv)? else {
+            return Ok(false);
+        };
+        if !rec.open || rec.assignee.is_some() {
+            return Ok(false);
+        }
+        let (site, team) = (rec.site.clone(), rec.team.clone());
+        let Some(routing) = self.site_routing(&site)? else {
+            return Ok(false);
+        };
+        if routing.mode != RoutingMode::Auto {
+            return Ok(false);
+        }
+        match self.pick(&site, &routing, team.as_ref(), exclude)? {
+            Some((id, to)) => {
+                let body = EventBody::Assigned {
+                    by: routing_author(),
+                    to: Some(to),
+                    reason: Some(reason),
+                    team,
+                };
+                self.append(g, conv, body, |c| {
+                    c.assignee = Some(id);
+                    c.queued = None;
+                })?;
+                Ok(true)
+            }
+            None => {
+                let queued = rec_queued(self.convs.get(conv));
+                if !queued {
+                    let stamp = self.router.stamp(now_ms());
+                    self.touch(g, conv, |c| c.queued = Some(stamp))?;
+                }
+                Ok(false)
+            }
+        }
+    }
+
+    /// The agent (as an author) routing gives a conversation of `site` to.
+    fn pick(
+        &mut self,
+        site: &SiteId,
+        routing: &protocol::api::Routing,
+        team: Option<&TeamId>,
+        exclude: Option<&AgentId>,
+    ) -> Result<Option<(AgentId, Author)>, StoreError> {
+        let members = team
+            .and_then(|t| routing.team(t))
+            .map(|t| t.members.as_slice());
+        let (router, store) = (&mut self.router, &self.store);
+        let picked = self.hub.with_available(site, |available| {
+            router.pick(store, site, available, members, exclude)
+        });
+        let Some(id) = picked? else {
+            return Ok(None);
+        };
+        let name = self.store.agent(&id)?.map(|a| a.name);
+        let author = Author {
+            side: Side::Agent,
+            id: id.to_string(),
+            name: Some(name.unwrap_or_else(|| id.to_string())),
+        };
+        Ok(Some((id, author)))
+    }
+
+    /// A record change that is no event (joining the queue).
+    fn touch(
+        &mut self,
+        g: &mut Group,
+        conv: &ConvId,
+        update: impl FnOnce(&mut ConvRecord),
+    ) -> Result<(), StoreError> {
+        let Some(rec) = self.convs.get_mut(conv) else {
+            return Ok(());
+        };
+        let before = Routed::of(rec);
+        update(rec);
+        let after = Routed::of(rec);
+        if before == after {
+            return Ok(());
+        }
+        self.router
+            .reindex(&self.store, &mut g.batch, conv, &rec.site, &before, &after)?;
+        g.batch.insert(keys::conv(conv), encode(&*rec)?);
+        g.changed.push(conv.clone());
+        Ok(())
+    }
+
+    /// When a slot may have freed: each waiting site's queue, oldest
+    /// first, to whoever is free now. A site back on manual routing lets
+    /// its queue go (the conversations stay open and unassigned).
+    fn serve_queues(&mut self, g: &mut Group) -> Result<(), StoreError> {
+        if !std::mem::take(&mut self.router.freed) {
+            return Ok(());
+        }
+        for site in self.router.waiting_sites() {
+            let auto = self
+                .site_routing(&site)?
+                .is_some_and(|r| r.mode == RoutingMode::Auto);
+            for conv in self.router.queue(&site) {
+                if !auto {
+                    self.touch(g, &conv, |c| c.queued = None)?;
+                    continue;
+                }
+                if self.hub.available_agents(&site).is_empty() {
+                    break;
+                }
+                if self.conv(&conv)?.is_none() {
+                    continue;
+                }
+                self.route(g, &conv, AssignReason::Auto, None)?;
+            }
+        }
+        self.router.freed = false;
+        Ok(())
+    }
+
+    /// The routing clock: an agent unavailable (away or offline) for
+    /// [`AWAY_RELEASE_GRACE_MS`] with a visitor waiting loses that
+    /// conversation (auto mode); one who left a visitor message unanswered
+    /// longer than the site's `reassign_after_min` loses it to the next
+    /// available agent. Then the queues are served.
+    ///
+    /// [`AWAY_RELEASE_GRACE_MS`]: protocol::limits::AWAY_RELEASE_GRACE_MS
+    fn tick(&mut self, g: &mut Group, now: u64) -> Result<(), StoreError> {
+        use protocol::limits::AWAY_RELEASE_GRACE_MS;
+        let mut settings: HashMap<SiteId, Option<protocol::api::Routing>> = HashMap::new();
+        for (conv, site, agent, since) in self.router.awaiting(&self.store)? {
+            if !settings.contains_key(&site) {
+                let r = self.site_routing(&site)?;
+                settings.insert(site.clone(), r);
+            }
+            let Some(Some(routing)) = settings.get(&site).cloned() else {
+                continue;
+            };
+            let auto = routing.mode == RoutingMode::Auto;
+            if auto
+                && self
+                    .router
+                    .gone_for(&self.hub, &site, &agent, now, AWAY_RELEASE_GRACE_MS)
+            {
+                self.hand_over(g, &conv, &agent, &routing, AssignReason::Away, now)?;
+                continue;
+            }
+            let limit = u64::from(routing.reassign_after_min) * 60_000;
+            if limit > 0 && now.saturating_sub(since) >= limit {
+                self.hand_over(g, &conv, &agent, &routing, AssignReason::NoAnswer, now)?;
+            }
+        }
+        self.router.freed = true;
+        Ok(())
+    }
+
+    /// Takes `conv` from `agent` for `reason`: to the next available agent
+    /// (who gets the full answer time again), or — when the agent is gone
+    /// (`Away`) and nobody is free — back to the queue. A no-answer with
+    /// nobody free leaves it where it is.
+    fn hand_over(
+        &mut self,
+        g: &mut Group,
+        conv: &ConvId,
+        agent: &AgentId,
+        routing: &protocol::api::Routing,
+        reason: AssignReason,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let Some(rec) = self.conv(conv)? else {
+            return Ok(());
+        };
+        let (site, team, waited) = (rec.site.clone(), rec.team.clone(), rec.awaiting);
+        let next = self.pick(&site, routing, team.as_ref(), Some(agent))?;
+        if next.is_none() && reason == AssignReason::NoAnswer {
+            return Ok(());
+        }
+        let (id, to) = next.unzip();
+        let body = EventBody::Assigned {
+            by: routing_author(),
+            to,
+            reason: Some(reason),
+            team,
+        };
+        // Back in line by how long the visitor has waited.
+        let queued = id.is_none().then_some(waited.unwrap_or(now));
+        self.append(g, conv, body, |c| {
+            c.assignee = id;
+            c.queued = queued;
+            c.awaiting = c.awaiting.map(|_| now);
+        })?;
+        Ok(())
+    }
+
+    /// Tells visitors their places in the queues that changed.
+    fn publish_queues(&mut self) {
+        for site in std::mem::take(&mut self.router.dirty) {
+            let mut order = Vec::new();
+            for conv in self.router.queue(&site) {
+                match self.conv(&conv) {
+                    Ok(Some(c)) => order.push((conv, c.visitor.clone())),
+                    Ok(None) => {}
+                    Err(e) => tracing::error!(error = %e, "routing: queue entry unreadable"),
+                }
+            }
+            self.hub.set_queue(&site, order);
+        }
     }
 
     /// Appends one event to `conv` (which must be cached), returns its seq.
@@ -664,7 +1189,13 @@ impl CommitLoop {
         };
         rec.last_seq += 1;
         rec.updated = now;
+        let before = Routed::of(rec);
         update(rec);
+        let after = Routed::of(rec);
+        if before != after {
+            self.router
+                .reindex(&self.store, &mut g.batch, conv, &rec.site, &before, &after)?;
+        }
         let ev = Event {
             conv: conv.clone(),
             seq: rec.last_seq,
@@ -721,7 +1252,11 @@ mod tests {
         let (c, _t) = Committer::start(parts, true);
         let site = SiteId::new("s")?;
         let visitor = VisitorId::new("v1")?;
-        let target = Target::Visitor { site, visitor };
+        let target = Target::Visitor {
+            site,
+            visitor,
+            team: None,
+        };
         let first = c.message(text_message("m0", target.clone(), "hi")?).await?;
         let mut tasks = Vec::new();
         for i in 1..100 {
@@ -750,6 +1285,325 @@ mod tests {
         );
         assert_eq!(store.events_after(&first.conv, 0, 1000)?.len(), 100);
         assert_eq!(metrics.duplicates.load(Ordering::Relaxed), 1);
+        Ok(())
+    }
+
+    // --- routing -------------------------------------------------------
+
+    use crate::hub::{SubHandle, Subscription};
+    use crate::store::SiteRecord;
+    use protocol::api::{Routing, RoutingMode};
+
+    /// A commit thread over a fresh store whose site `s` routes with
+    /// `routing`, and agents subscribed to it with their capacities.
+    struct Routed {
+        c: Committer,
+        store: Arc<Store>,
+        hub: Arc<Hub>,
+        site: SiteId,
+        agents: Vec<(AgentId, Subscription, SubHandle)>,
+        _dir: tempfile::TempDir,
+    }
+
+    fn routed(routing: Routing, agents: &[(&str, u32)]) -> anyhow::Result<Routed> {
+        let dir = tempfile::tempdir()?;
+        let store = Arc::new(Store::open(dir.path())?);
+        let site = SiteId::new("s")?;
+        store.put_site(&SiteRecord {
+            id: site.clone(),
+            name: "S".into(),
+            secret: "x".into(),
+            created: 0,
+            allowed_origins: Vec::new(),
+            widget: Default::default(),
+            routing,
+        })?;
+        let hub = Hub::new(std::time::Duration::from_secs(1));
+        let mut subs = Vec::new();
+        for (id, cap) in agents {
+            let id = AgentId::new(*id)?;
+            let (sub, h) = hub.subscription_with(8192);
+            hub.agent_subscribe(&site, &h, false, (&id, *cap));
+            subs.push((id, sub, h));
+        }
+        let metrics = Arc::new(Metrics::default());
+        let push = Pusher::open(&store, "mailto:a@b.c".into(), metrics.clone())?;
+        let parts = Parts {
+            store: store.clone(),
+            hub: hub.clone(),
+            metrics,
+            push,
+        };
+        let (c, _t) = Committer::start(parts, true);
+        Ok(Routed {
+            c,
+            store,
+            hub,
+            site,
+            agents: subs,
+            _dir: dir,
+        })
+    }
+
+    fn auto(reassign_after_min: u32) -> Routing {
+        Routing {
+            mode: RoutingMode::Auto,
+            reassign_after_min,
+            ..Routing::default()
+        }
+    }
+
+    impl Routed {
+        /// Visitor `v` starts (or continues) its conversation.
+        async fn visitor_says(&self, v: &str, cid: &str) -> anyhow::Result<ConvId> {
+            let target = Target::Visitor {
+                site: self.site.clone(),
+                visitor: VisitorId::new(v)?,
+                team: None,
+            };
+            let msg = NewMessage {
+                scope: format!("v:s:{v}"),
+                cid: Cid::new(cid)?,
+                target,
+                from: Author {
+                    side: Side::Visitor,
+                    id: v.into(),
+                    name: None,
+                },
+                text: "hello?".into(),
+                file: None,
+            };
+            Ok(self.c.message(msg).await?.conv)
+        }
+
+        /// Waits until every write queued so far is done (writes are
+        /// handled in order; reopening an open conversation stores nothing).
+        async fn settle(&self, conv: &ConvId) -> anyhow::Result<ConvRecord> {
+            self.c.reopen(conv.clone(), author()).await?;
+            self.store
+                .conv(conv)?
+                .ok_or_else(|| anyhow::anyhow!("conversation gone"))
+        }
+
+        fn last_assigned(
+            &self,
+            conv: &ConvId,
+        ) -> anyhow::Result<(Option<String>, Option<AssignReason>)> {
+            let evs = self.store.events_after(conv, 0, 1000)?;
+            let last = evs.iter().rev().find_map(|e| match &e.body {
+                EventBody::Assigned { to, reason, .. } => {
+                    Some((to.as_ref().map(|t| t.id.clone()), *reason))
+                }
+                _ => None,
+            });
+            last.ok_or_else(|| anyhow::anyhow!("no assigned event"))
+        }
+    }
+
+    fn assignee(c: &ConvRecord) -> Option<&str> {
+        c.assignee.as_ref().map(|a| a.as_str())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
+
+        /// However many conversations start at once, each is assigned or
+        /// queued (none dropped), no agent gets more than its capacity,
+        /// every free slot is used, the load index agrees, and the queue's
+        /// places are 1..=k.
+        #[test]
+        fn concurrent_starts_never_over_assign(
+            caps in proptest::collection::vec(1u32..4, 1..5),
+            n in 1usize..24,
+        ) {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            rt.block_on(async {
+                let names: Vec<String> = (0..caps.len()).map(|i| format!("agent{i}")).collect();
+                let agents: Vec<(&str, u32)> =
+                    names.iter().map(|s| s.as_str()).zip(caps.iter().copied()).collect();
+                let r = std::sync::Arc::new(routed(auto(0), &agents)?);
+                let mut tasks = Vec::new();
+                for i in 0..n {
+                    let r = r.clone();
+                    tasks.push(tokio::spawn(async move {
+                        r.visitor_says(&format!("v{i}"), "m1").await
+                    }));
+                }
+                let mut convs = Vec::new();
+                for t in tasks {
+                    convs.push(t.await??);
+                }
+                let mut per: HashMap<String, u32> = HashMap::new();
+                let mut queued = Vec::new();
+                for id in &convs {
+                    let c = r.store.conv(id)?.ok_or_else(|| anyhow::anyhow!("lost"))?;
+                    match (assignee(&c), c.queued) {
+                        (Some(a), None) => *per.entry(a.to_string()).or_default() += 1,
+                        (None, Some(_)) => queued.push(id.clone()),
+                        other => anyhow::bail!("neither or both: {other:?}"),
+                    }
+                }
+                let total: u32 = caps.iter().sum();
+                let assigned: u32 = per.values().sum();
+                anyhow::ensure!(assigned as usize == n.min(total as usize), "{per:?}");
+                anyhow::ensure!(queued.len() == n - assigned as usize);
+                for ((name, cap), (id, _, _)) in agents.iter().zip(&r.agents) {
+                    let got = per.get(*name).copied().unwrap_or(0);
+                    anyhow::ensure!(got <= *cap, "{name}: {got} > {cap}");
+                    anyhow::ensure!(r.store.load_count(id)? == got, "index of {name}");
+                }
+                let mut places: Vec<u32> =
+                    queued.iter().map(|c| r.hub.queue_position(&r.site, c)).collect();
+                places.sort();
+                anyhow::ensure!(places == (1..=queued.len() as u32).collect::<Vec<_>>(), "{places:?}");
+                Ok(())
+            }).map_err(|e: anyhow::Error| proptest::test_runner::TestCaseError::fail(e.to_string()))?;
+        }
+    }
+
+    /// The no-answer deadline, by the routing clock (`tick` is given the
+    /// time): before it nothing moves; after it the next available agent
+    /// has the conversation (and the full time again); an answer stops it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_answer_reassigns_to_the_next_agent() -> anyhow::Result<()> {
+        let r = routed(auto(3), &[("ada", 5), ("bob", 5)])?;
+        let t0 = crate::now_ms();
+        let conv = r.visitor_says("v1", "m1").await?;
+        let c = r.settle(&conv).await?;
+        assert_eq!(assignee(&c), Some("ada"));
+        assert_eq!(
+            r.last_assigned(&conv)?,
+            (Some("ada".into()), Some(AssignReason::Auto))
+        );
+        r.c.tick(t0 + 2 * 60_000);
+        assert_eq!(assignee(&r.settle(&conv).await?), Some("ada"), "not yet");
+        r.c.tick(t0 + 3 * 60_000 + 1_000);
+        assert_eq!(assignee(&r.settle(&conv).await?), Some("bob"));
+        assert_eq!(
+            r.last_assigned(&conv)?,
+            (Some("bob".into()), Some(AssignReason::NoAnswer))
+        );
+        // Bob answers: no deadline any more.
+        let reply = NewMessage {
+            scope: "a:bob".into(),
+            cid: Cid::new("b1")?,
+            target: Target::Conv(conv.clone()),
+            from: Author {
+                side: Side::Agent,
+                id: "bob".into(),
+                name: Some("Bob".into()),
+            },
+            text: "Here!".into(),
+            file: None,
+        };
+        r.c.message(reply).await?;
+        r.c.tick(t0 + 60 * 60_000);
+        assert_eq!(assignee(&r.settle(&conv).await?), Some("bob"));
+        assert_eq!(r.store.load_count(&AgentId::new("bob")?)?, 1);
+        assert_eq!(r.store.load_count(&AgentId::new("ada")?)?, 0);
+        Ok(())
+    }
+
+    /// An agent away for the grace period with a visitor waiting loses
+    /// the conversation to the next available one; with nobody available
+    /// it goes back to the queue, and the first agent back takes it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn away_agents_release_waiting_conversations() -> anyhow::Result<()> {
+        use protocol::limits::AWAY_RELEASE_GRACE_MS as GRACE;
+        let r = routed(auto(0), &[("ada", 5), ("bob", 5)])?;
+        let conv = r.visitor_says("v1", "m1").await?;
+        assert_eq!(assignee(&r.settle(&conv).await?), Some("ada"));
+        let sub = |i: usize| r.agents[i].2.id();
+        r.hub
+            .agent_away(std::slice::from_ref(&r.site), sub(0), true);
+        let t = crate::now_ms();
+        r.c.tick(t);
+        assert_eq!(assignee(&r.settle(&conv).await?), Some("ada"), "grace");
+        r.c.tick(t + GRACE);
+        assert_eq!(assignee(&r.settle(&conv).await?), Some("bob"));
+        assert_eq!(
+            r.last_assigned(&conv)?,
+            (Some("bob".into()), Some(AssignReason::Away))
+        );
+        r.hub
+            .agent_away(std::slice::from_ref(&r.site), sub(1), true);
+        r.c.tick(t + 2 * GRACE);
+        r.c.tick(t + 3 * GRACE);
+        let c = r.settle(&conv).await?;
+        assert_eq!((assignee(&c), c.queued.is_some()), (None, true));
+        assert_eq!(r.last_assigned(&conv)?, (None, Some(AssignReason::Away)));
+        assert_eq!(r.hub.queue_position(&r.site, &conv), 1);
+        r.hub
+            .agent_away(std::slice::from_ref(&r.site), sub(1), false);
+        r.c.route(r.site.clone());
+        let c = r.settle(&conv).await?;
+        assert_eq!((assignee(&c), c.queued), (Some("bob"), None));
+        assert_eq!(r.hub.queue_position(&r.site, &conv), 0);
+        Ok(())
+    }
+
+    /// An agent's reply takes an unassigned conversation (manual mode);
+    /// a private note does not, and changes neither preview nor deadline.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn replying_assigns_and_notes_do_not() -> anyhow::Result<()> {
+        let r = routed(Routing::default(), &[("ada", 5)])?;
+        let conv = r.visitor_says("v1", "m1").await?;
+        let ada = Author {
+            side: Side::Agent,
+            id: "ada".into(),
+            name: Some("Ada".into()),
+        };
+        r.c.note(
+            "a:ada".into(),
+            Cid::new("n1")?,
+            conv.clone(),
+            ada.clone(),
+            "VIP".into(),
+        )
+        .await?;
+        let c = r.settle(&conv).await?;
+        assert_eq!((assignee(&c), c.preview.as_deref()), (None, Some("hello?")));
+        assert!(c.awaiting.is_some());
+        let again =
+            r.c.note(
+                "a:ada".into(),
+                Cid::new("n1")?,
+                conv.clone(),
+                ada.clone(),
+                "VIP".into(),
+            )
+            .await?;
+        assert!(again.duplicate, "a note's cid is deduplicated");
+        let reply = NewMessage {
+            scope: "a:ada".into(),
+            cid: Cid::new("a1")?,
+            target: Target::Conv(conv.clone()),
+            from: ada,
+            text: "Hi".into(),
+            file: None,
+        };
+        r.c.message(reply).await?;
+        let c = r.settle(&conv).await?;
+        assert_eq!((assignee(&c), c.awaiting), (Some("ada"), None));
+        assert_eq!(
+            r.last_assigned(&conv)?,
+            (Some("ada".into()), Some(AssignReason::Reply))
+        );
+        let kinds: Vec<&str> = r
+            .store
+            .events_after(&conv, 0, 100)?
+            .iter()
+            .map(|e| match e.body {
+                EventBody::Message { .. } => "message",
+                EventBody::Note { .. } => "note",
+                EventBody::Assigned { .. } => "assigned",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(kinds, ["message", "note", "message", "assigned"]);
         Ok(())
     }
 }

@@ -62,6 +62,11 @@ pub enum Push {
     Agents {
         online: bool,
     },
+    /// The visitor's place in the site's queue (0: no longer waiting).
+    Queue {
+        conv: ConvId,
+        position: u32,
+    },
 }
 
 /// One connection's bounded queue of pushes, with its lag flag. Lighter
@@ -161,6 +166,8 @@ struct LiveVisitor {
 struct SiteLive {
     visitors: HashMap<VisitorId, LiveVisitor>,
     agents: Vec<Sub>,
+    /// Who each agent subscription is, and their capacity (routing).
+    who: Vec<(u64, AgentId, u32)>,
     /// Agent subscriptions that set themselves away: subscribed (they still
     /// see everything) but not counted as available to visitors.
     away: Vec<u64>,
@@ -232,6 +239,10 @@ impl SiteLive {
 #[derive(Default)]
 struct Inner {
     sites: HashMap<SiteId, SiteLive>,
+    /// Each site's queue as routing last published it: conv → (visitor,
+    /// position from 1). Kept apart from `sites`, which comes and goes
+    /// with connections.
+    queues: HashMap<SiteId, HashMap<ConvId, (VisitorId, u32)>>,
 }
 
 pub struct Hub {
@@ -392,11 +403,13 @@ impl Hub {
     }
 
     /// An agent connection subscribes to a site: returns who is online now.
+    /// `agent`: who it is and their capacity, for routing.
     pub fn agent_subscribe(
         &self,
         site_id: &SiteId,
         sub: &SubHandle,
         away: bool,
+        agent: (&AgentId, u32),
     ) -> Vec<VisitorInfo> {
         let mut inner = self.lock();
         let site = inner.sites.entry(site_id.clone()).or_default();
@@ -405,6 +418,7 @@ impl Hub {
         }
         let before = site.available();
         site.agents.push(sub.0.clone());
+        site.who.push((sub.0.id, agent.0.clone(), agent.1));
         if away {
             site.away.push(sub.0.id);
         }
@@ -419,6 +433,7 @@ impl Hub {
         };
         let before = site.available();
         site.agents.retain(|a| a.id != sub_id);
+        site.who.retain(|w| w.0 != sub_id);
         site.away.retain(|&a| a != sub_id);
         site.stop_viewing(sub_id);
         site.announce_if_changed(before);
@@ -509,6 +524,101 @@ impl Hub {
             .is_some_and(SiteLive::available)
     }
 
+    /// The agents routing may give a conversation of the site to now:
+    /// subscribed with at least one connection that is not away, each once
+    /// with their capacity, in id order.
+    pub fn available_agents(&self, site_id: &SiteId) -> Vec<(AgentId, u32)> {
+        let inner = self.lock();
+        let Some(site) = inner.sites.get(site_id) else {
+            return Vec::new();
+        };
+        let mut out: Vec<(AgentId, u32)> = site
+            .who
+            .iter()
+            .filter(|(sub, _, _)| !site.away.contains(sub))
+            .map(|(_, a, c)| (a.clone(), *c))
+            .collect();
+        out.sort();
+        out.dedup_by(|a, b| a.0 == b.0);
+        out
+    }
+
+    /// Calls `f` with the site's available agents (as
+    /// [`Hub::available_agents`], unsorted, an agent with several tabs
+    /// more than once) without copying them: routing decides under the
+    /// hub's lock.
+    pub fn with_available<R>(
+        &self,
+        site_id: &SiteId,
+        f: impl FnOnce(&mut dyn Iterator<Item = (&AgentId, u32)>) -> R,
+    ) -> R {
+        let inner = self.lock();
+        match inner.sites.get(site_id) {
+            Some(site) => f(&mut site
+                .who
+                .iter()
+                .filter(|(sub, _, _)| !site.away.contains(sub))
+                .map(|(_, a, c)| (a, *c))),
+            None => f(&mut std::iter::empty()),
+        }
+    }
+
+    /// An agent's capacity changed: their live subscriptions carry it.
+    pub fn set_capacity(&self, agent: &AgentId, capacity: u32) {
+        let mut inner = self.lock();
+        for site in inner.sites.values_mut() {
+            for w in site.who.iter_mut().filter(|w| &w.1 == agent) {
+                w.2 = capacity;
+            }
+        }
+    }
+
+    /// Routing's new order of a site's queue (conv, visitor), oldest first:
+    /// each visitor whose place changed learns it (`0`: out of the queue).
+    pub fn set_queue(&self, site_id: &SiteId, order: Vec<(ConvId, VisitorId)>) {
+        let mut inner = self.lock();
+        let new: HashMap<ConvId, (VisitorId, u32)> = order
+            .into_iter()
+            .enumerate()
+            .map(|(i, (c, v))| (c, (v, i as u32 + 1)))
+            .collect();
+        let old = inner.queues.remove(site_id).unwrap_or_default();
+        let mut tell: Vec<(VisitorId, ConvId, u32)> = Vec::new();
+        for (c, (v, p)) in &new {
+            if old.get(c).map(|o| o.1) != Some(*p) {
+                tell.push((v.clone(), c.clone(), *p));
+            }
+        }
+        for (c, (v, _)) in &old {
+            if !new.contains_key(c) {
+                tell.push((v.clone(), c.clone(), 0));
+            }
+        }
+        if !new.is_empty() {
+            inner.queues.insert(site_id.clone(), new);
+        }
+        let Some(site) = inner.sites.get(site_id) else {
+            return;
+        };
+        for (v, conv, position) in tell {
+            if let Some(live) = site.visitors.get(&v) {
+                let p = Arc::new(Push::Queue { conv, position });
+                for c in &live.conns {
+                    c.push(&p);
+                }
+            }
+        }
+    }
+
+    /// A conversation's place in its site's queue (0: not waiting).
+    pub fn queue_position(&self, site_id: &SiteId, conv: &ConvId) -> u32 {
+        self.lock()
+            .queues
+            .get(site_id)
+            .and_then(|q| q.get(conv))
+            .map_or(0, |e| e.1)
+    }
+
     /// Counts for `/metrics`: (sites, visitors online, agent subscriptions).
     pub fn counts(&self) -> (usize, usize, usize) {
         let inner = self.lock();
@@ -540,9 +650,11 @@ impl Hub {
         }
     }
 
-    /// A durable event (called by the commit task after the flush).
+    /// A durable event (called by the commit task after the flush). An
+    /// agents-only event (a note, a label) never reaches the visitor.
     pub fn publish_event(&self, conv: &ConvRecord, ev: Event) {
-        self.to_conv(conv, Push::Event(ev), true, true);
+        let to_visitor = !ev.body.agents_only();
+        self.to_conv(conv, Push::Event(ev), to_visitor, true);
     }
 
     /// A conversation's summary changed: agents keep their inbox current.
@@ -620,7 +732,7 @@ mod tests {
         let hub = Hub::new(Duration::from_secs(1));
         let site = SiteId::new("s").expect("id");
         let (agent, agent_h) = hub.subscription();
-        hub.agent_subscribe(&site, &agent_h, false);
+        hub.agent_subscribe(&site, &agent_h, false, (&AgentId::new("a").expect("id"), 5));
         let (_v, vh) = hub.subscription();
         for i in 0..protocol::limits::SUBSCRIBER_QUEUE + 10 {
             let mut i2 = info("s", "v1");
@@ -642,7 +754,7 @@ mod tests {
         let hub = Hub::new(Duration::from_secs(30));
         let site = SiteId::new("s").expect("id");
         let (agent, agent_h) = hub.subscription();
-        hub.agent_subscribe(&site, &agent_h, false);
+        hub.agent_subscribe(&site, &agent_h, false, (&AgentId::new("a").expect("id"), 5));
         let (_v1, vh1) = hub.subscription();
         hub.visitor_connect(info("s", "v1"), &vh1);
         hub.visitor_disconnect(&site, &VisitorId::new("v1").expect("id"), vh1.id());
@@ -673,11 +785,11 @@ mod tests {
             name: "Ada".into(),
         };
         let (watcher, wh) = hub.subscription();
-        hub.agent_subscribe(&site, &wh, false);
+        hub.agent_subscribe(&site, &wh, false, (&ada.id, 5));
         let (_t1, h1) = hub.subscription();
         let (_t2, h2) = hub.subscription();
-        hub.agent_subscribe(&site, &h1, false);
-        hub.agent_subscribe(&site, &h2, false);
+        hub.agent_subscribe(&site, &h1, false, (&ada.id, 5));
+        hub.agent_subscribe(&site, &h2, false, (&ada.id, 5));
         let last_viewers = || {
             let mut last = None;
             while let Some(p) = watcher.try_recv() {

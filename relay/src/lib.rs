@@ -41,6 +41,7 @@ pub mod push;
 pub mod ratelimit;
 pub mod refused;
 pub mod reply;
+pub mod routing;
 pub mod session;
 pub mod store;
 pub mod ws;
@@ -320,6 +321,9 @@ pub async fn run(
         app.push.clone(),
         app.shutdown.clone(),
     ));
+    // The routing clock: no-answer and away deadlines, queue service.
+    app.tasks
+        .spawn(routing::clock(app.commit.clone(), app.shutdown.clone()));
     let metrics = match metrics_listener(app.config.metrics_listen).await {
         Some(l) => {
             // Before "listening on": whoever waits for that line has this one.

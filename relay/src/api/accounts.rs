@@ -135,6 +135,36 @@ pub async fn agents_add(app: Arc<App>, me: Me, b: NewAgent) -> Result<Reply, Rej
     Ok(json(StatusCode::CREATED, &agent_view(&agent)))
 }
 
+/// PATCH /v1/api/agents/{agent} — capacity (owners for anyone on their
+/// sites, an agent for themselves).
+pub async fn agents_patch(
+    id: String,
+    app: Arc<App>,
+    me: Me,
+    b: protocol::api::AgentPatch,
+) -> Result<Reply, Rejection> {
+    let id = AgentId::new(id).map_err(|_| not_found("agent"))?;
+    if id != me.agent.id {
+        me.owner()?;
+    }
+    let mut a = match app.store.agent(&id)? {
+        Some(a) if a.id == me.agent.id || a.sites.iter().any(|s| me.member(s)) => a,
+        _ => return Err(not_found("agent")),
+    };
+    if let Some(c) = b.capacity {
+        protocol::api::check_capacity(c).map_err(crate::reply::Problem::from)?;
+        a.capacity = c;
+    }
+    app.store.put_agent(&a)?;
+    app.store.sync()?;
+    app.hub.set_capacity(&a.id, a.capacity);
+    // More room may take waiting conversations.
+    for s in &a.sites {
+        app.commit.route(s.clone());
+    }
+    Ok(json(StatusCode::OK, &super::auth::agent_view(&a)))
+}
+
 /// DELETE /v1/api/agents/{agent}
 pub async fn agents_delete(id: String, app: Arc<App>, me: Me) -> Result<Reply, Rejection> {
     me.owner()?;

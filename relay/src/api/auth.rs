@@ -96,5 +96,6 @@ pub fn agent_view(a: &AgentRecord) -> AgentView {
         email: a.email.clone(),
         role: a.role,
         sites: a.sites.clone(),
+        capacity: a.capacity,
     }
 }

@@ -27,7 +27,7 @@ use bytes::Bytes;
 use std::sync::Arc;
 use warp::filters::BoxedFilter;
 use warp::http::{header, Response};
-use warp::{delete, get, patch, path, post, Filter, Rejection};
+use warp::{delete, get, patch, path, post, put, Filter, Rejection};
 
 /// The limit on logins per account (tests use it to reach it).
 pub use protocol::limits::MAX_LOGINS_PER_ACCOUNT_PER_MINUTE;
@@ -41,6 +41,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/api/me/password"),
     ("GET", "/v1/api/agents"),
     ("POST", "/v1/api/agents"),
+    ("PATCH", "/v1/api/agents/{agent}"),
     ("DELETE", "/v1/api/agents/{agent}"),
     ("GET", "/v1/api/sites"),
     ("POST", "/v1/api/sites"),
@@ -61,6 +62,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/api/conversations/{conv}/transfer"),
     ("POST", "/v1/api/conversations/{conv}/close"),
     ("POST", "/v1/api/conversations/{conv}/reopen"),
+    ("POST", "/v1/api/conversations/{conv}/notes"),
+    ("PUT", "/v1/api/conversations/{conv}/labels/{label}"),
+    ("DELETE", "/v1/api/conversations/{conv}/labels/{label}"),
     ("GET", "/v1/api/push/key"),
     ("GET", "/v1/api/push/subscriptions"),
     ("POST", "/v1/api/push/subscriptions"),
@@ -90,6 +94,7 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Reply,)> {
         path!("v1" / "api" / "me" / "password").and(post()).and(me()).and(body()).and_then(ac::password).boxed(),
         path!("v1" / "api" / "agents").and(get()).and(me()).and_then(ac::agents_list).boxed(),
         path!("v1" / "api" / "agents").and(post()).and(me()).and(body()).and_then(ac::agents_add).boxed(),
+        path!("v1" / "api" / "agents" / String).and(patch()).and(me()).and(body()).and_then(ac::agents_patch).boxed(),
         path!("v1" / "api" / "agents" / String).and(delete()).and(me()).and_then(ac::agents_delete).boxed(),
         path!("v1" / "api" / "sites").and(get()).and(me()).and_then(st::list).boxed(),
         path!("v1" / "api" / "sites").and(post()).and(me()).and(body()).and_then(st::add).boxed(),
@@ -110,6 +115,9 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Reply,)> {
         path!("v1" / "api" / "conversations" / String / "transfer").and(post()).and(me()).and(body()).and_then(cv::transfer).boxed(),
         path!("v1" / "api" / "conversations" / String / "close").and(post()).and(me()).and_then(cv::close).boxed(),
         path!("v1" / "api" / "conversations" / String / "reopen").and(post()).and(me()).and_then(cv::reopen).boxed(),
+        path!("v1" / "api" / "conversations" / String / "notes").and(post()).and(me()).and(body()).and_then(cv::note).boxed(),
+        path!("v1" / "api" / "conversations" / String / "labels" / String).and(put()).and(me()).and_then(cv::label_add).boxed(),
+        path!("v1" / "api" / "conversations" / String / "labels" / String).and(delete()).and(me()).and_then(cv::label_remove).boxed(),
         path!("v1" / "api" / "push" / "key").and(get()).and(me()).and_then(push::key).boxed(),
         path!("v1" / "api" / "push" / "subscriptions").and(get()).and(me()).and_then(push::list).boxed(),
         path!("v1" / "api" / "push" / "subscriptions").and(post()).and(me()).and(body()).and_then(push::subscribe).boxed(),

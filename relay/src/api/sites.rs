@@ -26,6 +26,7 @@ fn site_view(app: &App, s: &SiteRecord, me: &Me) -> SiteView {
             .widget
             .clone()
             .with_effective_file_types(&app.config.file_types),
+        routing: s.routing.clone(),
         secret: me.is_owner().then(|| s.secret.clone()),
     }
 }
@@ -114,8 +115,28 @@ pub async fn patch(site: String, app: Arc<App>, me: Me, b: SitePatch) -> Result<
         w.validate().map_err(Problem::from)?;
         s.widget = w;
     }
+    if let Some(r) = b.routing {
+        r.validate().map_err(Problem::from)?;
+        let agents = app.store.agents()?;
+        for t in &r.teams {
+            let stranger = t.members.iter().find(|m| {
+                !agents
+                    .iter()
+                    .any(|a| &a.id == *m && a.sites.contains(&s.id))
+            });
+            if let Some(m) = stranger {
+                return Err(refuse(
+                    ErrorCode::NotFound,
+                    format!("team {}: {m} is not an agent of this site", t.id),
+                ));
+            }
+        }
+        s.routing = r;
+    }
     app.store.put_site(&s)?;
     app.store.sync()?;
+    // The mode, the teams or their members may have changed.
+    app.commit.route(s.id.clone());
     Ok(json(StatusCode::OK, &site_view(&app, &s, &me)))
 }
 
@@ -155,6 +176,7 @@ pub async fn team(site: String, app: Arc<App>, me: Me) -> Result<Reply, Rejectio
             id: a.id,
             name: a.name,
             role: a.role,
+            capacity: a.capacity,
         })
         .collect();
     Ok(json(StatusCode::OK, &team))

@@ -88,6 +88,7 @@ async fn visitor_says(app: &App, visitor: &str, cid: &str) -> crate::commit::Com
         target: Target::Visitor {
             site: SiteId::new("demo").expect("id"),
             visitor: VisitorId::new(visitor).expect("id"),
+            team: None,
         },
         from: Author {
             side: protocol::Side::Visitor,

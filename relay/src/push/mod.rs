@@ -254,7 +254,9 @@ impl Pusher {
                         .collect();
                     (kind, targets, from)
                 }
-                EventBody::Assigned { by, to: Some(to) } if to.id != by.id => {
+                EventBody::Assigned {
+                    by, to: Some(to), ..
+                } if to.id != by.id => {
                     let targets = AgentId::new(to.id.as_str())
                         .ok()
                         .and_then(|a| {
@@ -385,6 +387,10 @@ mod tests {
             agent_read: 0,
             preview: None,
             assignee: assignee.map(|a| AgentId::new(a).expect("id")),
+            team: None,
+            labels: Vec::new(),
+            queued: None,
+            awaiting: None,
         }
     }
 
@@ -415,6 +421,7 @@ mod tests {
             password: None,
             role: crate::store::AgentRole::Agent,
             created: 0,
+            capacity: 5,
         }
     }
 
@@ -492,6 +499,8 @@ mod tests {
             body: EventBody::Assigned {
                 by: author(by),
                 to: Some(author(to)),
+                reason: Some(protocol::AssignReason::Transfer),
+                team: None,
             },
         };
         let jobs = push.jobs_for(&conv(Some("ada")), &ev("bob", "ada"), &store);

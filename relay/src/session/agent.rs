@@ -160,6 +160,7 @@ impl Session {
                 text,
             } => self.invite(site, visitor, cid, text, out).await,
             ClientFrame::Close { conv } => self.close(conv).await,
+            ClientFrame::Note { cid, conv, text } => self.note(cid, conv, text, out).await,
             ClientFrame::Typing { conv, on, .. } => self.agent_typing(conv, on),
             ClientFrame::Read { conv, seq } => {
                 let rec = self.agent_conv(&conv)?;
@@ -176,6 +177,11 @@ impl Session {
                 if let Some(a) = self.agent_mut() {
                     a.away = away;
                     app.hub.agent_away(&a.subscribed, a.live.handle.id(), away);
+                    if !away {
+                        for site in &a.subscribed {
+                            app.commit.route(site.clone());
+                        }
+                    }
                 }
                 Ok(())
             }
@@ -192,7 +198,9 @@ impl Session {
                 Ok(())
             }
             ClientFrame::Viewing { conv } => self.viewing(conv),
-            ClientFrame::Page(_) => Err(err(ErrorCode::Forbidden, "visitors only")),
+            ClientFrame::Page(_) | ClientFrame::Team { .. } => {
+                Err(err(ErrorCode::Forbidden, "visitors only"))
+            }
             ClientFrame::Hello(_) | ClientFrame::Ping | ClientFrame::Pong => Ok(()),
         }
     }
@@ -213,7 +221,10 @@ impl Session {
         if app.store.site(&site).map_err(internal)?.is_none() {
             return Err(err(ErrorCode::UnknownSite, format!("no site {site}")));
         }
-        app.hub.agent_subscribe(&site, &a.live.handle, a.away);
+        let me = (&a.agent.id, a.agent.capacity);
+        app.hub.agent_subscribe(&site, &a.live.handle, a.away, me);
+        // A new available agent may take waiting conversations.
+        app.commit.route(site.clone());
         if !a.subscribed.contains(&site) {
             a.subscribed.push(site.clone());
         }
@@ -300,7 +311,11 @@ impl Session {
             NewMessage {
                 scope,
                 cid,
-                target: Target::Visitor { site, visitor },
+                target: Target::Visitor {
+                    site,
+                    visitor,
+                    team: None,
+                },
                 from: me,
                 text,
                 file: None,
@@ -308,6 +323,28 @@ impl Session {
             out,
         )
         .await;
+        Ok(())
+    }
+
+    /// `note`: a private note into a conversation of the agent's sites;
+    /// acked like a send once durable.
+    async fn note(
+        &mut self,
+        cid: Cid,
+        conv: ConvId,
+        text: String,
+        out: &mut Vec<ServerFrame>,
+    ) -> Result<(), Refuse> {
+        let Some((me, scope)) = self.me() else {
+            return Ok(());
+        };
+        let rec = self.agent_conv(&conv).map_err(|e| with_cid(e, &cid))?;
+        let r = self
+            .app
+            .commit
+            .note(scope, cid.clone(), rec.id, me, text)
+            .await;
+        out.push(super::ack(r, &cid));
         Ok(())
     }
 

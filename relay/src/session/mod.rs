@@ -302,6 +302,7 @@ impl Session {
     /// [`MAX_REPLAY_EVENTS`], then one `synced`. True when events remain.
     fn replay_pages(&mut self, conv: &ConvId, pages: usize, out: &mut Vec<ServerFrame>) -> bool {
         let store = self.app.store.clone();
+        let visitor = matches!(self.state, State::Visitor(_));
         let Some(live) = self.live() else {
             return false;
         };
@@ -319,7 +320,10 @@ impl Session {
             more = events.len() > MAX_REPLAY_EVENTS;
             for ev in events.into_iter().take(MAX_REPLAY_EVENTS) {
                 seq = ev.seq;
-                out.push(ServerFrame::Event(ev));
+                // Agents-only events advance a visitor's cursor unseen.
+                if !(visitor && ev.body.agents_only()) {
+                    out.push(ServerFrame::Event(ev));
+                }
             }
             if !more {
                 break;
@@ -346,6 +350,8 @@ impl Session {
     pub fn handle_push(&mut self, push: &Push, out: &mut Vec<ServerFrame>) {
         let is_agent = matches!(self.state, State::Agent(_));
         match push {
+            // The hub never sends these to visitors; a second lock here.
+            Push::Event(ev) if !is_agent && ev.body.agents_only() => {}
             Push::Event(ev) => {
                 let Some(live) = self.live() else { return };
                 match live.cursors.get(&ev.conv).copied() {
@@ -409,7 +415,12 @@ impl Session {
             Push::Agents { online } if !is_agent => {
                 out.push(ServerFrame::Agents { online: *online })
             }
-            Push::Presence(_) | Push::Offline { .. } | Push::Agents { .. } => {}
+            Push::Queue { conv, position } if !is_agent => out.push(ServerFrame::Queue {
+                conv: conv.clone(),
+                position: *position,
+            }),
+            Push::Presence(_) | Push::Offline { .. } | Push::Agents { .. } | Push::Queue { .. } => {
+            }
         }
     }
 

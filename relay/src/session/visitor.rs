@@ -18,6 +18,9 @@ pub(super) struct VisitorState {
     pub(super) site: SiteId,
     pub(super) visitor: VisitorId,
     name: Option<String>,
+    /// The team the host page chose (`kefu('set', {team})`), one of the
+    /// site's: a new conversation is routed within it.
+    team: Option<TeamId>,
     pub(super) live: Live,
     sends: Rate,
     pages: Rate,
@@ -38,6 +41,14 @@ impl Session {
             ));
         };
         let site = self.hello_site(&site_id)?;
+        // A team the site does not have: said once, routed site-wide.
+        let team = match h.team {
+            Some(t) if site.routing.team(&t).is_none() => {
+                out.push(unknown_team(&t).into());
+                None
+            }
+            t => t,
+        };
         let record = app.store.visitor(&site_id, &visitor).map_err(internal)?;
         self.check_visitor_token(&site_id, &visitor, h.token.as_deref(), record.is_some())?;
         let (user, verified) = verified_user(&site, h.user)?;
@@ -80,6 +91,7 @@ impl Session {
             site: site_id,
             visitor,
             name,
+            team,
             live: Live {
                 sub,
                 handle,
@@ -90,9 +102,34 @@ impl Session {
             typing: Rate::new(),
         }));
         tracing::debug!("visitor hello");
-        for c in convs {
+        for c in &convs {
             self.replay(&c.id, out);
         }
+        for c in convs.iter().filter(|c| c.open) {
+            let position = app.hub.queue_position(&c.site, &c.id);
+            if position > 0 {
+                out.push(ServerFrame::Queue {
+                    conv: c.id.clone(),
+                    position,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// `team`: the team the visitor's next conversation goes to.
+    fn visitor_team(&mut self, team: Option<TeamId>) -> Result<(), Refuse> {
+        let app = self.app.clone();
+        let Some(v) = self.visitor_mut() else {
+            return Ok(());
+        };
+        if let Some(t) = &team {
+            let site = app.store.site(&v.site).map_err(internal)?;
+            if site.is_none_or(|s| s.routing.team(t).is_none()) {
+                return Err(unknown_team(t));
+            }
+        }
+        v.team = team;
         Ok(())
     }
 
@@ -244,6 +281,7 @@ impl Session {
                 file,
             } => self.visitor_send(cid, conv, text, file, out).await,
             ClientFrame::Typing { conv, on, text } => self.visitor_typing(conv, on, text),
+            ClientFrame::Team { team } => self.visitor_team(team),
             ClientFrame::Read { conv, seq } => {
                 let rec = self.own_conv(&conv)?;
                 self.app.commit.read(rec.id, Side::Visitor, seq);
@@ -259,6 +297,7 @@ impl Session {
             | ClientFrame::Status { .. }
             | ClientFrame::Visible { .. }
             | ClientFrame::Viewing { .. }
+            | ClientFrame::Note { .. }
             | ClientFrame::Close { .. } => Err(err(ErrorCode::Forbidden, "agents only")),
             ClientFrame::Hello(_) | ClientFrame::Ping | ClientFrame::Pong => Ok(()),
         }
@@ -359,10 +398,14 @@ impl Session {
             name: v.name.clone(),
         };
         let file = own_file(&app, file, &v.site, Side::Visitor, v.visitor.as_str(), &cid)?;
-        let (site, visitor) = (v.site.clone(), v.visitor.clone());
+        let (site, visitor, team) = (v.site.clone(), v.visitor.clone(), v.team.clone());
         let target = match conv {
             Some(c) => Target::Conv(self.own_conv(&c).map_err(|e| with_cid(e, &cid))?.id),
-            None => Target::Visitor { site, visitor },
+            None => Target::Visitor {
+                site,
+                visitor,
+                team,
+            },
         };
         self.submit(
             NewMessage {
@@ -463,6 +506,13 @@ fn external_referrer(referrer: &str, page: &str) -> Option<String> {
         .ok()
         .is_some_and(|p| host(&p).is_some() && host(&p) == host(&r));
     (!same).then(|| referrer.to_string())
+}
+
+fn unknown_team(t: &TeamId) -> Refuse {
+    err(
+        ErrorCode::NotFound,
+        format!("this site has no team {t}; routing site-wide"),
+    )
 }
 
 #[cfg(test)]

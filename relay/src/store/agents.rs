@@ -23,6 +23,9 @@ pub struct AgentRecord {
     pub role: AgentRole,
     #[serde(default)]
     pub created: u64,
+    /// Open conversations auto-assignment gives this agent at most.
+    #[serde(default = "protocol::api::default_capacity")]
+    pub capacity: u32,
 }
 
 /// An agent session token, stored as its SHA-256 only.

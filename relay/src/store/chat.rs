@@ -2,7 +2,7 @@
 //! dedup index.
 
 use super::{decode, keys, Result, Store, StoreError};
-use protocol::{AgentId, ConvId, ConvSummary, Event, SiteId, VisitorId};
+use protocol::{AgentId, ConvId, ConvSummary, Event, SiteId, TeamId, VisitorId};
 use serde::{Deserialize, Serialize};
 
 /// A conversation's state; the commit task is its only writer.
@@ -22,6 +22,18 @@ pub struct ConvRecord {
     /// The agent handling it, if any.
     #[serde(default)]
     pub assignee: Option<AgentId>,
+    /// The team routing keeps it within (absent: the whole site).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<TeamId>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+    /// In the site's queue since (ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queued: Option<u64>,
+    /// Since when a visitor message waits for an agent's answer (ms): set
+    /// by the first unanswered visitor message, cleared by an agent's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub awaiting: Option<u64>,
 }
 
 impl ConvRecord {
@@ -38,6 +50,9 @@ impl ConvRecord {
             agent_read: self.agent_read,
             preview: self.preview.clone(),
             assignee: self.assignee.clone(),
+            team: self.team.clone(),
+            labels: self.labels.clone(),
+            queued: self.queued,
         }
     }
 }
@@ -144,6 +159,76 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// Open conversations assigned to `agent` (routing's load index).
+    pub fn load_count(&self, agent: &AgentId) -> Result<u32> {
+        Ok(self.chat.scan_prefix(keys::load_prefix(agent)).count() as u32)
+    }
+
+    /// Every site's queue: (site, since, conv), oldest first per site.
+    pub fn queued_all(&self) -> Result<Vec<(SiteId, u64, ConvId)>> {
+        let mut out = Vec::new();
+        for item in self.chat.scan_prefix(keys::QUEUE_PREFIX) {
+            let (k, _) = item?;
+            let rest = &k[1..];
+            let parsed = rest.iter().position(|&b| b == 0).and_then(|i| {
+                let site = std::str::from_utf8(&rest[..i]).ok()?;
+                let tail = rest.get(i + 1..)?;
+                let since = u64::from_be_bytes(tail.get(..8)?.try_into().ok()?);
+                let conv = std::str::from_utf8(tail.get(8..)?).ok()?;
+                Some((SiteId::new(site).ok()?, since, ConvId::new(conv).ok()?))
+            });
+            match parsed {
+                Some(q) => out.push(q),
+                None => {
+                    tracing::warn!(key = %String::from_utf8_lossy(&k), "skipping bad queue key")
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Conversations in the load index (open and assigned), every agent.
+    pub fn assigned_open(&self) -> Result<Vec<ConvRecord>> {
+        let mut out = Vec::new();
+        for item in self.chat.scan_prefix(keys::LOAD_PREFIX) {
+            let (k, _) = item?;
+            let conv = k
+                .iter()
+                .position(|&b| b == 0)
+                .and_then(|i| std::str::from_utf8(&k[i + 1..]).ok())
+                .and_then(|s| ConvId::new(s).ok());
+            if let Some(c) = conv.map(|c| self.conv(&c)).transpose()?.flatten() {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Builds routing's load index from the conversation records, once per
+    /// store (stores from before routing have none); later the commit
+    /// thread keeps it with every change.
+    pub fn build_load_index(&self) -> Result<()> {
+        const DONE: &[u8] = b"routing_index_v1";
+        if self.meta.get(DONE)?.is_some() {
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        let mut n = 0usize;
+        for item in self.chat.scan_prefix(b"c") {
+            let (k, v) = item?;
+            let c: ConvRecord = decode(&k, &v)?;
+            if let (true, Some(a)) = (c.open, &c.assignee) {
+                batch.insert(keys::load(a, &c.id), &[][..]);
+                n += 1;
+            }
+        }
+        self.chat.apply_batch(batch)?;
+        self.meta.insert(DONE, &[1u8][..])?;
+        self.sync()?;
+        tracing::info!(assigned = n, "routing: load index built");
+        Ok(())
     }
 
     /// Total stored events (for metrics and tests); walks the index.

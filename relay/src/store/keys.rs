@@ -1,7 +1,7 @@
 //! Keys of the `chat` tree; the commit task builds batches with them.
 
 use super::join;
-use protocol::{ConvId, FileId, SiteId, VisitorId};
+use protocol::{AgentId, ConvId, FileId, SiteId, VisitorId};
 
 pub fn conv(conv: &ConvId) -> Vec<u8> {
     [b"c", conv.as_str().as_bytes()].concat()
@@ -58,3 +58,27 @@ pub const PUSH_JOB_PREFIX: &[u8] = b"q";
 pub fn push_job(id: &str) -> Vec<u8> {
     [PUSH_JOB_PREFIX, id.as_bytes()].concat()
 }
+
+/// Routing's load index: `l` agent `\0` conv → (), one per open
+/// conversation assigned to the agent.
+pub fn load(agent: &AgentId, conv: &ConvId) -> Vec<u8> {
+    [load_prefix(agent).as_slice(), conv.as_str().as_bytes()].concat()
+}
+pub fn load_prefix(agent: &AgentId) -> Vec<u8> {
+    [b"l", agent.as_str().as_bytes(), b"\0"].concat()
+}
+pub const LOAD_PREFIX: &[u8] = b"l";
+
+/// Routing's queue: `w` site `\0` since(u64 BE) conv → (), oldest first.
+pub fn queued(site: &SiteId, since: u64, conv: &ConvId) -> Vec<u8> {
+    [
+        queue_prefix(site).as_slice(),
+        &since.to_be_bytes(),
+        conv.as_str().as_bytes(),
+    ]
+    .concat()
+}
+pub fn queue_prefix(site: &SiteId) -> Vec<u8> {
+    [b"w", site.as_str().as_bytes(), b"\0"].concat()
+}
+pub const QUEUE_PREFIX: &[u8] = b"w";

@@ -11,6 +11,9 @@
 //!   - `v` site `\0` visitor `\0` conv → (): a visitor's conversations
 //!   - `f` file `\0` conv            → (): a conversation a file was sent in
 //!     (written with the message, so access follows the message)
+//!   - `l` agent `\0` conv          → (): open conversations assigned to an
+//!     agent (routing's load), built once from the records on first start
+//!   - `w` site `\0` since(u64 BE) conv → (): the site's queue, oldest first
 //! - `sites`: site id → [`SiteRecord`]
 //! - `visitors`: site `\0` visitor → [`VisitorRecord`]
 //! - `pages`: site `\0` visitor `\0` ts(u64 BE) → [`PageRecord`]

@@ -19,6 +19,9 @@ pub struct SiteRecord {
     pub allowed_origins: Vec<String>,
     #[serde(default)]
     pub widget: protocol::WidgetSettings,
+    /// Assignment mode, no-answer reassignment, teams, labels.
+    #[serde(default)]
+    pub routing: protocol::api::Routing,
 }
 
 /// A canned reply an agent can insert with `/shortcut`.

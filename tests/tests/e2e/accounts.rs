@@ -666,6 +666,7 @@ async fn openapi_describes_every_route() -> Result<()> {
             .replace("{agent}", "x")
             .replace("{id}", "x")
             .replace("{visitor}", "x")
+            .replace("{label}", "x")
             .replace("{file}", "01ARZ3NDEKTSV4RRFFQ69G5FAV");
         assert!(!concrete.contains('{'), "placeholder left in {concrete}");
         let r = http

@@ -248,11 +248,24 @@ async fn mixed_transports_interleave_in_order() -> Result<()> {
         .iter()
         .filter_map(|f| f["seq"].as_u64())
         .collect();
-    assert_eq!(
-        seqs,
-        (1..=(2 * N as u64 + 1)).collect::<Vec<_>>(),
-        "visitor saw every message once"
-    );
+    // Every stored message, once (the agent's first reply also assigned
+    // the conversation: that event sits between the messages).
+    let history: Value = reqwest::Client::new()
+        .get(relay.http(&format!("/v1/api/conversations/{conv}/events")))
+        .bearer_auth(DEMO_TOKEN)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let stored: Vec<u64> = history["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["kind"] == "message")
+        .filter_map(|e| e["seq"].as_u64())
+        .collect();
+    assert_eq!(stored.len(), 2 * N + 1);
+    assert_eq!(seqs, stored, "visitor saw every message once");
     for i in 1..=N {
         for t in [format!("visitor {i}"), format!("agent {i}")] {
             assert!(
@@ -350,7 +363,7 @@ async fn reconnect_with_cursor_replays_exactly_the_missed() -> Result<()> {
     assert_eq!(ev["seq"], 6);
 
     // The visitor reconnects having applied up to 4 (and the agent replies
-    // meanwhile): it gets 5, 6, 7 only.
+    // meanwhile, which assigns the conversation to it: 8): it gets 5–8 only.
     a.send(send_to(&conv, "r1", "agent reply")).await?;
     a.until_type("ack").await?;
     v.close().await?;
@@ -365,7 +378,7 @@ async fn reconnect_with_cursor_replays_exactly_the_missed() -> Result<()> {
         .filter(|f| f["type"] == "event")
         .filter_map(|f| f["seq"].as_u64())
         .collect();
-    assert_eq!(seqs, vec![5, 6, 7]);
+    assert_eq!(seqs, vec![5, 6, 7, 8]);
     Ok(())
 }
 

@@ -11,6 +11,7 @@ mod files;
 mod first_run;
 mod hostile;
 mod liveness;
+mod routing;
 mod slow_consumer;
 mod visitors;
 

@@ -129,10 +129,12 @@ async fn slow_consumer(events: usize) -> Result<()> {
     // on a write after WRITE_TIMEOUT, 15 s: far longer than this takes).
     agent_writes(&relay, &conv, events).await?;
 
-    // Reading again: every event 2..=EVENTS+1, once each, in order. No new
-    // push arrives after the last one, so the tail dropped while the queue
-    // was full can only come from the relay's catch-up.
-    let last = events as u64 + 1;
+    // Reading again: every event 2..=EVENTS+2 (the agent's first reply
+    // also assigns the conversation to it: one `assigned` event more), once
+    // each, in order. No new push arrives after the last one, so the tail
+    // dropped while the queue was full can only come from the relay's
+    // catch-up.
+    let last = events as u64 + 2;
     let mut seqs = Vec::new();
     while seqs.last() != Some(&last) {
         match next(&mut v).await {
