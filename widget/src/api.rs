@@ -90,11 +90,14 @@ impl Widget {
         let f = obj();
         set(&f, "type", "page");
         set(&f, "url", window().location().href().unwrap_or_default());
-        set(
-            &f,
-            "title",
-            doc.title().chars().take(500).collect::<String>(),
-        );
+        // Cut to the relay's limit in bytes, at a character's edge.
+        let mut title = doc.title();
+        let mut n = title.len().min(protocol::limits::MAX_TITLE_BYTES);
+        while !title.is_char_boundary(n) {
+            n -= 1;
+        }
+        title.truncate(n);
+        set(&f, "title", title);
         let r = doc.referrer();
         if !r.is_empty() {
             set(&f, "referrer", r);
