@@ -3,7 +3,8 @@
 //! mode of old, disabled storage). The outbox, cursors and message log live
 //! in localStorage, or in memory only when it is unavailable.
 
-use crate::js::{array, call, enc, get, set, window};
+use crate::js::{enc, get, set, window};
+use wasm_bindgen::JsCast;
 
 pub struct Storage {
     prefix: String,
@@ -56,8 +57,8 @@ impl Storage {
     fn cookie_get(&self, k: &str) -> Option<String> {
         let doc = window().document()?;
         let name = [&self.cookie_name(k), "="].concat();
-        let all = call(&get(&doc, "cookie"), "split", &["; ".into()]);
-        array(&all).iter().find_map(|c| {
+        let all: js_sys::JsString = get(&doc, "cookie").dyn_into().ok()?;
+        all.split("; ").iter().find_map(|c| {
             let v = c.as_string()?;
             js_sys::decode_uri_component(v.strip_prefix(name.as_str())?)
                 .ok()?
