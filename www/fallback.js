@@ -36,6 +36,7 @@
     if (el.addEventListener) el.addEventListener(ev, f, false);
     else if (el.attachEvent) el.attachEvent('on' + ev, f);
   }
+  function warn(s) { try { if (w.console && w.console.warn) w.console.warn(s); } catch (e) {} }
   function later(f, ms) { return setTimeout(function () { try { f(); } catch (e) {} }, ms); }
 
   /* JSON: native where present (IE8 standards mode has it); else a small
@@ -86,7 +87,8 @@
     away: "We're away — leave a message", reconnecting: 'Reconnecting…',
     attach: 'Attach a file', uploading: 'Uploading…', oldBrowser: 'Sending files needs a newer browser; you can still receive them here.',
     upFailed: 'could not be sent', newMessage: 'New message', closed: 'This chat was closed',
-    unavailable: 'Chat unavailable', yesterday: 'Yesterday', dismiss: 'Dismiss' };
+    unavailable: 'Chat unavailable', yesterday: 'Yesterday', dismiss: 'Dismiss',
+    queuePre: 'You are number ', queuePost: ' in line' };
   var ZH = { title: '在线客服', greeting: '您好！有什么可以帮您？',
     offline: '我们暂时不在线。请留言，我们回来后会在这里（或通过您留下的邮箱）回复您。',
     placeholder: '输入消息…', send: '发送', sending: '发送中…', sent: '已发送', read: '已读',
@@ -94,7 +96,8 @@
     away: '客服不在线，请留言', reconnecting: '正在重新连接…',
     attach: '添加附件', uploading: '上传中…', oldBrowser: '发送文件需要更新的浏览器；您仍可在这里接收文件。',
     upFailed: '发送失败', newMessage: '新消息', closed: '本次对话已结束',
-    unavailable: '聊天暂不可用', yesterday: '昨天', dismiss: '关闭' };
+    unavailable: '聊天暂不可用', yesterday: '昨天', dismiss: '关闭',
+    queuePre: '排队中：您是第 ', queuePost: ' 位' };
   function pick(lang) { return /^zh/i.test(lang || '') ? ZH : EN; }
   var T = pick(cfg.lang || (w.navigator && (w.navigator.language || w.navigator.userLanguage)));
 
@@ -108,7 +111,9 @@
     /* the visitor's read marks {conv: seq}; the preview dismissed; the
        relay refused this page's origin (times); the tab title flashing */
     read: dec(load('rd') || '{}') || {}, dismissed: load('pv') || '', refused: 0,
-    told: 0, interacted: false, flash: null
+    told: 0, interacted: false, flash: null,
+    /* kefu('set', {team}); the conversation waiting for an agent, its place */
+    team: null, qConv: '', qPos: 0
   };
   if (!S.vid) { S.vid = newId('v'); save('vid', S.vid); }
   each(S.outbox, function (o) {
@@ -184,6 +189,7 @@
     var h = { type: 'hello', v: 1, role: 'visitor', site: SITE, visitor: S.vid, cursors: S.cursors };
     if (S.token) h.token = S.token;
     if (S.user) h.user = S.user;
+    if (S.team) h.team = S.team;
     var gen = ++S.gen;
     S.sid = null;
     post([h], function (status, body) {
@@ -191,7 +197,11 @@
       if (status == 200 && body && body.sid) {
         S.sid = body.sid; S.ack = 0;
         each(body.frames || [], frame);
-        if (S.connected) { poll(gen); flush(); page(); }
+        if (S.connected) {
+          poll(gen); flush(); page();
+          /* a team set while this hello was on its way */
+          if (S.team != h.team) cast([{ type: 'team', team: S.team }]);
+        }
       } else if (status == 200 && body) {
         each(body.frames || [], frame);
         if (!S.refused) retry();
@@ -288,6 +298,8 @@
       S.connected = true; S.attempts = 0; S.refused = 0;
       if (f.token) { S.token = f.token; save('tok', f.token); }
       S.agentsOnline = !!f.agents_online;
+      /* the relay sends the place in line after welcome */
+      S.qPos = 0;
       st = f.settings;
       if (st) {
         if (st.language) T = pick(st.language);
@@ -314,6 +326,8 @@
     } else if (f.type == 'event') {
       if (f.seq <= (S.cursors[f.conv] || 0)) return;
       S.cursors[f.conv] = f.seq;
+      /* an agent wrote, or it closed: no longer waiting */
+      if (f.conv == S.qConv && (f.kind == 'closed' || (f.kind == 'message' && f.from && f.from.side == 'agent'))) S.qPos = 0;
       if (f.kind == 'closed') place({ conv: f.conv, seq: f.seq, ts: f.ts, closed: true });
       if (f.kind == 'message') {
         var mine = f.from && f.from.side == 'visitor';
@@ -338,6 +352,8 @@
       if (f.side == 'agent') showTyping(f.on, f.name);
     } else if (f.type == 'agents') {
       S.agentsOnline = !!f.online; render();
+    } else if (f.type == 'queue') {
+      S.qConv = f.conv; S.qPos = f.position || 0; render();
     } else if (f.type == 'error') {
       if (f.code == 'origin_not_allowed') refused();
       else if (f.code == 'token_required' || f.code == 'bad_token') {
@@ -410,11 +426,9 @@
     S.refused++;
     S.connected = false;
     if (S.refused == 1) {
-      try {
-        if (w.console && w.console.warn) w.console.warn('kefu: the chat is unavailable on this page: its origin ' +
-          (w.location.protocol + '//' + w.location.host) + ' is not allowed for site "' + SITE +
-          '". Add it under "Allowed origins" in the site\'s settings of the kefu console (' + BASE + '/console/).');
-      } catch (e) {}
+      warn('kefu: the chat is unavailable on this page: its origin ' +
+        (w.location.protocol + '//' + w.location.host) + ' is not allowed for site "' + SITE +
+        '". Add it under "Allowed origins" in the site\'s settings of the kefu console (' + BASE + '/console/).');
       var gen = ++S.gen;
       later(function () { if (gen == S.gen) hello(); }, TIMING.refused_retry_ms);
     }
@@ -678,6 +692,8 @@
       bubble(m.mine ? 'kefu-me' : '', m.mine ? '' : (m.name || T.agent), m.text, state, m.cid, m.file, m.ts);
       if (m.mine && V.color) V.log.lastChild.style.backgroundColor = V.color;
     });
+    /* the place in line, while agents are online (else the away notice) */
+    if (S.qPos > 0 && S.agentsOnline && S.conv == S.qConv) bubble('kefu-sys', '', T.queuePre + S.qPos + T.queuePost, '', '');
     if (S.refused) bubble('kefu-sys', '', T.unavailable, '', '');
     V.log.scrollTop = V.log.scrollHeight;
   }
@@ -689,6 +705,13 @@
     else if (name == 'toggle') setOpen(!S.open);
     else if (name == 'send' && typeof a == 'string') send(a);
     else if (name == 'identify' && a && typeof a == 'object') { S.user = a; if (S.connected) hello(); }
+    else if (name == 'set' && a && typeof a == 'object' && a.team !== undefined) {
+      /* the next conversation's team, an id (null: the whole site) */
+      if (a.team === null || (typeof a.team == 'string' && /^[\w-]{1,64}$/.test(a.team))) {
+        S.team = a.team;
+        cast([{ type: 'team', team: a.team }]);
+      } else warn('kefu: set: team ignored, not an id (1-64 of A-Z a-z 0-9 _ -) or null');
+    }
     else if (name == 'on' && typeof b == 'function') {
       S.handlers.push([a, b]);
       if (a == 'ready' && S.ready) later(b, 0);

@@ -39,6 +39,10 @@ pub struct Texts {
     pub yesterday: &'static str,
     /// The preview card's close button.
     pub dismiss: &'static str,
+    /// The visitor's place in line for a free agent, around the number:
+    /// "You are number 3 in line".
+    pub queue_pre: &'static str,
+    pub queue_post: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -68,6 +72,8 @@ pub const EN: Texts = Texts {
     unavailable: "Chat unavailable",
     yesterday: "Yesterday",
     dismiss: "Dismiss",
+    queue_pre: "You are number ",
+    queue_post: " in line",
 };
 
 pub const ZH: Texts = Texts {
@@ -97,6 +103,8 @@ pub const ZH: Texts = Texts {
     unavailable: "聊天暂不可用",
     yesterday: "昨天",
     dismiss: "关闭",
+    queue_pre: "排队中：您是第 ",
+    queue_post: " 位",
 };
 
 /// `zh…` → Chinese, anything else → English.

@@ -157,6 +157,29 @@ test('reload while a message is unsent: delivered exactly once after reconnectin
   a.close();
 });
 
+test('no usable localStorage: the visitor id and token live in cookies, so a reload is the same visitor in the same conversation', async () => {
+  const a = await agent(relay);
+  const ctx = await chrome.newContext();
+  // Storage that is there but refuses writes (old Safari private mode).
+  await ctx.addInitScript(() => { Storage.prototype.setItem = function () { throw new Error('QuotaExceededError'); }; });
+  const p = await openWidget(ctx, host.url + '/');
+  await launcher(p).click();
+  await say(p, 'cookie visitor, before the reload');
+  const ev = await a.waitFor((f) => f.type === 'event' && f.text === 'cookie visitor, before the reload');
+  const jar = async () => Object.fromEntries((await ctx.cookies()).map((c) => [c.name, decodeURIComponent(c.value)]));
+  assert.equal((await jar()).kefu_demo_vid, ev.from.id, JSON.stringify(await jar()));
+  await until(async () => (await jar()).kefu_demo_tok, 5000, 'token cookie');
+  await p.reload();
+  await until(() => p.evaluate(() => window.kefu && window.kefu.mode), 15000, 'widget boot after reload');
+  await until(() => p.locator('kefu-widget .p').isVisible(), 5000, 'the panel kept open (a cookie too)');
+  await say(p, 'cookie visitor, after the reload');
+  const again = await a.waitFor((f) => f.type === 'event' && f.text === 'cookie visitor, after the reload');
+  assert.equal(again.from.id, ev.from.id, 'the same visitor');
+  assert.equal(again.conv, ev.conv, 'the same conversation');
+  await ctx.close();
+  a.close();
+});
+
 test('hostile host CSS does not break the widget, and the widget does not restyle the host', async () => {
   const a = await agent(relay);
   const ctx = await chrome.newContext({ viewport: { width: 1280, height: 800 } });

@@ -4,6 +4,7 @@
 
 use crate::js::*;
 use crate::{boot, with, Widget};
+use protocol::TeamId;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -23,6 +24,7 @@ pub fn command(name: &str, a: JsValue, b: JsValue) {
             }
         }
         "identify" => with(|w| w.identify(a)),
+        "set" => with(|w| w.set(&a)),
         "on" => {
             if let (Some(ev), Ok(f)) = (a.as_string(), b.dyn_into::<js_sys::Function>()) {
                 with(|w| w.hooks.on(ev, f));
@@ -82,6 +84,29 @@ impl Widget {
         }
     }
 
+    /// `kefu('set', {team})`: the team the visitor's next conversation is
+    /// routed to (`null`: the whole site). It travels in hello, so
+    /// reconnects keep it; an open socket hears it at once as a `team`
+    /// frame. A team that is not an id is dropped with one warning.
+    fn set(&mut self, o: &JsValue) {
+        let team = get(o, "team");
+        if team.is_undefined() {
+            return;
+        }
+        let valid = team.is_null() || team.as_string().is_some_and(|t| TeamId::new(t).is_ok());
+        if !valid {
+            let msg = "kefu: set: team ignored, not an id (1-64 of A-Z a-z 0-9 _ -) or null";
+            web_sys::console::warn_1(&msg.into());
+            return;
+        }
+        let f = obj();
+        set(&f, "type", "team");
+        // null: the whole site (the relay reads it as no team).
+        set(&f, "team", team.clone());
+        self.conn.send(&f);
+        self.me.team = team;
+    }
+
     /// Reports the current page (on welcome and on SPA navigation).
     pub(crate) fn page(&self) {
         let Some(doc) = window().document() else {
@@ -90,15 +115,69 @@ impl Widget {
         let f = obj();
         set(&f, "type", "page");
         set(&f, "url", window().location().href().unwrap_or_default());
-        set(
-            &f,
-            "title",
-            doc.title().chars().take(500).collect::<String>(),
-        );
+        // Cut to the relay's limit in bytes, at a character's edge.
+        let mut title = doc.title();
+        let mut n = title.len().min(protocol::limits::MAX_TITLE_BYTES);
+        while !title.is_char_boundary(n) {
+            n -= 1;
+        }
+        title.truncate(n);
+        set(&f, "title", title);
         let r = doc.referrer();
         if !r.is_empty() {
             set(&f, "referrer", r);
         }
         self.conn.send(&f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use protocol::frames::{ClientFrame, Hello};
+    use protocol::TeamId;
+
+    /// What `kefu('set', {team})` sends is what the relay reads: a team, or
+    /// null for the whole site, in a `team` frame and in `hello` (where
+    /// JSON leaves an undefined team out); a team that is not an id would
+    /// cost the visitor the whole hello, so the widget drops it first.
+    #[test]
+    fn team_frames_parse_as_the_relay_reads_them() {
+        let team = |text: &str| match ClientFrame::parse(text) {
+            Ok(ClientFrame::Team { team }) => team,
+            other => panic!("{text}: {other:?}"),
+        };
+        assert_eq!(
+            team(r#"{"type":"team","team":"sales"}"#),
+            TeamId::new("sales").ok()
+        );
+        assert_eq!(team(r#"{"type":"team","team":null}"#), None);
+        assert_eq!(team(r#"{"type":"team"}"#), None);
+        let hello = |team: &str| {
+            let text = [
+                r#"{"type":"hello","v":1,"role":"visitor","site":"demo","visitor":"v1""#,
+                team,
+                "}",
+            ]
+            .concat();
+            match ClientFrame::parse(&text) {
+                Ok(ClientFrame::Hello(Hello { team, .. })) => Ok(team),
+                Ok(other) => panic!("{other:?}"),
+                Err(e) => Err(e),
+            }
+        };
+        assert_eq!(
+            hello(r#","team":"support""#).ok().flatten(),
+            TeamId::new("support").ok()
+        );
+        assert_eq!(hello(r#","team":null"#).ok(), Some(None));
+        assert_eq!(hello("").ok(), Some(None));
+        for bad in ["sales team", "", "ü", &"x".repeat(65)] {
+            assert!(TeamId::new(bad).is_err(), "{bad:?} is not a team id");
+            let field = [r#","team":""#, bad, "\""].concat();
+            assert!(
+                hello(&field).is_err(),
+                "a hello with team {bad:?} is refused"
+            );
+        }
     }
 }

@@ -29,6 +29,10 @@ pub struct Visitor {
     pub token: Option<String>,
     /// The host page's `kefu('identify', user)`, presented in `hello`.
     pub user: JsValue,
+    /// The host page's `kefu('set', {team})`, presented in `hello`: the
+    /// team a new conversation is routed to (a valid id; null or
+    /// undefined: the whole site, and `JSON.stringify` leaves undefined out).
+    pub team: JsValue,
 }
 
 impl Visitor {
@@ -292,6 +296,7 @@ impl Widget {
         if me.user.is_object() {
             set(&h, "user", me.user.clone());
         }
+        set(&h, "team", me.team.clone());
         set(&h, "cursors", self.chat.cursors_js());
         self.conn.send(&h);
     }

@@ -1,6 +1,7 @@
 //! The relay's frames, applied to the widget's parts: `welcome` (token,
 //! heartbeat, the site's settings, conversations), `ack`, `event`, read
-//! marks, agents online, typing, `ping` and `error`.
+//! marks, agents online, the visitor's place in line (`queue`), typing,
+//! `ping` and `error`.
 
 use crate::js::*;
 use crate::Widget;
@@ -31,6 +32,11 @@ impl Widget {
                 self.chat.agents_online = get_bool(&f, "online");
                 self.render();
             }
+            Some("queue") => {
+                let conv = get_str(&f, "conv").unwrap_or_default();
+                self.chat.queue = (conv, get_u64(&f, "position"));
+                self.render();
+            }
             Some("ping") => {
                 let p = obj();
                 set(&p, "type", "pong");
@@ -50,6 +56,8 @@ impl Widget {
             self.me.token = Some(t);
         }
         self.chat.agents_online = get_bool(f, "agents_online");
+        // Still waiting or not, the relay says so right after welcome.
+        self.chat.queue.1 = 0;
         let s = get(f, "settings");
         if s.is_object() {
             self.settings(&s);
@@ -160,8 +168,13 @@ impl Widget {
             return;
         }
         let from = get(f, if closed { "by" } else { "from" });
-        let mine = get_str(&from, "side").as_deref() == Some("visitor");
+        let side = get_str(&from, "side");
+        let mine = side.as_deref() == Some("visitor");
         let cid = get_str(f, "cid").unwrap_or_default();
+        if (closed || side.as_deref() == Some("agent")) && self.chat.queue.0 == conv {
+            // An agent wrote, or the conversation closed: no longer waiting.
+            self.chat.queue.1 = 0;
+        }
         self.chat.conv = Some(conv.clone());
         if !closed && mine && self.chat.stored(&cid, &conv, seq, ts) {
             // Our own message, sent from this page: its ack may be later.

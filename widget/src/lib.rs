@@ -139,6 +139,7 @@ fn boot(cfg: &JsValue) {
             id,
             token: store.get("tok"),
             user: JsValue::UNDEFINED,
+            team: JsValue::UNDEFINED,
         },
         store,
         view,

@@ -135,6 +135,9 @@ pub struct Chat {
     /// The highest seq an agent has read (our messages up to it show "Read").
     pub agent_read: u64,
     pub agents_online: bool,
+    /// The conversation waiting for a free agent and its place in line
+    /// (1: next; 0: not waiting), from the relay's `queue` frames.
+    pub queue: (String, u64),
 }
 
 impl Chat {
@@ -200,6 +203,18 @@ impl Chat {
     /// overlapping what we have); otherwise the cursor moves to it.
     pub fn advance(&mut self, conv: &str, seq: u64) -> bool {
         self.cursors.raise(conv, seq)
+    }
+
+    /// The place in line shown: the conversation on screen waits for an
+    /// agent while agents are online (0: no line). When nobody is online
+    /// the away notice says it instead.
+    pub fn place(&self) -> u64 {
+        let (conv, n) = &self.queue;
+        if self.agents_online && self.conv.as_ref() == Some(conv) {
+            *n
+        } else {
+            0
+        }
     }
 
     /// A new visitor id starts without history on the relay.
@@ -277,7 +292,7 @@ impl Chat {
     }
 
     /// What the view draws: the greeting, the away notice when nobody is
-    /// online, then the log. `greeting` and `offline` are the site's own
+    /// online, the log, then the visitor's place in line. `greeting` and `offline` are the site's own
     /// texts, or empty for the built-in ones.
     pub fn rows(
         &self,
@@ -322,6 +337,11 @@ impl Chat {
                 file: file_row(me, &m.file),
                 time: when::label(fx, m.ts, t),
             });
+        }
+        let n = self.place();
+        if n > 0 {
+            let text = [t.queue_pre, &itoa(n), t.queue_post].concat();
+            rows.push(Row::line("m sys", text));
         }
         rows
     }
@@ -403,6 +423,60 @@ mod tests {
         assert_eq!((chat.cursors.get("c1"), chat.cursors.get("c2")), (3, 1));
         chat.forget_cursors();
         assert!(chat.advance("c1", 1));
+    }
+
+    /// The visitor's place in line is the last row for the conversation on
+    /// screen while agents are online, in the visitor's language; it goes
+    /// at 0, for another conversation, and while nobody is online (the
+    /// away notice says so then).
+    #[test]
+    fn the_place_in_line_shows_for_the_conversation_on_screen() {
+        use protocol::texts::{EN, ZH};
+        let me = Visitor {
+            base: String::new(),
+            site: "demo".into(),
+            id: "v1".into(),
+            token: None,
+            user: JsValue::UNDEFINED,
+            team: JsValue::UNDEFINED,
+        };
+        let last = |chat: &Chat, t: &Texts| {
+            let mut rows = chat.rows(t, "", "", &me, &JsValue::UNDEFINED);
+            rows.pop().map(|r| (r.class, r.text))
+        };
+        let mut chat = Chat {
+            conv: Some("c1".into()),
+            agents_online: true,
+            ..Chat::default()
+        };
+        assert_eq!(chat.place(), 0);
+        chat.queue = ("c1".into(), 3);
+        assert_eq!(
+            last(&chat, &EN),
+            Some(("m sys", "You are number 3 in line".into()))
+        );
+        assert_eq!(
+            last(&chat, &ZH),
+            Some(("m sys", "排队中：您是第 3 位".into()))
+        );
+        chat.queue.1 = 2;
+        assert_eq!(
+            last(&chat, &EN).map(|r| r.1).as_deref(),
+            Some("You are number 2 in line")
+        );
+        chat.agents_online = false;
+        assert_eq!(chat.place(), 0, "nobody online: the away notice instead");
+        chat.agents_online = true;
+        chat.conv = Some("c2".into());
+        assert_eq!(chat.place(), 0, "another conversation on screen");
+        chat.conv = Some("c1".into());
+        chat.queue.1 = 0;
+        assert_eq!(chat.place(), 0);
+        assert_eq!(
+            last(&chat, &EN).map(|r| r.1).as_deref(),
+            Some(EN.greeting),
+            "the greeting is last again"
+        );
     }
 
     fn agent_msg(conv: &str, seq: u64) -> Msg {

@@ -3,7 +3,7 @@
 //! mode of old, disabled storage). The outbox, cursors and message log live
 //! in localStorage, or in memory only when it is unavailable.
 
-use crate::js::window;
+use crate::js::{enc, get, set, window};
 use wasm_bindgen::JsCast;
 
 pub struct Storage {
@@ -47,41 +47,36 @@ impl Storage {
     }
 
     fn cookie_name(&self, k: &str) -> String {
-        self.key(k).replace(':', "_")
-    }
-
-    fn doc() -> Option<web_sys::HtmlDocument> {
-        window()
-            .document()?
-            .dyn_into::<web_sys::HtmlDocument>()
-            .ok()
-    }
-
-    fn cookie_get(&self, k: &str) -> Option<String> {
-        let all = Self::doc()?.cookie().ok()?;
-        let name = self.cookie_name(k);
-        // A closure, not `';'`: the char pattern pulls in memchr's searcher.
+        // Closures, not char patterns: those pull in memchr's searcher.
         #[allow(clippy::manual_pattern_char_comparison)]
-        let mut cookies = all.split(|c| c == ';');
-        cookies.find_map(|c| {
-            let (n, v) = c.trim_start_matches(' ').split_once('=')?;
-            (n == name)
-                .then(|| js_sys::decode_uri_component(v).ok()?.as_string())
-                .flatten()
+        self.key(k).replace(|c| c == ':', "_")
+    }
+
+    /// `document.cookie` (`a=1; b=2`) read and written as plain
+    /// properties: the typed `HtmlDocument` bindings cost more glue.
+    fn cookie_get(&self, k: &str) -> Option<String> {
+        let doc = window().document()?;
+        let name = [&self.cookie_name(k), "="].concat();
+        let all: js_sys::JsString = get(&doc, "cookie").dyn_into().ok()?;
+        all.split("; ").iter().find_map(|c| {
+            let v = c.as_string()?;
+            js_sys::decode_uri_component(v.strip_prefix(name.as_str())?)
+                .ok()?
+                .as_string()
         })
     }
 
     fn cookie_set(&self, k: &str, v: &str) {
-        if let Some(d) = Self::doc() {
-            let mut c = self.cookie_name(k);
-            c.push('=');
-            c.push_str(
-                &js_sys::encode_uri_component(v)
-                    .as_string()
-                    .unwrap_or_default(),
-            );
-            c.push_str("; path=/; max-age=31536000; SameSite=Lax");
-            let _ = d.set_cookie(&c);
+        if let Some(doc) = window().document() {
+            let name = self.cookie_name(k);
+            let c = [
+                &name,
+                "=",
+                &enc(v),
+                "; path=/; max-age=31536000; SameSite=Lax",
+            ]
+            .concat();
+            set(&doc, "cookie", c);
         }
     }
 }

@@ -142,7 +142,7 @@ fn fallback_texts_are_protocol_texts() {
                 .map(|(_, v)| v.as_str())
                 .unwrap_or_else(|| panic!("fallback.js {table} has no `{k}`"))
         };
-        let shared: [(&str, Field); 22] = [
+        let shared: [(&str, Field); 24] = [
             ("title", |t| t.title),
             ("greeting", |t| t.greeting),
             ("offline", |t| t.offline),
@@ -165,6 +165,8 @@ fn fallback_texts_are_protocol_texts() {
             ("unavailable", |t| t.unavailable),
             ("yesterday", |t| t.yesterday),
             ("dismiss", |t| t.dismiss),
+            ("queuePre", |t| t.queue_pre),
+            ("queuePost", |t| t.queue_post),
         ];
         for (key, text) in shared {
             assert_eq!(get(key), text(texts), "fallback.js {table}.{key}");
