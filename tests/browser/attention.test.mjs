@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { startRelay, agent, browser, until, sleep, SHOTS, signedInConsole, wsVisitor, PHONE, assertFits } from './lib.mjs';
+import { startRelay, agent, browser, until, sleep, SHOTS, signedInConsole, wsVisitor, PHONE, assertFits, apiCall, TOKEN } from './lib.mjs';
 
 const OWNER = { email: 'owner@example.com', password: 'owner-password-1' };
 let relay, chrome;
@@ -51,6 +51,10 @@ test('console: a conversation opens at the newest message, follows new ones, and
     await a.waitFor((f) => f.type === 'ack' && f.cid === cid);
   };
   for (let i = 2; i <= 10; i++) await vis.send('visitor ' + String(i).padStart(2, '0'));
+  // Taken before the agent writes: a reply to an unassigned conversation
+  // would assign it, and that line would split the agent's first run.
+  const me = await apiCall(relay, 'GET', '/v1/api/me', TOKEN);
+  await apiCall(relay, 'POST', `/v1/api/conversations/${first.conv}/assign`, TOKEN, { agent: (me.body || me).id });
   for (let i = 11; i <= 20; i++) await agentSays('agent ' + i);
   for (let i = 21; i <= 30; i++) await vis.send('visitor ' + i);
   for (let i = 31; i <= 40; i++) await agentSays('agent ' + i);
