@@ -406,6 +406,16 @@ struct Group {
     republish: Vec<(ConvId, u64)>,
 }
 
+impl Group {
+    /// The cid index entry of a new message or note, in the batch and for
+    /// the rest of the group.
+    fn index_cid(&mut self, key: (String, String), conv: &ConvId, seq: u64) {
+        self.batch
+            .insert(keys::cid(&key.0, &key.1), encode_cid_hit(conv, seq));
+        self.cids.insert(key, (conv.clone(), seq));
+    }
+}
+
 impl CommitLoop {
     fn run(mut self, mut rx: mpsc::Receiver<Write>) {
         // Routing's indexes, and the queues as they were: visitors learn
@@ -715,25 +725,9 @@ impl CommitLoop {
             text,
             file,
         } = msg;
-        // Idempotency: this group first, then the store.
         let key = (scope, cid.as_str().to_string());
-        if let Some((conv, seq)) = g.cids.get(&key) {
-            return Ok(Ok(Committed {
-                conv: conv.clone(),
-                seq: *seq,
-                duplicate: true,
-            }));
-        }
-        if let Some(hit) = self.store.cid(&key.0, &key.1)? {
-            self.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
-            // Make sure the conversation is cached so republish can route it.
-            let _ = self.conv(&hit.conv)?;
-            g.republish.push((hit.conv.clone(), hit.seq));
-            return Ok(Ok(Committed {
-                conv: hit.conv,
-                seq: hit.seq,
-                duplicate: true,
-            }));
+        if let Some(done) = self.stored_cid(g, &key)? {
+            return Ok(Ok(done));
         }
         let (conv, created) = match target {
             Target::Conv(id) => {
@@ -776,9 +770,7 @@ impl CommitLoop {
                 None => rec.awaiting.or(Some(now)),
             };
         })?;
-        g.batch
-            .insert(keys::cid(&key.0, &key.1), encode_cid_hit(&conv, seq));
-        g.cids.insert(key, (conv.clone(), seq));
+        g.index_cid(key, &conv, seq);
         match agent {
             // Replying to (or inviting into) an unassigned conversation
             // takes it.
@@ -915,6 +907,35 @@ impl CommitLoop {
         }))
     }
 
+    /// Idempotency: where this (scope, cid) was stored — earlier in this
+    /// group, else in the store (its event is published again, in case the
+    /// first publication never happened: a failed sync after apply).
+    fn stored_cid(
+        &mut self,
+        g: &mut Group,
+        key: &(String, String),
+    ) -> Result<Option<Committed>, StoreError> {
+        if let Some((conv, seq)) = g.cids.get(key) {
+            return Ok(Some(Committed {
+                conv: conv.clone(),
+                seq: *seq,
+                duplicate: true,
+            }));
+        }
+        let Some(hit) = self.store.cid(&key.0, &key.1)? else {
+            return Ok(None);
+        };
+        self.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
+        // Make sure the conversation is cached so republish can route it.
+        let _ = self.conv(&hit.conv)?;
+        g.republish.push((hit.conv.clone(), hit.seq));
+        Ok(Some(Committed {
+            conv: hit.conv,
+            seq: hit.seq,
+            duplicate: true,
+        }))
+    }
+
     /// `note`: a private note, deduplicated by cid like a message.
     fn stage_note(
         &mut self,
@@ -926,27 +947,14 @@ impl CommitLoop {
         text: String,
     ) -> Result<Result<Committed, CommitError>, StoreError> {
         let key = (scope, cid.as_str().to_string());
-        if let Some((conv, seq)) = g.cids.get(&key) {
-            return Ok(Ok(Committed {
-                conv: conv.clone(),
-                seq: *seq,
-                duplicate: true,
-            }));
-        }
-        if let Some(hit) = self.store.cid(&key.0, &key.1)? {
-            return Ok(Ok(Committed {
-                conv: hit.conv,
-                seq: hit.seq,
-                duplicate: true,
-            }));
+        if let Some(done) = self.stored_cid(g, &key)? {
+            return Ok(Ok(done));
         }
         if self.conv(&conv)?.is_none() {
             return Ok(Err(CommitError::UnknownConversation));
         }
         let seq = self.append(g, &conv, EventBody::Note { from, cid, text }, |_| {})?;
-        g.batch
-            .insert(keys::cid(&key.0, &key.1), encode_cid_hit(&conv, seq));
-        g.cids.insert(key, (conv.clone(), seq));
+        g.index_cid(key, &conv, seq);
         Ok(Ok(Committed {
             conv,
             seq,
@@ -1073,7 +1081,7 @@ impl CommitLoop {
                     self.touch(g, &conv, |c| c.queued = None)?;
                     continue;
                 }
-                if self.hub.available_agents(&site).is_empty() {
+                if self.hub.with_available(&site, |a| a.next().is_none()) {
                     break;
                 }
                 if self.conv(&conv)?.is_none() {

@@ -524,29 +524,10 @@ impl Hub {
             .is_some_and(SiteLive::available)
     }
 
-    /// The agents routing may give a conversation of the site to now:
-    /// subscribed with at least one connection that is not away, each once
-    /// with their capacity, in id order.
-    pub fn available_agents(&self, site_id: &SiteId) -> Vec<(AgentId, u32)> {
-        let inner = self.lock();
-        let Some(site) = inner.sites.get(site_id) else {
-            return Vec::new();
-        };
-        let mut out: Vec<(AgentId, u32)> = site
-            .who
-            .iter()
-            .filter(|(sub, _, _)| !site.away.contains(sub))
-            .map(|(_, a, c)| (a.clone(), *c))
-            .collect();
-        out.sort();
-        out.dedup_by(|a, b| a.0 == b.0);
-        out
-    }
-
-    /// Calls `f` with the site's available agents (as
-    /// [`Hub::available_agents`], unsorted, an agent with several tabs
-    /// more than once) without copying them: routing decides under the
-    /// hub's lock.
+    /// Calls `f` with the agents routing may give a conversation of the
+    /// site to now — subscribed with a connection that is not away, with
+    /// their capacities, unsorted (an agent with several tabs more than
+    /// once) — without copying them: routing decides under the hub's lock.
     pub fn with_available<R>(
         &self,
         site_id: &SiteId,

@@ -261,7 +261,7 @@ impl Router {
         grace: u64,
     ) -> bool {
         let key = (site.clone(), agent.clone());
-        if hub.available_agents(site).iter().any(|(a, _)| a == agent) {
+        if hub.with_available(site, |mut a| Iterator::any(&mut a, |(a, _)| a == agent)) {
             self.gone.remove(&key);
             return false;
         }

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { startRelay, hostServer, page, agent, apiCall, browser, until, wsVisitor, sleep, SHOTS, TOKEN } from './lib.mjs';
+import { startRelay, hostServer, page, agent, apiCall, routeOneAtATime, fillTheOnlySlot, closeAllOpen, browser, until, wsVisitor, sleep, SHOTS, TOKEN } from './lib.mjs';
 
 let relay, host, chrome, ownerId;
 
@@ -19,12 +19,7 @@ before(async () => {
     '/sales': () => page(relay, { title: 'Pricing', body: "<h1>Pricing</h1><script>kefu('set', { team: 'sales' });</script>" }),
   });
   chrome = await browser();
-  ownerId = (await apiCall(relay, 'GET', '/v1/api/me', TOKEN)).body.id;
-  const cap = await apiCall(relay, 'PATCH', '/v1/api/agents/' + ownerId, TOKEN, { capacity: 1 });
-  assert.equal(cap.status, 200, JSON.stringify(cap.body));
-  const routing = { mode: 'auto', teams: [{ id: 'sales', name: 'Sales', members: [ownerId] }] };
-  const site = await apiCall(relay, 'PATCH', '/v1/api/sites/demo', TOKEN, { routing });
-  assert.equal(site.status, 200, JSON.stringify(site.body));
+  ownerId = await routeOneAtATime(relay);
 });
 
 after(async () => {
@@ -61,19 +56,12 @@ async function say(p, a, text) {
   return (await a.waitFor((f) => f.type === 'event' && f.text === text)).conv;
 }
 
-async function closeAll() {
-  const r = await apiCall(relay, 'GET', '/v1/api/sites/demo/conversations?status=open&limit=100', TOKEN);
-  for (const c of r.body.convs) await apiCall(relay, 'POST', `/v1/api/conversations/${c.id}/close`, TOKEN);
-}
+const closeAll = () => closeAllOpen(relay);
 
 test('fallback queue: the place in line shows, moves up, and goes once an agent has the conversation', async () => {
   const a = await agent(relay);
   try {
-    const first = await wsVisitor(relay, 'fq-first');
-    const c1 = (await first.send('first')).conv;
-    await a.waitFor((f) => f.type === 'event' && f.conv === c1 && f.kind === 'assigned' && f.to && f.to.id === ownerId);
-    const second = await wsVisitor(relay, 'fq-second');
-    const c2 = (await second.send('second')).conv;
+    const { first, second, c1, c2 } = await fillTheOnlySlot(relay, a, ownerId, 'fq');
 
     const ctx = await chrome.newContext({ viewport: { width: 1024, height: 700 } });
     const p = await openFallback(ctx);

@@ -120,6 +120,36 @@ export async function apiCall(relay, method, path, token, body) {
   return { status: r.status, body: text ? JSON.parse(text) : null };
 }
 
+/** Routes the demo site automatically with the owner (the only agent,
+ *  capacity 1) in a `sales` team: the second visitor waits in line.
+ *  Returns the owner's agent id. */
+export async function routeOneAtATime(relay) {
+  const ownerId = (await apiCall(relay, 'GET', '/v1/api/me', TOKEN)).body.id;
+  const cap = await apiCall(relay, 'PATCH', '/v1/api/agents/' + ownerId, TOKEN, { capacity: 1 });
+  if (cap.status !== 200) throw new Error('capacity: ' + JSON.stringify(cap.body));
+  const routing = { mode: 'auto', teams: [{ id: 'sales', name: 'Sales', members: [ownerId] }] };
+  const site = await apiCall(relay, 'PATCH', '/v1/api/sites/demo', TOKEN, { routing });
+  if (site.status !== 200) throw new Error('routing: ' + JSON.stringify(site.body));
+  return ownerId;
+}
+
+/** With [`routeOneAtATime`]: a first visitor takes the owner's only slot
+ *  (awaited on agent connection `a`), a second then waits as number 1. */
+export async function fillTheOnlySlot(relay, a, ownerId, prefix) {
+  const first = await wsVisitor(relay, prefix + '-first');
+  const c1 = (await first.send('first')).conv;
+  await a.waitFor((f) => f.type === 'event' && f.conv === c1 && f.kind === 'assigned' && f.to && f.to.id === ownerId);
+  const second = await wsVisitor(relay, prefix + '-second');
+  const c2 = (await second.send('second')).conv;
+  return { first, second, c1, c2 };
+}
+
+/** Closes every open conversation of the demo site (frees the slots). */
+export async function closeAllOpen(relay) {
+  const r = await apiCall(relay, 'GET', '/v1/api/sites/demo/conversations?status=open&limit=100', TOKEN);
+  for (const c of r.body.convs) await apiCall(relay, 'POST', `/v1/api/conversations/${c.id}/close`, TOKEN);
+}
+
 /** The agents' console in a new page of `ctx`, signed in as `who`
  *  ({email, password}) and connected (no banner). */
 export async function signedInConsole(relay, ctx, who) {

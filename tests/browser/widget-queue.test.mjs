@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { startRelay, hostServer, page, agent, apiCall, browser, until, widgetTexts, wsVisitor, sleep, SHOTS, TOKEN } from './lib.mjs';
+import { startRelay, hostServer, page, agent, apiCall, routeOneAtATime, fillTheOnlySlot, closeAllOpen, browser, until, widgetTexts, wsVisitor, sleep, SHOTS, TOKEN } from './lib.mjs';
 
 let relay, host, chrome, ownerId;
 
@@ -22,12 +22,7 @@ before(async () => {
     '/sales': () => page(relay, { title: 'Pricing', body: "<h1>Pricing</h1><script>kefu('set', { team: 'sales' });</script>" }),
   });
   chrome = await browser();
-  ownerId = (await apiCall(relay, 'GET', '/v1/api/me', TOKEN)).body.id;
-  const cap = await apiCall(relay, 'PATCH', '/v1/api/agents/' + ownerId, TOKEN, { capacity: 1 });
-  assert.equal(cap.status, 200, JSON.stringify(cap.body));
-  const routing = { mode: 'auto', teams: [{ id: 'sales', name: 'Sales', members: [ownerId] }] };
-  const site = await apiCall(relay, 'PATCH', '/v1/api/sites/demo', TOKEN, { routing });
-  assert.equal(site.status, 200, JSON.stringify(site.body));
+  ownerId = await routeOneAtATime(relay);
 });
 
 after(async () => {
@@ -72,22 +67,13 @@ async function widgetWrites(p, a, text) {
 }
 
 /** Closes every open conversation of the demo site (the owner's slot frees). */
-async function closeAll() {
-  const r = await apiCall(relay, 'GET', '/v1/api/sites/demo/conversations?status=open&limit=100', TOKEN);
-  for (const c of r.body.convs) {
-    await apiCall(relay, 'POST', `/v1/api/conversations/${c.id}/close`, TOKEN);
-  }
-}
+const closeAll = () => closeAllOpen(relay);
 
 test('queue: the place in line shows, follows the line, hides while nobody is online, and goes once an agent has it', async () => {
   const a = await agent(relay);
   try {
     // The first visitor takes the owner's only slot; the second waits (1).
-    const first = await wsVisitor(relay, 'q-first');
-    const c1 = (await first.send('first')).conv;
-    await a.waitFor((f) => f.type === 'event' && f.conv === c1 && f.kind === 'assigned' && f.to && f.to.id === ownerId);
-    const second = await wsVisitor(relay, 'q-second');
-    const c2 = (await second.send('second')).conv;
+    const { first, second, c1, c2 } = await fillTheOnlySlot(relay, a, ownerId, 'q');
 
     // The widget's visitor is third: number 2 in line, as the panel's last line.
     const ctx = await chrome.newContext({ viewport: { width: 1280, height: 800 } });

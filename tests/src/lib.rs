@@ -293,6 +293,26 @@ impl Relay {
     }
 }
 
+/// One agents'-API call with `token`: (status, JSON body or null).
+pub async fn api(
+    relay: &Relay,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> Result<(u16, Value)> {
+    let m = reqwest::Method::from_bytes(method.as_bytes())?;
+    let mut req = reqwest::Client::new()
+        .request(m, relay.http(path))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await?;
+    let status = r.status().as_u16();
+    Ok((status, r.json().await.unwrap_or(Value::Null)))
+}
+
 /// A WebSocket client.
 pub struct Ws {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,

@@ -47,16 +47,9 @@ async fn api(
     path: &str,
     body: Option<Value>,
 ) -> Result<Value> {
-    let m = reqwest::Method::from_bytes(method.as_bytes())?;
-    let mut req = reqwest::Client::new()
-        .request(m, relay.http(path))
-        .bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await?;
-    ensure!(r.status().is_success(), "{method} {path}: {}", r.status());
-    Ok(r.json().await?)
+    let (status, v) = tests::api(relay, token, method, path, body).await?;
+    ensure!((200..300).contains(&status), "{method} {path}: {status}");
+    Ok(v)
 }
 
 /// The store's truth, read through the API.

@@ -46,15 +46,7 @@ pub async fn list(site: String, q: ConvQuery, app: Arc<App>, me: Me) -> Result<R
             return Err(not_found("label"));
         }
     }
-    let team = match &q.team {
-        Some(t) => Some(
-            TeamId::new(t.as_str())
-                .ok()
-                .filter(|t| s.routing.team(t).is_some())
-                .ok_or_else(|| not_found("team"))?,
-        ),
-        None => None,
-    };
+    let team = site_team(&s.routing, q.team.as_deref())?;
     let keep = |c: &ConvRecord| {
         keep(c)
             && q.label.as_ref().is_none_or(|l| c.labels.contains(l))
@@ -149,15 +141,7 @@ pub async fn transfer(
 ) -> Result<Reply, Rejection> {
     let c = member_conv(&app, &me, &conv)?;
     let site = app.store.site(&c.site)?.ok_or_else(|| not_found("site"))?;
-    let team = match &b.team {
-        Some(t) => Some(
-            TeamId::new(t.as_str())
-                .ok()
-                .filter(|t| site.routing.team(t).is_some())
-                .ok_or_else(|| not_found("team"))?,
-        ),
-        None => None,
-    };
+    let team = site_team(&site.routing, b.team.as_deref())?;
     let to = match &b.agent {
         Some(id) => Some(site_agent(&app, &c, id)?),
         None if team.is_some() => None,
@@ -173,6 +157,19 @@ pub async fn transfer(
         .assign(c.id.clone(), to, team, me.author(), AssignReason::Transfer)
         .await?;
     summary(&app, &c.id)
+}
+
+/// A team a request names, which must be one of the site's (404 otherwise).
+fn site_team(
+    routing: &protocol::api::Routing,
+    team: Option<&str>,
+) -> Result<Option<TeamId>, Rejection> {
+    let Some(t) = team else { return Ok(None) };
+    TeamId::new(t)
+        .ok()
+        .filter(|t| routing.team(t).is_some())
+        .map(Some)
+        .ok_or_else(|| not_found("team"))
 }
 
 /// An agent of the conversation's site, as (id, name); others are missing.

@@ -17,16 +17,7 @@ async fn agent(relay: &Relay) -> Result<Ws> {
 }
 
 async fn api(relay: &Relay, method: &str, path: &str, body: Option<Value>) -> Result<(u16, Value)> {
-    let m = reqwest::Method::from_bytes(method.as_bytes())?;
-    let mut req = reqwest::Client::new()
-        .request(m, relay.http(path))
-        .bearer_auth(DEMO_TOKEN);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await?;
-    let status = r.status().as_u16();
-    Ok((status, r.json().await.unwrap_or(Value::Null)))
+    tests::api(relay, DEMO_TOKEN, method, path, body).await
 }
 
 /// An agent that sets itself away stops counting as online for visitors,

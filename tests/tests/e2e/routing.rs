@@ -6,26 +6,7 @@ use crate::BIN;
 use anyhow::{ensure, Result};
 use serde_json::{json, Value};
 use tests::frames::*;
-use tests::{message_text, Lp, Relay, Ws, DEMO_TOKEN};
-
-async fn api(
-    relay: &Relay,
-    token: &str,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> Result<(u16, Value)> {
-    let m = reqwest::Method::from_bytes(method.as_bytes())?;
-    let mut req = reqwest::Client::new()
-        .request(m, relay.http(path))
-        .bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await?;
-    let status = r.status().as_u16();
-    Ok((status, r.json().await.unwrap_or(Value::Null)))
-}
+use tests::{api, message_text, Lp, Relay, Ws, DEMO_TOKEN};
 
 /// An agent connection subscribed to `demo`; returns it with its id.
 async fn agent(relay: &Relay, token: &str) -> Result<(Ws, String)> {
@@ -88,8 +69,10 @@ async fn events(relay: &Relay, conv: &str) -> Result<Vec<Value>> {
     Ok(page["events"].as_array().cloned().unwrap_or_default())
 }
 
-fn set_routing(routing: Value) -> Value {
-    json!({ "routing": routing })
+/// `PATCH /v1/api/sites/demo {routing}` as the demo owner.
+async fn patch_routing(relay: &Relay, routing: Value) -> Result<(u16, Value)> {
+    let body = json!({ "routing": routing });
+    api(relay, DEMO_TOKEN, "PATCH", "/v1/api/sites/demo", Some(body)).await
 }
 
 /// Manual mode: the first agent to reply takes the conversation, as a
@@ -131,14 +114,7 @@ async fn replying_assigns_an_unassigned_conversation() -> Result<()> {
 #[tokio::test]
 async fn auto_assignment_fills_capacity_then_queues_oldest_first() -> Result<()> {
     let relay = Relay::start(BIN, &[]).await?;
-    let (s, _) = api(
-        &relay,
-        DEMO_TOKEN,
-        "PATCH",
-        "/v1/api/sites/demo",
-        Some(set_routing(json!({"mode": "auto"}))),
-    )
-    .await?;
+    let (s, _) = patch_routing(&relay, json!({"mode": "auto"})).await?;
     assert_eq!(s, 200);
     let tokens = [
         DEMO_TOKEN.to_string(),
@@ -271,14 +247,7 @@ async fn teams_keep_routing_inside_them() -> Result<()> {
         {"id": "sales", "name": "Sales", "members": [ann]},
         {"id": "support", "name": "Support", "members": [bob, me]},
     ]});
-    let (s, v) = api(
-        &relay,
-        DEMO_TOKEN,
-        "PATCH",
-        "/v1/api/sites/demo",
-        Some(set_routing(routing)),
-    )
-    .await?;
+    let (s, v) = patch_routing(&relay, routing).await?;
     ensure!(s == 200, "{s} {v}");
     // Two sales visitors both go to Ann, though the others are idle.
     for id in ["t1", "t2"] {
@@ -425,14 +394,7 @@ async fn notes_never_reach_the_visitor() -> Result<()> {
 async fn labels_filter_the_inbox() -> Result<()> {
     let relay = Relay::start(BIN, &[]).await?;
     let routing = json!({"labels": [{"name": "VIP", "color": "#d4a017"}, {"name": "Needs reply", "color": "#c0392b"}]});
-    let (s, _) = api(
-        &relay,
-        DEMO_TOKEN,
-        "PATCH",
-        "/v1/api/sites/demo",
-        Some(set_routing(routing)),
-    )
-    .await?;
+    let (s, _) = patch_routing(&relay, routing).await?;
     assert_eq!(s, 200);
     let (mut v, c1) = visitor_says(&relay, "lv1", "one").await?;
     let (_v2, _c2) = visitor_says(&relay, "lv2", "two").await?;
@@ -514,14 +476,7 @@ async fn bad_routing_input_changes_nothing() -> Result<()> {
         (json!({"mode": "lottery"}), 400),
     ];
     for (r, want) in bad_settings {
-        let (s, body) = api(
-            &relay,
-            DEMO_TOKEN,
-            "PATCH",
-            "/v1/api/sites/demo",
-            Some(set_routing(r.clone())),
-        )
-        .await?;
+        let (s, body) = patch_routing(&relay, r.clone()).await?;
         assert_eq!(s, want, "{r}: {body}");
     }
     let site_after = api(&relay, DEMO_TOKEN, "GET", "/v1/api/sites/demo", None)
@@ -530,14 +485,7 @@ async fn bad_routing_input_changes_nothing() -> Result<()> {
     assert_eq!(site_before, site_after);
 
     let routing = json!({"teams": [{"id": "sales", "name": "Sales", "members": [me_id]}], "labels": [{"name": "VIP", "color": "#d4a017"}]});
-    let (s, _) = api(
-        &relay,
-        DEMO_TOKEN,
-        "PATCH",
-        "/v1/api/sites/demo",
-        Some(set_routing(routing)),
-    )
-    .await?;
+    let (s, _) = patch_routing(&relay, routing).await?;
     assert_eq!(s, 200);
     let (mut v, c) = visitor_says(&relay, "bv1", "hello").await?;
     let before = events(&relay, &c).await?.len();

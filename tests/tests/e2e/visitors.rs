@@ -8,26 +8,7 @@ use crate::BIN;
 use anyhow::Result;
 use serde_json::{json, Value};
 use tests::frames::*;
-use tests::{Relay, Ws, DEMO_TOKEN};
-
-async fn api(
-    relay: &Relay,
-    token: &str,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> Result<(u16, Value)> {
-    let m = reqwest::Method::from_bytes(method.as_bytes())?;
-    let mut req = reqwest::Client::new()
-        .request(m, relay.http(path))
-        .bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await?;
-    let status = r.status().as_u16();
-    Ok((status, r.json().await.unwrap_or(Value::Null)))
-}
+use tests::{api, Relay, Ws, DEMO_TOKEN};
 
 fn page_from(url: &str, title: &str, referrer: &str) -> Value {
     json!({"type": "page", "url": url, "title": title, "referrer": referrer})
