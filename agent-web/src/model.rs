@@ -526,6 +526,7 @@ mod tests {
             team: None,
             labels: Vec::new(),
             queued: None,
+            channel: Default::default(),
         }
     }
 

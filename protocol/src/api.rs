@@ -454,6 +454,9 @@ pub struct VisitorProfile {
     pub user_agent: Option<String>,
     #[serde(default)]
     pub online: bool,
+    /// Where the visitor talks from.
+    #[serde(default, skip_serializing_if = "crate::Channel::is_web")]
+    pub channel: crate::Channel,
     /// Where the latest visit came from (see [`crate::VisitorInfo::referrer`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub referrer: Option<String>,

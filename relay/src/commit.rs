@@ -26,7 +26,8 @@ use crate::routing::{Routed, Router};
 use crate::store::{encode, encode_cid_hit, keys, ConvRecord, Store, StoreError};
 use protocol::api::RoutingMode;
 use protocol::{
-    AgentId, AssignReason, Attachment, Author, Cid, ConvId, Event, EventBody, Side, SiteId, TeamId,
+    AgentId, AssignReason, Attachment, Author, Channel, Cid, ConvId, Event, EventBody, Side, SiteId,
+    TeamId,
     VisitorId,
 };
 use std::collections::HashMap;
@@ -55,6 +56,8 @@ pub enum Target {
         site: SiteId,
         visitor: VisitorId,
         team: Option<TeamId>,
+        /// Where the visitor talks from (kept on a new conversation).
+        channel: Channel,
     },
 }
 
@@ -745,7 +748,8 @@ impl CommitLoop {
                 site,
                 visitor,
                 team,
-            } => self.open_conv_of(g, &site, &visitor, team)?,
+                channel,
+            } => self.open_conv_of(g, &site, &visitor, team, channel)?,
         };
         let pv = match &file {
             Some(f) if text.trim().is_empty() => preview(&format!("📎 {}", f.name)),
@@ -810,6 +814,7 @@ impl CommitLoop {
         site: &SiteId,
         visitor: &VisitorId,
         team: Option<TeamId>,
+        channel: Channel,
     ) -> Result<(ConvId, bool), StoreError> {
         // Conversations created earlier in this group are only in the cache.
         let staged = self
@@ -846,6 +851,7 @@ impl CommitLoop {
             labels: Vec::new(),
             queued: None,
             awaiting: None,
+            channel,
         };
         g.batch.insert(keys::site_conv(site, &id), &[][..]);
         g.batch
@@ -1264,6 +1270,7 @@ mod tests {
             site,
             visitor,
             team: None,
+            channel: Channel::Web,
         };
         let first = c.message(text_message("m0", target.clone(), "hi")?).await?;
         let mut tasks = Vec::new();
@@ -1368,6 +1375,7 @@ mod tests {
                 site: self.site.clone(),
                 visitor: VisitorId::new(v)?,
                 team: None,
+                channel: Channel::Web,
             };
             let msg = NewMessage {
                 scope: format!("v:s:{v}"),

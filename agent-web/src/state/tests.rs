@@ -40,6 +40,7 @@ fn state() -> State {
         team: None,
         labels: Vec::new(),
         queued: None,
+        channel: Default::default(),
     });
     s.model.add_history(&id("c1"), Vec::new(), false);
     s.model.viewing = Some(id("c1"));
@@ -297,6 +298,7 @@ fn an_open_profile_lists_new_page_views_live() {
         user_agent: None,
         online: true,
         referrer: None,
+        channel: Default::default(),
         current: None,
         pages: vec![page_at("https://shop.example/", 1)],
         conversations: Vec::new(),
@@ -410,6 +412,7 @@ fn summary(conv: &str, site: &str, open: bool) -> ConvSummary {
         team: None,
         labels: Vec::new(),
         queued: None,
+        channel: Default::default(),
     }
 }
 

@@ -207,6 +207,27 @@ pub struct Attachment {
     pub height: Option<u32>,
 }
 
+/// Where a visitor talks from. Agents see it in the inbox and profile;
+/// replies go back the same way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// The widget (or `fallback.js`) on the site's own pages.
+    #[default]
+    Web,
+    /// The hosted chat page `/chat/{site}` (app WebViews, menu links, QR
+    /// codes, email links).
+    Page,
+    /// A WeChat Official Account follower, through the bridge.
+    Wechat,
+}
+
+impl Channel {
+    pub fn is_web(&self) -> bool {
+        *self == Channel::Web
+    }
+}
+
 /// What a client needs to list a conversation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConvSummary {
@@ -234,6 +255,9 @@ pub struct ConvSummary {
     /// The queue is served oldest first, so this orders it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queued: Option<u64>,
+    /// Where the visitor talks from (absent: the widget on the site).
+    #[serde(default, skip_serializing_if = "Channel::is_web")]
+    pub channel: Channel,
 }
 
 /// An agent viewing a conversation (`viewers`).

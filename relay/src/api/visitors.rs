@@ -41,6 +41,7 @@ pub async fn profile(
         verified: v.verified,
         user_agent: v.user_agent,
         referrer: v.referrer,
+        channel: v.channel,
         online: current.is_some(),
         current,
         pages,

@@ -89,6 +89,7 @@ async fn visitor_says(app: &App, visitor: &str, cid: &str) -> crate::commit::Com
             site: SiteId::new("demo").expect("id"),
             visitor: VisitorId::new(visitor).expect("id"),
             team: None,
+            channel: protocol::Channel::Web,
         },
         from: Author {
             side: protocol::Side::Visitor,

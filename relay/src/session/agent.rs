@@ -298,15 +298,9 @@ impl Session {
                 &cid,
             ));
         }
-        if self
-            .app
-            .store
-            .visitor(&site, &visitor)
-            .map_err(internal)?
-            .is_none()
-        {
+        let Some(known) = self.app.store.visitor(&site, &visitor).map_err(internal)? else {
             return Err(err_cid(ErrorCode::NotFound, "no such visitor", &cid));
-        }
+        };
         self.submit(
             NewMessage {
                 scope,
@@ -315,6 +309,7 @@ impl Session {
                     site,
                     visitor,
                     team: None,
+                    channel: known.channel,
                 },
                 from: me,
                 text,

@@ -21,6 +21,8 @@ pub(super) struct VisitorState {
     /// The team the host page chose (`kefu('set', {team})`), one of the
     /// site's: a new conversation is routed within it.
     team: Option<TeamId>,
+    /// Where this visitor talks from (from their record).
+    channel: Channel,
     pub(super) live: Live,
     sends: Rate,
     pages: Rate,
@@ -92,6 +94,7 @@ impl Session {
             visitor,
             name,
             team,
+            channel: rec.channel,
             live: Live {
                 sub,
                 handle,
@@ -200,6 +203,7 @@ impl Session {
             visit_start: 0,
             visit_pages: 0,
             referrer: None,
+            channel: Channel::Web,
         });
         let new_visit = now.saturating_sub(rec.last_seen) > VISIT_GAP_MS;
         if new_visit {
@@ -399,12 +403,14 @@ impl Session {
         };
         let file = own_file(&app, file, &v.site, Side::Visitor, v.visitor.as_str(), &cid)?;
         let (site, visitor, team) = (v.site.clone(), v.visitor.clone(), v.team.clone());
+        let channel = v.channel;
         let target = match conv {
             Some(c) => Target::Conv(self.own_conv(&c).map_err(|e| with_cid(e, &cid))?.id),
             None => Target::Visitor {
                 site,
                 visitor,
                 team,
+                channel,
             },
         };
         self.submit(

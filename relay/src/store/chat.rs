@@ -2,7 +2,7 @@
 //! dedup index.
 
 use super::{decode, keys, Result, Store, StoreError};
-use protocol::{AgentId, ConvId, ConvSummary, Event, SiteId, TeamId, VisitorId};
+use protocol::{AgentId, Channel, ConvId, ConvSummary, Event, SiteId, TeamId, VisitorId};
 use serde::{Deserialize, Serialize};
 
 /// A conversation's state; the commit task is its only writer.
@@ -34,6 +34,9 @@ pub struct ConvRecord {
     /// by the first unanswered visitor message, cleared by an agent's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub awaiting: Option<u64>,
+    /// Where the visitor talks from (fixed when the conversation opens).
+    #[serde(default, skip_serializing_if = "Channel::is_web")]
+    pub channel: Channel,
 }
 
 impl ConvRecord {
@@ -53,6 +56,7 @@ impl ConvRecord {
             team: self.team.clone(),
             labels: self.labels.clone(),
             queued: self.queued,
+            channel: self.channel,
         }
     }
 }

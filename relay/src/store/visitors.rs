@@ -1,7 +1,7 @@
 //! What the relay remembers of visitors: their records and page views.
 
 use super::{decode, encode, join, Result, Store};
-use protocol::{PageInfo, SiteId, UserInfo, VisitorId};
+use protocol::{Channel, PageInfo, SiteId, UserInfo, VisitorId};
 use serde::{Deserialize, Serialize};
 
 /// What the relay remembers of a visitor between visits.
@@ -28,6 +28,9 @@ pub struct VisitorRecord {
     /// The current visit's external referrer (see `VisitorInfo::referrer`).
     #[serde(default)]
     pub referrer: Option<String>,
+    /// Where the visitor talks from (the widget, the hosted page, WeChat).
+    #[serde(default, skip_serializing_if = "Channel::is_web")]
+    pub channel: Channel,
 }
 
 /// One stored page view.
