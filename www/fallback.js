@@ -190,6 +190,7 @@
     if (S.token) h.token = S.token;
     if (S.user) h.user = S.user;
     if (S.team) h.team = S.team;
+    if (cfg.channel) h.channel = cfg.channel;
     var gen = ++S.gen;
     S.sid = null;
     post([h], function (status, body) {

@@ -9,7 +9,7 @@
     }
     if (!s) return;
     var base = s.src.replace(/\/widget\/loader\.js.*$/, '');
-    var cfg = { site: s.getAttribute('data-site'), base: base, lang: s.getAttribute('data-lang') };
+    var cfg = { site: s.getAttribute('data-site'), base: base, lang: s.getAttribute('data-lang'), channel: s.getAttribute('data-channel') || void 0 };
     var forced = s.getAttribute('data-fallback') == '1' || /[?&]kefu_fallback=1/.test(w.location.search);
     var go = function () {
       try {

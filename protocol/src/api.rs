@@ -269,6 +269,10 @@ pub struct SecretReply {
 pub struct SnippetReply {
     pub site: SiteId,
     pub html: String,
+    /// The site's hosted chat page (`/chat/{site}`), at the same address;
+    /// its QR codes are at `{chat_url}/qr.svg` and `/qr.png`.
+    #[serde(default)]
+    pub chat_url: String,
 }
 
 /// A canned reply an agent inserts with `/shortcut`.

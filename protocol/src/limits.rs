@@ -244,3 +244,16 @@ pub const MAX_REASSIGN_MINUTES: u32 = 24 * 60;
 pub const AWAY_RELEASE_GRACE_MS: u64 = 2 * 60_000;
 /// How often the relay checks the no-answer and away deadlines.
 pub const ROUTING_TICK_MS: u64 = 5_000;
+
+/// How old a signed hosted-page link (`/chat/{site}?uid=…&ts=…&sig=…`) may
+/// be, in seconds: a day, so a link mailed or put behind an app button
+/// keeps working for that day and a leaked one stops soon after.
+pub const SIGNED_LINK_MAX_AGE_S: u64 = 24 * 3600;
+
+/// How far in the future a signed link's `ts` may lie, in seconds: room
+/// for the site's backend clock running ahead of the relay's, no more.
+pub const SIGNED_LINK_MAX_AHEAD_S: u64 = 5 * 60;
+
+/// Longest query string a hosted-page link may carry (the signed fields
+/// at their limits fit with room for tracking parameters).
+pub const MAX_LINK_QUERY_BYTES: usize = 4096;

@@ -20,7 +20,7 @@ use warp::{Filter, Rejection};
 
 #[derive(rust_embed::Embed)]
 #[folder = "../www/"]
-struct Www;
+pub(crate) struct Www;
 
 fn content_type(path: &str) -> &'static str {
     match path.rsplit('.').next() {
@@ -138,7 +138,7 @@ async fn index(host: Option<String>, app: Arc<App>) -> Result<Reply, Rejection> 
 }
 
 /// `s` as HTML text.
-fn html_escape(s: &str) -> String {
+pub(crate) fn html_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + s.len() / 4);
     for c in s.chars() {
         match c {
@@ -157,7 +157,7 @@ fn widget(tail: warp::path::Tail) -> Reply {
     let name = tail.as_str();
     let file = match name {
         // Sources that live at the top of www/.
-        "loader.js" | "fallback.js" => name.to_string(),
+        "loader.js" | "fallback.js" | "page.js" => name.to_string(),
         _ => format!("widget/{name}"),
     };
     if name.is_empty() || name.contains("..") {

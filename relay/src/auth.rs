@@ -7,6 +7,8 @@
 //! - Agent token: 32 random bytes, base64url; stored as SHA-256 only.
 //! - `user_hash` = hex(HMAC-SHA256(site_secret, user.id)), as Intercom and
 //!   Crisp do, computed by the site's backend.
+//! - A hosted-page link's `sig` = hex(HMAC-SHA256(site_secret, canonical
+//!   string)), the canonical string built by [`crate::chat_page`].
 
 use crate::store::{AgentRecord, SiteRecord, Store, StoreError, TokenRecord};
 
@@ -85,6 +87,17 @@ pub fn check_user_hash(site_secret: &str, user_id: &str, hash: &str) -> bool {
     let mut m = mac(site_secret.as_bytes());
     m.update(user_id.as_bytes());
     m.verify_slice(&bytes).is_ok()
+}
+
+/// hex(HMAC-SHA256(secret, canonical)): a hosted-page link's `sig`.
+pub fn link_sig(site_secret: &str, canonical: &str) -> String {
+    // The same construction as `user_hash`, over another message.
+    user_hash(site_secret, canonical)
+}
+
+/// Constant-time check of a hosted-page link's `sig` (hex, any case).
+pub fn check_link_sig(site_secret: &str, canonical: &str, sig: &str) -> bool {
+    check_user_hash(site_secret, canonical, sig)
 }
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {

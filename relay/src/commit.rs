@@ -26,9 +26,8 @@ use crate::routing::{Routed, Router};
 use crate::store::{encode, encode_cid_hit, keys, ConvRecord, Store, StoreError};
 use protocol::api::RoutingMode;
 use protocol::{
-    AgentId, AssignReason, Attachment, Author, Channel, Cid, ConvId, Event, EventBody, Side, SiteId,
-    TeamId,
-    VisitorId,
+    AgentId, AssignReason, Attachment, Author, Channel, Cid, ConvId, Event, EventBody, Side,
+    SiteId, TeamId, VisitorId,
 };
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;

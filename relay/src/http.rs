@@ -28,15 +28,17 @@ use warp::filters::cors::Builder as Cors;
 use warp::http::{header, Response, StatusCode};
 use warp::{Filter, Rejection};
 
-/// The client's address, Origin and User-Agent.
+/// The client's address, Origin, User-Agent and Host.
 fn peer() -> impl Filter<Extract = (Peer,), Error = Rejection> + Clone {
     warp::addr::remote()
         .and(warp::header::optional::<String>("origin"))
         .and(warp::header::optional::<String>("user-agent"))
-        .map(|addr: Option<SocketAddr>, origin, user_agent| Peer {
+        .and(warp::header::optional::<String>("host"))
+        .map(|addr: Option<SocketAddr>, origin, user_agent, host| Peer {
             ip: addr.map(|a| a.ip()),
             origin,
             user_agent,
+            host,
         })
 }
 
@@ -62,6 +64,7 @@ pub fn routes(
         .or(poll(app.clone()))
         .or(crate::files::routes(app.clone()))
         .or(crate::api::routes(app.clone()))
+        .or(crate::chat_page::routes(app.clone()))
         .or(crate::assets::routes(app))
         .recover(recover)
 }

@@ -30,6 +30,7 @@
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod chat_page;
 pub mod cli;
 pub mod commit;
 pub mod files;
@@ -156,6 +157,32 @@ pub fn origin_allowed(allowed: &[String], origin: Option<&str>) -> bool {
         return true;
     }
     origin.is_some_and(|o| allowed.iter().any(|a| a.eq_ignore_ascii_case(o)))
+}
+
+/// Whether a visitor page at `origin` may use a site's visitor endpoints:
+/// the allow-list ([`origin_allowed`]), or the relay's own origin (the
+/// request's Host), where only the relay's own pages run — the hosted
+/// chat page `/chat/{site}` works for every site, whatever its list.
+pub fn visitor_origin_allowed(
+    allowed: &[String],
+    origin: Option<&str>,
+    host: Option<&str>,
+) -> bool {
+    let own = match (origin, host) {
+        (Some(o), Some(h)) => ["http://", "https://"].iter().any(|scheme| {
+            o.get(..scheme.len())
+                .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
+                && o[scheme.len()..].eq_ignore_ascii_case(h)
+        }),
+        _ => false,
+    };
+    own || origin_allowed(allowed, origin)
+}
+
+/// The hosted chat page's address for `site`, from the relay's base URL
+/// (see [`reply::base_url`]).
+pub fn chat_url(base: &str, site: &protocol::SiteId) -> String {
+    format!("{base}/chat/{site}")
 }
 
 /// The HTML a site owner pastes into every page.

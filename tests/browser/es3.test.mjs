@@ -65,3 +65,16 @@ test('fallback.js is at most 12 KB gzipped', () => {
   console.log(`fallback.js: ${n} B gz`);
   assert.ok(n <= 12 * 1024, `${n} B`);
 });
+
+// The hosted chat page's own script runs before the loader on every
+// browser, IE8 included: ES3 too, and what IE8 lacks only behind a check.
+test('page.js (the hosted chat page) parses as ECMAScript 3 and guards what IE8 lacks', () => {
+  const page = readFileSync(path.join(ROOT, 'www/page.js'), 'utf8');
+  es3Check(page);
+  const body = code(page);
+  for (const re of [/\.forEach\(/, /\.map\(/, /\.filter\(/, /\.trim\(/, /classList/, /querySelector/, /\.textContent\b/]) {
+    assert.ok(!re.test(body), 'uses ' + re);
+  }
+  assert.match(body, /if \(w\.MutationObserver\)/, 'MutationObserver behind a check');
+  assert.match(body, /h && h\.replaceState/, 'replaceState behind a check');
+});

@@ -33,6 +33,9 @@ pub struct Visitor {
     /// team a new conversation is routed to (a valid id; null or
     /// undefined: the whole site, and `JSON.stringify` leaves undefined out).
     pub team: JsValue,
+    /// The loader's `data-channel` (`page` on the hosted chat page;
+    /// undefined elsewhere), presented in `hello`.
+    pub channel: JsValue,
 }
 
 impl Visitor {
@@ -297,6 +300,7 @@ impl Widget {
             set(&h, "user", me.user.clone());
         }
         set(&h, "team", me.team.clone());
+        set(&h, "channel", me.channel.clone());
         set(&h, "cursors", self.chat.cursors_js());
         self.conn.send(&h);
     }

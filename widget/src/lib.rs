@@ -140,6 +140,7 @@ fn boot(cfg: &JsValue) {
             token: store.get("tok"),
             user: JsValue::UNDEFINED,
             team: JsValue::UNDEFINED,
+            channel: get(cfg, "channel"),
         },
         store,
         view,

@@ -1,7 +1,7 @@
 //! One conversation in the inbox list: who, when, the last message, its
 //! labels, its place in the queue, its assignee.
 
-use super::LabelChip;
+use super::{ChannelBadge, LabelChip};
 use crate::format::clock;
 use protocol::api::Label;
 use protocol::{ConvId, ConvSummary};
@@ -31,6 +31,7 @@ pub fn ConvRow(p: &ConvRowProps) -> Html {
             {onclick} data-conv={p.summary.id.to_string()}>
             <div class="line1">
                 <span class="name">{ &p.name }</span>
+                <ChannelBadge channel={p.summary.channel} />
                 <span class="time">{ clock(p.summary.updated) }</span>
             </div>
             <div class="line2">

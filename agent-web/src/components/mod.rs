@@ -3,6 +3,7 @@
 
 mod attachment;
 mod banner;
+mod channel_badge;
 mod chat_header;
 pub mod composer;
 mod conv_row;
@@ -17,6 +18,7 @@ mod widget_preview;
 
 pub use attachment::AttachmentView;
 pub use banner::Banner;
+pub use channel_badge::{channel_badge, ChannelBadge};
 pub use chat_header::ChatHeader;
 pub use composer::Composer;
 pub use conv_row::ConvRow;

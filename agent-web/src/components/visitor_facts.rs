@@ -1,6 +1,7 @@
 //! Facts about a visitor: the live record when online, the stored profile
 //! otherwise (or both).
 
+use super::{channel_badge, ChannelBadge};
 use crate::format::{attr_text, duration, path_of};
 use crate::ua;
 use protocol::api::VisitorProfile;
@@ -75,6 +76,9 @@ pub fn VisitorFacts(props: &VisitorFactsProps) -> Html {
             <dt>{"Status"}</dt><dd>{ if live.is_some() { "online" } else { "offline" } }</dd>
             if let Some(n) = name { <dt>{"Name"}</dt><dd>{ n }</dd> }
             if let Some(e) = email { <dt>{"E-mail"}</dt><dd>{ e }</dd> }
+            if let Some(c) = p.map(|p| p.channel).filter(|c| channel_badge(*c).is_some()) {
+                <dt>{"Channel"}</dt><dd><ChannelBadge channel={c} /></dd>
+            }
             <dt>{"Identity"}</dt><dd>{ if verified { "✓ verified" } else { "not verified" } }</dd>
             if let Some(v) = live {
                 if let Some(pg) = &v.page {

@@ -1,7 +1,8 @@
 //! Settings: this device's notifications (anyone), widget appearance with
 //! a live preview, allowed origins, the snippet to copy (owners), agents
 //! (owners), routing — mode, reassignment, teams, labels, capacities
-//! (owners) — and canned replies (anyone on the site).
+//! (owners) — the chat link with its QR code and canned replies (anyone on
+//! the site).
 
 use crate::app::Handlers;
 use crate::components::{LabelChip, WidgetPreview};
@@ -73,8 +74,38 @@ pub fn view(s: &State, h: &Handlers) -> Html {
                 { agents(s, d) }
                 { routing(s, d) }
             }
+            { chat_link(s, d) }
             { canned(s, d) }
         </div>
+    }
+}
+
+/// "Chat link": the site's hosted chat page to copy, and its QR code to
+/// show and download (anyone on the site: agents hand it out too).
+fn chat_link(s: &State, d: &Dispatch) -> Html {
+    let (Some(url), Some(site)) = (&s.settings.chat_url, &s.model.site) else {
+        return html! {};
+    };
+    // Same origin as the console: relative, so an https console never
+    // asks for an http image.
+    let qr = |ext: &str| format!("/chat/{}/qr.{ext}", site.as_str());
+    let file = |ext: &str| format!("chat-{}.{ext}", site.as_str());
+    html! {
+        <section class="card chat-link">
+            <h3>{"Chat link"}</h3>
+            <p class="hint">{"The chat as a page of its own, for app WebViews, official-account menus,                 QR codes and e-mails. Your backend can add a signed identity to it (uid, name, email, ts, sig)                 so the visitor shows as verified."}</p>
+            <div class="link-row">
+                <input readonly=true value={url.clone()} aria-label="Chat link" class="chat-url" />
+                <button type="button" onclick={d.reform(|_| Action::Settings(SettingsAction::CopyChatLink))}>{"Copy"}</button>
+            </div>
+            <div class="qr">
+                <img src={qr("svg")} alt="QR code of the chat link" width="180" height="180" />
+                <p>
+                    <a href={qr("svg")} download={file("svg")}>{"Download SVG"}</a>
+                    <a href={qr("png")} download={file("png")}>{"Download PNG"}</a>
+                </p>
+            </div>
+        </section>
     }
 }
 

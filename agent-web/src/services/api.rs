@@ -187,11 +187,10 @@ impl Api {
         .await
     }
 
-    pub async fn snippet(&self, site: &SiteId) -> ApiResult<String> {
-        let r: SnippetReply = self
-            .get(&format!("/v1/api/sites/{}/snippet", enc(site.as_str())))
-            .await?;
-        Ok(r.html)
+    /// The snippet and the hosted chat page's address.
+    pub async fn snippet(&self, site: &SiteId) -> ApiResult<SnippetReply> {
+        self.get(&format!("/v1/api/sites/{}/snippet", enc(site.as_str())))
+            .await
     }
 
     pub async fn team(&self, site: &SiteId) -> ApiResult<Vec<Teammate>> {
@@ -408,7 +407,7 @@ pub enum Answer {
     },
     Conv(ApiResult<ConvSummary>),
     Site(ApiResult<SiteView>),
-    Snippet(ApiResult<String>),
+    Snippet(ApiResult<SnippetReply>),
     RefusedOrigins(ApiResult<Vec<RefusedOrigin>>),
     Agents(ApiResult<Vec<AgentView>>),
     Saved(ApiResult<SiteView>),

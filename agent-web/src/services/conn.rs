@@ -299,6 +299,7 @@ impl Conn {
             user: None,
             cursors: Default::default(),
             team: None,
+            channel: None,
         });
         if let (Some(s), Ok(text)) = (&self.socket, serde_json::to_string(&hello)) {
             s.send(&text);

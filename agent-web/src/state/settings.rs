@@ -23,6 +23,8 @@ pub struct SettingsState {
     /// The origin an "Allow" click is adding, until the relay answers.
     pub allowing: Option<String>,
     pub snippet: Option<String>,
+    /// The site's hosted chat page (`/chat/{site}`) as the relay names it.
+    pub chat_url: Option<String>,
     pub agents: Vec<AgentView>,
     pub notice: Option<String>,
     pub new_agent: NewAgentForm,
@@ -76,6 +78,7 @@ pub enum SettingsAction {
     AllowOrigin(String),
     Save,
     CopySnippet,
+    CopyChatLink,
     AgentField(AgentField, String),
     AddAgent,
     DeleteAgent(String),
@@ -103,9 +106,11 @@ impl State {
             return;
         }
         fx.push(Effect::Fetch(Fetch::Site(site.clone())));
+        // The chat link is for everyone on the site; the snippet shows to
+        // owners only.
+        fx.push(Effect::Fetch(Fetch::Snippet(site.clone())));
         if self.is_owner() {
-            fx.push(Effect::Fetch(Fetch::RefusedOrigins(site.clone())));
-            fx.push(Effect::Fetch(Fetch::Snippet(site)));
+            fx.push(Effect::Fetch(Fetch::RefusedOrigins(site)));
             fx.push(Effect::Fetch(Fetch::Agents));
         }
     }
@@ -124,6 +129,12 @@ impl State {
                 if let Some(text) = &st.snippet {
                     fx.push(Effect::CopyToClipboard(text.clone()));
                     st.notice = Some("Snippet copied.".into());
+                }
+            }
+            SettingsAction::CopyChatLink => {
+                if let Some(url) = &st.chat_url {
+                    fx.push(Effect::CopyToClipboard(url.clone()));
+                    st.notice = Some("Chat link copied.".into());
                 }
             }
             SettingsAction::AgentField(f, v) => {
@@ -250,7 +261,10 @@ impl State {
             Answer::Site(Err(e)) | Answer::Snippet(Err(e)) | Answer::Agents(Err(e)) => {
                 st.notice = Some(e)
             }
-            Answer::Snippet(Ok(html)) => st.snippet = Some(html),
+            Answer::Snippet(Ok(r)) => {
+                st.snippet = Some(r.html);
+                st.chat_url = Some(r.chat_url).filter(|u| !u.is_empty());
+            }
             Answer::Agents(Ok(list)) => st.agents = list,
             Answer::Saved(Ok(site)) => {
                 // Each save's answer replaces only what that save sent: the

@@ -37,6 +37,11 @@ pub struct Hello {
     /// visitor is routed site-wide.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub team: Option<TeamId>,
+    /// Visitor: where the widget runs, `web` (absent: the site's pages) or
+    /// `page` (the hosted chat page). The visitor's record keeps the latest
+    /// hello's; `wechat` is the bridge's own and refused here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<Channel>,
 }
 
 /// A page view (visitor only).
@@ -195,6 +200,12 @@ impl ClientFrame {
                 }
                 if let Some(u) = &h.user {
                     validate_user(u)?;
+                }
+                if h.channel == Some(Channel::Wechat) {
+                    return Err(FrameError::new(
+                        ErrorCode::BadFrame,
+                        "channel must be web or page",
+                    ));
                 }
                 match h.role {
                     Role::Visitor if h.site.is_none() || h.visitor.is_none() => {

@@ -161,7 +161,15 @@ pub async fn snippet(
     let s = member_site(&app, &me, &site)?;
     let base = base_url(host.as_deref(), app.config.listen);
     let html = crate::snippet(&base, &s.id);
-    Ok(json(StatusCode::OK, &SnippetReply { site: s.id, html }))
+    let chat_url = crate::chat_url(&base, &s.id);
+    Ok(json(
+        StatusCode::OK,
+        &SnippetReply {
+            site: s.id,
+            html,
+            chat_url,
+        },
+    ))
 }
 
 /// GET /v1/api/sites/{site}/agents — the people an agent may transfer to.

@@ -152,13 +152,17 @@ fn upload_request() -> impl Filter<Extract = (UploadRequest,), Error = Rejection
         .and(warp::header::optional::<String>("origin"))
         .and(warp::header::optional::<u64>("content-length"))
         .and(warp::addr::remote())
-        .map(|creds, authorization, origin, length, addr| UploadRequest {
-            creds,
-            authorization,
-            origin,
-            length,
-            addr,
-        })
+        .and(warp::header::optional::<String>("host"))
+        .map(
+            |creds, authorization, origin, length, addr, host| UploadRequest {
+                creds,
+                authorization,
+                origin,
+                length,
+                addr,
+                host,
+            },
+        )
 }
 
 /// An upload's query and headers.
@@ -169,6 +173,8 @@ struct UploadRequest {
     /// The declared Content-Length.
     length: Option<u64>,
     addr: Option<SocketAddr>,
+    /// The relay's own origin (the hosted chat page) may always upload.
+    host: Option<String>,
 }
 
 /// Everything checked before the body is read.
@@ -187,6 +193,7 @@ async fn check_upload(req: UploadRequest, app: Arc<App>) -> Result<Uploader, Rej
         authorization,
         origin,
         addr,
+        host,
         ..
     } = req;
     let who = who(&app, &q, authorization.as_deref())?;
@@ -232,7 +239,9 @@ async fn check_upload(req: UploadRequest, app: Arc<App>) -> Result<Uploader, Rej
         .site(&site)
         .map_err(internal)?
         .ok_or_else(|| refuse(ErrorCode::UnknownSite, format!("no site {site}")))?;
-    if side == Side::Visitor && !crate::origin_allowed(&rec.allowed_origins, origin.as_deref()) {
+    let origin_ok =
+        crate::visitor_origin_allowed(&rec.allowed_origins, origin.as_deref(), host.as_deref());
+    if side == Side::Visitor && !origin_ok {
         app.refused.refuse(&site, origin.as_deref(), "upload");
         return Err(refuse(
             ErrorCode::OriginNotAllowed,

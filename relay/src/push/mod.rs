@@ -391,6 +391,7 @@ mod tests {
             labels: Vec::new(),
             queued: None,
             awaiting: None,
+            channel: Default::default(),
         }
     }
 

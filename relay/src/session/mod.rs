@@ -34,6 +34,9 @@ pub struct Peer {
     pub ip: Option<IpAddr>,
     pub origin: Option<String>,
     pub user_agent: Option<String>,
+    /// The Host the request came to: a page on the relay's own origin
+    /// (the hosted chat page) is the relay's, whatever the allow-list.
+    pub host: Option<String>,
 }
 
 /// An established connection's hub registration and replay position.

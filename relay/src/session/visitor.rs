@@ -55,7 +55,12 @@ impl Session {
         self.check_visitor_token(&site_id, &visitor, h.token.as_deref(), record.is_some())?;
         let (user, verified) = verified_user(&site, h.user)?;
         let now = crate::now_ms();
-        let rec = self.visit(record, &site_id, &visitor, now, user, verified);
+        let mut rec = self.visit(record, &site_id, &visitor, now, user, verified);
+        // The latest hello says where the visitor is now (web or the hosted
+        // page); a WeChat follower stays one whatever a hello says.
+        if rec.channel != Channel::Wechat {
+            rec.channel = h.channel.unwrap_or(Channel::Web);
+        }
         app.store.put_visitor(&rec).map_err(internal)?;
         let convs = app
             .store
@@ -137,7 +142,8 @@ impl Session {
     }
 
     /// The site a visitor hello names, if it exists and this page's origin
-    /// may embed it.
+    /// may embed it (the relay's own pages, the hosted chat page, always
+    /// may).
     fn hello_site(&self, site_id: &SiteId) -> Result<SiteRecord, Refuse> {
         let site = self
             .app
@@ -145,7 +151,9 @@ impl Session {
             .site(site_id)
             .map_err(internal)?
             .ok_or_else(|| err(ErrorCode::UnknownSite, format!("no site {site_id}")))?;
-        if !crate::origin_allowed(&site.allowed_origins, self.peer.origin.as_deref()) {
+        let origin = self.peer.origin.as_deref();
+        if !crate::visitor_origin_allowed(&site.allowed_origins, origin, self.peer.host.as_deref())
+        {
             self.app
                 .refused
                 .refuse(site_id, self.peer.origin.as_deref(), "hello");

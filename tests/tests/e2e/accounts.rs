@@ -650,6 +650,9 @@ async fn openapi_describes_every_route() -> Result<()> {
         ("GET", "/widget/{file}"),
         ("GET", "/demo/{file}"),
         ("GET", "/console/"),
+        ("GET", "/chat/{site}"),
+        ("GET", "/chat/{site}/qr.svg"),
+        ("GET", "/chat/{site}/qr.png"),
     ]);
     for (method, path) in &routes {
         let op = &doc["paths"][*path][method.to_ascii_lowercase()];

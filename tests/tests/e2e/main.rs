@@ -3,6 +3,7 @@
 
 mod accounts;
 mod bad_input;
+mod chat_page;
 mod console;
 mod delivery;
 mod disk_faults;
