@@ -111,6 +111,7 @@ async fn round(a: &Args, mode: RoutingMode) -> Result<f64> {
                     site,
                     visitor: VisitorId::new(visitor.clone())?,
                     team: None,
+                    channel: protocol::Channel::Web,
                 },
                 from: Author {
                     side: Side::Visitor,
