@@ -391,6 +391,7 @@ mod tests {
             labels: Vec::new(),
             queued: None,
             awaiting: None,
+            channel: Default::default(),
         }
     }
 
@@ -422,6 +423,7 @@ mod tests {
             role: crate::store::AgentRole::Agent,
             created: 0,
             capacity: 5,
+            bot: false,
         }
     }
 
