@@ -31,7 +31,7 @@
 //! - `api_keys`: site `\0` key id → [`ApiKeyRecord`] (the key itself is a
 //!   token in `tokens`, stored as its SHA-256 like every token)
 //! - the outbound queue (webhooks, WeChat replies) is in `chat` too:
-//!   `o` kind-tag job id → [`crate::outbox::OutJob`], staged with the
+//!   `o` kind-tag job id → [`OutJob`], staged with the
 //!   events that cause it
 //!
 //! Durability: [`Store::sync`] = sled `flush` (which on Linux ends in
@@ -52,6 +52,7 @@ pub use agents::{AgentRecord, AgentRole, TokenRecord};
 pub use chat::{encode_cid_hit, CidHit, ConvRecord};
 pub use files::{AddFile, FileRecord};
 pub use hooks::{ApiKeyRecord, DeliveryRecord, WebhookRecord};
+pub use outbox::{Kind, OutJob};
 #[cfg(test)]
 pub(crate) use push::sample_job;
 pub use push::{device_id, PushJob, PushSubRecord};
