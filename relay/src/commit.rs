@@ -812,8 +812,8 @@ impl CommitLoop {
         g.index_cid(key, &conv, seq);
         match agent {
             // Replying to (or inviting into) an unassigned conversation
-            // takes it.
-            Some(me) => {
+            // takes it — unless a bot replied: it stays for people.
+            Some(me) if !crate::auth::is_bot(&me.id) => {
                 let unassigned = self.convs.get(&conv).is_some_and(|c| c.assignee.is_none());
                 if let (true, Ok(id)) = (unassigned, AgentId::new(me.id.clone())) {
                     let team = self.convs.get(&conv).and_then(|c| c.team.clone());
@@ -832,7 +832,7 @@ impl CommitLoop {
             None if created => {
                 self.route(g, &conv, AssignReason::Auto, None)?;
             }
-            None => {}
+            Some(_) | None => {}
         }
         Ok(Ok(Committed {
             conv,
