@@ -130,6 +130,14 @@ pub struct Serve {
     /// can be reached about this relay's pushes.
     #[arg(long, env = "KEFU_VAPID_SUBJECT", default_value = crate::push::vapid::DEFAULT_VAPID_SUBJECT)]
     pub vapid_subject: String,
+    /// Webhooks: also allow endpoints on loopback, private and link-local
+    /// addresses, and plain `http://` (for tests and endpoints inside
+    /// your own network). Off: only public `https://` endpoints.
+    #[arg(long, env = "KEFU_WEBHOOKS_ALLOW_PRIVATE")]
+    pub webhooks_allow_private: bool,
+    /// Webhooks: the first retry's delay in ms (doubling up to an hour).
+    #[arg(long, env = "KEFU_WEBHOOK_RETRY_MS", default_value_t = crate::hooks::send::RETRY_FIRST_MS)]
+    pub webhook_retry_ms: u64,
 }
 
 impl Serve {
@@ -203,6 +211,8 @@ impl Serve {
             max_image_pixels: self.max_image_pixels,
             file_types,
             vapid_subject,
+            webhooks_allow_private: self.webhooks_allow_private,
+            webhook_retry_ms: self.webhook_retry_ms.max(1),
         })
     }
 }

@@ -1,7 +1,9 @@
 //! The reducer's settings half: the widget form (validated with the
 //! relay's own rules before saving), allowed origins, the snippet, agents
-//! and canned replies; routing is in `routing.rs`.
+//! and canned replies; routing is in `routing.rs`, webhooks and API keys in
+//! `integrations.rs`.
 
+use super::integrations::{IntegrationsAction, IntegrationsState};
 use super::routing::{RoutingAction, RoutingForm};
 use super::{Effect, State};
 use crate::services::api::{Answer, Fetch};
@@ -30,6 +32,7 @@ pub struct SettingsState {
     pub new_agent: NewAgentForm,
     pub new_canned: CannedForm,
     pub routing: RoutingForm,
+    pub integrations: IntegrationsState,
 }
 
 /// The "add agent" form.
@@ -88,6 +91,8 @@ pub enum SettingsAction {
     DeleteCanned(String),
     /// The routing section (owners).
     Routing(RoutingAction),
+    /// Webhooks and API keys (owners).
+    Integrations(IntegrationsAction),
 }
 
 /// The file kinds a form shows as allowed: the site's effective list. The
@@ -112,6 +117,7 @@ impl State {
         if self.is_owner() {
             fx.push(Effect::Fetch(Fetch::RefusedOrigins(site)));
             fx.push(Effect::Fetch(Fetch::Agents));
+            self.load_integrations(fx);
         }
     }
 
@@ -124,6 +130,7 @@ impl State {
             }
             SettingsAction::Save => self.save(fx),
             SettingsAction::Routing(a) => return self.reduce_routing(a, fx),
+            SettingsAction::Integrations(a) => return self.reduce_integrations(a, fx),
             SettingsAction::AllowOrigin(origin) => self.allow_origin(origin, fx),
             SettingsAction::CopySnippet => {
                 if let Some(text) = &st.snippet {
@@ -327,7 +334,7 @@ impl State {
                     fx.push(Effect::Fetch(Fetch::Canned(site)));
                 }
             }
-            _ => return false,
+            other => return self.integrations_answered(other, fx),
         }
         true
     }

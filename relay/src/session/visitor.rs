@@ -55,6 +55,7 @@ impl Session {
         self.check_visitor_token(&site_id, &visitor, h.token.as_deref(), record.is_some())?;
         let (user, verified) = verified_user(&site, h.user)?;
         let now = crate::now_ms();
+        let before = record.as_ref().map(|r| (r.user.clone(), r.verified));
         let mut rec = self.visit(record, &site_id, &visitor, now, user, verified);
         // The latest hello says where the visitor is now (web or the hosted
         // page); a WeChat follower stays one whatever a hello says.
@@ -62,6 +63,16 @@ impl Session {
             rec.channel = h.channel.unwrap_or(Channel::Web);
         }
         app.store.put_visitor(&rec).map_err(internal)?;
+        if let Some(u) = rec
+            .user
+            .as_ref()
+            .filter(|_| before != Some((rec.user.clone(), rec.verified)))
+        {
+            // A new or changed identity: `visitor.identified` webhooks.
+            app.hooks
+                .identified(&site_id, &visitor, u, rec.verified)
+                .map_err(internal)?;
+        }
         let convs = app
             .store
             .visitor_convs(&site_id, &visitor)

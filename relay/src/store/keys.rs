@@ -53,7 +53,8 @@ pub fn visitor_conv_prefix(site: &SiteId, visitor: &VisitorId) -> Vec<u8> {
     .concat()
 }
 
-/// Queued Web Push jobs: `q` + job id (a ULID, so in creation order).
+/// Web Push jobs as relays before the shared outbound queue kept them:
+/// `q` + job id; moved into the outbound queue at start.
 pub const PUSH_JOB_PREFIX: &[u8] = b"q";
 pub fn push_job(id: &str) -> Vec<u8> {
     [PUSH_JOB_PREFIX, id.as_bytes()].concat()
@@ -82,3 +83,11 @@ pub fn queue_prefix(site: &SiteId) -> Vec<u8> {
     [b"w", site.as_str().as_bytes(), b"\0"].concat()
 }
 pub const QUEUE_PREFIX: &[u8] = b"w";
+
+/// The outbound queue: `o` kind-tag job id (a ULID) → the job (JSON).
+pub fn out_job_prefix(tag: u8) -> Vec<u8> {
+    vec![b'o', tag]
+}
+pub fn out_job(tag: u8, id: &str) -> Vec<u8> {
+    [out_job_prefix(tag).as_slice(), id.as_bytes()].concat()
+}
