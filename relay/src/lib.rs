@@ -417,3 +417,33 @@ pub async fn run(
     tracing::info!("stopped");
     Ok(())
 }
+
+#[cfg(test)]
+mod origin_tests {
+    use super::visitor_origin_allowed;
+
+    /// The relay's own origin (the hosted chat page) passes any allow-list;
+    /// a look-alike or another port does not.
+    #[test]
+    fn the_relays_own_origin_passes_the_allow_list() {
+        let list = vec!["https://shop.example".to_string()];
+        let host = Some("chat.example:8080");
+        let ok = |o: &str| visitor_origin_allowed(&list, Some(o), host);
+        assert!(ok("https://shop.example"));
+        assert!(ok("http://chat.example:8080"));
+        assert!(ok("HTTPS://Chat.Example:8080"));
+        assert!(!ok("http://chat.example"));
+        assert!(!ok("http://chat.example:8080.evil.example"));
+        assert!(!ok("http://evil.example"));
+        assert!(!visitor_origin_allowed(&list, None, host));
+        assert!(!visitor_origin_allowed(
+            &list,
+            Some("http://chat.example:8080"),
+            None
+        ));
+        assert!(
+            visitor_origin_allowed(&[], None, None),
+            "an empty list admits all"
+        );
+    }
+}

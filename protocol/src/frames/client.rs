@@ -315,6 +315,32 @@ const KNOWN_TYPES: &[&str] = &[
 mod tests {
     use super::*;
 
+    /// A visitor hello's channel: absent (the site's pages), `web` or
+    /// `page`; `wechat` belongs to the bridge and is refused, as is
+    /// anything else.
+    #[test]
+    fn a_hello_names_web_or_page_as_its_channel() {
+        let hello = |extra: &str| {
+            let text = [
+                r#"{"type":"hello","v":1,"role":"visitor","site":"demo","visitor":"v1""#,
+                extra,
+                "}",
+            ]
+            .concat();
+            match ClientFrame::parse(&text) {
+                Ok(ClientFrame::Hello(h)) => Ok(h.channel),
+                Ok(other) => panic!("{other:?}"),
+                Err(e) => Err(e.code),
+            }
+        };
+        assert_eq!(hello(""), Ok(None));
+        assert_eq!(hello(r#","channel":"web""#), Ok(Some(Channel::Web)));
+        assert_eq!(hello(r#","channel":"page""#), Ok(Some(Channel::Page)));
+        assert_eq!(hello(r#","channel":null"#), Ok(None));
+        assert_eq!(hello(r#","channel":"wechat""#), Err(ErrorCode::BadFrame));
+        assert!(hello(r#","channel":"sms""#).is_err());
+    }
+
     /// Every frame type is known to the error classifier: a new variant
     /// fails to compile here until it is listed (the match has no `_`).
     #[test]
