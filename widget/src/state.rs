@@ -439,6 +439,7 @@ mod tests {
             token: None,
             user: JsValue::UNDEFINED,
             team: JsValue::UNDEFINED,
+            channel: JsValue::UNDEFINED,
         };
         let last = |chat: &Chat, t: &Texts| {
             let mut rows = chat.rows(t, "", "", &me, &JsValue::UNDEFINED);
