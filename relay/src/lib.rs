@@ -7,7 +7,8 @@
 //! - [`http`]: the public port's route table (and the metrics port's).
 //!   Beneath it, side by side: [`api`] (the JSON API under `/v1/api/`, one
 //!   module per resource), [`files::routes`] (uploads and downloads),
-//!   [`assets`] (static files).
+//!   [`assets`] (static files), [`chat_page`] (the hosted chat page
+//!   `/chat/{site}`, its signed links and QR codes).
 //! - [`ws`], [`longpoll`]: transports — bytes ⇄ protocol frames, nothing else.
 //! - [`reply`]: the one error type (`Problem`), `recover`, the JSON reply
 //!   helpers and body filter — used by every route, the long-poll included.
