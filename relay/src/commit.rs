@@ -543,31 +543,32 @@ impl CommitLoop {
     }
 
     /// Stages the outbound jobs (Web Push, webhooks, WeChat replies) of the group's
-    /// events into its batch; returns how many went to each outlet.
-    fn stage_outbox(&mut self, g: &mut Group) -> Vec<usize> {
-        let mut counts = vec![0; self.outlets.len()];
+    /// events into its batch; returns the lanes of those that went to
+    /// each outlet.
+    fn stage_outbox(&mut self, g: &mut Group) -> Vec<Vec<String>> {
+        let mut lanes = vec![Vec::new(); self.outlets.len()];
         if self.outlets.is_empty() {
-            return counts;
+            return lanes;
         }
         for (conv, ev) in &g.events {
             let Some(rec) = self.convs.get(conv) else {
                 continue;
             };
             for (i, job) in self.outlets.jobs_for(rec, ev) {
-                if !self.outlets.has_room(i) {
-                    tracing::warn!(kind = job.kind.name(), "commit: outbox full; job dropped");
+                if !self.outlets.has_room(i, &job.lane) {
+                    tracing::warn!(kind = job.kind.name(), lane = %job.lane, "commit: outbox full; job dropped");
                     continue;
                 }
                 match Store::out_job_entry(&job) {
                     Ok((k, v)) => {
                         g.batch.insert(k, v);
-                        counts[i] += 1;
+                        lanes[i].push(job.lane);
                     }
                     Err(e) => tracing::error!(error = %e, "commit: outbound job not queued"),
                 }
             }
         }
-        counts
+        lanes
     }
 
     /// Nothing in `g` may be acked: drop the cache (it may hold staged

@@ -114,6 +114,7 @@ pub async fn hooks_patch(
     if let Some(events) = &b.events {
         h.events = check_events(events)?;
     }
+    let resumed = b.paused == Some(false) && h.paused;
     if let Some(paused) = b.paused {
         h.paused = paused;
         if paused {
@@ -124,6 +125,9 @@ pub async fn hooks_patch(
         }
     }
     app.hooks.put(&h).map_err(internal)?;
+    if resumed {
+        app.hooks.resume(&h.id).map_err(internal)?;
+    }
     Ok(json(StatusCode::OK, &h.view()))
 }
 

@@ -32,6 +32,11 @@ pub async fn key(app: Arc<App>, _me: Me) -> Result<Reply, Rejection> {
 /// POST /v1/api/push/subscriptions — the same endpoint again replaces
 /// its keys; a new one beyond the limit is refused (409).
 pub async fn subscribe(app: Arc<App>, me: Me, b: PushSubscription) -> Result<Reply, Rejection> {
+    if me.agent.bot {
+        return Err(crate::reply::forbidden(
+            "an API key has no devices to push to",
+        ));
+    }
     let c = check::subscription(&b).map_err(bad)?;
     let rec = PushSubRecord {
         agent: me.agent.id.clone(),

@@ -54,7 +54,7 @@ struct Envelope<'a, T: Serialize> {
 
 pub struct Hooks {
     queue: Arc<Queue>,
-    /// Active (not paused) endpoints per site.
+    /// Every endpoint per site (paused ones too: their deliveries wait).
     sites: RwLock<HashMap<SiteId, Vec<WebhookRecord>>>,
     pub allow_private: bool,
 }
@@ -102,6 +102,47 @@ impl Hooks {
         Ok(gone)
     }
 
+    /// Applies an attempt's outcome to the endpoint as it is now (an owner
+    /// may have changed, paused or deleted it during the attempt): only
+    /// its failure count and pause, and nothing when it is gone. Returns
+    /// the endpoint after the change.
+    pub fn record_outcome(
+        &self,
+        site: &SiteId,
+        id: &str,
+        change: impl FnOnce(&mut WebhookRecord),
+    ) -> Result<Option<WebhookRecord>, StoreError> {
+        let mut sites = self.sites.write().unwrap_or_else(|p| p.into_inner());
+        let Some(h) = sites
+            .get_mut(site)
+            .and_then(|l| l.iter_mut().find(|h| h.id == id))
+        else {
+            return Ok(None);
+        };
+        let before = (h.failures, h.paused);
+        change(h);
+        if (h.failures, h.paused) != before {
+            // Written under the lock, so a concurrent owner's change cannot
+            // interleave; made durable with the queue's next sync.
+            self.queue.store().put_webhook(h)?;
+        }
+        Ok(Some(h.clone()))
+    }
+
+    /// Makes a resumed endpoint's held deliveries due now.
+    pub fn resume(&self, id: &str) -> Result<(), StoreError> {
+        let store = self.queue.store();
+        for mut job in store.out_jobs(Kind::Webhook)? {
+            if job.lane == id && job.next_at > 0 {
+                job.next_at = 0;
+                store.put_out_job(&job)?;
+            }
+        }
+        store.sync()?;
+        self.queue.poke();
+        Ok(())
+    }
+
     /// The endpoint as the registry has it (the courier's view).
     pub fn get(&self, site: &SiteId, id: &str) -> Option<WebhookRecord> {
         let sites = self.sites.read().unwrap_or_else(|p| p.into_inner());
@@ -120,10 +161,10 @@ impl Hooks {
         let Some(list) = sites.get(site) else {
             return Vec::new();
         };
-        let targets: Vec<&WebhookRecord> = list
-            .iter()
-            .filter(|h| !h.paused && h.events.contains(&event))
-            .collect();
+        // Paused endpoints still queue: their deliveries wait (up to the
+        // queue's age limit) until an owner resumes them.
+        let targets: Vec<&WebhookRecord> =
+            list.iter().filter(|h| h.events.contains(&event)).collect();
         if targets.is_empty() {
             return Vec::new();
         }

@@ -7,8 +7,8 @@
 //!   (default [`RETRY_FIRST_MS`]) doubling to [`RETRY_MAX_MS`] (or the
 //!   endpoint's `Retry-After`, if longer), for [`MAX_AGE_MS`].
 //! - [`WEBHOOK_PAUSE_AFTER_FAILURES`] failed attempts in a row pause the
-//!   endpoint: its queued deliveries are logged as not sent (an owner can
-//!   redeliver them) and no new ones are queued until an owner resumes it.
+//!   endpoint: its deliveries (queued and new) wait, in order, until an
+//!   owner resumes it or they reach the queue's age limit.
 
 use super::{Delivery, Hooks};
 use crate::outbox::{Courier as CourierTrait, OutJob, Outcome, Policy};
@@ -42,6 +42,9 @@ pub const MAX_AGE_MS: u64 = 24 * 3600 * 1000;
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Deliveries in flight at once (each endpoint has one at a time).
 pub const IN_FLIGHT: usize = 16;
+/// How often a paused endpoint's next delivery looks again (resuming
+/// makes it due at once).
+pub const PAUSED_RECHECK_MS: u64 = 10 * 60 * 1000;
 
 type HookClient = Client<HttpsConnector<HttpConnector<Guarded>>, Full<Bytes>>;
 
@@ -105,6 +108,19 @@ pub fn is_public(ip: IpAddr) -> bool {
                 return is_public(IpAddr::V4(v4));
             }
             let s = v6.segments();
+            let o = v6.octets();
+            // IPv4 inside IPv6: compatible (::a.b.c.d), NAT64 (64:ff9b::/96),
+            // 6to4 (2002:AABB:CCDD::/48) — judged by the IPv4 address.
+            let embedded = if s[..6] == [0; 6] || s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                Some([o[12], o[13], o[14], o[15]])
+            } else if s[0] == 0x2002 {
+                Some([o[2], o[3], o[4], o[5]])
+            } else {
+                None
+            };
+            if let Some(v4) = embedded.filter(|_| !v6.is_loopback() && !v6.is_unspecified()) {
+                return is_public(IpAddr::V4(v4.into()));
+            }
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
@@ -320,50 +336,46 @@ impl CourierTrait for Courier {
                 }
             }
         };
-        let Some(mut hook) = self.hooks.get(&d.site, &d.hook) else {
+        let Some(hook) = self.hooks.get(&d.site, &d.hook) else {
             return Outcome::Drop {
                 why: "the endpoint was deleted".into(),
             };
         };
         if hook.paused {
-            let outcome = Outcome::Drop {
-                why: "not sent: the endpoint is paused (redeliver once it is resumed)".into(),
+            // Held, not sent: the lane waits until an owner resumes it
+            // (which makes the job due at once).
+            return Outcome::Retry {
+                after_ms: Some(PAUSED_RECHECK_MS),
+                why: "held: the endpoint is paused".into(),
             };
-            self.log(job, &d, None, &outcome, 0);
-            return outcome;
         }
         let started = std::time::Instant::now();
         let (outcome, status) = self.post(&d, &hook.url, &hook.secret).await;
         let took = started.elapsed().as_millis() as u64;
         self.log(job, &d, status, &outcome, took);
-        let before = (hook.failures, hook.paused);
-        match &outcome {
-            Outcome::Delivered { .. } => hook.failures = 0,
-            Outcome::Retry { why, .. } | Outcome::Drop { why } => {
-                hook.failures = hook.failures.saturating_add(1);
-                if hook.failures >= WEBHOOK_PAUSE_AFTER_FAILURES {
-                    tracing::warn!(site = %d.site, hook = %hook.id, url = %hook.url, %why,
-                        "webhook: paused after {} failed attempts in a row", hook.failures);
-                    hook.paused = true;
-                    hook.paused_reason = Some(format!(
-                        "paused by the relay after {} failed attempts in a row; last: {why}",
-                        hook.failures
-                    ));
-                }
+        let ok = matches!(outcome, Outcome::Delivered { .. });
+        let why = match &outcome {
+            Outcome::Retry { why, .. } | Outcome::Drop { why } => why.clone(),
+            Outcome::Delivered { .. } => String::new(),
+        };
+        let changed = self.hooks.record_outcome(&d.site, &d.hook, |h| {
+            if ok {
+                h.failures = 0;
+                return;
             }
-        }
-        if (hook.failures, hook.paused) != before {
-            if let Err(e) = self.hooks.put(&hook) {
-                tracing::error!(error = %e, "webhook: endpoint state not stored");
+            h.failures = h.failures.saturating_add(1);
+            if h.failures >= WEBHOOK_PAUSE_AFTER_FAILURES && !h.paused {
+                tracing::warn!(site = %d.site, hook = %h.id, url = %h.url, %why,
+                    "webhook: paused after {} failed attempts in a row", h.failures);
+                h.paused = true;
+                h.paused_reason = Some(format!(
+                    "paused by the relay after {} failed attempts in a row; last: {why}",
+                    h.failures
+                ));
             }
-        }
-        if hook.paused {
-            if let Outcome::Retry { why, .. } = outcome {
-                // This one is logged as failed; the owner redelivers it.
-                return Outcome::Drop {
-                    why: format!("endpoint paused: {why}"),
-                };
-            }
+        });
+        if let Err(e) = changed {
+            tracing::error!(error = %e, "webhook: endpoint state not stored");
         }
         outcome
     }
@@ -387,12 +399,44 @@ mod tests {
             "fe80::1",
             "fd00::1",
             "::ffff:127.0.0.1",
+            "::127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "2002:7f00:1::1",
+            "2002:c0a8:101::1",
         ] {
             assert!(!is_public(ip.parse().expect("ip")), "{ip}");
         }
-        for ip in ["93.184.216.34", "1.1.1.1", "2606:4700::1111"] {
+        for ip in [
+            "93.184.216.34",
+            "1.1.1.1",
+            "2606:4700::1111",
+            "64:ff9b::5db8:d822",
+            "2002:5db8:d822::1",
+        ] {
             assert!(is_public(ip.parse().expect("ip")), "{ip}");
         }
+    }
+
+    /// The resolver the client connects through drops private answers:
+    /// `localhost` resolves (from /etc/hosts) only to loopback, so it
+    /// fails; with private addresses allowed it resolves.
+    #[tokio::test]
+    async fn the_resolver_refuses_names_of_private_addresses() {
+        use std::str::FromStr;
+        use tower_service::Service;
+        let name = || Name::from_str("localhost").expect("name");
+        let refused = Guarded {
+            allow_private: false,
+        }
+        .call(name())
+        .await;
+        assert!(refused.is_err(), "{refused:?}");
+        let allowed = Guarded {
+            allow_private: true,
+        }
+        .call(name())
+        .await;
+        assert!(allowed.is_ok_and(|mut a| a.next().is_some_and(|a| a.ip().is_loopback())));
     }
 
     #[test]

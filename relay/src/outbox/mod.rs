@@ -27,11 +27,11 @@ mod run;
 pub use run::{run, settle};
 
 use crate::store::{ConvRecord, Store, StoreError};
-use protocol::limits::MAX_OUTBOX_JOBS;
+use protocol::limits::{MAX_OUTBOX_JOBS, MAX_OUTBOX_JOBS_PER_LANE};
 use protocol::Event;
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 pub use crate::store::{Kind, OutJob};
@@ -92,14 +92,46 @@ pub trait Stage: Send + Sync {
     fn queue(&self) -> &Queue;
 }
 
-/// One kind's queue: its length and the runner's wake-up.
+/// One kind's queue: its length (in all and per lane) and the runner's
+/// wake-up.
 pub struct Queue {
     kind: Kind,
     store: Arc<Store>,
-    len: AtomicUsize,
+    counts: Mutex<Counts>,
     wake: tokio::sync::Notify,
     /// Told the length after every change (a `/metrics` gauge).
     gauge: Option<Box<dyn Fn(usize) + Send + Sync>>,
+}
+
+#[derive(Default)]
+struct Counts {
+    all: usize,
+    lanes: HashMap<String, usize>,
+}
+
+impl Counts {
+    fn of(jobs: &[OutJob]) -> Counts {
+        let mut c = Counts::default();
+        for j in jobs {
+            c.add(&j.lane);
+        }
+        c
+    }
+
+    fn add(&mut self, lane: &str) {
+        self.all += 1;
+        *self.lanes.entry(lane.to_string()).or_default() += 1;
+    }
+
+    fn remove(&mut self, lane: &str) {
+        self.all = self.all.saturating_sub(1);
+        if let Some(n) = self.lanes.get_mut(lane) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.lanes.remove(lane);
+            }
+        }
+    }
 }
 
 impl Queue {
@@ -114,17 +146,20 @@ impl Queue {
         kind: Kind,
         gauge: Option<Box<dyn Fn(usize) + Send + Sync>>,
     ) -> Result<Arc<Queue>, StoreError> {
-        let len = store.out_jobs(kind)?.len();
-        if let Some(g) = &gauge {
-            g(len);
-        }
-        Ok(Arc::new(Queue {
+        let counts = Counts::of(&store.out_jobs(kind)?);
+        let q = Arc::new(Queue {
             kind,
             store,
-            len: AtomicUsize::new(len),
+            counts: Mutex::new(counts),
             wake: tokio::sync::Notify::new(),
             gauge,
-        }))
+        });
+        q.measured();
+        Ok(q)
+    }
+
+    fn counts(&self) -> MutexGuard<'_, Counts> {
+        self.counts.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn measured(&self) {
@@ -143,49 +178,63 @@ impl Queue {
 
     /// Jobs queued now.
     pub fn len(&self) -> usize {
-        self.len.load(Ordering::Relaxed)
+        self.counts().all
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Whether `n` more jobs fit under [`MAX_OUTBOX_JOBS`]: a far side that
-    /// is down for long must not grow the store without bound.
-    pub fn has_room(&self, n: usize) -> bool {
-        self.len().saturating_add(n) <= MAX_OUTBOX_JOBS
+    /// Whether one more job fits in `lane`: under [`MAX_OUTBOX_JOBS`] in
+    /// all and [`MAX_OUTBOX_JOBS_PER_LANE`] in the lane, so a far side
+    /// that is down for days cannot grow the store without bound, and one
+    /// dead endpoint cannot crowd out every other site's.
+    pub fn has_room(&self, lane: &str) -> bool {
+        let c = self.counts();
+        c.all < MAX_OUTBOX_JOBS
+            && c.lanes.get(lane).copied().unwrap_or(0) < MAX_OUTBOX_JOBS_PER_LANE
     }
 
     /// Stores a job that no event stages, durably, and wakes the runner.
-    /// Refused when the queue is full.
+    /// Refused (false) when its lane or the queue is full.
     pub fn enqueue(&self, job: &OutJob) -> Result<bool, StoreError> {
-        if !self.has_room(1) {
-            tracing::warn!(kind = self.kind.name(), "outbox full; job not queued");
+        if !self.has_room(&job.lane) {
+            tracing::warn!(kind = self.kind.name(), lane = %job.lane, "outbox full; job not queued");
             return Ok(false);
         }
         self.store.put_out_job(job)?;
         self.store.sync()?;
-        self.staged(1);
+        self.staged(std::slice::from_ref(&job.lane));
         Ok(true)
     }
 
-    /// `n` jobs were made durable (by the commit thread or [`enqueue`]).
+    /// Jobs in these lanes were made durable (by the commit thread or
+    /// [`enqueue`]).
     ///
     /// [`enqueue`]: Queue::enqueue
-    pub fn staged(&self, n: usize) {
-        if n > 0 {
-            self.len.fetch_add(n, Ordering::Relaxed);
-            self.measured();
-            self.wake.notify_one();
+    pub fn staged(&self, lanes: &[String]) {
+        if lanes.is_empty() {
+            return;
         }
+        {
+            let mut c = self.counts();
+            for l in lanes {
+                c.add(l);
+            }
+        }
+        self.measured();
+        self.wake.notify_one();
     }
 
-    fn removed(&self) {
-        let _ = self
-            .len
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                Some(n.saturating_sub(1))
-            });
+    fn removed(&self, lane: &str) {
+        self.counts().remove(lane);
+        self.measured();
+    }
+
+    /// The runner read the whole queue: the counts become what it found
+    /// (jobs applied but never synced by a failed group are counted here).
+    fn recount(&self, jobs: &[OutJob]) {
+        *self.counts() = Counts::of(jobs);
         self.measured();
     }
 
@@ -222,15 +271,16 @@ impl Outlets {
             .flat_map(move |(i, s)| s.jobs_for(rec, ev).into_iter().map(move |j| (i, j)))
     }
 
-    /// Whether stage `i`'s queue has room for one more job.
-    pub fn has_room(&self, i: usize) -> bool {
-        self.stages.get(i).is_some_and(|s| s.queue().has_room(1))
+    /// Whether stage `i`'s queue has room for one more job in `lane`.
+    pub fn has_room(&self, i: usize, lane: &str) -> bool {
+        self.stages.get(i).is_some_and(|s| s.queue().has_room(lane))
     }
 
-    /// After the batch was made durable: `counts[i]` jobs went to stage i.
-    pub fn staged(&self, counts: &[usize]) {
-        for (s, n) in self.stages.iter().zip(counts) {
-            s.queue().staged(*n);
+    /// After the batch was made durable: `lanes[i]` are the lanes of the
+    /// jobs that went to stage i.
+    pub fn staged(&self, lanes: &[Vec<String>]) {
+        for (s, l) in self.stages.iter().zip(lanes) {
+            s.queue().staged(l);
         }
     }
 

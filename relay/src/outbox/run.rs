@@ -2,18 +2,22 @@
 //! applies each outcome to the queue and makes it durable.
 
 use super::{Courier, OutJob, Outcome, Queue};
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+
+/// After a wake-up, wait this long for more before reading the queue, so
+/// a burst of events costs one scan.
+const COALESCE: Duration = Duration::from_millis(10);
 
 /// Runs `queue` through `courier` until `shutdown`. Attempts in flight
 /// when it ends are dropped; their jobs stay queued for the next start.
 pub async fn run<C: Courier>(queue: Arc<Queue>, courier: Arc<C>, shutdown: CancellationToken) {
     let mut flying = Flying::default();
     loop {
-        let next = match dispatch(&queue, &courier, &mut flying) {
+        let next = match dispatch(&queue, &courier, &mut flying).await {
             Ok(n) => n,
             Err(e) => {
                 tracing::error!(kind = queue.kind.name(), error = %e, "outbox: queue unreadable; retrying");
@@ -26,7 +30,7 @@ pub async fn run<C: Courier>(queue: Arc<Queue>, courier: Arc<C>, shutdown: Cance
         };
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = queue.woken() => {}
+            _ = queue.woken() => tokio::time::sleep(COALESCE).await,
             Some(done) = flying.tasks.join_next_with_id(), if !flying.tasks.is_empty() => {
                 if let Err(e) = flying.landed(&queue, &courier, done).await {
                     tracing::error!(kind = queue.kind.name(), error = %e, "outbox: queue not updated");
@@ -37,18 +41,18 @@ pub async fn run<C: Courier>(queue: Arc<Queue>, courier: Arc<C>, shutdown: Cance
     }
 }
 
-/// Attempts in flight: their tasks and lanes.
+/// Attempts in flight: their tasks, with the job each is for.
 #[derive(Default)]
 struct Flying {
     tasks: tokio::task::JoinSet<(OutJob, Outcome)>,
-    lanes: HashMap<tokio::task::Id, String>,
+    jobs: HashMap<tokio::task::Id, OutJob>,
 }
 
 type Landed = Result<(tokio::task::Id, (OutJob, Outcome)), tokio::task::JoinError>;
 
 impl Flying {
-    fn busy(&self) -> HashSet<&str> {
-        self.lanes.values().map(String::as_str).collect()
+    fn busy(&self) -> HashSet<String> {
+        self.jobs.values().map(|j| j.lane.clone()).collect()
     }
 
     /// Settles one finished attempt and any others already finished, then
@@ -60,26 +64,43 @@ impl Flying {
         first: Landed,
     ) -> Result<(), StoreError> {
         let mut done = Some(first);
+        let now = crate::now_ms();
         while let Some(d) = done.take().or_else(|| self.tasks.try_join_next_with_id()) {
-            match d {
-                Ok((id, (job, outcome))) => {
-                    self.lanes.remove(&id);
-                    settle(queue, courier.as_ref(), job, outcome, crate::now_ms())?;
+            let (job, outcome) = match d {
+                Ok((id, landed)) => {
+                    self.jobs.remove(&id);
+                    landed
                 }
-                // A failed task leaves its job queued for the next pass.
+                // A panicked attempt counts as a failed one: retried later,
+                // never again at once.
                 Err(e) => {
                     tracing::error!(kind = queue.kind.name(), error = %e, "outbox: attempt task failed");
-                    self.lanes.remove(&e.id());
+                    let Some(job) = self.jobs.remove(&e.id()) else {
+                        continue;
+                    };
+                    let why = format!("the attempt failed: {e}");
+                    (
+                        job,
+                        Outcome::Retry {
+                            after_ms: None,
+                            why,
+                        },
+                    )
                 }
-            }
+            };
+            settle(queue, courier.as_ref(), job, outcome, now)?;
         }
-        let s = queue.store.clone();
-        match tokio::task::spawn_blocking(move || s.sync()).await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::error!(error = %e, "outbox: sync task failed");
-                Ok(())
-            }
+        sync(queue).await
+    }
+}
+
+async fn sync(queue: &Arc<Queue>) -> Result<(), StoreError> {
+    let s = queue.store.clone();
+    match tokio::task::spawn_blocking(move || s.sync()).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "outbox: sync task failed");
+            Ok(())
         }
     }
 }
@@ -87,41 +108,61 @@ impl Flying {
 /// One look at the queue: too-old jobs given up, due ones started while
 /// there is room and their lane is free and has nothing older waiting.
 /// Returns when the next waiting job is due.
-fn dispatch<C: Courier>(
+async fn dispatch<C: Courier>(
     queue: &Arc<Queue>,
     courier: &Arc<C>,
     flying: &mut Flying,
 ) -> Result<Option<u64>, StoreError> {
     let policy = courier.policy();
+    let (store, kind) = (queue.store.clone(), queue.kind);
+    let jobs = match tokio::task::spawn_blocking(move || store.out_jobs(kind)).await {
+        Ok(r) => r?,
+        Err(e) => {
+            tracing::error!(error = %e, "outbox: scan task failed");
+            return Ok(Some(crate::now_ms() + 1_000));
+        }
+    };
+    queue.recount(&jobs);
     let now = crate::now_ms();
     let mut next: Option<u64> = None;
+    let mut expired = false;
+    let mut start = Vec::new();
     // Lanes whose oldest job is in flight or waiting: later jobs wait too.
-    let mut blocked: HashSet<String> = flying.busy().into_iter().map(str::to_string).collect();
-    for job in queue.store.out_jobs(queue.kind)? {
-        if blocked.contains(&job.lane) {
+    let mut blocked = flying.busy();
+    for job in jobs {
+        if !blocked.insert(job.lane.clone()) {
             continue;
         }
-        blocked.insert(job.lane.clone());
         if now.saturating_sub(job.created) > policy.max_age_ms {
             let why = "given up: too old".to_string();
             settle(queue, courier.as_ref(), job, Outcome::Drop { why }, now)?;
+            expired = true;
         } else if job.next_at > now {
             next = Some(next.map_or(job.next_at, |n| n.min(job.next_at)));
-        } else if flying.tasks.len() < policy.in_flight {
-            let c = courier.clone();
-            let lane = job.lane.clone();
-            let handle = flying.tasks.spawn(async move {
-                let outcome = match tokio::time::timeout(policy.timeout, c.attempt(&job)).await {
-                    Ok(o) => o,
-                    Err(_) => Outcome::Retry {
-                        after_ms: None,
-                        why: format!("no answer within {:?}", policy.timeout),
-                    },
-                };
-                (job, outcome)
-            });
-            flying.lanes.insert(handle.id(), lane);
+        } else if flying.tasks.len() + start.len() < policy.in_flight {
+            start.push(job);
         }
+    }
+    if expired || !start.is_empty() {
+        // A job the commit thread applied may not be synced yet (its
+        // group's fsync is still running): nothing leaves before it is on
+        // disk, so sync first. One fsync per pass that starts attempts.
+        sync(queue).await?;
+    }
+    for job in start {
+        let c = courier.clone();
+        let copy = job.clone();
+        let handle = flying.tasks.spawn(async move {
+            let outcome = match tokio::time::timeout(policy.timeout, c.attempt(&job)).await {
+                Ok(o) => o,
+                Err(_) => Outcome::Retry {
+                    after_ms: None,
+                    why: format!("no answer within {:?}", policy.timeout),
+                },
+            };
+            (job, outcome)
+        });
+        flying.jobs.insert(handle.id(), copy);
     }
     Ok(next)
 }
@@ -137,7 +178,7 @@ pub fn settle<C: Courier + ?Sized>(
     now: u64,
 ) -> Result<Option<u64>, StoreError> {
     let policy = courier.policy();
-    let store: &Store = &queue.store;
+    let store = &queue.store;
     if let Outcome::Retry { after_ms, why } = &outcome {
         job.attempts = job.attempts.saturating_add(1);
         let wait = policy.delay_ms(job.attempts).max(after_ms.unwrap_or(0));
@@ -150,7 +191,7 @@ pub fn settle<C: Courier + ?Sized>(
         }
         tracing::warn!(kind = queue.kind.name(), job = %job.id, %why, "outbox: given up after retries");
         store.delete_out_job(job.kind, &job.id)?;
-        queue.removed();
+        queue.removed(&job.lane);
         let gave_up = Outcome::Drop {
             why: format!("given up after {} attempts: {why}", job.attempts),
         };
@@ -167,7 +208,7 @@ pub fn settle<C: Courier + ?Sized>(
         Outcome::Retry { .. } => {}
     }
     store.delete_out_job(job.kind, &job.id)?;
-    queue.removed();
+    queue.removed(&job.lane);
     courier.settled(&job, &outcome, true);
     Ok(None)
 }

@@ -34,6 +34,14 @@ impl Session {
         let agent = crate::auth::agent_for_token(&app.store, token)
             .map_err(internal)?
             .ok_or_else(|| err(ErrorCode::BadToken, "unknown or revoked agent token"))?;
+        if agent.bot {
+            // An API key works the HTTP API; a live session would make its
+            // bot an online agent that routing assigns conversations to.
+            return Err(err(
+                ErrorCode::Forbidden,
+                "an API key is for the HTTP API, not for a live agent session",
+            ));
+        }
         let mut cursors = HashMap::new();
         for (conv, seq) in h.cursors {
             if let Some(c) = app.store.conv(&conv).map_err(internal)? {

@@ -62,17 +62,19 @@ impl Session {
         if rec.channel != Channel::Wechat {
             rec.channel = h.channel.unwrap_or(Channel::Web);
         }
-        app.store.put_visitor(&rec).map_err(internal)?;
         if let Some(u) = rec
             .user
             .as_ref()
             .filter(|_| before != Some((rec.user.clone(), rec.verified)))
         {
-            // A new or changed identity: `visitor.identified` webhooks.
+            // A new or changed identity: `visitor.identified` webhooks,
+            // queued before the record changes, so a failure here leaves
+            // the change to be noticed (and queued) by the next hello.
             app.hooks
                 .identified(&site_id, &visitor, u, rec.verified)
                 .map_err(internal)?;
         }
+        app.store.put_visitor(&rec).map_err(internal)?;
         let convs = app
             .store
             .visitor_convs(&site_id, &visitor)

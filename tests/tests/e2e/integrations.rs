@@ -324,13 +324,32 @@ async fn webhooks_are_signed_retried_and_delivered_once_per_event() -> Result<()
     )
     .await?;
     ensure!(s == 201, "note: {s}");
-    visitor_sends(&relay, "hv2", &["while paused"]).await?;
+    let (_v2, conv2) = visitor_sends(&relay, "hv2", &["while paused"]).await?;
     tokio::time::sleep(Duration::from_millis(800)).await;
-    ensure!(rx.got().len() == 7, "nothing while paused: {:?}", rx.got());
+    ensure!(rx.got().len() == 7, "held while paused: {:?}", rx.got());
+    // Resuming sends what waited, once.
+    let (s, _) = api(
+        &relay,
+        DEMO_TOKEN,
+        "PATCH",
+        &format!("/v1/api/sites/demo/webhooks/{hook_id}"),
+        Some(json!({"paused": false})),
+    )
+    .await?;
+    ensure!(s == 200, "resume: {s}");
+    rx.until("the held deliveries", |r| r.got().len() == 9)
+        .await?;
+    let held: Vec<String> = rx.got()[7..].iter().map(|g| g.event_id.clone()).collect();
+    ensure!(
+        held == [format!("{conv2}.created"), format!("{conv2}.1")],
+        "{held:?}"
+    );
     ensure!(
         rx.got().iter().all(|g| !g.body.contains("private")),
         "notes never leave"
     );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    ensure!(rx.got().len() == 9, "once: {:?}", rx.got());
     Ok(())
 }
 
@@ -493,6 +512,23 @@ async fn bot_keys_send_idempotently_and_can_be_revoked() -> Result<()> {
     )
     .await?;
     ensure!(s == 403, "a bot makes no keys: {s}");
+    // Another site that exists, with a conversation: out of the key's reach.
+    let (s, v) = api(
+        &relay,
+        DEMO_TOKEN,
+        "POST",
+        "/v1/api/sites",
+        Some(json!({"id": "other", "name": "Other"})),
+    )
+    .await?;
+    ensure!(s == 201, "site: {s} {v}");
+    let mut o = Ws::connect(&relay).await?;
+    o.hello(visitor_hello("other", "ov1", None)).await?;
+    o.send(send("ov1-0", "hello other")).await?;
+    let other_conv = o.until_type("ack").await?["conv"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let (s, _) = api(
         &relay,
         &key,
@@ -502,6 +538,29 @@ async fn bot_keys_send_idempotently_and_can_be_revoked() -> Result<()> {
     )
     .await?;
     ensure!(s == 404, "other site: {s}");
+    let (s, _) = api(
+        &relay,
+        &key,
+        "POST",
+        &format!("/v1/api/conversations/{other_conv}/messages"),
+        Some(json!({"cid": "x1", "text": "not yours"})),
+    )
+    .await?;
+    ensure!(s == 404, "other site's conversation: {s}");
+    // An API key is no live agent session and has no push devices.
+    let mut a = Ws::connect(&relay).await?;
+    a.send(agent_hello(&key)).await?;
+    let refused = a.until_type("error").await?;
+    ensure!(refused["code"] == "forbidden", "{refused}");
+    let (s, _) = api(
+        &relay,
+        &key,
+        "POST",
+        "/v1/api/push/subscriptions",
+        Some(json!({"endpoint": "https://push.example/x", "keys": {"p256dh": "x", "auth": "y"}})),
+    )
+    .await?;
+    ensure!(s == 403, "bot push subscription: {s}");
     let (s, _) = api(
         &relay,
         &key,
