@@ -244,3 +244,18 @@ pub const MAX_REASSIGN_MINUTES: u32 = 24 * 60;
 pub const AWAY_RELEASE_GRACE_MS: u64 = 2 * 60_000;
 /// How often the relay checks the no-answer and away deadlines.
 pub const ROUTING_TICK_MS: u64 = 5_000;
+
+/// WeChat message push: the largest body `POST /v1/wechat/{site}` reads
+/// (413 past it). WeChat's pushes are a few hundred bytes of XML (a text
+/// message of 2,048 bytes, base64-encrypted, stays under 4 KiB); 16 KiB is
+/// generous without letting anyone make the relay parse megabytes.
+pub const MAX_WECHAT_PUSH_BYTES: u64 = 16 * 1024;
+/// WeChat's customer-service rule: replies only within this long after the
+/// follower's last message (errcode 45015 past it).
+pub const WECHAT_WINDOW_MS: u64 = 48 * 3600 * 1000;
+/// …and at most this many replies per window (errcode 45047 past it).
+pub const WECHAT_REPLIES_PER_WINDOW: u32 = 5;
+/// A media file the relay fetches from WeChat (a follower's image or
+/// voice) is refused past this many bytes (WeChat's own image limit is
+/// 10 MB).
+pub const MAX_WECHAT_MEDIA_BYTES: u64 = 10 * 1024 * 1024;

@@ -26,6 +26,8 @@
 //!   (rate-limited), remembered per site, written to the store coalesced.
 //! - [`push`]: Web Push to agents — who is pushed when, VAPID, and the
 //!   durable outbound queue's sender (a background task).
+//! - [`wechat`]: the WeChat Official Account bridge — message pushes in
+//!   (beside [`api`] on the public port), customer-service replies out.
 
 pub mod api;
 pub mod assets;
@@ -44,6 +46,7 @@ pub mod reply;
 pub mod routing;
 pub mod session;
 pub mod store;
+pub mod wechat;
 pub mod ws;
 
 use std::future::Future;
@@ -102,6 +105,8 @@ pub struct Config {
     pub file_types: Vec<protocol::FileClass>,
     /// The contact (`mailto:` or `https:`) named in every VAPID JWT.
     pub vapid_subject: String,
+    /// WeChat's API host (`--wechat-api-base`), without a trailing `/`.
+    pub wechat_api_base: String,
 }
 
 impl Config {
@@ -134,6 +139,8 @@ pub struct App {
     pub files: files::Blobs,
     /// Origins refused recently per site (see [`refused`]).
     pub refused: Arc<refused::Refused>,
+    /// The WeChat API client (access tokens cached per account).
+    pub wechat: Arc<wechat::client::Wechat>,
     pub config: Config,
 }
 
@@ -230,6 +237,7 @@ impl App {
             push,
             auth: auth::Auth::new(store.server_key()?),
             refused: Arc::new(refused::Refused::new(store.clone())),
+            wechat: Arc::new(wechat::client::Wechat::new(&config.wechat_api_base)?),
             store,
             hub,
             commit,

@@ -391,6 +391,8 @@ mod tests {
             labels: Vec::new(),
             queued: None,
             awaiting: None,
+            channel: Default::default(),
+            wechat: None,
         }
     }
 
