@@ -13,6 +13,8 @@ use crate::{
 };
 use serde::{Deserialize, Serialize};
 
+pub mod integrations;
+
 /// What an agent may administer. Owners add and remove agents and create
 /// sites; every agent works the sites they are a member of, and only those.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -259,3 +259,24 @@ pub const WECHAT_REPLIES_PER_WINDOW: u32 = 5;
 /// voice) is refused past this many bytes (WeChat's own image limit is
 /// 10 MB).
 pub const MAX_WECHAT_MEDIA_BYTES: u64 = 10 * 1024 * 1024;
+
+/// Jobs one outbound queue (webhook deliveries, WeChat replies) holds at
+/// most; past it new jobs are dropped and logged, so a far side that is
+/// down for days cannot grow the store without bound.
+pub const MAX_OUTBOX_JOBS: usize = 100_000;
+
+/// Webhook endpoints one site may have, the longest URL, and how many
+/// attempts each endpoint's delivery log keeps.
+pub const MAX_WEBHOOKS_PER_SITE: usize = 10;
+pub const MAX_WEBHOOK_URL_BYTES: usize = 2048;
+pub const WEBHOOK_LOG_KEEP: usize = 50;
+/// A webhook delivery's body at most (a message's text is bounded, so this
+/// is never reached by a real event; a guard, not a cut).
+pub const MAX_WEBHOOK_BODY_BYTES: usize = 256 * 1024;
+/// Failed attempts in a row after which the relay pauses an endpoint
+/// (with backoff from 5 s doubling to 1 h, that is about a day of failing).
+pub const WEBHOOK_PAUSE_AFTER_FAILURES: u32 = 30;
+
+/// API keys one site may have, and a bot's longest name.
+pub const MAX_API_KEYS_PER_SITE: usize = 20;
+pub const MAX_API_KEY_NAME_BYTES: usize = 64;

@@ -283,6 +283,7 @@ fn agent_record(new: NewAgent) -> AgentRecord {
         role: new.role,
         created: crate::now_ms(),
         capacity: protocol::limits::DEFAULT_CAPACITY,
+        bot: false,
     }
 }
 

@@ -135,6 +135,14 @@ pub struct Serve {
     /// proxies change it.
     #[arg(long, env = "KEFU_WECHAT_API_BASE", default_value = DEFAULT_WECHAT_API_BASE)]
     pub wechat_api_base: String,
+    /// Webhooks: also allow endpoints on loopback, private and link-local
+    /// addresses, and plain `http://` (for tests and endpoints inside
+    /// your own network). Off: only public `https://` endpoints.
+    #[arg(long, env = "KEFU_WEBHOOKS_ALLOW_PRIVATE")]
+    pub webhooks_allow_private: bool,
+    /// Webhooks: the first retry's delay in ms (doubling up to an hour).
+    #[arg(long, env = "KEFU_WEBHOOK_RETRY_MS", default_value_t = crate::hooks::send::RETRY_FIRST_MS)]
+    pub webhook_retry_ms: u64,
 }
 
 /// WeChat's API host.
@@ -226,6 +234,8 @@ impl Serve {
             file_types,
             vapid_subject,
             wechat_api_base,
+            webhooks_allow_private: self.webhooks_allow_private,
+            webhook_retry_ms: self.webhook_retry_ms.max(1),
         })
     }
 }

@@ -21,6 +21,7 @@
 
 use crate::hub::Hub;
 use crate::metrics::Metrics;
+use crate::outbox::Outlets;
 use crate::push::Pusher;
 use crate::routing::{Routed, Router};
 use crate::store::{encode, encode_cid_hit, keys, ConvRecord, Store, StoreError};
@@ -197,6 +198,8 @@ pub struct Parts {
     pub hub: Arc<Hub>,
     pub metrics: Arc<Metrics>,
     pub push: Arc<Pusher>,
+    /// The outbound queues (webhooks, WeChat) events stage jobs for.
+    pub outlets: Outlets,
 }
 
 /// The handle sessions use.
@@ -215,6 +218,7 @@ impl Committer {
             hub,
             metrics,
             push,
+            outlets,
         } = parts;
         let handle = std::thread::Builder::new()
             .name("kefu-commit".into())
@@ -224,6 +228,7 @@ impl Committer {
                     hub,
                     metrics,
                     push,
+                    outlets,
                     durable,
                     convs: HashMap::new(),
                     router: Router::default(),
@@ -408,6 +413,7 @@ struct CommitLoop {
     hub: Arc<Hub>,
     metrics: Arc<Metrics>,
     push: Arc<Pusher>,
+    outlets: Outlets,
     durable: bool,
     /// Authoritative cache of conversations touched since start.
     convs: HashMap<ConvId, ConvRecord>,
@@ -507,6 +513,7 @@ impl CommitLoop {
             return self.fail(g);
         }
         let pushes = self.stage_pushes(&mut g);
+        let out = self.stage_outbox(&mut g);
         let staged = std::mem::take(&mut g.batch);
         // This thread writes sled's log itself (no IO-thread round trip per
         // group; docs/sled-patch.md), after the batch released sled's lock.
@@ -541,6 +548,7 @@ impl CommitLoop {
         self.metrics.groups.fetch_add(1, Ordering::Relaxed);
         self.metrics.writes.fetch_add(n as u64, Ordering::Relaxed);
         self.push.enqueued(pushes);
+        self.outlets.staged(&out);
         // Durable: publish, then ack. Summaries go first, so an agent knows
         // a new conversation (its site, its visitor) before its first event.
         g.changed.dedup();
@@ -598,6 +606,34 @@ impl CommitLoop {
             }
         }
         n
+    }
+
+    /// Stages the outbound jobs (webhooks, WeChat replies) of the group's
+    /// events into its batch; returns how many went to each outlet.
+    fn stage_outbox(&mut self, g: &mut Group) -> Vec<usize> {
+        let mut counts = vec![0; self.outlets.len()];
+        if self.outlets.is_empty() {
+            return counts;
+        }
+        for (conv, ev) in &g.events {
+            let Some(rec) = self.convs.get(conv) else {
+                continue;
+            };
+            for (i, job) in self.outlets.jobs_for(rec, ev) {
+                if !self.outlets.has_room(i) {
+                    tracing::warn!(kind = job.kind.name(), "commit: outbox full; job dropped");
+                    continue;
+                }
+                match Store::out_job_entry(&job) {
+                    Ok((k, v)) => {
+                        g.batch.insert(k, v);
+                        counts[i] += 1;
+                    }
+                    Err(e) => tracing::error!(error = %e, "commit: outbound job not queued"),
+                }
+            }
+        }
+        counts
     }
 
     /// Nothing in `g` may be acked: drop the cache (it may hold staged
@@ -1365,6 +1401,7 @@ mod tests {
             hub,
             metrics: metrics.clone(),
             push,
+            outlets: Default::default(),
         };
         let (c, _t) = Committer::start(parts, true);
         let site = SiteId::new("s")?;
@@ -1452,6 +1489,7 @@ mod tests {
             hub: hub.clone(),
             metrics,
             push,
+            outlets: Default::default(),
         };
         let (c, _t) = Committer::start(parts, true);
         Ok(Routed {

@@ -35,10 +35,12 @@ pub mod auth;
 pub mod cli;
 pub mod commit;
 pub mod files;
+pub mod hooks;
 pub mod http;
 pub mod hub;
 pub mod longpoll;
 pub mod metrics;
+pub mod outbox;
 pub mod push;
 pub mod ratelimit;
 pub mod refused;
@@ -107,6 +109,10 @@ pub struct Config {
     pub vapid_subject: String,
     /// WeChat's API host (`--wechat-api-base`), without a trailing `/`.
     pub wechat_api_base: String,
+    /// Webhook endpoints may be private addresses and plain http.
+    pub webhooks_allow_private: bool,
+    /// The first webhook retry's delay (ms).
+    pub webhook_retry_ms: u64,
 }
 
 impl Config {
@@ -123,6 +129,8 @@ pub struct App {
     pub commit: commit::Committer,
     /// Web Push: visibility of agents, their devices, the VAPID key.
     pub push: Arc<push::Pusher>,
+    /// Webhook endpoints per site and their delivery queue.
+    pub hooks: Arc<hooks::Hooks>,
     pub auth: auth::Auth,
     pub metrics: Arc<metrics::Metrics>,
     /// Cancelled when shutdown starts: upgraded sockets and long-polls
@@ -224,17 +232,21 @@ impl App {
         let hub = hub::Hub::new(config.offline_grace);
         let metrics = Arc::new(metrics::Metrics::default());
         let push = push::Pusher::open(&store, config.vapid_subject.clone(), metrics.clone())?;
+        let hooks = hooks::Hooks::open(store.clone(), config.webhooks_allow_private)?;
+        let outlets = outbox::Outlets::new(vec![hooks.clone() as Arc<dyn outbox::Stage>]);
         let (commit, commit_thread) = commit::Committer::start(
             commit::Parts {
                 store: store.clone(),
                 hub: hub.clone(),
                 metrics: metrics.clone(),
                 push: push.clone(),
+                outlets,
             },
             config.durable,
         );
         let app = Arc::new(App {
             push,
+            hooks,
             auth: auth::Auth::new(store.server_key()?),
             refused: Arc::new(refused::Refused::new(store.clone())),
             wechat: Arc::new(wechat::client::Wechat::new(&config.wechat_api_base)?),
@@ -327,6 +339,13 @@ pub async fn run(
     app.tasks.spawn(push::send::run(
         store.clone(),
         app.push.clone(),
+        app.shutdown.clone(),
+    ));
+    // Webhook deliveries: resumed from the store, end at shutdown.
+    let courier = hooks::send::Courier::new(app.hooks.clone(), app.config.webhook_retry_ms)?;
+    app.tasks.spawn(outbox::run(
+        app.hooks.queue().clone(),
+        Arc::new(courier),
         app.shutdown.clone(),
     ));
     // The routing clock: no-answer and away deadlines, queue service.

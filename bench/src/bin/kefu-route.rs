@@ -94,6 +94,7 @@ async fn round(a: &Args, mode: RoutingMode) -> Result<f64> {
             hub: hub.clone(),
             metrics,
             push,
+            outlets: Default::default(),
         },
         true,
     );
@@ -112,6 +113,7 @@ async fn round(a: &Args, mode: RoutingMode) -> Result<f64> {
                     site,
                     visitor: VisitorId::new(visitor.clone())?,
                     team: None,
+                    channel: protocol::Channel::Web,
                 },
                 from: Author {
                     side: Side::Visitor,

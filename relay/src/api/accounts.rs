@@ -90,7 +90,7 @@ pub async fn agents_list(app: Arc<App>, me: Me) -> Result<Reply, Rejection> {
         .store
         .agents()?
         .iter()
-        .filter(|a| a.sites.iter().any(|s| me.member(s)))
+        .filter(|a| !a.bot && a.sites.iter().any(|s| me.member(s)))
         .map(agent_view)
         .collect();
     Ok(json(StatusCode::OK, &mine))

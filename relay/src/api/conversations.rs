@@ -277,3 +277,44 @@ fn summary(app: &App, id: &ConvId) -> Result<Reply, Rejection> {
         .ok_or_else(|| not_found("conversation"))?;
     Ok(json(StatusCode::OK, &c.summary()))
 }
+
+/// POST /v1/api/conversations/{conv}/messages — an agent's (or a bot's)
+/// message, idempotent by `cid` in the agent's own cid namespace (the same
+/// one its WebSocket sends use): the same cid again answers the first
+/// message's seq, 200 instead of 201, and stores nothing.
+pub async fn message(
+    conv: String,
+    app: Arc<App>,
+    me: Me,
+    b: protocol::api::integrations::NewMessageBody,
+) -> Result<Reply, Rejection> {
+    let c = member_conv(&app, &me, &conv)?;
+    protocol::validate_text(&b.text).map_err(|e| refuse(e.code, e.message))?;
+    if b.text.trim().is_empty() {
+        return Err(bad("text is empty"));
+    }
+    let cid = Cid::new(b.cid).map_err(|e| bad(format!("cid: {e}")))?;
+    let done = app
+        .commit
+        .message(crate::commit::NewMessage {
+            scope: format!("a:{}", me.agent.id),
+            cid,
+            target: crate::commit::Target::Conv(c.id.clone()),
+            from: me.author(),
+            text: b.text,
+            file: None,
+        })
+        .await?;
+    let status = if done.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok(json(
+        status,
+        &Stored {
+            conv: done.conv,
+            seq: done.seq,
+        },
+    ))
+}

@@ -11,11 +11,12 @@
 //!
 //! One module per resource, one named handler per route:
 //! [`accounts`], [`sites`], [`conversations`], [`visitors`], [`stats`],
-//! [`push`].
+//! [`push`], [`integrations`] (webhooks, API keys).
 
 pub mod accounts;
 pub mod auth;
 pub mod conversations;
+pub mod integrations;
 pub mod push;
 pub mod sites;
 pub mod stats;
@@ -65,6 +66,19 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/api/conversations/{conv}/notes"),
     ("PUT", "/v1/api/conversations/{conv}/labels/{label}"),
     ("DELETE", "/v1/api/conversations/{conv}/labels/{label}"),
+    ("POST", "/v1/api/conversations/{conv}/messages"),
+    ("GET", "/v1/api/sites/{site}/webhooks"),
+    ("POST", "/v1/api/sites/{site}/webhooks"),
+    ("PATCH", "/v1/api/sites/{site}/webhooks/{hook}"),
+    ("DELETE", "/v1/api/sites/{site}/webhooks/{hook}"),
+    ("GET", "/v1/api/sites/{site}/webhooks/{hook}/deliveries"),
+    (
+        "POST",
+        "/v1/api/sites/{site}/webhooks/{hook}/deliveries/{delivery}/redeliver",
+    ),
+    ("GET", "/v1/api/sites/{site}/keys"),
+    ("POST", "/v1/api/sites/{site}/keys"),
+    ("DELETE", "/v1/api/sites/{site}/keys/{key}"),
     ("GET", "/v1/api/push/key"),
     ("GET", "/v1/api/push/subscriptions"),
     ("POST", "/v1/api/push/subscriptions"),
@@ -83,7 +97,7 @@ pub const OPENAPI: &str = include_str!("../openapi.json");
 /// types unboxed costs many minutes of compile time.
 #[rustfmt::skip]
 pub fn routes(app: Arc<App>) -> BoxedFilter<(Reply,)> {
-    use self::{accounts as ac, conversations as cv, sites as st};
+    use self::{accounts as ac, conversations as cv, integrations as ig, sites as st};
     use warp::query;
     let me = || auth::authed(app.clone());
     let host = || warp::header::optional::<String>("host");
@@ -118,6 +132,16 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Reply,)> {
         path!("v1" / "api" / "conversations" / String / "notes").and(post()).and(me()).and(body()).and_then(cv::note).boxed(),
         path!("v1" / "api" / "conversations" / String / "labels" / String).and(put()).and(me()).and_then(cv::label_add).boxed(),
         path!("v1" / "api" / "conversations" / String / "labels" / String).and(delete()).and(me()).and_then(cv::label_remove).boxed(),
+        path!("v1" / "api" / "conversations" / String / "messages").and(post()).and(me()).and(body()).and_then(cv::message).boxed(),
+        path!("v1" / "api" / "sites" / String / "webhooks").and(get()).and(me()).and_then(ig::hooks_list).boxed(),
+        path!("v1" / "api" / "sites" / String / "webhooks").and(post()).and(me()).and(body()).and_then(ig::hooks_add).boxed(),
+        path!("v1" / "api" / "sites" / String / "webhooks" / String).and(patch()).and(me()).and(body()).and_then(ig::hooks_patch).boxed(),
+        path!("v1" / "api" / "sites" / String / "webhooks" / String).and(delete()).and(me()).and_then(ig::hooks_delete).boxed(),
+        path!("v1" / "api" / "sites" / String / "webhooks" / String / "deliveries").and(get()).and(me()).and_then(ig::deliveries).boxed(),
+        path!("v1" / "api" / "sites" / String / "webhooks" / String / "deliveries" / String / "redeliver").and(post()).and(me()).and_then(ig::redeliver).boxed(),
+        path!("v1" / "api" / "sites" / String / "keys").and(get()).and(me()).and_then(ig::keys_list).boxed(),
+        path!("v1" / "api" / "sites" / String / "keys").and(post()).and(me()).and(body()).and_then(ig::keys_add).boxed(),
+        path!("v1" / "api" / "sites" / String / "keys" / String).and(delete()).and(me()).and_then(ig::keys_delete).boxed(),
         path!("v1" / "api" / "push" / "key").and(get()).and(me()).and_then(push::key).boxed(),
         path!("v1" / "api" / "push" / "subscriptions").and(get()).and(me()).and_then(push::list).boxed(),
         path!("v1" / "api" / "push" / "subscriptions").and(post()).and(me()).and(body()).and_then(push::subscribe).boxed(),

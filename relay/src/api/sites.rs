@@ -181,7 +181,7 @@ pub async fn team(site: String, app: Arc<App>, me: Me) -> Result<Reply, Rejectio
         .store
         .agents()?
         .into_iter()
-        .filter(|a| a.sites.contains(&s.id))
+        .filter(|a| !a.bot && a.sites.contains(&s.id))
         .map(|a| Teammate {
             id: a.id,
             name: a.name,

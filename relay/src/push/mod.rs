@@ -424,6 +424,7 @@ mod tests {
             role: crate::store::AgentRole::Agent,
             created: 0,
             capacity: 5,
+            bot: false,
         }
     }
 

@@ -62,8 +62,19 @@ impl Session {
         self.check_visitor_token(&site_id, &visitor, h.token.as_deref(), record.is_some())?;
         let (user, verified) = verified_user(&site, h.user)?;
         let now = crate::now_ms();
+        let before = record.as_ref().map(|r| (r.user.clone(), r.verified));
         let rec = self.visit(record, &site_id, &visitor, now, user, verified);
         app.store.put_visitor(&rec).map_err(internal)?;
+        if let Some(u) = rec
+            .user
+            .as_ref()
+            .filter(|_| before != Some((rec.user.clone(), rec.verified)))
+        {
+            // A new or changed identity: `visitor.identified` webhooks.
+            app.hooks
+                .identified(&site_id, &visitor, u, rec.verified)
+                .map_err(internal)?;
+        }
         let convs = app
             .store
             .visitor_convs(&site_id, &visitor)

@@ -26,6 +26,9 @@ pub struct AgentRecord {
     /// Open conversations auto-assignment gives this agent at most.
     #[serde(default = "protocol::api::default_capacity")]
     pub capacity: u32,
+    /// A bot an API key acts as: no login, not listed among the agents.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bot: bool,
 }
 
 /// An agent session token, stored as its SHA-256 only.

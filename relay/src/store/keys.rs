@@ -82,3 +82,11 @@ pub fn queue_prefix(site: &SiteId) -> Vec<u8> {
     [b"w", site.as_str().as_bytes(), b"\0"].concat()
 }
 pub const QUEUE_PREFIX: &[u8] = b"w";
+
+/// The outbound queue: `o` kind-tag job id (a ULID) → the job (JSON).
+pub fn out_job_prefix(tag: u8) -> Vec<u8> {
+    vec![b'o', tag]
+}
+pub fn out_job(tag: u8, id: &str) -> Vec<u8> {
+    [out_job_prefix(tag).as_slice(), id.as_bytes()].concat()
+}

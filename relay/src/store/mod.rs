@@ -26,6 +26,13 @@
 //!   [`PushSubRecord`]; the outbound Web Push queue is in `chat` (`q` job
 //!   id → [`PushJob`]), staged with the events that cause it; `meta`
 //!   also holds `vapid_key`
+//! - `webhooks`: site `\0` hook → [`WebhookRecord`]; `hook_log`: hook `\0`
+//!   delivery id (ULID) → [`DeliveryRecord`], the last attempts per endpoint
+//! - `api_keys`: site `\0` key id → [`ApiKeyRecord`] (the key itself is a
+//!   token in `tokens`, stored as its SHA-256 like every token)
+//! - the outbound queue (webhooks, WeChat replies) is in `chat` too:
+//!   `o` kind-tag job id → [`OutJob`], staged with the
+//!   events that cause it
 //!
 //! Durability: [`Store::sync`] = sled `flush` (which on Linux ends in
 //! `sync_file_range`, not a cache flush — sled issue #1452) followed by
@@ -34,7 +41,9 @@
 mod agents;
 mod chat;
 mod files;
+mod hooks;
 pub mod keys;
+mod outbox;
 mod push;
 mod sites;
 mod visitors;
@@ -42,6 +51,8 @@ mod visitors;
 pub use agents::{AgentRecord, AgentRole, TokenRecord};
 pub use chat::{encode_cid_hit, CidHit, ConvRecord};
 pub use files::{AddFile, FileRecord};
+pub use hooks::{ApiKeyRecord, DeliveryRecord, WebhookRecord};
+pub use outbox::{Kind, OutJob};
 #[cfg(test)]
 pub(crate) use push::sample_job;
 pub use push::{device_id, PushJob, PushSubRecord};
@@ -85,6 +96,9 @@ pub struct Store {
     files: sled::Tree,
     quota: sled::Tree,
     push_subs: sled::Tree,
+    webhooks: sled::Tree,
+    hook_log: sled::Tree,
+    api_keys: sled::Tree,
 }
 
 fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
@@ -139,6 +153,9 @@ impl Store {
             files: db.open_tree("files")?,
             quota: db.open_tree("quota")?,
             push_subs: db.open_tree("push_subs")?,
+            webhooks: db.open_tree("webhooks")?,
+            hook_log: db.open_tree("hook_log")?,
+            api_keys: db.open_tree("api_keys")?,
             data_file,
             probe: dir.join("disk-probe"),
             db,

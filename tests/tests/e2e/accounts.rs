@@ -667,6 +667,9 @@ async fn openapi_describes_every_route() -> Result<()> {
             .replace("{id}", "x")
             .replace("{visitor}", "x")
             .replace("{label}", "x")
+            .replace("{hook}", "x")
+            .replace("{delivery}", "x")
+            .replace("{key}", "x")
             .replace("{file}", "01ARZ3NDEKTSV4RRFFQ69G5FAV");
         assert!(!concrete.contains('{'), "placeholder left in {concrete}");
         let r = http

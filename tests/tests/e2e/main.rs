@@ -10,6 +10,7 @@ mod durability;
 mod files;
 mod first_run;
 mod hostile;
+mod integrations;
 mod liveness;
 mod routing;
 mod slow_consumer;
