@@ -149,6 +149,8 @@ pub struct App {
     pub refused: Arc<refused::Refused>,
     /// The WeChat API client (access tokens cached per account).
     pub wechat: Arc<wechat::client::Wechat>,
+    /// WeChat replies waiting to go out (the outbound queue's).
+    pub wechat_replies: Arc<wechat::courier::Replies>,
     pub config: Config,
 }
 
@@ -233,7 +235,11 @@ impl App {
         let metrics = Arc::new(metrics::Metrics::default());
         let push = push::Pusher::open(&store, config.vapid_subject.clone(), metrics.clone())?;
         let hooks = hooks::Hooks::open(store.clone(), config.webhooks_allow_private)?;
-        let outlets = outbox::Outlets::new(vec![hooks.clone() as Arc<dyn outbox::Stage>]);
+        let wechat_replies = wechat::courier::Replies::open(store.clone())?;
+        let outlets = outbox::Outlets::new(vec![
+            hooks.clone() as Arc<dyn outbox::Stage>,
+            wechat_replies.clone() as Arc<dyn outbox::Stage>,
+        ]);
         let (commit, commit_thread) = commit::Committer::start(
             commit::Parts {
                 store: store.clone(),
@@ -250,6 +256,7 @@ impl App {
             auth: auth::Auth::new(store.server_key()?),
             refused: Arc::new(refused::Refused::new(store.clone())),
             wechat: Arc::new(wechat::client::Wechat::new(&config.wechat_api_base)?),
+            wechat_replies,
             store,
             hub,
             commit,
@@ -346,6 +353,12 @@ pub async fn run(
     app.tasks.spawn(outbox::run(
         app.hooks.queue().clone(),
         Arc::new(courier),
+        app.shutdown.clone(),
+    ));
+    // WeChat replies: resumed from the store, end at shutdown.
+    app.tasks.spawn(outbox::run(
+        app.wechat_replies.queue().clone(),
+        Arc::new(wechat::courier::WechatCourier::new(app.clone())),
         app.shutdown.clone(),
     ));
     // The routing clock: no-answer and away deadlines, queue service.

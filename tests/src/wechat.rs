@@ -175,8 +175,8 @@ impl StandIn {
             query
                 .split('&')
                 .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
-                .unwrap_or("")
-                .to_string()
+                .map(percent_decode)
+                .unwrap_or_default()
         };
         let (ctype, out): (&str, Vec<u8>) = match (method.as_str(), path) {
             ("GET", "/cgi-bin/token") => {
@@ -283,6 +283,32 @@ impl StandIn {
             .to_string()
             .into_bytes()
     }
+}
+
+/// `%XX` escapes decoded (and `+` as a space), as a query string has them.
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(v) => {
+                        out.push(v);
+                        i += 3;
+                        continue;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn err(code: i64, msg: &str) -> Vec<u8> {

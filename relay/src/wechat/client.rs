@@ -370,7 +370,14 @@ fn api_error(body: &[u8]) -> CallError {
     }
 }
 
-/// A query-string value.
+/// A query-string value: everything but RFC 3986's unreserved characters
+/// percent-encoded.
 fn enc(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    const QUERY: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    utf8_percent_encode(s, QUERY).to_string()
 }

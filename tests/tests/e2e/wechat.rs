@@ -386,6 +386,194 @@ async fn events_and_images_from_followers() -> Result<()> {
     assert_eq!(post(&relay, "demo", &unsub).await?.1, "success");
     let (_, p) = api(&relay, DEMO_TOKEN, "GET", &profile, None).await?;
     assert_eq!(p["user"]["attributes"]["wechat_subscribed"], false);
-    let _ = Duration::ZERO;
+    Ok(())
+}
+
+/// An agent connected to the demo site.
+async fn agent(relay: &Relay) -> Result<Ws> {
+    let mut a = Ws::connect(relay).await?;
+    a.hello(agent_hello(DEMO_TOKEN)).await?;
+    a.send(subscribe("demo")).await?;
+    a.until_type("snapshot").await?;
+    Ok(a)
+}
+
+/// The follower writes `text` (message `msg_id`); their conversation's id.
+async fn follower_writes(relay: &Relay, msg_id: u64, text: &str) -> Result<String> {
+    let p = Push::plain(TOKEN, &text_xml(OPENID, msg_id, text));
+    assert_eq!(post(relay, "demo", &p).await?, (200, "success".into()));
+    Ok(follower_conv(relay).await?["id"]
+        .as_str()
+        .context("id")?
+        .to_string())
+}
+
+/// Sends a reply and waits for its ack (or error) frame.
+async fn reply(a: &mut Ws, conv: &str, cid: &str, text: &str) -> Result<Value> {
+    a.send(send_to(conv, cid, text)).await?;
+    a.until(|f| (f["type"] == "ack" || f["type"] == "error") && f["cid"] == cid)
+        .await
+}
+
+/// Waits until the stand-in has accepted `n` messages.
+async fn until_sent(standin: &StandIn, n: usize) -> Result<()> {
+    for _ in 0..300 {
+        if standin.seen(|s| s.sent.len()) >= n {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    anyhow::bail!("stand-in got {:?}, wanted {n}", standin.texts())
+}
+
+/// An agent's reply reaches WeChat's customer-service API for the
+/// follower, with a token the token endpoint issued; when WeChat calls
+/// the token expired (40001) the relay fetches one new token and sends
+/// again, once; a busy WeChat (-1) is retried; an image is uploaded and
+/// sent by media_id.
+#[tokio::test]
+async fn replies_reach_wechat_with_a_valid_token() -> Result<()> {
+    let (relay, standin) = setup("safe").await?;
+    let p = Push::safe(TOKEN, AES_KEY, APP_ID, &text_xml(OPENID, 1, "hi"));
+    assert_eq!(post(&relay, "demo", &p).await?.1, "success");
+    let conv = follower_conv(&relay).await?["id"]
+        .as_str()
+        .context("id")?
+        .to_string();
+    let mut a = agent(&relay).await?;
+    assert_eq!(reply(&mut a, &conv, "r1", "您好!").await?["type"], "ack");
+    until_sent(&standin, 1).await?;
+    let first = standin.seen(|s| s.sent[0].clone());
+    assert_eq!(
+        first,
+        json!({"touser": OPENID, "msgtype": "text", "text": {"content": "您好!"}})
+    );
+    assert_eq!(standin.seen(|s| s.tokens), 1);
+
+    standin.expire_tokens();
+    assert_eq!(reply(&mut a, &conv, "r2", "second").await?["type"], "ack");
+    until_sent(&standin, 2).await?;
+    let (tokens, attempts) = standin.seen(|s| (s.tokens, s.attempts.clone()));
+    assert_eq!(tokens, 2, "one refresh");
+    let codes: Vec<i64> = attempts.iter().map(|a| a.1).collect();
+    assert_eq!(codes, [0, 40001, 0], "{attempts:?}");
+    assert_ne!(attempts[1].0, attempts[2].0, "resent with the new token");
+
+    standin.fail_next(&[-1]);
+    assert_eq!(reply(&mut a, &conv, "r3", "third").await?["type"], "ack");
+    until_sent(&standin, 3).await?;
+
+    // An image: uploaded by the agent, then sent through media/upload.
+    let r = reqwest::Client::new()
+        .post(relay.http("/v1/files?site=demo&name=photo.png"))
+        .bearer_auth(DEMO_TOKEN)
+        .body(png())
+        .send()
+        .await?;
+    let file: Value = r.json().await?;
+    let id = file["id"].as_str().context("file id")?;
+    a.send(json!({"type": "send", "cid": "r4", "conv": conv, "text": "", "file": id}))
+        .await?;
+    a.until(|f| f["type"] == "ack" && f["cid"] == "r4").await?;
+    until_sent(&standin, 4).await?;
+    let last = standin.seen(|s| s.sent[3].clone());
+    assert_eq!(last["msgtype"], "image");
+    assert_eq!(last["image"]["media_id"], "standin-media-1");
+    assert_eq!(standin.seen(|s| s.uploads.len()), 1);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        standin.texts(),
+        ["您好!", "second", "third", ""],
+        "each once"
+    );
+    Ok(())
+}
+
+/// WeChat's window: a 45015 marks the conversation's window closed (the
+/// API shows it) and the next reply is refused with a clear error; the
+/// follower writing again opens it; a sixth reply since the follower's
+/// last message is refused by the relay before WeChat sees it.
+#[tokio::test]
+async fn the_reply_window_is_enforced_and_shown() -> Result<()> {
+    let (relay, standin) = setup("plain").await?;
+    let conv = follower_writes(&relay, 1, "hello").await?;
+    let mut a = agent(&relay).await?;
+    standin.fail_next(&[45015]);
+    assert_eq!(reply(&mut a, &conv, "w1", "too late").await?["type"], "ack");
+    let mut closed = false;
+    for _ in 0..100 {
+        let c = follower_conv(&relay).await?;
+        if c["wechat"]["closed"] == true {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(closed, "the window shows closed");
+    let e = reply(&mut a, &conv, "w2", "still?").await?;
+    assert_eq!(e["type"], "error", "{e}");
+    assert_eq!(e["code"], "reply_window_closed");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("follower must write first"),
+        "{e}"
+    );
+
+    follower_writes(&relay, 2, "I'm back").await?;
+    let c = follower_conv(&relay).await?;
+    assert!(
+        c["wechat"].get("closed").is_none() && c["wechat"]["replies"] == 0,
+        "{c}"
+    );
+    for i in 0..5 {
+        let f = reply(&mut a, &conv, &format!("ok{i}"), &format!("reply {i}")).await?;
+        assert_eq!(f["type"], "ack", "{f}");
+    }
+    let e = reply(&mut a, &conv, "ok5", "one too many").await?;
+    assert_eq!(e["code"], "reply_window_closed", "{e}");
+    assert!(
+        e["message"].as_str().unwrap_or("").contains("5 replies"),
+        "{e}"
+    );
+    until_sent(&standin, 5).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(standin.seen(|s| s.sent.len()), 5);
+    // The refused replies were stored nowhere.
+    let texts: Vec<String> = messages(&relay, &conv)
+        .await?
+        .into_iter()
+        .map(|m| m.1)
+        .collect();
+    assert!(
+        !texts.iter().any(|t| t == "still?" || t == "one too many"),
+        "{texts:?}"
+    );
+    Ok(())
+}
+
+/// Replies acked while WeChat is unreachable stay queued; the relay is
+/// killed (SIGKILL) and started again; once WeChat answers, each reply is
+/// sent exactly once, in order.
+#[tokio::test]
+async fn replies_queued_across_a_kill_are_sent_once() -> Result<()> {
+    let (mut relay, standin) = setup("plain").await?;
+    let conv = follower_writes(&relay, 1, "anyone?").await?;
+    let mut a = agent(&relay).await?;
+    standin.set_down(true);
+    for i in 0..3 {
+        let f = reply(&mut a, &conv, &format!("k{i}"), &format!("queued {i}")).await?;
+        assert_eq!(f["type"], "ack", "{f}");
+    }
+    // Let the first attempts fail against the dead stand-in.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    relay.kill9().await?;
+    assert_eq!(standin.seen(|s| s.sent.len()), 0);
+    standin.set_down(false);
+    relay.restart().await?;
+    until_sent(&standin, 3).await?;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(standin.texts(), ["queued 0", "queued 1", "queued 2"]);
     Ok(())
 }
