@@ -394,6 +394,22 @@ fn wechat_admits(rec: &ConvRecord, file: Option<&Attachment>, now: u64) -> Resul
     Ok(())
 }
 
+/// A message in a WeChat conversation: the follower's opens a new window,
+/// an agent's counts against it.
+fn wechat_count(rec: &mut ConvRecord, agent: bool, now: u64) {
+    match (agent, rec.wechat.as_mut()) {
+        (true, Some(w)) => w.replies += 1,
+        (true, None) => {}
+        (false, _) => {
+            rec.wechat = Some(protocol::WechatWindow {
+                last_in: now,
+                replies: 0,
+                closed: false,
+            })
+        }
+    }
+}
+
 /// Cut a message to a one-line preview for inbox lists.
 fn preview(text: &str) -> String {
     const MAX: usize = 140;
@@ -814,56 +830,9 @@ impl CommitLoop {
             return Ok(Ok(done));
         }
         let now = now_ms();
-        let to_wechat = |channel: Channel| channel == Channel::Wechat && from.side == Side::Agent;
-        let (conv, created) = match target {
-            Target::Conv(id) => {
-                let Some(rec) = self.conv(&id)? else {
-                    return Ok(Err(CommitError::UnknownConversation));
-                };
-                if to_wechat(rec.channel) {
-                    if let Err(e) = wechat_admits(rec, file.as_ref(), now) {
-                        return Ok(Err(e));
-                    }
-                }
-                let rec = self
-                    .conv(&id)?
-                    .unwrap_or_else(|| unreachable!("cached above"));
-                if !rec.open {
-                    self.append(g, &id, EventBody::Reopened { by: from.clone() }, |rec| {
-                        rec.open = true
-                    })?;
-                }
-                (id, false)
-            }
-            // WeChat takes replies only within a window the follower
-            // opened: never into a new conversation.
-            Target::Visitor {
-                site,
-                visitor,
-                channel,
-                ..
-            } if to_wechat(channel) => {
-                let Some(id) = self.open_conv_only(&site, &visitor)? else {
-                    return Ok(Err(CommitError::ReplyWindowClosed(
-                        protocol::WechatWindow::default()
-                            .refusal(now)
-                            .unwrap_or_default(),
-                    )));
-                };
-                let rec = self
-                    .conv(&id)?
-                    .unwrap_or_else(|| unreachable!("cached above"));
-                if let Err(e) = wechat_admits(rec, file.as_ref(), now) {
-                    return Ok(Err(e));
-                }
-                (id, false)
-            }
-            Target::Visitor {
-                site,
-                visitor,
-                team,
-                channel,
-            } => self.open_conv_of(g, &site, &visitor, team, channel)?,
+        let (conv, created) = match self.message_target(g, target, &from, file.as_ref(), now)? {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(e)),
         };
         let pv = match &file {
             Some(f) if text.trim().is_empty() => preview(&format!("📎 {}", f.name)),
@@ -887,17 +856,7 @@ impl CommitLoop {
                 None => rec.awaiting.or(Some(now)),
             };
             if rec.channel == Channel::Wechat {
-                match (&agent, rec.wechat.as_mut()) {
-                    (Some(_), Some(w)) => w.replies += 1,
-                    (Some(_), None) => {}
-                    (None, _) => {
-                        rec.wechat = Some(protocol::WechatWindow {
-                            last_in: now,
-                            replies: 0,
-                            closed: false,
-                        })
-                    }
-                }
+                wechat_count(rec, agent.is_some(), now);
             }
         })?;
         g.index_cid(key, &conv, seq);
@@ -930,6 +889,71 @@ impl CommitLoop {
             seq,
             duplicate: false,
         }))
+    }
+
+    /// Where a message goes: an existing conversation (reopened if
+    /// closed), or the visitor's open one or a new one — for a reply to a
+    /// WeChat follower only an open one whose window admits it.
+    fn message_target(
+        &mut self,
+        g: &mut Group,
+        target: Target,
+        from: &Author,
+        file: Option<&Attachment>,
+        now: u64,
+    ) -> Result<Result<(ConvId, bool), CommitError>, StoreError> {
+        let to_wechat = |channel: Channel| channel == Channel::Wechat && from.side == Side::Agent;
+        let target = match target {
+            Target::Conv(id) => {
+                let Some(rec) = self.conv(&id)? else {
+                    return Ok(Err(CommitError::UnknownConversation));
+                };
+                if to_wechat(rec.channel) {
+                    if let Err(e) = wechat_admits(rec, file, now) {
+                        return Ok(Err(e));
+                    }
+                }
+                let rec = self
+                    .conv(&id)?
+                    .unwrap_or_else(|| unreachable!("cached above"));
+                if !rec.open {
+                    self.append(g, &id, EventBody::Reopened { by: from.clone() }, |rec| {
+                        rec.open = true
+                    })?;
+                }
+                (id, false)
+            }
+            // WeChat takes replies only within a window the follower
+            // opened: never into a new conversation.
+            Target::Visitor {
+                site,
+                visitor,
+                channel,
+                ..
+            } if to_wechat(channel) => {
+                let Some(id) = self.open_conv_only(&site, &visitor)? else {
+                    return Ok(Err(CommitError::ReplyWindowClosed(
+                        protocol::WechatWindow::default()
+                            .refusal(now)
+                            .unwrap_or_default(),
+                    )));
+                };
+                let rec = self
+                    .conv(&id)?
+                    .unwrap_or_else(|| unreachable!("cached above"));
+                if let Err(e) = wechat_admits(rec, file, now) {
+                    return Ok(Err(e));
+                }
+                (id, false)
+            }
+            Target::Visitor {
+                site,
+                visitor,
+                team,
+                channel,
+            } => self.open_conv_of(g, &site, &visitor, team, channel)?,
+        };
+        Ok(Ok(target))
     }
 
     /// The visitor's newest open conversation (cached), if there is one.

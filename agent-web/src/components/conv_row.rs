@@ -4,7 +4,7 @@
 use super::LabelChip;
 use crate::format::clock;
 use protocol::api::Label;
-use protocol::{ConvId, ConvSummary};
+use protocol::{Channel, ConvId, ConvSummary};
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -31,6 +31,7 @@ pub fn ConvRow(p: &ConvRowProps) -> Html {
             {onclick} data-conv={p.summary.id.to_string()}>
             <div class="line1">
                 <span class="name">{ &p.name }</span>
+                if p.summary.channel == Channel::Wechat { <span class="channel wechat" title="A WeChat follower">{"WeChat"}</span> }
                 <span class="time">{ clock(p.summary.updated) }</span>
             </div>
             <div class="line2">

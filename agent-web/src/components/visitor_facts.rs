@@ -72,7 +72,11 @@ pub fn VisitorFacts(props: &VisitorFactsProps) -> Html {
         .unwrap_or(0);
     html! {
         <dl class="facts">
-            <dt>{"Status"}</dt><dd>{ if live.is_some() { "online" } else { "offline" } }</dd>
+            if p.is_some_and(|p| p.channel == protocol::Channel::Wechat) {
+                <dt>{"Channel"}</dt><dd><span class="channel wechat">{"WeChat"}</span>{" Official Account follower"}</dd>
+            } else {
+                <dt>{"Status"}</dt><dd>{ if live.is_some() { "online" } else { "offline" } }</dd>
+            }
             if let Some(n) = name { <dt>{"Name"}</dt><dd>{ n }</dd> }
             if let Some(e) = email { <dt>{"E-mail"}</dt><dd>{ e }</dd> }
             <dt>{"Identity"}</dt><dd>{ if verified { "✓ verified" } else { "not verified" } }</dd>

@@ -863,7 +863,7 @@ fn routing_is_edited_then_validated_and_saved() {
     routing(&mut s, RoutingAction::ReassignAfter("15".into()));
     let fx = routing(&mut s, RoutingAction::Save);
     let sent = fx.iter().find_map(|e| match e {
-        Effect::Fetch(Fetch::PatchSite(_, p)) => Some(p.clone()),
+        Effect::Fetch(Fetch::PatchSite(_, p)) => Some((**p).clone()),
         _ => None,
     });
     let patch = sent.expect("a PATCH");
