@@ -26,7 +26,11 @@ pub fn wechat_window(w: Option<&protocol::WechatWindow>, now: u64) -> String {
     if w.refusal(now).is_some() {
         return CLOSED.into();
     }
-    let left = w.closes_at().saturating_sub(now);
+    // The console's clock may lag the relay's by a tick.
+    let left = w
+        .closes_at()
+        .saturating_sub(now)
+        .min(protocol::limits::WECHAT_WINDOW_MS);
     let when = if left >= 3_600_000 {
         format!("{} h", left / 3_600_000)
     } else {

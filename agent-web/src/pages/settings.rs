@@ -259,7 +259,7 @@ fn wechat(s: &State, d: &Dispatch) -> Html {
                         <option value="safe" selected={w.mode == WechatMode::Safe}>{"Safe (安全模式)"}</option>
                     </select>
                 </label>
-                <p class="hint">{"AppSecret and EncodingAESKey are shown masked; leave them as they are to keep the saved ones. Followers' replies are accepted within 48 h of their last message, 5 at most."}</p>
+                <p class="hint">{"AppSecret and EncodingAESKey are shown masked; leave them as they are to keep the saved ones. WeChat takes replies to a follower only within 48 h of their last message, 5 at most."}</p>
                 <button class="primary" type="submit">{"Save WeChat settings"}</button>
             </form>
         </section>
