@@ -230,6 +230,14 @@ pub fn new_secret() -> String {
     random_b64(32)
 }
 
+/// The id prefix of the bot agents API keys act as (people's ids are ULIDs).
+pub const BOT_ID_PREFIX: &str = "bot-";
+
+/// Whether an agent id is an API key's bot.
+pub fn is_bot(agent_id: &str) -> bool {
+    agent_id.starts_with(BOT_ID_PREFIX)
+}
+
 /// What a new agent account gets.
 pub struct NewAgent {
     pub name: String,

@@ -11,8 +11,9 @@
 //! [`ConvRecord`]s is authoritative; after a failed write the cache is
 //! dropped and re-read from the store.
 //!
-//! The Web Push jobs a group's events cause ([`Pusher::jobs_for`]) are
-//! staged into the same batch: a push is durable exactly when its event is.
+//! The outbound jobs a group's events cause (Web Push, webhooks, WeChat
+//! replies: [`Outlets`]) are staged into the same batch: a job is durable
+//! exactly when its event is.
 //!
 //! Routing ([`crate::routing`]) is decided here too, while the group is
 //! staged: reply-assigns, auto-assignment of new conversations, the queue
@@ -22,7 +23,6 @@
 use crate::hub::Hub;
 use crate::metrics::Metrics;
 use crate::outbox::Outlets;
-use crate::push::Pusher;
 use crate::routing::{Routed, Router};
 use crate::store::{encode, encode_cid_hit, keys, ConvRecord, Store, StoreError};
 use protocol::api::RoutingMode;
@@ -197,7 +197,6 @@ pub struct Parts {
     pub store: Arc<Store>,
     pub hub: Arc<Hub>,
     pub metrics: Arc<Metrics>,
-    pub push: Arc<Pusher>,
     /// The outbound queues (webhooks, WeChat) events stage jobs for.
     pub outlets: Outlets,
 }
@@ -217,7 +216,6 @@ impl Committer {
             store,
             hub,
             metrics,
-            push,
             outlets,
         } = parts;
         let handle = std::thread::Builder::new()
@@ -227,7 +225,6 @@ impl Committer {
                     store,
                     hub,
                     metrics,
-                    push,
                     outlets,
                     durable,
                     convs: HashMap::new(),
@@ -428,7 +425,6 @@ struct CommitLoop {
     store: Arc<Store>,
     hub: Arc<Hub>,
     metrics: Arc<Metrics>,
-    push: Arc<Pusher>,
     outlets: Outlets,
     durable: bool,
     /// Authoritative cache of conversations touched since start.
@@ -528,7 +524,6 @@ impl CommitLoop {
             tracing::error!(error = %e, "commit: routing read failed");
             return self.fail(g);
         }
-        let pushes = self.stage_pushes(&mut g);
         let out = self.stage_outbox(&mut g);
         let staged = std::mem::take(&mut g.batch);
         // This thread writes sled's log itself (no IO-thread round trip per
@@ -563,7 +558,6 @@ impl CommitLoop {
         }
         self.metrics.groups.fetch_add(1, Ordering::Relaxed);
         self.metrics.writes.fetch_add(n as u64, Ordering::Relaxed);
-        self.push.enqueued(pushes);
         self.outlets.staged(&out);
         // Durable: publish, then ack. Summaries go first, so an agent knows
         // a new conversation (its site, its visitor) before its first event.
@@ -600,31 +594,7 @@ impl CommitLoop {
         }
     }
 
-    /// Stages the Web Push jobs of the group's events into its batch;
-    /// returns how many. Free while no agent has a device.
-    fn stage_pushes(&mut self, g: &mut Group) -> usize {
-        if !self.push.wanted() {
-            return 0;
-        }
-        let mut n = 0;
-        for (conv, ev) in &g.events {
-            let Some(rec) = self.convs.get(conv) else {
-                continue;
-            };
-            for job in self.push.jobs_for(rec, ev, &self.store) {
-                match Store::push_job_entry(&job) {
-                    Ok((k, v)) => {
-                        g.batch.insert(k, v);
-                        n += 1;
-                    }
-                    Err(e) => tracing::error!(error = %e, "commit: push not queued"),
-                }
-            }
-        }
-        n
-    }
-
-    /// Stages the outbound jobs (webhooks, WeChat replies) of the group's
+    /// Stages the outbound jobs (Web Push, webhooks, WeChat replies) of the group's
     /// events into its batch; returns how many went to each outlet.
     fn stage_outbox(&mut self, g: &mut Group) -> Vec<usize> {
         let mut counts = vec![0; self.outlets.len()];
@@ -862,8 +832,8 @@ impl CommitLoop {
         g.index_cid(key, &conv, seq);
         match agent {
             // Replying to (or inviting into) an unassigned conversation
-            // takes it.
-            Some(me) => {
+            // takes it — unless a bot replied: it stays for people.
+            Some(me) if !crate::auth::is_bot(&me.id) => {
                 let unassigned = self.convs.get(&conv).is_some_and(|c| c.assignee.is_none());
                 if let (true, Ok(id)) = (unassigned, AgentId::new(me.id.clone())) {
                     let team = self.convs.get(&conv).and_then(|c| c.team.clone());
@@ -882,7 +852,7 @@ impl CommitLoop {
             None if created => {
                 self.route(g, &conv, AssignReason::Auto, None)?;
             }
-            None => {}
+            Some(_) | None => {}
         }
         Ok(Ok(Committed {
             conv,
@@ -1419,12 +1389,10 @@ mod tests {
         let store = Arc::new(Store::open(dir.path())?);
         let hub = Hub::new(std::time::Duration::from_secs(1));
         let metrics = Arc::new(Metrics::default());
-        let push = Pusher::open(&store, "mailto:a@b.c".into(), metrics.clone())?;
         let parts = Parts {
             store: store.clone(),
             hub,
             metrics: metrics.clone(),
-            push,
             outlets: Default::default(),
         };
         let (c, _t) = Committer::start(parts, true);
@@ -1507,12 +1475,10 @@ mod tests {
             subs.push((id, sub, h));
         }
         let metrics = Arc::new(Metrics::default());
-        let push = Pusher::open(&store, "mailto:a@b.c".into(), metrics.clone())?;
         let parts = Parts {
             store: store.clone(),
             hub: hub.clone(),
             metrics,
-            push,
             outlets: Default::default(),
         };
         let (c, _t) = Committer::start(parts, true);

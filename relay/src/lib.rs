@@ -237,6 +237,7 @@ impl App {
         let hooks = hooks::Hooks::open(store.clone(), config.webhooks_allow_private)?;
         let wechat_replies = wechat::courier::Replies::open(store.clone())?;
         let outlets = outbox::Outlets::new(vec![
+            push.clone() as Arc<dyn outbox::Stage>,
             hooks.clone() as Arc<dyn outbox::Stage>,
             wechat_replies.clone() as Arc<dyn outbox::Stage>,
         ]);
@@ -245,7 +246,6 @@ impl App {
                 store: store.clone(),
                 hub: hub.clone(),
                 metrics: metrics.clone(),
-                push: push.clone(),
                 outlets,
             },
             config.durable,
@@ -342,13 +342,12 @@ pub async fn run(
     }
     let (app, commit_thread) = App::start(store.clone(), config)?;
     let refused = tokio::spawn(app.refused.clone().run(app.shutdown.clone()));
-    // The Web Push queue: resumed from the store, ends at shutdown.
-    app.tasks.spawn(push::send::run(
-        store.clone(),
-        app.push.clone(),
+    // The outbound queues: resumed from the store, end at shutdown.
+    app.tasks.spawn(outbox::run(
+        app.push.queue().clone(),
+        Arc::new(push::send::Courier::new(app.push.clone())?),
         app.shutdown.clone(),
     ));
-    // Webhook deliveries: resumed from the store, end at shutdown.
     let courier = hooks::send::Courier::new(app.hooks.clone(), app.config.webhook_retry_ms)?;
     app.tasks.spawn(outbox::run(
         app.hooks.queue().clone(),

@@ -252,12 +252,13 @@ const layout = (c) => c.evaluate(() => {
   return { width: W, scrollWidth: document.documentElement.scrollWidth, out, small };
 });
 
-/** Asserts that page `c` (at [PHONE] size) fits: nothing scrolls sideways,
- *  every control lies within the screen and is touch-sized. */
-export async function assertFits(c, view) {
+/** Asserts that page `c` (at [PHONE] size, or `width` CSS px wide) fits:
+ *  nothing scrolls sideways, every control lies within the screen and is
+ *  touch-sized. */
+export async function assertFits(c, view, width = PHONE.width) {
   const l = await layout(c);
-  assert.equal(l.width, PHONE.width, `${view}: the page lays out ${PHONE.width} CSS px wide`);
-  assert.ok(l.scrollWidth <= PHONE.width, `${view}: nothing scrolls sideways (scrollWidth ${l.scrollWidth})`);
+  assert.equal(l.width, width, `${view}: the page lays out ${width} CSS px wide`);
+  assert.ok(l.scrollWidth <= width, `${view}: nothing scrolls sideways (scrollWidth ${l.scrollWidth})`);
   assert.deepEqual(l.out, [], `${view}: every control within the screen`);
   assert.deepEqual(l.small, [], `${view}: touch-sized controls`);
 }

@@ -17,6 +17,8 @@ pub struct ChatHeaderProps {
     /// The signed-in agent's id.
     pub me: String,
     pub team: Vec<Teammate>,
+    /// The assignee's name (a teammate's, or a bot's from the events).
+    pub assignee_name: Option<String>,
     /// The site's teams, `(id, name)`: transfer targets.
     pub teams: Vec<(String, String)>,
     /// The name of the team the conversation is routed within.
@@ -61,14 +63,7 @@ pub fn ChatHeader(p: &ChatHeaderProps) -> Html {
     });
     let on_remove_label = d.reform(|l: String| Action::Conv(ConvAction::Unlabel(l)));
     let assigned = match assignee {
-        Some(x) => format!(
-            "Assigned to {}",
-            p.team
-                .iter()
-                .find(|t| t.id.as_str() == x)
-                .map(|t| t.name.clone())
-                .unwrap_or_else(|| x.to_string())
-        ),
+        Some(x) => format!("Assigned to {}", p.assignee_name.as_deref().unwrap_or(x)),
         None => "Unassigned".into(),
     };
     let me = p.me.clone();

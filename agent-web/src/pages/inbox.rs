@@ -175,11 +175,15 @@ fn conversation(s: &State, h: &Handlers) -> Html {
         })
         .unwrap_or_default();
     let team_name = sum.team.as_ref().map(|t| s.team_label(t.as_str()));
+    let assignee_name = sum
+        .assignee
+        .as_ref()
+        .and_then(|a| s.agent_name(c, a.as_str()));
     let my_name = s.me.as_ref().map(|m| m.name.clone()).unwrap_or_default();
     html! {
         <section class="chat" data-conv={sum.id.to_string()} {ondrop} {ondragover}>
             <ChatHeader summary={sum.clone()} name={name.clone()} me={s.my_id().to_string()}
-                team={s.team.clone()} {teams} {team_name} {labels} {addable} dispatch={d.clone()} />
+                team={s.team.clone()} {teams} {team_name} {assignee_name} {labels} {addable} dispatch={d.clone()} />
             <MessageList conv={sum.id.to_string()} seqs={message_seqs(c.events.values(), s.my_id())} {pending}>
                 if c.more_before {
                     <li class="more"><button onclick={d.reform(|_| Action::LoadEarlier)}>{"Load earlier messages"}</button></li>

@@ -1,15 +1,17 @@
 //! Settings: this device's notifications (anyone), widget appearance with
 //! a live preview, allowed origins, the snippet to copy (owners), agents
 //! (owners), routing — mode, reassignment, teams, labels, capacities
+//! (owners), integrations — webhooks with their delivery logs, API keys
 //! (owners) — and canned replies (anyone on the site).
 
 use crate::app::Handlers;
 use crate::components::{LabelChip, WidgetPreview};
 use crate::format::role_name;
 use crate::state::{
-    allowed_file_types, Action, AgentField, PushAction, PushStatus, RoutingAction, SettingsAction,
-    State, WechatField,
+    allowed_file_types, Action, AgentField, Confirm, IntegrationsAction, IntegrationsState, Note,
+    PushAction, PushStatus, RoutingAction, SettingsAction, ShownOnce, State, WechatField,
 };
+use protocol::api::integrations::{ApiKeyView, DeliveryView, HookEvent, WebhookView};
 use protocol::api::{Routing, RoutingMode, WechatMode};
 use protocol::limits::{MAX_CAPACITY, MAX_REASSIGN_MINUTES, MIN_CAPACITY};
 use protocol::{FileClass, Position, WidgetSettings};
@@ -72,6 +74,8 @@ pub fn view(s: &State, h: &Handlers) -> Html {
                 { install(s, d) }
                 { agents(s, d) }
                 { routing(s, d) }
+                { webhooks(s, d) }
+                { api_keys(s, d) }
                 { wechat(s, d) }
             }
             { canned(s, d) }
@@ -474,5 +478,239 @@ fn canned(s: &State, d: &Dispatch) -> Html {
                 <button type="submit">{"Add"}</button>
             </form>
         </section>
+    }
+}
+
+fn int_do(d: &Dispatch, f: impl Fn() -> IntegrationsAction + 'static) -> Callback<MouseEvent> {
+    d.reform(move |_| Action::Settings(SettingsAction::Integrations(f())))
+}
+
+fn int_submit(d: &Dispatch, a: fn() -> IntegrationsAction) -> Callback<SubmitEvent> {
+    d.reform(move |e: SubmitEvent| {
+        e.prevent_default();
+        Action::Settings(SettingsAction::Integrations(a()))
+    })
+}
+
+fn int_input(d: &Dispatch, f: fn(String) -> IntegrationsAction) -> Callback<InputEvent> {
+    input_cb(d, move |v| SettingsAction::Integrations(f(v)))
+}
+
+fn when(ms: u64) -> String {
+    crate::format::full_time(ms, crate::format::local_offset_minutes(ms))
+}
+
+/// A section's line of what happened: an error in the error style.
+fn note(n: &Option<Note>) -> Html {
+    match n {
+        Some(n) if n.bad => html! { <p class="int-note bad" role="alert">{ &n.text }</p> },
+        Some(n) => html! { <p class="int-note" role="status">{ &n.text }</p> },
+        None => html! {},
+    }
+}
+
+/// A secret or key shown this once, with "Copy" and what it is for.
+fn shown_once(
+    d: &Dispatch,
+    s: &ShownOnce,
+    what: &str,
+    hint: String,
+    copy: fn() -> IntegrationsAction,
+    dismiss: fn() -> IntegrationsAction,
+) -> Html {
+    html! {
+        <div class="shown-once" data-once={what.to_string()} data-id={s.id.clone()}>
+            <code class="once-text">{ &s.text }</code>
+            <div class="row">
+                <button type="button" class="primary" onclick={int_do(d, copy)}>{"Copy"}</button>
+                <button type="button" onclick={int_do(d, dismiss)}>{"Done"}</button>
+            </div>
+            <p class="hint">{ hint }</p>
+        </div>
+    }
+}
+
+/// "Really?" beside a destructive button while it is being confirmed.
+fn confirm_or(st: &IntegrationsState, d: &Dispatch, c: Confirm, label: &str, yes: &str) -> Html {
+    if st.confirming.as_ref() == Some(&c) {
+        return html! {
+            <span class="confirm">
+                <button type="button" class="danger" data-action="confirm" onclick={int_do(d, || IntegrationsAction::Confirmed)}>{ yes }</button>
+                <button type="button" onclick={int_do(d, || IntegrationsAction::Cancel)}>{"Cancel"}</button>
+            </span>
+        };
+    }
+    html! {
+        <button type="button" class="link" onclick={int_do(d, move || IntegrationsAction::Ask(c.clone()))}>{ label }</button>
+    }
+}
+
+/// "Webhooks": the site's endpoints, each with its events, state and
+/// delivery log; a new one by URL and events.
+fn webhooks(s: &State, d: &Dispatch) -> Html {
+    let st = &s.settings.integrations;
+    html! {
+        <section class="card integrations webhooks" data-section="webhooks">
+            <h3>{"Webhooks"}</h3>
+            <p class="hint">{"The site's events, POSTed as signed JSON to your endpoints (https://; retried with backoff; paused after failing for long)."}</p>
+            { note(&st.hooks_note) }
+            if let Some(secret) = &st.secret {
+                { shown_once(d, secret, "secret", "Shown once — use it to verify the Kefu-Signature header".into(),
+                    || IntegrationsAction::CopySecret, || IntegrationsAction::DismissSecret) }
+            }
+            { match &st.hooks {
+                None => html! { <p>{"Loading…"}</p> },
+                Some(list) if list.is_empty() => html! { <p class="hint">{"No webhooks yet."}</p> },
+                Some(list) => html! {
+                    <ul class="hook-list">{ for list.iter().map(|h| hook_row(st, h, d)) }</ul>
+                },
+            } }
+            <form class="add-hook" novalidate=true onsubmit={int_submit(d, || IntegrationsAction::AddHook)}>
+                <label>{"Endpoint URL"}
+                    <input type="url" inputmode="url" placeholder="https://hooks.example.com/kefu" data-field="hook-url"
+                        value={st.new_url.clone()} oninput={int_input(d, IntegrationsAction::Url)} /></label>
+                <fieldset class="hook-events">
+                    <legend>{"Events"}</legend>
+                    { for HookEvent::ALL.into_iter().map(|e| html! {
+                        <label class="check"><input type="checkbox" checked={st.new_events.contains(&e)} data-event={e.name()}
+                            onchange={d.reform(move |ev: Event| Action::Settings(SettingsAction::Integrations(IntegrationsAction::Event(e, checked(ev)))))} />
+                            <code>{ e.name() }</code></label>
+                    }) }
+                </fieldset>
+                <button type="submit" class="primary" disabled={st.adding}>{"Add webhook"}</button>
+            </form>
+        </section>
+    }
+}
+
+fn hook_row(st: &IntegrationsState, h: &WebhookView, d: &Dispatch) -> Html {
+    let id = h.id.clone();
+    let open = st.log.as_ref().is_some_and(|l| l.hook == h.id);
+    let events = h
+        .events
+        .iter()
+        .map(|e| e.name())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let pause = {
+        let (id, paused) = (id.clone(), !h.paused);
+        int_do(d, move || IntegrationsAction::Pause(id.clone(), paused))
+    };
+    let log = {
+        let id = id.clone();
+        int_do(d, move || IntegrationsAction::Deliveries(id.clone()))
+    };
+    html! {
+        <li class={classes!("hook", h.paused.then_some("paused"))} key={h.id.clone()} data-hook={h.id.clone()}>
+            <div class="hook-url">{ &h.url }</div>
+            <div class="hook-events-list">{ events }</div>
+            if h.paused {
+                <p class="paused-reason" role="alert">
+                    <b>{"Paused"}</b>{": "}{ h.paused_reason.clone().unwrap_or_else(|| "no deliveries until resumed".into()) }
+                </p>
+            }
+            <div class="hint">
+                { format!("Added {}", when(h.created)) }
+                if h.failures > 0 { <span class="failures">{ format!(" · {} failed in a row", h.failures) }</span> }
+            </div>
+            <div class="row hook-actions">
+                <button type="button" data-action="deliveries" aria-expanded={open.to_string()} onclick={log}>
+                    { if open { "Hide deliveries" } else { "Deliveries" } }</button>
+                <button type="button" data-action="pause" onclick={pause}>{ if h.paused { "Resume" } else { "Pause" } }</button>
+                { confirm_or(st, d, Confirm::DeleteHook(id), "Delete", "Delete webhook") }
+            </div>
+            if open { { deliveries(st, h, d) } }
+        </li>
+    }
+}
+
+/// An endpoint's last attempts, newest first, each one redeliverable.
+fn deliveries(st: &IntegrationsState, h: &WebhookView, d: &Dispatch) -> Html {
+    let Some(log) = &st.log else {
+        return html! {};
+    };
+    html! {
+        <div class="deliveries">
+            <div class="row deliveries-head">
+                <h4 class="grow">{"Deliveries (last 50, newest first)"}</h4>
+                <button type="button" data-action="refresh-deliveries" onclick={int_do(d, || IntegrationsAction::RefreshDeliveries)}>{"Refresh"}</button>
+            </div>
+            { match &log.list {
+                None => html! { <p>{"Loading…"}</p> },
+                Some(list) if list.is_empty() => html! { <p class="hint">{"No deliveries yet."}</p> },
+                Some(list) => html! {
+                    <ul class="delivery-list">{ for list.iter().map(|x| delivery_row(h, x, d)) }</ul>
+                },
+            } }
+        </div>
+    }
+}
+
+fn delivery_row(h: &WebhookView, x: &DeliveryView, d: &Dispatch) -> Html {
+    let result = match (x.status, &x.error) {
+        (Some(s), Some(e)) => format!("HTTP {s} · {e}"),
+        (Some(s), None) => format!("HTTP {s}"),
+        (None, Some(e)) => e.clone(),
+        (None, None) => "no answer".into(),
+    };
+    let redeliver = {
+        let (hook, delivery) = (h.id.clone(), x.id.clone());
+        int_do(d, move || IntegrationsAction::Redeliver {
+            hook: hook.clone(),
+            delivery: delivery.clone(),
+        })
+    };
+    html! {
+        <li class={classes!("delivery", if x.ok { "ok" } else { "failed" })} key={x.id.clone()}
+            data-delivery={x.id.clone()} data-event-id={x.event_id.clone()} data-ok={x.ok.to_string()}
+            data-status={x.status.map(|s| s.to_string()).unwrap_or_default()}>
+            <div class="delivery-head">
+                <span class={classes!("outcome", if x.ok { "ok" } else { "failed" })}>{ if x.ok { "ok" } else { "failed" } }</span>
+                <code>{ x.event.name() }</code>
+                <span class="hint">{ format!("attempt #{}", x.attempt) }</span>
+            </div>
+            <div class="event-id">{ &x.event_id }</div>
+            <div class="hint">{ format!("{} · {result} · {} ms", when(x.at), x.duration_ms) }</div>
+            <button type="button" data-action="redeliver" onclick={redeliver}>{"Redeliver"}</button>
+        </li>
+    }
+}
+
+/// "API keys": programs that work the site as a named bot.
+fn api_keys(s: &State, d: &Dispatch) -> Html {
+    let st = &s.settings.integrations;
+    html! {
+        <section class="card integrations api-keys" data-section="api-keys">
+            <h3>{"API keys"}</h3>
+            <p class="hint">{"A program with a key works the site's conversations through the HTTP API as a bot agent of that name."}</p>
+            { note(&st.keys_note) }
+            if let Some(key) = &st.new_key {
+                { shown_once(d, key, "key", format!("Shown once — use as Authorization: Bearer {}", key.text),
+                    || IntegrationsAction::CopyKey, || IntegrationsAction::DismissKey) }
+            }
+            { match &st.keys {
+                None => html! { <p>{"Loading…"}</p> },
+                Some(list) if list.is_empty() => html! { <p class="hint">{"No API keys yet."}</p> },
+                Some(list) => html! {
+                    <ul class="key-list">{ for list.iter().map(|k| key_row(st, k, d)) }</ul>
+                },
+            } }
+            <form class="row" onsubmit={int_submit(d, || IntegrationsAction::AddKey)}>
+                <input class="grow" placeholder="Bot name (Order bot, CRM…)" aria-label="Bot name" data-field="key-name"
+                    value={st.new_key_name.clone()} oninput={int_input(d, IntegrationsAction::KeyName)} />
+                <button type="submit">{"Create key"}</button>
+            </form>
+        </section>
+    }
+}
+
+fn key_row(st: &IntegrationsState, k: &ApiKeyView, d: &Dispatch) -> Html {
+    html! {
+        <li class="api-key" key={k.id.clone()} data-key={k.id.clone()}>
+            <div class="key-name"><b>{ &k.name }</b></div>
+            <code class="key-prefix">{ format!("{}…", k.prefix) }</code>
+            <span class="hint">{ format!("Created {}", when(k.created)) }</span>
+            <div class="key-actions">{ confirm_or(st, d, Confirm::RevokeKey(k.id.clone()), "Revoke", "Revoke key") }</div>
+        </li>
     }
 }

@@ -5,6 +5,9 @@
 //! message.
 
 use gloo_net::http::{Request, RequestBuilder, Response};
+use protocol::api::integrations::{
+    ApiKeyView, DeliveryPage, NewApiKey, NewWebhook, WebhookPatch, WebhookView,
+};
 use protocol::api::{
     AgentPatch, AgentView, AssignRequest, Canned, ConvPage, EventsPage, LoginReply, LoginRequest,
     NewAgent, NewCanned, PushKey, PushSubscription, PushUnsubscribe, RefusedOrigin, SitePatch,
@@ -306,6 +309,72 @@ impl Api {
     }
 }
 
+/// Integrations (owners): `/v1/api/sites/{site}/webhooks…` and `…/keys…`.
+impl Api {
+    fn site_url(site: &SiteId, rest: &str) -> String {
+        format!("/v1/api/sites/{}/{rest}", enc(site.as_str()))
+    }
+
+    pub async fn webhooks(&self, site: &SiteId) -> ApiResult<Vec<WebhookView>> {
+        self.get(&Self::site_url(site, "webhooks")).await
+    }
+
+    /// The answer carries the signing secret (this once).
+    pub async fn add_webhook(&self, site: &SiteId, body: &NewWebhook) -> ApiResult<WebhookView> {
+        let url = Self::site_url(site, "webhooks");
+        self.with_body(Request::post(&url), body).await
+    }
+
+    pub async fn patch_webhook(
+        &self,
+        site: &SiteId,
+        hook: &str,
+        body: &WebhookPatch,
+    ) -> ApiResult<WebhookView> {
+        let url = Self::site_url(site, &format!("webhooks/{}", enc(hook)));
+        self.with_body(Request::patch(&url), body).await
+    }
+
+    pub async fn delete_webhook(&self, site: &SiteId, hook: &str) -> ApiResult<()> {
+        let url = Self::site_url(site, &format!("webhooks/{}", enc(hook)));
+        self.done(Request::delete(&url)).await
+    }
+
+    /// The endpoint's last attempts, newest first.
+    pub async fn deliveries(&self, site: &SiteId, hook: &str) -> ApiResult<DeliveryPage> {
+        let url = Self::site_url(site, &format!("webhooks/{}/deliveries", enc(hook)));
+        self.get(&url).await
+    }
+
+    /// Queues the delivery's event again (202).
+    pub async fn redeliver(&self, site: &SiteId, hook: &str, delivery: &str) -> ApiResult<()> {
+        let url = Self::site_url(
+            site,
+            &format!(
+                "webhooks/{}/deliveries/{}/redeliver",
+                enc(hook),
+                enc(delivery)
+            ),
+        );
+        self.done(Request::post(&url)).await
+    }
+
+    pub async fn api_keys(&self, site: &SiteId) -> ApiResult<Vec<ApiKeyView>> {
+        self.get(&Self::site_url(site, "keys")).await
+    }
+
+    /// The answer carries the key itself (this once).
+    pub async fn add_api_key(&self, site: &SiteId, body: &NewApiKey) -> ApiResult<ApiKeyView> {
+        let url = Self::site_url(site, "keys");
+        self.with_body(Request::post(&url), body).await
+    }
+
+    pub async fn delete_api_key(&self, site: &SiteId, key: &str) -> ApiResult<()> {
+        let url = Self::site_url(site, &format!("keys/{}", enc(key)));
+        self.done(Request::delete(&url)).await
+    }
+}
+
 /// One of the caller's devices that Web Push reaches, as
 /// `GET /v1/api/push/subscriptions` lists it (the rest is not shown).
 #[derive(Deserialize)]
@@ -387,6 +456,19 @@ pub enum Fetch {
     DeleteAgent(String),
     AddCanned(SiteId, NewCanned),
     DeleteCanned(SiteId, String),
+    Webhooks(SiteId),
+    AddWebhook(SiteId, NewWebhook),
+    /// A webhook by id: paused or resumed.
+    PatchWebhook(SiteId, String, WebhookPatch),
+    DeleteWebhook(SiteId, String),
+    /// A webhook's delivery log.
+    Deliveries(SiteId, String),
+    /// A webhook's delivery, queued again.
+    Redeliver(SiteId, String, String),
+    ApiKeys(SiteId),
+    AddApiKey(SiteId, NewApiKey),
+    /// Revokes a key by id.
+    DeleteApiKey(SiteId, String),
 }
 
 /// What a [`Fetch`] brought back.
@@ -420,6 +502,17 @@ pub enum Answer {
     },
     AgentDeleted(ApiResult<()>),
     CannedDone(ApiResult<()>),
+    Webhooks(ApiResult<Vec<WebhookView>>),
+    WebhookAdded(ApiResult<WebhookView>),
+    WebhookPatched(ApiResult<WebhookView>),
+    /// The webhook's id.
+    WebhookDeleted(String, ApiResult<()>),
+    Deliveries(String, ApiResult<DeliveryPage>),
+    Redelivered(String, ApiResult<()>),
+    ApiKeys(ApiResult<Vec<ApiKeyView>>),
+    ApiKeyAdded(ApiResult<ApiKeyView>),
+    /// The key's id.
+    ApiKeyRevoked(String, ApiResult<()>),
 }
 
 /// Performs `fetch` with the session `token` (none: only a login, or the
@@ -486,6 +579,29 @@ pub async fn run(token: Option<String>, fetch: Fetch) -> Option<Answer> {
             Answer::CannedDone(api.add_canned(&site, &body).await.map(|_| ()))
         }
         Fetch::DeleteCanned(site, id) => Answer::CannedDone(api.delete_canned(&site, &id).await),
+        Fetch::Webhooks(site) => Answer::Webhooks(api.webhooks(&site).await),
+        Fetch::AddWebhook(site, body) => Answer::WebhookAdded(api.add_webhook(&site, &body).await),
+        Fetch::PatchWebhook(site, hook, body) => {
+            Answer::WebhookPatched(api.patch_webhook(&site, &hook, &body).await)
+        }
+        Fetch::DeleteWebhook(site, hook) => {
+            let r = api.delete_webhook(&site, &hook).await;
+            Answer::WebhookDeleted(hook, r)
+        }
+        Fetch::Deliveries(site, hook) => {
+            let r = api.deliveries(&site, &hook).await;
+            Answer::Deliveries(hook, r)
+        }
+        Fetch::Redeliver(site, hook, delivery) => {
+            let r = api.redeliver(&site, &hook, &delivery).await;
+            Answer::Redelivered(hook, r)
+        }
+        Fetch::ApiKeys(site) => Answer::ApiKeys(api.api_keys(&site).await),
+        Fetch::AddApiKey(site, body) => Answer::ApiKeyAdded(api.add_api_key(&site, &body).await),
+        Fetch::DeleteApiKey(site, key) => {
+            let r = api.delete_api_key(&site, &key).await;
+            Answer::ApiKeyRevoked(key, r)
+        }
     })
 }
 

@@ -4,15 +4,18 @@
 //! back as [`Effect`]s that the app runs. No browser API is called here, so
 //! the reducer is tested natively. The conversation data itself is the
 //! [`Model`] (`model.rs`); the inbox and the frames are in `inbox.rs`, the
-//! settings page in `settings.rs`, Web Push and conversation links in
+//! settings page in `settings.rs` (webhooks and API keys in
+//! `integrations.rs`), Web Push and conversation links in
 //! `push.rs`.
 
 mod inbox;
+mod integrations;
 mod push;
 mod routing;
 mod settings;
 
 pub use inbox::PickedFile;
+pub use integrations::{Confirm, IntegrationsAction, IntegrationsState, Note, ShownOnce};
 pub use push::{ConvLink, DevicePush, PendingLink, PushAction, PushOp, PushOutcome, PushStatus};
 pub use routing::RoutingAction;
 pub use settings::{allowed_file_types, AgentField, SettingsAction, SettingsState, WechatField};
@@ -554,6 +557,22 @@ impl State {
             .iter()
             .find(|t| t.id.as_str() == id)
             .map(|t| t.name.clone())
+    }
+
+    /// The name of the agent `id` in conversation `c`: a teammate's, else
+    /// the newest one the conversation's events carry for it (a bot, which
+    /// is nobody's teammate, or an agent since removed).
+    pub fn agent_name(&self, c: &crate::model::Conv, id: &str) -> Option<String> {
+        self.team_name(id).or_else(|| {
+            c.events.values().rev().find_map(|e| {
+                let who = match &e.body {
+                    protocol::EventBody::Message { from, .. } => Some(from),
+                    protocol::EventBody::Assigned { to, .. } => to.as_ref(),
+                    _ => None,
+                }?;
+                (who.id == id).then(|| who.name.clone()).flatten()
+            })
+        })
     }
 
     /// The current site's routing: its teams and labels (empty until the

@@ -1,7 +1,9 @@
 //! The reducer's settings half: the widget form (validated with the
 //! relay's own rules before saving), allowed origins, the snippet, agents
-//! and canned replies; routing is in `routing.rs`.
+//! and canned replies; routing is in `routing.rs`, webhooks and API keys in
+//! `integrations.rs`.
 
+use super::integrations::{IntegrationsAction, IntegrationsState};
 use super::routing::{RoutingAction, RoutingForm};
 use super::{Effect, State};
 use crate::services::api::{Answer, Fetch};
@@ -29,6 +31,7 @@ pub struct SettingsState {
     pub new_agent: NewAgentForm,
     pub new_canned: CannedForm,
     pub routing: RoutingForm,
+    pub integrations: IntegrationsState,
     /// The WeChat form's working copy (secrets as the relay shows them:
     /// masked; sent back masked, they keep the stored ones).
     pub wechat: WechatSettings,
@@ -106,6 +109,8 @@ pub enum SettingsAction {
     Wechat(WechatField, String),
     WechatEnabled(bool),
     SaveWechat,
+    /// Webhooks and API keys (owners).
+    Integrations(IntegrationsAction),
 }
 
 /// The file kinds a form shows as allowed: the site's effective list. The
@@ -128,6 +133,7 @@ impl State {
             fx.push(Effect::Fetch(Fetch::RefusedOrigins(site.clone())));
             fx.push(Effect::Fetch(Fetch::Snippet(site)));
             fx.push(Effect::Fetch(Fetch::Agents));
+            self.load_integrations(fx);
         }
     }
 
@@ -170,6 +176,7 @@ impl State {
                 fx.push(Effect::Fetch(Fetch::PatchSite(site, Box::new(patch))));
             }
             SettingsAction::Routing(a) => return self.reduce_routing(a, fx),
+            SettingsAction::Integrations(a) => return self.reduce_integrations(a, fx),
             SettingsAction::AllowOrigin(origin) => self.allow_origin(origin, fx),
             SettingsAction::CopySnippet => {
                 if let Some(text) = &st.snippet {
@@ -369,7 +376,7 @@ impl State {
                     fx.push(Effect::Fetch(Fetch::Canned(site)));
                 }
             }
-            _ => return false,
+            other => return self.integrations_answered(other, fx),
         }
         true
     }

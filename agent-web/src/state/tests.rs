@@ -953,3 +953,237 @@ fn capacities_are_checked_before_saving() {
     assert_eq!(s.team[1].capacity, 7);
     assert_eq!(s.settings.notice.as_deref(), Some("Not saved: forbidden"));
 }
+
+fn owner_state() -> State {
+    let mut s = state();
+    let mut m = me(&["demo"]);
+    m.role = protocol::api::AgentRole::Owner;
+    s.me = Some(m);
+    s.route = Route::Settings;
+    run(&mut s, Action::Tick, 0.0);
+    s
+}
+
+fn int(s: &mut State, a: IntegrationsAction) -> Vec<Effect> {
+    run(s, Action::Settings(SettingsAction::Integrations(a)), 0.0)
+}
+
+fn hook_view(id: &str, secret: Option<&str>) -> protocol::api::integrations::WebhookView {
+    protocol::api::integrations::WebhookView {
+        id: id.into(),
+        url: "https://hooks.example.com/kefu".into(),
+        events: vec![protocol::api::integrations::HookEvent::MessageCreated],
+        created: 0,
+        paused: false,
+        paused_reason: None,
+        failures: 0,
+        secret: secret.map(str::to_string),
+    }
+}
+
+/// Settings load an owner's webhooks and keys; a webhook is checked with
+/// the relay's rules before it is sent, its secret is kept to show once
+/// (not in the list), a refusal is the relay's message, and delete and
+/// revoke go out only after "Really?".
+#[test]
+fn integrations_are_checked_shown_once_and_confirmed() {
+    use protocol::api::integrations::{ApiKeyView, HookEvent};
+    let mut s = owner_state();
+    let fx = run(&mut s, Action::Nav(Route::Settings), 0.0);
+    assert!(fx
+        .iter()
+        .any(|e| matches!(e, Effect::Fetch(Fetch::Webhooks(site)) if site.as_str() == "demo")));
+    assert!(fx
+        .iter()
+        .any(|e| matches!(e, Effect::Fetch(Fetch::ApiKeys(_)))));
+
+    // Not a URL, then no event: refused here, nothing sent.
+    int(&mut s, IntegrationsAction::Url("hooks.example.com".into()));
+    let fx = int(&mut s, IntegrationsAction::AddHook);
+    assert!(fx.is_empty());
+    let note = |s: &State| s.settings.integrations.hooks_note.clone().expect("note");
+    assert!(
+        note(&s).bad
+            && note(&s)
+                .text
+                .starts_with("Not added: the URL must start with")
+    );
+    int(
+        &mut s,
+        IntegrationsAction::Url(" https://hooks.example.com/kefu ".into()),
+    );
+    assert!(int(&mut s, IntegrationsAction::AddHook).is_empty());
+    assert_eq!(note(&s).text, "Not added: pick at least one event");
+
+    int(
+        &mut s,
+        IntegrationsAction::Event(HookEvent::MessageCreated, true),
+    );
+    int(
+        &mut s,
+        IntegrationsAction::Event(HookEvent::ConversationCreated, true),
+    );
+    int(
+        &mut s,
+        IntegrationsAction::Event(HookEvent::ConversationCreated, false),
+    );
+    let fx = int(&mut s, IntegrationsAction::AddHook);
+    assert!(matches!(&fx[..], [Effect::Fetch(Fetch::AddWebhook(_, b))]
+        if b.url == "https://hooks.example.com/kefu" && b.events == vec![HookEvent::MessageCreated]));
+    // A second click while it is being added sends nothing more.
+    assert!(int(&mut s, IntegrationsAction::AddHook).is_empty());
+
+    // The relay's refusal shows as it said it; the form keeps its input.
+    run(
+        &mut s,
+        Action::Answered(Answer::WebhookAdded(Err(
+            "10.0.0.1 is a private address".into()
+        ))),
+        0.0,
+    );
+    assert_eq!(note(&s).text, "Not added: 10.0.0.1 is a private address");
+    assert!(note(&s).bad);
+    assert_eq!(
+        s.settings.integrations.new_events,
+        vec![HookEvent::MessageCreated]
+    );
+    assert_eq!(int(&mut s, IntegrationsAction::AddHook).len(), 1);
+    run(
+        &mut s,
+        Action::Answered(Answer::WebhookAdded(Ok(hook_view("h1", Some("whsec_x"))))),
+        0.0,
+    );
+    let st = &s.settings.integrations;
+    assert_eq!(st.secret.as_ref().map(|x| x.text.as_str()), Some("whsec_x"));
+    assert_eq!(st.hooks.as_ref().map(Vec::len), Some(1));
+    assert!(st.hooks.iter().flatten().all(|h| h.secret.is_none()));
+    assert!(st.new_url.is_empty() && st.new_events.is_empty());
+    let fx = int(&mut s, IntegrationsAction::CopySecret);
+    assert!(matches!(&fx[..], [Effect::CopyToClipboard(t)] if t == "whsec_x"));
+    int(&mut s, IntegrationsAction::DismissSecret);
+    assert!(s.settings.integrations.secret.is_none());
+
+    // The delivery log opens (fetched), a redelivery refreshes it.
+    let fx = int(&mut s, IntegrationsAction::Deliveries("h1".into()));
+    assert!(matches!(&fx[..], [Effect::Fetch(Fetch::Deliveries(_, h))] if h == "h1"));
+    let fx = int(
+        &mut s,
+        IntegrationsAction::Redeliver {
+            hook: "h1".into(),
+            delivery: "d1".into(),
+        },
+    );
+    assert!(
+        matches!(&fx[..], [Effect::Fetch(Fetch::Redeliver(_, h, d))] if h == "h1" && d == "d1")
+    );
+    let fx = run(
+        &mut s,
+        Action::Answered(Answer::Redelivered("h1".into(), Ok(()))),
+        0.0,
+    );
+    assert!(matches!(&fx[..], [Effect::Fetch(Fetch::Deliveries(_, h))] if h == "h1"));
+
+    // Delete: the first click only asks; Cancel sends nothing; yes does.
+    assert!(int(
+        &mut s,
+        IntegrationsAction::Ask(Confirm::DeleteHook("h1".into()))
+    )
+    .is_empty());
+    int(&mut s, IntegrationsAction::Cancel);
+    assert!(int(&mut s, IntegrationsAction::Confirmed).is_empty());
+    int(
+        &mut s,
+        IntegrationsAction::Ask(Confirm::DeleteHook("h1".into())),
+    );
+    let fx = int(&mut s, IntegrationsAction::Confirmed);
+    assert!(matches!(&fx[..], [Effect::Fetch(Fetch::DeleteWebhook(_, h))] if h == "h1"));
+    run(
+        &mut s,
+        Action::Answered(Answer::WebhookDeleted("h1".into(), Ok(()))),
+        0.0,
+    );
+    let st = &s.settings.integrations;
+    assert_eq!(st.hooks.as_ref().map(Vec::len), Some(0));
+    assert!(st.log.is_none());
+
+    // API keys: a name the relay would refuse is not sent; the key shows once.
+    int(&mut s, IntegrationsAction::KeyName("   ".into()));
+    assert!(int(&mut s, IntegrationsAction::AddKey).is_empty());
+    assert!(s
+        .settings
+        .integrations
+        .keys_note
+        .as_ref()
+        .is_some_and(|n| n.bad));
+    int(&mut s, IntegrationsAction::KeyName("Order bot".into()));
+    let fx = int(&mut s, IntegrationsAction::AddKey);
+    assert!(matches!(&fx[..], [Effect::Fetch(Fetch::AddApiKey(_, k))] if k.name == "Order bot"));
+    let key = ApiKeyView {
+        id: "k1".into(),
+        name: "Order bot".into(),
+        agent: id("bot-k1"),
+        prefix: "kefu_abcdefg".into(),
+        created: 0,
+        key: Some("kefu_secret".into()),
+    };
+    run(&mut s, Action::Answered(Answer::ApiKeyAdded(Ok(key))), 0.0);
+    let st = &s.settings.integrations;
+    assert_eq!(
+        st.new_key.as_ref().map(|k| k.text.as_str()),
+        Some("kefu_secret")
+    );
+    assert!(st.keys.iter().flatten().all(|k| k.key.is_none()));
+    int(
+        &mut s,
+        IntegrationsAction::Ask(Confirm::RevokeKey("k1".into())),
+    );
+    let fx = int(&mut s, IntegrationsAction::Confirmed);
+    assert!(matches!(&fx[..], [Effect::Fetch(Fetch::DeleteApiKey(_, k))] if k == "k1"));
+    run(
+        &mut s,
+        Action::Answered(Answer::ApiKeyRevoked("k1".into(), Ok(()))),
+        0.0,
+    );
+    let st = &s.settings.integrations;
+    assert_eq!(st.keys.as_ref().map(Vec::len), Some(0));
+    assert!(st.new_key.is_none(), "a revoked key is not shown any more");
+}
+
+/// Agents who own nothing never ask for integrations.
+#[test]
+fn integrations_are_for_owners_only() {
+    let mut s = state();
+    s.me = Some(me(&["demo"]));
+    let fx = run(&mut s, Action::Nav(Route::Settings), 0.0);
+    assert!(!fx
+        .iter()
+        .any(|e| matches!(e, Effect::Fetch(Fetch::Webhooks(_) | Fetch::ApiKeys(_)))));
+}
+
+/// A bot (nobody's teammate) is named as its messages name it; a
+/// teammate by the team list; an unknown id not at all.
+#[test]
+fn an_assignee_is_named_by_the_team_or_the_events() {
+    let mut s = state();
+    s.team = vec![teammate("ada", "Ada")];
+    let from_bot = ServerFrame::Event(protocol::Event {
+        conv: id("c1"),
+        seq: 1,
+        ts: 1,
+        body: protocol::EventBody::Message {
+            from: protocol::Author {
+                side: protocol::Side::Agent,
+                id: "bot-k1".into(),
+                name: Some("Order bot".into()),
+            },
+            cid: id("b1"),
+            text: "Your order shipped.".into(),
+            file: None,
+        },
+    });
+    run(&mut s, Action::Frame(from_bot), 1.0);
+    let c = &s.model.convs[&id::<ConvId>("c1")];
+    assert_eq!(s.agent_name(c, "bot-k1").as_deref(), Some("Order bot"));
+    assert_eq!(s.agent_name(c, "ada").as_deref(), Some("Ada"));
+    assert_eq!(s.agent_name(c, "nobody"), None);
+}

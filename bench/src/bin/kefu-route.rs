@@ -17,7 +17,6 @@ use protocol::{Author, Cid, Side, SiteId, VisitorId};
 use relay::commit::{Committer, NewMessage, Parts, Target};
 use relay::hub::Hub;
 use relay::metrics::Metrics;
-use relay::push::Pusher;
 use relay::store::{SiteRecord, Store};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -87,13 +86,11 @@ async fn round(a: &Args, mode: RoutingMode) -> Result<f64> {
         subs.push((sub, h));
     }
     let metrics = Arc::new(Metrics::default());
-    let push = Pusher::open(&store, "mailto:bench@example.com".into(), metrics.clone())?;
     let (commit, thread) = Committer::start(
         Parts {
             store: store.clone(),
             hub: hub.clone(),
             metrics,
-            push,
             outlets: Default::default(),
         },
         true,

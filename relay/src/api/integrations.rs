@@ -235,7 +235,12 @@ pub async fn keys_add(
     let now = crate::now_ms();
     let id = ulid::Ulid::new().to_string();
     let bot = AgentRecord {
-        id: AgentId::new(format!("bot-{}", id.to_ascii_lowercase())).map_err(internal)?,
+        id: AgentId::new(format!(
+            "{}{}",
+            auth::BOT_ID_PREFIX,
+            id.to_ascii_lowercase()
+        ))
+        .map_err(internal)?,
         name: b.name.trim().to_string(),
         sites: vec![site.clone()],
         email: None,

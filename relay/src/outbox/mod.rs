@@ -19,7 +19,8 @@
 //!   `next_at` pushed out by [`Policy::delay_ms`] (or the far side's
 //!   `Retry-After`), until the job is older than [`Policy::max_age_ms`].
 //!
-//! Web Push (`crate::push`) keeps its own older queue of the same shape.
+//! Three kinds use it: Web Push (`crate::push`), webhooks (`crate::hooks`)
+//! and WeChat replies.
 
 mod run;
 
@@ -97,18 +98,39 @@ pub struct Queue {
     store: Arc<Store>,
     len: AtomicUsize,
     wake: tokio::sync::Notify,
+    /// Told the length after every change (a `/metrics` gauge).
+    gauge: Option<Box<dyn Fn(usize) + Send + Sync>>,
 }
 
 impl Queue {
     /// The queue of `kind` over `store`, its length read from it.
     pub fn open(store: Arc<Store>, kind: Kind) -> Result<Arc<Queue>, StoreError> {
+        Queue::with_gauge(store, kind, None)
+    }
+
+    /// The same, telling `gauge` the length after every change.
+    pub fn with_gauge(
+        store: Arc<Store>,
+        kind: Kind,
+        gauge: Option<Box<dyn Fn(usize) + Send + Sync>>,
+    ) -> Result<Arc<Queue>, StoreError> {
         let len = store.out_jobs(kind)?.len();
+        if let Some(g) = &gauge {
+            g(len);
+        }
         Ok(Arc::new(Queue {
             kind,
             store,
             len: AtomicUsize::new(len),
             wake: tokio::sync::Notify::new(),
+            gauge,
         }))
+    }
+
+    fn measured(&self) {
+        if let Some(g) = &self.gauge {
+            g(self.len());
+        }
     }
 
     pub fn kind(&self) -> Kind {
@@ -153,6 +175,7 @@ impl Queue {
     pub fn staged(&self, n: usize) {
         if n > 0 {
             self.len.fetch_add(n, Ordering::Relaxed);
+            self.measured();
             self.wake.notify_one();
         }
     }
@@ -163,6 +186,7 @@ impl Queue {
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
                 Some(n.saturating_sub(1))
             });
+        self.measured();
     }
 
     /// Wakes the runner without a new job (a paused lane resumed …).

@@ -4,10 +4,11 @@
 //! [`Pusher`] owns the in-memory side: the VAPID key pair, how many of each
 //! agent's live connections are visible, and an index of the agents that
 //! have devices. The commit thread asks it, for every durable event, which
-//! pushes the event causes ([`Pusher::jobs_for`]) and stages them in the
-//! same batch, so a push is on disk exactly when its event is; while no
-//! agent has a device that costs one atomic load. [`send::run`] delivers
-//! the queue in the background.
+//! pushes the event causes (it is an [`outbox::Stage`]) and stages them in
+//! the same batch as jobs of the outbound queue (kind `push`, one lane per
+//! device), so a push is on disk exactly when its event is; while no agent
+//! has a device that costs one atomic load. [`send::Courier`] delivers
+//! them.
 //!
 //! An agent is pushed, on each device, for
 //! - a new conversation a visitor started on one of their sites,
@@ -29,6 +30,7 @@ pub mod send;
 pub mod vapid;
 
 use crate::metrics::Metrics;
+use crate::outbox::{self, Kind, OutJob, Queue};
 use crate::store::{AgentRecord, ConvRecord, PushJob, Store, StoreError};
 use protocol::api::{PushKind, PushPayload};
 use protocol::limits::MAX_PUSH_BODY_CHARS;
@@ -50,11 +52,11 @@ pub struct Pusher {
     live: Mutex<Live>,
     /// Agents with at least one device: the commit thread's fast exit.
     with_devices: AtomicUsize,
-    /// Counters for `/metrics`; `push_queue` is the number of jobs in the
-    /// store's queue (bounded by [`MAX_PUSH_QUEUE`]).
+    /// Counters for `/metrics`; `push_queue` is the number of queued jobs
+    /// (bounded by [`MAX_PUSH_QUEUE`]).
     pub(crate) metrics: Arc<Metrics>,
-    /// Wakes [`send::run`] when jobs were queued.
-    wake: tokio::sync::Notify,
+    /// The queued pushes.
+    queue: Arc<Queue>,
 }
 
 #[derive(Default)]
@@ -74,7 +76,7 @@ impl Pusher {
     /// The relay's key pair (made on first run), the device index and the
     /// queue's length, from the store.
     pub fn open(
-        store: &Store,
+        store: &Arc<Store>,
         subject: String,
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<Arc<Pusher>> {
@@ -97,8 +99,16 @@ impl Pusher {
                 },
             );
         }
-        let queued = store.push_jobs()?.len();
-        metrics.push_queue.store(queued as u64, Ordering::Relaxed);
+        let moved = store.migrate_push_queue()?;
+        if moved > 0 {
+            tracing::info!(
+                moved,
+                "web push: queued pushes moved into the outbound queue"
+            );
+        }
+        let m = metrics.clone();
+        let gauge = Box::new(move |n: usize| m.push_queue.store(n as u64, Ordering::Relaxed));
+        let queue = Queue::with_gauge(store.clone(), Kind::Push, Some(gauge))?;
         Ok(Arc::new(Pusher {
             vapid,
             subject,
@@ -108,8 +118,12 @@ impl Pusher {
                 agents,
             }),
             metrics,
-            wake: tokio::sync::Notify::new(),
+            queue,
         }))
+    }
+
+    pub fn queue(&self) -> &Arc<Queue> {
+        &self.queue
     }
 
     fn lock(&self) -> MutexGuard<'_, Live> {
@@ -202,33 +216,9 @@ impl Pusher {
         self.with_devices.load(Ordering::Relaxed) > 0
     }
 
-    /// `n` jobs were made durable: count them and wake the sender.
-    pub fn enqueued(&self, n: usize) {
-        if n > 0 {
-            self.metrics
-                .push_queue
-                .fetch_add(n as u64, Ordering::Relaxed);
-            self.wake.notify_one();
-        }
-    }
-
-    /// A job left the queue.
-    pub(crate) fn dequeued(&self) {
-        let _ = self
-            .metrics
-            .push_queue
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                Some(n.saturating_sub(1))
-            });
-    }
-
-    pub(crate) async fn woken(&self) {
-        self.wake.notified().await
-    }
-
     /// The pushes `ev` (durable now, in `conv`) causes: one job per device
     /// of every agent it concerns who has no visible connection.
-    pub fn jobs_for(&self, conv: &ConvRecord, ev: &Event, store: &Store) -> Vec<PushJob> {
+    pub fn jobs_for(&self, conv: &ConvRecord, ev: &Event, store: &Store) -> Vec<OutJob> {
         if !self.wanted() {
             return Vec::new();
         }
@@ -276,28 +266,36 @@ impl Pusher {
             return Vec::new();
         }
         let payload = payload(conv, ev, kind, author, store);
-        let now = crate::now_ms();
         let mut jobs = Vec::new();
         for (agent, devices) in targets {
             for device in devices {
-                let queued = self.metrics.push_queue.load(Ordering::Relaxed) as usize;
-                if queued + jobs.len() >= MAX_PUSH_QUEUE {
+                if self.queue.len() + jobs.len() >= MAX_PUSH_QUEUE {
                     self.metrics.pushes_dropped.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(agent = %agent, "push queue full; dropping a push");
                     return jobs;
                 }
-                jobs.push(PushJob {
-                    id: ulid::Ulid::new().to_string(),
+                let job = PushJob {
                     agent: agent.clone(),
-                    device,
+                    device: device.clone(),
                     payload: payload.clone(),
-                    created: now,
-                    attempts: 0,
-                    next_at: 0,
-                });
+                };
+                match serde_json::to_value(&job) {
+                    Ok(body) => jobs.push(OutJob::new(Kind::Push, device, body)),
+                    Err(e) => tracing::error!(error = %e, "push not encodable"),
+                }
             }
         }
         jobs
+    }
+}
+
+impl outbox::Stage for Pusher {
+    fn jobs_for(&self, rec: &ConvRecord, ev: &Event) -> Vec<OutJob> {
+        Pusher::jobs_for(self, rec, ev, self.queue.store())
+    }
+
+    fn queue(&self) -> &Queue {
+        &self.queue
     }
 }
 
@@ -428,9 +426,9 @@ mod tests {
         }
     }
 
-    fn setup() -> anyhow::Result<(tempfile::TempDir, Store, Arc<Pusher>)> {
+    fn setup() -> anyhow::Result<(tempfile::TempDir, Arc<Store>, Arc<Pusher>)> {
         let dir = tempfile::tempdir()?;
-        let store = Store::open(dir.path())?;
+        let store = Arc::new(Store::open(dir.path())?);
         for a in ["ada", "bob"] {
             store.put_agent(&agent(a))?;
             store.put_push_sub(&PushSubRecord {
@@ -445,6 +443,14 @@ mod tests {
         Ok((dir, store, push))
     }
 
+    /// The pushes `ev` causes, as their queued bodies.
+    fn jobs(push: &Pusher, conv: &ConvRecord, ev: &Event, store: &Store) -> Vec<PushJob> {
+        push.jobs_for(conv, ev, store)
+            .into_iter()
+            .map(|j| serde_json::from_value(j.body).expect("a push job"))
+            .collect()
+    }
+
     fn targets(jobs: &[PushJob]) -> Vec<String> {
         let mut t: Vec<String> = jobs.iter().map(|j| j.agent.to_string()).collect();
         t.sort();
@@ -457,7 +463,7 @@ mod tests {
     #[test]
     fn who_is_pushed_for_a_visitor_message() -> anyhow::Result<()> {
         let (_d, store, push) = setup()?;
-        let first = push.jobs_for(&conv(None), &message(1, Side::Visitor, "hi"), &store);
+        let first = jobs(&push, &conv(None), &message(1, Side::Visitor, "hi"), &store);
         assert_eq!(targets(&first), ["ada", "bob"]);
         assert!(first
             .iter()
@@ -467,20 +473,25 @@ mod tests {
         let c = conv(None);
         let expected = protocol::names::default_visitor_name(c.visitor.as_str(), "");
         assert_eq!(first[0].payload.title, expected);
-        let later = push.jobs_for(&conv(Some("bob")), &message(2, Side::Visitor, "x"), &store);
+        let later = jobs(
+            &push,
+            &conv(Some("bob")),
+            &message(2, Side::Visitor, "x"),
+            &store,
+        );
         assert_eq!(targets(&later), ["bob"]);
         assert_eq!(later[0].payload.kind, PushKind::Message);
-        let agents_own = push.jobs_for(&conv(None), &message(2, Side::Agent, "x"), &store);
+        let agents_own = jobs(&push, &conv(None), &message(2, Side::Agent, "x"), &store);
         assert!(agents_own.is_empty());
         let ada = AgentId::new("ada")?;
         push.shown(&ada);
         push.shown(&ada);
         push.hidden(&ada);
-        let seen = push.jobs_for(&conv(None), &message(3, Side::Visitor, "x"), &store);
+        let seen = jobs(&push, &conv(None), &message(3, Side::Visitor, "x"), &store);
         assert_eq!(targets(&seen), ["bob"]);
         push.hidden(&ada);
         push.agent_removed(&AgentId::new("bob")?);
-        let now = push.jobs_for(&conv(None), &message(4, Side::Visitor, "x"), &store);
+        let now = jobs(&push, &conv(None), &message(4, Side::Visitor, "x"), &store);
         assert_eq!(targets(&now), ["ada"]);
         Ok(())
     }
@@ -506,16 +517,14 @@ mod tests {
                 team: None,
             },
         };
-        let jobs = push.jobs_for(&conv(Some("ada")), &ev("bob", "ada"), &store);
-        assert_eq!(targets(&jobs), ["ada"]);
-        assert_eq!(jobs[0].payload.kind, PushKind::Transfer);
+        let sent = jobs(&push, &conv(Some("ada")), &ev("bob", "ada"), &store);
+        assert_eq!(targets(&sent), ["ada"]);
+        assert_eq!(sent[0].payload.kind, PushKind::Transfer);
         assert_eq!(
-            jobs[0].payload.body,
+            sent[0].payload.body,
             "Agent bob transferred this conversation to you"
         );
-        assert!(push
-            .jobs_for(&conv(Some("ada")), &ev("ada", "ada"), &store)
-            .is_empty());
+        assert!(jobs(&push, &conv(Some("ada")), &ev("ada", "ada"), &store).is_empty());
         Ok(())
     }
 

@@ -16,6 +16,7 @@
 //! lets the push service replace an undelivered copy).
 
 use super::Pusher;
+use crate::outbox::{self, OutJob, Outcome, Policy};
 use crate::store::{PushJob, PushSubRecord, Store, StoreError};
 use bytes::Bytes;
 use http_body_util::Full;
@@ -27,7 +28,6 @@ use hyper_util::rt::TokioExecutor;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
 /// How long a push service keeps a message for a device that is offline
 /// (the `TTL` header, seconds). A chat notification hours late is noise.
@@ -60,17 +60,9 @@ pub fn client() -> anyhow::Result<PushClient> {
         .build(https))
 }
 
-/// The wait before the next attempt after `failures` failed ones (≥ 1).
-pub fn retry_delay_ms(failures: u32) -> u64 {
-    let doublings = failures.saturating_sub(1).min(20);
-    PUSH_RETRY_FIRST_MS
-        .saturating_mul(1 << doublings)
-        .min(PUSH_RETRY_MAX_MS)
-}
-
-/// What one attempt came to.
+/// What a push service's answer means.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Answer {
     Delivered,
     /// 404 / 410: the device is gone.
     Gone,
@@ -86,207 +78,117 @@ pub enum Outcome {
     },
 }
 
-/// Runs the queue until `shutdown`: attempts what is due (at most
-/// [`PUSH_IN_FLIGHT`] at once, each in its own task, so a slow push
-/// service holds up only its own pushes), settles each answer as it
-/// comes, and otherwise sleeps until the next retry or new jobs.
-pub async fn run(store: Arc<Store>, push: Arc<Pusher>, shutdown: CancellationToken) {
-    let client = match client() {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e, "web push: no HTTPS client; pushes stay queued");
-            return;
-        }
-    };
-    let mut flying = Flying::default();
-    loop {
-        let next = match dispatch(&store, &push, &client, &mut flying) {
-            Ok(n) => n,
+/// Why a gone device's push was dropped (not counted as a dropped push).
+const GONE: &str = "the device is gone (404/410)";
+
+/// Delivers queued pushes.
+pub struct Courier {
+    push: Arc<Pusher>,
+    client: PushClient,
+}
+
+impl Courier {
+    pub fn new(push: Arc<Pusher>) -> anyhow::Result<Courier> {
+        Ok(Courier {
+            push,
+            client: client()?,
+        })
+    }
+
+    fn store(&self) -> &Store {
+        self.push.queue().store()
+    }
+
+    /// One POST of `job` to its device.
+    async fn answer(&self, job: &PushJob, created: u64) -> Answer {
+        let sub = match ready(self.store(), job) {
+            Ok(Some(s)) => s,
+            Ok(None) => {
+                return Answer::Drop {
+                    why: "the device or the agent's membership is gone".into(),
+                }
+            }
             Err(e) => {
-                tracing::error!(error = %e, "web push: queue unreadable; retrying");
-                Some(crate::now_ms() + PUSH_RETRY_MAX_MS)
+                return Answer::Retry {
+                    after_ms: None,
+                    why: format!("store: {e}"),
+                }
             }
         };
-        let sleep = match next {
-            Some(at) => Duration::from_millis(at.saturating_sub(crate::now_ms())),
-            None => Duration::from_secs(3600),
-        };
-        tokio::select! {
-            // Dropping `flying` aborts attempts in flight; their jobs stay
-            // queued for the next start.
-            _ = shutdown.cancelled() => return,
-            _ = push.woken() => {}
-            Some(done) = flying.tasks.join_next_with_id(), if !flying.tasks.is_empty() => {
-                if let Err(e) = flying.landed(&store, &push, done).await {
-                    tracing::error!(error = %e, "web push: queue not updated");
-                }
-            }
-            _ = tokio::time::sleep(sleep) => {}
-        }
-    }
-}
-
-/// Attempts in flight: their tasks, and which job each is for.
-#[derive(Default)]
-struct Flying {
-    tasks: tokio::task::JoinSet<(PushJob, Outcome)>,
-    jobs: std::collections::HashMap<tokio::task::Id, String>,
-}
-
-type Landed = Result<(tokio::task::Id, (PushJob, Outcome)), tokio::task::JoinError>;
-
-impl Flying {
-    fn has(&self, job: &str) -> bool {
-        self.jobs.values().any(|j| j == job)
-    }
-
-    /// Settles one finished attempt and any others already finished, then
-    /// makes the queue's changes durable with one sync.
-    async fn landed(
-        &mut self,
-        store: &Arc<Store>,
-        push: &Pusher,
-        first: Landed,
-    ) -> Result<(), StoreError> {
-        let mut done = Some(first);
-        while let Some(d) = done.take().or_else(|| self.tasks.try_join_next_with_id()) {
-            match d {
-                Ok((id, (job, outcome))) => {
-                    self.jobs.remove(&id);
-                    settle(store, push, job, outcome, crate::now_ms())?;
-                }
-                // A failed task leaves its job queued for the next pass.
-                Err(e) => {
-                    tracing::error!(error = %e, "web push: attempt task failed");
-                    self.jobs.remove(&e.id());
-                }
-            }
-        }
-        // Deletions durable, so a restart does not push them again.
-        let s = store.clone();
-        match tokio::task::spawn_blocking(move || s.sync()).await {
+        let req = match request(&self.push, &sub, job, created, crate::now_ms()) {
             Ok(r) => r,
-            Err(e) => {
-                tracing::error!(error = %e, "web push: sync task failed");
-                Ok(())
-            }
-        }
-    }
-}
-
-/// One look at the queue: expired jobs dropped, due ones started while
-/// there is room. Returns when the next waiting job is due (jobs that are
-/// due but found no room start when an attempt lands).
-fn dispatch(
-    store: &Arc<Store>,
-    push: &Arc<Pusher>,
-    client: &PushClient,
-    flying: &mut Flying,
-) -> Result<Option<u64>, StoreError> {
-    let now = crate::now_ms();
-    let mut next: Option<u64> = None;
-    for job in store.push_jobs()? {
-        if flying.has(&job.id) {
-            continue;
-        }
-        if now.saturating_sub(job.created) > PUSH_MAX_AGE_MS {
-            push.metrics.pushes_dropped.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(job = %job.id, "web push: given up (too old)");
-            forget(store, push, &job)?;
-        } else if job.next_at > now {
-            next = Some(next.map_or(job.next_at, |n| n.min(job.next_at)));
-        } else if flying.tasks.len() < PUSH_IN_FLIGHT {
-            let (store, push, client) = (store.clone(), push.clone(), client.clone());
-            let id = job.id.clone();
-            let handle = flying.tasks.spawn(async move {
-                let outcome = attempt(&store, &push, &client, &job).await;
-                (job, outcome)
-            });
-            flying.jobs.insert(handle.id(), id);
-        }
-    }
-    Ok(next)
-}
-
-fn forget(store: &Store, push: &Pusher, job: &PushJob) -> Result<(), StoreError> {
-    store.delete_push_job(&job.id)?;
-    push.dequeued();
-    Ok(())
-}
-
-/// Applies an attempt's outcome to the queue (and the device, on 404/410).
-/// Returns when the job is next due, if it stays queued.
-pub fn settle(
-    store: &Store,
-    push: &Pusher,
-    mut job: PushJob,
-    outcome: Outcome,
-    now: u64,
-) -> Result<Option<u64>, StoreError> {
-    let m = &push.metrics;
-    match outcome {
-        Outcome::Delivered => {
-            m.pushes_delivered.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(job = %job.id, agent = %job.agent, "web push delivered");
-        }
-        Outcome::Gone => {
-            tracing::info!(agent = %job.agent, "web push: subscription gone (404/410); removed");
-            m.push_devices_gone.fetch_add(1, Ordering::Relaxed);
-            store.delete_push_sub(&job.agent, &job.device)?;
-            push.device_removed(&job.agent, &job.device);
-        }
-        Outcome::Drop { why } => {
-            m.pushes_dropped.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(job = %job.id, agent = %job.agent, %why, "web push dropped");
-        }
-        Outcome::Retry { after_ms, why } => {
-            job.attempts = job.attempts.saturating_add(1);
-            let wait = retry_delay_ms(job.attempts).max(after_ms.unwrap_or(0));
-            job.next_at = now.saturating_add(wait);
-            if job.next_at.saturating_sub(job.created) <= PUSH_MAX_AGE_MS {
-                m.push_retries.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(job = %job.id, %why, wait, "web push: will retry");
-                store.put_push_job(&job)?;
-                return Ok(Some(job.next_at));
-            }
-            m.pushes_dropped.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(job = %job.id, agent = %job.agent, %why, "web push: given up after retries");
-        }
-    }
-    forget(store, push, &job)?;
-    Ok(None)
-}
-
-/// One POST of `job` to its device.
-async fn attempt(store: &Store, push: &Pusher, client: &PushClient, job: &PushJob) -> Outcome {
-    let sub = match ready(store, job) {
-        Ok(Some(s)) => s,
-        Ok(None) => {
-            return Outcome::Drop {
-                why: "the device or the agent's membership is gone".into(),
-            }
-        }
-        Err(e) => {
-            return Outcome::Retry {
+            Err(why) => return Answer::Drop { why },
+        };
+        match tokio::time::timeout(PUSH_ATTEMPT_TIMEOUT, self.client.request(req)).await {
+            Err(_) => Answer::Retry {
                 after_ms: None,
-                why: format!("store: {e}"),
+                why: "timed out".into(),
+            },
+            Ok(Err(e)) => Answer::Retry {
+                after_ms: None,
+                why: format!("network: {e}"),
+            },
+            Ok(Ok(resp)) => classify(resp.status(), resp.headers()),
+        }
+    }
+}
+
+impl outbox::Courier for Courier {
+    fn policy(&self) -> Policy {
+        Policy {
+            first_ms: PUSH_RETRY_FIRST_MS,
+            max_ms: PUSH_RETRY_MAX_MS,
+            max_age_ms: PUSH_MAX_AGE_MS,
+            in_flight: PUSH_IN_FLIGHT,
+            timeout: PUSH_ATTEMPT_TIMEOUT + Duration::from_secs(5),
+        }
+    }
+
+    async fn attempt(&self, job: &OutJob) -> Outcome {
+        let push: PushJob = match serde_json::from_value(job.body.clone()) {
+            Ok(p) => p,
+            Err(e) => {
+                return Outcome::Drop {
+                    why: format!("unreadable job: {e}"),
+                }
+            }
+        };
+        match self.answer(&push, job.created).await {
+            Answer::Delivered => Outcome::Delivered {
+                detail: "taken by the push service".into(),
+            },
+            Answer::Gone => {
+                tracing::info!(agent = %push.agent, "web push: subscription gone (404/410); removed");
+                self.push
+                    .metrics
+                    .push_devices_gone
+                    .fetch_add(1, Ordering::Relaxed);
+                if let Err(e) = self.store().delete_push_sub(&push.agent, &push.device) {
+                    tracing::error!(error = %e, "web push: gone device not removed");
+                }
+                self.push.device_removed(&push.agent, &push.device);
+                Outcome::Drop { why: GONE.into() }
+            }
+            Answer::Retry { after_ms, why } => Outcome::Retry { after_ms, why },
+            Answer::Drop { why } => Outcome::Drop { why },
+        }
+    }
+
+    fn settled(&self, job: &OutJob, outcome: &Outcome, final_: bool) {
+        let m = &self.push.metrics;
+        match (outcome, final_) {
+            (Outcome::Delivered { .. }, _) => {
+                m.pushes_delivered.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(job = %job.id, "web push delivered");
+            }
+            (Outcome::Retry { .. }, false) => {
+                m.push_retries.fetch_add(1, Ordering::Relaxed);
+            }
+            (Outcome::Drop { why }, _) if why == GONE => {}
+            _ => {
+                m.pushes_dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
-    };
-    let req = match request(push, &sub, job, crate::now_ms()) {
-        Ok(r) => r,
-        Err(why) => return Outcome::Drop { why },
-    };
-    match tokio::time::timeout(PUSH_ATTEMPT_TIMEOUT, client.request(req)).await {
-        Err(_) => Outcome::Retry {
-            after_ms: None,
-            why: "timed out".into(),
-        },
-        Ok(Err(e)) => Outcome::Retry {
-            after_ms: None,
-            why: format!("network: {e}"),
-        },
-        Ok(Ok(resp)) => classify(resp.status(), resp.headers()),
     }
 }
 
@@ -303,11 +205,11 @@ fn ready(store: &Store, job: &PushJob) -> Result<Option<PushSubRecord>, StoreErr
 }
 
 /// What the push service's answer means for the job.
-pub fn classify(status: StatusCode, headers: &hyper::HeaderMap) -> Outcome {
+pub fn classify(status: StatusCode, headers: &hyper::HeaderMap) -> Answer {
     match status.as_u16() {
-        200..=299 => Outcome::Delivered,
-        404 | 410 => Outcome::Gone,
-        429 | 500..=599 => Outcome::Retry {
+        200..=299 => Answer::Delivered,
+        404 | 410 => Answer::Gone,
+        429 | 500..=599 => Answer::Retry {
             after_ms: headers
                 .get(hyper::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
@@ -315,7 +217,7 @@ pub fn classify(status: StatusCode, headers: &hyper::HeaderMap) -> Outcome {
                 .map(|s| s.saturating_mul(1000)),
             why: format!("push service answered {status}"),
         },
-        _ => Outcome::Drop {
+        _ => Answer::Drop {
             why: format!("push service answered {status}"),
         },
     }
@@ -327,6 +229,7 @@ pub fn request(
     push: &Pusher,
     sub: &PushSubRecord,
     job: &PushJob,
+    created: u64,
     now_ms: u64,
 ) -> Result<Request<Full<Bytes>>, String> {
     let uri: Uri = super::check::endpoint(&sub.endpoint)?;
@@ -343,7 +246,7 @@ pub fn request(
         .vapid()
         .authorization(&uri, push.subject(), now_ms / 1000)
         .map_err(|e| e.to_string())?;
-    let age_secs = now_ms.saturating_sub(job.created) / 1000;
+    let age_secs = now_ms.saturating_sub(created) / 1000;
     let mut req = Request::post(uri)
         .header("ttl", PUSH_TTL_SECS.saturating_sub(age_secs).to_string())
         .header(hyper::header::CONTENT_ENCODING, "aes128gcm")
@@ -368,53 +271,67 @@ pub fn request(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outbox::{settle, Courier as _, Kind};
+
+    fn courier() -> anyhow::Result<(tempfile::TempDir, Courier)> {
+        let dir = tempfile::tempdir()?;
+        let store = Arc::new(Store::open(dir.path())?);
+        let push = Pusher::open(&store, "mailto:a@b.c".into(), Arc::default())?;
+        Ok((dir, Courier::new(push)?))
+    }
 
     /// The retry schedule: 2 s, doubling, capped at 5 min.
     #[test]
-    fn backoff_doubles_to_its_cap() {
-        let s: Vec<u64> = (1..=10).map(retry_delay_ms).collect();
+    fn backoff_doubles_to_its_cap() -> anyhow::Result<()> {
+        let (_d, c) = courier()?;
+        let p = c.policy();
+        let s: Vec<u64> = (1..=10).map(|n| p.delay_ms(n)).collect();
         assert_eq!(
             s,
             [2_000, 4_000, 8_000, 16_000, 32_000, 64_000, 128_000, 256_000, 300_000, 300_000]
         );
-        assert_eq!(retry_delay_ms(u32::MAX), PUSH_RETRY_MAX_MS);
+        assert_eq!(p.delay_ms(u32::MAX), PUSH_RETRY_MAX_MS);
+        Ok(())
     }
 
     #[test]
     fn answers_are_classified() {
         let h = hyper::HeaderMap::new();
-        assert_eq!(classify(StatusCode::CREATED, &h), Outcome::Delivered);
-        assert_eq!(classify(StatusCode::GONE, &h), Outcome::Gone);
-        assert_eq!(classify(StatusCode::NOT_FOUND, &h), Outcome::Gone);
+        assert_eq!(classify(StatusCode::CREATED, &h), Answer::Delivered);
+        assert_eq!(classify(StatusCode::GONE, &h), Answer::Gone);
+        assert_eq!(classify(StatusCode::NOT_FOUND, &h), Answer::Gone);
         assert!(matches!(
             classify(StatusCode::INTERNAL_SERVER_ERROR, &h),
-            Outcome::Retry { after_ms: None, .. }
+            Answer::Retry { after_ms: None, .. }
         ));
         let mut h2 = hyper::HeaderMap::new();
         h2.insert(hyper::header::RETRY_AFTER, "30".parse().expect("value"));
         assert!(matches!(
             classify(StatusCode::TOO_MANY_REQUESTS, &h2),
-            Outcome::Retry {
+            Answer::Retry {
                 after_ms: Some(30_000),
                 ..
             }
         ));
         assert!(matches!(
             classify(StatusCode::FORBIDDEN, &h),
-            Outcome::Drop { .. }
+            Answer::Drop { .. }
         ));
     }
 
-    fn job(created: u64) -> PushJob {
-        PushJob {
-            created,
-            ..crate::store::sample_job()
-        }
+    fn job(created: u64) -> anyhow::Result<OutJob> {
+        let mut j = OutJob::new(
+            Kind::Push,
+            "device",
+            serde_json::to_value(crate::store::sample_job())?,
+        );
+        j.created = created;
+        Ok(j)
     }
 
     /// A failed attempt stays queued on disk with its next time pushed out
     /// by the schedule (and survives a reopen); past the maximum age it is
-    /// dropped; a delivered one is gone for good.
+    /// dropped; a delivered one is gone for good; the queue's gauge follows.
     #[test]
     fn settling_updates_the_stored_queue() -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
@@ -422,34 +339,42 @@ mod tests {
             after_ms: None,
             why: "500".into(),
         };
+        let open = || -> anyhow::Result<Courier> {
+            let store = Arc::new(Store::open(dir.path())?);
+            Courier::new(Pusher::open(&store, "mailto:a@b.c".into(), Arc::default())?)
+        };
         {
-            let store = Store::open(dir.path())?;
-            let push = Pusher::open(&store, "mailto:a@b.c".into(), Arc::default())?;
-            store.put_push_job(&job(1_000))?;
-            let at = settle(&store, &push, job(1_000), retry(), 5_000)?;
+            let c = open()?;
+            let q = c.push.queue().clone();
+            let j = job(1_000)?;
+            assert!(q.enqueue(&j)?);
+            assert_eq!(c.push.metrics.push_queue.load(Ordering::Relaxed), 1);
+            let at = settle(&q, &c, j, retry(), 5_000)?;
             assert_eq!(at, Some(7_000));
-            let stored = store.push_jobs()?;
+            let stored = c.store().out_jobs(Kind::Push)?;
             assert_eq!((stored[0].attempts, stored[0].next_at), (1, 7_000));
-            let at = settle(&store, &push, stored[0].clone(), retry(), 7_000)?;
+            let at = settle(&q, &c, stored[0].clone(), retry(), 7_000)?;
             assert_eq!(at, Some(11_000));
-            store.sync()?;
+            c.store().sync()?;
         }
-        let store = Store::open(dir.path())?;
-        let push = Pusher::open(&store, "mailto:a@b.c".into(), Arc::default())?;
-        let stored = store.push_jobs()?;
+        let c = open()?;
+        let q = c.push.queue().clone();
+        assert_eq!(q.len(), 1);
+        let stored = c.store().out_jobs(Kind::Push)?;
         assert_eq!((stored[0].attempts, stored[0].next_at), (2, 11_000));
         let late = 1_000 + PUSH_MAX_AGE_MS;
-        assert_eq!(
-            settle(&store, &push, stored[0].clone(), retry(), late)?,
-            None
-        );
-        assert!(store.push_jobs()?.is_empty());
-        store.put_push_job(&job(1_000))?;
-        assert_eq!(
-            settle(&store, &push, job(1_000), Outcome::Delivered, 2_000)?,
-            None
-        );
-        assert!(store.push_jobs()?.is_empty());
+        assert_eq!(settle(&q, &c, stored[0].clone(), retry(), late)?, None);
+        assert!(c.store().out_jobs(Kind::Push)?.is_empty());
+        assert_eq!(c.push.metrics.pushes_dropped.load(Ordering::Relaxed), 1);
+        let j = job(1_000)?;
+        assert!(q.enqueue(&j)?);
+        let done = Outcome::Delivered {
+            detail: "201".into(),
+        };
+        assert_eq!(settle(&q, &c, j, done, 2_000)?, None);
+        assert!(c.store().out_jobs(Kind::Push)?.is_empty());
+        assert_eq!(c.push.metrics.push_queue.load(Ordering::Relaxed), 0);
+        assert_eq!(c.push.metrics.pushes_delivered.load(Ordering::Relaxed), 1);
         Ok(())
     }
 }

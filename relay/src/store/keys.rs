@@ -53,7 +53,8 @@ pub fn visitor_conv_prefix(site: &SiteId, visitor: &VisitorId) -> Vec<u8> {
     .concat()
 }
 
-/// Queued Web Push jobs: `q` + job id (a ULID, so in creation order).
+/// Web Push jobs as relays before the shared outbound queue kept them:
+/// `q` + job id; moved into the outbound queue at start.
 pub const PUSH_JOB_PREFIX: &[u8] = b"q";
 pub fn push_job(id: &str) -> Vec<u8> {
     [PUSH_JOB_PREFIX, id.as_bytes()].concat()

@@ -23,14 +23,13 @@
 //! - `files`: file id → [`FileRecord`] (the bytes live on disk, see `files`)
 //! - `quota`: site `\0` visitor → bytes of uploads stored (u64 BE)
 //! - `push_subs`: agent `\0` device (hex SHA-256 of the endpoint) →
-//!   [`PushSubRecord`]; the outbound Web Push queue is in `chat` (`q` job
-//!   id → [`PushJob`]), staged with the events that cause it; `meta`
-//!   also holds `vapid_key`
+//!   [`PushSubRecord`]; queued pushes are outbound jobs (below) carrying a
+//!   [`PushJob`]; `meta` also holds `vapid_key`
 //! - `webhooks`: site `\0` hook → [`WebhookRecord`]; `hook_log`: hook `\0`
 //!   delivery id (ULID) → [`DeliveryRecord`], the last attempts per endpoint
 //! - `api_keys`: site `\0` key id → [`ApiKeyRecord`] (the key itself is a
 //!   token in `tokens`, stored as its SHA-256 like every token)
-//! - the outbound queue (webhooks, WeChat replies) is in `chat` too:
+//! - the outbound queue (Web Push, webhooks, WeChat replies) is in `chat` too:
 //!   `o` kind-tag job id → [`OutJob`], staged with the
 //!   events that cause it
 //!

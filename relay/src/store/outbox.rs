@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 pub enum Kind {
     Webhook,
     Wechat,
+    Push,
 }
 
 impl Kind {
@@ -18,6 +19,7 @@ impl Kind {
         match self {
             Kind::Webhook => b'h',
             Kind::Wechat => b'x',
+            Kind::Push => b'p',
         }
     }
 
@@ -25,6 +27,7 @@ impl Kind {
         match self {
             Kind::Webhook => "webhook",
             Kind::Wechat => "wechat",
+            Kind::Push => "push",
         }
     }
 }

@@ -1,6 +1,6 @@
-//! Web Push records: each agent's subscribed devices, the outbound queue
-//! (`q` keys of the `chat` tree, so a push is staged in the same atomic
-//! batch as the event that caused it), and the VAPID key pair's secret.
+//! Web Push records: each agent's subscribed devices, what a queued push
+//! carries (a job of the outbound queue, staged in the same atomic batch
+//! as the event that caused it), and the VAPID key pair's secret.
 
 use super::{decode, encode, join, keys, Result, Store};
 use protocol::api::PushPayload;
@@ -37,25 +37,30 @@ pub fn device_id(endpoint: &str) -> String {
         .collect()
 }
 
-/// One push waiting to go out, to one device of one agent. Stored before
-/// it is attempted; deleted once the push service took it (or it is given
-/// up), so a crash repeats at most the attempt that was in flight.
+/// One push waiting to go out, to one device of one agent: the body of an
+/// outbound job of kind `push` ([`super::OutJob`]), stored before it is
+/// attempted and deleted once the push service took it (or it is given up).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PushJob {
-    /// A ULID: the queue is in creation order.
-    pub id: String,
     pub agent: AgentId,
     /// [`PushSubRecord::device`] of the target.
     pub device: String,
     pub payload: PushPayload,
-    /// When it was queued (ms); it is dropped after the relay's maximum age.
-    pub created: u64,
-    /// Attempts that failed so far (network errors, 429, 5xx).
+}
+
+/// A push as the relay queued it before the outbound queue was shared
+/// (`q` job id in `chat`); moved into the outbound queue at start.
+#[derive(Deserialize)]
+struct OldPushJob {
+    id: String,
+    agent: AgentId,
+    device: String,
+    payload: PushPayload,
+    created: u64,
     #[serde(default)]
-    pub attempts: u32,
-    /// Not attempted before this time (ms).
+    attempts: u32,
     #[serde(default)]
-    pub next_at: u64,
+    next_at: u64,
 }
 
 fn sub_key(agent: &AgentId, device: &str) -> Vec<u8> {
@@ -104,31 +109,38 @@ impl Store {
         Ok(())
     }
 
-    /// The key and bytes of a queued push, for the commit thread's batch.
-    pub fn push_job_entry(job: &PushJob) -> Result<(Vec<u8>, Vec<u8>)> {
-        Ok((keys::push_job(&job.id), encode(job)?))
-    }
-
-    /// Every queued push, oldest first.
-    pub fn push_jobs(&self) -> Result<Vec<PushJob>> {
-        let mut out = Vec::new();
+    /// Moves pushes queued by an older relay (`q` keys) into the outbound
+    /// queue, keeping their ids, ages and retry state; returns how many.
+    pub fn migrate_push_queue(&self) -> Result<usize> {
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
         for item in self.chat.scan_prefix(keys::PUSH_JOB_PREFIX) {
             let (k, v) = item?;
-            out.push(decode(&k, &v)?);
+            let old: OldPushJob = decode(&k, &v)?;
+            let job = super::OutJob {
+                id: old.id,
+                kind: super::Kind::Push,
+                lane: old.device.clone(),
+                created: old.created,
+                attempts: old.attempts,
+                next_at: old.next_at,
+                body: serde_json::to_value(PushJob {
+                    agent: old.agent,
+                    device: old.device,
+                    payload: old.payload,
+                })
+                .map_err(super::StoreError::Encode)?,
+            };
+            let (nk, nv) = Self::out_job_entry(&job)?;
+            batch.insert(nk, nv);
+            batch.remove(k);
+            n += 1;
         }
-        Ok(out)
-    }
-
-    /// Stores a queued push (new, or after a failed attempt).
-    pub fn put_push_job(&self, job: &PushJob) -> Result<()> {
-        let (k, v) = Self::push_job_entry(job)?;
-        self.chat.insert(k, v)?;
-        Ok(())
-    }
-
-    pub fn delete_push_job(&self, id: &str) -> Result<()> {
-        self.chat.remove(keys::push_job(id))?;
-        Ok(())
+        if n > 0 {
+            self.chat.apply_batch(batch)?;
+            self.sync()?;
+        }
+        Ok(n)
     }
 
     /// The VAPID key pair's secret scalar (32 bytes), made by `make` on
@@ -156,7 +168,6 @@ pub(crate) fn sample_job() -> PushJob {
     use protocol::api::PushKind;
     use protocol::{ConvId, SiteId};
     PushJob {
-        id: "01J00000000000000000000001".into(),
         agent: AgentId::new("ada").expect("id"),
         device: device_id("https://push.example/ada"),
         payload: PushPayload {
@@ -166,9 +177,6 @@ pub(crate) fn sample_job() -> PushJob {
             title: "Ada".into(),
             body: "hi".into(),
         },
-        created: 0,
-        attempts: 0,
-        next_at: 0,
     }
 }
 
@@ -176,30 +184,14 @@ pub(crate) fn sample_job() -> PushJob {
 mod tests {
     use super::*;
 
-    fn job(id: &str, agent: &AgentId) -> PushJob {
-        PushJob {
-            id: id.into(),
-            agent: agent.clone(),
-            device: device_id("https://push.example/1"),
-            created: 1,
-            ..sample_job()
-        }
-    }
-
-    /// Queued pushes and subscriptions are on disk: a reopened store has
-    /// them, in queue order; deleting an agent's devices leaves others'.
+    /// Subscriptions are on disk: a reopened store has them; deleting an
+    /// agent's devices leaves others'.
     #[test]
-    fn queue_and_subscriptions_survive_reopen() -> anyhow::Result<()> {
+    fn subscriptions_survive_reopen() -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
         let (a, b) = (AgentId::new("a")?, AgentId::new("b")?);
         {
             let store = Store::open(dir.path())?;
-            let mut batch = sled::Batch::default();
-            for id in ["01J00000000000000000000002", "01J00000000000000000000001"] {
-                let (k, v) = Store::push_job_entry(&job(id, &a))?;
-                batch.insert(k, v);
-            }
-            store.apply_chat(batch)?;
             for (agent, ep) in [
                 (&a, "https://p/1"),
                 (&a, "https://p/2"),
@@ -216,17 +208,46 @@ mod tests {
             store.sync()?;
         }
         let store = Store::open(dir.path())?;
-        let ids: Vec<String> = store.push_jobs()?.into_iter().map(|j| j.id).collect();
-        assert_eq!(
-            ids,
-            ["01J00000000000000000000001", "01J00000000000000000000002"]
-        );
         assert_eq!(store.push_subs(&a)?.len(), 2);
         store.delete_push_subs(&a)?;
         assert!(store.push_subs(&a)?.is_empty());
         assert_eq!(store.push_subs(&b)?.len(), 1);
-        store.delete_push_job("01J00000000000000000000001")?;
-        assert_eq!(store.push_jobs()?.len(), 1);
+        Ok(())
+    }
+
+    /// Pushes an older relay queued under `q` move into the outbound queue
+    /// once, in order, with their ids, ages and retry state.
+    #[test]
+    fn old_queue_moves_into_the_outbound_queue() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let store = Store::open(dir.path())?;
+        let old = |id: &str, attempts: u32| {
+            let j = sample_job();
+            serde_json::json!({"id": id, "agent": j.agent, "device": j.device,
+                "payload": j.payload, "created": 7, "attempts": attempts, "next_at": 9})
+        };
+        let mut batch = sled::Batch::default();
+        for (id, n) in [
+            ("01J00000000000000000000002", 0),
+            ("01J00000000000000000000001", 3),
+        ] {
+            batch.insert(keys::push_job(id), serde_json::to_vec(&old(id, n))?);
+        }
+        store.apply_chat(batch)?;
+        assert_eq!(store.migrate_push_queue()?, 2);
+        assert_eq!(store.migrate_push_queue()?, 0, "once");
+        let jobs = store.out_jobs(super::super::Kind::Push)?;
+        let ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["01J00000000000000000000001", "01J00000000000000000000002"]
+        );
+        assert_eq!(
+            (jobs[0].attempts, jobs[0].created, jobs[0].next_at),
+            (3, 7, 9)
+        );
+        let body: PushJob = serde_json::from_value(jobs[0].body.clone())?;
+        assert_eq!(body, sample_job());
         Ok(())
     }
 

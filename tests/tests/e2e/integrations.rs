@@ -454,6 +454,16 @@ async fn bot_keys_send_idempotently_and_can_be_revoked() -> Result<()> {
         .until(|f| f["type"] == "event" && f["text"] == "It ships today.")
         .await?;
     ensure!(ev["from"]["name"] == "Order bot", "{ev}");
+    // A bot's reply does not take the conversation: it stays for people.
+    let (_, page) = api(
+        &relay,
+        DEMO_TOKEN,
+        "GET",
+        "/v1/api/sites/demo/conversations?status=unassigned",
+        None,
+    )
+    .await?;
+    ensure!(page.to_string().contains(&conv), "still unassigned: {page}");
     let (s, hist) = api(
         &relay,
         &key,
