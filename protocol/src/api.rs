@@ -862,4 +862,61 @@ mod tests {
         w.greeting = "Hello".into();
         assert_eq!(w.greeting_or_default("en"), "Hello");
     }
+
+    #[test]
+    fn wechat_settings_are_checked_masked_and_merged() {
+        let good = WechatSettings {
+            enabled: true,
+            app_id: "wx5823bf96d3bd56c7".into(),
+            app_secret: "0123456789abcdef0123456789abcdef".into(),
+            token: "kefuToken".into(),
+            encoding_aes_key: "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG".into(),
+            mode: WechatMode::Safe,
+        };
+        assert_eq!(good.validate(), Ok(()));
+        let shown = good.masked();
+        assert_eq!(shown.app_secret, "••••cdef");
+        assert_eq!(shown.encoding_aes_key, "••••DEFG");
+        assert_eq!(shown.token, good.token);
+        // Sent back masked, the stored secrets stay.
+        assert_eq!(shown.merged(Some(&good)), good);
+        let bad = |f: fn(&mut WechatSettings)| {
+            let mut w = good.clone();
+            f(&mut w);
+            w.validate().is_err()
+        };
+        assert!(bad(|w| w.token = "ab".into()));
+        assert!(bad(|w| w.token = "has space".into()));
+        assert!(bad(|w| w.app_id = "gh_0123456789abcd".into()));
+        assert!(bad(|w| w.encoding_aes_key.push('x')));
+        assert!(bad(|w| w.app_secret.clear()));
+        // A plain-mode bridge needs no key; a disabled one may be partial.
+        assert!(!bad(|w| {
+            w.mode = WechatMode::Plain;
+            w.encoding_aes_key.clear()
+        }));
+        assert!(!bad(|w| {
+            w.enabled = false;
+            w.app_secret.clear()
+        }));
+    }
+
+    #[test]
+    fn the_wechat_window_admits_five_replies_in_48_hours() {
+        let h = 3_600_000;
+        let w = crate::WechatWindow {
+            last_in: 10 * h,
+            replies: 0,
+            closed: false,
+        };
+        assert_eq!(w.refusal(10 * h + 47 * h), None);
+        assert!(w.refusal(58 * h).is_some());
+        let five = crate::WechatWindow { replies: 5, ..w };
+        assert!(five
+            .refusal(11 * h)
+            .is_some_and(|m| m.contains("5 replies")));
+        let shut = crate::WechatWindow { closed: true, ..w };
+        assert!(shut.refusal(11 * h).is_some());
+        assert_eq!(w.closes_at(), 58 * h);
+    }
 }

@@ -250,6 +250,10 @@ pub const ROUTING_TICK_MS: u64 = 5_000;
 /// message of 2,048 bytes, base64-encrypted, stays under 4 KiB); 16 KiB is
 /// generous without letting anyone make the relay parse megabytes.
 pub const MAX_WECHAT_PUSH_BYTES: u64 = 16 * 1024;
+/// Fields read from one WeChat push (WeChat's have about a dozen), and
+/// how deep its XML may nest (WeChat's deepest, `ScanCodeInfo`, is 3).
+pub const MAX_WECHAT_XML_FIELDS: usize = 64;
+pub const MAX_WECHAT_XML_DEPTH: usize = 8;
 /// WeChat's customer-service rule: replies only within this long after the
 /// follower's last message (errcode 45015 past it).
 pub const WECHAT_WINDOW_MS: u64 = 48 * 3600 * 1000;

@@ -11,10 +11,7 @@ use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::Event;
 use std::collections::BTreeMap;
 
-/// Fields kept from one push: WeChat's have about a dozen.
-pub const MAX_FIELDS: usize = 64;
-/// Nesting allowed (WeChat's deepest, e.g. `ScanCodeInfo`, is 3).
-pub const MAX_DEPTH: usize = 8;
+use protocol::limits::{MAX_WECHAT_XML_DEPTH as MAX_DEPTH, MAX_WECHAT_XML_FIELDS as MAX_FIELDS};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum XmlError {
