@@ -172,6 +172,28 @@ async fn settings_are_validated_and_secrets_masked() -> Result<()> {
         assert_eq!(status, 400, "{field}: {v}");
         assert!(v["message"].as_str().unwrap_or("").contains(words), "{v}");
     }
+    // Agents who are not owners see no WeChat settings and change none.
+    let (s, v) = api(
+        &relay,
+        DEMO_TOKEN,
+        "POST",
+        "/v1/api/agents",
+        Some(json!({"name": "Ann", "email": "ann@example.com", "password": "ann-password", "sites": ["demo"]})),
+    )
+    .await?;
+    assert_eq!(s, 201, "{v}");
+    let ann = relay.login("ann@example.com", "ann-password").await?;
+    let (_, seen) = api(&relay, &ann, "GET", "/v1/api/sites/demo", None).await?;
+    assert!(seen.get("wechat").is_none(), "{seen}");
+    let (s, _) = api(
+        &relay,
+        &ann,
+        "PATCH",
+        "/v1/api/sites/demo",
+        Some(json!({"wechat": {"enabled": false}})),
+    )
+    .await?;
+    assert_eq!(s, 403);
     // The masked form sent back unchanged keeps the secrets: safe-mode
     // pushes still decrypt.
     let (status, _) = api(
