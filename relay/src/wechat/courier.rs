@@ -19,6 +19,10 @@
 //!   replies are refused until the follower writes.
 //! - anything else (a wrong AppSecret, an unknown openid …) → dropped and
 //!   logged: it cannot succeed as it is.
+//!
+//! A reply given up (dropped, or still failing after [`MAX_AGE_MS`]) is
+//! noted in its conversation as a private note from "WeChat" saying why,
+//! so agents know the follower did not get it.
 
 use super::client::{errcode, CallError, Outgoing};
 use crate::outbox::{Courier, Kind, OutJob, Outcome, Policy, Queue, Stage};
@@ -200,6 +204,32 @@ impl Courier for WechatCourier {
             },
             Err(e) => self.failed(&r, e),
         }
+    }
+
+    /// A reply given up tells the agents, in the conversation: a private
+    /// note (never sent to the follower), once per job.
+    fn settled(&self, job: &OutJob, outcome: &Outcome, final_: bool) {
+        let (true, Outcome::Drop { why }) = (final_, outcome) else {
+            return;
+        };
+        let Ok(r) = serde_json::from_value::<Reply>(job.body.clone()) else {
+            return;
+        };
+        let Ok(cid) = protocol::Cid::new(format!("wx-undelivered-{}", job.id)) else {
+            return;
+        };
+        let commit = self.app.commit.clone();
+        let from = protocol::Author {
+            side: Side::System,
+            id: "wechat".into(),
+            name: Some("WeChat".into()),
+        };
+        let text = format!("Not delivered to WeChat: {why}");
+        tokio::spawn(async move {
+            if let Err(e) = commit.note("wechat".into(), cid, r.conv, from, text).await {
+                tracing::warn!(error = %e, "wechat: undelivered reply not noted");
+            }
+        });
     }
 }
 

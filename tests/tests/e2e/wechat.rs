@@ -532,6 +532,34 @@ async fn the_reply_window_is_enforced_and_shown() -> Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(closed, "the window shows closed");
+    // The agents are told, in the conversation, that it did not go out.
+    let mut notes = Vec::new();
+    for _ in 0..100 {
+        let (_, v) = api(
+            &relay,
+            DEMO_TOKEN,
+            "GET",
+            &format!("/v1/api/conversations/{conv}/events?limit=100"),
+            None,
+        )
+        .await?;
+        notes = v["events"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| e["kind"] == "note")
+            .collect();
+        if !notes.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0]["text"]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("Not delivered to WeChat: WeChat errcode 45015"));
     let e = reply(&mut a, &conv, "w2", "still?").await?;
     assert_eq!(e["type"], "error", "{e}");
     assert_eq!(e["code"], "reply_window_closed");
