@@ -15,6 +15,35 @@ pub fn duration(ms: f64) -> String {
     }
 }
 
+/// The line above a WeChat conversation's reply box: how long WeChat still
+/// takes replies (48 h after the follower's last message, 5 replies at
+/// most), or that the follower must write first.
+pub fn wechat_window(w: Option<&protocol::WechatWindow>, now: u64) -> String {
+    const CLOSED: &str = "WeChat window closed: the follower must write first";
+    let Some(w) = w else {
+        return CLOSED.into();
+    };
+    if w.refusal(now).is_some() {
+        return CLOSED.into();
+    }
+    // The console's clock may lag the relay's by a tick.
+    let left = w
+        .closes_at()
+        .saturating_sub(now)
+        .min(protocol::limits::WECHAT_WINDOW_MS);
+    let when = if left >= 3_600_000 {
+        format!("{} h", left / 3_600_000)
+    } else {
+        format!("{} min", (left / 60_000).max(1))
+    };
+    let replies = protocol::limits::WECHAT_REPLIES_PER_WINDOW.saturating_sub(w.replies);
+    let left = match replies {
+        1 => "1 reply left".to_string(),
+        n => format!("{n} replies left"),
+    };
+    format!("WeChat window closes in {when} · {left}")
+}
+
 /// Clock time of a relay timestamp, in the agent's timezone.
 pub fn clock(ts: u64) -> String {
     let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ts as f64));
@@ -307,6 +336,32 @@ mod tests {
         assert_eq!(human_size(512), "512 B");
         assert_eq!(human_size(1_500), "2 KB");
         assert_eq!(human_size(3 * 1024 * 1024 / 2), "1.5 MB");
+    }
+
+    #[test]
+    fn the_wechat_window_reads_as_time_left() {
+        let open = |last_in: u64, replies: u32| protocol::WechatWindow {
+            last_in,
+            replies,
+            closed: false,
+        };
+        let h = 3_600_000;
+        let now = 100 * h;
+        assert_eq!(
+            wechat_window(Some(&open(now - 45 * h, 0)), now),
+            "WeChat window closes in 3 h · 5 replies left"
+        );
+        assert_eq!(
+            wechat_window(Some(&open(now - 48 * h + 120_000, 4)), now),
+            "WeChat window closes in 2 min · 1 reply left"
+        );
+        let closed = "WeChat window closed: the follower must write first";
+        assert_eq!(wechat_window(Some(&open(now - 49 * h, 0)), now), closed);
+        assert_eq!(wechat_window(Some(&open(now - h, 5)), now), closed);
+        assert_eq!(wechat_window(None, now), closed);
+        let mut shut = open(now - h, 0);
+        shut.closed = true;
+        assert_eq!(wechat_window(Some(&shut), now), closed);
     }
 
     /// 2026-12-01 (a Tuesday) 14:05:31 UTC, in ms.

@@ -527,6 +527,7 @@ mod tests {
             labels: Vec::new(),
             queued: None,
             channel: Default::default(),
+            wechat: None,
         }
     }
 

@@ -245,6 +245,9 @@ pub struct SiteView {
     /// Owners only: the secret for `user_hash`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+    /// Owners only: the WeChat Official Account bridge, its secrets masked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wechat: Option<WechatSettings>,
 }
 
 /// `PATCH /v1/api/sites/{site}` (owners): only the fields present change.
@@ -258,6 +261,143 @@ pub struct SitePatch {
     pub widget: Option<WidgetSettings>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routing: Option<Routing>,
+    /// The WeChat bridge. An empty `app_secret` or `encoding_aes_key` (or
+    /// the masked value `GET` shows) keeps the stored one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wechat: Option<WechatSettings>,
+}
+
+/// How WeChat's message pushes reach the relay (公众号 admin → 开发 →
+/// 基本配置 → 服务器配置 → 消息加解密方式).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WechatMode {
+    /// 明文模式: XML in the clear, checked by `signature` only.
+    #[default]
+    Plain,
+    /// 兼容模式: both the clear fields and `Encrypt`; the relay accepts
+    /// either (and checks `msg_signature` when it decrypts).
+    Compatible,
+    /// 安全模式: only `Encrypt`, AES-256-CBC, `msg_signature` checked.
+    Safe,
+}
+
+/// A site's WeChat Official Account (公众号): the bridge takes its
+/// followers' messages in and sends agents' replies out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WechatSettings {
+    /// Off: `/v1/wechat/{site}` answers 404 and nothing is sent.
+    #[serde(default)]
+    pub enabled: bool,
+    /// 开发者ID (AppID): `wx` and 16 letters or digits.
+    #[serde(default)]
+    pub app_id: String,
+    /// 开发者密码 (AppSecret): 32 letters or digits; masked when shown.
+    #[serde(default)]
+    pub app_secret: String,
+    /// 令牌 (Token): 3–32 letters or digits, as pasted in the admin.
+    #[serde(default)]
+    pub token: String,
+    /// 消息加解密密钥 (EncodingAESKey): 43 letters or digits (base64 of
+    /// 32 bytes without its `=`); needed in compatible and safe modes;
+    /// masked when shown.
+    #[serde(default)]
+    pub encoding_aes_key: String,
+    #[serde(default)]
+    pub mode: WechatMode,
+}
+
+/// How many characters of a secret stay visible when it is shown masked.
+const WECHAT_MASK_KEEP: usize = 4;
+
+/// `••••` and a secret's last four characters (empty stays empty).
+pub fn mask_secret(s: &str) -> String {
+    if s.is_empty() {
+        return String::new();
+    }
+    let tail: String = s
+        .chars()
+        .rev()
+        .take(WECHAT_MASK_KEEP)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("••••{tail}")
+}
+
+impl WechatSettings {
+    /// As the API shows them: AppSecret and EncodingAESKey masked.
+    pub fn masked(&self) -> WechatSettings {
+        WechatSettings {
+            app_secret: mask_secret(&self.app_secret),
+            encoding_aes_key: mask_secret(&self.encoding_aes_key),
+            ..self.clone()
+        }
+    }
+
+    /// A patch applied over the stored settings: an empty or masked
+    /// secret keeps the stored one; everything else is trimmed.
+    pub fn merged(&self, old: Option<&WechatSettings>) -> WechatSettings {
+        let keep = |new: &str, old: Option<&str>| {
+            let new = new.trim();
+            if new.is_empty() || new.starts_with('•') {
+                old.unwrap_or_default().to_string()
+            } else {
+                new.to_string()
+            }
+        };
+        WechatSettings {
+            enabled: self.enabled,
+            app_id: self.app_id.trim().to_string(),
+            app_secret: keep(&self.app_secret, old.map(|o| o.app_secret.as_str())),
+            token: self.token.trim().to_string(),
+            encoding_aes_key: keep(
+                &self.encoding_aes_key,
+                old.map(|o| o.encoding_aes_key.as_str()),
+            ),
+            mode: self.mode,
+        }
+    }
+
+    /// Why the relay would refuse these settings. Disabled settings may be
+    /// incomplete, but what is filled in must still be well-formed.
+    pub fn validate(&self) -> Result<(), ApiError> {
+        let bad = |m: &str| Err(ApiError::new(ErrorCode::BadRequest, m));
+        let alnum = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric());
+        // Each field: well-formed when given, and given when the bridge is on.
+        let ok = |v: &str, needed: bool, form: bool| if v.is_empty() { !needed } else { form };
+        let on = self.enabled;
+        let id = &self.app_id;
+        if !ok(id, on, id.len() == 18 && id.starts_with("wx") && alnum(id)) {
+            return bad("wechat.app_id: the AppID (开发者ID) is \"wx\" and 16 letters or digits");
+        }
+        let secret = &self.app_secret;
+        if !ok(secret, on, secret.len() == 32 && alnum(secret)) {
+            return bad("wechat.app_secret: the AppSecret (开发者密码) is 32 letters or digits");
+        }
+        let token = &self.token;
+        if !ok(token, on, (3..=32).contains(&token.len()) && alnum(token)) {
+            return bad("wechat.token: the Token (令牌) is 3–32 letters or digits");
+        }
+        let key = &self.encoding_aes_key;
+        if !ok(
+            key,
+            on && self.mode != WechatMode::Plain,
+            valid_aes_key(key),
+        ) {
+            return bad(
+                "wechat.encoding_aes_key: the EncodingAESKey (消息加解密密钥) is 43 letters or digits (needed in compatible and safe modes)",
+            );
+        }
+        Ok(())
+    }
+}
+
+/// 43 characters of base64's alphabet whose decoding (with the `=` WeChat
+/// leaves off) is 32 bytes: WeChat's keys are letters and digits only.
+fn valid_aes_key(k: &str) -> bool {
+    k.len() == 43 && k.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 /// `POST /v1/api/sites/{site}/rotate-secret`
@@ -725,5 +865,62 @@ mod tests {
         assert_eq!(w.greeting_or_default("en-US"), crate::texts::ZH.greeting);
         w.greeting = "Hello".into();
         assert_eq!(w.greeting_or_default("en"), "Hello");
+    }
+
+    #[test]
+    fn wechat_settings_are_checked_masked_and_merged() {
+        let good = WechatSettings {
+            enabled: true,
+            app_id: "wx5823bf96d3bd56c7".into(),
+            app_secret: "0123456789abcdef0123456789abcdef".into(),
+            token: "kefuToken".into(),
+            encoding_aes_key: "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG".into(),
+            mode: WechatMode::Safe,
+        };
+        assert_eq!(good.validate(), Ok(()));
+        let shown = good.masked();
+        assert_eq!(shown.app_secret, "••••cdef");
+        assert_eq!(shown.encoding_aes_key, "••••DEFG");
+        assert_eq!(shown.token, good.token);
+        // Sent back masked, the stored secrets stay.
+        assert_eq!(shown.merged(Some(&good)), good);
+        let bad = |f: fn(&mut WechatSettings)| {
+            let mut w = good.clone();
+            f(&mut w);
+            w.validate().is_err()
+        };
+        assert!(bad(|w| w.token = "ab".into()));
+        assert!(bad(|w| w.token = "has space".into()));
+        assert!(bad(|w| w.app_id = "gh_0123456789abcd".into()));
+        assert!(bad(|w| w.encoding_aes_key.push('x')));
+        assert!(bad(|w| w.app_secret.clear()));
+        // A plain-mode bridge needs no key; a disabled one may be partial.
+        assert!(!bad(|w| {
+            w.mode = WechatMode::Plain;
+            w.encoding_aes_key.clear()
+        }));
+        assert!(!bad(|w| {
+            w.enabled = false;
+            w.app_secret.clear()
+        }));
+    }
+
+    #[test]
+    fn the_wechat_window_admits_five_replies_in_48_hours() {
+        let h = 3_600_000;
+        let w = crate::WechatWindow {
+            last_in: 10 * h,
+            replies: 0,
+            closed: false,
+        };
+        assert_eq!(w.refusal(10 * h + 47 * h), None);
+        assert!(w.refusal(58 * h).is_some());
+        let five = crate::WechatWindow { replies: 5, ..w };
+        assert!(five
+            .refusal(11 * h)
+            .is_some_and(|m| m.contains("5 replies")));
+        let shut = crate::WechatWindow { closed: true, ..w };
+        assert!(shut.refusal(11 * h).is_some());
+        assert_eq!(w.closes_at(), 58 * h);
     }
 }

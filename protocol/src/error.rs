@@ -61,6 +61,9 @@ pub enum ErrorCode {
     UnsupportedType,
     /// The visitor's upload quota is used up.
     QuotaExceeded,
+    /// WeChat takes no reply now (48 h since the follower's last message,
+    /// or 5 replies sent since): the follower must write first.
+    ReplyWindowClosed,
     /// Something went wrong inside the relay; details are in its log only.
     Internal,
 }
@@ -76,7 +79,7 @@ impl ErrorCode {
             Forbidden | OriginNotAllowed => 403,
             UnknownSite | UnknownConversation | NotFound | UnknownSession => 404,
             MethodNotAllowed => 405,
-            Conflict => 409,
+            Conflict | ReplyWindowClosed => 409,
             TooLarge | QuotaExceeded => 413,
             UnsupportedType => 415,
             RateLimited => 429,
@@ -114,6 +117,7 @@ impl ErrorCode {
             Overloaded => "overloaded",
             UnsupportedType => "unsupported_type",
             QuotaExceeded => "quota_exceeded",
+            ReplyWindowClosed => "reply_window_closed",
             Internal => "internal",
         }
     }

@@ -258,6 +258,25 @@ pub const SIGNED_LINK_MAX_AHEAD_S: u64 = 5 * 60;
 /// at their limits fit with room for tracking parameters).
 pub const MAX_LINK_QUERY_BYTES: usize = 4096;
 
+/// WeChat message push: the largest body `POST /v1/wechat/{site}` reads
+/// (413 past it). WeChat's pushes are a few hundred bytes of XML (a text
+/// message of 2,048 bytes, base64-encrypted, stays under 4 KiB); 16 KiB is
+/// generous without letting anyone make the relay parse megabytes.
+pub const MAX_WECHAT_PUSH_BYTES: u64 = 16 * 1024;
+/// Fields read from one WeChat push (WeChat's have about a dozen), and
+/// how deep its XML may nest (WeChat's deepest, `ScanCodeInfo`, is 3).
+pub const MAX_WECHAT_XML_FIELDS: usize = 64;
+pub const MAX_WECHAT_XML_DEPTH: usize = 8;
+/// WeChat's customer-service rule: replies only within this long after the
+/// follower's last message (errcode 45015 past it).
+pub const WECHAT_WINDOW_MS: u64 = 48 * 3600 * 1000;
+/// …and at most this many replies per window (errcode 45047 past it).
+pub const WECHAT_REPLIES_PER_WINDOW: u32 = 5;
+/// A media file the relay fetches from WeChat (a follower's image or
+/// voice) is refused past this many bytes (WeChat's own image limit is
+/// 10 MB).
+pub const MAX_WECHAT_MEDIA_BYTES: u64 = 10 * 1024 * 1024;
+
 /// Jobs one outbound queue (webhook deliveries, WeChat replies) holds at
 /// most; past it new jobs are dropped and logged, so a far side that is
 /// down for days cannot grow the store without bound.

@@ -231,6 +231,7 @@ pub fn create_site(store: &Store, id: SiteId, name: &str) -> Result<SiteRecord, 
         allowed_origins: Vec::new(),
         widget: protocol::WidgetSettings::default(),
         routing: protocol::api::Routing::default(),
+        wechat: None,
     };
     store.put_site(&site)?;
     store.sync()?;

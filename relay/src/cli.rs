@@ -130,6 +130,11 @@ pub struct Serve {
     /// can be reached about this relay's pushes.
     #[arg(long, env = "KEFU_VAPID_SUBJECT", default_value = crate::push::vapid::DEFAULT_VAPID_SUBJECT)]
     pub vapid_subject: String,
+    /// WeChat Official Accounts: the API host replies, access tokens and
+    /// media go to (`http(s)://host[:port]`, no path). Only tests and
+    /// proxies change it.
+    #[arg(long, env = "KEFU_WECHAT_API_BASE", default_value = DEFAULT_WECHAT_API_BASE)]
+    pub wechat_api_base: String,
     /// Webhooks: also allow endpoints on loopback, private and link-local
     /// addresses, and plain `http://` (for tests and endpoints inside
     /// your own network). Off: only public `https://` endpoints.
@@ -139,6 +144,9 @@ pub struct Serve {
     #[arg(long, env = "KEFU_WEBHOOK_RETRY_MS", default_value_t = crate::hooks::send::RETRY_FIRST_MS)]
     pub webhook_retry_ms: u64,
 }
+
+/// WeChat's API host.
+pub const DEFAULT_WECHAT_API_BASE: &str = "https://api.weixin.qq.com";
 
 impl Serve {
     /// Stage two: raw flags → validated config.
@@ -188,6 +196,20 @@ impl Serve {
         let vapid_subject = self.vapid_subject.trim().to_string();
         crate::push::vapid::check_subject(&vapid_subject)
             .map_err(|e| anyhow::anyhow!("--vapid-subject: {e}"))?;
+        let wechat_api_base = self
+            .wechat_api_base
+            .trim()
+            .trim_end_matches('/')
+            .to_string();
+        match url::Url::parse(&wechat_api_base) {
+            Ok(u)
+                if matches!(u.scheme(), "http" | "https")
+                    && u.path() == "/"
+                    && u.host().is_some() => {}
+            _ => anyhow::bail!(
+                "--wechat-api-base {wechat_api_base:?} is not an http(s)://host[:port] URL"
+            ),
+        }
         Ok(Config {
             listen,
             metrics_listen,
@@ -211,6 +233,7 @@ impl Serve {
             max_image_pixels: self.max_image_pixels,
             file_types,
             vapid_subject,
+            wechat_api_base,
             webhooks_allow_private: self.webhooks_allow_private,
             webhook_retry_ms: self.webhook_retry_ms.max(1),
         })

@@ -133,6 +133,11 @@ pub enum Write {
         by: Author,
         reply: oneshot::Sender<Result<Committed, CommitError>>,
     },
+    /// WeChat refused a reply because the window is closed (errcode 45015
+    /// or 45047): agents see it closed until the follower writes again.
+    WechatClosed {
+        conv: ConvId,
+    },
 }
 
 /// A durable write.
@@ -152,6 +157,13 @@ pub enum CommitError {
     UnknownConversation,
     #[error("the relay is shutting down")]
     ShuttingDown,
+    /// A reply into a WeChat conversation the window does not admit (see
+    /// [`protocol::WechatWindow::refusal`]).
+    #[error("{0}")]
+    ReplyWindowClosed(&'static str),
+    /// An attachment WeChat's customer-service messages cannot carry.
+    #[error("WeChat followers receive text and images only")]
+    NotForWechat,
 }
 
 impl CommitError {
@@ -170,6 +182,11 @@ impl CommitError {
             CommitError::ShuttingDown => (
                 ErrorCode::ShuttingDown,
                 "the relay is shutting down; resend after reconnecting",
+            ),
+            CommitError::ReplyWindowClosed(why) => (ErrorCode::ReplyWindowClosed, why),
+            CommitError::NotForWechat => (
+                ErrorCode::UnsupportedType,
+                "WeChat followers receive text and images only: send the file as an image or a link",
             ),
         }
     }
@@ -330,6 +347,12 @@ impl Committer {
         self.submit(|reply| Write::Reopen { conv, by, reply }).await
     }
 
+    /// WeChat said the conversation's reply window is closed (best effort:
+    /// the relay's own count closes it too).
+    pub async fn wechat_closed(&self, conv: ConvId) {
+        let _ = self.tx.send(Write::WechatClosed { conv }).await;
+    }
+
     /// Read marks are fire-and-forget: durable with the next group.
     pub fn read(&self, conv: ConvId, side: Side, seq: u64) {
         if self.tx.try_send(Write::Read { conv, side, seq }).is_err() {
@@ -352,6 +375,35 @@ pub fn routing_author() -> Author {
         side: Side::System,
         id: "routing".into(),
         name: None,
+    }
+}
+
+/// Whether WeChat would take an agent's reply into `rec` at `now`: inside
+/// the follower's window, and text or an image.
+fn wechat_admits(rec: &ConvRecord, file: Option<&Attachment>, now: u64) -> Result<(), CommitError> {
+    let window = rec.wechat.unwrap_or_default();
+    if let Some(why) = window.refusal(now) {
+        return Err(CommitError::ReplyWindowClosed(why));
+    }
+    if file.is_some_and(|f| f.class != protocol::FileClass::Image) {
+        return Err(CommitError::NotForWechat);
+    }
+    Ok(())
+}
+
+/// A message in a WeChat conversation: the follower's opens a new window,
+/// an agent's counts against it.
+fn wechat_count(rec: &mut ConvRecord, agent: bool, now: u64) {
+    match (agent, rec.wechat.as_mut()) {
+        (true, Some(w)) => w.replies += 1,
+        (true, None) => {}
+        (false, _) => {
+            rec.wechat = Some(protocol::WechatWindow {
+                last_in: now,
+                replies: 0,
+                closed: false,
+            })
+        }
     }
 }
 
@@ -671,6 +723,16 @@ impl CommitLoop {
                 tracing::trace!(%site, "routing: availability changed");
             }
             Write::Tick { now } => self.tick(g, now)?,
+            Write::WechatClosed { conv } => {
+                if let Some(rec) = self.conv(&conv)? {
+                    if let Some(w) = rec.wechat.as_mut().filter(|w| !w.closed) {
+                        w.closed = true;
+                        let bytes = encode(&*rec)?;
+                        g.batch.insert(keys::conv(&conv), bytes);
+                        g.changed.push(conv);
+                    }
+                }
+            }
             Write::Read { conv, side, seq } => {
                 if let Some(rec) = self.conv(&conv)? {
                     let mark = match side {
@@ -738,24 +800,10 @@ impl CommitLoop {
         if let Some(done) = self.stored_cid(g, &key)? {
             return Ok(Ok(done));
         }
-        let (conv, created) = match target {
-            Target::Conv(id) => {
-                let Some(rec) = self.conv(&id)? else {
-                    return Ok(Err(CommitError::UnknownConversation));
-                };
-                if !rec.open {
-                    self.append(g, &id, EventBody::Reopened { by: from.clone() }, |rec| {
-                        rec.open = true
-                    })?;
-                }
-                (id, false)
-            }
-            Target::Visitor {
-                site,
-                visitor,
-                team,
-                channel,
-            } => self.open_conv_of(g, &site, &visitor, team, channel)?,
+        let now = now_ms();
+        let (conv, created) = match self.message_target(g, target, &from, file.as_ref(), now)? {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(e)),
         };
         let pv = match &file {
             Some(f) if text.trim().is_empty() => preview(&format!("📎 {}", f.name)),
@@ -772,13 +820,15 @@ impl CommitLoop {
             text,
             file,
         };
-        let now = now_ms();
         let seq = self.append(g, &conv, body, |rec| {
             rec.preview = Some(pv);
             rec.awaiting = match agent {
                 Some(_) => None,
                 None => rec.awaiting.or(Some(now)),
             };
+            if rec.channel == Channel::Wechat {
+                wechat_count(rec, agent.is_some(), now);
+            }
         })?;
         g.index_cid(key, &conv, seq);
         match agent {
@@ -812,6 +862,95 @@ impl CommitLoop {
         }))
     }
 
+    /// Where a message goes: an existing conversation (reopened if
+    /// closed), or the visitor's open one or a new one — for a reply to a
+    /// WeChat follower only an open one whose window admits it.
+    fn message_target(
+        &mut self,
+        g: &mut Group,
+        target: Target,
+        from: &Author,
+        file: Option<&Attachment>,
+        now: u64,
+    ) -> Result<Result<(ConvId, bool), CommitError>, StoreError> {
+        let to_wechat = |channel: Channel| channel == Channel::Wechat && from.side == Side::Agent;
+        let target = match target {
+            Target::Conv(id) => {
+                let Some(rec) = self.conv(&id)? else {
+                    return Ok(Err(CommitError::UnknownConversation));
+                };
+                if to_wechat(rec.channel) {
+                    if let Err(e) = wechat_admits(rec, file, now) {
+                        return Ok(Err(e));
+                    }
+                }
+                let rec = self
+                    .conv(&id)?
+                    .unwrap_or_else(|| unreachable!("cached above"));
+                if !rec.open {
+                    self.append(g, &id, EventBody::Reopened { by: from.clone() }, |rec| {
+                        rec.open = true
+                    })?;
+                }
+                (id, false)
+            }
+            // WeChat takes replies only within a window the follower
+            // opened: never into a new conversation.
+            Target::Visitor {
+                site,
+                visitor,
+                channel,
+                ..
+            } if to_wechat(channel) => {
+                let Some(id) = self.open_conv_only(&site, &visitor)? else {
+                    return Ok(Err(CommitError::ReplyWindowClosed(
+                        protocol::WechatWindow::default()
+                            .refusal(now)
+                            .unwrap_or_default(),
+                    )));
+                };
+                let rec = self
+                    .conv(&id)?
+                    .unwrap_or_else(|| unreachable!("cached above"));
+                if let Err(e) = wechat_admits(rec, file, now) {
+                    return Ok(Err(e));
+                }
+                (id, false)
+            }
+            Target::Visitor {
+                site,
+                visitor,
+                team,
+                channel,
+            } => self.open_conv_of(g, &site, &visitor, team, channel)?,
+        };
+        Ok(Ok(target))
+    }
+
+    /// The visitor's newest open conversation (cached), if there is one.
+    fn open_conv_only(
+        &mut self,
+        site: &SiteId,
+        visitor: &VisitorId,
+    ) -> Result<Option<ConvId>, StoreError> {
+        let staged = self
+            .convs
+            .values()
+            .filter(|c| c.open && &c.site == site && &c.visitor == visitor)
+            .max_by(|a, b| a.id.cmp(&b.id))
+            .map(|c| c.id.clone());
+        if staged.is_some() {
+            return Ok(staged);
+        }
+        let stored = self.store.visitor_convs(site, visitor)?;
+        let Some(c) = stored.into_iter().rev().find(|c| c.open) else {
+            return Ok(None);
+        };
+        let id = c.id.clone();
+        self.convs.entry(id.clone()).or_insert(c);
+        Ok(Some(id))
+    }
+
     /// The visitor's newest open conversation, or a new one (staged; then
     /// `true`).
     fn open_conv_of(
@@ -823,19 +962,7 @@ impl CommitLoop {
         channel: Channel,
     ) -> Result<(ConvId, bool), StoreError> {
         // Conversations created earlier in this group are only in the cache.
-        let staged = self
-            .convs
-            .values()
-            .filter(|c| c.open && &c.site == site && &c.visitor == visitor)
-            .max_by(|a, b| a.id.cmp(&b.id))
-            .map(|c| c.id.clone());
-        if let Some(id) = staged {
-            return Ok((id, false));
-        }
-        let stored = self.store.visitor_convs(site, visitor)?;
-        if let Some(c) = stored.into_iter().rev().find(|c| c.open) {
-            let id = c.id.clone();
-            self.convs.entry(id.clone()).or_insert(c);
+        if let Some(id) = self.open_conv_only(site, visitor)? {
             return Ok((id, false));
         }
         let now = now_ms();
@@ -858,6 +985,7 @@ impl CommitLoop {
             queued: None,
             awaiting: None,
             channel,
+            wechat: None,
         };
         g.batch.insert(keys::site_conv(site, &id), &[][..]);
         g.batch
@@ -1337,6 +1465,7 @@ mod tests {
             allowed_origins: Vec::new(),
             widget: Default::default(),
             routing,
+            wechat: None,
         })?;
         let hub = Hub::new(std::time::Duration::from_secs(1));
         let mut subs = Vec::new();

@@ -63,6 +63,7 @@ pub fn routes(
         .or(send(app.clone()))
         .or(poll(app.clone()))
         .or(crate::files::routes(app.clone()))
+        .or(crate::wechat::inbound::routes(app.clone()))
         .or(crate::api::routes(app.clone()))
         .or(crate::chat_page::routes(app.clone()))
         .or(crate::assets::routes(app))

@@ -27,6 +27,8 @@
 //!   (rate-limited), remembered per site, written to the store coalesced.
 //! - [`push`]: Web Push to agents — who is pushed when, VAPID, and the
 //!   durable outbound queue's sender (a background task).
+//! - [`wechat`]: the WeChat Official Account bridge — message pushes in
+//!   (beside [`api`] on the public port), customer-service replies out.
 
 pub mod api;
 pub mod assets;
@@ -48,6 +50,7 @@ pub mod reply;
 pub mod routing;
 pub mod session;
 pub mod store;
+pub mod wechat;
 pub mod ws;
 
 use std::future::Future;
@@ -106,6 +109,8 @@ pub struct Config {
     pub file_types: Vec<protocol::FileClass>,
     /// The contact (`mailto:` or `https:`) named in every VAPID JWT.
     pub vapid_subject: String,
+    /// WeChat's API host (`--wechat-api-base`), without a trailing `/`.
+    pub wechat_api_base: String,
     /// Webhook endpoints may be private addresses and plain http.
     pub webhooks_allow_private: bool,
     /// The first webhook retry's delay (ms).
@@ -144,6 +149,10 @@ pub struct App {
     pub files: files::Blobs,
     /// Origins refused recently per site (see [`refused`]).
     pub refused: Arc<refused::Refused>,
+    /// The WeChat API client (access tokens cached per account).
+    pub wechat: Arc<wechat::client::Wechat>,
+    /// WeChat replies waiting to go out (the outbound queue's).
+    pub wechat_replies: Arc<wechat::courier::Replies>,
     pub config: Config,
 }
 
@@ -254,9 +263,11 @@ impl App {
         let metrics = Arc::new(metrics::Metrics::default());
         let push = push::Pusher::open(&store, config.vapid_subject.clone(), metrics.clone())?;
         let hooks = hooks::Hooks::open(store.clone(), config.webhooks_allow_private)?;
+        let wechat_replies = wechat::courier::Replies::open(store.clone())?;
         let outlets = outbox::Outlets::new(vec![
             push.clone() as Arc<dyn outbox::Stage>,
             hooks.clone() as Arc<dyn outbox::Stage>,
+            wechat_replies.clone() as Arc<dyn outbox::Stage>,
         ]);
         let (commit, commit_thread) = commit::Committer::start(
             commit::Parts {
@@ -272,6 +283,8 @@ impl App {
             hooks,
             auth: auth::Auth::new(store.server_key()?),
             refused: Arc::new(refused::Refused::new(store.clone())),
+            wechat: Arc::new(wechat::client::Wechat::new(&config.wechat_api_base)?),
+            wechat_replies,
             store,
             hub,
             commit,
@@ -367,6 +380,12 @@ pub async fn run(
     app.tasks.spawn(outbox::run(
         app.hooks.queue().clone(),
         Arc::new(courier),
+        app.shutdown.clone(),
+    ));
+    // WeChat replies: resumed from the store, end at shutdown.
+    app.tasks.spawn(outbox::run(
+        app.wechat_replies.queue().clone(),
+        Arc::new(wechat::courier::WechatCourier::new(app.clone())),
         app.shutdown.clone(),
     ));
     // The routing clock: no-answer and away deadlines, queue service.

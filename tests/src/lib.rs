@@ -7,9 +7,11 @@
 //! - [`Ws`]: a WebSocket client; [`Lp`]: a long-poll client.
 //! - [`frames`]: small builders for client frames.
 //! - [`proxy`]: the fault-injecting TCP proxy; [`soak`]: the soak clients.
+//! - [`wechat`]: a WeChat API stand-in and the pushes WeChat sends.
 
 pub mod proxy;
 pub mod soak;
+pub mod wechat;
 
 use anyhow::{anyhow, bail, Context, Result};
 use futures_util::{SinkExt, StreamExt};

@@ -9,6 +9,7 @@ use yew::prelude::*;
 pub fn channel_badge(c: Channel) -> Option<(&'static str, &'static str)> {
     match c {
         Channel::Page => Some(("page", "Chat page")),
+        Channel::Wechat => Some(("wechat", "WeChat")),
         _ => None,
     }
 }
@@ -22,7 +23,7 @@ pub struct ChannelBadgeProps {
 pub fn ChannelBadge(p: &ChannelBadgeProps) -> Html {
     match channel_badge(p.channel) {
         Some((key, label)) => html! {
-            <span class="channel" data-channel={key} title="Where the visitor talks from">{ label }</span>
+            <span class={classes!("channel", key)} data-channel={key} title="Where the visitor talks from">{ label }</span>
         },
         None => html! {},
     }

@@ -73,10 +73,14 @@ pub fn VisitorFacts(props: &VisitorFactsProps) -> Html {
         .unwrap_or(0);
     html! {
         <dl class="facts">
-            <dt>{"Status"}</dt><dd>{ if live.is_some() { "online" } else { "offline" } }</dd>
+            if p.is_some_and(|p| p.channel == protocol::Channel::Wechat) {
+                <dt>{"Channel"}</dt><dd><ChannelBadge channel={protocol::Channel::Wechat} />{" Official Account follower"}</dd>
+            } else {
+                <dt>{"Status"}</dt><dd>{ if live.is_some() { "online" } else { "offline" } }</dd>
+            }
             if let Some(n) = name { <dt>{"Name"}</dt><dd>{ n }</dd> }
             if let Some(e) = email { <dt>{"E-mail"}</dt><dd>{ e }</dd> }
-            if let Some(c) = p.map(|p| p.channel).filter(|c| channel_badge(*c).is_some()) {
+            if let Some(c) = p.map(|p| p.channel).filter(|c| *c != protocol::Channel::Wechat && channel_badge(*c).is_some()) {
                 <dt>{"Channel"}</dt><dd><ChannelBadge channel={c} /></dd>
             }
             <dt>{"Identity"}</dt><dd>{ if verified { "✓ verified" } else { "not verified" } }</dd>

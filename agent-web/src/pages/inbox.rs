@@ -225,6 +225,11 @@ fn conversation(s: &State, h: &Handlers) -> Html {
             if let Some(notice) = s.colleagues_notice() {
                 <div class="colleagues" role="status">{ notice }</div>
             }
+            if sum.channel == protocol::Channel::Wechat {
+                <div class={classes!("wechat-window", sum.wechat.is_none_or(|w| w.refusal(s.now as u64).is_some()).then_some("closed"))} role="status">
+                    { crate::format::wechat_window(sum.wechat.as_ref(), s.now as u64) }
+                </div>
+            }
             <Composer text={s.composer.clone()} matches={s.canned_matches().into_iter().cloned().collect::<Vec<_>>()}
                 mode={s.compose} dispatch={d.clone()} />
         </section>

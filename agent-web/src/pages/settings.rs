@@ -10,10 +10,10 @@ use crate::components::{LabelChip, WidgetPreview};
 use crate::format::role_name;
 use crate::state::{
     allowed_file_types, Action, AgentField, Confirm, IntegrationsAction, IntegrationsState, Note,
-    PushAction, PushStatus, RoutingAction, SettingsAction, ShownOnce, State,
+    PushAction, PushStatus, RoutingAction, SettingsAction, ShownOnce, State, WechatField,
 };
 use protocol::api::integrations::{ApiKeyView, DeliveryView, HookEvent, WebhookView};
-use protocol::api::{Routing, RoutingMode};
+use protocol::api::{Routing, RoutingMode, WechatMode};
 use protocol::limits::{MAX_CAPACITY, MAX_REASSIGN_MINUTES, MIN_CAPACITY};
 use protocol::{FileClass, Position, WidgetSettings};
 use wasm_bindgen::JsCast;
@@ -77,6 +77,7 @@ pub fn view(s: &State, h: &Handlers) -> Html {
                 { routing(s, d) }
                 { webhooks(s, d) }
                 { api_keys(s, d) }
+                { wechat(s, d) }
             }
             { chat_link(s, d) }
             { canned(s, d) }
@@ -257,6 +258,45 @@ fn install(s: &State, d: &Dispatch) -> Html {
             if let Some(secret) = st.site.as_ref().and_then(|x| x.secret.clone()) {
                 <p class="hint">{"Identity secret (for user_hash = HMAC-SHA256(secret, user id)): "}<code>{ secret }</code></p>
             }
+        </section>
+    }
+}
+
+/// The WeChat Official Account bridge: the URL to paste into the 公众号
+/// admin and the account's settings (owners).
+fn wechat(s: &State, d: &Dispatch) -> Html {
+    let w = &s.settings.wechat;
+    let Some(site) = s.model.site.clone() else {
+        return html! {};
+    };
+    let host = web_sys::window()
+        .and_then(|w| w.location().host().ok())
+        .unwrap_or_default();
+    let url = format!("https://{host}/v1/wechat/{site}");
+    let field = |f: WechatField| move |v: String| SettingsAction::Wechat(f, v);
+    html! {
+        <section class="card wechat-settings">
+            <h3>{"WeChat Official Account"}</h3>
+            <p class="hint">{"In the 公众号 admin, 开发 → 基本配置 → 服务器配置: paste this URL, the same Token and EncodingAESKey, and choose the same mode. Add this relay's IP address to the IP allow-list (IP白名单)."}</p>
+            <pre class="snippet" data-wechat-url="">{ url }</pre>
+            <form class="form" onsubmit={submit_cb(d, || SettingsAction::SaveWechat)}>
+                <label class="check"><input type="checkbox" checked={w.enabled} data-setting="wechat_enabled"
+                    onchange={d.reform(|e: Event| Action::Settings(SettingsAction::WechatEnabled(checked(e))))} />
+                    {"Bridge this site's WeChat followers"}</label>
+                <label>{"AppID (开发者ID)"}<input value={w.app_id.clone()} placeholder="wx…" data-setting="wechat_app_id" oninput={input_cb(d, field(WechatField::AppId))} /></label>
+                <label>{"AppSecret (开发者密码)"}<input type="password" value={w.app_secret.clone()} autocomplete="off" data-setting="wechat_app_secret" oninput={input_cb(d, field(WechatField::AppSecret))} /></label>
+                <label>{"Token (令牌)"}<input value={w.token.clone()} data-setting="wechat_token" oninput={input_cb(d, field(WechatField::Token))} /></label>
+                <label>{"EncodingAESKey (消息加解密密钥)"}<input value={w.encoding_aes_key.clone()} autocomplete="off" data-setting="wechat_aes_key" oninput={input_cb(d, field(WechatField::AesKey))} /></label>
+                <label>{"Mode (消息加解密方式)"}
+                    <select data-setting="wechat_mode" onchange={select_cb(d, field(WechatField::Mode))}>
+                        <option value="plain" selected={w.mode == WechatMode::Plain}>{"Plain (明文模式)"}</option>
+                        <option value="compatible" selected={w.mode == WechatMode::Compatible}>{"Compatible (兼容模式)"}</option>
+                        <option value="safe" selected={w.mode == WechatMode::Safe}>{"Safe (安全模式)"}</option>
+                    </select>
+                </label>
+                <p class="hint">{"AppSecret and EncodingAESKey are shown masked; leave them as they are to keep the saved ones. WeChat takes replies to a follower only within 48 h of their last message, 5 at most."}</p>
+                <button class="primary" type="submit">{"Save WeChat settings"}</button>
+            </form>
         </section>
     }
 }

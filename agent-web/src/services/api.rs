@@ -448,7 +448,7 @@ pub enum Fetch {
     Snippet(SiteId),
     RefusedOrigins(SiteId),
     Agents,
-    PatchSite(SiteId, SitePatch),
+    PatchSite(SiteId, Box<SitePatch>),
     AddAgent(NewAgent),
     /// An agent's capacity (`PATCH /v1/api/agents/{agent}`).
     Capacity(String, u32),

@@ -18,7 +18,7 @@ pub use inbox::PickedFile;
 pub use integrations::{Confirm, IntegrationsAction, IntegrationsState, Note, ShownOnce};
 pub use push::{ConvLink, DevicePush, PendingLink, PushAction, PushOp, PushOutcome, PushStatus};
 pub use routing::RoutingAction;
-pub use settings::{allowed_file_types, AgentField, SettingsAction, SettingsState};
+pub use settings::{allowed_file_types, AgentField, SettingsAction, SettingsState, WechatField};
 
 use crate::app::Route;
 use crate::model::{Model, Pending};

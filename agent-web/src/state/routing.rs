@@ -181,7 +181,7 @@ impl State {
         };
         st.routing.saving = true;
         st.notice = Some("Saving routing…".into());
-        fx.push(Effect::Fetch(Fetch::PatchSite(site, patch)));
+        fx.push(Effect::Fetch(Fetch::PatchSite(site, Box::new(patch))));
     }
 
     /// Saves an agent's capacity when it is one the relay takes.

@@ -9,6 +9,7 @@ use super::{Effect, State};
 use crate::services::api::{Answer, Fetch};
 use protocol::api::{
     valid_origin, AgentRole, AgentView, NewAgent, NewCanned, RefusedOrigin, SitePatch, SiteView,
+    WechatMode, WechatSettings,
 };
 use protocol::{FileClass, Position, WidgetSettings};
 
@@ -33,6 +34,22 @@ pub struct SettingsState {
     pub new_canned: CannedForm,
     pub routing: RoutingForm,
     pub integrations: IntegrationsState,
+    /// The WeChat form's working copy (secrets as the relay shows them:
+    /// masked; sent back masked, they keep the stored ones).
+    pub wechat: WechatSettings,
+    /// A WeChat save is waiting for its answer.
+    pub wechat_saving: bool,
+}
+
+/// Which field of the WeChat form changed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum WechatField {
+    AppId,
+    AppSecret,
+    Token,
+    AesKey,
+    /// `plain`, `compatible` or `safe`.
+    Mode,
 }
 
 /// The "add agent" form.
@@ -91,6 +108,10 @@ pub enum SettingsAction {
     DeleteCanned(String),
     /// The routing section (owners).
     Routing(RoutingAction),
+    /// The WeChat Official Account form (owners).
+    Wechat(WechatField, String),
+    WechatEnabled(bool),
+    SaveWechat,
     /// Webhooks and API keys (owners).
     Integrations(IntegrationsAction),
 }
@@ -129,6 +150,36 @@ impl State {
                 return false;
             }
             SettingsAction::Save => self.save(fx),
+            SettingsAction::Wechat(f, v) => {
+                let w = &mut st.wechat;
+                match f {
+                    WechatField::AppId => w.app_id = v,
+                    WechatField::AppSecret => w.app_secret = v,
+                    WechatField::Token => w.token = v,
+                    WechatField::AesKey => w.encoding_aes_key = v,
+                    WechatField::Mode => {
+                        w.mode = match v.as_str() {
+                            "safe" => WechatMode::Safe,
+                            "compatible" => WechatMode::Compatible,
+                            _ => WechatMode::Plain,
+                        }
+                    }
+                }
+                return false;
+            }
+            SettingsAction::WechatEnabled(on) => st.wechat.enabled = on,
+            SettingsAction::SaveWechat => {
+                let Some(site) = self.model.site.clone() else {
+                    return false;
+                };
+                let patch = SitePatch {
+                    wechat: Some(st.wechat.clone()),
+                    ..Default::default()
+                };
+                st.wechat_saving = true;
+                st.notice = Some("Saving…".into());
+                fx.push(Effect::Fetch(Fetch::PatchSite(site, Box::new(patch))));
+            }
             SettingsAction::Routing(a) => return self.reduce_routing(a, fx),
             SettingsAction::Integrations(a) => return self.reduce_integrations(a, fx),
             SettingsAction::AllowOrigin(origin) => self.allow_origin(origin, fx),
@@ -226,7 +277,7 @@ impl State {
             ..Default::default()
         };
         st.notice = Some("Saving…".into());
-        fx.push(Effect::Fetch(Fetch::PatchSite(site, patch)));
+        fx.push(Effect::Fetch(Fetch::PatchSite(site, Box::new(patch))));
     }
 
     /// Adds `origin` to the site's saved allowed origins (not the form's
@@ -249,7 +300,7 @@ impl State {
         };
         self.settings.notice = Some(format!("Allowing {origin}…"));
         self.settings.allowing = Some(origin);
-        fx.push(Effect::Fetch(Fetch::PatchSite(site, patch)));
+        fx.push(Effect::Fetch(Fetch::PatchSite(site, Box::new(patch))));
     }
 
     /// The settings page's answers; false for any other.
@@ -263,6 +314,7 @@ impl State {
                 st.widget = Some(site.widget.clone());
                 st.origins = site.allowed_origins.join("\n");
                 st.routing.draft = Some(site.routing.clone());
+                st.wechat = site.wechat.clone().unwrap_or_default();
                 st.site = Some(site);
             }
             Answer::Site(Err(e)) | Answer::Snippet(Err(e)) | Answer::Agents(Err(e)) => {
@@ -276,7 +328,10 @@ impl State {
             Answer::Saved(Ok(site)) => {
                 // Each save's answer replaces only what that save sent: the
                 // other forms keep their unsaved edits.
-                if std::mem::take(&mut st.routing.saving) {
+                if std::mem::take(&mut st.wechat_saving) {
+                    st.notice = Some("WeChat settings saved.".into());
+                    st.wechat = site.wechat.clone().unwrap_or_default();
+                } else if std::mem::take(&mut st.routing.saving) {
                     st.notice = Some("Routing saved.".into());
                     st.routing.draft = Some(site.routing.clone());
                 } else {
@@ -299,6 +354,7 @@ impl State {
             Answer::Saved(Err(e)) => {
                 st.allowing = None;
                 st.routing.saving = false;
+                st.wechat_saving = false;
                 st.notice = Some(format!("Not saved: {e}"));
             }
             Answer::RefusedOrigins(Ok(list)) => st.refused = list,

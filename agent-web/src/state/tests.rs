@@ -41,6 +41,7 @@ fn state() -> State {
         labels: Vec::new(),
         queued: None,
         channel: Default::default(),
+        wechat: None,
     });
     s.model.add_history(&id("c1"), Vec::new(), false);
     s.model.viewing = Some(id("c1"));
@@ -413,6 +414,7 @@ fn summary(conv: &str, site: &str, open: bool) -> ConvSummary {
         labels: Vec::new(),
         queued: None,
         channel: Default::default(),
+        wechat: None,
     }
 }
 
@@ -861,7 +863,7 @@ fn routing_is_edited_then_validated_and_saved() {
     routing(&mut s, RoutingAction::ReassignAfter("15".into()));
     let fx = routing(&mut s, RoutingAction::Save);
     let sent = fx.iter().find_map(|e| match e {
-        Effect::Fetch(Fetch::PatchSite(_, p)) => Some(p.clone()),
+        Effect::Fetch(Fetch::PatchSite(_, p)) => Some((**p).clone()),
         _ => None,
     });
     let patch = sent.expect("a PATCH");
@@ -887,6 +889,7 @@ fn routing_is_edited_then_validated_and_saved() {
         widget: WidgetSettings::default(),
         routing: r.clone(),
         secret: None,
+        wechat: None,
     };
     run(&mut s, Action::Answered(Answer::Saved(Ok(view))), 1.0);
     assert_eq!(s.settings.notice.as_deref(), Some("Routing saved."));

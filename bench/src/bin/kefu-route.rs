@@ -75,6 +75,7 @@ async fn round(a: &Args, mode: RoutingMode) -> Result<f64> {
             mode,
             ..Routing::default()
         },
+        wechat: None,
     })?;
     let hub = Hub::new(Duration::from_secs(30));
     let mut subs = Vec::with_capacity(a.agents);

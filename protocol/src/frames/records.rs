@@ -228,6 +228,44 @@ impl Channel {
     }
 }
 
+/// A WeChat conversation's reply window: WeChat takes customer-service
+/// replies only within [`WECHAT_WINDOW_MS`](crate::limits::WECHAT_WINDOW_MS)
+/// of the follower's last message, at most
+/// [`WECHAT_REPLIES_PER_WINDOW`](crate::limits::WECHAT_REPLIES_PER_WINDOW)
+/// of them; the relay refuses a reply the window does not admit (instead
+/// of queueing one that can never go out) and agents see how long is left.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WechatWindow {
+    /// When the follower last wrote (ms); the window closes 48 h later.
+    pub last_in: u64,
+    /// Replies taken since then.
+    #[serde(default)]
+    pub replies: u32,
+    /// WeChat said the window is closed (errcode 45015 or 45047) before
+    /// the relay's own count did; the follower must write first.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub closed: bool,
+}
+
+impl WechatWindow {
+    /// Why a reply at `now` (ms) would be refused, if it would.
+    pub fn refusal(&self, now: u64) -> Option<&'static str> {
+        use crate::limits::{WECHAT_REPLIES_PER_WINDOW, WECHAT_WINDOW_MS};
+        if self.closed || now >= self.last_in.saturating_add(WECHAT_WINDOW_MS) {
+            Some("WeChat window closed: the follower must write first (replies are taken only within 48 h of their last message)")
+        } else if self.replies >= WECHAT_REPLIES_PER_WINDOW {
+            Some("WeChat window closed: 5 replies already sent since the follower's last message; the follower must write first")
+        } else {
+            None
+        }
+    }
+
+    /// When the window closes (ms).
+    pub fn closes_at(&self) -> u64 {
+        self.last_in.saturating_add(crate::limits::WECHAT_WINDOW_MS)
+    }
+}
+
 /// What a client needs to list a conversation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConvSummary {
@@ -258,6 +296,10 @@ pub struct ConvSummary {
     /// Where the visitor talks from (absent: the widget on the site).
     #[serde(default, skip_serializing_if = "Channel::is_web")]
     pub channel: Channel,
+    /// WeChat conversations: the reply window (absent until the follower
+    /// first writes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wechat: Option<WechatWindow>,
 }
 
 /// An agent viewing a conversation (`viewers`).

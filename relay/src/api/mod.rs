@@ -87,6 +87,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/files"),
     ("GET", "/v1/files/{file}"),
     ("GET", "/v1/files/{file}/thumb"),
+    ("GET", "/v1/wechat/{site}"),
+    ("POST", "/v1/wechat/{site}"),
 ];
 
 /// The OpenAPI 3 description of every route the relay serves.

@@ -28,6 +28,11 @@ fn site_view(app: &App, s: &SiteRecord, me: &Me) -> SiteView {
             .with_effective_file_types(&app.config.file_types),
         routing: s.routing.clone(),
         secret: me.is_owner().then(|| s.secret.clone()),
+        wechat: s
+            .wechat
+            .as_ref()
+            .filter(|_| me.is_owner())
+            .map(|w| w.masked()),
     }
 }
 
@@ -132,6 +137,11 @@ pub async fn patch(site: String, app: Arc<App>, me: Me, b: SitePatch) -> Result<
             }
         }
         s.routing = r;
+    }
+    if let Some(w) = b.wechat {
+        let w = w.merged(s.wechat.as_ref());
+        w.validate().map_err(Problem::from)?;
+        s.wechat = Some(w);
     }
     app.store.put_site(&s)?;
     app.store.sync()?;

@@ -7,7 +7,7 @@
 use super::kind::{clean_name, file_id, sha256_hex, sniff, Sniffed};
 use super::thumb::{thumbnail, ThumbError};
 use crate::reply::{internal, json, recover, refuse, with_app, Reply};
-use crate::store::{AddFile, FileRecord, StoreError};
+use crate::store::{AddFile, FileRecord, SiteRecord, StoreError};
 use crate::{auth, App};
 use bytes::Bytes;
 use protocol::limits::*;
@@ -376,6 +376,32 @@ async fn receive<B: bytes::Buf>(
         .await
         .map_err(internal)??;
     Ok(json(status, &rec.attachment()))
+}
+
+/// Stores bytes a bridge fetched for a visitor (a WeChat follower's
+/// image) as that visitor's upload: sniffed, checked against the site's
+/// file types and the visitor's quota, thumbnailed — as an upload is.
+/// Blocking (hashing, decoding, fsync): call it off the async workers.
+pub(crate) fn store_fetched(
+    app: Arc<App>,
+    site: &SiteRecord,
+    visitor: &str,
+    name: &str,
+    body: &[u8],
+) -> Result<FileRecord, Rejection> {
+    let allowed = site.widget.effective_file_types(&app.config.file_types);
+    let kind = sniff(body)
+        .filter(|k| allowed.contains(&k.class))
+        .ok_or_else(|| refuse(ErrorCode::UnsupportedType, "not a file this site accepts"))?;
+    let u = Uploader {
+        app,
+        site: site.id.clone(),
+        side: Side::Visitor,
+        owner: visitor.to_string(),
+        name: clean_name(name),
+        allowed,
+    };
+    store_upload(&u, body, kind).map(|(_, rec)| rec)
 }
 
 fn store_upload(

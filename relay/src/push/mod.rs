@@ -390,6 +390,7 @@ mod tests {
             queued: None,
             awaiting: None,
             channel: Default::default(),
+            wechat: None,
         }
     }
 

@@ -42,6 +42,13 @@ impl Session {
                 "a visitor hello needs site and visitor",
             ));
         };
+        // Followers talk through WeChat only: no page may pose as one.
+        if visitor.as_str().starts_with(crate::wechat::VISITOR_PREFIX) {
+            return Err(err(
+                ErrorCode::Forbidden,
+                "visitor ids starting with wx- belong to WeChat followers; use another id",
+            ));
+        }
         let site = self.hello_site(&site_id)?;
         // A team the site does not have: said once, routed site-wide.
         let team = match h.team {

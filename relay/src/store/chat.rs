@@ -2,7 +2,9 @@
 //! dedup index.
 
 use super::{decode, keys, Result, Store, StoreError};
-use protocol::{AgentId, Channel, ConvId, ConvSummary, Event, SiteId, TeamId, VisitorId};
+use protocol::{
+    AgentId, Channel, ConvId, ConvSummary, Event, SiteId, TeamId, VisitorId, WechatWindow,
+};
 use serde::{Deserialize, Serialize};
 
 /// A conversation's state; the commit task is its only writer.
@@ -37,6 +39,10 @@ pub struct ConvRecord {
     /// Where the visitor talks from (fixed when the conversation opens).
     #[serde(default, skip_serializing_if = "Channel::is_web")]
     pub channel: Channel,
+    /// WeChat conversations: the reply window (set by the follower's
+    /// messages, counted down by replies, closed on WeChat's word).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wechat: Option<WechatWindow>,
 }
 
 impl ConvRecord {
@@ -57,6 +63,7 @@ impl ConvRecord {
             labels: self.labels.clone(),
             queued: self.queued,
             channel: self.channel,
+            wechat: self.wechat,
         }
     }
 }

@@ -22,6 +22,9 @@ pub struct SiteRecord {
     /// Assignment mode, no-answer reassignment, teams, labels.
     #[serde(default)]
     pub routing: protocol::api::Routing,
+    /// The WeChat Official Account bridge (absent: never set up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wechat: Option<protocol::api::WechatSettings>,
 }
 
 /// A canned reply an agent can insert with `/shortcut`.

@@ -16,6 +16,7 @@ mod liveness;
 mod routing;
 mod slow_consumer;
 mod visitors;
+mod wechat;
 
 /// The relay binary built alongside these tests.
 pub const BIN: &str = env!("CARGO_BIN_EXE_kefu-test-relay");
