@@ -8,7 +8,7 @@
 //! - `user_hash` = hex(HMAC-SHA256(site_secret, user.id)), as Intercom and
 //!   Crisp do, computed by the site's backend.
 //! - A hosted-page link's `sig` = hex(HMAC-SHA256(site_secret, canonical
-//!   string)), the canonical string built by [`crate::chat_page`].
+//!   string)), the canonical string built by the hosted chat page module (`chat_page`).
 
 use crate::store::{AgentRecord, SiteRecord, Store, StoreError, TokenRecord};
 
@@ -241,14 +241,6 @@ pub fn create_site(store: &Store, id: SiteId, name: &str) -> Result<SiteRecord, 
 /// A new site secret.
 pub fn new_secret() -> String {
     random_b64(32)
-}
-
-/// The id prefix of the bot agents API keys act as (people's ids are ULIDs).
-pub const BOT_ID_PREFIX: &str = "bot-";
-
-/// Whether an agent id is an API key's bot.
-pub fn is_bot(agent_id: &str) -> bool {
-    agent_id.starts_with(BOT_ID_PREFIX)
 }
 
 /// What a new agent account gets.

@@ -834,7 +834,7 @@ impl CommitLoop {
         match agent {
             // Replying to (or inviting into) an unassigned conversation
             // takes it — unless a bot replied: it stays for people.
-            Some(me) if !crate::auth::is_bot(&me.id) => {
+            Some(me) if !crate::store::is_bot(&me.id) => {
                 let unassigned = self.convs.get(&conv).is_some_and(|c| c.assignee.is_none());
                 if let (true, Ok(id)) = (unassigned, AgentId::new(me.id.clone())) {
                     let team = self.convs.get(&conv).and_then(|c| c.team.clone());

@@ -241,7 +241,7 @@ pub async fn keys_add(
     let bot = AgentRecord {
         id: AgentId::new(format!(
             "{}{}",
-            auth::BOT_ID_PREFIX,
+            crate::store::BOT_ID_PREFIX,
             id.to_ascii_lowercase()
         ))
         .map_err(internal)?,

@@ -19,7 +19,7 @@
 //!   `next_at` pushed out by [`Policy::delay_ms`] (or the far side's
 //!   `Retry-After`), until the job is older than [`Policy::max_age_ms`].
 //!
-//! Three kinds use it: Web Push (`crate::push`), webhooks (`crate::hooks`)
+//! Three kinds use it: Web Push (`push`), webhooks (`hooks`)
 //! and WeChat replies.
 
 mod run;

@@ -6,6 +6,14 @@ use serde::{Deserialize, Serialize};
 
 pub use protocol::api::AgentRole;
 
+/// The id prefix of the bot agents API keys act as (people's ids are ULIDs).
+pub const BOT_ID_PREFIX: &str = "bot-";
+
+/// Whether an agent id is an API key's bot.
+pub fn is_bot(agent_id: &str) -> bool {
+    agent_id.starts_with(BOT_ID_PREFIX)
+}
+
 /// An agent account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgentRecord {

@@ -47,7 +47,7 @@ mod push;
 mod sites;
 mod visitors;
 
-pub use agents::{AgentRecord, AgentRole, TokenRecord};
+pub use agents::{is_bot, AgentRecord, AgentRole, TokenRecord, BOT_ID_PREFIX};
 pub use chat::{encode_cid_hit, CidHit, ConvRecord};
 pub use files::{AddFile, FileRecord};
 pub use hooks::{ApiKeyRecord, DeliveryRecord, WebhookRecord};
