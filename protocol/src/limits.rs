@@ -297,6 +297,6 @@ pub const WEBHOOK_PAUSE_AFTER_FAILURES: u32 = 30;
 /// API keys one site may have, and a bot's longest name.
 pub const MAX_API_KEYS_PER_SITE: usize = 20;
 pub const MAX_API_KEY_NAME_BYTES: usize = 64;
-/// …and one lane (a webhook endpoint, a WeChat follower, a push device)
+/// …and one lane (a webhook endpoint, a WeChat conversation)
 /// at most, so one dead endpoint cannot crowd out every other site's.
 pub const MAX_OUTBOX_JOBS_PER_LANE: usize = 10_000;

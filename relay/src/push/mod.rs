@@ -5,8 +5,9 @@
 //! agent's live connections are visible, and an index of the agents that
 //! have devices. The commit thread asks it, for every durable event, which
 //! pushes the event causes (it is an [`outbox::Stage`]) and stages them in
-//! the same batch as jobs of the outbound queue (kind `push`, one lane per
-//! device), so a push is on disk exactly when its event is; while no agent
+//! the same batch as jobs of the outbound queue (kind `push`, each in a
+//! lane of its own: a push service that hangs holds up only its own push),
+//! so a push is on disk exactly when its event is; while no agent
 //! has a device that costs one atomic load. [`send::Courier`] delivers
 //! them.
 //!
@@ -280,7 +281,7 @@ impl Pusher {
                     payload: payload.clone(),
                 };
                 match serde_json::to_value(&job) {
-                    Ok(body) => jobs.push(OutJob::new(Kind::Push, device, body)),
+                    Ok(body) => jobs.push(OutJob::solo(Kind::Push, body)),
                     Err(e) => tracing::error!(error = %e, "push not encodable"),
                 }
             }

@@ -64,6 +64,14 @@ impl OutJob {
             body,
         }
     }
+
+    /// A job in a lane of its own: attempted independently of every other
+    /// (no order to keep, nothing to wait for).
+    pub fn solo(kind: Kind, body: serde_json::Value) -> OutJob {
+        let mut job = OutJob::new(kind, "", body);
+        job.lane = job.id.clone();
+        job
+    }
 }
 
 /// A ULID strictly greater than every one before it in this process

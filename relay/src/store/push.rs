@@ -118,9 +118,9 @@ impl Store {
             let (k, v) = item?;
             let old: OldPushJob = decode(&k, &v)?;
             let job = super::OutJob {
-                id: old.id,
+                id: old.id.clone(),
                 kind: super::Kind::Push,
-                lane: old.device.clone(),
+                lane: old.id.clone(),
                 created: old.created,
                 attempts: old.attempts,
                 next_at: old.next_at,
