@@ -377,6 +377,7 @@ impl Model {
             ServerFrame::Welcome(_)
             | ServerFrame::Agents { .. }
             | ServerFrame::Queue { .. }
+            | ServerFrame::Mailed { .. }
             | ServerFrame::Ping
             | ServerFrame::Pong => {}
         }
@@ -458,7 +459,12 @@ impl Model {
             }
             // A note changes nothing a summary says (its preview stays the
             // last message, which the visitor saw too).
-            EventBody::Note { .. } => {}
+            // Nor does a rating, the automatic answer outside hours or a
+            // form answer (the profile shows what was given).
+            EventBody::Note { .. }
+            | EventBody::Rated { .. }
+            | EventBody::AutoReply { .. }
+            | EventBody::Contacted { .. } => {}
         }
         c.events.insert(seq, ev);
         if viewing {

@@ -37,6 +37,9 @@ pub struct AgentView {
     /// Open conversations auto-assignment gives this agent at most.
     #[serde(default = "default_capacity")]
     pub capacity: u32,
+    /// Which notification mails they get while nobody is available.
+    #[serde(default)]
+    pub mail: crate::offline::MailPref,
 }
 
 /// [`DEFAULT_CAPACITY`], for serde.
@@ -51,6 +54,9 @@ pub struct AgentPatch {
     /// [`MIN_CAPACITY`]..=[`MAX_CAPACITY`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<u32>,
+    /// The agent's own choice (an owner may set it for anyone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<crate::offline::MailPref>,
 }
 
 /// Why a capacity would be refused, if it would.
@@ -248,6 +254,9 @@ pub struct SiteView {
     /// Owners only: the WeChat Official Account bridge, its secrets masked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wechat: Option<WechatSettings>,
+    /// Business hours, the auto-reply outside them, the continuity delay.
+    #[serde(default)]
+    pub offline: crate::offline::OfflineSettings,
 }
 
 /// `PATCH /v1/api/sites/{site}` (owners): only the fields present change.
@@ -265,6 +274,8 @@ pub struct SitePatch {
     /// the masked value `GET` shows) keeps the stored one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wechat: Option<WechatSettings>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offline: Option<crate::offline::OfflineSettings>,
 }
 
 /// How WeChat's message pushes reach the relay (公众号 admin → 开发 →
@@ -728,6 +739,7 @@ impl WidgetSettings {
                 format!("widget texts are at most {MAX_WIDGET_TEXT_BYTES} bytes"),
             ));
         }
+        self.prechat.validate()?;
         if let Some(l) = self.language.as_deref() {
             if !WIDGET_LANGUAGES.contains(&l) {
                 return Err(ApiError::new(

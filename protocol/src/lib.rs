@@ -16,6 +16,8 @@
 //!   effective file types, default texts).
 //! - [`names`]: default visitor names (adjective + animal, English and
 //!   Chinese), deterministic per visitor id.
+//! - [`offline`]: the offline and pre-chat forms, business hours,
+//!   ratings, agents' mail choice.
 //! - [`texts`]: the visitor-facing built-in texts, English and Chinese.
 //! - [`timing`]: client timing (reconnect backoff, welcome timeout, typing),
 //!   used by the widget, the console and checked against `fallback.js`.
@@ -26,6 +28,7 @@ pub mod frames;
 pub mod ids;
 pub mod limits;
 pub mod names;
+pub mod offline;
 pub mod texts;
 pub mod timing;
 

@@ -300,3 +300,42 @@ pub const MAX_API_KEY_NAME_BYTES: usize = 64;
 /// …and one lane (a webhook endpoint, a WeChat conversation)
 /// at most, so one dead endpoint cannot crowd out every other site's.
 pub const MAX_OUTBOX_JOBS_PER_LANE: usize = 10_000;
+
+// --- Reaching people who are not there (forms, hours, mail, ratings) ----
+
+/// Custom fields a pre-chat form has at most (name, email and phone are
+/// built in).
+pub const MAX_FORM_FIELDS: usize = 5;
+pub const MAX_FORM_KEY_BYTES: usize = 32;
+/// A field's label, a select's option.
+pub const MAX_FORM_LABEL_BYTES: usize = 128;
+pub const MAX_FORM_OPTIONS: usize = 20;
+/// A custom field's answer.
+pub const MAX_FORM_VALUE_BYTES: usize = 512;
+/// Longest phone number kept (E.164 is 15 digits; room for spaces, +, ext.).
+pub const MAX_PHONE_BYTES: usize = 32;
+/// Periods of one day in a business-hours schedule.
+pub const MAX_PERIODS_PER_DAY: usize = 6;
+pub const MAX_HOLIDAYS: usize = 366;
+/// Unread agent messages are mailed to the visitor this long after they
+/// were sent (site setting `continuity_minutes`).
+pub const DEFAULT_CONTINUITY_MINUTES: u32 = 3;
+pub const MAX_CONTINUITY_MINUTES: u32 = 7 * 24 * 60;
+/// A rating's comment.
+pub const MAX_RATING_COMMENT_BYTES: usize = 1024;
+/// The agents of a site get at most one notification mail per
+/// conversation in this long.
+pub const AGENT_MAIL_INTERVAL_MS: u64 = 5 * 60_000;
+/// Mail a site may send per hour, all kinds together (no open relay: a
+/// visitor cannot make the relay mail without bound).
+pub const MAX_SITE_MAILS_PER_HOUR: u32 = 200;
+/// "Email me this chat" per conversation per hour.
+pub const MAX_TRANSCRIPTS_PER_CONV_PER_HOUR: u32 = 3;
+/// Largest inbound mail (RFC 5322 message, attachments included) read by
+/// the IMAP fetcher; bigger ones are marked processed and refused.
+pub const MAX_INBOUND_MAIL_BYTES: usize = 25 * 1024 * 1024;
+/// Links in visitor mail (continuity, transcript, unsubscribe, rating)
+/// stay valid this long.
+pub const MAIL_LINK_MAX_AGE_S: u64 = 30 * 24 * 3600;
+/// Mail jobs are retried for at least this long before they are given up.
+pub const MAIL_RETRY_MAX_AGE_MS: u64 = 48 * 3600 * 1000;

@@ -43,6 +43,33 @@ pub struct Texts {
     /// "You are number 3 in line".
     pub queue_pre: &'static str,
     pub queue_post: &'static str,
+    /// The built-in offline text when the relay sends no mail (it never
+    /// mentions email then).
+    pub offline_nomail: &'static str,
+    /// Form labels.
+    pub name: &'static str,
+    pub email: &'static str,
+    pub phone: &'static str,
+    /// After a label: the field may be left empty.
+    pub optional: &'static str,
+    /// A required field left empty, or an address that is not one.
+    pub required: &'static str,
+    pub bad_email: &'static str,
+    /// Above the pre-chat form.
+    pub prechat: &'static str,
+    /// The pre-chat form's button.
+    pub start: &'static str,
+    /// The offline form's button (the message goes with it).
+    pub leave: &'static str,
+    /// After the offline form: the address the reply will go to follows.
+    pub will_email: &'static str,
+    /// The rating prompt after an agent closed the chat.
+    pub rate: &'static str,
+    pub comment: &'static str,
+    pub thanks: &'static str,
+    /// "Email me this chat" and its confirmation.
+    pub transcript: &'static str,
+    pub mailed: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -74,6 +101,22 @@ pub const EN: Texts = Texts {
     dismiss: "Dismiss",
     queue_pre: "You are number ",
     queue_post: " in line",
+    offline_nomail: "We're away right now. Leave a message and we'll reply here as soon as we're back.",
+    name: "Name",
+    email: "Email",
+    phone: "Phone",
+    optional: "(optional)",
+    required: "Please fill this in",
+    bad_email: "Please enter a valid email address",
+    prechat: "Tell us a little about yourself to start the chat.",
+    start: "Start chat",
+    leave: "Leave a message",
+    will_email: "We'll reply by email to ",
+    rate: "How was this chat?",
+    comment: "Add a comment (optional)",
+    thanks: "Thanks for your feedback!",
+    transcript: "Email me this chat",
+    mailed: "We've emailed you this chat.",
 };
 
 pub const ZH: Texts = Texts {
@@ -105,6 +148,22 @@ pub const ZH: Texts = Texts {
     dismiss: "关闭",
     queue_pre: "排队中：您是第 ",
     queue_post: " 位",
+    offline_nomail: "我们暂时不在线。请留言，我们回来后会在这里回复您。",
+    name: "姓名",
+    email: "邮箱",
+    phone: "电话",
+    optional: "（选填）",
+    required: "请填写此项",
+    bad_email: "请输入有效的邮箱地址",
+    prechat: "开始对话前，请简单介绍一下您自己。",
+    start: "开始对话",
+    leave: "留言",
+    will_email: "我们会通过邮件回复到 ",
+    rate: "您对本次对话满意吗？",
+    comment: "补充评价（选填）",
+    thanks: "感谢您的评价！",
+    transcript: "将聊天记录发到我的邮箱",
+    mailed: "聊天记录已发送到您的邮箱。",
 };
 
 /// `zh…` → Chinese, anything else → English.

@@ -232,6 +232,7 @@ pub fn create_site(store: &Store, id: SiteId, name: &str) -> Result<SiteRecord, 
         widget: protocol::WidgetSettings::default(),
         routing: protocol::api::Routing::default(),
         wechat: None,
+        offline: protocol::offline::OfflineSettings::default(),
     };
     store.put_site(&site)?;
     store.sync()?;
@@ -297,6 +298,7 @@ fn agent_record(new: NewAgent) -> AgentRecord {
         created: crate::now_ms(),
         capacity: protocol::limits::DEFAULT_CAPACITY,
         bot: false,
+        mail: protocol::offline::MailPref::default(),
     }
 }
 

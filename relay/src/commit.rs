@@ -1466,6 +1466,7 @@ mod tests {
             widget: Default::default(),
             routing,
             wechat: None,
+            offline: Default::default(),
         })?;
         let hub = Hub::new(std::time::Duration::from_secs(1));
         let mut subs = Vec::new();

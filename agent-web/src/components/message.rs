@@ -132,5 +132,25 @@ pub fn MessageItem(p: &MessageItemProps) -> Html {
             let did = if *on { "added" } else { "removed" };
             html! { <li class="sys labeled">{ format!("{} {did} label {label}", name_of(by)) }</li> }
         }
+        EventBody::Rated { score, comment, .. } => {
+            let stars =
+                "★".repeat(usize::from(*score)) + &"☆".repeat(5 - usize::from((*score).min(5)));
+            html! {
+                <li class="sys rated">
+                    { format!("Rated {stars} ({score}/5) · {}", clock(e.ts)) }
+                    if let Some(c) = comment { <q class="comment">{ c.clone() }</q> }
+                </li>
+            }
+        }
+        EventBody::AutoReply { text } => {
+            html! { <li class="sys auto-reply" title={full_time(e.ts, local_offset_minutes(e.ts))}>{ format!("Auto-reply: {text}") }</li> }
+        }
+        EventBody::Contacted { form } => {
+            let which = match form {
+                protocol::offline::FormKind::Offline => "the offline form",
+                protocol::offline::FormKind::Prechat => "the pre-chat form",
+            };
+            html! { <li class="sys contacted">{ format!("The visitor filled in {which} · {}", clock(e.ts)) }</li> }
+        }
     }
 }

@@ -565,6 +565,7 @@ pub async fn run(token: Option<String>, fetch: Fetch) -> Option<Answer> {
         Fetch::Capacity(agent, capacity) => {
             let body = AgentPatch {
                 capacity: Some(capacity),
+                mail: None,
             };
             let result = api.patch_agent(&agent, &body).await;
             Answer::Capacity {

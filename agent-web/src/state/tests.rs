@@ -426,6 +426,7 @@ fn me(sites: &[&str]) -> protocol::api::AgentView {
         role: protocol::api::AgentRole::Agent,
         sites: sites.iter().map(|s| id(s)).collect(),
         capacity: protocol::limits::DEFAULT_CAPACITY,
+        mail: Default::default(),
     }
 }
 
@@ -890,6 +891,7 @@ fn routing_is_edited_then_validated_and_saved() {
         routing: r.clone(),
         secret: None,
         wechat: None,
+        offline: Default::default(),
     };
     run(&mut s, Action::Answered(Answer::Saved(Ok(view))), 1.0);
     assert_eq!(s.settings.notice.as_deref(), Some("Routing saved."));

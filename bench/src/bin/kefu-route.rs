@@ -76,6 +76,7 @@ async fn round(a: &Args, mode: RoutingMode) -> Result<f64> {
             ..Routing::default()
         },
         wechat: None,
+        offline: Default::default(),
     })?;
     let hub = Hub::new(Duration::from_secs(30));
     let mut subs = Vec::with_capacity(a.agents);

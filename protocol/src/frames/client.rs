@@ -143,6 +143,33 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         conv: Option<ConvId>,
     },
+    /// Visitor: its answer to the offline or pre-chat form. Stored on its
+    /// profile (name, email, phone, fields as attributes) and as a
+    /// `contacted` event in `conv` when given (or its open conversation);
+    /// acked with `ack {cid, conv, seq}` like `send`.
+    Contact {
+        cid: Cid,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conv: Option<ConvId>,
+        #[serde(flatten)]
+        contact: crate::offline::Contact,
+    },
+    /// Visitor: rates a conversation an agent closed; acked like `send`.
+    Rate {
+        cid: Cid,
+        conv: ConvId,
+        score: u8,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment: Option<String>,
+    },
+    /// Visitor: "Email me this chat" — the transcript goes to its contact
+    /// email (`email` sets it first). Answered with `mailed {conv}` once
+    /// the mail is queued, or an error frame.
+    Transcript {
+        conv: ConvId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        email: Option<String>,
+    },
     /// Heartbeat; answered with `pong`.
     Ping,
     /// Answer to a relay `ping`.
@@ -253,6 +280,25 @@ impl ClientFrame {
                 }
                 Ok(())
             }
+            ClientFrame::Contact { contact, .. } => validate_contact(contact),
+            ClientFrame::Rate { score, comment, .. } => {
+                if !(1..=5).contains(score) {
+                    return Err(bad("score must be 1–5"));
+                }
+                if let Some(c) = comment {
+                    too_long("comment", c.len(), MAX_RATING_COMMENT_BYTES)?;
+                    if c.contains('\0') {
+                        return Err(bad("comment holds a NUL character"));
+                    }
+                }
+                Ok(())
+            }
+            ClientFrame::Transcript { email, .. } => match email {
+                Some(e) if !crate::api::valid_email(e) || has_control(e) => {
+                    Err(bad("email is not an address"))
+                }
+                _ => Ok(()),
+            },
             ClientFrame::Typing { text: None, .. }
             | ClientFrame::Status { .. }
             | ClientFrame::Visible { .. }
@@ -307,6 +353,9 @@ const KNOWN_TYPES: &[&str] = &[
     "team",
     "viewing",
     "visible",
+    "contact",
+    "rate",
+    "transcript",
     "ping",
     "pong",
 ];
@@ -360,10 +409,28 @@ mod tests {
             ClientFrame::Status { .. } => "status",
             ClientFrame::Visible { .. } => "visible",
             ClientFrame::Viewing { .. } => "viewing",
+            ClientFrame::Contact { .. } => "contact",
+            ClientFrame::Rate { .. } => "rate",
+            ClientFrame::Transcript { .. } => "transcript",
             ClientFrame::Ping => "ping",
             ClientFrame::Pong => "pong",
         };
         let frames = [
+            ClientFrame::Contact {
+                cid: Cid::new("c1").expect("cid"),
+                conv: None,
+                contact: crate::offline::Contact::default(),
+            },
+            ClientFrame::Rate {
+                cid: Cid::new("c2").expect("cid"),
+                conv: ConvId::new("k1").expect("conv"),
+                score: 5,
+                comment: None,
+            },
+            ClientFrame::Transcript {
+                conv: ConvId::new("k1").expect("conv"),
+                email: None,
+            },
             ClientFrame::Visible { visible: false },
             ClientFrame::Viewing { conv: None },
             ClientFrame::Status { away: true },
@@ -376,6 +443,39 @@ mod tests {
             assert_eq!(json["type"], kind(f));
             assert!(KNOWN_TYPES.contains(&kind(f)), "{} missing", kind(f));
         }
+    }
+
+    /// A form answer reads flat (`form`, `email` … beside `type` and
+    /// `cid`); a bad address, a control character or a phone with letters
+    /// is refused.
+    #[test]
+    fn a_contact_frame_reads_flat_and_refuses_bad_fields() {
+        let f = ClientFrame::parse(
+            r#"{"type":"contact","cid":"c1","form":"offline","email":"ada@example.com","name":"Ada","fields":{"plan":"pro"}}"#,
+        )
+        .expect("valid contact");
+        let ClientFrame::Contact { contact, .. } = f else {
+            panic!("not contact")
+        };
+        assert_eq!(contact.form, crate::offline::FormKind::Offline);
+        assert_eq!(contact.email.as_deref(), Some("ada@example.com"));
+        assert_eq!(contact.fields.get("plan").map(String::as_str), Some("pro"));
+        for bad in [
+            r#"{"type":"contact","cid":"c1","form":"offline","email":"not-an-address"}"#,
+            r#"{"type":"contact","cid":"c1","form":"offline","email":"a@b.co\r\nBcc: x@y.z"}"#,
+            r#"{"type":"contact","cid":"c1","form":"prechat","name":"Ada\nBcc"}"#,
+            r#"{"type":"contact","cid":"c1","form":"prechat","phone":"call me"}"#,
+            r#"{"type":"contact","cid":"c1","form":"prechat","fields":{"Bad Key":"x"}}"#,
+            r#"{"type":"rate","cid":"c1","conv":"k1","score":6}"#,
+            r#"{"type":"rate","cid":"c1","conv":"k1","score":0}"#,
+            r#"{"type":"transcript","conv":"k1","email":"x"}"#,
+        ] {
+            assert!(ClientFrame::parse(bad).is_err(), "{bad}");
+        }
+        assert!(ClientFrame::parse(
+            r#"{"type":"rate","cid":"c1","conv":"k1","score":4,"comment":"quick"}"#
+        )
+        .is_ok());
     }
 
     #[test]

@@ -105,6 +105,27 @@ pub enum EventBody {
         label: String,
         on: bool,
     },
+    /// The visitor rated the conversation (`rate` frame): a score the
+    /// site's [`RatingScale`](crate::offline::RatingScale) allows, 1–5
+    /// (thumbs: 1 or 5). A later rating of the same conversation replaces
+    /// the earlier one in stats.
+    Rated {
+        by: Author,
+        score: u8,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment: Option<String>,
+    },
+    /// The site's automatic answer outside business hours. Not a message
+    /// from an agent: it takes no conversation and is no first response.
+    AutoReply {
+        text: String,
+    },
+    /// The visitor filled in the offline or the pre-chat form; what they
+    /// gave is on their profile (the event says only which form, so the
+    /// history shows when).
+    Contacted {
+        form: crate::offline::FormKind,
+    },
 }
 
 impl EventBody {
@@ -393,6 +414,12 @@ pub struct WidgetSettings {
     /// (default) or the panel opens. Absent in older stores: preview.
     #[serde(default)]
     pub on_agent_message: OnAgentMessage,
+    /// The pre-chat form (off by default).
+    #[serde(default, skip_serializing_if = "crate::offline::PrechatForm::is_off")]
+    pub prechat: crate::offline::PrechatForm,
+    /// How the widget asks for a rating after an agent closes the chat.
+    #[serde(default)]
+    pub rating: crate::offline::RatingScale,
 }
 
 impl Default for WidgetSettings {
@@ -406,6 +433,8 @@ impl Default for WidgetSettings {
             draft_preview: false,
             file_types: None,
             on_agent_message: OnAgentMessage::Preview,
+            prechat: crate::offline::PrechatForm::default(),
+            rating: crate::offline::RatingScale::Five,
         }
     }
 }

@@ -27,9 +27,20 @@ pub struct Welcome {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sites: Vec<SiteId>,
-    /// Whether any agent is online for the visitor's site right now.
+    /// Whether an agent is available for the visitor's site right now:
+    /// online, not away, and inside the site's business hours. While not,
+    /// the widget shows the offline text and form.
     #[serde(default)]
     pub agents_online: bool,
+    /// Visitor: the relay sends mail (SMTP configured): the offline form
+    /// asks for an email and "Email me this chat" is offered. Without it
+    /// the widget never mentions email.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mail: bool,
+    /// Visitor: the contact it gave in a form or `identify` has a name or an
+    /// email (the pre-chat form is skipped; the offline form is asked once).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub known: bool,
     /// Visitor: the site's widget settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<WidgetSettings>,
@@ -101,7 +112,13 @@ pub enum ServerFrame {
         conv: ConvId,
         agents: Vec<Viewer>,
     },
-    /// Visitor: whether any agent is online for its site.
+    /// Visitor: the transcript of `conv` it asked for is queued for its
+    /// email.
+    Mailed {
+        conv: ConvId,
+    },
+    /// Visitor: whether an agent is available for its site (online, not
+    /// away, inside business hours).
     Agents {
         online: bool,
     },

@@ -147,3 +147,53 @@ mod tests {
         );
     }
 }
+
+/// Whether `s` holds a control character (CR, LF, NUL …): never in an
+/// address or a one-line field, so nothing a visitor types can reach a mail
+/// header as more than one header's text.
+pub fn has_control(s: &str) -> bool {
+    s.contains(char::is_control)
+}
+
+/// Bounds on a form answer: lengths, one-line fields, a real address.
+pub fn validate_contact(c: &crate::offline::Contact) -> Result<(), FrameError> {
+    if let Some(n) = &c.name {
+        too_long("name", n.len(), MAX_NAME_BYTES)?;
+        if has_control(n) {
+            return Err(bad("name holds control characters"));
+        }
+    }
+    if let Some(e) = &c.email {
+        if !e.is_empty() && (!crate::api::valid_email(e) || has_control(e)) {
+            return Err(bad("email is not an address"));
+        }
+    }
+    if let Some(p) = &c.phone {
+        too_long("phone", p.len(), MAX_PHONE_BYTES)?;
+        if !p
+            .chars()
+            .all(|ch| ch.is_ascii_digit() || " +-().x".contains(ch))
+        {
+            return Err(bad("phone may hold digits, spaces and + - ( ) . x only"));
+        }
+    }
+    if c.fields.len() > MAX_FORM_FIELDS {
+        return Err(FrameError::new(
+            ErrorCode::TooLarge,
+            format!("at most {MAX_FORM_FIELDS} fields"),
+        ));
+    }
+    for (k, v) in &c.fields {
+        if !crate::offline::valid_field_key(k) {
+            return Err(bad(format!(
+                "field key {:?} is not one",
+                k.chars().take(32).collect::<String>()
+            )));
+        }
+        too_long("field value", v.len(), MAX_FORM_VALUE_BYTES)?;
+        if has_control(v) {
+            return Err(bad("field values hold no control characters"));
+        }
+    }
+    Ok(())
+}

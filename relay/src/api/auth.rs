@@ -97,5 +97,6 @@ pub fn agent_view(a: &AgentRecord) -> AgentView {
         role: a.role,
         sites: a.sites.clone(),
         capacity: a.capacity,
+        mail: a.mail,
     }
 }

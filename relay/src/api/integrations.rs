@@ -247,6 +247,7 @@ pub async fn keys_add(
         .map_err(internal)?,
         name: b.name.trim().to_string(),
         sites: vec![site.clone()],
+        mail: protocol::offline::MailPref::None,
         email: None,
         password: None,
         role: AgentRole::Agent,

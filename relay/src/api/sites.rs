@@ -33,6 +33,7 @@ fn site_view(app: &App, s: &SiteRecord, me: &Me) -> SiteView {
             .as_ref()
             .filter(|_| me.is_owner())
             .map(|w| w.masked()),
+        offline: s.offline.clone(),
     }
 }
 

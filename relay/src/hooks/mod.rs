@@ -249,7 +249,12 @@ fn hook_events(rec: &ConvRecord, ev: &Event) -> Vec<(HookEvent, String)> {
         }
         // Reopening is a message's side effect; notes and labels are the
         // agents' own and never leave.
-        EventBody::Reopened { .. } | EventBody::Note { .. } | EventBody::Labeled { .. } => {}
+        EventBody::Reopened { .. }
+        | EventBody::Note { .. }
+        | EventBody::Labeled { .. }
+        | EventBody::Rated { .. }
+        | EventBody::AutoReply { .. }
+        | EventBody::Contacted { .. } => {}
     }
     out
 }

@@ -418,6 +418,7 @@ mod tests {
             id: AgentId::new(id).expect("id"),
             name: id.into(),
             sites: vec![SiteId::new("s").expect("id")],
+            mail: Default::default(),
             email: None,
             password: None,
             role: crate::store::AgentRole::Agent,

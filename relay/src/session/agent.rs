@@ -62,6 +62,8 @@ impl Session {
             name: Some(agent.name.clone()),
             sites: agent.sites.clone(),
             agents_online: false,
+            mail: false,
+            known: false,
             settings: None,
         }));
         let convs: Vec<ConvId> = cursors.keys().cloned().collect();
@@ -206,9 +208,11 @@ impl Session {
                 Ok(())
             }
             ClientFrame::Viewing { conv } => self.viewing(conv),
-            ClientFrame::Page(_) | ClientFrame::Team { .. } => {
-                Err(err(ErrorCode::Forbidden, "visitors only"))
-            }
+            ClientFrame::Page(_)
+            | ClientFrame::Team { .. }
+            | ClientFrame::Contact { .. }
+            | ClientFrame::Rate { .. }
+            | ClientFrame::Transcript { .. } => Err(err(ErrorCode::Forbidden, "visitors only")),
             ClientFrame::Hello(_) | ClientFrame::Ping | ClientFrame::Pong => Ok(()),
         }
     }

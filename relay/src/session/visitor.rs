@@ -272,6 +272,8 @@ impl Session {
             name: None,
             sites: Vec::new(),
             agents_online,
+            mail: false,
+            known: false,
             // What the widget may offer: the site's choice or the relay's.
             settings: Some(
                 site.widget
@@ -331,6 +333,11 @@ impl Session {
             | ClientFrame::Viewing { .. }
             | ClientFrame::Note { .. }
             | ClientFrame::Close { .. } => Err(err(ErrorCode::Forbidden, "agents only")),
+            ClientFrame::Contact { .. }
+            | ClientFrame::Rate { .. }
+            | ClientFrame::Transcript { .. } => {
+                Err(err(ErrorCode::UnknownFrame, "not served by this relay yet"))
+            }
             ClientFrame::Hello(_) | ClientFrame::Ping | ClientFrame::Pong => Ok(()),
         }
     }

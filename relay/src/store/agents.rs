@@ -37,6 +37,9 @@ pub struct AgentRecord {
     /// A bot an API key acts as: no login, not listed among the agents.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub bot: bool,
+    /// Which notification mails they get while nobody is available.
+    #[serde(default)]
+    pub mail: protocol::offline::MailPref,
 }
 
 /// An agent session token, stored as its SHA-256 only.

@@ -25,6 +25,9 @@ pub struct SiteRecord {
     /// The WeChat Official Account bridge (absent: never set up).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wechat: Option<protocol::api::WechatSettings>,
+    /// Business hours, auto-reply, the continuity-mail delay.
+    #[serde(default)]
+    pub offline: protocol::offline::OfflineSettings,
 }
 
 /// A canned reply an agent can insert with `/shortcut`.
