@@ -378,6 +378,7 @@ impl Model {
             | ServerFrame::Agents { .. }
             | ServerFrame::Queue { .. }
             | ServerFrame::Mailed { .. }
+            | ServerFrame::Saved { .. }
             | ServerFrame::Ping
             | ServerFrame::Pong => {}
         }

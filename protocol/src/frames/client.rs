@@ -144,9 +144,12 @@ pub enum ClientFrame {
         conv: Option<ConvId>,
     },
     /// Visitor: its answer to the offline or pre-chat form. Stored on its
-    /// profile (name, email, phone, fields as attributes) and as a
-    /// `contacted` event in `conv` when given (or its open conversation);
-    /// acked with `ack {cid, conv, seq}` like `send`.
+    /// profile (name, email, phone, fields as attributes), durably, then
+    /// answered with `saved {cid}` (the same cid again: the same answer).
+    /// When the visitor has an open conversation (`conv`, or its latest
+    /// open one) a `contacted` event is appended there too, so agents see
+    /// when it was given. A pre-chat form is usually answered before any
+    /// conversation exists: then the profile alone holds it.
     Contact {
         cid: Cid,
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -112,6 +112,10 @@ pub enum ServerFrame {
         conv: ConvId,
         agents: Vec<Viewer>,
     },
+    /// Visitor: its `contact` with this cid is stored on its profile.
+    Saved {
+        cid: Cid,
+    },
     /// Visitor: the transcript of `conv` it asked for is queued for its
     /// email.
     Mailed {
