@@ -4,7 +4,7 @@
 
 use crate::app::Handlers;
 use crate::components::composer::picked;
-use crate::components::message::pending_note;
+use crate::components::message::{pending_note, rating_short};
 use crate::components::{
     AttachmentView, ChatHeader, Composer, ConvRow, MessageItem, MessageList, VisitorFacts,
 };
@@ -71,6 +71,7 @@ pub fn view(s: &State, h: &Handlers) -> Html {
         (Pane::Chat, true) => "chat",
         (Pane::Profile, true) => "profile",
     };
+    let scale = s.rating_scale();
     html! {
         <div class="inbox" data-pane={pane}>
             <aside class="convs">
@@ -110,6 +111,7 @@ pub fn view(s: &State, h: &Handlers) -> Html {
                                 active={s.model.viewing.as_ref() == Some(&c.summary.id)}
                                 assignee={c.summary.assignee.as_ref().and_then(|x| s.team_name(x.as_str()))}
                                 labels={chips(s, c)}
+                                rating={c.rating().map(|r| rating_short(r, scale))}
                                 {queue}
                                 onopen={h.open_conv.clone()} />
                         }
@@ -180,6 +182,7 @@ fn conversation(s: &State, h: &Handlers) -> Html {
         .as_ref()
         .and_then(|a| s.agent_name(c, a.as_str()));
     let my_name = s.me.as_ref().map(|m| m.name.clone()).unwrap_or_default();
+    let scale = s.rating_scale();
     html! {
         <section class="chat" data-conv={sum.id.to_string()} {ondrop} {ondragover}>
             <ChatHeader summary={sum.clone()} name={name.clone()} me={s.my_id().to_string()}
@@ -195,7 +198,7 @@ fn conversation(s: &State, h: &Handlers) -> Html {
                     };
                     html! {
                         <MessageItem key={e.seq.to_string()} event={e.clone()} visitor_name={name.clone()}
-                            visitor_read={sum.visitor_read} token={token.clone()} {first_of_run} now={s.now} {team_name} />
+                            visitor_read={sum.visitor_read} token={token.clone()} {first_of_run} now={s.now} {team_name} {scale} />
                     }
                 }) }
                 { for unsent.into_iter().map(|p| if p.note {

@@ -13,6 +13,7 @@ use protocol::api::{
     NewAgent, NewCanned, PushKey, PushSubscription, PushUnsubscribe, RefusedOrigin, SitePatch,
     SiteView, SnippetReply, Teammate, TransferRequest, VisitorProfile,
 };
+use protocol::offline::MailPref;
 use protocol::{Attachment, Cid, ConvId, ConvSummary, SiteId, VisitorId};
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
@@ -422,6 +423,16 @@ pub fn file_url(token: &str, id: &str, thumb: bool) -> String {
     )
 }
 
+/// Which settings form a `PATCH` of the site saves (its answer is that
+/// form's alone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    /// Business hours, the auto-reply, the continuity delay (`offline`).
+    Hours,
+    /// The pre-chat form and the rating scale (inside `widget`).
+    Forms,
+}
+
 /// A request the reducer asks for; [`run`] performs it.
 #[derive(Debug)]
 pub enum Fetch {
@@ -449,9 +460,13 @@ pub enum Fetch {
     RefusedOrigins(SiteId),
     Agents,
     PatchSite(SiteId, Box<SitePatch>),
+    /// A PATCH of the site by one settings form.
+    SaveSection(SiteId, Section, Box<SitePatch>),
     AddAgent(NewAgent),
     /// An agent's capacity (`PATCH /v1/api/agents/{agent}`).
     Capacity(String, u32),
+    /// An agent's notification mail choice (`PATCH /v1/api/agents/{agent}`).
+    MailPref(String, MailPref),
     DeleteAgent(String),
     AddCanned(SiteId, NewCanned),
     DeleteCanned(SiteId, String),
@@ -493,12 +508,14 @@ pub enum Answer {
     RefusedOrigins(ApiResult<Vec<RefusedOrigin>>),
     Agents(ApiResult<Vec<AgentView>>),
     Saved(ApiResult<SiteView>),
+    SectionSaved(Section, ApiResult<SiteView>),
     AgentAdded(ApiResult<AgentView>),
     Capacity {
         agent: String,
         capacity: u32,
         result: ApiResult<()>,
     },
+    MailPref(MailPref, ApiResult<()>),
     AgentDeleted(ApiResult<()>),
     CannedDone(ApiResult<()>),
     Webhooks(ApiResult<Vec<WebhookView>>),
@@ -561,6 +578,9 @@ pub async fn run(token: Option<String>, fetch: Fetch) -> Option<Answer> {
         Fetch::Agents => Answer::Agents(api.agents().await),
         Fetch::RefusedOrigins(site) => Answer::RefusedOrigins(api.refused_origins(&site).await),
         Fetch::PatchSite(site, patch) => Answer::Saved(api.patch_site(&site, &patch).await),
+        Fetch::SaveSection(site, section, patch) => {
+            Answer::SectionSaved(section, api.patch_site(&site, &patch).await)
+        }
         Fetch::AddAgent(body) => Answer::AgentAdded(api.add_agent(&body).await),
         Fetch::Capacity(agent, capacity) => {
             let body = AgentPatch {
@@ -573,6 +593,13 @@ pub async fn run(token: Option<String>, fetch: Fetch) -> Option<Answer> {
                 capacity,
                 result,
             }
+        }
+        Fetch::MailPref(agent, pref) => {
+            let body = AgentPatch {
+                capacity: None,
+                mail: Some(pref),
+            };
+            Answer::MailPref(pref, api.patch_agent(&agent, &body).await)
         }
         Fetch::DeleteAgent(id) => Answer::AgentDeleted(api.delete_agent(&id).await),
         Fetch::AddCanned(site, body) => {

@@ -5,17 +5,19 @@
 //! the reducer is tested natively. The conversation data itself is the
 //! [`Model`] (`model.rs`); the inbox and the frames are in `inbox.rs`, the
 //! settings page in `settings.rs` (webhooks and API keys in
-//! `integrations.rs`), Web Push and conversation links in
-//! `push.rs`.
+//! `integrations.rs`, hours, forms, rating and mail choice in
+//! `offline.rs`), Web Push and conversation links in `push.rs`.
 
 mod inbox;
 mod integrations;
+mod offline;
 mod push;
 mod routing;
 mod settings;
 
 pub use inbox::PickedFile;
 pub use integrations::{Confirm, IntegrationsAction, IntegrationsState, Note, ShownOnce};
+pub use offline::{mail_meaning, Builtin, FieldDraft, FormsAction, FormsDraft, HoursAction, DAYS};
 pub use push::{ConvLink, DevicePush, PendingLink, PushAction, PushOp, PushOutcome, PushStatus};
 pub use routing::RoutingAction;
 pub use settings::{allowed_file_types, AgentField, SettingsAction, SettingsState, WechatField};
@@ -583,6 +585,16 @@ impl State {
             .iter()
             .find(|s| &s.id == site)
             .map(|s| &s.routing)
+    }
+
+    /// The current site's rating scale (stars until the site list is in).
+    pub fn rating_scale(&self) -> protocol::offline::RatingScale {
+        let site = self.model.site.as_ref();
+        self.sites
+            .iter()
+            .find(|s| Some(&s.id) == site)
+            .map(|s| s.widget.rating)
+            .unwrap_or_default()
     }
 
     /// A team's name by id (its id when the site no longer has it).
