@@ -6,13 +6,14 @@ use crate::app::Handlers;
 use crate::components::composer::picked;
 use crate::components::message::{pending_note, rating_short};
 use crate::components::{
-    AttachmentView, ChatHeader, Composer, ConvRow, MessageItem, MessageList, VisitorFacts,
+    AttachmentView, ChatHeader, Composer, ContactForm, ConvRow, MessageItem, MessageList,
+    VisitorFacts,
 };
 use crate::format::duration;
 use crate::model::{Conv, Pending};
-use crate::state::{Action, Filter, Pane, State};
+use crate::state::{Action, ContactAction, Filter, Pane, State};
 use protocol::api::Label;
-use protocol::{ConvId, Event, EventBody, Side};
+use protocol::{ConvId, Event, EventBody, Side, VisitorId};
 use std::collections::HashMap;
 use yew::prelude::*;
 
@@ -280,6 +281,25 @@ fn message_seqs<'a>(events: impl IntoIterator<Item = &'a Event>, me: &str) -> Ve
         .collect()
 }
 
+/// The contact editor above a visitor's facts, while it is open.
+pub fn contact(s: &State, visitor: &VisitorId, d: &Callback<Action>) -> Html {
+    match s.contact_editor(visitor) {
+        Some(edit) => html! { <ContactForm {edit} dispatch={d.clone()} /> },
+        None => html! {},
+    }
+}
+
+/// "Edit contact" for a stored visitor whose editor is closed.
+pub fn edit_contact(
+    s: &State,
+    visitor: &VisitorId,
+    stored: bool,
+    d: &Callback<Action>,
+) -> Option<Callback<MouseEvent>> {
+    (stored && s.contact_editor(visitor).is_none())
+        .then(|| d.reform(|_| Action::Contact(ContactAction::Edit)))
+}
+
 fn profile(s: &State, h: &Handlers) -> Html {
     let Some(c) = s.model.viewed() else {
         return html! {};
@@ -295,7 +315,9 @@ fn profile(s: &State, h: &Handlers) -> Html {
         <aside class="profile">
             <button class="back" onclick={h.dispatch.reform(|_| Action::ShowPane(Pane::Chat))}>{"← Back"}</button>
             <h3>{ s.model.visitor_name(visitor) }</h3>
-            <VisitorFacts {live} {profile} now={s.now} />
+            { contact(s, visitor, &h.dispatch) }
+            <VisitorFacts {live} profile={profile.clone()} now={s.now} fields={s.form_fields()}
+                onedit={edit_contact(s, visitor, profile.is_some(), &h.dispatch)} />
         </aside>
     }
 }

@@ -256,6 +256,21 @@ impl Api {
         .await
     }
 
+    /// `PATCH /v1/api/sites/{site}/visitors/{visitor}`: the profile as stored.
+    pub async fn patch_visitor(
+        &self,
+        site: &SiteId,
+        visitor: &VisitorId,
+        body: &VisitorPatch,
+    ) -> ApiResult<VisitorProfile> {
+        let url = format!(
+            "/v1/api/sites/{}/visitors/{}",
+            enc(site.as_str()),
+            enc(visitor.as_str())
+        );
+        self.with_body(Request::patch(&url), body).await
+    }
+
     pub async fn visitor(&self, site: &SiteId, visitor: &VisitorId) -> ApiResult<VisitorProfile> {
         self.get(&format!(
             "/v1/api/sites/{}/visitors/{}",
@@ -423,6 +438,32 @@ pub fn file_url(token: &str, id: &str, thumb: bool) -> String {
     )
 }
 
+/// `PATCH /v1/api/sites/{site}/visitors/{visitor}`: the visitor's contact
+/// as an agent corrects it. Only the fields present change; an empty
+/// string clears one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct VisitorPatch {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+impl VisitorPatch {
+    /// The bounds of a form's answer: lengths, one line, a real address,
+    /// a phone number's characters.
+    pub fn validate(&self) -> Result<(), protocol::FrameError> {
+        protocol::validate_contact(&protocol::offline::Contact {
+            name: self.name.clone(),
+            email: self.email.clone(),
+            phone: self.phone.clone(),
+            ..Default::default()
+        })
+    }
+}
+
 /// Which settings form a `PATCH` of the site saves (its answer is that
 /// form's alone).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -448,6 +489,8 @@ pub enum Fetch {
     /// History below `before`.
     Events(ConvId, u64),
     Profile(SiteId, VisitorId),
+    /// The visitor's contact as an agent corrected it.
+    PatchVisitor(SiteId, VisitorId, VisitorPatch),
     Upload {
         site: SiteId,
         conv: ConvId,
@@ -497,18 +540,20 @@ pub enum Answer {
     Convs(ApiResult<ConvPage>),
     Events(ConvId, ApiResult<EventsPage>),
     Profile(VisitorId, ApiResult<Box<VisitorProfile>>),
+    ContactSaved(VisitorId, ApiResult<Box<VisitorProfile>>),
     Uploaded {
         cid: Cid,
         conv: ConvId,
         result: ApiResult<Attachment>,
     },
     Conv(ApiResult<ConvSummary>),
-    Site(ApiResult<SiteView>),
+    /// Boxed: a site's view is the largest answer by far.
+    Site(ApiResult<Box<SiteView>>),
     Snippet(ApiResult<SnippetReply>),
     RefusedOrigins(ApiResult<Vec<RefusedOrigin>>),
     Agents(ApiResult<Vec<AgentView>>),
-    Saved(ApiResult<SiteView>),
-    SectionSaved(Section, ApiResult<SiteView>),
+    Saved(ApiResult<Box<SiteView>>),
+    SectionSaved(Section, ApiResult<Box<SiteView>>),
     AgentAdded(ApiResult<AgentView>),
     Capacity {
         agent: String,
@@ -562,6 +607,13 @@ pub async fn run(token: Option<String>, fetch: Fetch) -> Option<Answer> {
             let r = api.visitor(&site, &visitor).await.map(Box::new);
             Answer::Profile(visitor, r)
         }
+        Fetch::PatchVisitor(site, visitor, body) => {
+            let r = api
+                .patch_visitor(&site, &visitor, &body)
+                .await
+                .map(Box::new);
+            Answer::ContactSaved(visitor, r)
+        }
         Fetch::Upload {
             site,
             conv,
@@ -573,13 +625,15 @@ pub async fn run(token: Option<String>, fetch: Fetch) -> Option<Answer> {
             conv,
         },
         Fetch::Conv(conv, action) => Answer::Conv(api.conv_action(&conv, &action).await),
-        Fetch::Site(site) => Answer::Site(api.site(&site).await),
+        Fetch::Site(site) => Answer::Site(api.site(&site).await.map(Box::new)),
         Fetch::Snippet(site) => Answer::Snippet(api.snippet(&site).await),
         Fetch::Agents => Answer::Agents(api.agents().await),
         Fetch::RefusedOrigins(site) => Answer::RefusedOrigins(api.refused_origins(&site).await),
-        Fetch::PatchSite(site, patch) => Answer::Saved(api.patch_site(&site, &patch).await),
+        Fetch::PatchSite(site, patch) => {
+            Answer::Saved(api.patch_site(&site, &patch).await.map(Box::new))
+        }
         Fetch::SaveSection(site, section, patch) => {
-            Answer::SectionSaved(section, api.patch_site(&site, &patch).await)
+            Answer::SectionSaved(section, api.patch_site(&site, &patch).await.map(Box::new))
         }
         Fetch::AddAgent(body) => Answer::AgentAdded(api.add_agent(&body).await),
         Fetch::Capacity(agent, capacity) => {

@@ -539,7 +539,7 @@ impl State {
                         st.forms.note = Note::ok(say::FORMS_SAVED);
                     }
                 }
-                st.site = Some(site);
+                st.site = Some(*site);
             }
             Answer::SectionSaved(section, Err(e)) => {
                 let form = match section {

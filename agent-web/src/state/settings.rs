@@ -345,7 +345,7 @@ impl State {
                 st.origins = site.allowed_origins.join("\n");
                 st.routing.draft = Some(site.routing.clone());
                 st.wechat = site.wechat.clone().unwrap_or_default();
-                st.site = Some(site);
+                st.site = Some(*site);
             }
             Answer::Site(Err(e)) | Answer::Snippet(Err(e)) | Answer::Agents(Err(e)) => {
                 st.notice = Some(e)
@@ -379,7 +379,7 @@ impl State {
                     }
                     st.origins = site.allowed_origins.join("\n");
                 }
-                st.site = Some(site);
+                st.site = Some(*site);
             }
             Answer::Saved(Err(e)) => {
                 st.allowing = None;
