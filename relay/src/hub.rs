@@ -186,6 +186,9 @@ struct Schedule {
     hours: BusinessHours,
     /// Inside the hours as of the last look (a change, a tick).
     open: bool,
+    /// When the hub last saw the site go from open to closed (ms; 0: not
+    /// since the relay started) — the start of the current closed spell.
+    closed_at: u64,
 }
 
 impl SiteLive {
@@ -616,14 +619,36 @@ impl Hub {
     /// forgotten (off: always open); its visitors learn at once when that
     /// changes availability, and the hours clock looks again.
     pub fn set_hours(&self, site_id: &SiteId, hours: &BusinessHours, now: u64) {
+        self.put_hours(site_id, hours, now, true);
+    }
+
+    /// A site's business hours as the store holds them at start: like
+    /// [`Hub::set_hours`], but a site closed now has been since before
+    /// the relay started (not since `now`).
+    pub fn load_hours(&self, site_id: &SiteId, hours: &BusinessHours, now: u64) {
+        self.put_hours(site_id, hours, now, false);
+    }
+
+    /// `changed`: the site was open (always) before these hours, unless
+    /// a schedule says otherwise.
+    fn put_hours(&self, site_id: &SiteId, hours: &BusinessHours, now: u64, changed: bool) {
         let open = crate::hours::is_open(hours, now);
         {
             let mut inner = self.lock();
             if hours.enabled {
                 let hours = hours.clone();
-                inner
+                // No schedule before: it was open (always).
+                let (was_open, closed_at) = inner
                     .schedules
-                    .insert(site_id.clone(), Schedule { hours, open });
+                    .get(site_id)
+                    .map_or((changed, 0), |s| (s.open, s.closed_at));
+                let closed_at = if was_open && !open { now } else { closed_at };
+                let s = Schedule {
+                    hours,
+                    open,
+                    closed_at,
+                };
+                inner.schedules.insert(site_id.clone(), s);
             } else {
                 inner.schedules.remove(site_id);
             }
@@ -643,6 +668,9 @@ impl Hub {
             let open = crate::hours::is_open(&s.hours, now);
             if open != s.open {
                 s.open = open;
+                if !open {
+                    s.closed_at = now;
+                }
                 flips.push((id.clone(), open));
             }
             if let Some(at) = crate::hours::next_change(&s.hours, now) {
@@ -668,10 +696,17 @@ impl Hub {
         self.lock().schedules.get(site_id).is_some_and(|s| !s.open)
     }
 
-    /// The site's business hours while they are on (the auto-reply asks
-    /// whether the site has been open since).
-    pub fn hours(&self, site_id: &SiteId) -> Option<BusinessHours> {
-        self.lock().schedules.get(site_id).map(|s| s.hours.clone())
+    /// Whether the site has been inside its business hours at some time
+    /// after `t` (ms) up to `now`: the hub saw it close after `t`, or its
+    /// schedule opened after `t` (what a relay restarted since knows).
+    pub fn opened_since(&self, site_id: &SiteId, t: u64, now: u64) -> bool {
+        let inner = self.lock();
+        let Some(s) = inner.schedules.get(site_id) else {
+            return true;
+        };
+        s.open
+            || s.closed_at > t
+            || crate::hours::next_change(&s.hours, t).is_some_and(|c| c <= now)
     }
 
     /// An agent's capacity changed: their live subscriptions carry it.
