@@ -919,6 +919,75 @@ mod tests {
         assert!(saw_offline);
     }
 
+    /// Every day open 09:00–17:00 UTC.
+    fn nine_to_five() -> BusinessHours {
+        BusinessHours {
+            enabled: true,
+            tz: "UTC".into(),
+            week: vec![
+                vec![protocol::offline::Period {
+                    from: "09:00".into(),
+                    to: "17:00".into(),
+                }];
+                7
+            ],
+            holidays: Vec::new(),
+        }
+    }
+
+    /// Outside business hours visitors see nobody available although an
+    /// agent is online, while routing still sees the agent; the clock's
+    /// tick flips it at the opening and tells the visitors, and gives the
+    /// next change. Hours switched off: open again.
+    #[test]
+    fn hours_gate_what_visitors_see_not_routing() {
+        const H: u64 = 3_600_000;
+        let day = 20_000 * 24 * H; // a midnight, UTC
+        let hub = Hub::new(Duration::from_secs(1));
+        let site = SiteId::new("s").expect("id");
+        hub.load_hours(&site, &nine_to_five(), day + 8 * H);
+        let (_a, ah) = hub.subscription();
+        hub.agent_subscribe(&site, &ah, false, (&AgentId::new("a").expect("id"), 5));
+        let (v, vh) = hub.subscription();
+        assert!(
+            !hub.visitor_connect(info("s", "v1"), &vh),
+            "closed at 08:00"
+        );
+        assert!(!hub.agents_online(&site));
+        assert!(hub.outside_hours(&site));
+        assert_eq!(
+            hub.with_available(&site, |a| a.count()),
+            1,
+            "routing sees the agent"
+        );
+        assert_eq!(hub.tick_hours(day + 8 * H), Some(day + 9 * H));
+        assert!(v.try_recv().is_none(), "nothing changed yet");
+        assert_eq!(hub.tick_hours(day + 9 * H), Some(day + 17 * H));
+        assert!(hub.agents_online(&site));
+        assert!(matches!(
+            v.try_recv().as_deref(),
+            Some(Push::Agents { online: true })
+        ));
+        // Closed at 17:00; a spell that started then (not before).
+        hub.tick_hours(day + 17 * H);
+        assert!(matches!(
+            v.try_recv().as_deref(),
+            Some(Push::Agents { online: false })
+        ));
+        assert!(hub.opened_since(&site, day + 17 * H - 1, day + 18 * H));
+        assert!(!hub.opened_since(&site, day + 17 * H, day + 18 * H));
+        assert!(
+            hub.opened_since(&site, day + 17 * H, day + 33 * H + 1),
+            "next morning"
+        );
+        hub.set_hours(&site, &BusinessHours::default(), day + 18 * H);
+        assert!(hub.agents_online(&site) && !hub.outside_hours(&site));
+        assert!(matches!(
+            v.try_recv().as_deref(),
+            Some(Push::Agents { online: true })
+        ));
+    }
+
     /// One agent in two tabs counts once among a conversation's viewers; a
     /// tab moving on or unsubscribing is announced to the site's agents.
     #[test]

@@ -704,3 +704,54 @@ async fn agents_choose_their_mail() -> Result<()> {
     assert_eq!(stored, Some(json!("none")));
     Ok(())
 }
+
+/// What was answered `saved` or acked is on disk: a form answer and a
+/// rating survive kill -9, and after it the same cids are still
+/// recognised (answered the same, stored once). Business hours too: a
+/// relay started on a closed site's data says so in its first welcome.
+#[tokio::test]
+async fn forms_ratings_and_hours_survive_kill_9() -> Result<()> {
+    let mut relay = Relay::start(BIN, &[]).await?;
+    let (mut a, _) = agent(&relay).await?;
+    let (mut v, conv, token) = visitor_says(&relay, "k1", "Hello").await?;
+    let form =
+        json!({"type": "contact", "cid": "c1", "form": "offline", "email": "kim@example.com"});
+    let r = answer(&mut v, form.clone()).await?;
+    ensure!(r["type"] == "saved", "{r}");
+    a.send(send_to(&conv, "a1", "Hi Kim")).await?;
+    a.until_type("ack").await?;
+    let (s, _) = api(
+        &relay,
+        DEMO_TOKEN,
+        "POST",
+        &format!("/v1/api/conversations/{conv}/close"),
+        None,
+    )
+    .await?;
+    ensure!(s == 200 || s == 204);
+    let rate = json!({"type": "rate", "cid": "x1", "conv": conv, "score": 4});
+    let acked = answer(&mut v, rate.clone()).await?;
+    ensure!(acked["type"] == "ack", "{acked}");
+    set_offline(&relay, json!({"hours": hours("UTC", never())})).await?;
+    drop((a, v));
+
+    relay.restart().await?;
+    let p = profile(&relay, "k1").await?;
+    assert_eq!(p["user"]["email"], "kim@example.com");
+    let (_agent, _) = agent(&relay).await?;
+    let mut v = Ws::connect(&relay).await?;
+    let w = v.hello(visitor_hello("demo", "k1", Some(&token))).await?;
+    assert_eq!(w["agents_online"], false, "still closed after the restart");
+    assert_eq!(w["known"], true);
+    let r = answer(&mut v, form).await?;
+    assert_eq!((&r["type"], &r["cid"]), (&json!("saved"), &json!("c1")));
+    let again = answer(&mut v, rate).await?;
+    assert_eq!(
+        (&again["type"], &again["seq"]),
+        (&json!("ack"), &acked["seq"])
+    );
+    let evs = events(&relay, &conv).await?;
+    assert_eq!(evs.iter().filter(|e| e["kind"] == "contacted").count(), 1);
+    assert_eq!(evs.iter().filter(|e| e["kind"] == "rated").count(), 1);
+    Ok(())
+}
