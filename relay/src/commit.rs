@@ -1010,13 +1010,7 @@ impl CommitLoop {
             return Ok(());
         }
         if let Some(t) = rec.auto_replied {
-            // Closed when it was sent: its next change is an opening.
-            let opened_since = self
-                .hub
-                .hours(&site)
-                .and_then(|h| crate::hours::next_change(&h, t))
-                .is_some_and(|c| c <= now);
-            if !opened_since {
+            if !self.hub.opened_since(&site, t, now) {
                 return Ok(());
             }
         }

@@ -268,7 +268,7 @@ impl App {
         let now = now_ms();
         for s in store.sites()? {
             if s.offline.hours.enabled {
-                hub.set_hours(&s.id, &s.offline.hours, now);
+                hub.load_hours(&s.id, &s.offline.hours, now);
             }
         }
         let metrics = Arc::new(metrics::Metrics::default());

@@ -720,7 +720,40 @@ fn unknown_team(t: &TeamId) -> Refuse {
 
 #[cfg(test)]
 mod tests {
-    use super::external_referrer;
+    use super::{external_referrer, merged_identity};
+    use protocol::UserInfo;
+
+    /// A hello's identity over the stored one: the same person keeps what
+    /// the page did not pass (a form's email, its fields); another person
+    /// starts afresh.
+    #[test]
+    fn a_hello_keeps_what_the_forms_gave() {
+        let stored = UserInfo {
+            id: None,
+            name: Some("Ada".into()),
+            email: Some("ada@example.com".into()),
+            attributes: [("phone".to_string(), "+1 555".into())].into(),
+            user_hash: None,
+        };
+        let page = UserInfo {
+            name: Some("Ada L.".into()),
+            attributes: [("plan".to_string(), "pro".into())].into(),
+            ..UserInfo::default()
+        };
+        let m = merged_identity(Some(stored.clone()), page);
+        assert_eq!(m.name.as_deref(), Some("Ada L."), "the page wins");
+        assert_eq!(
+            m.email.as_deref(),
+            Some("ada@example.com"),
+            "the form's kept"
+        );
+        assert_eq!(m.attributes.len(), 2);
+        let other = UserInfo {
+            id: Some("u-9".into()),
+            ..UserInfo::default()
+        };
+        assert_eq!(merged_identity(Some(stored), other.clone()), other);
+    }
 
     #[test]
     fn only_off_site_web_referrers_are_kept() {

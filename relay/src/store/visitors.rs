@@ -150,3 +150,76 @@ impl Store {
         Self::all(&self.visitors, &[site.as_str().as_bytes(), b"\0"].concat())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(user: Option<UserInfo>, verified: bool) -> VisitorRecord {
+        VisitorRecord {
+            id: VisitorId::new("v1").expect("id"),
+            site: SiteId::new("s").expect("id"),
+            first_seen: 0,
+            last_seen: 0,
+            visits: 1,
+            user,
+            verified,
+            user_agent: None,
+            visit_start: 0,
+            visit_pages: 0,
+            referrer: None,
+            channel: Channel::Web,
+            contact_cids: Vec::new(),
+        }
+    }
+
+    fn contact(name: &str, email: &str) -> Contact {
+        Contact {
+            name: Some(name.into()),
+            email: Some(email.into()),
+            phone: Some("+1 555 0100".into()),
+            fields: [("plan".to_string(), "pro".to_string())].into(),
+            consent: true,
+            ..Contact::default()
+        }
+    }
+
+    /// A form fills the contact: name, email, phone, fields and consent's
+    /// time; empty answers change nothing; cids are kept to their bound.
+    #[test]
+    fn a_form_fills_the_contact() {
+        let mut r = record(None, false);
+        r.take_contact(&contact("Ada", "ada@example.com"), "c1", 42);
+        let u = r.user.clone().expect("user");
+        assert_eq!(u.name.as_deref(), Some("Ada"));
+        assert_eq!(u.email.as_deref(), Some("ada@example.com"));
+        assert_eq!(u.attributes[PHONE_ATTRIBUTE], "+1 555 0100");
+        assert_eq!(u.attributes["plan"], "pro");
+        assert_eq!(u.attributes[CONSENT_ATTRIBUTE], 42);
+        assert!(r.known());
+        r.take_contact(&contact(" ", ""), "c2", 43);
+        assert_eq!(r.user.as_ref().and_then(|u| u.name.as_deref()), Some("Ada"));
+        for i in 0..40 {
+            r.take_contact(&Contact::default(), &format!("x{i}"), 44);
+        }
+        assert_eq!(r.contact_cids.len(), protocol::limits::CONTACT_CIDS_KEPT);
+        assert_eq!(r.contact_cids.last().map(String::as_str), Some("x39"));
+    }
+
+    /// A verified identity keeps its own name and email; a form only fills
+    /// what it lacks (and the rest of the contact).
+    #[test]
+    fn a_verified_identity_is_not_overwritten() {
+        let user = UserInfo {
+            id: Some("u1".into()),
+            email: Some("grace@example.com".into()),
+            ..UserInfo::default()
+        };
+        let mut r = record(Some(user), true);
+        r.take_contact(&contact("G", "eve@example.com"), "c1", 1);
+        let u = r.user.expect("user");
+        assert_eq!(u.email.as_deref(), Some("grace@example.com"));
+        assert_eq!(u.name.as_deref(), Some("G"), "it had no name");
+        assert_eq!(u.attributes[PHONE_ATTRIBUTE], "+1 555 0100");
+    }
+}
