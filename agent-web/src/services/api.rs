@@ -11,7 +11,7 @@ use protocol::api::integrations::{
 use protocol::api::{
     AgentPatch, AgentView, AssignRequest, Canned, ConvPage, EventsPage, LoginReply, LoginRequest,
     NewAgent, NewCanned, PushKey, PushSubscription, PushUnsubscribe, RefusedOrigin, SitePatch,
-    SiteView, SnippetReply, Teammate, TransferRequest, VisitorProfile,
+    SiteView, SnippetReply, Teammate, TransferRequest, VisitorPatch, VisitorProfile,
 };
 use protocol::offline::MailPref;
 use protocol::{Attachment, Cid, ConvId, ConvSummary, SiteId, VisitorId};
@@ -436,32 +436,6 @@ pub fn file_url(token: &str, id: &str, thumb: bool) -> String {
         if thumb { "/thumb" } else { "" },
         enc(token)
     )
-}
-
-/// `PATCH /v1/api/sites/{site}/visitors/{visitor}`: the visitor's contact
-/// as an agent corrects it. Only the fields present change; an empty
-/// string clears one.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct VisitorPatch {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phone: Option<String>,
-}
-
-impl VisitorPatch {
-    /// The bounds of a form's answer: lengths, one line, a real address,
-    /// a phone number's characters.
-    pub fn validate(&self) -> Result<(), protocol::FrameError> {
-        protocol::validate_contact(&protocol::offline::Contact {
-            name: self.name.clone(),
-            email: self.email.clone(),
-            phone: self.phone.clone(),
-            ..Default::default()
-        })
-    }
 }
 
 /// Which settings form a `PATCH` of the site saves (its answer is that

@@ -6,8 +6,8 @@
 //! editor offers the phone alone then.
 
 use super::{Effect, State};
-use crate::services::api::{Fetch, VisitorPatch};
-use protocol::api::VisitorProfile;
+use crate::services::api::Fetch;
+use protocol::api::{VisitorPatch, VisitorProfile};
 use protocol::VisitorId;
 use std::rc::Rc;
 

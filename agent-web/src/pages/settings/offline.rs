@@ -67,7 +67,7 @@ mod say {
     pub const CONSENT_HINT: &str = "I agree to the privacy policy.";
     pub const RATING: &str = "After an agent closes a chat, ask for a rating";
     pub const FIVE: &str = "1–5 stars";
-    pub const THUMBS: &str = "👍 / 👎";
+    pub const THUMBS: &str = "Thumbs up or down (👍 / 👎)";
     pub const OFF: &str = "Don't ask";
     pub const SAVE_FORMS: &str = "Save forms & rating";
     pub const MAIL: &str = "Email notifications";
