@@ -1028,9 +1028,10 @@ impl CommitLoop {
         Ok(())
     }
 
-    /// `contact`: see [`Write::Contact`]. The record is written straight
-    /// into the store and made durable by this group's sync, with the
-    /// event; the answer waits for that sync like every ack.
+    /// `contact`: see [`Write::Contact`]. The record is changed straight
+    /// in the store (in place, see [`Store::update_visitor`]) and made
+    /// durable by this group's sync, with the event; the answer waits for
+    /// that sync like every ack.
     fn stage_contact(
         &mut self,
         g: &mut Group,
@@ -1040,17 +1041,24 @@ impl CommitLoop {
         conv: Option<ConvId>,
         contact: Contact,
     ) -> Result<Result<Saved, CommitError>, StoreError> {
-        let Some(mut rec) = self.store.visitor(&site, &visitor)? else {
+        let now = now_ms();
+        let mut duplicate = false;
+        let updated = self.store.update_visitor(&site, &visitor, |rec| {
+            duplicate = rec.contact_cids.iter().any(|c| c == cid.as_str());
+            if !duplicate {
+                rec.take_contact(&contact, cid.as_str(), now);
+            }
+            !duplicate
+        })?;
+        let Some(rec) = updated else {
             return Ok(Err(CommitError::UnknownVisitor));
         };
-        if rec.contact_cids.iter().any(|c| c == cid.as_str()) {
+        if duplicate {
             return Ok(Ok(Saved {
                 user: rec.user,
                 duplicate: true,
             }));
         }
-        let now = now_ms();
-        rec.take_contact(&contact, cid.as_str(), now);
         let open = match conv {
             Some(c) => self.conv(&c)?.filter(|r| r.open).map(|r| r.id.clone()),
             None => self.open_conv_only(&site, &visitor)?,
@@ -1059,7 +1067,6 @@ impl CommitLoop {
             let body = EventBody::Contacted { form: contact.form };
             self.append(g, &c, body, |_| {})?;
         }
-        self.store.put_visitor(&rec)?;
         Ok(Ok(Saved {
             user: rec.user,
             duplicate: false,

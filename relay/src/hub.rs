@@ -292,7 +292,7 @@ pub struct Hub {
     /// How long a visitor without connections stays "online" to agents.
     grace: Duration,
     /// Woken when a site's business hours change: the hours clock
-    /// ([`crate::hours::clock`]) looks at its next change again.
+    /// ([`hours_clock`]) looks at its next change again.
     hours_changed: tokio::sync::Notify,
 }
 
@@ -839,6 +839,33 @@ impl Hub {
             name,
         };
         self.to_conv(conv, p, side == Side::Agent, true);
+    }
+}
+
+/// The longest the clock sleeps without looking again, whatever the next
+/// change: the schedule works in wall-clock time and tokio sleeps in
+/// monotonic time, so a clock stepped by NTP (or a suspended VM) is
+/// noticed within this.
+const CLOCK_RECHECK: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The hours clock: flips each site's availability at its next opening or
+/// closing (its visitors are told `agents {online}`), and looks again
+/// whenever a site's hours change. Ends at shutdown.
+pub async fn hours_clock(hub: Arc<Hub>, shutdown: tokio_util::sync::CancellationToken) {
+    loop {
+        let now = crate::now_ms();
+        let wait = match hub.tick_hours(now) {
+            // A millisecond past the change: `is_open` then says the new.
+            Some(at) => {
+                std::time::Duration::from_millis(at.saturating_sub(now) + 1).min(CLOCK_RECHECK)
+            }
+            None => CLOCK_RECHECK,
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = hub.hours_changed() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
     }
 }
 

@@ -28,7 +28,7 @@
 //! - [`push`]: Web Push to agents — who is pushed when, VAPID, and the
 //!   durable outbound queue's sender (a background task).
 //! - [`hours`]: business hours — open or not at an instant, the next change
-//!   (pure; the hub holds each site's state and its ticker flips it).
+//!   (pure; the hub holds each site's state and its clock flips it).
 //! - [`wechat`]: the WeChat Official Account bridge — message pushes in
 //!   (beside [`api`] on the public port), customer-service replies out.
 
@@ -401,7 +401,7 @@ pub async fn run(
     ));
     // The hours clock: sites open and close for their visitors.
     app.tasks
-        .spawn(hours::clock(app.hub.clone(), app.shutdown.clone()));
+        .spawn(hub::hours_clock(app.hub.clone(), app.shutdown.clone()));
     // The routing clock: no-answer and away deadlines, queue service.
     app.tasks
         .spawn(routing::clock(app.commit.clone(), app.shutdown.clone()));

@@ -41,31 +41,35 @@ pub async fn patch(
     let s = member_site(&app, &me, &site)?;
     let vid = VisitorId::new(visitor).map_err(|_| not_found("visitor"))?;
     b.validate().map_err(Problem::from)?;
-    let mut v = app
-        .store
-        .visitor(&s.id, &vid)?
-        .ok_or_else(|| not_found("visitor"))?;
-    if v.verified && (b.name.is_some() || b.email.is_some()) {
+    let value = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    let mut verified = false;
+    let updated = app.store.update_visitor(&s.id, &vid, |v| {
+        verified = v.verified && (b.name.is_some() || b.email.is_some());
+        if verified {
+            return false;
+        }
+        let user = v.user.get_or_insert_with(UserInfo::default);
+        if let Some(n) = &b.name {
+            user.name = value(n);
+        }
+        if let Some(e) = &b.email {
+            user.email = value(e);
+        }
+        if let Some(p) = &b.phone {
+            match value(p) {
+                Some(p) => user.attributes.insert(PHONE_ATTRIBUTE.into(), p.into()),
+                None => user.attributes.remove(PHONE_ATTRIBUTE),
+            };
+        }
+        true
+    })?;
+    let v = updated.ok_or_else(|| not_found("visitor"))?;
+    if verified {
         return Err(refuse(
             ErrorCode::Conflict,
             "this visitor's name and email come from the site's verified login (identify with user_hash); change them there",
         ));
     }
-    let user = v.user.get_or_insert_with(UserInfo::default);
-    let value = |s: String| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-    if let Some(n) = b.name {
-        user.name = value(n);
-    }
-    if let Some(e) = b.email {
-        user.email = value(e);
-    }
-    if let Some(p) = b.phone {
-        match value(p) {
-            Some(p) => user.attributes.insert(PHONE_ATTRIBUTE.into(), p.into()),
-            None => user.attributes.remove(PHONE_ATTRIBUTE),
-        };
-    }
-    app.store.put_visitor(&v)?;
     app.store.sync()?;
     tracing::debug!(site = %s.id, visitor = %vid, agent = %me.agent.id, "contact edited");
     app.hub.visitor_user(&s.id, &vid, v.user.clone());

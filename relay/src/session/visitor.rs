@@ -402,14 +402,25 @@ impl Session {
             app.store
                 .record_page(&site, &visitor, &page)
                 .map_err(internal)?;
-            rec.visit_pages = rec.visit_pages.saturating_add(1);
         }
         let first_referrer = rec.referrer.is_none() && referrer.is_some();
-        if first_referrer {
-            rec.referrer = referrer;
-        }
         if counted || first_referrer {
-            app.store.put_visitor(&rec).map_err(internal)?;
+            // In place: a form answered meanwhile stays.
+            let updated = app
+                .store
+                .update_visitor(&site, &visitor, |r| {
+                    if counted {
+                        r.visit_pages = r.visit_pages.saturating_add(1);
+                    }
+                    if r.referrer.is_none() {
+                        r.referrer.clone_from(&referrer);
+                    }
+                    true
+                })
+                .map_err(internal)?;
+            if let Some(r) = updated {
+                rec = r;
+            }
         }
         app.hub
             .visitor_page(&site, &visitor, page, counted, rec.referrer.clone());

@@ -115,6 +115,37 @@ impl Store {
         Ok(())
     }
 
+    /// Changes a stored visitor record in place: `f` gets the latest and
+    /// says whether it changed it; the write happens only if nobody wrote
+    /// the record meanwhile (else `f` runs again on theirs), so writers of
+    /// different fields (a form, a page view, an agent's edit) never undo
+    /// each other. `None`: no such visitor.
+    pub fn update_visitor(
+        &self,
+        site: &SiteId,
+        visitor: &VisitorId,
+        mut f: impl FnMut(&mut VisitorRecord) -> bool,
+    ) -> Result<Option<VisitorRecord>> {
+        let key = Self::visitor_key(site, visitor);
+        loop {
+            let Some(old) = self.visitors.get(&key)? else {
+                return Ok(None);
+            };
+            let mut rec: VisitorRecord = decode(&key, &old)?;
+            if !f(&mut rec) {
+                return Ok(Some(rec));
+            }
+            let new = encode(&rec)?;
+            if self
+                .visitors
+                .compare_and_swap(&key, Some(&old), Some(new))?
+                .is_ok()
+            {
+                return Ok(Some(rec));
+            }
+        }
+    }
+
     /// Records a page view (not part of the delivery promise: flushed by
     /// sled's background flusher or the next group commit).
     pub fn record_page(&self, site: &SiteId, visitor: &VisitorId, page: &PageRecord) -> Result<()> {
@@ -204,6 +235,36 @@ mod tests {
         }
         assert_eq!(r.contact_cids.len(), protocol::limits::CONTACT_CIDS_KEPT);
         assert_eq!(r.contact_cids.last().map(String::as_str), Some("x39"));
+    }
+
+    /// A write between the read and the write of an update is not undone:
+    /// the update runs again on it.
+    #[test]
+    fn updates_in_place_keep_a_concurrent_write() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let store = Store::open(dir.path())?;
+        let r = record(None, false);
+        store.put_visitor(&r)?;
+        let mut runs = 0;
+        let out = store.update_visitor(&r.site, &r.id, |v| {
+            runs += 1;
+            if runs == 1 {
+                // Someone else (a form) writes meanwhile.
+                let mut other = v.clone();
+                other.take_contact(&contact("Ada", "ada@example.com"), "c1", 1);
+                store.put_visitor(&other).expect("put");
+            }
+            v.visit_pages += 1;
+            true
+        })?;
+        assert_eq!(runs, 2);
+        let stored = store.visitor(&r.site, &r.id)?.expect("stored");
+        assert_eq!(Some(&stored), out.as_ref());
+        assert_eq!(stored.visit_pages, 1);
+        assert!(stored.known(), "the form's write stayed");
+        let none = VisitorId::new("nobody")?;
+        assert!(store.update_visitor(&r.site, &none, |_| true)?.is_none());
+        Ok(())
     }
 
     /// A verified identity keeps its own name and email; a form only fills
