@@ -163,6 +163,16 @@ mod tests {
         h.enabled = false;
         assert!(is_open(&h, utc("2026-03-29 23:00")));
         assert_eq!(next_change(&h, utc("2026-03-29 23:00")), None);
+        // Always open: no change either; a holiday makes one.
+        let mut always = daily("Europe/Berlin", &[("00:00", "24:00")]);
+        assert!(is_open(&always, utc("2026-10-25 01:30")));
+        assert_eq!(next_change(&always, utc("2026-10-25 01:30")), None);
+        always.holidays = vec!["2026-12-24".into()];
+        assert_eq!(
+            next_change(&always, utc("2026-12-20 12:00")),
+            Some(utc("2026-12-23 23:00")),
+            "Berlin's 24 December starts at 23:00 UTC"
+        );
         // Never open: closed for good.
         let never = daily("Europe/Berlin", &[]);
         assert!(!is_open(&never, utc("2026-06-01 12:00")));

@@ -2,7 +2,7 @@
 //! identity, visit record) and the frames a visitor may send.
 
 use super::{err, err_cid, internal, own_file, with_cid, Live, Peer, Refuse, Session, State};
-use crate::commit::{NewMessage, Target};
+use crate::commit::{NewContact, NewMessage, NewRating, Target};
 use crate::ratelimit::Rate;
 use crate::store::{ConvRecord, SiteRecord, VisitorRecord};
 use protocol::limits::*;
@@ -518,7 +518,13 @@ impl Session {
         };
         let saved = app
             .commit
-            .contact(site_id.clone(), visitor.clone(), cid.clone(), conv, contact)
+            .contact(NewContact {
+                site: site_id.clone(),
+                visitor: visitor.clone(),
+                cid: cid.clone(),
+                conv,
+                contact,
+            })
             .await
             .map_err(|e| super::commit_error(e, Some(&cid)))?;
         if !saved.duplicate {
@@ -585,7 +591,14 @@ impl Session {
             .filter(|c| !c.is_empty());
         match app
             .commit
-            .rate_queued(scope, cid.clone(), rec.id, by, score, comment)
+            .rate_queued(NewRating {
+                scope,
+                cid: cid.clone(),
+                conv: rec.id,
+                by,
+                score,
+                comment,
+            })
             .await
         {
             Ok(rx) => self.acks.push_back((cid, rx)),
