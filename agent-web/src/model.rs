@@ -33,6 +33,15 @@ pub struct Conv {
 }
 
 impl Conv {
+    /// The visitor's latest rating among the events loaded (a later one
+    /// replaces an earlier one, as in stats).
+    pub fn rating(&self) -> Option<u8> {
+        self.events.values().rev().find_map(|e| match &e.body {
+            EventBody::Rated { score, .. } => Some(*score),
+            _ => None,
+        })
+    }
+
     fn new(summary: ConvSummary) -> Conv {
         let unread = summary.last_seq.saturating_sub(summary.agent_read).min(99) as u32;
         Conv {

@@ -1,5 +1,5 @@
 //! One conversation in the inbox list: who, when, the last message, its
-//! labels, its place in the queue, its assignee.
+//! labels, its place in the queue, its assignee, the visitor's rating.
 
 use super::{ChannelBadge, LabelChip};
 use crate::format::clock;
@@ -19,6 +19,9 @@ pub struct ConvRowProps {
     pub labels: Vec<Label>,
     /// Waiting in the queue: its position (1: next) and for how long.
     pub queue: Option<(usize, String)>,
+    /// The visitor's rating, as the row shows it (`★4`, 👍).
+    #[prop_or_default]
+    pub rating: Option<String>,
     pub onopen: Callback<ConvId>,
 }
 
@@ -32,6 +35,7 @@ pub fn ConvRow(p: &ConvRowProps) -> Html {
             <div class="line1">
                 <span class="name">{ &p.name }</span>
                 <ChannelBadge channel={p.summary.channel} />
+                if let Some(r) = &p.rating { <span class="conv-rating" title="Visitor's rating">{ r }</span> }
                 <span class="time">{ clock(p.summary.updated) }</span>
             </div>
             <div class="line2">

@@ -1,12 +1,27 @@
 //! One event of a conversation: a message bubble (with its attachment and
 //! "Seen"; the sender's name and time only at the start of a run from one
-//! sender), a private note (yellow, tagged, grouped the same way), or a
-//! line saying who closed, reopened, assigned or labelled it.
+//! sender), a private note (yellow, tagged, grouped the same way), the
+//! site's auto-reply outside business hours (a bubble of its own kind), or
+//! a line saying who closed, reopened, assigned or labelled it, that the
+//! visitor rated it (stars or 👍 / 👎, with the comment) or filled in a form.
 
 use super::AttachmentView;
 use crate::format::{assignment, clock, full_time, local_offset_minutes, message_time};
+use protocol::offline::{FormKind, RatingScale};
 use protocol::{Author, Event, EventBody, Side};
 use yew::prelude::*;
+
+/// What the lines of the newer events say, in one place (a translation
+/// replaces this).
+mod say {
+    pub const RATED: &str = "Visitor rated the chat";
+    pub const OUT_OF_FIVE: &str = "out of 5 stars";
+    pub const THUMBS_UP: &str = "thumbs up";
+    pub const THUMBS_DOWN: &str = "thumbs down";
+    pub const AUTO_REPLY: &str = "Auto-reply (outside business hours)";
+    pub const OFFLINE_FORM: &str = "📝 The visitor left their contact in the offline form";
+    pub const PRECHAT_FORM: &str = "📝 The visitor filled in the pre-chat form";
+}
 
 #[derive(Properties, PartialEq)]
 pub struct MessageItemProps {
@@ -25,6 +40,9 @@ pub struct MessageItemProps {
     /// The name of the team an assignment event names (a transfer's).
     #[prop_or_default]
     pub team_name: Option<String>,
+    /// The site's rating scale: a thumbs rating shows as 👍 / 👎.
+    #[prop_or_default]
+    pub scale: RatingScale,
 }
 
 fn name_of(a: &Author) -> String {
@@ -133,24 +151,62 @@ pub fn MessageItem(p: &MessageItemProps) -> Html {
             html! { <li class="sys labeled">{ format!("{} {did} label {label}", name_of(by)) }</li> }
         }
         EventBody::Rated { score, comment, .. } => {
-            let stars =
-                "★".repeat(usize::from(*score)) + &"☆".repeat(5 - usize::from((*score).min(5)));
+            let (shown, spoken) = rating_text(*score, p.scale);
             html! {
-                <li class="sys rated">
-                    { format!("Rated {stars} ({score}/5) · {}", clock(e.ts)) }
-                    if let Some(c) = comment { <q class="comment">{ c.clone() }</q> }
+                <li class="sys rated" data-score={score.to_string()}>
+                    <span class="rated-head">
+                        <span class="rated-label">{ say::RATED }</span>{" "}
+                        <span class="score" role="img" aria-label={spoken}>{ shown }</span>
+                        <span class="when">{ format!(" · {}", clock(e.ts)) }</span>
+                    </span>
+                    if let Some(c) = comment.as_deref().filter(|c| !c.is_empty()) {
+                        <q class="comment">{ c.to_string() }</q>
+                    }
                 </li>
             }
         }
         EventBody::AutoReply { text } => {
-            html! { <li class="sys auto-reply" title={full_time(e.ts, local_offset_minutes(e.ts))}>{ format!("Auto-reply: {text}") }</li> }
+            let tz = local_offset_minutes(e.ts);
+            let full = full_time(e.ts, tz);
+            html! {
+                <li class="msg auto-reply first" data-seq={e.seq.to_string()} title={full.clone()}>
+                    <div class="meta">
+                        <span class="auto-tag">{ say::AUTO_REPLY }</span>{" · "}
+                        <time class="when" datetime={full}>{ message_time(e.ts, p.now as u64, tz) }</time>
+                    </div>
+                    <div class="bubble">{ text.clone() }</div>
+                </li>
+            }
         }
         EventBody::Contacted { form } => {
             let which = match form {
-                protocol::offline::FormKind::Offline => "the offline form",
-                protocol::offline::FormKind::Prechat => "the pre-chat form",
+                FormKind::Offline => say::OFFLINE_FORM,
+                FormKind::Prechat => say::PRECHAT_FORM,
             };
-            html! { <li class="sys contacted">{ format!("The visitor filled in {which} · {}", clock(e.ts)) }</li> }
+            html! { <li class="sys contacted">{ format!("{which} · {}", clock(e.ts)) }</li> }
         }
+    }
+}
+
+/// A rating in a conversation's row: `★4`, or 👍 / 👎 on a thumbs scale.
+pub fn rating_short(score: u8, scale: RatingScale) -> String {
+    match scale {
+        RatingScale::Thumbs if score >= 5 => "👍".into(),
+        RatingScale::Thumbs if score <= 1 => "👎".into(),
+        _ => format!("★{}", score.clamp(1, 5)),
+    }
+}
+
+/// A rating as shown — stars, or 👍 / 👎 on a thumbs scale — and as
+/// read aloud.
+pub fn rating_text(score: u8, scale: RatingScale) -> (String, String) {
+    let n = usize::from(score.clamp(1, 5));
+    match scale {
+        RatingScale::Thumbs if score >= 5 => ("👍".into(), say::THUMBS_UP.into()),
+        RatingScale::Thumbs if score <= 1 => ("👎".into(), say::THUMBS_DOWN.into()),
+        _ => (
+            "★".repeat(n) + &"☆".repeat(5 - n),
+            format!("{n} {}", say::OUT_OF_FIVE),
+        ),
     }
 }

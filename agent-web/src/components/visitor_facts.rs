@@ -1,8 +1,11 @@
 //! Facts about a visitor: the live record when online, the stored profile
-//! otherwise (or both).
+//! otherwise (or both). The contact first — name, email, phone, the answers
+//! to the site's custom form fields under their labels, consent with when it
+//! was given — with "Edit contact" when the agent may correct it.
 
 use super::{channel_badge, ChannelBadge};
-use crate::format::{attr_text, duration, path_of};
+use crate::format::{attr_text, duration, full_time, local_offset_minutes, path_of};
+use crate::state::{CONSENT_ATTRIBUTE, PHONE_ATTRIBUTE};
 use crate::ua;
 use protocol::api::VisitorProfile;
 use protocol::VisitorInfo;
@@ -12,12 +15,42 @@ use yew::prelude::*;
 /// Pages of the visitor's history shown, newest first.
 const PAGES_SHOWN: usize = 15;
 
+/// What the contact rows say, in one place (a translation replaces this).
+mod say {
+    pub const NAME: &str = "Name";
+    pub const EMAIL: &str = "E-mail";
+    pub const PHONE: &str = "Phone";
+    pub const CONSENT: &str = "Consent";
+    pub const GIVEN: &str = "✓ given";
+    pub const CONTACT: &str = "Contact";
+    pub const NONE_GIVEN: &str = "none given";
+    pub const EDIT: &str = "Edit contact";
+    pub const YES: &str = "Yes";
+    pub const NO: &str = "No";
+}
+
 #[derive(Properties, PartialEq)]
 pub struct VisitorFactsProps {
     pub live: Option<Rc<VisitorInfo>>,
     pub profile: Option<Rc<VisitorProfile>>,
     /// The console's clock (ms), for "this visit".
     pub now: f64,
+    /// The site's custom form fields: key and label (their answers show
+    /// under the label, apart from other attributes).
+    #[prop_or_default]
+    pub fields: Vec<(String, String)>,
+    /// Opens the contact editor (none: no "Edit contact").
+    #[prop_or_default]
+    pub onedit: Option<Callback<MouseEvent>>,
+}
+
+/// A form answer as read: a ticked checkbox is "Yes".
+fn answer_text(v: &serde_json::Value) -> String {
+    match v.as_str() {
+        Some("true") => say::YES.into(),
+        Some("false") => say::NO.into(),
+        _ => attr_text(v),
+    }
 }
 
 #[function_component]
@@ -39,19 +72,40 @@ pub fn VisitorFacts(props: &VisitorFactsProps) -> Html {
     let ua_s = live
         .and_then(|v| v.user_agent.clone())
         .or_else(|| p.and_then(|p| p.user_agent.clone()));
-    let attrs: Vec<(String, String)> = match (user, stored) {
-        (Some(u), _) if !u.attributes.is_empty() => u
-            .attributes
-            .iter()
-            .map(|(k, v)| (k.clone(), attr_text(v)))
-            .collect(),
-        (_, Some(u)) => u
-            .attributes
-            .iter()
-            .map(|(k, v)| (k.clone(), attr_text(v)))
-            .collect(),
-        _ => Vec::new(),
+    // The live record's attributes when it has any, else the stored ones.
+    let all = match (user, stored) {
+        (Some(u), _) if !u.attributes.is_empty() => Some(&u.attributes),
+        (_, Some(u)) => Some(&u.attributes),
+        _ => None,
     };
+    let attr = |k: &str| all.and_then(|a| a.get(k));
+    let phone = attr(PHONE_ATTRIBUTE)
+        .map(attr_text)
+        .filter(|p| !p.is_empty());
+    let consent = attr(CONSENT_ATTRIBUTE).map(|v| match v.as_u64() {
+        Some(ms) => format!(
+            "{} · {}",
+            say::GIVEN,
+            full_time(ms, local_offset_minutes(ms))
+        ),
+        None => say::GIVEN.to_string(),
+    });
+    let answers: Vec<(String, String)> = props
+        .fields
+        .iter()
+        .filter_map(|(k, label)| Some((label.clone(), answer_text(attr(k)?))))
+        .collect();
+    let attrs: Vec<(String, String)> = all
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| {
+            k.as_str() != PHONE_ATTRIBUTE
+                && k.as_str() != CONSENT_ATTRIBUTE
+                && !props.fields.iter().any(|(f, _)| f == *k)
+        })
+        .map(|(k, v)| (k.clone(), attr_text(v)))
+        .collect();
+    let no_contact = name.is_none() && email.is_none() && phone.is_none();
     let pages: Vec<(String, String)> = p
         .map(|p| {
             p.pages
@@ -78,8 +132,15 @@ pub fn VisitorFacts(props: &VisitorFactsProps) -> Html {
             } else {
                 <dt>{"Status"}</dt><dd>{ if live.is_some() { "online" } else { "offline" } }</dd>
             }
-            if let Some(n) = name { <dt>{"Name"}</dt><dd>{ n }</dd> }
-            if let Some(e) = email { <dt>{"E-mail"}</dt><dd>{ e }</dd> }
+            if no_contact { <dt>{ say::CONTACT }</dt><dd class="hint-text">{ say::NONE_GIVEN }</dd> }
+            if let Some(n) = name { <dt>{ say::NAME }</dt><dd data-fact="name">{ n }</dd> }
+            if let Some(e) = email { <dt>{ say::EMAIL }</dt><dd data-fact="email">{ e }</dd> }
+            if let Some(ph) = phone { <dt>{ say::PHONE }</dt><dd data-fact="phone">{ ph }</dd> }
+            { for answers.into_iter().map(|(label, v)| html! { <><dt>{ label }</dt><dd data-fact="field">{ v }</dd></> }) }
+            if let Some(c) = consent { <dt>{ say::CONSENT }</dt><dd data-fact="consent">{ c }</dd> }
+            if let Some(onclick) = props.onedit.clone() {
+                <dd class="edit-contact"><button type="button" class="link" data-action="edit-contact" {onclick}>{ say::EDIT }</button></dd>
+            }
             if let Some(c) = p.map(|p| p.channel).filter(|c| *c != protocol::Channel::Wechat && channel_badge(*c).is_some()) {
                 <dt>{"Channel"}</dt><dd><ChannelBadge channel={c} /></dd>
             }

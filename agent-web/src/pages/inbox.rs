@@ -4,15 +4,16 @@
 
 use crate::app::Handlers;
 use crate::components::composer::picked;
-use crate::components::message::pending_note;
+use crate::components::message::{pending_note, rating_short};
 use crate::components::{
-    AttachmentView, ChatHeader, Composer, ConvRow, MessageItem, MessageList, VisitorFacts,
+    AttachmentView, ChatHeader, Composer, ContactForm, ConvRow, MessageItem, MessageList,
+    VisitorFacts,
 };
 use crate::format::duration;
 use crate::model::{Conv, Pending};
-use crate::state::{Action, Filter, Pane, State};
+use crate::state::{Action, ContactAction, Filter, Pane, State};
 use protocol::api::Label;
-use protocol::{ConvId, Event, EventBody, Side};
+use protocol::{ConvId, Event, EventBody, Side, VisitorId};
 use std::collections::HashMap;
 use yew::prelude::*;
 
@@ -71,6 +72,7 @@ pub fn view(s: &State, h: &Handlers) -> Html {
         (Pane::Chat, true) => "chat",
         (Pane::Profile, true) => "profile",
     };
+    let scale = s.rating_scale();
     html! {
         <div class="inbox" data-pane={pane}>
             <aside class="convs">
@@ -110,6 +112,7 @@ pub fn view(s: &State, h: &Handlers) -> Html {
                                 active={s.model.viewing.as_ref() == Some(&c.summary.id)}
                                 assignee={c.summary.assignee.as_ref().and_then(|x| s.team_name(x.as_str()))}
                                 labels={chips(s, c)}
+                                rating={c.rating().map(|r| rating_short(r, scale))}
                                 {queue}
                                 onopen={h.open_conv.clone()} />
                         }
@@ -180,6 +183,7 @@ fn conversation(s: &State, h: &Handlers) -> Html {
         .as_ref()
         .and_then(|a| s.agent_name(c, a.as_str()));
     let my_name = s.me.as_ref().map(|m| m.name.clone()).unwrap_or_default();
+    let scale = s.rating_scale();
     html! {
         <section class="chat" data-conv={sum.id.to_string()} {ondrop} {ondragover}>
             <ChatHeader summary={sum.clone()} name={name.clone()} me={s.my_id().to_string()}
@@ -195,7 +199,7 @@ fn conversation(s: &State, h: &Handlers) -> Html {
                     };
                     html! {
                         <MessageItem key={e.seq.to_string()} event={e.clone()} visitor_name={name.clone()}
-                            visitor_read={sum.visitor_read} token={token.clone()} {first_of_run} now={s.now} {team_name} />
+                            visitor_read={sum.visitor_read} token={token.clone()} {first_of_run} now={s.now} {team_name} {scale} />
                     }
                 }) }
                 { for unsent.into_iter().map(|p| if p.note {
@@ -277,6 +281,25 @@ fn message_seqs<'a>(events: impl IntoIterator<Item = &'a Event>, me: &str) -> Ve
         .collect()
 }
 
+/// The contact editor above a visitor's facts, while it is open.
+pub fn contact(s: &State, visitor: &VisitorId, d: &Callback<Action>) -> Html {
+    match s.contact_editor(visitor) {
+        Some(edit) => html! { <ContactForm {edit} dispatch={d.clone()} /> },
+        None => html! {},
+    }
+}
+
+/// "Edit contact" for a stored visitor whose editor is closed.
+pub fn edit_contact(
+    s: &State,
+    visitor: &VisitorId,
+    stored: bool,
+    d: &Callback<Action>,
+) -> Option<Callback<MouseEvent>> {
+    (stored && s.contact_editor(visitor).is_none())
+        .then(|| d.reform(|_| Action::Contact(ContactAction::Edit)))
+}
+
 fn profile(s: &State, h: &Handlers) -> Html {
     let Some(c) = s.model.viewed() else {
         return html! {};
@@ -292,7 +315,9 @@ fn profile(s: &State, h: &Handlers) -> Html {
         <aside class="profile">
             <button class="back" onclick={h.dispatch.reform(|_| Action::ShowPane(Pane::Chat))}>{"← Back"}</button>
             <h3>{ s.model.visitor_name(visitor) }</h3>
-            <VisitorFacts {live} {profile} now={s.now} />
+            { contact(s, visitor, &h.dispatch) }
+            <VisitorFacts {live} profile={profile.clone()} now={s.now} fields={s.form_fields()}
+                onedit={edit_contact(s, visitor, profile.is_some(), &h.dispatch)} />
         </aside>
     }
 }

@@ -1,9 +1,12 @@
 //! Settings: this device's notifications (anyone), widget appearance with
 //! a live preview, allowed origins, the snippet to copy (owners), agents
 //! (owners), routing — mode, reassignment, teams, labels, capacities
-//! (owners), integrations — webhooks with their delivery logs, API keys
-//! (owners) — the chat link with its QR code and canned replies (anyone on
+//! (owners), offline & hours and forms & rating (owners, in `offline.rs`,
+//! with each agent's own email notifications), integrations — webhooks
+//! with their delivery logs, API keys (owners) — the chat link with its QR code and canned replies (anyone on
 //! the site).
+
+mod offline;
 
 use crate::app::Handlers;
 use crate::components::{LabelChip, WidgetPreview};
@@ -57,13 +60,14 @@ pub fn view(s: &State, h: &Handlers) -> Html {
     let d = &h.dispatch;
     let Some(w) = &s.settings.widget else {
         return html! {
-            <div class="settings">{ device(s, d) }<p>{"Loading settings…"}</p>{ canned(s, d) }</div>
+            <div class="settings">{ device(s, d) }{ offline::mail(s, d) }<p>{"Loading settings…"}</p>{ canned(s, d) }</div>
         };
     };
     html! {
         <div class="settings">
             if let Some(n) = &s.settings.notice { <p class="notice" role="status">{ n }</p> }
             { device(s, d) }
+            { offline::mail(s, d) }
             if s.is_owner() {
                 <section class="card appearance">
                     <h3>{"Widget appearance"}</h3>
@@ -75,6 +79,8 @@ pub fn view(s: &State, h: &Handlers) -> Html {
                 { install(s, d) }
                 { agents(s, d) }
                 { routing(s, d) }
+                { offline::hours(s, d) }
+                { offline::forms(s, d) }
                 { webhooks(s, d) }
                 { api_keys(s, d) }
                 { wechat(s, d) }

@@ -98,7 +98,9 @@ fn detail(s: &State, h: &Handlers) -> Html {
                 <h3>{ title }</h3>
                 <button class="link" onclick={d.reform(|_| Action::CloseVisitor)} aria-label="Close">{"×"}</button>
             </header>
-            <VisitorFacts {live} {profile} now={s.now} />
+            { super::inbox::contact(s, &id, d) }
+            <VisitorFacts {live} profile={profile.clone()} now={s.now} fields={s.form_fields()}
+                onedit={super::inbox::edit_contact(s, &id, profile.is_some(), d)} />
             if let Some(conv) = conv {
                 <button class="primary" onclick={h.open_conv.reform(move |_| conv.clone())}>{"Open conversation"}</button>
             } else {

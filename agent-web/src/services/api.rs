@@ -11,8 +11,9 @@ use protocol::api::integrations::{
 use protocol::api::{
     AgentPatch, AgentView, AssignRequest, Canned, ConvPage, EventsPage, LoginReply, LoginRequest,
     NewAgent, NewCanned, PushKey, PushSubscription, PushUnsubscribe, RefusedOrigin, SitePatch,
-    SiteView, SnippetReply, Teammate, TransferRequest, VisitorProfile,
+    SiteView, SnippetReply, Teammate, TransferRequest, VisitorPatch, VisitorProfile,
 };
+use protocol::offline::MailPref;
 use protocol::{Attachment, Cid, ConvId, ConvSummary, SiteId, VisitorId};
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
@@ -255,6 +256,21 @@ impl Api {
         .await
     }
 
+    /// `PATCH /v1/api/sites/{site}/visitors/{visitor}`: the profile as stored.
+    pub async fn patch_visitor(
+        &self,
+        site: &SiteId,
+        visitor: &VisitorId,
+        body: &VisitorPatch,
+    ) -> ApiResult<VisitorProfile> {
+        let url = format!(
+            "/v1/api/sites/{}/visitors/{}",
+            enc(site.as_str()),
+            enc(visitor.as_str())
+        );
+        self.with_body(Request::patch(&url), body).await
+    }
+
     pub async fn visitor(&self, site: &SiteId, visitor: &VisitorId) -> ApiResult<VisitorProfile> {
         self.get(&format!(
             "/v1/api/sites/{}/visitors/{}",
@@ -422,6 +438,16 @@ pub fn file_url(token: &str, id: &str, thumb: bool) -> String {
     )
 }
 
+/// Which settings form a `PATCH` of the site saves (its answer is that
+/// form's alone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    /// Business hours, the auto-reply, the continuity delay (`offline`).
+    Hours,
+    /// The pre-chat form and the rating scale (inside `widget`).
+    Forms,
+}
+
 /// A request the reducer asks for; [`run`] performs it.
 #[derive(Debug)]
 pub enum Fetch {
@@ -437,6 +463,8 @@ pub enum Fetch {
     /// History below `before`.
     Events(ConvId, u64),
     Profile(SiteId, VisitorId),
+    /// The visitor's contact as an agent corrected it.
+    PatchVisitor(SiteId, VisitorId, VisitorPatch),
     Upload {
         site: SiteId,
         conv: ConvId,
@@ -449,9 +477,13 @@ pub enum Fetch {
     RefusedOrigins(SiteId),
     Agents,
     PatchSite(SiteId, Box<SitePatch>),
+    /// A PATCH of the site by one settings form.
+    SaveSection(SiteId, Section, Box<SitePatch>),
     AddAgent(NewAgent),
     /// An agent's capacity (`PATCH /v1/api/agents/{agent}`).
     Capacity(String, u32),
+    /// An agent's notification mail choice (`PATCH /v1/api/agents/{agent}`).
+    MailPref(String, MailPref),
     DeleteAgent(String),
     AddCanned(SiteId, NewCanned),
     DeleteCanned(SiteId, String),
@@ -482,23 +514,27 @@ pub enum Answer {
     Convs(ApiResult<ConvPage>),
     Events(ConvId, ApiResult<EventsPage>),
     Profile(VisitorId, ApiResult<Box<VisitorProfile>>),
+    ContactSaved(VisitorId, ApiResult<Box<VisitorProfile>>),
     Uploaded {
         cid: Cid,
         conv: ConvId,
         result: ApiResult<Attachment>,
     },
     Conv(ApiResult<ConvSummary>),
-    Site(ApiResult<SiteView>),
+    /// Boxed: a site's view is the largest answer by far.
+    Site(ApiResult<Box<SiteView>>),
     Snippet(ApiResult<SnippetReply>),
     RefusedOrigins(ApiResult<Vec<RefusedOrigin>>),
     Agents(ApiResult<Vec<AgentView>>),
-    Saved(ApiResult<SiteView>),
+    Saved(ApiResult<Box<SiteView>>),
+    SectionSaved(Section, ApiResult<Box<SiteView>>),
     AgentAdded(ApiResult<AgentView>),
     Capacity {
         agent: String,
         capacity: u32,
         result: ApiResult<()>,
     },
+    MailPref(MailPref, ApiResult<()>),
     AgentDeleted(ApiResult<()>),
     CannedDone(ApiResult<()>),
     Webhooks(ApiResult<Vec<WebhookView>>),
@@ -545,6 +581,13 @@ pub async fn run(token: Option<String>, fetch: Fetch) -> Option<Answer> {
             let r = api.visitor(&site, &visitor).await.map(Box::new);
             Answer::Profile(visitor, r)
         }
+        Fetch::PatchVisitor(site, visitor, body) => {
+            let r = api
+                .patch_visitor(&site, &visitor, &body)
+                .await
+                .map(Box::new);
+            Answer::ContactSaved(visitor, r)
+        }
         Fetch::Upload {
             site,
             conv,
@@ -556,11 +599,16 @@ pub async fn run(token: Option<String>, fetch: Fetch) -> Option<Answer> {
             conv,
         },
         Fetch::Conv(conv, action) => Answer::Conv(api.conv_action(&conv, &action).await),
-        Fetch::Site(site) => Answer::Site(api.site(&site).await),
+        Fetch::Site(site) => Answer::Site(api.site(&site).await.map(Box::new)),
         Fetch::Snippet(site) => Answer::Snippet(api.snippet(&site).await),
         Fetch::Agents => Answer::Agents(api.agents().await),
         Fetch::RefusedOrigins(site) => Answer::RefusedOrigins(api.refused_origins(&site).await),
-        Fetch::PatchSite(site, patch) => Answer::Saved(api.patch_site(&site, &patch).await),
+        Fetch::PatchSite(site, patch) => {
+            Answer::Saved(api.patch_site(&site, &patch).await.map(Box::new))
+        }
+        Fetch::SaveSection(site, section, patch) => {
+            Answer::SectionSaved(section, api.patch_site(&site, &patch).await.map(Box::new))
+        }
         Fetch::AddAgent(body) => Answer::AgentAdded(api.add_agent(&body).await),
         Fetch::Capacity(agent, capacity) => {
             let body = AgentPatch {
@@ -573,6 +621,13 @@ pub async fn run(token: Option<String>, fetch: Fetch) -> Option<Answer> {
                 capacity,
                 result,
             }
+        }
+        Fetch::MailPref(agent, pref) => {
+            let body = AgentPatch {
+                capacity: None,
+                mail: Some(pref),
+            };
+            Answer::MailPref(pref, api.patch_agent(&agent, &body).await)
         }
         Fetch::DeleteAgent(id) => Answer::AgentDeleted(api.delete_agent(&id).await),
         Fetch::AddCanned(site, body) => {

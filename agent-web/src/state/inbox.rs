@@ -305,6 +305,7 @@ impl State {
         }
         if self.profile.as_ref().map(|p| &p.0) != Some(&visitor) {
             self.profile = None;
+            self.contact_edit = None;
             if let Some(site) = self.model.site.clone() {
                 fx.push(Effect::Fetch(Fetch::Profile(site, visitor)));
             }

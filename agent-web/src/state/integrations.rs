@@ -21,14 +21,14 @@ pub struct Note {
 }
 
 impl Note {
-    fn ok(text: impl Into<String>) -> Option<Note> {
+    pub(super) fn ok(text: impl Into<String>) -> Option<Note> {
         Some(Note {
             text: text.into(),
             bad: false,
         })
     }
 
-    fn bad(text: impl Into<String>) -> Option<Note> {
+    pub(super) fn bad(text: impl Into<String>) -> Option<Note> {
         Some(Note {
             text: text.into(),
             bad: true,

@@ -5,17 +5,21 @@
 //! the reducer is tested natively. The conversation data itself is the
 //! [`Model`] (`model.rs`); the inbox and the frames are in `inbox.rs`, the
 //! settings page in `settings.rs` (webhooks and API keys in
-//! `integrations.rs`), Web Push and conversation links in
-//! `push.rs`.
+//! `integrations.rs`, hours, forms, rating and mail choice in
+//! `offline.rs`), Web Push and conversation links in `push.rs`.
 
+mod contact;
 mod inbox;
 mod integrations;
+mod offline;
 mod push;
 mod routing;
 mod settings;
 
+pub use contact::{ContactAction, ContactEdit, ContactField, CONSENT_ATTRIBUTE, PHONE_ATTRIBUTE};
 pub use inbox::PickedFile;
 pub use integrations::{Confirm, IntegrationsAction, IntegrationsState, Note, ShownOnce};
+pub use offline::{mail_meaning, Builtin, FieldDraft, FormsAction, FormsDraft, HoursAction, DAYS};
 pub use push::{ConvLink, DevicePush, PendingLink, PushAction, PushOp, PushOutcome, PushStatus};
 pub use routing::RoutingAction;
 pub use settings::{allowed_file_types, AgentField, SettingsAction, SettingsState, WechatField};
@@ -132,6 +136,8 @@ pub enum Action {
     AttachFiles(Vec<PickedFile>),
     /// An action on the open conversation.
     Conv(ConvAction),
+    /// The contact editor of the visitor's profile.
+    Contact(ContactAction),
     SelectVisitor(VisitorId),
     CloseVisitor,
     VisitorPage(usize),
@@ -222,6 +228,8 @@ pub struct State {
     pub selected_visitor: Option<VisitorId>,
     pub visitor_page: usize,
     pub profile: Option<(VisitorId, Rc<VisitorProfile>)>,
+    /// The profile's contact being edited.
+    pub contact_edit: Option<ContactEdit>,
     pub team: Vec<Teammate>,
     pub canned: Vec<Canned>,
     pub composer: String,
@@ -403,6 +411,7 @@ impl State {
                 true
             }
             Action::Answered(answer) => self.answered(answer, env, fx),
+            Action::Contact(a) => self.reduce_contact(a, fx),
             Action::Settings(a) => self.reduce_settings(a, fx),
             Action::Push(a) => self.reduce_push(a, fx),
             Action::OpenLink(link) => self.open_link(link, env, fx),
@@ -436,6 +445,7 @@ impl State {
         self.model.reset_site(id.clone());
         self.selected_visitor = None;
         self.profile = None;
+        self.contact_edit = None;
         self.label_filter = None;
         self.settings = SettingsState::default();
         self.load_site_data(fx);
@@ -476,6 +486,7 @@ impl State {
             Answer::Sites(Err(_)) | Answer::Team(Err(_)) | Answer::Canned(Err(_)) => return false,
             Answer::Profile(v, Ok(p)) => self.profile = Some((v, Rc::from(p))),
             Answer::Profile(_, Err(_)) => return false,
+            Answer::ContactSaved(v, r) => return self.contact_saved(v, r),
             Answer::Convs(Ok(page)) => {
                 for s in page.convs {
                     self.model.upsert_summary(s);
@@ -583,6 +594,41 @@ impl State {
             .iter()
             .find(|s| &s.id == site)
             .map(|s| &s.routing)
+    }
+
+    /// The current site's custom form fields: key and label.
+    pub fn form_fields(&self) -> Vec<(String, String)> {
+        let site = self.model.site.as_ref();
+        self.sites
+            .iter()
+            .find(|s| Some(&s.id) == site)
+            .map(|s| {
+                s.widget
+                    .prechat
+                    .fields
+                    .iter()
+                    .map(|f| (f.key.clone(), f.label.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The contact editor, when it is open on visitor `v`'s profile.
+    pub fn contact_editor(&self, v: &VisitorId) -> Option<ContactEdit> {
+        self.contact_edit
+            .as_ref()
+            .filter(|e| e.visitor == *v)
+            .cloned()
+    }
+
+    /// The current site's rating scale (stars until the site list is in).
+    pub fn rating_scale(&self) -> protocol::offline::RatingScale {
+        let site = self.model.site.as_ref();
+        self.sites
+            .iter()
+            .find(|s| Some(&s.id) == site)
+            .map(|s| s.widget.rating)
+            .unwrap_or_default()
     }
 
     /// A team's name by id (its id when the site no longer has it).

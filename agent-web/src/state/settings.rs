@@ -1,9 +1,11 @@
 //! The reducer's settings half: the widget form (validated with the
 //! relay's own rules before saving), allowed origins, the snippet, agents
 //! and canned replies; routing is in `routing.rs`, webhooks and API keys in
-//! `integrations.rs`.
+//! `integrations.rs`, business hours, the pre-chat form, the rating scale
+//! and the agent's mail choice in `offline.rs`.
 
-use super::integrations::{IntegrationsAction, IntegrationsState};
+use super::integrations::{IntegrationsAction, IntegrationsState, Note};
+use super::offline::{FormsAction, FormsForm, HoursAction, HoursForm};
 use super::routing::{RoutingAction, RoutingForm};
 use super::{Effect, State};
 use crate::services::api::{Answer, Fetch};
@@ -39,6 +41,13 @@ pub struct SettingsState {
     pub wechat: WechatSettings,
     /// A WeChat save is waiting for its answer.
     pub wechat_saving: bool,
+    /// "Offline & hours" (owners).
+    pub hours: HoursForm,
+    /// "Forms & rating" (owners).
+    pub forms: FormsForm,
+    /// The agent's own mail choice being saved.
+    pub mail_saving: Option<protocol::offline::MailPref>,
+    pub mail_note: Option<Note>,
 }
 
 /// Which field of the WeChat form changed.
@@ -114,6 +123,12 @@ pub enum SettingsAction {
     SaveWechat,
     /// Webhooks and API keys (owners).
     Integrations(IntegrationsAction),
+    /// Business hours, the auto-reply, the continuity delay (owners).
+    Hours(HoursAction),
+    /// The pre-chat form and the rating scale (owners).
+    Forms(FormsAction),
+    /// The agent's own notification mail choice (saved at once).
+    Mail(protocol::offline::MailPref),
 }
 
 /// The file kinds a form shows as allowed: the site's effective list. The
@@ -182,6 +197,9 @@ impl State {
             }
             SettingsAction::Routing(a) => return self.reduce_routing(a, fx),
             SettingsAction::Integrations(a) => return self.reduce_integrations(a, fx),
+            SettingsAction::Hours(a) => return self.reduce_hours(a, fx),
+            SettingsAction::Forms(a) => return self.reduce_forms(a, fx),
+            SettingsAction::Mail(m) => return self.choose_mail(m, fx),
             SettingsAction::AllowOrigin(origin) => self.allow_origin(origin, fx),
             SettingsAction::CopySnippet => {
                 if let Some(text) = &st.snippet {
@@ -271,9 +289,18 @@ impl State {
             .filter(|l| !l.is_empty())
             .map(str::to_string)
             .collect();
+        // The pre-chat form and the rating scale are saved by their own
+        // form: this one sends them as the site has them saved.
+        let widget = st.widget.clone().map(|mut w| {
+            if let Some(view) = &st.site {
+                w.prechat = view.widget.prechat.clone();
+                w.rating = view.widget.rating;
+            }
+            w
+        });
         let patch = SitePatch {
             allowed_origins: Some(origins),
-            widget: st.widget.clone(),
+            widget,
             ..Default::default()
         };
         st.notice = Some("Saving…".into());
@@ -308,6 +335,9 @@ impl State {
         if let Answer::Site(Ok(site)) | Answer::Saved(Ok(site)) = &answer {
             self.site_fresh(site);
         }
+        if let Answer::Site(Ok(site)) = &answer {
+            self.offline_loaded(site);
+        }
         let st = &mut self.settings;
         match answer {
             Answer::Site(Ok(site)) => {
@@ -315,7 +345,7 @@ impl State {
                 st.origins = site.allowed_origins.join("\n");
                 st.routing.draft = Some(site.routing.clone());
                 st.wechat = site.wechat.clone().unwrap_or_default();
-                st.site = Some(site);
+                st.site = Some(*site);
             }
             Answer::Site(Err(e)) | Answer::Snippet(Err(e)) | Answer::Agents(Err(e)) => {
                 st.notice = Some(e)
@@ -349,7 +379,7 @@ impl State {
                     }
                     st.origins = site.allowed_origins.join("\n");
                 }
-                st.site = Some(site);
+                st.site = Some(*site);
             }
             Answer::Saved(Err(e)) => {
                 st.allowing = None;
@@ -389,6 +419,9 @@ impl State {
                 if let Some(site) = self.model.site.clone() {
                     fx.push(Effect::Fetch(Fetch::Canned(site)));
                 }
+            }
+            other @ (Answer::SectionSaved(..) | Answer::MailPref(..)) => {
+                return self.offline_answered(other)
             }
             other => return self.integrations_answered(other, fx),
         }

@@ -893,7 +893,11 @@ fn routing_is_edited_then_validated_and_saved() {
         wechat: None,
         offline: Default::default(),
     };
-    run(&mut s, Action::Answered(Answer::Saved(Ok(view))), 1.0);
+    run(
+        &mut s,
+        Action::Answered(Answer::Saved(Ok(Box::new(view)))),
+        1.0,
+    );
     assert_eq!(s.settings.notice.as_deref(), Some("Routing saved."));
     assert_eq!(
         s.settings.widget.as_ref().map(|w| w.greeting.as_str()),
@@ -1188,4 +1192,680 @@ fn an_assignee_is_named_by_the_team_or_the_events() {
     assert_eq!(s.agent_name(c, "bot-k1").as_deref(), Some("Order bot"));
     assert_eq!(s.agent_name(c, "ada").as_deref(), Some("Ada"));
     assert_eq!(s.agent_name(c, "nobody"), None);
+}
+
+// --- Reaching people who are not there: hours, forms, rating, mail ------
+
+use super::offline::{check_form, field_key, hours_to_send, Builtin, FormsAction, HoursAction};
+use crate::services::api::Section;
+use protocol::offline::{Ask, FieldKind, MailPref, OfflineSettings, Period, RatingScale};
+
+fn site_view(widget: WidgetSettings, offline: OfflineSettings) -> SiteView {
+    SiteView {
+        id: id("demo"),
+        name: "Demo".into(),
+        created: 0,
+        allowed_origins: Vec::new(),
+        widget,
+        routing: Default::default(),
+        secret: None,
+        wechat: None,
+        offline,
+    }
+}
+
+/// An owner on the settings page with the site loaded.
+fn offline_state(widget: WidgetSettings, offline: OfflineSettings) -> State {
+    let mut s = owner_state();
+    let view = site_view(widget, offline);
+    run(
+        &mut s,
+        Action::Answered(Answer::Site(Ok(Box::new(view)))),
+        0.0,
+    );
+    s
+}
+
+fn hours(s: &mut State, a: HoursAction) -> Vec<Effect> {
+    run(s, Action::Settings(SettingsAction::Hours(a)), 0.0)
+}
+
+fn forms(s: &mut State, a: FormsAction) -> Vec<Effect> {
+    run(s, Action::Settings(SettingsAction::Forms(a)), 0.0)
+}
+
+fn hours_note(s: &State) -> String {
+    s.settings
+        .hours
+        .note
+        .clone()
+        .map(|n| n.text)
+        .unwrap_or_default()
+}
+
+fn forms_note(s: &State) -> String {
+    s.settings
+        .forms
+        .note
+        .clone()
+        .map(|n| n.text)
+        .unwrap_or_default()
+}
+
+/// The PATCH of the site a form asked for.
+fn section_patch(fx: &[Effect], want: Section) -> Option<protocol::api::SitePatch> {
+    fx.iter().find_map(|e| match e {
+        Effect::Fetch(Fetch::SaveSection(site, section, p)) if *section == want => {
+            assert_eq!(site.as_str(), "demo");
+            Some((**p).clone())
+        }
+        _ => None,
+    })
+}
+
+fn p(from: &str, to: &str) -> Period {
+    Period {
+        from: from.into(),
+        to: to.into(),
+    }
+}
+
+/// Turning hours on takes the browser's zone and starts with weekdays nine
+/// to five; periods are added after a day's last one, refused past 24:00
+/// and beyond the limit; a bad or overlapping period, a missing zone and a
+/// bad delay are refused on save naming the day, with nothing sent; a good
+/// schedule goes out as the site's `offline` alone.
+#[test]
+fn business_hours_are_edited_checked_and_saved() {
+    let mut s = offline_state(WidgetSettings::default(), OfflineSettings::default());
+    let week = |s: &State| s.settings.hours.draft.clone().expect("draft").hours.week;
+    assert_eq!(week(&s).len(), 7, "the form always has seven days");
+    hours(
+        &mut s,
+        HoursAction::Enabled {
+            on: true,
+            zone: "Europe/Berlin".into(),
+        },
+    );
+    let d = s.settings.hours.draft.clone().expect("draft");
+    assert!(d.hours.enabled);
+    assert_eq!(d.hours.tz, "Europe/Berlin");
+    assert_eq!(d.hours.week[0], [p("09:00", "17:00")]);
+    assert_eq!(d.hours.week[4], [p("09:00", "17:00")]);
+    assert!(d.hours.week[5].is_empty() && d.hours.week[6].is_empty());
+
+    // Monday: a second period after the first, to the end of the day.
+    hours(&mut s, HoursAction::AddPeriod(0));
+    assert_eq!(week(&s)[0][1], p("17:00", "18:00"));
+    hours(
+        &mut s,
+        HoursAction::To {
+            day: 0,
+            i: 1,
+            value: "24:00".into(),
+        },
+    );
+    hours(&mut s, HoursAction::AddPeriod(0));
+    assert_eq!(week(&s)[0].len(), 2);
+    assert_eq!(hours_note(&s), "Not added: Monday already runs to 24:00");
+    // Sunday, closed, opens nine to five; the limit holds.
+    for _ in 0..protocol::limits::MAX_PERIODS_PER_DAY + 1 {
+        hours(&mut s, HoursAction::AddPeriod(6));
+    }
+    assert_eq!(week(&s)[6][0], p("09:00", "17:00"));
+    assert_eq!(week(&s)[6].len(), protocol::limits::MAX_PERIODS_PER_DAY);
+    assert_eq!(hours_note(&s), "Not added: 6 periods a day at most");
+    for i in (1..protocol::limits::MAX_PERIODS_PER_DAY).rev() {
+        hours(&mut s, HoursAction::RemovePeriod { day: 6, i });
+    }
+    assert_eq!(week(&s)[6], [p("09:00", "17:00")]);
+    assert_eq!(hours_note(&s), "", "an edit clears the refusal");
+
+    let save = |s: &mut State| hours(s, HoursAction::Save);
+    // Wednesday ends before it starts: refused, naming the day.
+    hours(
+        &mut s,
+        HoursAction::From {
+            day: 2,
+            i: 0,
+            value: "18:00".into(),
+        },
+    );
+    assert!(save(&mut s).is_empty());
+    assert_eq!(
+        hours_note(&s),
+        "Not saved: Wednesday: “18:00–17:00” is not a period (HH:MM to a later HH:MM; 24:00 ends the day)"
+    );
+    assert!(s.settings.hours.note.as_ref().is_some_and(|n| n.bad));
+    hours(
+        &mut s,
+        HoursAction::From {
+            day: 2,
+            i: 0,
+            value: "9:30".into(),
+        },
+    );
+    assert!(save(&mut s).is_empty(), "H:MM is not HH:MM");
+    hours(
+        &mut s,
+        HoursAction::From {
+            day: 2,
+            i: 0,
+            value: " 09:30 ".into(),
+        },
+    );
+    // Tuesday: two periods that overlap.
+    hours(&mut s, HoursAction::AddPeriod(1));
+    hours(
+        &mut s,
+        HoursAction::From {
+            day: 1,
+            i: 1,
+            value: "16:00".into(),
+        },
+    );
+    assert!(save(&mut s).is_empty());
+    assert_eq!(hours_note(&s), "Not saved: Tuesday: two periods overlap");
+    hours(&mut s, HoursAction::RemovePeriod { day: 1, i: 1 });
+    // No zone.
+    hours(&mut s, HoursAction::Tz("  ".into()));
+    assert!(save(&mut s).is_empty());
+    assert!(hours_note(&s).starts_with("Not saved: choose the time zone"));
+    hours(&mut s, HoursAction::Tz("Asia/Shanghai ".into()));
+    // The delay as typed.
+    for (typed, why) in [
+        (
+            "",
+            "the continuity delay is a whole number of minutes (0 = never)",
+        ),
+        (
+            "soon",
+            "the continuity delay is a whole number of minutes (0 = never)",
+        ),
+        (
+            "-1",
+            "the continuity delay is a whole number of minutes (0 = never)",
+        ),
+        (
+            "99999",
+            "the continuity delay is at most 10080 minutes (a week)",
+        ),
+    ] {
+        hours(&mut s, HoursAction::Continuity(typed.into()));
+        assert!(save(&mut s).is_empty(), "{typed:?}");
+        assert_eq!(hours_note(&s), format!("Not saved: {why}"), "{typed:?}");
+    }
+    hours(&mut s, HoursAction::Continuity("10".into()));
+    // Holidays: a date once, in order.
+    for date in ["2026-12-25", "2026-01-01", "2026-12-25", "", "25.12.2026"] {
+        hours(&mut s, HoursAction::NewHoliday(date.into()));
+        hours(&mut s, HoursAction::AddHoliday);
+    }
+    assert_eq!(hours_note(&s), "Not added: pick a date (YYYY-MM-DD)");
+    hours(&mut s, HoursAction::NewHoliday("2026-12-25".into()));
+    hours(&mut s, HoursAction::AddHoliday);
+    assert_eq!(hours_note(&s), "Not added: 2026-12-25 is a holiday already");
+    hours(&mut s, HoursAction::NewHoliday("2026-05-01".into()));
+    hours(&mut s, HoursAction::AddHoliday);
+    hours(&mut s, HoursAction::RemoveHoliday("2026-05-01".into()));
+    hours(
+        &mut s,
+        HoursAction::AutoReply("We're closed; back at nine.".into()),
+    );
+
+    let fx = save(&mut s);
+    let patch = section_patch(&fx, Section::Hours).expect("a PATCH");
+    assert!(s.settings.hours.saving);
+    assert_eq!(hours_note(&s), "Saving…");
+    let body = serde_json::to_value(&patch).expect("json");
+    let day = serde_json::json!([{"from": "09:00", "to": "17:00"}]);
+    assert_eq!(
+        body,
+        serde_json::json!({"offline": {
+            "hours": {
+                "enabled": true,
+                "tz": "Asia/Shanghai",
+                "week": [
+                    [{"from": "09:00", "to": "17:00"}, {"from": "17:00", "to": "24:00"}],
+                    day, [{"from": "09:30", "to": "17:00"}], day, day, [], day,
+                ],
+                "holidays": ["2026-01-01", "2026-12-25"],
+            },
+            "auto_reply": "We're closed; back at nine.",
+            "continuity_minutes": 10,
+        }}),
+        "the site's offline settings alone, trimmed"
+    );
+
+    // The answer is this form's: the appearance draft keeps its edits.
+    run(
+        &mut s,
+        Action::Settings(SettingsAction::Greeting("unsaved".into())),
+        0.0,
+    );
+    let saved = patch.offline.clone().expect("offline");
+    let view = site_view(WidgetSettings::default(), saved.clone());
+    let answer = Answer::SectionSaved(Section::Hours, Ok(Box::new(view)));
+    run(&mut s, Action::Answered(answer), 1.0);
+    assert_eq!(hours_note(&s), "Offline & hours saved.");
+    assert!(!s.settings.hours.saving);
+    assert_eq!(s.settings.hours.draft.as_ref(), Some(&saved));
+    assert_eq!(
+        s.settings.widget.as_ref().map(|w| w.greeting.as_str()),
+        Some("unsaved")
+    );
+    // A refusal by the relay shows in the form, its draft kept.
+    save(&mut s);
+    let refused = Answer::SectionSaved(
+        Section::Hours,
+        Err("unknown time zone \"Mars/Olympus\"".into()),
+    );
+    run(&mut s, Action::Answered(refused), 2.0);
+    assert_eq!(
+        hours_note(&s),
+        "Not saved: unknown time zone \"Mars/Olympus\""
+    );
+    assert!(!s.settings.hours.saving);
+    assert_eq!(s.settings.hours.draft.as_ref(), Some(&saved));
+}
+
+/// Hours never set up (off, no zone, no periods) go out unset, which the
+/// relay takes; off with a zone, the schedule is kept.
+#[test]
+fn hours_never_set_up_are_sent_unset() {
+    let mut s = offline_state(WidgetSettings::default(), OfflineSettings::default());
+    let fx = hours(&mut s, HoursAction::Save);
+    let o = section_patch(&fx, Section::Hours)
+        .and_then(|p| p.offline)
+        .expect("offline");
+    assert!(o.hours.week.is_empty() && o.hours.tz.is_empty());
+    assert_eq!(o, OfflineSettings::default());
+    assert!(o.validate().is_ok());
+    let mut d = OfflineSettings::default();
+    d.hours.tz = "UTC".into();
+    d.hours.week = vec![vec![p("08:00", "12:00")]; 7];
+    assert_eq!(hours_to_send(&d).hours.week.len(), 7);
+}
+
+/// The pre-chat form's fields get keys from their labels (a typed key
+/// stays), at most five; a choice list needs options; the save sends the
+/// widget settings as the site has them saved with the form and the scale
+/// in them — never the appearance form's unsaved edits — and the
+/// appearance form's later save keeps the saved form.
+#[test]
+fn forms_are_edited_checked_and_saved_with_the_other_widget_fields() {
+    let saved = WidgetSettings {
+        greeting: "Hello from the shop".into(),
+        color: "#123456".into(),
+        ..WidgetSettings::default()
+    };
+    let mut s = offline_state(saved.clone(), OfflineSettings::default());
+    run(
+        &mut s,
+        Action::Settings(SettingsAction::Greeting("unsaved".into())),
+        0.0,
+    );
+    forms(&mut s, FormsAction::Enabled(true));
+    forms(&mut s, FormsAction::Ask(Builtin::Email, "required".into()));
+    forms(&mut s, FormsAction::Ask(Builtin::Phone, "optional".into()));
+    forms(&mut s, FormsAction::AddField);
+    forms(&mut s, FormsAction::Label(0, "Order number".into()));
+    let draft = |s: &State| s.settings.forms.draft.clone().expect("draft");
+    assert_eq!(draft(&s).fields[0].key, "order_number");
+    forms(&mut s, FormsAction::Key(0, "order".into()));
+    forms(&mut s, FormsAction::Label(0, "Order no.".into()));
+    assert_eq!(draft(&s).fields[0].key, "order", "a typed key stays");
+    for _ in 0..5 {
+        forms(&mut s, FormsAction::AddField);
+    }
+    assert_eq!(draft(&s).fields.len(), 5);
+    assert_eq!(
+        forms_note(&s),
+        "Not added: 5 custom fields at most (name, email and phone are built in)"
+    );
+    for i in (2..5).rev() {
+        forms(&mut s, FormsAction::RemoveField(i));
+    }
+    forms(&mut s, FormsAction::Label(1, "Plan".into()));
+    forms(&mut s, FormsAction::Kind(1, "select".into()));
+    forms(&mut s, FormsAction::Required(1, true));
+    let save = |s: &mut State| forms(s, FormsAction::Save);
+    assert!(save(&mut s).is_empty());
+    assert_eq!(
+        forms_note(&s),
+        "Not saved: field “Plan”: a choice list needs options, one per line"
+    );
+    forms(&mut s, FormsAction::Options(1, "Free\n Pro \n\n".into()));
+    forms(
+        &mut s,
+        FormsAction::Consent("I agree to the privacy policy.".into()),
+    );
+    forms(&mut s, FormsAction::Rating("thumbs".into()));
+
+    let fx = save(&mut s);
+    let patch = section_patch(&fx, Section::Forms).expect("a PATCH");
+    assert_eq!(
+        (patch.offline.is_none(), patch.routing.is_none()),
+        (true, true)
+    );
+    let w = patch.widget.clone().expect("widget");
+    assert_eq!(
+        w.greeting, "Hello from the shop",
+        "the saved widget fields, not the draft's"
+    );
+    assert_eq!(w.color, "#123456");
+    assert_eq!(w.rating, RatingScale::Thumbs);
+    let body = serde_json::to_value(&w).expect("json");
+    assert_eq!(
+        body["prechat"],
+        serde_json::json!({
+            "enabled": true, "name": "no", "email": "required", "phone": "optional",
+            "fields": [
+                {"key": "order", "label": "Order no.", "kind": "text", "required": false},
+                {"key": "plan", "label": "Plan", "kind": "select", "options": ["Free", "Pro"], "required": true},
+            ],
+            "consent": "I agree to the privacy policy.",
+        })
+    );
+    assert_eq!(body["rating"], "thumbs");
+
+    let view = site_view(w.clone(), OfflineSettings::default());
+    run(
+        &mut s,
+        Action::Answered(Answer::SectionSaved(Section::Forms, Ok(Box::new(view)))),
+        1.0,
+    );
+    assert_eq!(
+        forms_note(&s),
+        "Forms & rating saved. Visitors get them on their next page."
+    );
+    let draft_now = s.settings.widget.clone().expect("appearance draft");
+    assert_eq!(
+        draft_now.greeting, "unsaved",
+        "the appearance form keeps its edits"
+    );
+    assert_eq!(draft_now.prechat, w.prechat);
+    // The saved field's key no longer follows its label.
+    forms(&mut s, FormsAction::Label(1, "Your plan".into()));
+    assert_eq!(draft(&s).fields[1].key, "plan");
+    // The appearance form's own save carries the saved form and scale.
+    let fx = run(&mut s, Action::Settings(SettingsAction::Save), 2.0);
+    let sent = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::Fetch(Fetch::PatchSite(_, p)) => p.widget.clone(),
+            _ => None,
+        })
+        .expect("the appearance PATCH");
+    assert_eq!(sent.greeting, "unsaved");
+    assert_eq!(
+        (sent.prechat, sent.rating),
+        (w.prechat, RatingScale::Thumbs)
+    );
+}
+
+/// Keys from labels; a label without Latin letters gets `field_n`, and a
+/// built-in's name is never a key.
+#[test]
+fn field_keys_come_from_labels() {
+    assert_eq!(field_key("Order number", 1), "order_number");
+    assert_eq!(field_key("  Plan (monthly)?", 2), "plan_monthly");
+    assert_eq!(field_key("订单号", 3), "field_3");
+    assert_eq!(field_key("E-mail", 1), "e_mail");
+    assert_eq!(field_key("Email", 4), "field_4");
+    assert_eq!(field_key(&"x".repeat(60), 1).len(), 32);
+    let mut f = protocol::offline::PrechatForm {
+        fields: vec![protocol::offline::FormField {
+            key: "ok".into(),
+            label: String::new(),
+            kind: FieldKind::Text,
+            options: Vec::new(),
+            required: false,
+        }],
+        ..Default::default()
+    };
+    assert_eq!(check_form(&f), Err("field 1 needs a label".into()));
+    f.fields[0].label = "Shoe".into();
+    f.fields[0].key = "Shoe Size".into();
+    assert!(check_form(&f).is_err_and(|e| e.starts_with("field “Shoe”: its key")));
+    f.fields[0].key = "shoe".into();
+    assert_eq!(check_form(&f), Ok(()));
+    assert_eq!(f.name, Ask::No);
+}
+
+/// An agent's own mail choice is saved at once; the relay's answer
+/// decides what shows, and the same choice again sends nothing.
+#[test]
+fn the_mail_choice_is_saved_on_the_agent() {
+    let mut s = owner_state();
+    let choose =
+        |s: &mut State, m: MailPref| run(s, Action::Settings(SettingsAction::Mail(m)), 0.0);
+    assert!(
+        choose(&mut s, MailPref::All).is_empty(),
+        "already the choice"
+    );
+    let fx = choose(&mut s, MailPref::Mine);
+    assert!(fx.iter().any(|e| matches!(e,
+        Effect::Fetch(Fetch::MailPref(a, MailPref::Mine)) if a == "a1")));
+    assert_eq!(s.settings.mail_saving, Some(MailPref::Mine));
+    let body = protocol::api::AgentPatch {
+        capacity: None,
+        mail: Some(MailPref::Mine),
+    };
+    assert_eq!(
+        serde_json::to_value(&body).expect("json"),
+        serde_json::json!({"mail": "mine"})
+    );
+    run(
+        &mut s,
+        Action::Answered(Answer::MailPref(MailPref::Mine, Ok(()))),
+        1.0,
+    );
+    assert_eq!(s.me.as_ref().map(|m| m.mail), Some(MailPref::Mine));
+    assert_eq!(s.settings.mail_saving, None);
+    assert!(s.settings.mail_note.as_ref().is_some_and(|n| !n.bad
+        && n.text
+            .starts_with("You get an email about conversations assigned to you")));
+    choose(&mut s, MailPref::None);
+    run(
+        &mut s,
+        Action::Answered(Answer::MailPref(MailPref::None, Err("forbidden".into()))),
+        2.0,
+    );
+    assert_eq!(
+        s.me.as_ref().map(|m| m.mail),
+        Some(MailPref::Mine),
+        "refused: unchanged"
+    );
+    assert!(s
+        .settings
+        .mail_note
+        .as_ref()
+        .is_some_and(|n| n.bad && n.text == "Not saved: forbidden"));
+}
+
+fn profile_of(user: Option<protocol::UserInfo>, verified: bool) -> protocol::api::VisitorProfile {
+    protocol::api::VisitorProfile {
+        id: id("v1"),
+        site: id("demo"),
+        first_seen: 0,
+        last_seen: 0,
+        visits: 1,
+        user,
+        verified,
+        user_agent: None,
+        online: false,
+        referrer: None,
+        channel: Default::default(),
+        current: None,
+        pages: Vec::new(),
+        conversations: Vec::new(),
+    }
+}
+
+fn ada() -> protocol::UserInfo {
+    protocol::UserInfo {
+        name: Some("Ada".into()),
+        email: Some("ada@example.com".into()),
+        attributes: [("phone".to_string(), serde_json::json!("+49 30 1234"))].into(),
+        ..Default::default()
+    }
+}
+
+fn contact(s: &mut State, a: ContactAction) -> Vec<Effect> {
+    run(s, Action::Contact(a), 0.0)
+}
+
+/// The contact editor starts from the profile, refuses what a form would
+/// (nothing sent), sends only what changed, and the relay's profile
+/// replaces the shown one; a verified visitor's name and email are never
+/// sent.
+#[test]
+fn a_visitors_contact_is_edited_checked_and_saved() {
+    let mut s = state();
+    run(&mut s, Action::Tick, 0.0);
+    s.profile = Some((id("v1"), Rc::new(profile_of(Some(ada()), false))));
+    contact(&mut s, ContactAction::Edit);
+    let e = s.contact_edit.clone().expect("editing");
+    assert_eq!(
+        (e.name.as_str(), e.email.as_str(), e.phone.as_str()),
+        ("Ada", "ada@example.com", "+49 30 1234")
+    );
+    // Nothing changed: the editor closes, nothing is sent.
+    assert!(contact(&mut s, ContactAction::Save).is_empty());
+    assert!(s.contact_edit.is_none());
+    contact(&mut s, ContactAction::Edit);
+    for (f, bad, why) in [
+        (
+            ContactField::Email,
+            "ada at example",
+            "email is not an address",
+        ),
+        (
+            ContactField::Phone,
+            "call me",
+            "phone may hold digits, spaces and + - ( ) . x only",
+        ),
+    ] {
+        contact(&mut s, ContactAction::Field(f, bad.into()));
+        assert!(contact(&mut s, ContactAction::Save).is_empty(), "{bad}");
+        let err = s.contact_edit.as_ref().and_then(|e| e.error.clone());
+        assert_eq!(err, Some(format!("Not saved: {why}")));
+        contact(&mut s, ContactAction::Edit);
+    }
+    contact(
+        &mut s,
+        ContactAction::Field(ContactField::Email, " ada@new.example ".into()),
+    );
+    contact(&mut s, ContactAction::Field(ContactField::Phone, "".into()));
+    let fx = contact(&mut s, ContactAction::Save);
+    let sent = fx.iter().find_map(|e| match e {
+        Effect::Fetch(Fetch::PatchVisitor(site, v, p))
+            if site.as_str() == "demo" && v.as_str() == "v1" =>
+        {
+            Some(p.clone())
+        }
+        _ => None,
+    });
+    let patch = sent.expect("a PATCH of the visitor");
+    assert_eq!(
+        serde_json::to_value(&patch).expect("json"),
+        serde_json::json!({"email": "ada@new.example", "phone": ""}),
+        "only what changed; an emptied phone clears it"
+    );
+    assert!(s.contact_edit.as_ref().is_some_and(|e| e.saving));
+    // Refused by the relay: the reason shows, the editor stays.
+    let refused = Answer::ContactSaved(id("v1"), Err("forbidden".into()));
+    run(&mut s, Action::Answered(refused), 1.0);
+    let e = s.contact_edit.clone().expect("still editing");
+    assert_eq!(
+        (e.saving, e.error.as_deref()),
+        (false, Some("Not saved: forbidden"))
+    );
+    contact(&mut s, ContactAction::Save);
+    let mut stored = ada();
+    stored.email = Some("ada@new.example".into());
+    stored.attributes.clear();
+    let answer = Answer::ContactSaved(id("v1"), Ok(Box::new(profile_of(Some(stored), false))));
+    run(&mut s, Action::Answered(answer), 2.0);
+    assert!(s.contact_edit.is_none());
+    let (name, email, phone) = super::contact::contact_of(&s.profile.as_ref().expect("profile").1);
+    assert_eq!(
+        (name.as_str(), email.as_str(), phone.as_str()),
+        ("Ada", "ada@new.example", "")
+    );
+
+    // Verified: the phone alone.
+    s.profile = Some((id("v1"), Rc::new(profile_of(Some(ada()), true))));
+    contact(&mut s, ContactAction::Edit);
+    contact(
+        &mut s,
+        ContactAction::Field(ContactField::Name, "Eve".into()),
+    );
+    contact(
+        &mut s,
+        ContactAction::Field(ContactField::Phone, "+1 555 0100".into()),
+    );
+    let fx = contact(&mut s, ContactAction::Save);
+    assert!(fx
+        .iter()
+        .any(|e| matches!(e, Effect::Fetch(Fetch::PatchVisitor(_, _, p))
+        if p.name.is_none() && p.email.is_none() && p.phone.as_deref() == Some("+1 555 0100"))));
+}
+
+/// A rating is an event of its own: the row shows the latest one (stars,
+/// or 👍 / 👎 on a thumbs scale) and the preview stays the last message;
+/// an auto-reply is no message either.
+#[test]
+fn ratings_and_auto_replies_are_no_messages() {
+    use crate::components::message::{rating_short, rating_text};
+    let mut s = state();
+    let event = |seq: u64, body: protocol::EventBody| {
+        Action::Frame(ServerFrame::Event(protocol::Event {
+            conv: id("c1"),
+            seq,
+            ts: seq,
+            body,
+        }))
+    };
+    let visitor = protocol::Author {
+        side: protocol::Side::Visitor,
+        id: "v1".into(),
+        name: None,
+    };
+    run(
+        &mut s,
+        event(
+            1,
+            protocol::EventBody::AutoReply {
+                text: "We're closed".into(),
+            },
+        ),
+        1.0,
+    );
+    for (seq, score) in [(2, 2), (3, 4)] {
+        let body = protocol::EventBody::Rated {
+            by: visitor.clone(),
+            score,
+            comment: Some("Quick answer".into()),
+        };
+        run(&mut s, event(seq, body), 2.0);
+    }
+    let c = &s.model.convs[&id::<ConvId>("c1")];
+    assert_eq!(c.rating(), Some(4), "the latest rating");
+    assert_eq!(c.summary.preview, None, "no message came");
+    assert_eq!(c.unread, 0);
+    assert_eq!(rating_short(4, RatingScale::Five), "★4");
+    assert_eq!(rating_short(5, RatingScale::Thumbs), "👍");
+    assert_eq!(rating_text(1, RatingScale::Thumbs).0, "👎");
+    assert_eq!(
+        rating_text(4, RatingScale::Five),
+        ("★★★★☆".to_string(), "4 out of 5 stars".to_string())
+    );
+    assert_eq!(
+        rating_text(9, RatingScale::Five).0,
+        "★★★★★",
+        "bad data is clamped"
+    );
+    assert_eq!(s.rating_scale(), RatingScale::Five);
 }

@@ -155,6 +155,12 @@ pub async fn agents_patch(
         protocol::api::check_capacity(c).map_err(crate::reply::Problem::from)?;
         a.capacity = c;
     }
+    if let Some(m) = b.mail {
+        if a.bot && m != protocol::offline::MailPref::None {
+            return Err(bad("a bot gets no mail"));
+        }
+        a.mail = m;
+    }
     app.store.put_agent(&a)?;
     app.store.sync()?;
     app.hub.set_capacity(&a.id, a.capacity);
