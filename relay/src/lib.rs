@@ -27,6 +27,7 @@
 //!   (rate-limited), remembered per site, written to the store coalesced.
 //! - [`push`]: Web Push to agents — who is pushed when, VAPID, and the
 //!   durable outbound queue's sender (a background task).
+//! - [`mail`]: mail out — reply addresses and Message-IDs.
 //! - [`wechat`]: the WeChat Official Account bridge — message pushes in
 //!   (beside [`api`] on the public port), customer-service replies out.
 
@@ -41,6 +42,7 @@ pub mod hooks;
 pub mod http;
 pub mod hub;
 pub mod longpoll;
+pub mod mail;
 pub mod metrics;
 pub mod outbox;
 pub mod push;

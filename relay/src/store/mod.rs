@@ -24,7 +24,8 @@
 //! - `quota`: site `\0` visitor → bytes of uploads stored (u64 BE)
 //! - `push_subs`: agent `\0` device (hex SHA-256 of the endpoint) →
 //!   [`PushSubRecord`]; queued pushes are outbound jobs (below) carrying a
-//!   [`PushJob`]; `meta` also holds `vapid_key`
+//!   [`PushJob`]; `meta` also holds `vapid_key` and `mail_key` (signs
+//!   reply addresses and the links in mail)
 //! - `webhooks`: site `\0` hook → [`WebhookRecord`]; `hook_log`: hook `\0`
 //!   delivery id (ULID) → [`DeliveryRecord`], the last attempts per endpoint
 //! - `api_keys`: site `\0` key id → [`ApiKeyRecord`] (the key itself is a
@@ -42,6 +43,7 @@ mod chat;
 mod files;
 mod hooks;
 pub mod keys;
+mod mail;
 mod outbox;
 mod push;
 mod sites;
