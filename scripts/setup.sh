@@ -15,7 +15,8 @@
 #       tests: fiu-run, fiu-ctrl), openssl (the user_hash test computes the
 #       site owner's HMAC with it), binaryen (wasm-opt) and esbuild (its
 #       minifier), which shrink the widget in scripts/wasm-bundle.sh,
-#       fonts-wqy-microhei (Chinese in screenshots), nodejs/npm if absent; `apt-get update`
+#       fonts-wqy-microhei (Chinese in screenshots), dovecot-imapd (the IMAP
+#       server the mail-in tests fetch from), nodejs/npm if absent; `apt-get update`
 #       runs only when one of them is missing;
 #     - `npm ci` when node_modules is missing or older than package-lock.json.
 # apt-get needs root: as another user it goes through `sudo -n` when that
@@ -70,6 +71,8 @@ command -v wasm-opt >/dev/null 2>&1 || need+=(binaryen)
 command -v esbuild >/dev/null 2>&1 || need+=(esbuild)
 # A CJK font, so the browser tests' Chinese screenshots show the text.
 [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
+# The IMAP server the inbound-mail tests start on loopback.
+[ -x /usr/sbin/dovecot ] && [ -x /usr/lib/dovecot/imap ] || need+=(dovecot-imapd)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then

@@ -334,6 +334,9 @@ pub const MAX_TRANSCRIPTS_PER_CONV_PER_HOUR: u32 = 3;
 /// Largest inbound mail (RFC 5322 message, attachments included) read by
 /// the IMAP fetcher; bigger ones are marked processed and refused.
 pub const MAX_INBOUND_MAIL_BYTES: usize = 25 * 1024 * 1024;
+/// Attachments of one inbound mail stored as files (each its own
+/// message after the first); further ones are skipped and logged.
+pub const MAX_INBOUND_MAIL_ATTACHMENTS: usize = 10;
 /// Links in visitor mail (continuity, transcript, unsubscribe, rating)
 /// stay valid this long.
 pub const MAIL_LINK_MAX_AGE_S: u64 = 30 * 24 * 3600;

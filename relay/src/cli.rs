@@ -51,6 +51,22 @@ pub enum Command {
         #[arg(long = "site", required = true)]
         sites: Vec<String>,
     },
+    /// Print the reply address of a conversation for its visitor or one
+    /// agent (what mail about it is sent with; replies to it come back in).
+    #[command(group(clap::ArgGroup::new("to").required(true).args(["visitor", "agent"])))]
+    MailReplyAddress {
+        #[arg(long)]
+        conv: String,
+        /// The address for the conversation's visitor.
+        #[arg(long)]
+        visitor: bool,
+        /// The address for this agent (id).
+        #[arg(long)]
+        agent: Option<String>,
+        /// The relay's sender address the reply address is made from.
+        #[arg(long, env = "KEFU_MAIL_FROM")]
+        from: String,
+    },
 }
 
 /// Loopback, so only the box itself (or a scraper on it) reads the
@@ -143,6 +159,12 @@ pub struct Serve {
     /// Webhooks: the first retry's delay in ms (doubling up to an hour).
     #[arg(long, env = "KEFU_WEBHOOK_RETRY_MS", default_value_t = crate::hooks::send::RETRY_FIRST_MS)]
     pub webhook_retry_ms: u64,
+    /// Mail in: the mailbox replies to kefu's mail arrive in, fetched by
+    /// IMAP: `imaps://user:password@host[:port]/INBOX`, or `imap://…`
+    /// (STARTTLS). Flags: `?starttls=required|auto|no`, `?idle=no`,
+    /// `?poll_s=N`, `?ca=/path.pem`. Unset: no mail is read.
+    #[arg(long, env = "KEFU_IMAP_URL")]
+    pub imap_url: Option<String>,
 }
 
 /// WeChat's API host.
@@ -210,6 +232,13 @@ impl Serve {
                 "--wechat-api-base {wechat_api_base:?} is not an http(s)://host[:port] URL"
             ),
         }
+        let imap = match self.imap_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(u) => Some(
+                crate::mail::inbound::ImapUrl::parse(u)
+                    .map_err(|e| anyhow::anyhow!("--imap-url: {e}"))?,
+            ),
+        };
         Ok(Config {
             listen,
             metrics_listen,
@@ -236,6 +265,7 @@ impl Serve {
             wechat_api_base,
             webhooks_allow_private: self.webhooks_allow_private,
             webhook_retry_ms: self.webhook_retry_ms.max(1),
+            imap,
         })
     }
 }
@@ -317,6 +347,37 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             // CLI tokens are for integrations: they do not expire.
             let (_, token) = auth::create_agent(&store, new, None)?;
             println!("{token}");
+            Ok(())
+        }
+        Some(Command::MailReplyAddress {
+            conv,
+            visitor,
+            agent,
+            from,
+        }) => {
+            let store = Store::open(&data_dir.join("sled"))?;
+            let conv = protocol::ConvId::new(conv).map_err(|e| anyhow::anyhow!("--conv: {e}"))?;
+            if store.conv(&conv)?.is_none() {
+                anyhow::bail!("no conversation {conv}");
+            }
+            let to = match (visitor, agent) {
+                (true, _) => crate::mail::Recipient::Visitor,
+                (false, Some(a)) => {
+                    let a =
+                        protocol::AgentId::new(a).map_err(|e| anyhow::anyhow!("--agent: {e}"))?;
+                    if store.agent(&a)?.is_none() {
+                        anyhow::bail!("no agent {a}");
+                    }
+                    crate::mail::Recipient::Agent(a)
+                }
+                (false, None) => anyhow::bail!("--visitor or --agent"),
+            };
+            let from = from.trim();
+            if from.split('@').count() != 2 || from.starts_with('@') || from.ends_with('@') {
+                anyhow::bail!("--from {from:?} is not an address (kefu@example.com)");
+            }
+            let key = crate::mail::MailKey::new(store.mail_key()?);
+            println!("{}", key.reply_address(from, &conv, &to));
             Ok(())
         }
     }

@@ -27,7 +27,8 @@
 //!   (rate-limited), remembered per site, written to the store coalesced.
 //! - [`push`]: Web Push to agents — who is pushed when, VAPID, and the
 //!   durable outbound queue's sender (a background task).
-//! - [`mail`]: mail out — reply addresses and Message-IDs.
+//! - [`mail`]: mail out — reply addresses and Message-IDs; mail in —
+//!   replies fetched by IMAP become messages ([`mail::inbound`]).
 //! - [`wechat`]: the WeChat Official Account bridge — message pushes in
 //!   (beside [`api`] on the public port), customer-service replies out.
 
@@ -117,6 +118,8 @@ pub struct Config {
     pub webhooks_allow_private: bool,
     /// The first webhook retry's delay (ms).
     pub webhook_retry_ms: u64,
+    /// Mail in: the mailbox replies are fetched from (`--imap-url`).
+    pub imap: Option<mail::inbound::ImapUrl>,
 }
 
 impl Config {
@@ -390,6 +393,16 @@ pub async fn run(
         Arc::new(wechat::courier::WechatCourier::new(app.clone())),
         app.shutdown.clone(),
     ));
+    // Mail in: replies by email, fetched from the mailbox until shutdown.
+    if let Some(url) = app.config.imap.clone() {
+        let key = mail::MailKey::new(app.store.mail_key()?);
+        app.tasks.spawn(mail::inbound::fetch::run(
+            app.clone(),
+            url,
+            key,
+            app.shutdown.clone(),
+        ));
+    }
     // The routing clock: no-answer and away deadlines, queue service.
     app.tasks
         .spawn(routing::clock(app.commit.clone(), app.shutdown.clone()));

@@ -30,6 +30,8 @@
 //!   delivery id (ULID) → [`DeliveryRecord`], the last attempts per endpoint
 //! - `api_keys`: site `\0` key id → [`ApiKeyRecord`] (the key itself is a
 //!   token in `tokens`, stored as its SHA-256 like every token)
+//! - `mail_in`: `m` `\0` Message-ID → [`MailInRecord`] (inbound mail
+//!   processed once); `u` `\0` mailbox → UIDVALIDITY, last UID (u32 BE each)
 //! - the outbound queue (Web Push, webhooks, WeChat replies) is in `chat` too:
 //!   `o` kind-tag job id → [`OutJob`], staged with the
 //!   events that cause it
@@ -44,6 +46,7 @@ mod files;
 mod hooks;
 pub mod keys;
 mod mail;
+mod mail_in;
 mod outbox;
 mod push;
 mod sites;
@@ -53,6 +56,7 @@ pub use agents::{is_bot, AgentRecord, AgentRole, TokenRecord, BOT_ID_PREFIX};
 pub use chat::{encode_cid_hit, CidHit, ConvRecord};
 pub use files::{AddFile, FileRecord};
 pub use hooks::{ApiKeyRecord, DeliveryRecord, WebhookRecord};
+pub use mail_in::MailInRecord;
 pub use outbox::{Kind, OutJob};
 #[cfg(test)]
 pub(crate) use push::sample_job;
@@ -100,6 +104,7 @@ pub struct Store {
     webhooks: sled::Tree,
     hook_log: sled::Tree,
     api_keys: sled::Tree,
+    mail_in: sled::Tree,
 }
 
 fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
@@ -157,6 +162,7 @@ impl Store {
             webhooks: db.open_tree("webhooks")?,
             hook_log: db.open_tree("hook_log")?,
             api_keys: db.open_tree("api_keys")?,
+            mail_in: db.open_tree("mail_in")?,
             data_file,
             probe: dir.join("disk-probe"),
             db,
