@@ -55,11 +55,29 @@ impl Outcome {
     }
 }
 
-/// The id a mail is remembered by when it cannot be parsed (no
-/// Message-ID can be read from it).
+/// The id a mail is remembered by when it cannot be parsed: its
+/// `Message-ID` line if one can be found among the first lines, else
+/// `sha256:` and the hex of its bytes.
 pub fn raw_id(raw: &[u8]) -> String {
-    format!("sha256:{}", hex(&Sha256::digest(raw)))
+    let head = &raw[..raw.len().min(RAW_HEADER_SCAN_BYTES)];
+    let found = String::from_utf8_lossy(head)
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.trim().eq_ignore_ascii_case("message-id").then(|| {
+                value
+                    .trim()
+                    .trim_matches(|c| c == '<' || c == '>')
+                    .to_string()
+            })
+        })
+        .filter(|id| !id.is_empty() && id.len() <= protocol::limits::MAX_EMAIL_BYTES);
+    found.unwrap_or_else(|| format!("sha256:{}", hex(&Sha256::digest(raw))))
 }
+
+/// How much of a mail that cannot be parsed is searched for its Message-ID.
+const RAW_HEADER_SCAN_BYTES: usize = 64 * 1024;
 
 /// Processes one mail: remembered by Message-ID once it is decided
 /// (durably, before the caller marks it on the server).
@@ -347,6 +365,17 @@ mod tests {
         assert_ne!(a, cid_base("abd@example.com"));
         assert!(Cid::new(a.clone()).is_ok());
         assert!(Cid::new(format!("{a}.10")).is_ok());
+    }
+
+    /// A malformed mail is remembered by its Message-ID line when it has
+    /// one, else by its bytes.
+    #[test]
+    fn ids_of_unreadable_mail() {
+        let raw = b"From: a@b\r\nMessage-Id: <x.1@b>\r\nContent-Type: multipart/mixed\r\n\r\n";
+        assert_eq!(raw_id(raw), "x.1@b");
+        let raw = b"garbage\n\nMessage-ID: <late@b>";
+        assert!(raw_id(raw).starts_with("sha256:"));
+        assert_eq!(raw_id(raw), raw_id(raw));
     }
 
     #[test]

@@ -26,6 +26,7 @@ use super::url::{ImapUrl, Security};
 use crate::mail::MailKey;
 use crate::App;
 use async_imap::extensions::idle::IdleResponse;
+use async_imap::types::UnsolicitedResponse;
 use async_imap::{Client, Session};
 use futures_util::StreamExt;
 use protocol::limits::MAX_INBOUND_MAIL_BYTES;
@@ -218,24 +219,35 @@ async fn session(
     let validity = mailbox.uid_validity.unwrap_or(0);
     tracing::info!(url = %url.redacted(), idle, uid_validity = validity, "mail in: watching the mailbox");
     let mailbox_key = url.mailbox_key();
+    // The server's unsolicited EXISTS/RECENT are hints that mail came;
+    // the UID search is the truth. A clone of the channel async-imap
+    // puts them in, so they can be read while IDLE holds the session.
+    let hints = s.unsolicited_responses.clone();
     loop {
+        // Hints so far are covered by the search this round makes.
+        while hints.try_recv().is_ok() {}
         while round(app, key, &mut s, &mailbox_key, validity).await? {}
-        // Unsolicited EXISTS/EXPUNGE were only a hint: the UID search
-        // is the truth. Drain them so they never pile up.
-        while s.unsolicited_responses.try_recv().is_ok() {}
         if shutdown.is_cancelled() {
             return Ok(());
+        }
+        // Mail that came during the round is read before waiting.
+        if new_mail(&hints) {
+            continue;
         }
         if idle {
             let mut h = s.idle();
             timed("IDLE", h.init()).await?;
-            let (wait, _stop) = h.wait_with_timeout(IDLE_RENEW);
-            let r = tokio::select! {
-                r = wait => r?,
-                _ = shutdown.cancelled() => return Ok(()),
-            };
-            if let IdleResponse::NewData(_) = r {
-                tracing::debug!("mail in: the server says the mailbox changed");
+            // The server may report mail as IDLE starts (before its
+            // continuation): then there is nothing to wait for.
+            if !new_mail(&hints) {
+                let (wait, _stop) = h.wait_with_timeout(IDLE_RENEW);
+                let r = tokio::select! {
+                    r = wait => r?,
+                    _ = shutdown.cancelled() => return Ok(()),
+                };
+                if let IdleResponse::NewData(_) = r {
+                    tracing::debug!("mail in: the server says the mailbox changed");
+                }
             }
             s = timed("DONE", h.done()).await?;
         } else {
@@ -246,6 +258,19 @@ async fn session(
             timed("NOOP", s.noop()).await?;
         }
     }
+}
+
+/// Whether the server said new mail came (EXISTS or RECENT) since the
+/// hints were last read; reads them all.
+fn new_mail(hints: &async_channel::Receiver<UnsolicitedResponse>) -> bool {
+    let mut any = false;
+    while let Ok(h) = hints.try_recv() {
+        any |= matches!(
+            h,
+            UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_)
+        );
+    }
+    any
 }
 
 /// Processes up to [`FETCH_BATCH`] new mails; true when there may be more.
@@ -295,6 +320,12 @@ async fn round(
                 Outcome::Ignored("removed".into())
             }
         };
+        if outcome == Outcome::Duplicate {
+            tracing::info!(
+                uid,
+                "mail in: already processed (the same Message-ID); only flagged"
+            );
+        }
         if let Outcome::Retry(why) = outcome {
             return Err(other(format!("mail UID {uid} not processed: {why}")));
         }
