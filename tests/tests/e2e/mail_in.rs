@@ -48,6 +48,11 @@ impl Setup {
 async fn setup(query: &str) -> Result<Setup> {
     let imap = Dovecot::start().await?;
     let url = imap.url(query);
+    setup_with(imap, url).await
+}
+
+/// [`setup`] with a server and `--imap-url` of the test's choosing.
+async fn setup_with(imap: Dovecot, url: String) -> Result<Setup> {
     let mut relay =
         Relay::start_logged(BIN, "warn,relay::mail=info", &["--imap-url", &url]).await?;
     let mut v = Ws::connect(&relay).await?;
@@ -421,5 +426,60 @@ async fn nothing_is_processed_twice_across_a_restart() -> Result<()> {
         !log.contains("already processed"),
         "nothing fetched again:\n{log}"
     );
+    Ok(())
+}
+
+/// Over TLS: implicit TLS (`imaps://`) and STARTTLS required
+/// (`imap://…?starttls=required`), each trusting the test's CA (`ca=`),
+/// the relay logs in and fetches; without the CA the server's certificate
+/// is refused, the relay keeps retrying, and nothing is fetched.
+#[tokio::test]
+async fn mail_is_fetched_over_tls_and_starttls() -> Result<()> {
+    for (kind, trusted) in [("imaps", true), ("starttls", true), ("imaps", false)] {
+        let imap = Dovecot::start_tls().await?;
+        let url = match kind {
+            "imaps" => imap.tls_url(),
+            _ => format!(
+                "{}&ca={}",
+                imap.url("starttls=required"),
+                imap.ca().display()
+            ),
+        };
+        let url = if trusted {
+            url
+        } else {
+            url.split('?').next().unwrap_or_default().to_string()
+        };
+        let mut s = setup_with(imap, url.clone()).await?;
+        s.imap.deliver(&mail(
+            "ann@example.com",
+            &s.visitor_addr,
+            "over-tls@example.com",
+            "",
+            "Sent over TLS",
+        ))?;
+        if !trusted {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            let log = s.relay.log_text();
+            assert!(
+                log.contains("IMAP connection failed") && log.contains("certificate"),
+                "{url}: {log}"
+            );
+            assert_eq!(messages(&s.relay, &s.conv).await?.len(), 1);
+            assert!(s.imap.mails()?.iter().all(|(_, f)| !f.contains('S')));
+            continue;
+        }
+        s.imap
+            .until_all_seen(1, MAIL_WAIT)
+            .await
+            .with_context(|| format!("{url}: {}", s.diagnose()))?;
+        let msgs = messages(&s.relay, &s.conv).await?;
+        assert_eq!(msgs.len(), 2, "{url}: {msgs:?}");
+        assert!(
+            s.imap.log().contains("TLS"),
+            "{url}: the login was secured: {}",
+            s.imap.log()
+        );
+    }
     Ok(())
 }
