@@ -11,7 +11,7 @@
 //! and the Message-IDs keep it from being processed twice.
 //!
 //! Between rounds it waits in IDLE (RFC 2177) where the server has it,
-//! renewed every [`IDLE_RENEW`], else it polls every `poll` (see
+//! renewed at least every [`IDLE_RENEW`], else it polls every `poll` (see
 //! [`super::url::POLL_INTERVAL`]). Any error drops the connection and
 //! reconnects after a backoff doubling from [`BACKOFF_FIRST`] to
 //! [`BACKOFF_MAX`] (reset by a login that works).
@@ -41,9 +41,10 @@ pub const BACKOFF_FIRST: Duration = Duration::from_secs(1);
 /// Longest wait between reconnects (a server down for hours is tried
 /// every few minutes, not hammered).
 pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
-/// IDLE is ended and issued again this often: RFC 2177 has servers drop
-/// clients idle for 30 minutes.
-pub const IDLE_RENEW: Duration = Duration::from_secs(25 * 60);
+/// IDLE is ended and issued again at least this often: RFC 2177 has
+/// servers drop clients idle for 30 minutes, and the DONE (answered within
+/// [`IO_TIMEOUT`]) finds a connection that died without a word.
+pub const IDLE_RENEW: Duration = Duration::from_secs(10 * 60);
 /// Connecting, TLS and the greeting, each; and any one command.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(60);
 /// Mails fetched per round before the server is asked again (bounds a
@@ -241,12 +242,16 @@ async fn session(
             // continuation): then there is nothing to wait for.
             if !new_mail(&hints) {
                 let (wait, _stop) = h.wait_with_timeout(IDLE_RENEW);
-                let r = tokio::select! {
-                    r = wait => r?,
+                // The wait's own timeout restarts with every keepalive the
+                // server sends; the sleep bounds the IDLE as a whole.
+                tokio::select! {
+                    r = wait => {
+                        if let IdleResponse::NewData(_) = r? {
+                            tracing::debug!("mail in: the server says the mailbox changed");
+                        }
+                    }
+                    _ = tokio::time::sleep(IDLE_RENEW) => {}
                     _ = shutdown.cancelled() => return Ok(()),
-                };
-                if let IdleResponse::NewData(_) = r {
-                    tracing::debug!("mail in: the server says the mailbox changed");
                 }
             }
             s = timed("DONE", h.done()).await?;
