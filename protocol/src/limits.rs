@@ -337,6 +337,10 @@ pub const MAX_INBOUND_MAIL_BYTES: usize = 25 * 1024 * 1024;
 /// Attachments of one inbound mail stored as files (each its own
 /// message after the first); further ones are skipped and logged.
 pub const MAX_INBOUND_MAIL_ATTACHMENTS: usize = 10;
+/// Replies by email one conversation takes per minute; more are refused
+/// (and logged): a person answers a few times a minute at most, a loop
+/// between two robots much more often.
+pub const MAX_INBOUND_MAILS_PER_CONV_PER_MINUTE: u32 = 10;
 /// Links in visitor mail (continuity, transcript, unsubscribe, rating)
 /// stay valid this long.
 pub const MAIL_LINK_MAX_AGE_S: u64 = 30 * 24 * 3600;

@@ -258,7 +258,15 @@ Content-Type: multipart/mixed\r\n\r\nno boundary anywhere\r\n",
         "",
         "Refund approved!",
     ))?;
-    s.imap.until_all_seen(6, MAIL_WAIT).await?;
+    // A copy of the relay's own mail (its Message-ID) is no reply.
+    s.imap.deliver(&mail(
+        "ann@example.com",
+        &s.visitor_addr,
+        &format!("kefu.{}.job1@kefu.test", s.conv),
+        "",
+        "Your conversation has a new reply",
+    ))?;
+    s.imap.until_all_seen(7, MAIL_WAIT).await?;
     let msgs = messages(&s.relay, &s.conv).await?;
     assert_eq!(msgs.len(), 1, "only the visitor's first message: {msgs:?}");
     let log = s.relay.log_text();
@@ -268,6 +276,7 @@ Content-Type: multipart/mixed\r\n\r\nno boundary anywhere\r\n",
         ("ooo2@example.com", "ignored"),
         ("bad@example.com", "malformed"),
         ("impostor@example.com", "not that agent's registered email"),
+        ("job1@kefu.test", "the relay's own mail"),
     ] {
         assert!(
             log.lines().any(|l| l.contains(id) && l.contains(why)),
@@ -283,10 +292,32 @@ Content-Type: multipart/mixed\r\n\r\nno boundary anywhere\r\n",
         "",
         "Real reply",
     ))?;
-    s.imap.until_all_seen(7, MAIL_WAIT).await?;
+    s.imap.until_all_seen(8, MAIL_WAIT).await?;
     let msgs = messages(&s.relay, &s.conv).await?;
     assert_eq!(msgs.len(), 2, "{msgs:?}");
     assert_eq!(msgs[1]["text"], "Real reply");
+    Ok(())
+}
+
+/// More replies a minute into one conversation than a person writes are
+/// refused (a loop between two robots ends there).
+#[tokio::test]
+async fn a_flood_into_one_conversation_is_cut_off() -> Result<()> {
+    let mut s = setup("").await?;
+    let max = protocol::limits::MAX_INBOUND_MAILS_PER_CONV_PER_MINUTE as usize;
+    for i in 0..max + 2 {
+        s.imap.deliver(&mail(
+            "ann@example.com",
+            &s.visitor_addr,
+            &format!("flood-{i}@example.com"),
+            "",
+            &format!("reply {i}"),
+        ))?;
+    }
+    s.imap.until_all_seen(max + 2, MAIL_WAIT).await?;
+    let msgs = messages(&s.relay, &s.conv).await?;
+    assert_eq!(msgs.len(), 1 + max, "{msgs:?}");
+    assert!(s.relay.log_text().contains("mails a minute"));
     Ok(())
 }
 

@@ -21,7 +21,9 @@ use crate::commit::{CommitError, NewMessage, Target};
 use crate::mail::token::{self, MailKey, Recipient};
 use crate::store::{ConvRecord, MailInRecord};
 use crate::App;
-use protocol::limits::{MAX_INBOUND_MAIL_ATTACHMENTS, MAX_TEXT_BYTES};
+use protocol::limits::{
+    MAX_INBOUND_MAILS_PER_CONV_PER_MINUTE, MAX_INBOUND_MAIL_ATTACHMENTS, MAX_TEXT_BYTES,
+};
 use protocol::{Attachment, Author, Cid, Side};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -128,6 +130,10 @@ async fn decide(app: &Arc<App>, key: &MailKey, mail: &Inbound) -> Outcome {
     if let Some(why) = &mail.automatic {
         return Outcome::Ignored(format!("sent by a program ({why})"));
     }
+    // A copy of the relay's own mail (a Bcc, a forward of it): never a reply.
+    if token::conv_of_message_id(&mail.message_id).is_some() {
+        return Outcome::Ignored("the relay's own mail (its Message-ID is kefu's)".into());
+    }
     let tokens: Vec<_> = mail
         .recipients
         .iter()
@@ -164,6 +170,19 @@ async fn decide(app: &Arc<App>, key: &MailKey, mail: &Inbound) -> Outcome {
         Ok(s) => s,
         Err(o) => return o,
     };
+    if app
+        .limiter
+        .hit(
+            &format!("mail-in:{}", conv.id),
+            MAX_INBOUND_MAILS_PER_CONV_PER_MINUTE,
+        )
+        .is_err()
+    {
+        return Outcome::Refused(format!(
+            "more than {MAX_INBOUND_MAILS_PER_CONV_PER_MINUTE} mails a minute into conversation {}",
+            conv.id
+        ));
+    }
     let text = clip(mail.text.clone());
     let files = attachments(app, mail, &conv, from.side, &from.id).await;
     if text.is_empty() && files.is_empty() {
