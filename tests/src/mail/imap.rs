@@ -327,15 +327,21 @@ mailbox_idle_check_interval = 1 secs
 
     /// Waits until every mail in the mailbox is flagged \Seen.
     pub async fn until_all_seen(&self, count: usize, wait: Duration) -> Result<()> {
+        self.until_seen(count, count, wait).await
+    }
+
+    /// Waits until the mailbox holds `count` mails, `seen` of them \Seen.
+    pub async fn until_seen(&self, count: usize, seen: usize, wait: Duration) -> Result<()> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let mails = self.mails()?;
-            if mails.len() == count && mails.iter().all(|(_, f)| f.contains('S')) {
+            let n = mails.iter().filter(|(_, f)| f.contains('S')).count();
+            if mails.len() == count && n == seen {
                 return Ok(());
             }
             if tokio::time::Instant::now() > deadline {
                 return Err(anyhow!(
-                    "expected {count} mails all \\Seen, have {mails:?}\n{}",
+                    "expected {count} mails, {seen} \\Seen, have {mails:?}\n{}",
                     self.log()
                 ));
             }

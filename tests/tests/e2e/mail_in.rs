@@ -407,7 +407,8 @@ Content-Type: multipart/mixed; boundary=\"BOUND\"\r\n\r\n\
 
 /// Across a relay restart nothing is processed twice: the mailbox is read
 /// on from the last UID (polling here, not IDLE), and the mails already
-/// processed are neither fetched again nor stored again.
+/// processed — stored, refused, or not kefu's and left unflagged — are
+/// neither fetched again nor stored again.
 #[tokio::test]
 async fn nothing_is_processed_twice_across_a_restart() -> Result<()> {
     let mut s = setup("idle=no&poll_s=1").await?;
@@ -425,7 +426,24 @@ async fn nothing_is_processed_twice_across_a_restart() -> Result<()> {
         "",
         "Two",
     ))?;
-    s.imap.until_all_seen(2, MAIL_WAIT).await?;
+    // Not kefu's at all (no sub-address): processed, left unflagged.
+    s.imap.deliver(&mail(
+        "colleague@example.com",
+        "kefu@kefu.test",
+        "not-ours@example.com",
+        "",
+        "Lunch?",
+    ))?;
+    s.imap.until_seen(3, 2, MAIL_WAIT).await?;
+    // Its turn came after the others: wait for its log line.
+    let deadline = tokio::time::Instant::now() + MAIL_WAIT;
+    while !s.relay.log_text().contains("not-ours@example.com") {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "not-ours not processed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     s.relay.terminate().await?;
     s.relay.restart().await?;
     s.imap.deliver(&mail(
@@ -435,7 +453,7 @@ async fn nothing_is_processed_twice_across_a_restart() -> Result<()> {
         "",
         "Three",
     ))?;
-    s.imap.until_all_seen(3, MAIL_WAIT).await?;
+    s.imap.until_seen(4, 3, MAIL_WAIT).await?;
     // Processed by now, and given a moment to show any repeat.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let msgs = messages(&s.relay, &s.conv).await?;
@@ -448,6 +466,7 @@ async fn nothing_is_processed_twice_across_a_restart() -> Result<()> {
     for id in [
         "before-restart@example.com",
         "refused-before@example.com",
+        "not-ours@example.com",
         "after-restart@example.com",
     ] {
         let n = log.lines().filter(|l| l.contains(id)).count();

@@ -4,7 +4,9 @@
 //! names the conversation and the recipient it was given to (the visitor,
 //! or one agent), and its HMAC cannot be made without the relay's mail
 //! key. `In-Reply-To`/`References` only confirm it (a mismatch is
-//! logged); a mail without a valid token is refused.
+//! logged); a mail with a token that does not verify is refused, one with
+//! no sub-address at all is not kefu's (left unflagged, for people who
+//! share the mailbox).
 //! - Visitor's token → a visitor message (a `From` other than the
 //!   visitor's known address is logged, not refused: people reply from
 //!   another account of theirs, and the token is what they were given).
@@ -40,6 +42,9 @@ pub enum Outcome {
     Ignored(String),
     /// Not stored, for this reason (logged).
     Refused(String),
+    /// Not a reply to the relay's mail (no reply address of its own among
+    /// the recipients): left unflagged for whoever else reads the mailbox.
+    NotOurs,
     /// Could not be stored now (disk, shutdown): leave it for next time.
     Retry(String),
 }
@@ -52,8 +57,15 @@ impl Outcome {
             Outcome::Duplicate => "already processed".into(),
             Outcome::Ignored(why) => format!("ignored: {why}"),
             Outcome::Refused(why) => format!("refused: {why}"),
+            Outcome::NotOurs => "not a reply to kefu's mail: left as it is".into(),
             Outcome::Retry(why) => format!("not processed yet: {why}"),
         }
+    }
+
+    /// Whether the mail is flagged `\Seen` on the server: all that kefu
+    /// dealt with, not mail for someone else sharing the mailbox.
+    pub fn flag_seen(&self) -> bool {
+        !matches!(self, Outcome::NotOurs | Outcome::Retry(_))
     }
 }
 
@@ -107,7 +119,7 @@ fn remember(app: &App, id: &str, outcome: Outcome, mail: Option<&Inbound>) -> Ou
             tracing::warn!(message_id = %id, from, why, "mail in: not processed, will retry");
             return outcome;
         }
-        Outcome::Stored { .. } => {
+        Outcome::Stored { .. } | Outcome::NotOurs => {
             tracing::info!(message_id = %id, from, outcome = %outcome.describe(), "mail in")
         }
         _ => tracing::warn!(message_id = %id, from, outcome = %outcome.describe(), "mail in"),
@@ -144,11 +156,11 @@ async fn decide(app: &Arc<App>, key: &MailKey, mail: &Inbound) -> Outcome {
             .recipients
             .iter()
             .any(|a| a.split('@').next().is_some_and(|local| local.contains('+')));
-        return Outcome::Refused(if tagged {
-            "the reply token does not verify (forged or damaged)".into()
+        return if tagged {
+            Outcome::Refused("the reply token does not verify (forged or damaged)".into())
         } else {
-            "no reply address of this relay among the recipients".into()
-        });
+            Outcome::NotOurs
+        };
     };
     if tokens.iter().any(|t| t.0 != conv_id) {
         return Outcome::Refused("reply tokens for different conversations".into());

@@ -2,8 +2,9 @@
 //!
 //! Each round reads every mail with a UID above the last one processed
 //! (kept in the store per mailbox, with the mailbox's UIDVALIDITY), hands
-//! it to [`deliver`], then flags it `\Seen` on the server and moves the
-//! mark on. Mail is never deleted or moved: the mailbox stays the archive
+//! it to [`deliver`], then flags it `\Seen` on the server (unless it is
+//! no reply to kefu's mail at all: that stays as it is, for people who
+//! share the mailbox) and moves the mark on. Mail is never deleted or moved: the mailbox stays the archive
 //! of what came in, and `\Seen` shows a person reading it what kefu has
 //! done. A mail processed but not yet flagged when the relay stops is
 //! recognised by its Message-ID next time and only flagged; if the
@@ -334,11 +335,13 @@ async fn round(
         if let Outcome::Retry(why) = outcome {
             return Err(other(format!("mail UID {uid} not processed: {why}")));
         }
-        timed(
-            "UID STORE",
-            collect(s.uid_store(uid.to_string(), "+FLAGS.SILENT (\\Seen)")),
-        )
-        .await?;
+        if outcome.flag_seen() {
+            timed(
+                "UID STORE",
+                collect(s.uid_store(uid.to_string(), "+FLAGS.SILENT (\\Seen)")),
+            )
+            .await?;
+        }
         app.store
             .set_mailbox_mark(key, validity, uid)
             .and_then(|()| app.store.sync())
