@@ -82,10 +82,8 @@ pub fn build(
         .to
         .parse()
         .map_err(|_| BuildError::Address(mail.to.clone()))?;
-    let reply_addr = mail
-        .reply_to
-        .parse()
-        .map_err(|_| BuildError::Address(mail.reply_to.clone()))?;
+    let reply_addr = reply_address(&mail.reply_to, domain)
+        .ok_or_else(|| BuildError::Address(mail.reply_to.clone()))?;
     let name = |n: &str| Some(super::display_name(n)).filter(|n| !n.is_empty());
     let to = Mailbox::new(mail.to_name.as_deref().and_then(name), to_addr);
     let sender = Mailbox::new(name(&mail.from_name), from.email.clone());
@@ -110,6 +108,30 @@ pub fn build(
     };
     Ok(m)
 }
+
+/// A reply address the relay made ([`super::MailKey::reply_address`]):
+/// the sender's local part, `+`, a base32 token, `@` the sender's domain.
+/// An agent's token makes the local part longer than RFC 5321's 64
+/// octets, which lettre's parser refuses; this one is built only from
+/// characters that need no quoting, so it is taken as it is.
+fn reply_address(addr: &str, domain: &str) -> Option<lettre::Address> {
+    if let Ok(a) = addr.parse() {
+        return Some(a);
+    }
+    let (user, d) = addr.rsplit_once('@')?;
+    let safe = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '_' | '-');
+    (d.eq_ignore_ascii_case(domain)
+        && !user.is_empty()
+        && user.len() <= MAX_REPLY_LOCAL_PART
+        && user.chars().all(safe)
+        && !user.starts_with('.')
+        && !user.ends_with('.')
+        && !user.contains(".."))
+    .then(|| lettre::Address::new_dangerous(user, d))
+}
+
+/// Longest local part of a reply address taken ([`reply_address`]).
+const MAX_REPLY_LOCAL_PART: usize = 128;
 
 pub struct Courier {
     mailer: Arc<Mailer>,
@@ -274,6 +296,17 @@ mod tests {
                 "{l:?} in {head}"
             );
         }
+    }
+
+    /// An agent's reply address (its local part over 64 octets) is taken;
+    /// anything else that fails lettre's parser is not.
+    #[test]
+    fn long_reply_addresses_of_our_own_are_taken() {
+        let long = format!("kefu+{}@example.com", "a".repeat(69));
+        assert!(reply_address(&long, "example.com").is_some());
+        assert!(reply_address(&long, "other.example").is_none());
+        assert!(reply_address("kefu+a b@example.com", "example.com").is_none());
+        assert!(reply_address("kefu+a\r\nBcc: x@example.com", "example.com").is_none());
     }
 
     /// An address that is not one is refused when the mail is built.
