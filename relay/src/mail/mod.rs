@@ -581,7 +581,7 @@ impl Mailer {
                 to_name: Some(display_name(&a.name)),
                 from_name: format!("{name} · {site_name}"),
                 reply_to: self.key.reply_address(
-                    &self.from.email.to_string(),
+                    self.from.email.as_ref(),
                     &rec.id,
                     &Recipient::Agent(a.id.clone()),
                 ),
@@ -673,7 +673,7 @@ impl Mailer {
             to: email,
             from_name: site_name.clone(),
             reply_to: self.key.reply_address(
-                &self.from.email.to_string(),
+                self.from.email.as_ref(),
                 &rec.id,
                 &Recipient::Visitor,
             ),
@@ -758,7 +758,7 @@ impl Mailer {
             to: email,
             from_name: site_name.clone(),
             reply_to: self.key.reply_address(
-                &self.from.email.to_string(),
+                self.from.email.as_ref(),
                 &rec.id,
                 &Recipient::Visitor,
             ),

@@ -168,11 +168,29 @@ async fn agents_mail_choices_are_respected() -> Result<()> {
     .await?;
     ensure!(s == 200 && v["mail"] == "mine", "{s} {v}");
 
+    // An agent whose mailbox the server refuses for good (550).
+    let (s, carl) = api(
+        &relay,
+        DEMO_TOKEN,
+        "POST",
+        "/v1/api/agents",
+        Some(json!({"name": "Carl", "email": "reject-carl@example.com", "password": "correct horse 12", "sites": ["demo"]})),
+    )
+    .await?;
+    ensure!(s == 201, "{s} {carl}");
+
     let (_v, _conv) = visitor(&relay, "mv2", Value::Null, "Pricing question").await?;
     let got = smtp.wait_for("bob@example.com", 1, MAIL_WAIT).await?;
     ensure!(got[0].text.contains("Pricing question"));
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     ensure!(smtp.mails_to(OWNER).is_empty(), "the owner chose none");
+    // A permanent refusal drops the mail: tried once, not retried
+    // (retries start 200 ms apart here).
+    ensure!(
+        smtp.refused() == vec!["reject-carl@example.com".to_string()],
+        "{:?}",
+        smtp.refused()
+    );
     ensure!(
         smtp.mails().len() == 1,
         "only Bob: {:?}",
@@ -369,6 +387,34 @@ async fn transcripts_carry_messages_never_notes_and_headers_cannot_be_injected()
     );
     ensure!(t.count("List-Unsubscribe") == 1 && t.count("Bcc") == 0 && t.count("X-Injected") == 0);
     ensure!(smtp.mails_to("victim@evil.test").is_empty());
+    // Asked while open: one more at close, with what was said after.
+    reply(&mut a, &conv, "c2", "Anything else I can do?").await?;
+    a.send(json!({"type": "close", "conv": conv})).await?;
+    // (Eve has an address now: her unread replies are mailed too; only
+    // transcripts are counted here.)
+    let transcripts = || -> Vec<Mail> {
+        smtp.mails_to("eve@example.com")
+            .into_iter()
+            .filter(|m| {
+                m.header("Subject")
+                    .is_some_and(|s| s.starts_with("Your chat with"))
+            })
+            .collect()
+    };
+    let end = tokio::time::Instant::now() + MAIL_WAIT;
+    while transcripts().len() < 2 && tokio::time::Instant::now() < end {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let got = transcripts();
+    ensure!(got.len() == 2, "a transcript at close: {}", got.len());
+    ensure!(
+        got[1].text.contains("Anything else I can do?"),
+        "{}",
+        got[1].text
+    );
+    ensure!(got[1].message_id() != got[0].message_id());
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    ensure!(transcripts().len() == 2, "one transcript at close");
     // The address is now the visitor's.
     let (s, vis) = api(
         &relay,
@@ -381,6 +427,39 @@ async fn transcripts_carry_messages_never_notes_and_headers_cannot_be_injected()
     ensure!(
         s == 200 && vis.to_string().contains("eve@example.com"),
         "{s} {vis}"
+    );
+    Ok(())
+}
+
+/// A site whose widget speaks Chinese mails its agents in Chinese.
+#[tokio::test]
+async fn chinese_sites_mail_in_chinese() -> Result<()> {
+    let smtp = Smtp::start().await?;
+    let relay = relay_with(&smtp).await?;
+    let (s, site) = api(&relay, DEMO_TOKEN, "GET", "/v1/api/sites/demo", None).await?;
+    ensure!(s == 200, "{site}");
+    let mut widget = site["widget"].clone();
+    widget["language"] = json!("zh-CN");
+    let (s, v) = api(
+        &relay,
+        DEMO_TOKEN,
+        "PATCH",
+        "/v1/api/sites/demo",
+        Some(json!({"widget": widget})),
+    )
+    .await?;
+    ensure!(s == 200, "{s} {v}");
+    visitor(&relay, "mv8", json!({"name": "李雷"}), "你好,在吗?").await?;
+    let m = &smtp.wait_for(OWNER, 1, MAIL_WAIT).await?[0];
+    ensure!(
+        m.header("Subject").unwrap_or_default().contains("有新消息"),
+        "{:?}",
+        m.header("Subject")
+    );
+    ensure!(
+        m.text.contains("打开会话") && m.text.contains("你好,在吗?") && m.text.contains("李雷"),
+        "{}",
+        m.text
     );
     Ok(())
 }
