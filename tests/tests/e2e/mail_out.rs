@@ -127,6 +127,12 @@ async fn agents_away_are_mailed_once_per_conversation() -> Result<()> {
     let mut w = Ws::connect(&plain).await?;
     let welcome = w.hello(visitor_hello("demo", "mv1b", None)).await?;
     ensure!(welcome["mail"] != true, "{welcome}");
+    w.send(send("mv1b-1", "hi")).await?;
+    let ack = w.until_type("ack").await?;
+    w.send(json!({"type": "transcript", "conv": ack["conv"], "email": "x@example.com"}))
+        .await?;
+    let e = w.until_type("error").await?;
+    ensure!(e["code"] == "conflict", "no mail, no transcript: {e}");
     Ok(())
 }
 
