@@ -344,5 +344,7 @@ pub const MAX_INBOUND_MAILS_PER_CONV_PER_MINUTE: u32 = 10;
 /// Links in visitor mail (continuity, transcript, unsubscribe, rating)
 /// stay valid this long.
 pub const MAIL_LINK_MAX_AGE_S: u64 = 30 * 24 * 3600;
+/// Events one mail (a transcript, a continuity mail) reads at most.
+pub const MAX_MAIL_EVENTS: usize = 1000;
 /// Mail jobs are retried for at least this long before they are given up.
 pub const MAIL_RETRY_MAX_AGE_MS: u64 = 48 * 3600 * 1000;

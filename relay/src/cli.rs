@@ -63,7 +63,8 @@ pub enum Command {
         /// The address for this agent (id).
         #[arg(long)]
         agent: Option<String>,
-        /// The relay's sender address the reply address is made from.
+        /// The relay's sender address the reply address is made from
+        /// (`kefu@example.com` or `Name <kefu@example.com>`, as --mail-from).
         #[arg(long, env = "KEFU_MAIL_FROM")]
         from: String,
     },
@@ -165,6 +166,35 @@ pub struct Serve {
     /// `?poll_s=N`, `?ca=/path.pem`. Unset: no mail is read.
     #[arg(long, env = "KEFU_IMAP_URL")]
     pub imap_url: Option<String>,
+    /// Mail: the SMTP server mail goes through. `smtp://host:port`
+    /// (plain), `smtp://host:port?tls=starttls` (STARTTLS required;
+    /// `?tls=opportunistic` when offered), `smtps://host:port` (TLS from
+    /// the start); `user:pass@` before the host to log in. Unset: the
+    /// relay sends no mail and the widget never mentions email.
+    #[arg(long, env = "KEFU_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// Mail: the sender, `Name <kefu@example.com>`; replies come back to
+    /// this address with a token (`kefu+TOKEN@example.com`). Needed with
+    /// --smtp-url.
+    #[arg(long, env = "KEFU_MAIL_FROM")]
+    pub mail_from: Option<String>,
+    /// Mail: the first retry's delay in ms (doubling up to an hour, for
+    /// two days).
+    #[arg(long, env = "KEFU_MAIL_RETRY_MS", default_value_t = crate::mail::send::RETRY_FIRST_MS)]
+    pub mail_retry_ms: u64,
+    /// Mail: how long one minute of a site's continuity delay lasts, in
+    /// ms. Only tests shorten it.
+    #[arg(
+        long,
+        env = "KEFU_MAIL_MINUTE_MS",
+        default_value_t = 60_000,
+        hide = true
+    )]
+    pub mail_minute_ms: u64,
+    /// The address people reach this relay at (`https://chat.example.com`),
+    /// for links in mail. Default: `http://` and the listening address.
+    #[arg(long, env = "KEFU_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 /// WeChat's API host.
@@ -239,6 +269,23 @@ impl Serve {
                     .map_err(|e| anyhow::anyhow!("--imap-url: {e}"))?,
             ),
         };
+        let mail = match (&self.smtp_url, &self.mail_from) {
+            (None, None) => None,
+            (Some(url), Some(from)) => Some(
+                crate::mail::MailConfig::new(url, from, self.mail_retry_ms, self.mail_minute_ms)
+                    .map_err(|e| anyhow::anyhow!(e))?,
+            ),
+            _ => anyhow::bail!("--smtp-url and --mail-from go together"),
+        };
+        let public_url = match self.public_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(u) => match url::Url::parse(u) {
+                Ok(p) if matches!(p.scheme(), "http" | "https") && p.host().is_some() => {
+                    Some(u.trim_end_matches('/').to_string())
+                }
+                _ => anyhow::bail!("--public-url {u:?} is not an http(s):// URL"),
+            },
+        };
         Ok(Config {
             listen,
             metrics_listen,
@@ -266,6 +313,8 @@ impl Serve {
             webhooks_allow_private: self.webhooks_allow_private,
             webhook_retry_ms: self.webhook_retry_ms.max(1),
             imap,
+            mail,
+            public_url,
         })
     }
 }
@@ -372,7 +421,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 (false, None) => anyhow::bail!("--visitor or --agent"),
             };
-            let from = from.trim();
+            // `Name <kefu@example.com>` (as --mail-from takes it) or bare.
+            let from = match (from.rfind('<'), from.rfind('>')) {
+                (Some(a), Some(b)) if a < b => &from[a + 1..b],
+                _ => from.as_str(),
+            }
+            .trim();
             if from.split('@').count() != 2 || from.starts_with('@') || from.ends_with('@') {
                 anyhow::bail!("--from {from:?} is not an address (kefu@example.com)");
             }

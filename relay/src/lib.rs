@@ -27,7 +27,9 @@
 //!   (rate-limited), remembered per site, written to the store coalesced.
 //! - [`push`]: Web Push to agents — who is pushed when, VAPID, and the
 //!   durable outbound queue's sender (a background task).
-//! - [`mail`]: mail out — reply addresses and Message-IDs; mail in —
+//! - [`mail`]: mail out — agents' notices, visitors' unread replies and
+//!   transcripts over SMTP on the outbound queue; reply addresses and
+//!   Message-IDs; the unsubscribe page (beside [`api`]); mail in —
 //!   replies fetched by IMAP become messages ([`mail::inbound`]).
 //! - [`wechat`]: the WeChat Official Account bridge — message pushes in
 //!   (beside [`api`] on the public port), customer-service replies out.
@@ -120,6 +122,11 @@ pub struct Config {
     pub webhook_retry_ms: u64,
     /// Mail in: the mailbox replies are fetched from (`--imap-url`).
     pub imap: Option<mail::inbound::ImapUrl>,
+    /// Mail out (`--smtp-url`, `--mail-from`); `None`: no mail at all.
+    pub mail: Option<mail::MailConfig>,
+    /// The relay's public base URL for links that leave it (mail), without
+    /// a trailing `/`; `None`: `http://` and the bound address.
+    pub public_url: Option<String>,
 }
 
 impl Config {
@@ -158,6 +165,8 @@ pub struct App {
     pub wechat: Arc<wechat::client::Wechat>,
     /// WeChat replies waiting to go out (the outbound queue's).
     pub wechat_replies: Arc<wechat::courier::Replies>,
+    /// Mail out, when configured.
+    pub mail: Option<Arc<mail::Mailer>>,
     pub config: Config,
 }
 
@@ -269,11 +278,30 @@ impl App {
         let push = push::Pusher::open(&store, config.vapid_subject.clone(), metrics.clone())?;
         let hooks = hooks::Hooks::open(store.clone(), config.webhooks_allow_private)?;
         let wechat_replies = wechat::courier::Replies::open(store.clone())?;
-        let outlets = outbox::Outlets::new(vec![
+        let mailer = match &config.mail {
+            Some(m) => {
+                let base = config
+                    .public_url
+                    .clone()
+                    .unwrap_or_else(|| format!("http://{}", config.listen));
+                Some(mail::Mailer::open(
+                    store.clone(),
+                    hub.clone(),
+                    m.clone(),
+                    base,
+                )?)
+            }
+            None => None,
+        };
+        let mut stages = vec![
             push.clone() as Arc<dyn outbox::Stage>,
             hooks.clone() as Arc<dyn outbox::Stage>,
             wechat_replies.clone() as Arc<dyn outbox::Stage>,
-        ]);
+        ];
+        if let Some(m) = &mailer {
+            stages.push(m.clone() as Arc<dyn outbox::Stage>);
+        }
+        let outlets = outbox::Outlets::new(stages);
         let (commit, commit_thread) = commit::Committer::start(
             commit::Parts {
                 store: store.clone(),
@@ -290,6 +318,7 @@ impl App {
             refused: Arc::new(refused::Refused::new(store.clone())),
             wechat: Arc::new(wechat::client::Wechat::new(&config.wechat_api_base)?),
             wechat_replies,
+            mail: mailer,
             store,
             hub,
             commit,
@@ -373,6 +402,10 @@ pub async fn run(
     if let Some(fr) = first_run(&store, &config)? {
         print_first_run(&fr, addr);
     }
+    let mut config = config;
+    if config.public_url.is_none() {
+        config.public_url = Some(format!("http://{addr}"));
+    }
     let (app, commit_thread) = App::start(store.clone(), config)?;
     let refused = tokio::spawn(app.refused.clone().run(app.shutdown.clone()));
     // The outbound queues: resumed from the store, end at shutdown.
@@ -393,6 +426,14 @@ pub async fn run(
         Arc::new(wechat::courier::WechatCourier::new(app.clone())),
         app.shutdown.clone(),
     ));
+    // Mail: resumed from the store, ends at shutdown.
+    if let Some(m) = &app.mail {
+        app.tasks.spawn(outbox::run(
+            m.queue().clone(),
+            Arc::new(mail::send::Courier::new(m.clone())?),
+            app.shutdown.clone(),
+        ));
+    }
     // Mail in: replies by email, fetched from the mailbox until shutdown.
     if let Some(url) = app.config.imap.clone() {
         let key = mail::MailKey::new(app.store.mail_key()?);

@@ -178,6 +178,34 @@ impl MailKey {
     }
 }
 
+impl MailKey {
+    /// The signature of an unsubscribe link for `email` on `site` (hex
+    /// HMAC-SHA256; the link does not expire: leaving must always work).
+    pub fn unsubscribe_sig(&self, site: &protocol::SiteId, email: &str) -> String {
+        let mut m = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        m.update(b"kefu unsubscribe\0");
+        m.update(site.as_str().as_bytes());
+        m.update(b"\0");
+        m.update(email.to_ascii_lowercase().as_bytes());
+        m.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// Whether `sig` is [`MailKey::unsubscribe_sig`]'s (constant time).
+    pub fn check_unsubscribe(&self, site: &protocol::SiteId, email: &str, sig: &str) -> bool {
+        let want = self.unsubscribe_sig(site, email);
+        want.len() == sig.len()
+            && want
+                .bytes()
+                .zip(sig.to_ascii_lowercase().bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+}
+
 /// The Message-ID of mail job `job` about `conv`, from `domain`.
 pub fn message_id(job: &str, conv: &ConvId, domain: &str) -> String {
     format!("<kefu.{conv}.{job}@{domain}>")
@@ -278,6 +306,23 @@ mod tests {
         let addr = theirs.reply_address("kefu@mail.example", &conv(), &Recipient::Visitor);
         assert!(theirs.read_reply_address(&addr).is_some());
         assert_eq!(ours.read_reply_address(&addr), None);
+    }
+
+    /// An unsubscribe signature holds for its site and address only.
+    #[test]
+    fn unsubscribe_signatures_hold_for_their_address() {
+        let key = MailKey::new([7; 32]);
+        let s = protocol::SiteId::new("s").expect("id");
+        let sig = key.unsubscribe_sig(&s, "Ada@Example.com");
+        assert!(key.check_unsubscribe(&s, "ada@example.com", &sig));
+        assert!(!key.check_unsubscribe(&s, "bob@example.com", &sig));
+        assert!(!key.check_unsubscribe(
+            &protocol::SiteId::new("t").expect("id"),
+            "ada@example.com",
+            &sig
+        ));
+        assert!(!MailKey::new([8; 32]).check_unsubscribe(&s, "ada@example.com", &sig));
+        assert!(!key.check_unsubscribe(&s, "ada@example.com", &sig[..10]));
     }
 
     /// A Message-ID names its conversation; other people's ids name none.

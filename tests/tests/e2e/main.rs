@@ -14,6 +14,7 @@ mod hostile;
 mod integrations;
 mod liveness;
 mod mail_in;
+mod mail_out;
 mod routing;
 mod slow_consumer;
 mod visitors;
