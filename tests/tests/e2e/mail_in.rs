@@ -3,7 +3,8 @@
 //! mailbox as a delivery agent does, the relay fetches it over IMAP
 //! (IDLE, or polling), and what it stores is read back over the agents'
 //! WebSocket and API. Reply addresses come from the relay itself
-//! (`kefu-relay mail-reply-address`), never from a token made here.
+//! (`kefu-relay mail-reply-address`, or the Reply-To of the mail it sent
+//! to a real SMTP receiver), never from a token made here.
 
 use crate::BIN;
 use anyhow::{Context, Result};
@@ -12,6 +13,7 @@ use serde_json::{json, Value};
 use std::time::Duration;
 use tests::frames::*;
 use tests::mail::imap::Dovecot;
+use tests::mail::smtp::Smtp;
 use tests::{api, message_text, Relay, Ws, DEMO_TOKEN};
 
 /// How long the relay may take to fetch and process delivered mail.
@@ -531,5 +533,90 @@ async fn mail_is_fetched_over_tls_and_starttls() -> Result<()> {
             s.imap.log()
         );
     }
+    Ok(())
+}
+
+/// The whole way round, with a real SMTP receiver beside Dovecot: the
+/// visitor left, an agent's reply goes unread, the relay mails it to them;
+/// they answer that mail from their mail client (to its Reply-To, quoting
+/// it, In-Reply-To its Message-ID), the answer is delivered into the
+/// mailbox — and the console sees the visitor's message, once, without
+/// the quoted part.
+#[tokio::test]
+async fn a_reply_to_the_relays_mail_comes_back_into_the_conversation() -> Result<()> {
+    let smtp = Smtp::start().await?;
+    let mut imap = Dovecot::start().await?;
+    let relay = Relay::start_logged(
+        BIN,
+        "warn,relay::mail=info",
+        &[
+            "--smtp-url",
+            &smtp.url(),
+            "--mail-from",
+            "Kefu Support <kefu@kefu.test>",
+            // One minute of the continuity delay lasts 300 ms here.
+            "--mail-minute-ms",
+            "300",
+            "--imap-url",
+            &imap.url(""),
+        ],
+    )
+    .await?;
+    let ada = "ada@example.com";
+    let mut v = Ws::connect(&relay).await?;
+    let mut hello = visitor_hello("demo", "round-trip", None);
+    hello["user"] = json!({"name": "Ada", "email": ada});
+    v.hello(hello).await?;
+    v.send(send("rt-1", "Do you ship to Lyon?")).await?;
+    let conv = v.until_type("ack").await?["conv"]
+        .as_str()
+        .context("conv")?
+        .to_string();
+    v.close().await?;
+    let mut a = agent(&relay).await?;
+    a.send(send_to(&conv, "rt-a1", "Yes, we ship to Lyon."))
+        .await?;
+    a.until(|f| f["type"] == "ack" && f["cid"] == "rt-a1")
+        .await?;
+    let sent = smtp.wait_for(ada, 1, MAIL_WAIT).await?;
+    let m = &sent[0];
+    let reply_to = m.header("Reply-To").context("Reply-To")?;
+    let reply_to = match (reply_to.rfind('<'), reply_to.rfind('>')) {
+        (Some(i), Some(j)) if i < j => &reply_to[i + 1..j],
+        _ => reply_to.trim(),
+    };
+    let quoted: Vec<String> = m.text.lines().map(|l| format!("> {l}")).collect();
+    let raw = format!(
+        "From: Ada <{ada}>\r\nTo: {reply_to}\r\nSubject: Re: {}\r\n\
+Message-ID: <round-trip-reply@example.com>\r\nIn-Reply-To: {mid}\r\nReferences: {mid}\r\n\
+Date: Thu, 03 Dec 2026 09:45:00 +0000\r\nMIME-Version: 1.0\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\r\n\
+Great, I will order tonight.\r\n\r\n\
+On Thu, 3 Dec 2026 at 09:40, Kefu Support <kefu@kefu.test> wrote:\r\n{}\r\n",
+        m.header("Subject").unwrap_or_default(),
+        quoted.join("\r\n"),
+        mid = m.message_id(),
+    );
+    imap.deliver(raw.as_bytes())?;
+    let ev = a
+        .until(|f| message_text(f) == Some("Great, I will order tonight."))
+        .await
+        .with_context(|| relay.log_text())?;
+    assert_eq!(ev["from"]["side"], "visitor");
+    assert_eq!(ev["conv"], conv.as_str());
+    imap.until_all_seen(1, MAIL_WAIT).await?;
+    let texts: Vec<_> = messages(&relay, &conv)
+        .await?
+        .iter()
+        .map(|m| m["text"].clone())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            json!("Do you ship to Lyon?"),
+            json!("Yes, we ship to Lyon."),
+            json!("Great, I will order tonight.")
+        ]
+    );
     Ok(())
 }
