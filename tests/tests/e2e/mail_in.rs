@@ -50,13 +50,14 @@ impl Setup {
 async fn setup(query: &str) -> Result<Setup> {
     let imap = Dovecot::start().await?;
     let url = imap.url(query);
-    setup_with(imap, url).await
+    setup_with(imap, url, &[]).await
 }
 
 /// [`setup`] with a server and `--imap-url` of the test's choosing.
-async fn setup_with(imap: Dovecot, url: String) -> Result<Setup> {
-    let mut relay =
-        Relay::start_logged(BIN, "warn,relay::mail=info", &["--imap-url", &url]).await?;
+async fn setup_with(imap: Dovecot, url: String, extra: &[&str]) -> Result<Setup> {
+    let mut flags = vec!["--imap-url", url.as_str()];
+    flags.extend_from_slice(extra);
+    let mut relay = Relay::start_logged(BIN, "warn,relay::mail=info", &flags).await?;
     let mut v = Ws::connect(&relay).await?;
     v.hello(visitor_hello("demo", "mail-visitor", None)).await?;
     v.send(send("first", "Where is my order?")).await?;
@@ -356,10 +357,13 @@ fn png() -> Vec<u8> {
 }
 
 /// Attachments become files: the first on the reply's message, the next
-/// as a message of its own; a type the site does not take is skipped.
+/// as a message of its own; a type the site does not take, and a file
+/// over `--max-file-bytes`, are skipped and logged.
 #[tokio::test]
 async fn attachments_become_files_on_the_message() -> Result<()> {
-    let mut s = setup("").await?;
+    let imap = Dovecot::start().await?;
+    let url = imap.url("");
+    let mut s = setup_with(imap, url, &["--max-file-bytes", "2000"]).await?;
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
     let part = |name: &str, ctype: &str, bytes: &[u8]| {
         format!(
@@ -374,7 +378,7 @@ Content-Transfer-Encoding: base64\r\n\r\n{}\r\n",
 Message-ID: <with-files@example.com>\r\nMIME-Version: 1.0\r\n\
 Content-Type: multipart/mixed; boundary=\"BOUND\"\r\n\r\n\
 --BOUND\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHere is the photo.\r\n\
-{}{}{}--BOUND--\r\n",
+{}{}{}{}--BOUND--\r\n",
         s.visitor_addr,
         part("parcel.png", "image/png", &png()),
         part("notes.txt", "text/plain", b"box was open\n"),
@@ -383,6 +387,7 @@ Content-Type: multipart/mixed; boundary=\"BOUND\"\r\n\r\n\
             "application/octet-stream",
             b"MZ\x90\x00\x03\x00\x00\x00"
         ),
+        part("big.txt", "text/plain", &[b'x'; 3000]),
     );
     s.imap.deliver(raw.as_bytes())?;
     s.imap.until_all_seen(1, MAIL_WAIT).await?;
@@ -400,9 +405,16 @@ Content-Type: multipart/mixed; boundary=\"BOUND\"\r\n\r\n\
         .await?;
     assert_eq!(got.status(), 200, "{path}");
     assert_eq!(got.bytes().await?.to_vec(), png());
+    let log = s.relay.log_text();
     assert!(
-        s.relay.log_text().contains("run.exe"),
-        "the refused file is logged"
+        log.lines()
+            .any(|l| l.contains("run.exe") && l.contains("not stored")),
+        "the refused type is logged: {log}"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains("big.txt") && l.contains("over the file size limit")),
+        "the oversize file is logged: {log}"
     );
     Ok(())
 }
@@ -502,7 +514,7 @@ async fn mail_is_fetched_over_tls_and_starttls() -> Result<()> {
         } else {
             url.split('?').next().unwrap_or_default().to_string()
         };
-        let mut s = setup_with(imap, url.clone()).await?;
+        let mut s = setup_with(imap, url.clone(), &[]).await?;
         s.imap.deliver(&mail(
             "ann@example.com",
             &s.visitor_addr,

@@ -338,7 +338,11 @@ async fn attachments(
         }
         let site = match app.store.site(&conv.site) {
             Ok(Some(s)) => s,
-            _ => break,
+            other => {
+                tracing::warn!(message_id = %mail.message_id, site = %conv.site, found = ?other.map(|s| s.is_some()),
+                    "mail in: the conversation's site cannot be read; attachments skipped");
+                break;
+            }
         };
         let (app2, owner2, name, bytes) = (
             app.clone(),
