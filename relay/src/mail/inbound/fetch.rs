@@ -4,12 +4,13 @@
 //! (kept in the store per mailbox, with the mailbox's UIDVALIDITY), hands
 //! it to [`deliver`], then flags it `\Seen` on the server (unless it is
 //! no reply to kefu's mail at all: that stays as it is, for people who
-//! share the mailbox) and moves the mark on. Mail is never deleted or moved: the mailbox stays the archive
-//! of what came in, and `\Seen` shows a person reading it what kefu has
-//! done. A mail processed but not yet flagged when the relay stops is
-//! recognised by its Message-ID next time and only flagged; if the
-//! UIDVALIDITY changes (the mailbox was rebuilt), everything is read again
-//! and the Message-IDs keep it from being processed twice.
+//! share the mailbox) and moves the mark on. Mail is never deleted or
+//! moved: the mailbox stays the archive of what came in, and `\Seen`
+//! shows a person reading it what kefu has done. A mail processed but
+//! not yet flagged when the relay stops is recognised by its Message-ID
+//! next time and only flagged; if the UIDVALIDITY changes (the mailbox
+//! was rebuilt), everything is read again and the Message-IDs keep it
+//! from being processed twice.
 //!
 //! Between rounds it waits in IDLE (RFC 2177) where the server has it,
 //! renewed at least every [`IDLE_RENEW`], else it polls every `poll` (see
