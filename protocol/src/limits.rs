@@ -334,9 +334,18 @@ pub const MAX_TRANSCRIPTS_PER_CONV_PER_HOUR: u32 = 3;
 /// Largest inbound mail (RFC 5322 message, attachments included) read by
 /// the IMAP fetcher; bigger ones are marked processed and refused.
 pub const MAX_INBOUND_MAIL_BYTES: usize = 25 * 1024 * 1024;
+/// Attachments of one inbound mail stored as files (each its own
+/// message after the first); further ones are skipped and logged.
+pub const MAX_INBOUND_MAIL_ATTACHMENTS: usize = 10;
+/// Replies by email one conversation takes per minute; more are refused
+/// (and logged): a person answers a few times a minute at most, a loop
+/// between two robots much more often.
+pub const MAX_INBOUND_MAILS_PER_CONV_PER_MINUTE: u32 = 10;
 /// Links in visitor mail (continuity, transcript, unsubscribe, rating)
 /// stay valid this long.
 pub const MAIL_LINK_MAX_AGE_S: u64 = 30 * 24 * 3600;
+/// Events one mail (a transcript, a continuity mail) reads at most.
+pub const MAX_MAIL_EVENTS: usize = 1000;
 /// Mail jobs are retried for at least this long before they are given up.
 pub const MAIL_RETRY_MAX_AGE_MS: u64 = 48 * 3600 * 1000;
 /// Form answers (`contact` cids) a visitor's record remembers, so a

@@ -51,6 +51,23 @@ pub enum Command {
         #[arg(long = "site", required = true)]
         sites: Vec<String>,
     },
+    /// Print the reply address of a conversation for its visitor or one
+    /// agent (what mail about it is sent with; replies to it come back in).
+    #[command(group(clap::ArgGroup::new("to").required(true).args(["visitor", "agent"])))]
+    MailReplyAddress {
+        #[arg(long)]
+        conv: String,
+        /// The address for the conversation's visitor.
+        #[arg(long)]
+        visitor: bool,
+        /// The address for this agent (id).
+        #[arg(long)]
+        agent: Option<String>,
+        /// The relay's sender address the reply address is made from
+        /// (`kefu@example.com` or `Name <kefu@example.com>`, as --mail-from).
+        #[arg(long, env = "KEFU_MAIL_FROM")]
+        from: String,
+    },
 }
 
 /// Loopback, so only the box itself (or a scraper on it) reads the
@@ -143,6 +160,41 @@ pub struct Serve {
     /// Webhooks: the first retry's delay in ms (doubling up to an hour).
     #[arg(long, env = "KEFU_WEBHOOK_RETRY_MS", default_value_t = crate::hooks::send::RETRY_FIRST_MS)]
     pub webhook_retry_ms: u64,
+    /// Mail in: the mailbox replies to kefu's mail arrive in, fetched by
+    /// IMAP: `imaps://user:password@host[:port]/INBOX`, or `imap://…`
+    /// (STARTTLS). Flags: `?starttls=required|auto|no`, `?idle=no`,
+    /// `?poll_s=N`, `?ca=/path.pem`. Unset: no mail is read.
+    #[arg(long, env = "KEFU_IMAP_URL")]
+    pub imap_url: Option<String>,
+    /// Mail: the SMTP server mail goes through. `smtp://host:port`
+    /// (plain), `smtp://host:port?tls=starttls` (STARTTLS required;
+    /// `?tls=opportunistic` when offered), `smtps://host:port` (TLS from
+    /// the start); `user:pass@` before the host to log in. Unset: the
+    /// relay sends no mail and the widget never mentions email.
+    #[arg(long, env = "KEFU_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// Mail: the sender, `Name <kefu@example.com>`; replies come back to
+    /// this address with a token (`kefu+TOKEN@example.com`). Needed with
+    /// --smtp-url.
+    #[arg(long, env = "KEFU_MAIL_FROM")]
+    pub mail_from: Option<String>,
+    /// Mail: the first retry's delay in ms (doubling up to an hour, for
+    /// two days).
+    #[arg(long, env = "KEFU_MAIL_RETRY_MS", default_value_t = crate::mail::send::RETRY_FIRST_MS)]
+    pub mail_retry_ms: u64,
+    /// Mail: how long one minute of a site's continuity delay lasts, in
+    /// ms. Only tests shorten it.
+    #[arg(
+        long,
+        env = "KEFU_MAIL_MINUTE_MS",
+        default_value_t = 60_000,
+        hide = true
+    )]
+    pub mail_minute_ms: u64,
+    /// The address people reach this relay at (`https://chat.example.com`),
+    /// for links in mail. Default: `http://` and the listening address.
+    #[arg(long, env = "KEFU_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 /// WeChat's API host.
@@ -210,6 +262,30 @@ impl Serve {
                 "--wechat-api-base {wechat_api_base:?} is not an http(s)://host[:port] URL"
             ),
         }
+        let imap = match self.imap_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(u) => Some(
+                crate::mail::inbound::ImapUrl::parse(u)
+                    .map_err(|e| anyhow::anyhow!("--imap-url: {e}"))?,
+            ),
+        };
+        let mail = match (&self.smtp_url, &self.mail_from) {
+            (None, None) => None,
+            (Some(url), Some(from)) => Some(
+                crate::mail::MailConfig::new(url, from, self.mail_retry_ms, self.mail_minute_ms)
+                    .map_err(|e| anyhow::anyhow!(e))?,
+            ),
+            _ => anyhow::bail!("--smtp-url and --mail-from go together"),
+        };
+        let public_url = match self.public_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(u) => match url::Url::parse(u) {
+                Ok(p) if matches!(p.scheme(), "http" | "https") && p.host().is_some() => {
+                    Some(u.trim_end_matches('/').to_string())
+                }
+                _ => anyhow::bail!("--public-url {u:?} is not an http(s):// URL"),
+            },
+        };
         Ok(Config {
             listen,
             metrics_listen,
@@ -236,6 +312,9 @@ impl Serve {
             wechat_api_base,
             webhooks_allow_private: self.webhooks_allow_private,
             webhook_retry_ms: self.webhook_retry_ms.max(1),
+            imap,
+            mail,
+            public_url,
         })
     }
 }
@@ -317,6 +396,42 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             // CLI tokens are for integrations: they do not expire.
             let (_, token) = auth::create_agent(&store, new, None)?;
             println!("{token}");
+            Ok(())
+        }
+        Some(Command::MailReplyAddress {
+            conv,
+            visitor,
+            agent,
+            from,
+        }) => {
+            let store = Store::open(&data_dir.join("sled"))?;
+            let conv = protocol::ConvId::new(conv).map_err(|e| anyhow::anyhow!("--conv: {e}"))?;
+            if store.conv(&conv)?.is_none() {
+                anyhow::bail!("no conversation {conv}");
+            }
+            let to = match (visitor, agent) {
+                (true, _) => crate::mail::Recipient::Visitor,
+                (false, Some(a)) => {
+                    let a =
+                        protocol::AgentId::new(a).map_err(|e| anyhow::anyhow!("--agent: {e}"))?;
+                    if store.agent(&a)?.is_none() {
+                        anyhow::bail!("no agent {a}");
+                    }
+                    crate::mail::Recipient::Agent(a)
+                }
+                (false, None) => anyhow::bail!("--visitor or --agent"),
+            };
+            // `Name <kefu@example.com>` (as --mail-from takes it) or bare.
+            let from = match (from.rfind('<'), from.rfind('>')) {
+                (Some(a), Some(b)) if a < b => &from[a + 1..b],
+                _ => from.as_str(),
+            }
+            .trim();
+            if from.split('@').count() != 2 || from.starts_with('@') || from.ends_with('@') {
+                anyhow::bail!("--from {from:?} is not an address (kefu@example.com)");
+            }
+            let key = crate::mail::MailKey::new(store.mail_key()?);
+            println!("{}", key.reply_address(from, &conv, &to));
             Ok(())
         }
     }

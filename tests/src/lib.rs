@@ -8,7 +8,9 @@
 //! - [`frames`]: small builders for client frames.
 //! - [`proxy`]: the fault-injecting TCP proxy; [`soak`]: the soak clients.
 //! - [`wechat`]: a WeChat API stand-in and the pushes WeChat sends.
+//! - [`mail`]: real mail servers on loopback: an SMTP receiver, Dovecot for IMAP.
 
+pub mod mail;
 pub mod proxy;
 pub mod soak;
 pub mod wechat;

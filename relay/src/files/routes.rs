@@ -404,6 +404,46 @@ pub(crate) fn store_fetched(
     store_upload(&u, body, kind).map(|(_, rec)| rec)
 }
 
+/// Stores a file that came attached to a mail as the upload of its sender
+/// (`side`, `owner`: the visitor or the agent the reply token names),
+/// checked as an upload is: the size limit, the site's file types, the
+/// visitor's quota; thumbnailed. Blocking: call it off the async workers.
+/// The error says why a file was not stored.
+pub(crate) fn store_mailed(
+    app: Arc<App>,
+    site: &SiteRecord,
+    side: Side,
+    owner: &str,
+    name: &str,
+    body: &[u8],
+) -> Result<FileRecord, String> {
+    if body.len() as u64 > app.config.max_file_bytes {
+        return Err(format!(
+            "{} bytes; files are at most {}",
+            body.len(),
+            app.config.max_file_bytes
+        ));
+    }
+    let allowed = site.widget.effective_file_types(&app.config.file_types);
+    let kind = sniff(body)
+        .filter(|k| allowed.contains(&k.class))
+        .ok_or_else(|| "not a file this site accepts".to_string())?;
+    let u = Uploader {
+        app,
+        site: site.id.clone(),
+        side,
+        owner: owner.to_string(),
+        name: clean_name(name),
+        allowed,
+    };
+    store_upload(&u, body, kind)
+        .map(|(_, rec)| rec)
+        .map_err(|r| match r.find::<crate::reply::Problem>() {
+            Some(p) => p.0.message.clone(),
+            None => format!("{r:?}"),
+        })
+}
+
 fn store_upload(
     u: &Uploader,
     body: &[u8],

@@ -13,6 +13,8 @@ mod first_run;
 mod hostile;
 mod integrations;
 mod liveness;
+mod mail_in;
+mod mail_out;
 mod offline;
 mod routing;
 mod slow_consumer;
