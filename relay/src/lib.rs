@@ -310,6 +310,14 @@ impl App {
         });
         Ok((app, commit_thread))
     }
+
+    /// Whether this relay sends mail to visitors: then the offline form
+    /// needs an email (the widget asks for one, told by `welcome.mail`).
+    /// No mail configuration exists yet, so never; it becomes whether
+    /// one is set.
+    pub fn mail_on(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]
