@@ -826,10 +826,14 @@ impl CommitLoop {
                 tracing::trace!(%site, "routing: availability changed");
             }
             Write::Tick { now } => self.tick(g, now)?,
-            Write::Contact { answer, reply } => {
-                let r = self.stage_contact(g, answer)?;
-                g.done.push(Done::Saved(reply, r));
-            }
+            Write::Contact { answer, reply } => match self.stage_contact(g, answer) {
+                Ok(r) => g.done.push(Done::Saved(reply, r)),
+                Err(e) => {
+                    // Answered by `fail`, after it took the answer back.
+                    g.done.push(Done::Saved(reply, Err(CommitError::Storage)));
+                    return Err(e);
+                }
+            },
             Write::Rate { rating, reply } => {
                 let r = self.stage_rate(g, rating)?;
                 g.done.push(Done::Reply(reply, r));
@@ -1669,6 +1673,79 @@ mod tests {
         );
         assert_eq!(store.events_after(&first.conv, 0, 1000)?.len(), 100);
         assert_eq!(metrics.duplicates.load(Ordering::Relaxed), 1);
+        Ok(())
+    }
+
+    /// A form answer whose group fails is refused and leaves nothing on
+    /// the visitor's record (its cid included), so the retry is taken as
+    /// a new answer, with its `contacted` event.
+    #[tokio::test]
+    async fn a_refused_form_answer_leaves_nothing_stored() -> anyhow::Result<()> {
+        use crate::store::VisitorRecord;
+        let dir = tempfile::tempdir()?;
+        let store = Arc::new(Store::open(dir.path())?);
+        let parts = Parts {
+            store: store.clone(),
+            hub: Hub::new(std::time::Duration::from_secs(1)),
+            metrics: Arc::new(Metrics::default()),
+            outlets: Default::default(),
+        };
+        let (c, _t) = Committer::start(parts, true);
+        let (site, visitor) = (SiteId::new("s")?, VisitorId::new("v1")?);
+        let target = Target::Visitor {
+            site: site.clone(),
+            visitor: visitor.clone(),
+            team: None,
+            channel: Channel::Web,
+        };
+        let conv = c.message(text_message("m0", target, "hi")?).await?.conv;
+        let rec = VisitorRecord {
+            id: visitor.clone(),
+            site: site.clone(),
+            first_seen: 0,
+            last_seen: 0,
+            visits: 1,
+            user: None,
+            verified: false,
+            user_agent: None,
+            visit_start: 0,
+            visit_pages: 0,
+            referrer: None,
+            channel: Channel::Web,
+            contact_cids: Vec::new(),
+        };
+        store.put_visitor(&rec)?;
+        let answer = |conv: Option<ConvId>| -> anyhow::Result<NewContact> {
+            Ok(NewContact {
+                site: site.clone(),
+                visitor: visitor.clone(),
+                cid: Cid::new("f1")?,
+                conv,
+                contact: Contact {
+                    name: Some("Ada".into()),
+                    email: Some("ada@example.com".into()),
+                    ..Contact::default()
+                },
+            })
+        };
+        // The group fails: a record it reads does not decode.
+        let broken = ConvId::new("c-broken")?;
+        store.break_conv_for_tests(&broken)?;
+        let refused = c.contact(answer(Some(broken))?).await;
+        assert!(matches!(refused, Err(CommitError::Storage)), "{refused:?}");
+        assert_eq!(store.visitor(&site, &visitor)?, Some(rec), "nothing kept");
+        let saved = c.contact(answer(Some(conv.clone()))?).await?;
+        assert!(!saved.duplicate, "the retry is a new answer");
+        let stored = store.visitor(&site, &visitor)?.expect("record");
+        assert_eq!(stored.contact_cids, ["f1"]);
+        assert!(stored.known());
+        let contacted = store
+            .events_after(&conv, 0, 100)?
+            .into_iter()
+            .filter(|e| matches!(e.body, EventBody::Contacted { .. }))
+            .count();
+        assert_eq!(contacted, 1);
+        assert!(c.contact(answer(Some(conv))?).await?.duplicate);
         Ok(())
     }
 
