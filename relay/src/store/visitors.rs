@@ -358,6 +358,53 @@ mod tests {
         Ok(())
     }
 
+    /// A hello's upsert creates a missing record, and like an update never
+    /// undoes a write between its read and its write (a form answered in
+    /// another tab): it runs again on the latest.
+    #[test]
+    fn upserts_create_and_keep_a_concurrent_write() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let store = Store::open(dir.path())?;
+        let fresh = record(None, false);
+        let made = store.upsert_visitor(&fresh.site, &fresh.id, &fresh, |v| v.visits += 1)?;
+        assert_eq!(made.visits, 2);
+        assert_eq!(store.visitor(&fresh.site, &fresh.id)?, Some(made));
+        let mut runs = 0;
+        let out = store.upsert_visitor(&fresh.site, &fresh.id, &fresh, |v| {
+            runs += 1;
+            if runs == 1 {
+                let mut other = v.clone();
+                other.take_contact(&contact("Ada", "ada@example.com"), "c1", 1);
+                store.put_visitor(&other).expect("put");
+            }
+            v.visits += 1;
+        })?;
+        assert_eq!(runs, 2);
+        assert_eq!(out.visits, 3);
+        assert!(out.known(), "the form's write stayed");
+        assert_eq!(store.visitor(&fresh.site, &fresh.id)?, Some(out));
+        // Created by someone else between the read and the write.
+        let other = VisitorId::new("v2")?;
+        let fresh2 = VisitorRecord {
+            id: other.clone(),
+            ..record(None, false)
+        };
+        let mut runs = 0;
+        let out = store.upsert_visitor(&fresh2.site, &other, &fresh2, |v| {
+            runs += 1;
+            v.visits = 7;
+            if runs == 1 {
+                let mut theirs = fresh2.clone();
+                theirs.take_contact(&contact("Bo", "bo@example.com"), "c2", 1);
+                store.put_visitor(&theirs).expect("put");
+            }
+        })?;
+        assert_eq!(runs, 2);
+        assert!(out.known(), "their record, not a fresh one");
+        assert_eq!(out.visits, 7);
+        Ok(())
+    }
+
     /// A verified identity keeps what the host page set: a form writes no
     /// name or email (not even missing ones: they would show as
     /// verified) and only adds attributes it lacks.
