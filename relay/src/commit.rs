@@ -24,7 +24,7 @@ use crate::hub::Hub;
 use crate::metrics::Metrics;
 use crate::outbox::Outlets;
 use crate::routing::{Routed, Router};
-use crate::store::{encode, encode_cid_hit, keys, ConvRecord, Store, StoreError};
+use crate::store::{encode, encode_cid_hit, keys, ContactUndo, ConvRecord, Store, StoreError};
 use protocol::api::RoutingMode;
 use protocol::offline::Contact;
 use protocol::{
@@ -541,6 +541,9 @@ struct Group {
     /// Duplicates whose stored event is re-published (in case the first
     /// publication never happened: a failed sync after apply).
     republish: Vec<(ConvId, u64)>,
+    /// Form answers written to visitor records for this group: taken back
+    /// if the group fails, so a refused answer leaves nothing stored.
+    contacts: Vec<(SiteId, VisitorId, ContactUndo)>,
 }
 
 impl Group {
@@ -714,6 +717,15 @@ impl CommitLoop {
     /// Nothing in `g` may be acked: drop the cache (it may hold staged
     /// changes) and tell every writer.
     fn fail(&mut self, g: Group) {
+        for (site, visitor, undo) in &g.contacts {
+            let undone = self.store.update_visitor(site, visitor, |r| {
+                r.undo_contact(undo);
+                true
+            });
+            if let Err(e) = undone {
+                tracing::error!(error = %e, "commit: a refused form answer stays on its visitor");
+            }
+        }
         self.convs.clear();
         self.router.clear();
         let reload = self
@@ -814,10 +826,14 @@ impl CommitLoop {
                 tracing::trace!(%site, "routing: availability changed");
             }
             Write::Tick { now } => self.tick(g, now)?,
-            Write::Contact { answer, reply } => {
-                let r = self.stage_contact(g, answer)?;
-                g.done.push(Done::Saved(reply, r));
-            }
+            Write::Contact { answer, reply } => match self.stage_contact(g, answer) {
+                Ok(r) => g.done.push(Done::Saved(reply, r)),
+                Err(e) => {
+                    // Answered by `fail`, after it took the answer back.
+                    g.done.push(Done::Saved(reply, Err(CommitError::Storage)));
+                    return Err(e);
+                }
+            },
             Write::Rate { rating, reply } => {
                 let r = self.stage_rate(g, rating)?;
                 g.done.push(Done::Reply(reply, r));
@@ -979,7 +995,7 @@ impl CommitLoop {
             return Ok(());
         }
         if let Some(t) = rec.auto_replied {
-            if !self.hub.opened_since(&site, t, now) {
+            if !self.hub.opened_since(&site, t) {
                 return Ok(());
             }
         }
@@ -998,9 +1014,11 @@ impl CommitLoop {
     }
 
     /// `contact`: see [`Write::Contact`]. The record is changed straight
-    /// in the store (in place, see [`Store::update_visitor`]) and made
-    /// durable by this group's sync, with the event; the answer waits for
-    /// that sync like every ack.
+    /// in the store (in place, see [`Store::update_visitor`]: another
+    /// tree than the group's batch) and made durable by this group's sync,
+    /// with the event; the answer waits for that sync like every ack. If
+    /// the group fails the change is taken back ([`CommitLoop::fail`]):
+    /// the client is refused and a retry is a new answer.
     fn stage_contact(
         &mut self,
         g: &mut Group,
@@ -1015,16 +1033,20 @@ impl CommitLoop {
         } = answer;
         let now = now_ms();
         let mut duplicate = false;
+        let mut undo = None;
         let updated = self.store.update_visitor(&site, &visitor, |rec| {
             duplicate = rec.contact_cids.iter().any(|c| c == cid.as_str());
             if !duplicate {
-                rec.take_contact(&contact, cid.as_str(), now);
+                undo = Some(rec.take_contact(&contact, cid.as_str(), now));
             }
             !duplicate
         })?;
         let Some(rec) = updated else {
             return Ok(Err(CommitError::UnknownVisitor));
         };
+        if let Some(u) = undo.filter(|_| !duplicate) {
+            g.contacts.push((site.clone(), visitor.clone(), u));
+        }
         if duplicate {
             return Ok(Ok(Saved {
                 user: rec.user,
@@ -1651,6 +1673,79 @@ mod tests {
         );
         assert_eq!(store.events_after(&first.conv, 0, 1000)?.len(), 100);
         assert_eq!(metrics.duplicates.load(Ordering::Relaxed), 1);
+        Ok(())
+    }
+
+    /// A form answer whose group fails is refused and leaves nothing on
+    /// the visitor's record (its cid included), so the retry is taken as
+    /// a new answer, with its `contacted` event.
+    #[tokio::test]
+    async fn a_refused_form_answer_leaves_nothing_stored() -> anyhow::Result<()> {
+        use crate::store::VisitorRecord;
+        let dir = tempfile::tempdir()?;
+        let store = Arc::new(Store::open(dir.path())?);
+        let parts = Parts {
+            store: store.clone(),
+            hub: Hub::new(std::time::Duration::from_secs(1)),
+            metrics: Arc::new(Metrics::default()),
+            outlets: Default::default(),
+        };
+        let (c, _t) = Committer::start(parts, true);
+        let (site, visitor) = (SiteId::new("s")?, VisitorId::new("v1")?);
+        let target = Target::Visitor {
+            site: site.clone(),
+            visitor: visitor.clone(),
+            team: None,
+            channel: Channel::Web,
+        };
+        let conv = c.message(text_message("m0", target, "hi")?).await?.conv;
+        let rec = VisitorRecord {
+            id: visitor.clone(),
+            site: site.clone(),
+            first_seen: 0,
+            last_seen: 0,
+            visits: 1,
+            user: None,
+            verified: false,
+            user_agent: None,
+            visit_start: 0,
+            visit_pages: 0,
+            referrer: None,
+            channel: Channel::Web,
+            contact_cids: Vec::new(),
+        };
+        store.put_visitor(&rec)?;
+        let answer = |conv: Option<ConvId>| -> anyhow::Result<NewContact> {
+            Ok(NewContact {
+                site: site.clone(),
+                visitor: visitor.clone(),
+                cid: Cid::new("f1")?,
+                conv,
+                contact: Contact {
+                    name: Some("Ada".into()),
+                    email: Some("ada@example.com".into()),
+                    ..Contact::default()
+                },
+            })
+        };
+        // The group fails: a record it reads does not decode.
+        let broken = ConvId::new("c-broken")?;
+        store.break_conv_for_tests(&broken)?;
+        let refused = c.contact(answer(Some(broken))?).await;
+        assert!(matches!(refused, Err(CommitError::Storage)), "{refused:?}");
+        assert_eq!(store.visitor(&site, &visitor)?, Some(rec), "nothing kept");
+        let saved = c.contact(answer(Some(conv.clone()))?).await?;
+        assert!(!saved.duplicate, "the retry is a new answer");
+        let stored = store.visitor(&site, &visitor)?.expect("record");
+        assert_eq!(stored.contact_cids, ["f1"]);
+        assert!(stored.known());
+        let contacted = store
+            .events_after(&conv, 0, 100)?
+            .into_iter()
+            .filter(|e| matches!(e.body, EventBody::Contacted { .. }))
+            .count();
+        assert_eq!(contacted, 1);
+        assert!(c.contact(answer(Some(conv))?).await?.duplicate);
         Ok(())
     }
 

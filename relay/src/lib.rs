@@ -344,6 +344,12 @@ impl App {
         });
         Ok((app, commit_thread))
     }
+
+    /// Whether this relay sends mail (`--smtp-url`): then the offline form
+    /// needs an email (the widget asks for one, told by `welcome.mail`).
+    pub fn mail_on(&self) -> bool {
+        self.mail.is_some()
+    }
 }
 
 #[cfg(test)]

@@ -433,8 +433,13 @@ impl State {
             form.note = Note::bad(format!("{}{why}", say::NOT_SAVED));
             return;
         }
+        // The whole section is on screen: every field is sent.
         let patch = SitePatch {
-            offline: Some(o),
+            offline: Some(protocol::offline::OfflinePatch {
+                hours: Some(o.hours),
+                auto_reply: Some(o.auto_reply),
+                continuity_minutes: Some(o.continuity_minutes),
+            }),
             ..Default::default()
         };
         form.saving = true;

@@ -1443,7 +1443,11 @@ fn business_hours_are_edited_checked_and_saved() {
         Action::Settings(SettingsAction::Greeting("unsaved".into())),
         0.0,
     );
-    let saved = patch.offline.clone().expect("offline");
+    let saved = patch
+        .offline
+        .clone()
+        .expect("offline")
+        .applied_to(&OfflineSettings::default());
     let view = site_view(WidgetSettings::default(), saved.clone());
     let answer = Answer::SectionSaved(Section::Hours, Ok(Box::new(view)));
     run(&mut s, Action::Answered(answer), 1.0);
@@ -1477,7 +1481,8 @@ fn hours_never_set_up_are_sent_unset() {
     let fx = hours(&mut s, HoursAction::Save);
     let o = section_patch(&fx, Section::Hours)
         .and_then(|p| p.offline)
-        .expect("offline");
+        .expect("offline")
+        .applied_to(&OfflineSettings::default());
     assert!(o.hours.week.is_empty() && o.hours.tz.is_empty());
     assert_eq!(o, OfflineSettings::default());
     assert!(o.validate().is_ok());

@@ -84,6 +84,14 @@ impl Store {
         Self::get(&self.chat, &keys::conv(id))
     }
 
+    /// For tests of a failing group: a conversation record that does not
+    /// decode, so reading it fails.
+    #[cfg(test)]
+    pub(crate) fn break_conv_for_tests(&self, id: &ConvId) -> Result<()> {
+        self.chat.insert(keys::conv(id), &b"\xffnot a record"[..])?;
+        Ok(())
+    }
+
     /// Events of `conv` with seq > `after`, in order, at most `limit`.
     pub fn events_after(&self, conv: &ConvId, after: u64, limit: usize) -> Result<Vec<Event>> {
         let start = keys::event(conv, after.saturating_add(1));

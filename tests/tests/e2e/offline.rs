@@ -174,7 +174,8 @@ async fn business_hours_decide_whether_an_agent_is_available() -> Result<()> {
     Ok(())
 }
 
-/// Bad hours are refused with a reason and nothing is stored.
+/// Bad hours are refused with a reason and nothing is stored; a patch of
+/// some offline settings keeps the others.
 #[tokio::test]
 async fn bad_hours_are_refused_and_change_nothing() -> Result<()> {
     let relay = Relay::start(BIN, &[]).await?;
@@ -203,6 +204,15 @@ async fn bad_hours_are_refused_and_change_nothing() -> Result<()> {
     let (_, site) = api(&relay, DEMO_TOKEN, "GET", "/v1/api/sites/demo", None).await?;
     assert_eq!(site["offline"]["hours"], good["hours"]);
     assert_eq!(site["offline"]["auto_reply"], "Back at 9");
+    // A patch changes only what it names: new hours keep the auto-reply
+    // and the continuity delay.
+    set_offline(&relay, json!({"continuity_minutes": 7})).await?;
+    let later = hours("UTC", every_day("10:00", "18:00"));
+    set_offline(&relay, json!({ "hours": later })).await?;
+    let (_, site) = api(&relay, DEMO_TOKEN, "GET", "/v1/api/sites/demo", None).await?;
+    assert_eq!(site["offline"]["hours"], later);
+    assert_eq!(site["offline"]["auto_reply"], "Back at 9");
+    assert_eq!(site["offline"]["continuity_minutes"], 7);
     // Agents (not owners) may not change them.
     let body = json!({"name": "Ann", "email": "ann@example.com", "password": "ann-password", "sites": ["demo"]});
     let (s, _) = api(&relay, DEMO_TOKEN, "POST", "/v1/api/agents", Some(body)).await?;
@@ -442,6 +452,78 @@ async fn agents_edit_a_visitors_contact() -> Result<()> {
     )
     .await?;
     assert_eq!(s, 404);
+    Ok(())
+}
+
+/// A verified identity is the host page's: a form answered before the
+/// page verified the visitor does not bring its typed name or email under
+/// the badge, and a form answered after never replaces what the host set
+/// (a pre-chat `plan` field against the page's `plan`) — it only adds
+/// what is missing. Phone and consent are no custom field keys.
+#[tokio::test]
+async fn forms_never_pass_for_or_replace_a_verified_identity() -> Result<()> {
+    let relay = Relay::start(BIN, &[]).await?;
+    patch_widget(&relay, |w| {
+        w["prechat"] = json!({
+            "enabled": true, "name": "optional", "email": "optional", "phone": "optional",
+            "fields": [{"key": "plan", "label": "Plan", "kind": "select", "options": ["free", "pro", "enterprise"]}],
+        });
+    })
+    .await?;
+    for key in ["phone", "consent"] {
+        let (s, site) = api(&relay, DEMO_TOKEN, "GET", "/v1/api/sites/demo", None).await?;
+        ensure!(s == 200);
+        let mut w = site["widget"].clone();
+        w["prechat"]["fields"] = json!([{"key": key, "label": "X"}]);
+        let (s, v) = patch_site(&relay, json!({ "widget": w })).await?;
+        assert_eq!(s, 400, "{key}: {v}");
+    }
+    // Unverified first (an id without a hash), with a form answer.
+    let mut hello = visitor_hello("demo", "vf", None);
+    hello["user"] = json!({"id": "u-9"});
+    let mut v = Ws::connect(&relay).await?;
+    let w = v.hello(hello).await?;
+    let token = w["token"].as_str().unwrap_or_default().to_string();
+    let r = answer(
+        &mut v,
+        json!({"type": "contact", "cid": "t1", "form": "prechat", "name": "Typed",
+            "email": "typed@example.com", "phone": "+1 555 0100", "fields": {"plan": "free"}}),
+    )
+    .await?;
+    assert_eq!(r["type"], "saved", "{r}");
+    drop(v);
+    // The host page verifies u-9, with its own email and plan.
+    let (_, site) = api(&relay, DEMO_TOKEN, "GET", "/v1/api/sites/demo", None).await?;
+    let secret = site["secret"].as_str().unwrap_or_default();
+    let mut hello = visitor_hello("demo", "vf", Some(&token));
+    hello["user"] = json!({"id": "u-9", "email": "host@example.com",
+        "attributes": {"plan": "enterprise"}, "user_hash": relay::auth::user_hash(secret, "u-9")});
+    let mut g = Ws::connect(&relay).await?;
+    let w = g.hello(hello).await?;
+    assert_eq!(w["known"], true, "it answered a form");
+    let p = profile(&relay, "vf").await?;
+    assert_eq!(p["verified"], true);
+    assert_eq!(
+        p["user"]["name"],
+        json!(null),
+        "the typed name is not verified"
+    );
+    assert_eq!(p["user"]["email"], "host@example.com");
+    assert_eq!(p["user"]["attributes"]["plan"], "enterprise");
+    assert_eq!(p["user"]["attributes"]["phone"], "+1 555 0100", "kept");
+    // A form now: nothing the host set changes, nothing typed is verified.
+    let r = answer(
+        &mut g,
+        json!({"type": "contact", "cid": "t2", "form": "prechat", "name": "Again",
+            "email": "again@example.com", "phone": "+1 555 0199", "fields": {"plan": "pro"}}),
+    )
+    .await?;
+    assert_eq!(r["type"], "saved", "{r}");
+    let p = profile(&relay, "vf").await?;
+    assert_eq!(p["user"]["name"], json!(null));
+    assert_eq!(p["user"]["email"], "host@example.com");
+    assert_eq!(p["user"]["attributes"]["plan"], "enterprise");
+    assert_eq!(p["user"]["attributes"]["phone"], "+1 555 0100");
     Ok(())
 }
 
