@@ -17,8 +17,8 @@ use tests::{api, Relay, Ws, DEMO_TOKEN};
 /// The demo owner's login, who is mailed (mail choice `all` by default).
 const OWNER: &str = "owner@example.com";
 /// One minute of a site's continuity delay (3 minutes by default) lasts
-/// this long in these tests: 3 × 300 ms.
-const MINUTE_MS: &str = "300";
+/// this long in these tests: 3 × 500 ms.
+const MINUTE_MS: &str = "500";
 const MAIL_WAIT: Duration = Duration::from_secs(15);
 
 async fn relay_with(smtp: &Smtp) -> Result<Relay> {
