@@ -330,6 +330,12 @@ impl App {
         });
         Ok((app, commit_thread))
     }
+
+    /// Whether this relay sends mail (`--smtp-url`): the rule that the
+    /// offline form asks for an email only then reads it here.
+    pub fn mail_on(&self) -> bool {
+        self.mail.is_some()
+    }
 }
 
 #[cfg(test)]

@@ -51,6 +51,37 @@ impl Store {
         Ok(())
     }
 
+    /// Changes a stored visitor record in place: `f` gets the latest and
+    /// says whether it changed it; the write happens only if nobody wrote
+    /// the record meanwhile (else `f` runs again on theirs), so writers of
+    /// different fields (a form, a page view, an agent's edit) never undo
+    /// each other. `None`: no such visitor.
+    pub fn update_visitor(
+        &self,
+        site: &SiteId,
+        visitor: &VisitorId,
+        mut f: impl FnMut(&mut VisitorRecord) -> bool,
+    ) -> Result<Option<VisitorRecord>> {
+        let key = Self::visitor_key(site, visitor);
+        loop {
+            let Some(old) = self.visitors.get(&key)? else {
+                return Ok(None);
+            };
+            let mut rec: VisitorRecord = decode(&key, &old)?;
+            if !f(&mut rec) {
+                return Ok(Some(rec));
+            }
+            let new = encode(&rec)?;
+            if self
+                .visitors
+                .compare_and_swap(&key, Some(&old), Some(new))?
+                .is_ok()
+            {
+                return Ok(Some(rec));
+            }
+        }
+    }
+
     /// Records a page view (not part of the delivery promise: flushed by
     /// sled's background flusher or the next group commit).
     pub fn record_page(&self, site: &SiteId, visitor: &VisitorId, page: &PageRecord) -> Result<()> {
