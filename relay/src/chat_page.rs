@@ -279,13 +279,18 @@ fn resume(
     if tokens.next().is_some() {
         return Err(LinkError::Repeated("resume").to_string());
     }
-    // The mail key is in the store whether or not mail is on now.
+    // The mail key is in the store whether or not mail is on now; a
+    // relay that never made one mailed no link.
     let key = match &app.mail {
         Some(m) => m.key().clone(),
-        None => crate::mail::MailKey::new(app.store.mail_key().map_err(|e| {
-            tracing::error!(error = %e, "mail key not read");
-            "the relay cannot check it now".to_string()
-        })?),
+        None => match app.store.stored_mail_key() {
+            Ok(Some(k)) => crate::mail::MailKey::new(k),
+            Ok(None) => return Err(crate::mail::ChatTokenError::Bad.to_string()),
+            Err(e) => {
+                tracing::error!(error = %e, "mail key not read");
+                return Err("the relay cannot check it now".to_string());
+            }
+        },
     };
     let visitor = key
         .read_chat_token(site, &token, now_s)

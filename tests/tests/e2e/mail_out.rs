@@ -188,6 +188,13 @@ async fn agents_away_are_mailed_once_per_conversation() -> Result<()> {
         s == 200 && !vis.to_string().contains("x@example.com"),
         "a refused transcript stores no address: {s} {vis}"
     );
+    // A relay that never mailed refuses a mailed link's token.
+    let page = reqwest::get(format!(
+        "http://{}/chat/demo?resume=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        plain.addr
+    ))
+    .await?;
+    ensure!(page.status() == 403, "{}", page.status());
     Ok(())
 }
 
