@@ -287,10 +287,12 @@ pub struct Mailer {
     /// When each conversation's agents were last sent a notice decision
     /// (the commit thread's cheap check; the decision checks the store).
     notices: Mutex<HashMap<ConvId, u64>>,
-    /// The hourly budgets (per site and kind) and transcript limits (per
-    /// visitor and IP), in fixed windows of [`MAIL_BUDGET_WINDOW_MS`].
-    /// In memory: a restart starts them anew.
+    /// The hourly budgets per site and kind, in fixed windows of
+    /// [`MAIL_BUDGET_WINDOW_MS`]. In memory: a restart starts them anew.
     budgets: Limiter,
+    /// The hourly transcript limits per visitor and per IP: a limiter of
+    /// their own, so a flood of keys here never clears a site's budget.
+    transcripts: Limiter,
     /// Held while a decision reads and writes a conversation's marks, so
     /// two never interleave (never across a sync).
     deciding: Mutex<()>,
@@ -324,6 +326,7 @@ impl Mailer {
             config,
             notices: Mutex::new(HashMap::new()),
             budgets: Limiter::new(crate::LIMITER_MAX_KEYS),
+            transcripts: Limiter::new(crate::LIMITER_MAX_KEYS),
             deciding: Mutex::new(()),
         }))
     }
@@ -624,7 +627,7 @@ impl Mailer {
             };
             let visitor_key = format!("transcripts\0{}\0{}", rec.site, rec.visitor);
             let window = MAIL_BUDGET_WINDOW_MS;
-            if !self.budgets.take(
+            if !self.transcripts.take(
                 &visitor_key,
                 1,
                 MAX_TRANSCRIPTS_PER_VISITOR_PER_HOUR,
@@ -635,7 +638,7 @@ impl Mailer {
             if let Some(ip) = ip {
                 let ip_key = format!("transcripts-ip\0{ip}");
                 if !self
-                    .budgets
+                    .transcripts
                     .take(&ip_key, 1, MAX_TRANSCRIPTS_PER_IP_PER_HOUR, window)
                 {
                     return Err(TranscriptError::VisitorLimit);

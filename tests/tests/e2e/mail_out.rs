@@ -782,3 +782,47 @@ async fn a_mail_delivered_before_kill9_repeats_only_with_its_message_id() -> Res
     );
     Ok(())
 }
+
+/// Transcripts are limited per visitor across its conversations (5 an
+/// hour) and per IP address across visitors (10 an hour): past either,
+/// refused as rate-limited, whatever conversation asks.
+#[tokio::test]
+async fn transcripts_are_limited_per_visitor_and_per_ip() -> Result<()> {
+    let smtp = Smtp::start().await?;
+    let relay = relay_with(&smtp).await?;
+    let mut a = agent(&relay).await?;
+    let (mut v, conv) = visitor(&relay, "mv16", Value::Null, "First chat").await?;
+    for _ in 0..3 {
+        let ok = ask_transcript(&mut v, &conv, Some("lin@example.com")).await?;
+        ensure!(ok["type"] == "mailed", "{ok}");
+    }
+    a.send(json!({"type": "close", "conv": conv})).await?;
+    v.until(|f| f["kind"] == "closed").await?;
+    v.send(send("mv16-2", "Second chat")).await?;
+    let ack = v
+        .until(|f| f["type"] == "ack" && f["cid"] == "mv16-2")
+        .await?;
+    let conv2 = ack["conv"].as_str().context("conv")?.to_string();
+    ensure!(conv2 != conv, "a new conversation");
+    for _ in 0..2 {
+        let ok = ask_transcript(&mut v, &conv2, None).await?;
+        ensure!(ok["type"] == "mailed", "{ok}");
+    }
+    let e = ask_transcript(&mut v, &conv2, None).await?;
+    ensure!(e["code"] == "rate_limited", "the visitor's sixth: {e}");
+
+    // Same address (loopback): 5 so far; 5 more from others, then no more.
+    for (id, n) in [("mv17", 3), ("mv18", 2)] {
+        let (mut w, c) = visitor(&relay, id, Value::Null, "Another visitor").await?;
+        for _ in 0..n {
+            let ok = ask_transcript(&mut w, &c, Some(&format!("{id}@example.com"))).await?;
+            ensure!(ok["type"] == "mailed", "{ok}");
+        }
+    }
+    let (mut w, c) = visitor(&relay, "mv19", Value::Null, "One too many").await?;
+    let e = ask_transcript(&mut w, &c, Some("mv19@example.com")).await?;
+    ensure!(e["code"] == "rate_limited", "the address's eleventh: {e}");
+    let p = profile(&relay, "mv19").await?;
+    ensure!(!p.to_string().contains("mv19@example.com"), "{p}");
+    Ok(())
+}
