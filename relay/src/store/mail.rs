@@ -6,11 +6,22 @@ use super::{encode, join, Result, Store};
 use protocol::{ConvId, SiteId};
 use serde::{Deserialize, Serialize};
 
+const MAIL_KEY: &[u8] = b"mail_key";
+
 impl Store {
+    /// The mail key if one was ever made (reading never makes one: a page
+    /// anyone can ask for checks mailed links with it).
+    pub fn stored_mail_key(&self) -> Result<Option<[u8; 32]>> {
+        Ok(self
+            .meta
+            .get(MAIL_KEY)?
+            .and_then(|k| <[u8; 32]>::try_from(k.as_ref()).ok()))
+    }
+
     /// The mail key (32 random bytes), made on first use and kept: reply
     /// addresses in mail already sent must keep working after a restart.
     pub fn mail_key(&self) -> Result<[u8; 32]> {
-        const KEY: &[u8] = b"mail_key";
+        const KEY: &[u8] = MAIL_KEY;
         let mut out = [0u8; 32];
         if let Some(k) = self.meta.get(KEY)? {
             if k.len() == 32 {

@@ -149,7 +149,7 @@ async fn decide(app: &Arc<App>, key: &MailKey, mail: &Inbound) -> Outcome {
     let tokens: Vec<_> = mail
         .recipients
         .iter()
-        .filter_map(|a| key.read_reply_address(a))
+        .filter_map(|a| key.read_reply_address(a, |c| crate::mail::site_agents(&app.store, c)))
         .collect();
     let Some((conv_id, recipient)) = tokens.first().cloned() else {
         let tagged = mail
