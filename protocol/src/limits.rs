@@ -339,3 +339,7 @@ pub const MAX_INBOUND_MAIL_BYTES: usize = 25 * 1024 * 1024;
 pub const MAIL_LINK_MAX_AGE_S: u64 = 30 * 24 * 3600;
 /// Mail jobs are retried for at least this long before they are given up.
 pub const MAIL_RETRY_MAX_AGE_MS: u64 = 48 * 3600 * 1000;
+/// Form answers (`contact` cids) a visitor's record remembers, so a
+/// resent answer is recognised and stored once; older ones are forgotten
+/// (a widget resends within seconds, not after this many new answers).
+pub const CONTACT_CIDS_KEPT: usize = 16;

@@ -26,9 +26,10 @@ use crate::outbox::Outlets;
 use crate::routing::{Routed, Router};
 use crate::store::{encode, encode_cid_hit, keys, ConvRecord, Store, StoreError};
 use protocol::api::RoutingMode;
+use protocol::offline::Contact;
 use protocol::{
     AgentId, AssignReason, Attachment, Author, Channel, Cid, ConvId, Event, EventBody, Side,
-    SiteId, TeamId, VisitorId,
+    SiteId, TeamId, UserInfo, VisitorId,
 };
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -138,6 +139,38 @@ pub enum Write {
     WechatClosed {
         conv: ConvId,
     },
+    /// A visitor's form answer: kept on its record (which remembers the
+    /// cid, so a repeat is answered the same and stored once), and a
+    /// `contacted` event in its open conversation (`conv` when open, else
+    /// its newest open one) so agents see when.
+    Contact {
+        site: SiteId,
+        visitor: VisitorId,
+        cid: Cid,
+        conv: Option<ConvId>,
+        contact: Contact,
+        reply: oneshot::Sender<Result<Saved, CommitError>>,
+    },
+    /// A visitor rates a closed conversation: a `rated` event,
+    /// deduplicated by cid like a message.
+    Rate {
+        scope: String,
+        cid: Cid,
+        conv: ConvId,
+        by: Author,
+        score: u8,
+        comment: Option<String>,
+        reply: oneshot::Sender<Result<Committed, CommitError>>,
+    },
+}
+
+/// A durable form answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Saved {
+    /// The visitor's identity as it is now (for its live presence).
+    pub user: Option<UserInfo>,
+    /// The cid was saved before: nothing changed.
+    pub duplicate: bool,
 }
 
 /// A durable write.
@@ -164,6 +197,12 @@ pub enum CommitError {
     /// An attachment WeChat's customer-service messages cannot carry.
     #[error("WeChat followers receive text and images only")]
     NotForWechat,
+    /// A rating of a conversation that is still open.
+    #[error("only a closed conversation can be rated")]
+    NotClosed,
+    /// A form answer from a visitor the store does not know.
+    #[error("no such visitor")]
+    UnknownVisitor,
 }
 
 impl CommitError {
@@ -188,6 +227,11 @@ impl CommitError {
                 ErrorCode::UnsupportedType,
                 "WeChat followers receive text and images only: send the file as an image or a link",
             ),
+            CommitError::NotClosed => (
+                ErrorCode::Conflict,
+                "only a closed conversation can be rated",
+            ),
+            CommitError::UnknownVisitor => (ErrorCode::NotFound, "no such visitor"),
         }
     }
 }
@@ -347,6 +391,55 @@ impl Committer {
         self.submit(|reply| Write::Reopen { conv, by, reply }).await
     }
 
+    /// Stores a visitor's form answer (see [`Write::Contact`]); answers
+    /// once it is durable.
+    pub async fn contact(
+        &self,
+        site: SiteId,
+        visitor: VisitorId,
+        cid: Cid,
+        conv: Option<ConvId>,
+        contact: Contact,
+    ) -> Result<Saved, CommitError> {
+        self.submit(|reply| Write::Contact {
+            site,
+            visitor,
+            cid,
+            conv,
+            contact,
+            reply,
+        })
+        .await
+    }
+
+    /// Queues a rating (see [`Write::Rate`]); its ack arrives on the
+    /// receiver, in order with the connection's sends.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn rate_queued(
+        &self,
+        scope: String,
+        cid: Cid,
+        conv: ConvId,
+        by: Author,
+        score: u8,
+        comment: Option<String>,
+    ) -> Result<PendingAck, CommitError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Write::Rate {
+                scope,
+                cid,
+                conv,
+                by,
+                score,
+                comment,
+                reply,
+            })
+            .await
+            .map_err(|_| CommitError::ShuttingDown)?;
+        Ok(rx)
+    }
+
     /// WeChat said the conversation's reply window is closed (best effort:
     /// the relay's own count closes it too).
     pub async fn wechat_closed(&self, conv: ConvId) {
@@ -437,6 +530,10 @@ enum Done {
     Reply(
         oneshot::Sender<Result<Committed, CommitError>>,
         Result<Committed, CommitError>,
+    ),
+    Saved(
+        oneshot::Sender<Result<Saved, CommitError>>,
+        Result<Saved, CommitError>,
     ),
 }
 
@@ -589,8 +686,15 @@ impl CommitLoop {
             }
         }
         self.publish_queues();
-        for Done::Reply(tx, r) in g.done {
-            let _ = tx.send(r);
+        for d in g.done {
+            match d {
+                Done::Reply(tx, r) => {
+                    let _ = tx.send(r);
+                }
+                Done::Saved(tx, r) => {
+                    let _ = tx.send(r);
+                }
+            }
         }
     }
 
@@ -635,12 +739,15 @@ impl CommitLoop {
         if let Err(e) = reload {
             tracing::error!(error = %e, "routing: cannot read the queues");
         }
-        for Done::Reply(tx, r) in g.done {
-            let r = match r {
-                Ok(_) => Err(CommitError::Storage),
-                Err(e) => Err(e),
-            };
-            let _ = tx.send(r);
+        for d in g.done {
+            match d {
+                Done::Reply(tx, r) => {
+                    let _ = tx.send(r.and(Err(CommitError::Storage)));
+                }
+                Done::Saved(tx, r) => {
+                    let _ = tx.send(r.and(Err(CommitError::Storage)));
+                }
+            }
         }
     }
 
@@ -723,6 +830,29 @@ impl CommitLoop {
                 tracing::trace!(%site, "routing: availability changed");
             }
             Write::Tick { now } => self.tick(g, now)?,
+            Write::Contact {
+                site,
+                visitor,
+                cid,
+                conv,
+                contact,
+                reply,
+            } => {
+                let r = self.stage_contact(g, site, visitor, cid, conv, contact)?;
+                g.done.push(Done::Saved(reply, r));
+            }
+            Write::Rate {
+                scope,
+                cid,
+                conv,
+                by,
+                score,
+                comment,
+                reply,
+            } => {
+                let r = self.stage_rate(g, scope, cid, conv, by, score, comment)?;
+                g.done.push(Done::Reply(reply, r));
+            }
             Write::WechatClosed { conv } => {
                 if let Some(rec) = self.conv(&conv)? {
                     if let Some(w) = rec.wechat.as_mut().filter(|w| !w.closed) {
@@ -831,6 +961,7 @@ impl CommitLoop {
             }
         })?;
         g.index_cid(key, &conv, seq);
+        let from_visitor = agent.is_none();
         match agent {
             // Replying to (or inviting into) an unassigned conversation
             // takes it — unless a bot replied: it stays for people.
@@ -855,6 +986,117 @@ impl CommitLoop {
             }
             Some(_) | None => {}
         }
+        if from_visitor {
+            self.auto_reply(g, &conv, now)?;
+        }
+        Ok(Ok(Committed {
+            conv,
+            seq,
+            duplicate: false,
+        }))
+    }
+
+    /// After a visitor message: the site's auto-reply, when the site is
+    /// outside business hours, has one, and has not sent it here since it
+    /// was last open (once per conversation per closed spell). An event of
+    /// its own kind: it takes nothing, answers nothing (`awaiting` stays),
+    /// and no push or webhook follows it.
+    fn auto_reply(&mut self, g: &mut Group, conv: &ConvId, now: u64) -> Result<(), StoreError> {
+        let Some(rec) = self.convs.get(conv) else {
+            return Ok(());
+        };
+        let site = rec.site.clone();
+        if !self.hub.outside_hours(&site) {
+            return Ok(());
+        }
+        if let Some(t) = rec.auto_replied {
+            // Closed when it was sent: its next change is an opening.
+            let opened_since = self
+                .hub
+                .hours(&site)
+                .and_then(|h| crate::hours::next_change(&h, t))
+                .is_some_and(|c| c <= now);
+            if !opened_since {
+                return Ok(());
+            }
+        }
+        let Some(text) = self
+            .store
+            .site(&site)?
+            .map(|s| s.offline.auto_reply)
+            .filter(|t| !t.trim().is_empty())
+        else {
+            return Ok(());
+        };
+        self.append(g, conv, EventBody::AutoReply { text }, |c| {
+            c.auto_replied = Some(now)
+        })?;
+        Ok(())
+    }
+
+    /// `contact`: see [`Write::Contact`]. The record is written straight
+    /// into the store and made durable by this group's sync, with the
+    /// event; the answer waits for that sync like every ack.
+    fn stage_contact(
+        &mut self,
+        g: &mut Group,
+        site: SiteId,
+        visitor: VisitorId,
+        cid: Cid,
+        conv: Option<ConvId>,
+        contact: Contact,
+    ) -> Result<Result<Saved, CommitError>, StoreError> {
+        let Some(mut rec) = self.store.visitor(&site, &visitor)? else {
+            return Ok(Err(CommitError::UnknownVisitor));
+        };
+        if rec.contact_cids.iter().any(|c| c == cid.as_str()) {
+            return Ok(Ok(Saved {
+                user: rec.user,
+                duplicate: true,
+            }));
+        }
+        let now = now_ms();
+        rec.take_contact(&contact, cid.as_str(), now);
+        let open = match conv {
+            Some(c) => self.conv(&c)?.filter(|r| r.open).map(|r| r.id.clone()),
+            None => self.open_conv_only(&site, &visitor)?,
+        };
+        if let Some(c) = open {
+            let body = EventBody::Contacted { form: contact.form };
+            self.append(g, &c, body, |_| {})?;
+        }
+        self.store.put_visitor(&rec)?;
+        Ok(Ok(Saved {
+            user: rec.user,
+            duplicate: false,
+        }))
+    }
+
+    /// `rate`: a `rated` event in a closed conversation, once per cid.
+    #[allow(clippy::too_many_arguments)]
+    fn stage_rate(
+        &mut self,
+        g: &mut Group,
+        scope: String,
+        cid: Cid,
+        conv: ConvId,
+        by: Author,
+        score: u8,
+        comment: Option<String>,
+    ) -> Result<Result<Committed, CommitError>, StoreError> {
+        let key = (scope, cid.as_str().to_string());
+        if let Some(done) = self.stored_cid(g, &key)? {
+            return Ok(Ok(done));
+        }
+        let Some(rec) = self.conv(&conv)? else {
+            return Ok(Err(CommitError::UnknownConversation));
+        };
+        if rec.open {
+            return Ok(Err(CommitError::NotClosed));
+        }
+        let body = EventBody::Rated { by, score, comment };
+        let seq = self.append(g, &conv, body, |_| {})?;
+        g.index_cid(key, &conv, seq);
         Ok(Ok(Committed {
             conv,
             seq,
@@ -986,6 +1228,7 @@ impl CommitLoop {
             awaiting: None,
             channel,
             wechat: None,
+            auto_replied: None,
         };
         g.batch.insert(keys::site_conv(site, &id), &[][..]);
         g.batch

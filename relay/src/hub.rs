@@ -16,6 +16,7 @@
 //! stuck is closed by its transport's write timeout / heartbeat.
 
 use crate::store::ConvRecord;
+use protocol::offline::BusinessHours;
 use protocol::{
     AgentId, ConvId, ConvSummary, Event, PageInfo, Side, SiteId, Viewer, VisitorId, VisitorInfo,
 };
@@ -58,7 +59,8 @@ pub enum Push {
         site: SiteId,
         visitor: VisitorId,
     },
-    /// Whether any agent is online for the site (to visitors).
+    /// Whether an agent is available for the site (to visitors): one
+    /// online and not away, inside the site's business hours.
     Agents {
         online: bool,
     },
@@ -174,6 +176,16 @@ struct SiteLive {
     /// Which agent connection views which conversation (collision notices):
     /// at most one entry per subscribed connection, gone with it.
     viewing: Vec<(u64, ConvId, Viewer)>,
+    /// Outside the site's business hours (a copy of its [`Schedule`]'s,
+    /// set whenever this entry is made or the schedule flips).
+    closed: bool,
+}
+
+/// A site's business hours as the hub applies them (sites with hours on).
+struct Schedule {
+    hours: BusinessHours,
+    /// Inside the hours as of the last look (a change, a tick).
+    open: bool,
 }
 
 impl SiteLive {
@@ -216,9 +228,11 @@ impl SiteLive {
         }
     }
 
-    /// Whether visitors see an agent online: one subscribed and not away.
+    /// Whether visitors see an agent available: one subscribed and not
+    /// away, inside business hours. (Routing looks at the agents alone:
+    /// an agent online outside hours may still answer.)
     fn available(&self) -> bool {
-        self.agents.iter().any(|a| !self.away.contains(&a.id))
+        !self.closed && self.agents.iter().any(|a| !self.away.contains(&a.id))
     }
 
     /// Tells every visitor connection when availability changed.
@@ -243,6 +257,30 @@ struct Inner {
     /// position from 1). Kept apart from `sites`, which comes and goes
     /// with connections.
     queues: HashMap<SiteId, HashMap<ConvId, (VisitorId, u32)>>,
+    /// Business hours of the sites that have them on (from the store at
+    /// start, then from each settings change).
+    schedules: HashMap<SiteId, Schedule>,
+}
+
+impl Inner {
+    /// The site's live entry, made with its hours' state when new.
+    fn site_mut(&mut self, id: &SiteId) -> &mut SiteLive {
+        let closed = self.schedules.get(id).is_some_and(|s| !s.open);
+        self.sites.entry(id.clone()).or_insert_with(|| SiteLive {
+            closed,
+            ..SiteLive::default()
+        })
+    }
+
+    /// The site opened or closed: its visitors learn when that changes
+    /// whether anyone is available.
+    fn apply_open(&mut self, id: &SiteId, open: bool) {
+        if let Some(site) = self.sites.get_mut(id) {
+            let before = site.available();
+            site.closed = !open;
+            site.announce_if_changed(before);
+        }
+    }
 }
 
 pub struct Hub {
@@ -250,6 +288,9 @@ pub struct Hub {
     next_id: AtomicU64,
     /// How long a visitor without connections stays "online" to agents.
     grace: Duration,
+    /// Woken when a site's business hours change: the hours clock
+    /// ([`crate::hours::clock`]) looks at its next change again.
+    hours_changed: tokio::sync::Notify,
 }
 
 impl Hub {
@@ -258,6 +299,7 @@ impl Hub {
             inner: Mutex::new(Inner::default()),
             next_id: AtomicU64::new(1),
             grace,
+            hours_changed: tokio::sync::Notify::new(),
         })
     }
 
@@ -288,10 +330,11 @@ impl Hub {
     }
 
     /// Registers a visitor connection; presence goes online (or stays).
-    /// Returns whether any agent is online for the site.
+    /// Returns whether an agent is available for the site (online, not
+    /// away, inside business hours).
     pub fn visitor_connect(&self, info: VisitorInfo, sub: &SubHandle) -> bool {
         let mut inner = self.lock();
-        let site = inner.sites.entry(info.site.clone()).or_default();
+        let site = inner.site_mut(&info.site);
         let agents_online = site.available();
         let live = site
             .visitors
@@ -402,6 +445,28 @@ impl Hub {
         }
     }
 
+    /// A visitor's contact changed (a form, an agent's edit): its live
+    /// presence carries it, and the site's agents see it.
+    pub fn visitor_user(
+        &self,
+        site_id: &SiteId,
+        visitor: &VisitorId,
+        user: Option<protocol::UserInfo>,
+    ) {
+        let mut inner = self.lock();
+        let Some(site) = inner.sites.get_mut(site_id) else {
+            return;
+        };
+        let Some(live) = site.visitors.get_mut(visitor) else {
+            return;
+        };
+        live.info.user = user;
+        let p = Arc::new(Push::Presence(live.info.clone()));
+        for a in &site.agents {
+            a.push(&p);
+        }
+    }
+
     /// An agent connection subscribes to a site: returns who is online now.
     /// `agent`: who it is and their capacity, for routing.
     pub fn agent_subscribe(
@@ -412,7 +477,7 @@ impl Hub {
         agent: (&AgentId, u32),
     ) -> Vec<VisitorInfo> {
         let mut inner = self.lock();
-        let site = inner.sites.entry(site_id.clone()).or_default();
+        let site = inner.site_mut(site_id);
         if site.agents.iter().any(|a| a.id == sub.0.id) {
             return site.visitors.values().map(|l| l.info.clone()).collect();
         }
@@ -517,6 +582,9 @@ impl Hub {
             .unwrap_or_default()
     }
 
+    /// Whether an agent is available for the site, as its visitors see it:
+    /// one online and not away, inside business hours (what the widget's
+    /// offline form and the mail to agents go by).
     pub fn agents_online(&self, site_id: &SiteId) -> bool {
         self.lock()
             .sites
@@ -542,6 +610,68 @@ impl Hub {
                 .map(|(_, a, c)| (a, *c))),
             None => f(&mut std::iter::empty()),
         }
+    }
+
+    /// A site's business hours as of `now` (ms): stored (hours on) or
+    /// forgotten (off: always open); its visitors learn at once when that
+    /// changes availability, and the hours clock looks again.
+    pub fn set_hours(&self, site_id: &SiteId, hours: &BusinessHours, now: u64) {
+        let open = crate::hours::is_open(hours, now);
+        {
+            let mut inner = self.lock();
+            if hours.enabled {
+                let hours = hours.clone();
+                inner
+                    .schedules
+                    .insert(site_id.clone(), Schedule { hours, open });
+            } else {
+                inner.schedules.remove(site_id);
+            }
+            inner.apply_open(site_id, open);
+        }
+        self.hours_changed.notify_one();
+    }
+
+    /// The hours clock's tick: every site whose hours opened or closed by
+    /// `now` flips (its visitors are told); returns the next instant one
+    /// changes, if any does.
+    pub fn tick_hours(&self, now: u64) -> Option<u64> {
+        let mut inner = self.lock();
+        let mut flips = Vec::new();
+        let mut next: Option<u64> = None;
+        for (id, s) in inner.schedules.iter_mut() {
+            let open = crate::hours::is_open(&s.hours, now);
+            if open != s.open {
+                s.open = open;
+                flips.push((id.clone(), open));
+            }
+            if let Some(at) = crate::hours::next_change(&s.hours, now) {
+                next = Some(next.map_or(at, |n| n.min(at)));
+            }
+        }
+        for (id, open) in flips {
+            tracing::debug!(site = %id, open, "business hours");
+            inner.apply_open(&id, open);
+        }
+        next
+    }
+
+    /// Waits until some site's business hours change (see
+    /// [`Hub::set_hours`]).
+    pub async fn hours_changed(&self) {
+        self.hours_changed.notified().await;
+    }
+
+    /// Whether the site is outside its business hours now (as of the
+    /// clock's last tick): what the auto-reply goes by.
+    pub fn outside_hours(&self, site_id: &SiteId) -> bool {
+        self.lock().schedules.get(site_id).is_some_and(|s| !s.open)
+    }
+
+    /// The site's business hours while they are on (the auto-reply asks
+    /// whether the site has been open since).
+    pub fn hours(&self, site_id: &SiteId) -> Option<BusinessHours> {
+        self.lock().schedules.get(site_id).map(|s| s.hours.clone())
     }
 
     /// An agent's capacity changed: their live subscriptions carry it.

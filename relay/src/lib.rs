@@ -27,6 +27,8 @@
 //!   (rate-limited), remembered per site, written to the store coalesced.
 //! - [`push`]: Web Push to agents — who is pushed when, VAPID, and the
 //!   durable outbound queue's sender (a background task).
+//! - [`hours`]: business hours — open or not at an instant, the next change
+//!   (pure; the hub holds each site's state and its ticker flips it).
 //! - [`wechat`]: the WeChat Official Account bridge — message pushes in
 //!   (beside [`api`] on the public port), customer-service replies out.
 
@@ -38,6 +40,7 @@ pub mod cli;
 pub mod commit;
 pub mod files;
 pub mod hooks;
+pub mod hours;
 pub mod http;
 pub mod hub;
 pub mod longpoll;
@@ -260,6 +263,14 @@ impl App {
         config: Config,
     ) -> anyhow::Result<(Arc<App>, std::thread::JoinHandle<()>)> {
         let hub = hub::Hub::new(config.offline_grace);
+        // Business hours: the hub knows every site's from the start, so
+        // the first welcome already says whether the site is open.
+        let now = now_ms();
+        for s in store.sites()? {
+            if s.offline.hours.enabled {
+                hub.set_hours(&s.id, &s.offline.hours, now);
+            }
+        }
         let metrics = Arc::new(metrics::Metrics::default());
         let push = push::Pusher::open(&store, config.vapid_subject.clone(), metrics.clone())?;
         let hooks = hooks::Hooks::open(store.clone(), config.webhooks_allow_private)?;
@@ -388,6 +399,9 @@ pub async fn run(
         Arc::new(wechat::courier::WechatCourier::new(app.clone())),
         app.shutdown.clone(),
     ));
+    // The hours clock: sites open and close for their visitors.
+    app.tasks
+        .spawn(hours::clock(app.hub.clone(), app.shutdown.clone()));
     // The routing clock: no-answer and away deadlines, queue service.
     app.tasks
         .spawn(routing::clock(app.commit.clone(), app.shutdown.clone()));

@@ -144,10 +144,25 @@ pub async fn patch(site: String, app: Arc<App>, me: Me, b: SitePatch) -> Result<
         w.validate().map_err(Problem::from)?;
         s.wechat = Some(w);
     }
+    let hours_changed = b.offline.is_some();
+    if let Some(o) = b.offline {
+        o.validate().map_err(Problem::from)?;
+        if !o.hours.tz.is_empty() && crate::hours::zone(&o.hours.tz).is_none() {
+            return Err(bad(format!(
+                "hours.tz {:?} is not an IANA time zone this relay knows (such as Europe/Berlin)",
+                o.hours.tz
+            )));
+        }
+        s.offline = o;
+    }
     app.store.put_site(&s)?;
     app.store.sync()?;
     // The mode, the teams or their members may have changed.
     app.commit.route(s.id.clone());
+    if hours_changed {
+        // Visitors learn at once if the site opened or closed by it.
+        app.hub.set_hours(&s.id, &s.offline.hours, crate::now_ms());
+    }
     Ok(json(StatusCode::OK, &site_view(&app, &s, &me)))
 }
 

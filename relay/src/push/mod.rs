@@ -392,6 +392,7 @@ mod tests {
             awaiting: None,
             channel: Default::default(),
             wechat: None,
+            auto_replied: None,
         }
     }
 

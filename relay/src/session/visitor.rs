@@ -106,7 +106,7 @@ impl Session {
             .iter()
             .map(|c| (c.id.clone(), h.cursors.get(&c.id).copied().unwrap_or(0)))
             .collect();
-        out.push(self.visitor_welcome(&site, &visitor, &convs, agents_online));
+        out.push(self.visitor_welcome(&site, &visitor, &convs, agents_online, rec.known()));
         let name = rec.user.as_ref().and_then(|u| u.name.clone());
         // Origin and User-Agent were only needed for hello; idle connections
         // should not carry them.
@@ -232,6 +232,7 @@ impl Session {
             visit_pages: 0,
             referrer: None,
             channel: Channel::Web,
+            contact_cids: Vec::new(),
         });
         let new_visit = now.saturating_sub(rec.last_seen) > VISIT_GAP_MS;
         if new_visit {
@@ -247,7 +248,7 @@ impl Session {
             rec.user_agent = Some(ua.chars().take(USER_AGENT_CHARS).collect());
         }
         if let (Some(u), Some(v)) = (user, verified) {
-            rec.user = Some(u);
+            rec.user = Some(merged_identity(rec.user.take(), u));
             rec.verified = v;
         }
         rec
@@ -259,6 +260,7 @@ impl Session {
         visitor: &VisitorId,
         convs: &[ConvRecord],
         agents_online: bool,
+        known: bool,
     ) -> ServerFrame {
         let app = &self.app;
         ServerFrame::Welcome(Welcome {
@@ -273,7 +275,7 @@ impl Session {
             sites: Vec::new(),
             agents_online,
             mail: false,
-            known: false,
+            known,
             // What the widget may offer: the site's choice or the relay's.
             settings: Some(
                 site.widget
@@ -333,9 +335,16 @@ impl Session {
             | ClientFrame::Viewing { .. }
             | ClientFrame::Note { .. }
             | ClientFrame::Close { .. } => Err(err(ErrorCode::Forbidden, "agents only")),
-            ClientFrame::Contact { .. }
-            | ClientFrame::Rate { .. }
-            | ClientFrame::Transcript { .. } => {
+            ClientFrame::Contact { cid, conv, contact } => {
+                self.contact(cid, conv, contact, out).await
+            }
+            ClientFrame::Rate {
+                cid,
+                conv,
+                score,
+                comment,
+            } => self.rate(cid, conv, score, comment, out).await,
+            ClientFrame::Transcript { .. } => {
                 Err(err(ErrorCode::UnknownFrame, "not served by this relay yet"))
             }
             ClientFrame::Hello(_) | ClientFrame::Ping | ClientFrame::Pong => Ok(()),
@@ -463,6 +472,117 @@ impl Session {
         Ok(())
     }
 
+    /// `contact`: the visitor's answer to the offline or the pre-chat form
+    /// (see [`crate::commit::Write::Contact`]), checked against the site's
+    /// form first; answered `saved {cid}` once durable. A refused answer
+    /// stores nothing.
+    async fn contact(
+        &mut self,
+        cid: Cid,
+        conv: Option<ConvId>,
+        contact: offline::Contact,
+        out: &mut Vec<ServerFrame>,
+    ) -> Result<(), Refuse> {
+        let app = self.app.clone();
+        let Some(v) = self.visitor_mut() else {
+            return Ok(());
+        };
+        if !v.sends.allow(app.config.sends_per_visitor) {
+            return Err(err_cid(
+                ErrorCode::RateLimited,
+                "too many messages; resend in a minute",
+                &cid,
+            ));
+        }
+        let (site_id, visitor) = (v.site.clone(), v.visitor.clone());
+        let site = app
+            .store
+            .site(&site_id)
+            .map_err(internal)?
+            .ok_or_else(|| err_cid(ErrorCode::UnknownSite, "no such site", &cid))?;
+        check_form(&site, &contact).map_err(|m| err_cid(ErrorCode::BadRequest, m, &cid))?;
+        let conv = match conv {
+            Some(c) => Some(self.own_conv(&c).map_err(|e| with_cid(e, &cid))?.id),
+            None => None,
+        };
+        let saved = app
+            .commit
+            .contact(site_id.clone(), visitor.clone(), cid.clone(), conv, contact)
+            .await
+            .map_err(|e| super::commit_error(e, Some(&cid)))?;
+        if !saved.duplicate {
+            if let Some(v) = self.visitor_mut() {
+                v.name = saved.user.as_ref().and_then(|u| u.name.clone());
+            }
+            app.hub.visitor_user(&site_id, &visitor, saved.user);
+        }
+        out.push(ServerFrame::Saved { cid });
+        Ok(())
+    }
+
+    /// `rate`: the visitor rates one of its conversations once it is
+    /// closed, with a score the site's scale gives; acked like `send`
+    /// (the same cid again: the same ack, stored once).
+    async fn rate(
+        &mut self,
+        cid: Cid,
+        conv: ConvId,
+        score: u8,
+        comment: Option<String>,
+        out: &mut Vec<ServerFrame>,
+    ) -> Result<(), Refuse> {
+        let app = self.app.clone();
+        let Some(v) = self.visitor_mut() else {
+            return Ok(());
+        };
+        if !v.sends.allow(app.config.sends_per_visitor) {
+            return Err(err_cid(
+                ErrorCode::RateLimited,
+                "too many messages; resend in a minute",
+                &cid,
+            ));
+        }
+        let scope = format!("v:{}:{}", v.site, v.visitor);
+        let by = Author {
+            side: Side::Visitor,
+            id: v.visitor.to_string(),
+            name: v.name.clone(),
+        };
+        let rec = self.own_conv(&conv).map_err(|e| with_cid(e, &cid))?;
+        let scale = app
+            .store
+            .site(&rec.site)
+            .map_err(internal)?
+            .map(|s| s.widget.rating)
+            .unwrap_or_default();
+        if scale == offline::RatingScale::Off {
+            return Err(err_cid(
+                ErrorCode::Forbidden,
+                "this site asks for no ratings",
+                &cid,
+            ));
+        }
+        if !scale.allows(score) {
+            let why = match scale {
+                offline::RatingScale::Thumbs => "this site rates 👍 (5) or 👎 (1)",
+                _ => "score must be 1–5",
+            };
+            return Err(err_cid(ErrorCode::BadRequest, why, &cid));
+        }
+        let comment = comment
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty());
+        match app
+            .commit
+            .rate_queued(scope, cid.clone(), rec.id, by, score, comment)
+            .await
+        {
+            Ok(rx) => self.acks.push_back((cid, rx)),
+            Err(e) => out.push(super::ack(Err(e), &cid)),
+        }
+        Ok(())
+    }
+
     /// `typing`: to the named conversation or the visitor's open one; the
     /// draft only where the site switched draft previews on.
     fn visitor_typing(
@@ -530,6 +650,21 @@ fn verified_user(
     Ok((user, Some(true)))
 }
 
+/// The identity a hello brings over what the record holds: the same
+/// person (the same `user.id`, or none either side) keeps what the page did
+/// not pass — a name or email from a form, the phone, form fields — and the
+/// page's values win where both have one. Another person replaces it.
+fn merged_identity(old: Option<UserInfo>, new: UserInfo) -> UserInfo {
+    let Some(mut old) = old.filter(|o| o.id == new.id) else {
+        return new;
+    };
+    old.name = new.name.or(old.name);
+    old.email = new.email.or(old.email);
+    old.attributes.extend(new.attributes);
+    old.user_hash = None;
+    old
+}
+
 /// `referrer` as a page view keeps it: an http(s) URL whose host is not the
 /// page's own (compared without case and without a leading `www.`, any
 /// scheme or port), else `None` — a same-site referrer is only the previous
@@ -547,6 +682,33 @@ fn external_referrer(referrer: &str, page: &str) -> Option<String> {
         .ok()
         .is_some_and(|p| host(&p).is_some() && host(&p) == host(&r));
     (!same).then(|| referrer.to_string())
+}
+
+/// Why `c` does not answer the site's form, if it does not. The pre-chat
+/// form: the site's (it must be on) and its checks. The offline form: a
+/// name or an email, no custom fields (it asks for none).
+// When the relay sends mail, the offline form's email is required (the
+// widget asks for it then); that check belongs beside the mail setting.
+fn check_form(site: &SiteRecord, c: &offline::Contact) -> Result<(), String> {
+    let given = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
+    match c.form {
+        offline::FormKind::Prechat => {
+            let form = &site.widget.prechat;
+            if !form.enabled {
+                return Err("this site has no pre-chat form".into());
+            }
+            form.check(c)
+        }
+        offline::FormKind::Offline => {
+            if !c.fields.is_empty() {
+                return Err("the offline form has no custom fields".into());
+            }
+            if !given(&c.name) && !given(&c.email) {
+                return Err("the offline form needs an email or a name".into());
+            }
+            Ok(())
+        }
+    }
 }
 
 fn unknown_team(t: &TeamId) -> Refuse {

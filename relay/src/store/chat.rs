@@ -43,6 +43,10 @@ pub struct ConvRecord {
     /// messages, counted down by replies, closed on WeChat's word).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wechat: Option<WechatWindow>,
+    /// When the site's auto-reply was last sent here (ms): not again until
+    /// the site has been open since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_replied: Option<u64>,
 }
 
 impl ConvRecord {

@@ -1,6 +1,7 @@
 //! What the relay remembers of visitors: their records and page views.
 
 use super::{decode, encode, join, Result, Store};
+use protocol::offline::Contact;
 use protocol::{Channel, PageInfo, SiteId, UserInfo, VisitorId};
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +32,69 @@ pub struct VisitorRecord {
     /// Where the visitor talks from (the widget, the hosted page, WeChat).
     #[serde(default, skip_serializing_if = "Channel::is_web")]
     pub channel: Channel,
+    /// The latest form answers' cids (at most
+    /// [`protocol::limits::CONTACT_CIDS_KEPT`]), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contact_cids: Vec<String>,
+}
+
+/// The attribute a form's phone number is kept under.
+pub const PHONE_ATTRIBUTE: &str = "phone";
+/// The attribute holding when consent was given (ms).
+pub const CONSENT_ATTRIBUTE: &str = "consent";
+
+impl VisitorRecord {
+    /// Takes what the visitor gave in a form (already validated): name and
+    /// email (never over a verified identity's own), the phone and custom
+    /// fields as attributes, consent as the time it was given; remembers
+    /// `cid`.
+    pub fn take_contact(&mut self, c: &Contact, cid: &str, now: u64) {
+        let verified = self.verified;
+        let user = self.user.get_or_insert_with(UserInfo::default);
+        let given = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        if let Some(n) = given(&c.name) {
+            if !verified || user.name.is_none() {
+                user.name = Some(n);
+            }
+        }
+        if let Some(e) = given(&c.email) {
+            if !verified || user.email.is_none() {
+                user.email = Some(e);
+            }
+        }
+        let mut set = |k: &str, v: serde_json::Value| {
+            user.attributes.insert(k.to_string(), v);
+        };
+        if let Some(p) = given(&c.phone) {
+            set(PHONE_ATTRIBUTE, p.into());
+        }
+        for (k, v) in &c.fields {
+            set(k, v.clone().into());
+        }
+        if c.consent {
+            set(CONSENT_ATTRIBUTE, now.into());
+        }
+        self.contact_cids.push(cid.to_string());
+        let over = self
+            .contact_cids
+            .len()
+            .saturating_sub(protocol::limits::CONTACT_CIDS_KEPT);
+        self.contact_cids.drain(..over);
+    }
+
+    /// Whether the visitor's contact has a name or an email (the pre-chat
+    /// form is skipped, the offline form asked once).
+    pub fn known(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| {
+            u.name.as_deref().is_some_and(|n| !n.is_empty())
+                || u.email.as_deref().is_some_and(|e| !e.is_empty())
+        })
+    }
 }
 
 /// One stored page view.

@@ -283,6 +283,7 @@ fn follower(
             visit_pages: 0,
             referrer: None,
             channel: Channel::Wechat,
+            contact_cids: Vec::new(),
         });
     rec.last_seen = now;
     let user = rec.user.get_or_insert_with(UserInfo::default);
