@@ -15,7 +15,8 @@
 #       tests: fiu-run, fiu-ctrl), openssl (the user_hash test computes the
 #       site owner's HMAC with it), binaryen (wasm-opt) and esbuild (its
 #       minifier), which shrink the widget in scripts/wasm-bundle.sh,
-#       fonts-wqy-microhei (Chinese in screenshots), nodejs/npm if absent; `apt-get update`
+#       fonts-wqy-microhei (Chinese in screenshots), python3-aiosmtpd (the
+#       mail tests' SMTP receiver), nodejs/npm if absent; `apt-get update`
 #       runs only when one of them is missing;
 #     - `npm ci` when node_modules is missing or older than package-lock.json.
 # apt-get needs root: as another user it goes through `sudo -n` when that
@@ -72,6 +73,8 @@ command -v esbuild >/dev/null 2>&1 || need+=(esbuild)
 [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
+# The mail tests' SMTP receiver (tests/src/mail/smtp.rs).
+/usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || need+=(python3-aiosmtpd)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     sudo=()

@@ -19,7 +19,7 @@
          agents see); other parameters stay. */
       if (h && h.replaceState) {
         q = l.search.replace(/^\?/, '').split('&');
-        for (i = 0; i < q.length; i++) if (q[i] && !/^(uid|name|email|ts|sig)=/.test(q[i])) keep.push(q[i]);
+        for (i = 0; i < q.length; i++) if (q[i] && !/^(uid|name|email|ts|mail|sig)=/.test(q[i])) keep.push(q[i]);
         h.replaceState(null, '', l.pathname + (keep.length ? '?' + keep.join('&') : '') + l.hash);
       }
     }

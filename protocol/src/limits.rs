@@ -337,6 +337,8 @@ pub const MAX_INBOUND_MAIL_BYTES: usize = 25 * 1024 * 1024;
 /// Links in visitor mail (continuity, transcript, unsubscribe, rating)
 /// stay valid this long.
 pub const MAIL_LINK_MAX_AGE_S: u64 = 30 * 24 * 3600;
+/// Events one mail (a transcript, a continuity mail) reads at most.
+pub const MAX_MAIL_EVENTS: usize = 1000;
 /// Mail jobs are retried for at least this long before they are given up.
 pub const MAIL_RETRY_MAX_AGE_MS: u64 = 48 * 3600 * 1000;
 /// Form answers (`contact` cids) a visitor's record remembers, so a

@@ -28,7 +28,9 @@ use warp::http::{header, Response, StatusCode};
 use warp::{Filter, Rejection};
 
 /// The signed fields, in the order the canonical string lists them.
-pub const SIGNED_FIELDS: [&str; 4] = ["uid", "name", "email", "ts"];
+/// `mail=1` marks a link the relay mailed itself: it lasts
+/// [`MAIL_LINK_MAX_AGE_S`] instead of [`SIGNED_LINK_MAX_AGE_S`].
+pub const SIGNED_FIELDS: [&str; 5] = ["uid", "name", "email", "ts", "mail"];
 
 /// The string a link's `sig` signs: each signed field present in the link,
 /// as `key=value` (the value percent-decoded, `+` read as a space, as
@@ -122,7 +124,12 @@ pub fn verify_link(query: &str, secret: &str, now_s: u64) -> Result<Option<Signe
     if ts > now_s.saturating_add(SIGNED_LINK_MAX_AHEAD_S) {
         return Err(LinkError::Ahead);
     }
-    if now_s.saturating_sub(ts) > SIGNED_LINK_MAX_AGE_S {
+    let max_age = match get("mail").as_deref() {
+        None => SIGNED_LINK_MAX_AGE_S,
+        Some("1") => MAIL_LINK_MAX_AGE_S,
+        Some(_) => return Err(LinkError::Field("mail must be 1".into())),
+    };
+    if now_s.saturating_sub(ts) > max_age {
         return Err(LinkError::Expired);
     }
     Ok(Some(SignedUser {

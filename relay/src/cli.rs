@@ -143,6 +143,35 @@ pub struct Serve {
     /// Webhooks: the first retry's delay in ms (doubling up to an hour).
     #[arg(long, env = "KEFU_WEBHOOK_RETRY_MS", default_value_t = crate::hooks::send::RETRY_FIRST_MS)]
     pub webhook_retry_ms: u64,
+    /// Mail: the SMTP server mail goes through. `smtp://host:port`
+    /// (plain), `smtp://host:port?tls=starttls` (STARTTLS required;
+    /// `?tls=opportunistic` when offered), `smtps://host:port` (TLS from
+    /// the start); `user:pass@` before the host to log in. Unset: the
+    /// relay sends no mail and the widget never mentions email.
+    #[arg(long, env = "KEFU_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// Mail: the sender, `Name <kefu@example.com>`; replies come back to
+    /// this address with a token (`kefu+TOKEN@example.com`). Needed with
+    /// --smtp-url.
+    #[arg(long, env = "KEFU_MAIL_FROM")]
+    pub mail_from: Option<String>,
+    /// Mail: the first retry's delay in ms (doubling up to an hour, for
+    /// two days).
+    #[arg(long, env = "KEFU_MAIL_RETRY_MS", default_value_t = crate::mail::send::RETRY_FIRST_MS)]
+    pub mail_retry_ms: u64,
+    /// Mail: how long one minute of a site's continuity delay lasts, in
+    /// ms. Only tests shorten it.
+    #[arg(
+        long,
+        env = "KEFU_MAIL_MINUTE_MS",
+        default_value_t = 60_000,
+        hide = true
+    )]
+    pub mail_minute_ms: u64,
+    /// The address people reach this relay at (`https://chat.example.com`),
+    /// for links in mail. Default: `http://` and the listening address.
+    #[arg(long, env = "KEFU_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 /// WeChat's API host.
@@ -210,6 +239,23 @@ impl Serve {
                 "--wechat-api-base {wechat_api_base:?} is not an http(s)://host[:port] URL"
             ),
         }
+        let mail = match (&self.smtp_url, &self.mail_from) {
+            (None, None) => None,
+            (Some(url), Some(from)) => Some(
+                crate::mail::MailConfig::new(url, from, self.mail_retry_ms, self.mail_minute_ms)
+                    .map_err(|e| anyhow::anyhow!(e))?,
+            ),
+            _ => anyhow::bail!("--smtp-url and --mail-from go together"),
+        };
+        let public_url = match self.public_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(u) => match url::Url::parse(u) {
+                Ok(p) if matches!(p.scheme(), "http" | "https") && p.host().is_some() => {
+                    Some(u.trim_end_matches('/').to_string())
+                }
+                _ => anyhow::bail!("--public-url {u:?} is not an http(s):// URL"),
+            },
+        };
         Ok(Config {
             listen,
             metrics_listen,
@@ -236,6 +282,8 @@ impl Serve {
             wechat_api_base,
             webhooks_allow_private: self.webhooks_allow_private,
             webhook_retry_ms: self.webhook_retry_ms.max(1),
+            mail,
+            public_url,
         })
     }
 }

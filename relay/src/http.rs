@@ -66,6 +66,7 @@ pub fn routes(
         .or(crate::wechat::inbound::routes(app.clone()))
         .or(crate::api::routes(app.clone()))
         .or(crate::chat_page::routes(app.clone()))
+        .or(crate::mail::routes::routes(app.clone()))
         .or(crate::assets::routes(app))
         .recover(recover)
 }

@@ -29,6 +29,9 @@
 //!   durable outbound queue's sender (a background task).
 //! - [`hours`]: business hours — open or not at an instant, the next change
 //!   (pure; the hub holds each site's state and its ticker flips it).
+//! - [`mail`]: mail out — agents' notices, visitors' unread replies and
+//!   transcripts over SMTP on the outbound queue; reply addresses and
+//!   Message-IDs; the unsubscribe page (beside [`api`]).
 //! - [`wechat`]: the WeChat Official Account bridge — message pushes in
 //!   (beside [`api`] on the public port), customer-service replies out.
 
@@ -44,6 +47,7 @@ pub mod hours;
 pub mod http;
 pub mod hub;
 pub mod longpoll;
+pub mod mail;
 pub mod metrics;
 pub mod outbox;
 pub mod push;
@@ -118,6 +122,11 @@ pub struct Config {
     pub webhooks_allow_private: bool,
     /// The first webhook retry's delay (ms).
     pub webhook_retry_ms: u64,
+    /// Mail out (`--smtp-url`, `--mail-from`); `None`: no mail at all.
+    pub mail: Option<mail::MailConfig>,
+    /// The relay's public base URL for links that leave it (mail), without
+    /// a trailing `/`; `None`: `http://` and the bound address.
+    pub public_url: Option<String>,
 }
 
 impl Config {
@@ -156,6 +165,8 @@ pub struct App {
     pub wechat: Arc<wechat::client::Wechat>,
     /// WeChat replies waiting to go out (the outbound queue's).
     pub wechat_replies: Arc<wechat::courier::Replies>,
+    /// Mail out, when configured.
+    pub mail: Option<Arc<mail::Mailer>>,
     pub config: Config,
 }
 
@@ -275,11 +286,30 @@ impl App {
         let push = push::Pusher::open(&store, config.vapid_subject.clone(), metrics.clone())?;
         let hooks = hooks::Hooks::open(store.clone(), config.webhooks_allow_private)?;
         let wechat_replies = wechat::courier::Replies::open(store.clone())?;
-        let outlets = outbox::Outlets::new(vec![
+        let mailer = match &config.mail {
+            Some(m) => {
+                let base = config
+                    .public_url
+                    .clone()
+                    .unwrap_or_else(|| format!("http://{}", config.listen));
+                Some(mail::Mailer::open(
+                    store.clone(),
+                    hub.clone(),
+                    m.clone(),
+                    base,
+                )?)
+            }
+            None => None,
+        };
+        let mut stages = vec![
             push.clone() as Arc<dyn outbox::Stage>,
             hooks.clone() as Arc<dyn outbox::Stage>,
             wechat_replies.clone() as Arc<dyn outbox::Stage>,
-        ]);
+        ];
+        if let Some(m) = &mailer {
+            stages.push(m.clone() as Arc<dyn outbox::Stage>);
+        }
+        let outlets = outbox::Outlets::new(stages);
         let (commit, commit_thread) = commit::Committer::start(
             commit::Parts {
                 store: store.clone(),
@@ -296,6 +326,7 @@ impl App {
             refused: Arc::new(refused::Refused::new(store.clone())),
             wechat: Arc::new(wechat::client::Wechat::new(&config.wechat_api_base)?),
             wechat_replies,
+            mail: mailer,
             store,
             hub,
             commit,
@@ -379,6 +410,10 @@ pub async fn run(
     if let Some(fr) = first_run(&store, &config)? {
         print_first_run(&fr, addr);
     }
+    let mut config = config;
+    if config.public_url.is_none() {
+        config.public_url = Some(format!("http://{addr}"));
+    }
     let (app, commit_thread) = App::start(store.clone(), config)?;
     let refused = tokio::spawn(app.refused.clone().run(app.shutdown.clone()));
     // The outbound queues: resumed from the store, end at shutdown.
@@ -402,6 +437,14 @@ pub async fn run(
     // The hours clock: sites open and close for their visitors.
     app.tasks
         .spawn(hours::clock(app.hub.clone(), app.shutdown.clone()));
+    // Mail: resumed from the store, ends at shutdown.
+    if let Some(m) = &app.mail {
+        app.tasks.spawn(outbox::run(
+            m.queue().clone(),
+            Arc::new(mail::send::Courier::new(m.clone())?),
+            app.shutdown.clone(),
+        ));
+    }
     // The routing clock: no-answer and away deadlines, queue service.
     app.tasks
         .spawn(routing::clock(app.commit.clone(), app.shutdown.clone()));

@@ -8,7 +8,9 @@
 //! - [`frames`]: small builders for client frames.
 //! - [`proxy`]: the fault-injecting TCP proxy; [`soak`]: the soak clients.
 //! - [`wechat`]: a WeChat API stand-in and the pushes WeChat sends.
+//! - [`mail`]: real mail servers (an SMTP receiver) on loopback.
 
+pub mod mail;
 pub mod proxy;
 pub mod soak;
 pub mod wechat;

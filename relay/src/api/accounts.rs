@@ -135,7 +135,7 @@ pub async fn agents_add(app: Arc<App>, me: Me, b: NewAgent) -> Result<Reply, Rej
     Ok(json(StatusCode::CREATED, &agent_view(&agent)))
 }
 
-/// PATCH /v1/api/agents/{agent} — capacity (owners for anyone on their
+/// PATCH /v1/api/agents/{agent} — capacity and mail choice (owners for anyone on their
 /// sites, an agent for themselves).
 pub async fn agents_patch(
     id: String,
@@ -154,6 +154,9 @@ pub async fn agents_patch(
     if let Some(c) = b.capacity {
         protocol::api::check_capacity(c).map_err(crate::reply::Problem::from)?;
         a.capacity = c;
+    }
+    if let Some(m) = b.mail {
+        a.mail = m;
     }
     app.store.put_agent(&a)?;
     app.store.sync()?;

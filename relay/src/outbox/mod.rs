@@ -19,8 +19,8 @@
 //!   `next_at` pushed out by [`Policy::delay_ms`] (or the far side's
 //!   `Retry-After`), until the job is older than [`Policy::max_age_ms`].
 //!
-//! Three kinds use it: Web Push (`push`), webhooks (`hooks`)
-//! and WeChat replies.
+//! Four kinds use it: Web Push (`push`), webhooks (`hooks`), WeChat
+//! replies and mail (`mail`).
 
 mod run;
 

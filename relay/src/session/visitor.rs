@@ -274,7 +274,7 @@ impl Session {
             name: None,
             sites: Vec::new(),
             agents_online,
-            mail: false,
+            mail: app.mail.is_some(),
             known,
             // What the widget may offer: the site's choice or the relay's.
             settings: Some(
@@ -344,9 +344,7 @@ impl Session {
                 score,
                 comment,
             } => self.rate(cid, conv, score, comment, out).await,
-            ClientFrame::Transcript { .. } => {
-                Err(err(ErrorCode::UnknownFrame, "not served by this relay yet"))
-            }
+            ClientFrame::Transcript { conv, email } => self.transcript(conv, email, out),
             ClientFrame::Hello(_) | ClientFrame::Ping | ClientFrame::Pong => Ok(()),
         }
     }
@@ -581,6 +579,51 @@ impl Session {
             Err(e) => out.push(super::ack(Err(e), &cid)),
         }
         Ok(())
+    }
+
+    /// `transcript`: "Email me this chat". An `email` given is stored as
+    /// the visitor's contact address first (durably, even if no mail can
+    /// go); then the transcript is queued ([`crate::mail::Mailer::transcript`],
+    /// which also says what happens at close) and `mailed {conv}` answers.
+    fn transcript(
+        &mut self,
+        conv: ConvId,
+        email: Option<String>,
+        out: &mut Vec<ServerFrame>,
+    ) -> Result<(), Refuse> {
+        let app = self.app.clone();
+        let rec = self.own_conv(&conv)?;
+        if let Some(e) = email {
+            let Some(mut v) = app
+                .store
+                .visitor(&rec.site, &rec.visitor)
+                .map_err(internal)?
+            else {
+                return Err(err(ErrorCode::UnknownConversation, "no such conversation"));
+            };
+            let user = v.user.get_or_insert_with(UserInfo::default);
+            if user.email.as_deref() != Some(e.as_str()) {
+                user.email = Some(e);
+                app.store.put_visitor(&v).map_err(internal)?;
+                app.store.sync().map_err(internal)?;
+            }
+        }
+        let Some(mailer) = &app.mail else {
+            return Err(err(ErrorCode::Conflict, "this relay sends no mail"));
+        };
+        use crate::mail::TranscriptError as T;
+        match mailer.transcript(&rec) {
+            Ok(()) => {
+                out.push(ServerFrame::Mailed { conv: rec.id });
+                Ok(())
+            }
+            Err(T::Store(e)) => Err(internal(e)),
+            Err(e @ T::NoEmail) => Err(err(ErrorCode::BadRequest, e.to_string())),
+            Err(e @ (T::TooMany | T::SiteLimit | T::Full)) => {
+                Err(err(ErrorCode::RateLimited, e.to_string()))
+            }
+            Err(e @ T::Unsubscribed) => Err(err(ErrorCode::Conflict, e.to_string())),
+        }
     }
 
     /// `typing`: to the named conversation or the visitor's open one; the

@@ -14,17 +14,20 @@
 //!   - `l` agent `\0` conv          → (): open conversations assigned to an
 //!     agent (routing's load), built once from the records on first start
 //!   - `w` site `\0` since(u64 BE) conv → (): the site's queue, oldest first
+//!   - `m` conv                     → [`MailMarks`]: what mail it has had
 //! - `sites`: site id → [`SiteRecord`]
 //! - `visitors`: site `\0` visitor → [`VisitorRecord`]
 //! - `pages`: site `\0` visitor `\0` ts(u64 BE) → [`PageRecord`]
 //! - `agents`: agent id → [`AgentRecord`]; `tokens`: sha256(token) → [`TokenRecord`]
-//! - `meta`: `server_key` (visitor-token signing key);
+//! - `meta`: `server_key` (visitor-token signing key); `unsubscribed`
+//!   `\0` site `\0` email → when that address left the site's visitor mail;
 //!   `refused_origins` `\0` site → the origins refused recently (JSON list)
 //! - `files`: file id → [`FileRecord`] (the bytes live on disk, see `files`)
 //! - `quota`: site `\0` visitor → bytes of uploads stored (u64 BE)
 //! - `push_subs`: agent `\0` device (hex SHA-256 of the endpoint) →
 //!   [`PushSubRecord`]; queued pushes are outbound jobs (below) carrying a
-//!   [`PushJob`]; `meta` also holds `vapid_key`
+//!   [`PushJob`]; `meta` also holds `vapid_key` and `mail_key` (signs
+//!   reply addresses and the links in mail)
 //! - `webhooks`: site `\0` hook → [`WebhookRecord`]; `hook_log`: hook `\0`
 //!   delivery id (ULID) → [`DeliveryRecord`], the last attempts per endpoint
 //! - `api_keys`: site `\0` key id → [`ApiKeyRecord`] (the key itself is a
@@ -42,6 +45,7 @@ mod chat;
 mod files;
 mod hooks;
 pub mod keys;
+mod mail;
 mod outbox;
 mod push;
 mod sites;
@@ -51,6 +55,7 @@ pub use agents::{is_bot, AgentRecord, AgentRole, TokenRecord, BOT_ID_PREFIX};
 pub use chat::{encode_cid_hit, CidHit, ConvRecord};
 pub use files::{AddFile, FileRecord};
 pub use hooks::{ApiKeyRecord, DeliveryRecord, WebhookRecord};
+pub use mail::MailMarks;
 pub use outbox::{Kind, OutJob};
 #[cfg(test)]
 pub(crate) use push::sample_job;

@@ -11,6 +11,7 @@ pub enum Kind {
     Webhook,
     Wechat,
     Push,
+    Mail,
 }
 
 impl Kind {
@@ -20,6 +21,7 @@ impl Kind {
             Kind::Webhook => b'h',
             Kind::Wechat => b'x',
             Kind::Push => b'p',
+            Kind::Mail => b'm',
         }
     }
 
@@ -28,6 +30,7 @@ impl Kind {
             Kind::Webhook => "webhook",
             Kind::Wechat => "wechat",
             Kind::Push => "push",
+            Kind::Mail => "mail",
         }
     }
 }

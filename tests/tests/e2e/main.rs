@@ -13,6 +13,7 @@ mod first_run;
 mod hostile;
 mod integrations;
 mod liveness;
+mod mail_out;
 mod routing;
 mod slow_consumer;
 mod visitors;

@@ -1,0 +1,76 @@
+//! The words of kefu's mail, in the languages the widget speaks: a site
+//! whose widget speaks Chinese (`widget.language` `zh-CN`) mails in
+//! Chinese, every other site in English.
+
+/// One language's phrases. `{…}` slots are filled by the composer.
+pub struct MailTexts {
+    /// Subject of an agent's notice: `{site}`.
+    pub notice_subject: &'static str,
+    /// First line of an agent's notice: `{name}`, `{site}`.
+    pub notice_intro: &'static str,
+    pub open_conversation: &'static str,
+    pub reply_to_answer: &'static str,
+    /// Subject of a continuity mail: `{site}`.
+    pub continuity_subject: &'static str,
+    pub continuity_intro: &'static str,
+    pub continue_chat: &'static str,
+    /// Subject of a transcript: `{site}`.
+    pub transcript_subject: &'static str,
+    pub transcript_intro: &'static str,
+    pub unsubscribe: &'static str,
+    /// Who a visitor without a name is.
+    pub visitor: &'static str,
+    /// Who an agent without a name is.
+    pub agent: &'static str,
+    /// The unsubscribe page.
+    pub unsub_title: &'static str,
+    pub unsub_ask: &'static str,
+    pub unsub_button: &'static str,
+    pub unsub_done: &'static str,
+}
+
+pub const EN: MailTexts = MailTexts {
+    notice_subject: "New message on {site}",
+    notice_intro: "{name} wrote on {site} while nobody was available:",
+    open_conversation: "Open the conversation:",
+    reply_to_answer: "Reply to this email to answer in the chat.",
+    continuity_subject: "New reply from {site}",
+    continuity_intro: "You have a reply you have not read yet:",
+    continue_chat: "Continue the chat:",
+    transcript_subject: "Your chat with {site}",
+    transcript_intro: "Here is your conversation:",
+    unsubscribe: "No more emails about your chats with us:",
+    visitor: "A visitor",
+    agent: "Support",
+    unsub_title: "Unsubscribe",
+    unsub_ask: "Stop emails about your chats to this address?",
+    unsub_button: "Unsubscribe",
+    unsub_done: "Done: this address gets no more emails about your chats.",
+};
+
+pub const ZH: MailTexts = MailTexts {
+    notice_subject: "{site} 有新消息",
+    notice_intro: "{name} 在 {site} 留言(当时没有客服在线):",
+    open_conversation: "打开会话:",
+    reply_to_answer: "直接回复此邮件即可在会话中答复。",
+    continuity_subject: "{site} 回复了您",
+    continuity_intro: "您有尚未阅读的回复:",
+    continue_chat: "继续聊天:",
+    transcript_subject: "您与 {site} 的聊天记录",
+    transcript_intro: "以下是您的聊天记录:",
+    unsubscribe: "不再接收关于聊天的邮件:",
+    visitor: "访客",
+    agent: "客服",
+    unsub_title: "退订",
+    unsub_ask: "此邮箱不再接收关于聊天的邮件?",
+    unsub_button: "退订",
+    unsub_done: "已退订:此邮箱将不再收到关于聊天的邮件。",
+};
+
+/// The phrases for a site's widget language.
+pub fn for_language(lang: Option<&str>) -> &'static MailTexts {
+    match lang {
+        Some(l) if protocol::names::is_chinese(l) => &ZH,
+        _ => &EN,
+    }
+}

@@ -1,0 +1,426 @@
+//! Mail out over a real SMTP receiver (aiosmtpd on loopback): agents
+//! mailed while nobody is available (once per conversation per interval,
+//! as each chose), visitors mailed the replies they did not read (once,
+//! with a working chat link and one-click unsubscribe) and transcripts
+//! (never a note), header injection refused or defused, and queued mail
+//! that survives `kill -9` with the SMTP server down, delivered once.
+
+use crate::BIN;
+use anyhow::{ensure, Context, Result};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::time::Duration;
+use tests::frames::*;
+use tests::mail::smtp::{Mail, Smtp};
+use tests::{api, Relay, Ws, DEMO_TOKEN};
+
+/// The demo owner's login, who is mailed (mail choice `all` by default).
+const OWNER: &str = "owner@example.com";
+/// One minute of a site's continuity delay (3 minutes by default) lasts
+/// this long in these tests: 3 × 300 ms.
+const MINUTE_MS: &str = "300";
+const MAIL_WAIT: Duration = Duration::from_secs(15);
+
+async fn relay_with(smtp: &Smtp) -> Result<Relay> {
+    Relay::start(
+        BIN,
+        &[
+            "--smtp-url",
+            &smtp.url(),
+            "--mail-from",
+            "Kefu Support <kefu@kefu.test>",
+            "--mail-retry-ms",
+            "200",
+            "--mail-minute-ms",
+            MINUTE_MS,
+        ],
+    )
+    .await
+}
+
+/// A visitor of the demo site with `user`, its first message sent:
+/// (socket, conversation, seq of the message).
+async fn visitor(relay: &Relay, id: &str, user: Value, text: &str) -> Result<(Ws, String)> {
+    let mut v = Ws::connect(relay).await?;
+    let mut hello = visitor_hello("demo", id, None);
+    if !user.is_null() {
+        hello["user"] = user;
+    }
+    let w = v.hello(hello).await?;
+    ensure!(w["mail"] == true, "the widget is told mail is on: {w}");
+    v.send(send(&format!("{id}-1"), text)).await?;
+    let ack = v.until_type("ack").await?;
+    Ok((v, ack["conv"].as_str().unwrap_or_default().to_string()))
+}
+
+async fn agent(relay: &Relay) -> Result<Ws> {
+    let mut a = Ws::connect(relay).await?;
+    a.hello(agent_hello(DEMO_TOKEN)).await?;
+    Ok(a)
+}
+
+/// The agent's message in `conv`, acked: its seq.
+async fn reply(a: &mut Ws, conv: &str, cid: &str, text: &str) -> Result<u64> {
+    a.send(send_to(conv, cid, text)).await?;
+    let ack = a.until(|f| f["type"] == "ack" && f["cid"] == cid).await?;
+    ack["seq"].as_u64().context("seq")
+}
+
+fn visitor_mails(smtp: &Smtp, addr: &str) -> Vec<Mail> {
+    smtp.mails_to(addr)
+}
+
+/// Agents away: a visitor's message reaches the owner by mail with the
+/// text, a console link to the conversation and a reply address; a second
+/// message within the interval sends no second mail. With mail off the
+/// widget is told so.
+#[tokio::test]
+async fn agents_away_are_mailed_once_per_conversation() -> Result<()> {
+    let smtp = Smtp::start().await?;
+    let relay = relay_with(&smtp).await?;
+    let (mut v, conv) = visitor(
+        &relay,
+        "mv1",
+        json!({"name": "Ada"}),
+        "Is my order 1234 shipped?",
+    )
+    .await?;
+    let mails = smtp.wait_for(OWNER, 1, MAIL_WAIT).await?;
+    let m = &mails[0];
+    ensure!(m.text.contains("Is my order 1234 shipped?"), "{}", m.text);
+    ensure!(m.text.contains("Ada"), "{}", m.text);
+    let console = format!("/console/#/inbox/demo/{conv}");
+    ensure!(m.link(&console).is_some(), "console link in {}", m.text);
+    ensure!(
+        m.message_id().starts_with(&format!("<kefu.{conv}.")),
+        "{}",
+        m.message_id()
+    );
+    let reply_to = m.header("Reply-To").unwrap_or_default();
+    ensure!(
+        reply_to.starts_with("kefu+") && reply_to.ends_with("@kefu.test"),
+        "{reply_to}"
+    );
+    ensure!(
+        m.count("List-Unsubscribe") == 0,
+        "agents' notices are not list mail"
+    );
+    ensure!(m
+        .header("From")
+        .unwrap_or_default()
+        .contains("kefu@kefu.test"));
+
+    v.send(send("mv1-2", "Hello? Anyone?")).await?;
+    v.until_type("ack").await?;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    ensure!(
+        smtp.mails_to(OWNER).len() == 1,
+        "one mail per conversation per interval: {:?}",
+        smtp.mails_to(OWNER)
+            .iter()
+            .map(|m| m.text.clone())
+            .collect::<Vec<_>>()
+    );
+
+    // Without --smtp-url the widget never mentions email.
+    let plain = Relay::start(BIN, &[]).await?;
+    let mut w = Ws::connect(&plain).await?;
+    let welcome = w.hello(visitor_hello("demo", "mv1b", None)).await?;
+    ensure!(welcome["mail"] != true, "{welcome}");
+    Ok(())
+}
+
+/// Each agent's mail choice: `none` gets nothing, `mine` gets an
+/// unassigned conversation's notice; bots are never mailed.
+#[tokio::test]
+async fn agents_mail_choices_are_respected() -> Result<()> {
+    let smtp = Smtp::start().await?;
+    let relay = relay_with(&smtp).await?;
+    let (s, me) = api(&relay, DEMO_TOKEN, "GET", "/v1/api/me", None).await?;
+    ensure!(s == 200, "{me}");
+    let owner_id = me["id"].as_str().context("id")?.to_string();
+    let (s, v) = api(
+        &relay,
+        DEMO_TOKEN,
+        "PATCH",
+        &format!("/v1/api/agents/{owner_id}"),
+        Some(json!({"mail": "none"})),
+    )
+    .await?;
+    ensure!(s == 200 && v["mail"] == "none", "{s} {v}");
+    let (s, bob) = api(
+        &relay,
+        DEMO_TOKEN,
+        "POST",
+        "/v1/api/agents",
+        Some(json!({"name": "Bob", "email": "bob@example.com", "password": "correct horse 12", "sites": ["demo"]})),
+    )
+    .await?;
+    ensure!(s == 201, "{s} {bob}");
+    let bob_id = bob["id"].as_str().context("id")?;
+    let (s, v) = api(
+        &relay,
+        DEMO_TOKEN,
+        "PATCH",
+        &format!("/v1/api/agents/{bob_id}"),
+        Some(json!({"mail": "mine"})),
+    )
+    .await?;
+    ensure!(s == 200 && v["mail"] == "mine", "{s} {v}");
+
+    let (_v, _conv) = visitor(&relay, "mv2", Value::Null, "Pricing question").await?;
+    let got = smtp.wait_for("bob@example.com", 1, MAIL_WAIT).await?;
+    ensure!(got[0].text.contains("Pricing question"));
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    ensure!(smtp.mails_to(OWNER).is_empty(), "the owner chose none");
+    ensure!(
+        smtp.mails().len() == 1,
+        "only Bob: {:?}",
+        smtp.mails()
+            .iter()
+            .map(|m| m.rcpt.clone())
+            .collect::<Vec<_>>()
+    );
+    Ok(())
+}
+
+/// Continuity: an agent replies twice, the visitor never reads → after
+/// the site's delay exactly one mail with both replies, a Message-ID,
+/// one-click List-Unsubscribe and a chat link that opens (200). The
+/// unsubscribe link then stops every further visitor mail.
+#[tokio::test]
+async fn unread_replies_are_mailed_once_and_unsubscribe_stops_them() -> Result<()> {
+    let smtp = Smtp::start().await?;
+    let relay = relay_with(&smtp).await?;
+    let ada = "ada@example.com";
+    let (_v, conv) = visitor(
+        &relay,
+        "mv3",
+        json!({"name": "Ada", "email": ada}),
+        "Do you ship to Lyon?",
+    )
+    .await?;
+    let mut a = agent(&relay).await?;
+    reply(&mut a, &conv, "a1", "Yes, we ship to Lyon.").await?;
+    reply(&mut a, &conv, "a2", "Delivery takes 3 days.").await?;
+    let got = smtp.wait_for(ada, 1, MAIL_WAIT).await?;
+    // Both jobs came due (one per reply): still one mail.
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    let got_after = visitor_mails(&smtp, ada);
+    ensure!(
+        got_after.len() == 1,
+        "exactly one continuity mail, got {}",
+        got_after.len()
+    );
+    let m = &got[0];
+    ensure!(
+        m.text.contains("Yes, we ship to Lyon.") && m.text.contains("Delivery takes 3 days."),
+        "{}",
+        m.text
+    );
+    ensure!(
+        !m.text.contains("Do you ship"),
+        "only the agent's replies: {}",
+        m.text
+    );
+    ensure!(
+        m.message_id().starts_with(&format!("<kefu.{conv}.")),
+        "{}",
+        m.message_id()
+    );
+    let unsub = m
+        .header("List-Unsubscribe")
+        .context("List-Unsubscribe")?
+        .trim()
+        .to_string();
+    ensure!(
+        m.header("List-Unsubscribe-Post") == Some("List-Unsubscribe=One-Click"),
+        "{:?}",
+        m.header("List-Unsubscribe-Post")
+    );
+    let link = m.link("/chat/demo?").context("chat link")?;
+    let http = reqwest::Client::new();
+    let page = http.get(&link).send().await?;
+    ensure!(
+        page.status() == 200,
+        "the chat link opens: {} {link}",
+        page.status()
+    );
+    let html = page.text().await?;
+    ensure!(
+        html.contains(&format!("data-email=\"{ada}\"")),
+        "identity restored: {html}"
+    );
+
+    // One-click unsubscribe (RFC 8058): POST to the header's URL.
+    let url = unsub.trim_start_matches('<').trim_end_matches('>');
+    let shown = http.get(url).send().await?;
+    ensure!(shown.status() == 200, "GET shows the confirmation page");
+    ensure!(visitor_mails(&smtp, ada).len() == 1);
+    let done = http
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await?;
+    ensure!(done.status() == 200, "{}", done.status());
+    let forged = http
+        .post(url.replace("sig=", "sig=00"))
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await?;
+    ensure!(
+        forged.status() == 403,
+        "a forged link is refused: {}",
+        forged.status()
+    );
+
+    reply(&mut a, &conv, "a3", "Anything else?").await?;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    ensure!(
+        visitor_mails(&smtp, ada).len() == 1,
+        "no visitor mail after unsubscribing"
+    );
+    Ok(())
+}
+
+/// A visitor who reads the reply before the delay gets no mail.
+#[tokio::test]
+async fn read_replies_are_not_mailed() -> Result<()> {
+    let smtp = Smtp::start().await?;
+    let relay = relay_with(&smtp).await?;
+    let bea = "bea@example.com";
+    let (mut v, conv) = visitor(&relay, "mv4", json!({"email": bea}), "Hi there").await?;
+    let mut a = agent(&relay).await?;
+    let seq = reply(&mut a, &conv, "b1", "Hello Bea!").await?;
+    v.until(|f| f["kind"] == "message" && f["text"] == "Hello Bea!")
+        .await?;
+    v.send(json!({"type": "read", "conv": conv, "seq": seq}))
+        .await?;
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    ensure!(
+        visitor_mails(&smtp, bea).is_empty(),
+        "read before the delay: no mail"
+    );
+    Ok(())
+}
+
+/// "Email me this chat": the address given is kept, the transcript holds
+/// both sides' messages and never a note; without an address the frame
+/// is refused; an address with CR/LF is refused, and a visitor name with
+/// CR/LF adds no header to the agents' mail.
+#[tokio::test]
+async fn transcripts_carry_messages_never_notes_and_headers_cannot_be_injected() -> Result<()> {
+    let smtp = Smtp::start().await?;
+    let relay = relay_with(&smtp).await?;
+    let (mut v, conv) = visitor(
+        &relay,
+        "mv5",
+        json!({"name": "Eve\r\nBcc: victim@evil.test\r\nX-Injected: 1"}),
+        "Where is my parcel?",
+    )
+    .await?;
+    // The agents' notice: the name defused, no Bcc, one recipient.
+    let notice = smtp.wait_for(OWNER, 1, MAIL_WAIT).await?;
+    let n = &notice[0];
+    ensure!(
+        n.count("Bcc") == 0 && n.count("X-Injected") == 0,
+        "{}",
+        n.raw
+    );
+    ensure!(n.rcpt == vec![OWNER.to_string()], "{:?}", n.rcpt);
+    ensure!(smtp.mails_to("victim@evil.test").is_empty());
+
+    let mut a = agent(&relay).await?;
+    reply(&mut a, &conv, "c1", "It left the depot today.").await?;
+    a.send(json!({"type": "note", "cid": "n1", "conv": conv, "text": "SECRET-NOTE customer is grumpy"}))
+        .await?;
+    a.until(|f| f["type"] == "ack" && f["cid"] == "n1").await?;
+
+    // No address known yet.
+    v.send(json!({"type": "transcript", "conv": conv})).await?;
+    let e = v.until_type("error").await?;
+    ensure!(e["code"] == "bad_request", "{e}");
+    // An address that would add a header.
+    v.send(json!({"type": "transcript", "conv": conv, "email": "eve@example.com\r\nBcc: victim@evil.test"}))
+        .await?;
+    let e = v.until_type("error").await?;
+    ensure!(e["code"] == "bad_frame", "{e}");
+
+    v.send(json!({"type": "transcript", "conv": conv, "email": "eve@example.com"}))
+        .await?;
+    let ok = v
+        .until(|f| f["type"] == "mailed" || f["type"] == "error")
+        .await?;
+    ensure!(
+        ok["type"] == "mailed" && ok["conv"] == conv.as_str(),
+        "{ok}"
+    );
+    let got = smtp.wait_for("eve@example.com", 1, MAIL_WAIT).await?;
+    let t = &got[0];
+    ensure!(
+        t.text.contains("Where is my parcel?") && t.text.contains("It left the depot today."),
+        "{}",
+        t.text
+    );
+    ensure!(
+        !t.raw.contains("SECRET-NOTE") && !t.text.contains("SECRET-NOTE"),
+        "no note in a transcript"
+    );
+    ensure!(t.count("List-Unsubscribe") == 1 && t.count("Bcc") == 0 && t.count("X-Injected") == 0);
+    ensure!(smtp.mails_to("victim@evil.test").is_empty());
+    // The address is now the visitor's.
+    let (s, vis) = api(
+        &relay,
+        DEMO_TOKEN,
+        "GET",
+        "/v1/api/sites/demo/visitors/mv5",
+        None,
+    )
+    .await?;
+    ensure!(
+        s == 200 && vis.to_string().contains("eve@example.com"),
+        "{s} {vis}"
+    );
+    Ok(())
+}
+
+/// `kill -9` with mail queued and the SMTP server down: after both come
+/// back every mail arrives, none twice (counted by Message-ID).
+#[tokio::test]
+async fn queued_mail_survives_kill9_and_arrives_once() -> Result<()> {
+    let mut smtp = Smtp::start().await?;
+    let mut relay = relay_with(&smtp).await?;
+    smtp.stop().await?;
+    let (mut v, conv) = visitor(
+        &relay,
+        "mv6",
+        json!({"name": "Kim", "email": "kim@example.com"}),
+        "Server down test",
+    )
+    .await?;
+    let (_v2, _conv2) = visitor(&relay, "mv7", Value::Null, "Second conversation").await?;
+    v.send(json!({"type": "transcript", "conv": conv})).await?;
+    let ok = v
+        .until(|f| f["type"] == "mailed" || f["type"] == "error")
+        .await?;
+    ensure!(ok["type"] == "mailed", "{ok}");
+    // Let a few attempts fail against the dead port.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    relay.kill9().await?;
+    relay.restart().await?;
+    smtp.resume().await?;
+    smtp.wait_for(OWNER, 2, Duration::from_secs(30)).await?;
+    smtp.wait_for("kim@example.com", 1, Duration::from_secs(30))
+        .await?;
+    // Time for any duplicate to show up.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let mut by_id: HashMap<String, usize> = HashMap::new();
+    for m in smtp.mails() {
+        *by_id.entry(m.message_id()).or_default() += 1;
+    }
+    ensure!(by_id.len() == 3, "three mails: {by_id:?}");
+    ensure!(by_id.values().all(|n| *n == 1), "none twice: {by_id:?}");
+    ensure!(smtp.maildir_count() == 3, "{}", smtp.maildir_count());
+    Ok(())
+}
