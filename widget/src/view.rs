@@ -64,7 +64,7 @@ label{font-size:13px;font-weight:600}
 .y .s{padding:9px 16px;align-self:flex-start}
 .st{display:flex;gap:6px}
 .st button{flex:1;border:1px solid #cbd2d9;background:#fff;border-radius:8px;font-size:22px;padding:4px;cursor:pointer;color:#9aa5b1}
-[aria-checked=true]{color:#f5a623;border-color:#f5a623}
+.st [aria-checked=true]{color:#f5a623;border-color:#f5a623;background:#fff4de}
 .q{border:0;background:#f5f7fa;color:#52606d;font-size:12px;text-decoration:underline;cursor:pointer;padding:2px 14px 6px;text-align:left}
 @media (max-width:480px){
 .r{bottom:12px;right:12px}.r.l{left:12px}
