@@ -594,6 +594,34 @@ pub struct PushDevice {
     pub created: u64,
 }
 
+/// `PATCH /v1/api/sites/{site}/visitors/{visitor}` (the site's agents):
+/// the visitor's contact as an agent corrects it. Only the fields present
+/// change; an empty string clears one. A verified identity's name and
+/// email are the host page's and cannot be changed here.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitorPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+impl VisitorPatch {
+    /// Lengths, one-line values, a real address, a phone number's
+    /// characters (the same bounds as a form's).
+    pub fn validate(&self) -> Result<(), ApiError> {
+        let c = crate::offline::Contact {
+            name: self.name.clone(),
+            email: self.email.clone(),
+            phone: self.phone.clone(),
+            ..Default::default()
+        };
+        crate::frames::validate_contact(&c).map_err(|e| ApiError::new(e.code, e.message))
+    }
+}
+
 /// `GET /v1/api/sites/{site}/visitors/{visitor}`: everything known of a
 /// visitor, live or not.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -655,6 +683,49 @@ pub struct DayStats {
     pub messages: u64,
     pub conversations: u64,
     pub visitors: u64,
+    /// Ratings given that day (each conversation's latest).
+    #[serde(default)]
+    pub ratings: Ratings,
+}
+
+/// Ratings counted: each conversation's latest `rated` event only (a
+/// later rating replaces the earlier).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ratings {
+    pub count: u64,
+    /// Of them, scores of at least
+    /// [`CSAT_SATISFIED_MIN`](crate::offline::CSAT_SATISFIED_MIN).
+    pub satisfied: u64,
+    /// Their scores added up (for the average).
+    pub score_sum: u64,
+}
+
+impl Ratings {
+    pub fn add(&mut self, score: u8) {
+        self.count += 1;
+        self.score_sum += u64::from(score);
+        if score >= crate::offline::CSAT_SATISFIED_MIN {
+            self.satisfied += 1;
+        }
+    }
+
+    /// CSAT: the share of ratings that are satisfied, 0–1 (none: `None`).
+    pub fn csat(&self) -> Option<f64> {
+        (self.count > 0).then(|| self.satisfied as f64 / self.count as f64)
+    }
+
+    /// The average score, 1–5.
+    pub fn average(&self) -> Option<f64> {
+        (self.count > 0).then(|| self.score_sum as f64 / self.count as f64)
+    }
+}
+
+/// One agent's ratings: those of conversations assigned to them when they
+/// were closed (unassigned ones: the agent who closed them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentRatings {
+    pub agent: AgentId,
+    pub ratings: Ratings,
 }
 
 /// First response: from a visitor's first unanswered message to the reply.
@@ -671,6 +742,12 @@ pub struct Stats {
     pub site: SiteId,
     pub days: Vec<DayStats>,
     pub first_response_ms: FirstResponse,
+    /// Ratings given in the period, all days together.
+    #[serde(default)]
+    pub ratings: Ratings,
+    /// The same per agent, most rated first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agents: Vec<AgentRatings>,
 }
 
 /// Conversations in a list page when the request names no `limit`.

@@ -144,24 +144,40 @@ pub enum Write {
     /// `contacted` event in its open conversation (`conv` when open, else
     /// its newest open one) so agents see when.
     Contact {
-        site: SiteId,
-        visitor: VisitorId,
-        cid: Cid,
-        conv: Option<ConvId>,
-        contact: Contact,
+        answer: NewContact,
         reply: oneshot::Sender<Result<Saved, CommitError>>,
     },
     /// A visitor rates a closed conversation: a `rated` event,
     /// deduplicated by cid like a message.
     Rate {
-        scope: String,
-        cid: Cid,
-        conv: ConvId,
-        by: Author,
-        score: u8,
-        comment: Option<String>,
+        rating: NewRating,
         reply: oneshot::Sender<Result<Committed, CommitError>>,
     },
+}
+
+/// A visitor's form answer, as its session hands it over.
+#[derive(Debug)]
+pub struct NewContact {
+    pub site: SiteId,
+    pub visitor: VisitorId,
+    pub cid: Cid,
+    /// The conversation the widget names (the session checked it is the
+    /// visitor's); else its newest open one.
+    pub conv: Option<ConvId>,
+    pub contact: Contact,
+}
+
+/// A visitor's rating, as its session hands it over (the score checked
+/// against the site's scale).
+#[derive(Debug)]
+pub struct NewRating {
+    /// The visitor's cid namespace, shared with its messages.
+    pub scope: String,
+    pub cid: Cid,
+    pub conv: ConvId,
+    pub by: Author,
+    pub score: u8,
+    pub comment: Option<String>,
 }
 
 /// A durable form answer.
@@ -393,48 +409,16 @@ impl Committer {
 
     /// Stores a visitor's form answer (see [`Write::Contact`]); answers
     /// once it is durable.
-    pub async fn contact(
-        &self,
-        site: SiteId,
-        visitor: VisitorId,
-        cid: Cid,
-        conv: Option<ConvId>,
-        contact: Contact,
-    ) -> Result<Saved, CommitError> {
-        self.submit(|reply| Write::Contact {
-            site,
-            visitor,
-            cid,
-            conv,
-            contact,
-            reply,
-        })
-        .await
+    pub async fn contact(&self, answer: NewContact) -> Result<Saved, CommitError> {
+        self.submit(|reply| Write::Contact { answer, reply }).await
     }
 
     /// Queues a rating (see [`Write::Rate`]); its ack arrives on the
     /// receiver, in order with the connection's sends.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn rate_queued(
-        &self,
-        scope: String,
-        cid: Cid,
-        conv: ConvId,
-        by: Author,
-        score: u8,
-        comment: Option<String>,
-    ) -> Result<PendingAck, CommitError> {
+    pub async fn rate_queued(&self, rating: NewRating) -> Result<PendingAck, CommitError> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Write::Rate {
-                scope,
-                cid,
-                conv,
-                by,
-                score,
-                comment,
-                reply,
-            })
+            .send(Write::Rate { rating, reply })
             .await
             .map_err(|_| CommitError::ShuttingDown)?;
         Ok(rx)
@@ -830,27 +814,12 @@ impl CommitLoop {
                 tracing::trace!(%site, "routing: availability changed");
             }
             Write::Tick { now } => self.tick(g, now)?,
-            Write::Contact {
-                site,
-                visitor,
-                cid,
-                conv,
-                contact,
-                reply,
-            } => {
-                let r = self.stage_contact(g, site, visitor, cid, conv, contact)?;
+            Write::Contact { answer, reply } => {
+                let r = self.stage_contact(g, answer)?;
                 g.done.push(Done::Saved(reply, r));
             }
-            Write::Rate {
-                scope,
-                cid,
-                conv,
-                by,
-                score,
-                comment,
-                reply,
-            } => {
-                let r = self.stage_rate(g, scope, cid, conv, by, score, comment)?;
+            Write::Rate { rating, reply } => {
+                let r = self.stage_rate(g, rating)?;
                 g.done.push(Done::Reply(reply, r));
             }
             Write::WechatClosed { conv } => {
@@ -1010,13 +979,7 @@ impl CommitLoop {
             return Ok(());
         }
         if let Some(t) = rec.auto_replied {
-            // Closed when it was sent: its next change is an opening.
-            let opened_since = self
-                .hub
-                .hours(&site)
-                .and_then(|h| crate::hours::next_change(&h, t))
-                .is_some_and(|c| c <= now);
-            if !opened_since {
+            if !self.hub.opened_since(&site, t, now) {
                 return Ok(());
             }
         }
@@ -1034,29 +997,40 @@ impl CommitLoop {
         Ok(())
     }
 
-    /// `contact`: see [`Write::Contact`]. The record is written straight
-    /// into the store and made durable by this group's sync, with the
-    /// event; the answer waits for that sync like every ack.
+    /// `contact`: see [`Write::Contact`]. The record is changed straight
+    /// in the store (in place, see [`Store::update_visitor`]) and made
+    /// durable by this group's sync, with the event; the answer waits for
+    /// that sync like every ack.
     fn stage_contact(
         &mut self,
         g: &mut Group,
-        site: SiteId,
-        visitor: VisitorId,
-        cid: Cid,
-        conv: Option<ConvId>,
-        contact: Contact,
+        answer: NewContact,
     ) -> Result<Result<Saved, CommitError>, StoreError> {
-        let Some(mut rec) = self.store.visitor(&site, &visitor)? else {
+        let NewContact {
+            site,
+            visitor,
+            cid,
+            conv,
+            contact,
+        } = answer;
+        let now = now_ms();
+        let mut duplicate = false;
+        let updated = self.store.update_visitor(&site, &visitor, |rec| {
+            duplicate = rec.contact_cids.iter().any(|c| c == cid.as_str());
+            if !duplicate {
+                rec.take_contact(&contact, cid.as_str(), now);
+            }
+            !duplicate
+        })?;
+        let Some(rec) = updated else {
             return Ok(Err(CommitError::UnknownVisitor));
         };
-        if rec.contact_cids.iter().any(|c| c == cid.as_str()) {
+        if duplicate {
             return Ok(Ok(Saved {
                 user: rec.user,
                 duplicate: true,
             }));
         }
-        let now = now_ms();
-        rec.take_contact(&contact, cid.as_str(), now);
         let open = match conv {
             Some(c) => self.conv(&c)?.filter(|r| r.open).map(|r| r.id.clone()),
             None => self.open_conv_only(&site, &visitor)?,
@@ -1065,7 +1039,6 @@ impl CommitLoop {
             let body = EventBody::Contacted { form: contact.form };
             self.append(g, &c, body, |_| {})?;
         }
-        self.store.put_visitor(&rec)?;
         Ok(Ok(Saved {
             user: rec.user,
             duplicate: false,
@@ -1073,17 +1046,19 @@ impl CommitLoop {
     }
 
     /// `rate`: a `rated` event in a closed conversation, once per cid.
-    #[allow(clippy::too_many_arguments)]
     fn stage_rate(
         &mut self,
         g: &mut Group,
-        scope: String,
-        cid: Cid,
-        conv: ConvId,
-        by: Author,
-        score: u8,
-        comment: Option<String>,
+        rating: NewRating,
     ) -> Result<Result<Committed, CommitError>, StoreError> {
+        let NewRating {
+            scope,
+            cid,
+            conv,
+            by,
+            score,
+            comment,
+        } = rating;
         let key = (scope, cid.as_str().to_string());
         if let Some(done) = self.stored_cid(g, &key)? {
             return Ok(Ok(done));

@@ -14,7 +14,8 @@
 //!
 //! [`is_open`] and [`next_change`] are pure functions of the schedule and
 //! a clock (milliseconds since the Unix epoch); the hub keeps each site's
-//! state and [`clock`] flips it at the next change.
+//! state and its clock (`hub::hours_clock`) flips it at the next
+//! change.
 
 use chrono::{Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -69,36 +70,6 @@ pub fn next_change(h: &BusinessHours, now_ms: u64) -> Option<u64> {
         }
     }
     None
-}
-
-/// The longest the clock sleeps without looking again, whatever the next
-/// change: the schedule works in wall-clock time and tokio sleeps in
-/// monotonic time, so a clock stepped by NTP (or a suspended VM) is
-/// noticed within this.
-const CLOCK_RECHECK: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// The hours clock: flips each site's availability at its next opening or
-/// closing (its visitors are told `agents {online}`), and looks again
-/// whenever a site's hours change. Ends at shutdown.
-pub async fn clock(
-    hub: std::sync::Arc<crate::hub::Hub>,
-    shutdown: tokio_util::sync::CancellationToken,
-) {
-    loop {
-        let now = crate::now_ms();
-        let wait = match hub.tick_hours(now) {
-            // A millisecond past the change: `is_open` then says the new.
-            Some(at) => {
-                std::time::Duration::from_millis(at.saturating_sub(now) + 1).min(CLOCK_RECHECK)
-            }
-            None => CLOCK_RECHECK,
-        };
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = hub.hours_changed() => {}
-            _ = tokio::time::sleep(wait) => {}
-        }
-    }
 }
 
 /// The zone and the clock as i64, when the schedule is on and valid.
@@ -192,6 +163,16 @@ mod tests {
         h.enabled = false;
         assert!(is_open(&h, utc("2026-03-29 23:00")));
         assert_eq!(next_change(&h, utc("2026-03-29 23:00")), None);
+        // Always open: no change either; a holiday makes one.
+        let mut always = daily("Europe/Berlin", &[("00:00", "24:00")]);
+        assert!(is_open(&always, utc("2026-10-25 01:30")));
+        assert_eq!(next_change(&always, utc("2026-10-25 01:30")), None);
+        always.holidays = vec!["2026-12-24".into()];
+        assert_eq!(
+            next_change(&always, utc("2026-12-20 12:00")),
+            Some(utc("2026-12-23 23:00")),
+            "Berlin's 24 December starts at 23:00 UTC"
+        );
         // Never open: closed for good.
         let never = daily("Europe/Berlin", &[]);
         assert!(!is_open(&never, utc("2026-06-01 12:00")));

@@ -186,6 +186,9 @@ struct Schedule {
     hours: BusinessHours,
     /// Inside the hours as of the last look (a change, a tick).
     open: bool,
+    /// When the hub last saw the site go from open to closed (ms; 0: not
+    /// since the relay started) — the start of the current closed spell.
+    closed_at: u64,
 }
 
 impl SiteLive {
@@ -289,7 +292,7 @@ pub struct Hub {
     /// How long a visitor without connections stays "online" to agents.
     grace: Duration,
     /// Woken when a site's business hours change: the hours clock
-    /// ([`crate::hours::clock`]) looks at its next change again.
+    /// ([`hours_clock`]) looks at its next change again.
     hours_changed: tokio::sync::Notify,
 }
 
@@ -616,14 +619,36 @@ impl Hub {
     /// forgotten (off: always open); its visitors learn at once when that
     /// changes availability, and the hours clock looks again.
     pub fn set_hours(&self, site_id: &SiteId, hours: &BusinessHours, now: u64) {
+        self.put_hours(site_id, hours, now, true);
+    }
+
+    /// A site's business hours as the store holds them at start: like
+    /// [`Hub::set_hours`], but a site closed now has been since before
+    /// the relay started (not since `now`).
+    pub fn load_hours(&self, site_id: &SiteId, hours: &BusinessHours, now: u64) {
+        self.put_hours(site_id, hours, now, false);
+    }
+
+    /// `changed`: the site was open (always) before these hours, unless
+    /// a schedule says otherwise.
+    fn put_hours(&self, site_id: &SiteId, hours: &BusinessHours, now: u64, changed: bool) {
         let open = crate::hours::is_open(hours, now);
         {
             let mut inner = self.lock();
             if hours.enabled {
                 let hours = hours.clone();
-                inner
+                // No schedule before: it was open (always).
+                let (was_open, closed_at) = inner
                     .schedules
-                    .insert(site_id.clone(), Schedule { hours, open });
+                    .get(site_id)
+                    .map_or((changed, 0), |s| (s.open, s.closed_at));
+                let closed_at = if was_open && !open { now } else { closed_at };
+                let s = Schedule {
+                    hours,
+                    open,
+                    closed_at,
+                };
+                inner.schedules.insert(site_id.clone(), s);
             } else {
                 inner.schedules.remove(site_id);
             }
@@ -643,6 +668,9 @@ impl Hub {
             let open = crate::hours::is_open(&s.hours, now);
             if open != s.open {
                 s.open = open;
+                if !open {
+                    s.closed_at = now;
+                }
                 flips.push((id.clone(), open));
             }
             if let Some(at) = crate::hours::next_change(&s.hours, now) {
@@ -668,10 +696,17 @@ impl Hub {
         self.lock().schedules.get(site_id).is_some_and(|s| !s.open)
     }
 
-    /// The site's business hours while they are on (the auto-reply asks
-    /// whether the site has been open since).
-    pub fn hours(&self, site_id: &SiteId) -> Option<BusinessHours> {
-        self.lock().schedules.get(site_id).map(|s| s.hours.clone())
+    /// Whether the site has been inside its business hours at some time
+    /// after `t` (ms) up to `now`: the hub saw it close after `t`, or its
+    /// schedule opened after `t` (what a relay restarted since knows).
+    pub fn opened_since(&self, site_id: &SiteId, t: u64, now: u64) -> bool {
+        let inner = self.lock();
+        let Some(s) = inner.schedules.get(site_id) else {
+            return true;
+        };
+        s.open
+            || s.closed_at > t
+            || crate::hours::next_change(&s.hours, t).is_some_and(|c| c <= now)
     }
 
     /// An agent's capacity changed: their live subscriptions carry it.
@@ -807,6 +842,33 @@ impl Hub {
     }
 }
 
+/// The longest the clock sleeps without looking again, whatever the next
+/// change: the schedule works in wall-clock time and tokio sleeps in
+/// monotonic time, so a clock stepped by NTP (or a suspended VM) is
+/// noticed within this.
+const CLOCK_RECHECK: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The hours clock: flips each site's availability at its next opening or
+/// closing (its visitors are told `agents {online}`), and looks again
+/// whenever a site's hours change. Ends at shutdown.
+pub async fn hours_clock(hub: Arc<Hub>, shutdown: tokio_util::sync::CancellationToken) {
+    loop {
+        let now = crate::now_ms();
+        let wait = match hub.tick_hours(now) {
+            // A millisecond past the change: `is_open` then says the new.
+            Some(at) => {
+                std::time::Duration::from_millis(at.saturating_sub(now) + 1).min(CLOCK_RECHECK)
+            }
+            None => CLOCK_RECHECK,
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = hub.hours_changed() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
 /// The sending half of one connection's queue, registered with the hub.
 pub struct SubHandle(Sub);
 
@@ -882,6 +944,75 @@ mod tests {
             saw_offline |= matches!(&*p, Push::Offline { .. });
         }
         assert!(saw_offline);
+    }
+
+    /// Every day open 09:00–17:00 UTC.
+    fn nine_to_five() -> BusinessHours {
+        BusinessHours {
+            enabled: true,
+            tz: "UTC".into(),
+            week: vec![
+                vec![protocol::offline::Period {
+                    from: "09:00".into(),
+                    to: "17:00".into(),
+                }];
+                7
+            ],
+            holidays: Vec::new(),
+        }
+    }
+
+    /// Outside business hours visitors see nobody available although an
+    /// agent is online, while routing still sees the agent; the clock's
+    /// tick flips it at the opening and tells the visitors, and gives the
+    /// next change. Hours switched off: open again.
+    #[test]
+    fn hours_gate_what_visitors_see_not_routing() {
+        const H: u64 = 3_600_000;
+        let day = 20_000 * 24 * H; // a midnight, UTC
+        let hub = Hub::new(Duration::from_secs(1));
+        let site = SiteId::new("s").expect("id");
+        hub.load_hours(&site, &nine_to_five(), day + 8 * H);
+        let (_a, ah) = hub.subscription();
+        hub.agent_subscribe(&site, &ah, false, (&AgentId::new("a").expect("id"), 5));
+        let (v, vh) = hub.subscription();
+        assert!(
+            !hub.visitor_connect(info("s", "v1"), &vh),
+            "closed at 08:00"
+        );
+        assert!(!hub.agents_online(&site));
+        assert!(hub.outside_hours(&site));
+        assert_eq!(
+            hub.with_available(&site, |a| a.count()),
+            1,
+            "routing sees the agent"
+        );
+        assert_eq!(hub.tick_hours(day + 8 * H), Some(day + 9 * H));
+        assert!(v.try_recv().is_none(), "nothing changed yet");
+        assert_eq!(hub.tick_hours(day + 9 * H), Some(day + 17 * H));
+        assert!(hub.agents_online(&site));
+        assert!(matches!(
+            v.try_recv().as_deref(),
+            Some(Push::Agents { online: true })
+        ));
+        // Closed at 17:00; a spell that started then (not before).
+        hub.tick_hours(day + 17 * H);
+        assert!(matches!(
+            v.try_recv().as_deref(),
+            Some(Push::Agents { online: false })
+        ));
+        assert!(hub.opened_since(&site, day + 17 * H - 1, day + 18 * H));
+        assert!(!hub.opened_since(&site, day + 17 * H, day + 18 * H));
+        assert!(
+            hub.opened_since(&site, day + 17 * H, day + 33 * H + 1),
+            "next morning"
+        );
+        hub.set_hours(&site, &BusinessHours::default(), day + 18 * H);
+        assert!(hub.agents_online(&site) && !hub.outside_hours(&site));
+        assert!(matches!(
+            v.try_recv().as_deref(),
+            Some(Push::Agents { online: true })
+        ));
     }
 
     /// One agent in two tabs counts once among a conversation's viewers; a

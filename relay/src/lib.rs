@@ -28,7 +28,7 @@
 //! - [`push`]: Web Push to agents — who is pushed when, VAPID, and the
 //!   durable outbound queue's sender (a background task).
 //! - [`hours`]: business hours — open or not at an instant, the next change
-//!   (pure; the hub holds each site's state and its ticker flips it).
+//!   (pure; the hub holds each site's state and its clock flips it).
 //! - [`mail`]: mail out — agents' notices, visitors' unread replies and
 //!   transcripts over SMTP on the outbound queue; reply addresses and
 //!   Message-IDs; the unsubscribe page (beside [`api`]).
@@ -279,7 +279,7 @@ impl App {
         let now = now_ms();
         for s in store.sites()? {
             if s.offline.hours.enabled {
-                hub.set_hours(&s.id, &s.offline.hours, now);
+                hub.load_hours(&s.id, &s.offline.hours, now);
             }
         }
         let metrics = Arc::new(metrics::Metrics::default());
@@ -436,7 +436,7 @@ pub async fn run(
     ));
     // The hours clock: sites open and close for their visitors.
     app.tasks
-        .spawn(hours::clock(app.hub.clone(), app.shutdown.clone()));
+        .spawn(hub::hours_clock(app.hub.clone(), app.shutdown.clone()));
     // Mail: resumed from the store, ends at shutdown.
     if let Some(m) = &app.mail {
         app.tasks.spawn(outbox::run(

@@ -112,42 +112,6 @@ pub fn validate_user(user: &UserInfo) -> Result<(), FrameError> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_http_urls_are_web_urls() {
-        assert!(is_web_url("https://shop.example/a?b#c"));
-        assert!(is_web_url("HTTP://example.com"));
-        assert!(!is_web_url("javascript:alert(1)"));
-        assert!(!is_web_url("javascript://example.com/%0aalert(1)"));
-        assert!(!is_web_url("data:text/html,<b>x</b>"));
-        assert!(!is_web_url("file:///etc/passwd"));
-        assert!(!is_web_url("https:///nohost"));
-        assert!(!is_web_url("/relative"));
-    }
-
-    #[test]
-    fn user_attributes_are_bounded() {
-        let mut u = UserInfo::default();
-        for i in 0..=MAX_ATTRIBUTES {
-            u.attributes.insert(format!("k{i}"), serde_json::json!(i));
-        }
-        assert_eq!(
-            validate_user(&u).expect_err("must be refused").code,
-            ErrorCode::TooLarge
-        );
-        let mut u = UserInfo::default();
-        u.attributes
-            .insert("k".into(), serde_json::json!({"nested": 1}));
-        assert_eq!(
-            validate_user(&u).expect_err("must be refused").code,
-            ErrorCode::BadFrame
-        );
-    }
-}
-
 /// Whether `s` holds a control character (CR, LF, NUL …): never in an
 /// address or a one-line field, so nothing a visitor types can reach a mail
 /// header as more than one header's text.
@@ -196,4 +160,40 @@ pub fn validate_contact(c: &crate::offline::Contact) -> Result<(), FrameError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_http_urls_are_web_urls() {
+        assert!(is_web_url("https://shop.example/a?b#c"));
+        assert!(is_web_url("HTTP://example.com"));
+        assert!(!is_web_url("javascript:alert(1)"));
+        assert!(!is_web_url("javascript://example.com/%0aalert(1)"));
+        assert!(!is_web_url("data:text/html,<b>x</b>"));
+        assert!(!is_web_url("file:///etc/passwd"));
+        assert!(!is_web_url("https:///nohost"));
+        assert!(!is_web_url("/relative"));
+    }
+
+    #[test]
+    fn user_attributes_are_bounded() {
+        let mut u = UserInfo::default();
+        for i in 0..=MAX_ATTRIBUTES {
+            u.attributes.insert(format!("k{i}"), serde_json::json!(i));
+        }
+        assert_eq!(
+            validate_user(&u).expect_err("must be refused").code,
+            ErrorCode::TooLarge
+        );
+        let mut u = UserInfo::default();
+        u.attributes
+            .insert("k".into(), serde_json::json!({"nested": 1}));
+        assert_eq!(
+            validate_user(&u).expect_err("must be refused").code,
+            ErrorCode::BadFrame
+        );
+    }
 }

@@ -156,6 +156,9 @@ pub async fn agents_patch(
         a.capacity = c;
     }
     if let Some(m) = b.mail {
+        if a.bot && m != protocol::offline::MailPref::None {
+            return Err(bad("a bot gets no mail"));
+        }
         a.mail = m;
     }
     app.store.put_agent(&a)?;

@@ -1,14 +1,23 @@
-//! A site's figures per UTC day (messages, new conversations, visitors) and
-//! its first-response times, with the calendar arithmetic they need.
+//! A site's figures per UTC day (messages, new conversations, visitors,
+//! ratings), its first-response times and CSAT per agent, with the
+//! calendar arithmetic they need.
+//!
+//! Ratings: each conversation's latest `rated` event counts (a later
+//! rating replaces the earlier), on the day it was given, for the agent the
+//! conversation was assigned to when it was closed (unassigned: the agent
+//! who closed it). First response: an agent's message only — an
+//! `auto_reply` is no answer.
 
 use super::auth::{member_site, Me};
 use super::conversations::CONV_SCAN;
 use crate::reply::{json, Reply};
 use crate::store::{ConvRecord, Store, StoreError};
 use crate::App;
-use protocol::api::{DayStats, FirstResponse, Stats, StatsQuery, DEFAULT_STATS_DAYS};
+use protocol::api::{
+    AgentRatings, DayStats, FirstResponse, Ratings, Stats, StatsQuery, DEFAULT_STATS_DAYS,
+};
 use protocol::limits::{MAX_REPLAY_EVENTS, MAX_STATS_DAYS};
-use protocol::{EventBody, Side};
+use protocol::{AgentId, EventBody, Side};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use warp::http::StatusCode;
@@ -37,6 +46,16 @@ struct Tally {
     /// day → (messages, new conversations, visitors seen last that day)
     days: BTreeMap<u64, (u64, u64, u64)>,
     first_response: Vec<u64>,
+    /// day → ratings given that day.
+    ratings: BTreeMap<u64, Ratings>,
+    agents: BTreeMap<AgentId, Ratings>,
+}
+
+/// A conversation's latest rating: when, the score, whose.
+struct Rating {
+    ts: u64,
+    score: u8,
+    agent: Option<String>,
 }
 
 impl Tally {
@@ -45,6 +64,8 @@ impl Tally {
             first,
             days: (first..=today).map(|d| (d, (0, 0, 0))).collect(),
             first_response: Vec::new(),
+            ratings: BTreeMap::new(),
+            agents: BTreeMap::new(),
         }
     }
 
@@ -64,13 +85,36 @@ impl Tally {
         let mut after = 0;
         let mut first_visitor: Option<u64> = None;
         let mut answered = false;
+        // Who has it now, whose it was at the latest close, its latest rating.
+        let mut assignee: Option<String> = None;
+        let mut at_close: Option<String> = None;
+        let mut rating: Option<Rating> = None;
         loop {
             let evs = store.events_after(&c.id, after, MAX_REPLAY_EVENTS)?;
             let Some(last) = evs.last() else { break };
             after = last.seq;
             for ev in &evs {
-                let EventBody::Message { from, .. } = &ev.body else {
-                    continue;
+                let from = match &ev.body {
+                    EventBody::Message { from, .. } => from,
+                    EventBody::Assigned { to, .. } => {
+                        assignee = to.as_ref().map(|a| a.id.clone());
+                        continue;
+                    }
+                    EventBody::Closed { by } => {
+                        at_close = assignee
+                            .clone()
+                            .or_else(|| (by.side == Side::Agent).then(|| by.id.clone()));
+                        continue;
+                    }
+                    EventBody::Rated { score, .. } => {
+                        rating = Some(Rating {
+                            ts: ev.ts,
+                            score: *score,
+                            agent: at_close.clone(),
+                        });
+                        continue;
+                    }
+                    _ => continue,
                 };
                 if let Some(e) = self.day(ev.ts) {
                     e.0 += 1;
@@ -87,10 +131,21 @@ impl Tally {
                 }
             }
         }
+        if let Some(r) = rating.filter(|r| self.days.contains_key(&(r.ts / DAY_MS))) {
+            self.ratings.entry(r.ts / DAY_MS).or_default().add(r.score);
+            if let Some(a) = r.agent.and_then(|a| AgentId::new(a).ok()) {
+                self.agents.entry(a).or_default().add(r.score);
+            }
+        }
         Ok(())
     }
 
     fn finish(mut self, site: protocol::SiteId) -> Stats {
+        let mut agents: Vec<AgentRatings> = std::mem::take(&mut self.agents)
+            .into_iter()
+            .map(|(agent, ratings)| AgentRatings { agent, ratings })
+            .collect();
+        agents.sort_by_key(|a| std::cmp::Reverse(a.ratings.count));
         let fr = &mut self.first_response;
         fr.sort_unstable();
         let median = fr.get(fr.len() / 2).copied();
@@ -105,8 +160,19 @@ impl Tally {
                     messages: *m,
                     conversations: *c,
                     visitors: *v,
+                    ratings: self.ratings.get(d).copied().unwrap_or_default(),
                 })
                 .collect(),
+            ratings: self
+                .ratings
+                .values()
+                .fold(Ratings::default(), |mut all, r| {
+                    all.count += r.count;
+                    all.satisfied += r.satisfied;
+                    all.score_sum += r.score_sum;
+                    all
+                }),
+            agents,
             first_response_ms: FirstResponse {
                 median,
                 mean,

@@ -460,6 +460,40 @@ mod tests {
         t
     }
 
+    /// The relay's auto-reply, a rating and a form answer push nobody (an
+    /// auto-reply is no agent's message; the others are no new message).
+    #[test]
+    fn auto_replies_ratings_and_forms_push_nobody() -> anyhow::Result<()> {
+        let (_d, store, push) = setup()?;
+        let visitor = Author {
+            side: Side::Visitor,
+            id: "visitor1".into(),
+            name: None,
+        };
+        for body in [
+            EventBody::AutoReply {
+                text: "We're closed".into(),
+            },
+            EventBody::Rated {
+                by: visitor,
+                score: 1,
+                comment: Some("slow".into()),
+            },
+            EventBody::Contacted {
+                form: protocol::offline::FormKind::Offline,
+            },
+        ] {
+            let ev = Event {
+                conv: conv(None).id,
+                seq: 2,
+                ts: 0,
+                body,
+            };
+            assert!(jobs(&push, &conv(None), &ev, &store).is_empty(), "{ev:?}");
+        }
+        Ok(())
+    }
+
     /// Visitor messages reach every agent with a device who is not
     /// looking, only the assignee once assigned; agents' own messages and
     /// visible agents are never pushed.

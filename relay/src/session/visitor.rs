@@ -2,7 +2,7 @@
 //! identity, visit record) and the frames a visitor may send.
 
 use super::{err, err_cid, internal, own_file, with_cid, Live, Peer, Refuse, Session, State};
-use crate::commit::{NewMessage, Target};
+use crate::commit::{NewContact, NewMessage, NewRating, Target};
 use crate::ratelimit::Rate;
 use crate::store::{ConvRecord, SiteRecord, VisitorRecord};
 use protocol::limits::*;
@@ -400,14 +400,25 @@ impl Session {
             app.store
                 .record_page(&site, &visitor, &page)
                 .map_err(internal)?;
-            rec.visit_pages = rec.visit_pages.saturating_add(1);
         }
         let first_referrer = rec.referrer.is_none() && referrer.is_some();
-        if first_referrer {
-            rec.referrer = referrer;
-        }
         if counted || first_referrer {
-            app.store.put_visitor(&rec).map_err(internal)?;
+            // In place: a form answered meanwhile stays.
+            let updated = app
+                .store
+                .update_visitor(&site, &visitor, |r| {
+                    if counted {
+                        r.visit_pages = r.visit_pages.saturating_add(1);
+                    }
+                    if r.referrer.is_none() {
+                        r.referrer.clone_from(&referrer);
+                    }
+                    true
+                })
+                .map_err(internal)?;
+            if let Some(r) = updated {
+                rec = r;
+            }
         }
         app.hub
             .visitor_page(&site, &visitor, page, counted, rec.referrer.clone());
@@ -505,7 +516,13 @@ impl Session {
         };
         let saved = app
             .commit
-            .contact(site_id.clone(), visitor.clone(), cid.clone(), conv, contact)
+            .contact(NewContact {
+                site: site_id.clone(),
+                visitor: visitor.clone(),
+                cid: cid.clone(),
+                conv,
+                contact,
+            })
             .await
             .map_err(|e| super::commit_error(e, Some(&cid)))?;
         if !saved.duplicate {
@@ -572,7 +589,14 @@ impl Session {
             .filter(|c| !c.is_empty());
         match app
             .commit
-            .rate_queued(scope, cid.clone(), rec.id, by, score, comment)
+            .rate_queued(NewRating {
+                scope,
+                cid: cid.clone(),
+                conv: rec.id,
+                by,
+                score,
+                comment,
+            })
             .await
         {
             Ok(rx) => self.acks.push_back((cid, rx)),
@@ -763,7 +787,40 @@ fn unknown_team(t: &TeamId) -> Refuse {
 
 #[cfg(test)]
 mod tests {
-    use super::external_referrer;
+    use super::{external_referrer, merged_identity};
+    use protocol::UserInfo;
+
+    /// A hello's identity over the stored one: the same person keeps what
+    /// the page did not pass (a form's email, its fields); another person
+    /// starts afresh.
+    #[test]
+    fn a_hello_keeps_what_the_forms_gave() {
+        let stored = UserInfo {
+            id: None,
+            name: Some("Ada".into()),
+            email: Some("ada@example.com".into()),
+            attributes: [("phone".to_string(), "+1 555".into())].into(),
+            user_hash: None,
+        };
+        let page = UserInfo {
+            name: Some("Ada L.".into()),
+            attributes: [("plan".to_string(), "pro".into())].into(),
+            ..UserInfo::default()
+        };
+        let m = merged_identity(Some(stored.clone()), page);
+        assert_eq!(m.name.as_deref(), Some("Ada L."), "the page wins");
+        assert_eq!(
+            m.email.as_deref(),
+            Some("ada@example.com"),
+            "the form's kept"
+        );
+        assert_eq!(m.attributes.len(), 2);
+        let other = UserInfo {
+            id: Some("u-9".into()),
+            ..UserInfo::default()
+        };
+        assert_eq!(merged_identity(Some(stored), other.clone()), other);
+    }
 
     #[test]
     fn only_off_site_web_referrers_are_kept() {

@@ -14,6 +14,7 @@ mod hostile;
 mod integrations;
 mod liveness;
 mod mail_out;
+mod offline;
 mod routing;
 mod slow_consumer;
 mod visitors;
