@@ -24,7 +24,7 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (Reply,), Error = Rejectio
     let query = warp::query::raw().or(warp::any().map(String::new)).unify();
     let get = warp::path!("v1" / "mail" / "unsubscribe")
         .and(warp::get())
-        .and(query.clone())
+        .and(query)
         .and(with_app(app.clone()))
         .map(|q: String, app: Arc<App>| page(&app, &q, false));
     let post = warp::path!("v1" / "mail" / "unsubscribe")

@@ -35,7 +35,7 @@ pub const EN: MailTexts = MailTexts {
     open_conversation: "Open the conversation:",
     reply_to_answer: "Reply to this email to answer in the chat.",
     continuity_subject: "New reply from {site}",
-    continuity_intro: "You have a reply you have not read yet:",
+    continuity_intro: "Replies you have not read yet:",
     continue_chat: "Continue the chat:",
     transcript_subject: "Your chat with {site}",
     transcript_intro: "Here is your conversation:",
@@ -72,5 +72,26 @@ pub fn for_language(lang: Option<&str>) -> &'static MailTexts {
     match lang {
         Some(l) if protocol::names::is_chinese(l) => &ZH,
         _ => &EN,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// zh-CN (and any zh tag) mails in Chinese, everything else in English.
+    #[test]
+    fn the_widget_language_picks_the_words() {
+        assert_eq!(for_language(Some("zh-CN")).visitor, ZH.visitor);
+        assert_eq!(for_language(Some("zh")).visitor, ZH.visitor);
+        assert_eq!(for_language(Some("en")).visitor, EN.visitor);
+        assert_eq!(for_language(None).visitor, EN.visitor);
+        // Every slot a phrase has is one the composer fills.
+        for t in [&EN, &ZH] {
+            for p in [t.notice_subject, t.continuity_subject, t.transcript_subject] {
+                assert!(p.contains("{site}"), "{p}");
+            }
+            assert!(t.notice_intro.contains("{name}") && t.notice_intro.contains("{site}"));
+        }
     }
 }

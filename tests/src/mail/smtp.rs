@@ -31,6 +31,8 @@ os.makedirs(parsed, exist_ok=True)
 class Handler:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower().startswith("reject"):
+            with open(os.path.join(root, "refused.log"), "a") as f:
+                f.write(address + "\n")
             return "550 5.1.1 no such mailbox"
         envelope.rcpt_tos.append(address)
         return "250 OK"
@@ -269,6 +271,13 @@ impl Smtp {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Every recipient refused so far (with `550`), one per attempt.
+    pub fn refused(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.join("refused.log"))
+            .map(|s| s.lines().map(str::to_string).collect())
+            .unwrap_or_default()
     }
 
     /// Messages in the Maildir itself (new/ and cur/).

@@ -17,8 +17,8 @@ use tests::{api, Relay, Ws, DEMO_TOKEN};
 /// The demo owner's login, who is mailed (mail choice `all` by default).
 const OWNER: &str = "owner@example.com";
 /// One minute of a site's continuity delay (3 minutes by default) lasts
-/// this long in these tests: 3 × 300 ms.
-const MINUTE_MS: &str = "300";
+/// this long in these tests: 3 × 500 ms.
+const MINUTE_MS: &str = "500";
 const MAIL_WAIT: Duration = Duration::from_secs(15);
 
 async fn relay_with(smtp: &Smtp) -> Result<Relay> {
@@ -127,6 +127,12 @@ async fn agents_away_are_mailed_once_per_conversation() -> Result<()> {
     let mut w = Ws::connect(&plain).await?;
     let welcome = w.hello(visitor_hello("demo", "mv1b", None)).await?;
     ensure!(welcome["mail"] != true, "{welcome}");
+    w.send(send("mv1b-1", "hi")).await?;
+    let ack = w.until_type("ack").await?;
+    w.send(json!({"type": "transcript", "conv": ack["conv"], "email": "x@example.com"}))
+        .await?;
+    let e = w.until_type("error").await?;
+    ensure!(e["code"] == "conflict", "no mail, no transcript: {e}");
     Ok(())
 }
 
@@ -168,11 +174,29 @@ async fn agents_mail_choices_are_respected() -> Result<()> {
     .await?;
     ensure!(s == 200 && v["mail"] == "mine", "{s} {v}");
 
+    // An agent whose mailbox the server refuses for good (550).
+    let (s, carl) = api(
+        &relay,
+        DEMO_TOKEN,
+        "POST",
+        "/v1/api/agents",
+        Some(json!({"name": "Carl", "email": "reject-carl@example.com", "password": "correct horse 12", "sites": ["demo"]})),
+    )
+    .await?;
+    ensure!(s == 201, "{s} {carl}");
+
     let (_v, _conv) = visitor(&relay, "mv2", Value::Null, "Pricing question").await?;
     let got = smtp.wait_for("bob@example.com", 1, MAIL_WAIT).await?;
     ensure!(got[0].text.contains("Pricing question"));
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     ensure!(smtp.mails_to(OWNER).is_empty(), "the owner chose none");
+    // A permanent refusal drops the mail: tried once, not retried
+    // (retries start 200 ms apart here).
+    ensure!(
+        smtp.refused() == vec!["reject-carl@example.com".to_string()],
+        "{:?}",
+        smtp.refused()
+    );
     ensure!(
         smtp.mails().len() == 1,
         "only Bob: {:?}",
@@ -369,6 +393,34 @@ async fn transcripts_carry_messages_never_notes_and_headers_cannot_be_injected()
     );
     ensure!(t.count("List-Unsubscribe") == 1 && t.count("Bcc") == 0 && t.count("X-Injected") == 0);
     ensure!(smtp.mails_to("victim@evil.test").is_empty());
+    // Asked while open: one more at close, with what was said after.
+    reply(&mut a, &conv, "c2", "Anything else I can do?").await?;
+    a.send(json!({"type": "close", "conv": conv})).await?;
+    // (Eve has an address now: her unread replies are mailed too; only
+    // transcripts are counted here.)
+    let transcripts = || -> Vec<Mail> {
+        smtp.mails_to("eve@example.com")
+            .into_iter()
+            .filter(|m| {
+                m.header("Subject")
+                    .is_some_and(|s| s.starts_with("Your chat with"))
+            })
+            .collect()
+    };
+    let end = tokio::time::Instant::now() + MAIL_WAIT;
+    while transcripts().len() < 2 && tokio::time::Instant::now() < end {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let got = transcripts();
+    ensure!(got.len() == 2, "a transcript at close: {}", got.len());
+    ensure!(
+        got[1].text.contains("Anything else I can do?"),
+        "{}",
+        got[1].text
+    );
+    ensure!(got[1].message_id() != got[0].message_id());
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    ensure!(transcripts().len() == 2, "one transcript at close");
     // The address is now the visitor's.
     let (s, vis) = api(
         &relay,
@@ -381,6 +433,39 @@ async fn transcripts_carry_messages_never_notes_and_headers_cannot_be_injected()
     ensure!(
         s == 200 && vis.to_string().contains("eve@example.com"),
         "{s} {vis}"
+    );
+    Ok(())
+}
+
+/// A site whose widget speaks Chinese mails its agents in Chinese.
+#[tokio::test]
+async fn chinese_sites_mail_in_chinese() -> Result<()> {
+    let smtp = Smtp::start().await?;
+    let relay = relay_with(&smtp).await?;
+    let (s, site) = api(&relay, DEMO_TOKEN, "GET", "/v1/api/sites/demo", None).await?;
+    ensure!(s == 200, "{site}");
+    let mut widget = site["widget"].clone();
+    widget["language"] = json!("zh-CN");
+    let (s, v) = api(
+        &relay,
+        DEMO_TOKEN,
+        "PATCH",
+        "/v1/api/sites/demo",
+        Some(json!({"widget": widget})),
+    )
+    .await?;
+    ensure!(s == 200, "{s} {v}");
+    visitor(&relay, "mv8", json!({"name": "李雷"}), "你好,在吗?").await?;
+    let m = &smtp.wait_for(OWNER, 1, MAIL_WAIT).await?[0];
+    ensure!(
+        m.header("Subject").unwrap_or_default().contains("有新消息"),
+        "{:?}",
+        m.header("Subject")
+    );
+    ensure!(
+        m.text.contains("打开会话") && m.text.contains("你好,在吗?") && m.text.contains("李雷"),
+        "{}",
+        m.text
     );
     Ok(())
 }
