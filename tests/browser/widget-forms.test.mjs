@@ -361,3 +361,29 @@ test('rating: after an agent closes, stars and a comment; stored as a rated even
     await ctx.close();
   }
 });
+
+test('outside business hours: agents online yet away for visitors, the offline form, and the auto-reply as a line from the site', async () => {
+  const a = await agent(relay);
+  const closed = { enabled: true, tz: 'UTC', week: [[], [], [], [], [], [], []] };
+  const res = await apiCall(relay, 'PATCH', '/v1/api/sites/demo', TOKEN, { offline: { hours: closed, auto_reply: 'We open at 9:00 UTC.', continuity_minutes: 3 } });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  const ctx = await chrome.newContext({ viewport: DESKTOP });
+  try {
+    const p = await openWidget(ctx, host.url + '/');
+    await w(p, '#kf-email').waitFor();
+    assert.equal(await w(p, '.h small').textContent(), "We're away — leave a message");
+    await w(p, '#kf-email').fill('lin@example.com');
+    await w(p, 'form:not(.y) textarea').fill('Are you open on Sunday?');
+    await w(p, 'form:not(.y) .s').click();
+    await a.waitFor((f) => f.type === 'event' && f.kind === 'message' && f.text === 'Are you open on Sunday?');
+    await until(async () => (await widgetTexts(p)).some((m) => m.text === 'We open at 9:00 UTC.'), 10000, 'auto-reply');
+    const line = await p.evaluate(() => Array.from(document.querySelector('kefu-widget').shadowRoot.querySelectorAll('.g .m'))
+      .filter((m) => m.textContent.includes('We open at')).map((m) => ({ cls: m.className, named: !!m.querySelector('u') }))[0]);
+    assert.deepEqual(line, { cls: 'm sys', named: false }, 'a line from the site, not an agent');
+    await shot(p, 'widget-auto-reply-desktop.png');
+  } finally {
+    await apiCall(relay, 'PATCH', '/v1/api/sites/demo', TOKEN, { offline: { hours: { enabled: false }, auto_reply: '', continuity_minutes: 3 } });
+    a.close();
+    await ctx.close();
+  }
+});
