@@ -274,8 +274,10 @@ pub struct SitePatch {
     /// the masked value `GET` shows) keeps the stored one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wechat: Option<WechatSettings>,
+    /// Only the fields present change (`{hours}` alone keeps the
+    /// auto-reply and the continuity delay).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub offline: Option<crate::offline::OfflineSettings>,
+    pub offline: Option<crate::offline::OfflinePatch>,
 }
 
 /// How WeChat's message pushes reach the relay (公众号 admin → 开发 →

@@ -189,6 +189,30 @@ impl Default for OfflineSettings {
     }
 }
 
+/// A change to [`OfflineSettings`] (`PATCH /v1/api/sites/{site}`
+/// `offline`): only the fields present change.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OfflinePatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hours: Option<BusinessHours>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_reply: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continuity_minutes: Option<u32>,
+}
+
+impl OfflinePatch {
+    /// `old` with this patch's fields over it (check the result with
+    /// [`OfflineSettings::validate`]).
+    pub fn applied_to(self, old: &OfflineSettings) -> OfflineSettings {
+        OfflineSettings {
+            hours: self.hours.unwrap_or_else(|| old.hours.clone()),
+            auto_reply: self.auto_reply.unwrap_or_else(|| old.auto_reply.clone()),
+            continuity_minutes: self.continuity_minutes.unwrap_or(old.continuity_minutes),
+        }
+    }
+}
+
 /// How the widget asks for a rating after an agent closes the chat.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -240,6 +264,10 @@ fn too_large(what: &str, max: usize) -> ApiError {
     )
 }
 
+/// Keys no custom field may take: the built-in fields, and the attributes
+/// the relay keeps a form's phone and consent under.
+pub const RESERVED_FIELD_KEYS: [&str; 4] = ["name", "email", "phone", "consent"];
+
 /// A field key: `[a-z0-9_]`, 1–[`MAX_FORM_KEY_BYTES`] bytes.
 pub fn valid_field_key(k: &str) -> bool {
     !k.is_empty()
@@ -265,9 +293,9 @@ impl PrechatForm {
         }
         let mut keys = std::collections::BTreeSet::new();
         for f in &self.fields {
-            if !valid_field_key(&f.key) || matches!(f.key.as_str(), "name" | "email" | "phone") {
+            if !valid_field_key(&f.key) || RESERVED_FIELD_KEYS.contains(&f.key.as_str()) {
                 return Err(bad(format!(
-                    "field key {:?} must be 1–{MAX_FORM_KEY_BYTES} of a-z, 0-9, _ and not name, email or phone",
+                    "field key {:?} must be 1–{MAX_FORM_KEY_BYTES} of a-z, 0-9, _ and not name, email, phone or consent",
                     f.key
                 )));
             }
@@ -535,6 +563,11 @@ mod tests {
         let mut f = form();
         f.fields[1].key = "email".into();
         assert!(f.validate().is_err(), "built-in name");
+        for reserved in ["phone", "consent"] {
+            let mut f = form();
+            f.fields[1].key = reserved.into();
+            assert!(f.validate().is_err(), "{reserved} is the relay's");
+        }
         let mut f = form();
         f.fields[0].options.clear();
         assert!(f.validate().is_err(), "select without options");
@@ -547,6 +580,35 @@ mod tests {
             })
             .collect();
         assert!(f.validate().is_err(), "too many");
+    }
+
+    /// A patch changes only what it names: hours alone keep the
+    /// auto-reply and the continuity delay.
+    #[test]
+    fn an_offline_patch_changes_only_its_fields() {
+        let old = OfflineSettings {
+            hours: BusinessHours::default(),
+            auto_reply: "Back at nine".into(),
+            continuity_minutes: 10,
+        };
+        let hours = BusinessHours {
+            enabled: true,
+            tz: "Europe/Berlin".into(),
+            week: vec![vec![p("09:00", "17:00")]; 7],
+            holidays: Vec::new(),
+        };
+        let patch: OfflinePatch =
+            serde_json::from_value(serde_json::json!({ "hours": hours })).expect("patch");
+        let new = patch.applied_to(&old);
+        assert_eq!(new.hours, hours);
+        assert_eq!(new.auto_reply, "Back at nine");
+        assert_eq!(new.continuity_minutes, 10);
+        let patch = OfflinePatch {
+            auto_reply: Some(String::new()),
+            ..OfflinePatch::default()
+        };
+        let cleared = patch.applied_to(&new);
+        assert_eq!((cleared.auto_reply.as_str(), cleared.hours), ("", hours));
     }
 
     #[test]

@@ -24,7 +24,7 @@ use crate::hub::Hub;
 use crate::metrics::Metrics;
 use crate::outbox::Outlets;
 use crate::routing::{Routed, Router};
-use crate::store::{encode, encode_cid_hit, keys, ConvRecord, Store, StoreError};
+use crate::store::{encode, encode_cid_hit, keys, ContactUndo, ConvRecord, Store, StoreError};
 use protocol::api::RoutingMode;
 use protocol::offline::Contact;
 use protocol::{
@@ -541,6 +541,9 @@ struct Group {
     /// Duplicates whose stored event is re-published (in case the first
     /// publication never happened: a failed sync after apply).
     republish: Vec<(ConvId, u64)>,
+    /// Form answers written to visitor records for this group: taken back
+    /// if the group fails, so a refused answer leaves nothing stored.
+    contacts: Vec<(SiteId, VisitorId, ContactUndo)>,
 }
 
 impl Group {
@@ -714,6 +717,15 @@ impl CommitLoop {
     /// Nothing in `g` may be acked: drop the cache (it may hold staged
     /// changes) and tell every writer.
     fn fail(&mut self, g: Group) {
+        for (site, visitor, undo) in &g.contacts {
+            let undone = self.store.update_visitor(site, visitor, |r| {
+                r.undo_contact(undo);
+                true
+            });
+            if let Err(e) = undone {
+                tracing::error!(error = %e, "commit: a refused form answer stays on its visitor");
+            }
+        }
         self.convs.clear();
         self.router.clear();
         let reload = self
@@ -979,7 +991,7 @@ impl CommitLoop {
             return Ok(());
         }
         if let Some(t) = rec.auto_replied {
-            if !self.hub.opened_since(&site, t, now) {
+            if !self.hub.opened_since(&site, t) {
                 return Ok(());
             }
         }
@@ -998,9 +1010,11 @@ impl CommitLoop {
     }
 
     /// `contact`: see [`Write::Contact`]. The record is changed straight
-    /// in the store (in place, see [`Store::update_visitor`]) and made
-    /// durable by this group's sync, with the event; the answer waits for
-    /// that sync like every ack.
+    /// in the store (in place, see [`Store::update_visitor`]: another
+    /// tree than the group's batch) and made durable by this group's sync,
+    /// with the event; the answer waits for that sync like every ack. If
+    /// the group fails the change is taken back ([`CommitLoop::fail`]):
+    /// the client is refused and a retry is a new answer.
     fn stage_contact(
         &mut self,
         g: &mut Group,
@@ -1015,16 +1029,20 @@ impl CommitLoop {
         } = answer;
         let now = now_ms();
         let mut duplicate = false;
+        let mut undo = None;
         let updated = self.store.update_visitor(&site, &visitor, |rec| {
             duplicate = rec.contact_cids.iter().any(|c| c == cid.as_str());
             if !duplicate {
-                rec.take_contact(&contact, cid.as_str(), now);
+                undo = Some(rec.take_contact(&contact, cid.as_str(), now));
             }
             !duplicate
         })?;
         let Some(rec) = updated else {
             return Ok(Err(CommitError::UnknownVisitor));
         };
+        if let Some(u) = undo.filter(|_| !duplicate) {
+            g.contacts.push((site.clone(), visitor.clone(), u));
+        }
         if duplicate {
             return Ok(Ok(Saved {
                 user: rec.user,

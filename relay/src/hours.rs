@@ -12,14 +12,15 @@
 //! midnight, so `22:00–24:00` one day and `00:00–02:00` the next are one
 //! open stretch.
 //!
-//! [`is_open`] and [`next_change`] are pure functions of the schedule and
-//! a clock (milliseconds since the Unix epoch); the hub keeps each site's
-//! state and its clock (`hub::hours_clock`) flips it at the next
-//! change.
+//! [`Plan`] is a schedule read once (holidays as dates); [`is_open`] and
+//! [`next_change`] are pure functions of it and a clock (milliseconds
+//! since the Unix epoch). The hub keeps each site's plan, state and next
+//! change, and its clock (`hub::hours_clock`) flips it at that change.
 
 use chrono::{Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use protocol::offline::BusinessHours;
+use std::collections::HashSet;
 
 /// How far ahead [`next_change`] looks for the next opening: past a full
 /// year of holidays ([`protocol::limits::MAX_HOLIDAYS`]) and a week.
@@ -30,55 +31,135 @@ pub fn zone(name: &str) -> Option<Tz> {
     name.parse::<Tz>().ok()
 }
 
+/// A schedule read once for the many questions asked of it: the zone,
+/// each weekday's periods in minutes, the holidays as dates.
+#[derive(Debug)]
+pub struct Plan {
+    tz: Tz,
+    /// Monday first; each day's `(from, to)` minutes, in order.
+    week: Vec<Vec<(u32, u32)>>,
+    holidays: HashSet<NaiveDate>,
+}
+
+impl Plan {
+    /// The schedule to go by, when it is on and names a zone chrono-tz
+    /// knows (else the site is always open: `None`).
+    pub fn new(h: &BusinessHours) -> Option<Plan> {
+        if !h.enabled {
+            return None;
+        }
+        let week = h
+            .week
+            .iter()
+            .map(|day| {
+                let mut spans: Vec<(u32, u32)> = day.iter().filter_map(|p| p.minutes()).collect();
+                spans.sort_unstable();
+                spans
+            })
+            .collect();
+        let holidays = h
+            .holidays
+            .iter()
+            .filter_map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .collect();
+        Some(Plan {
+            tz: zone(&h.tz)?,
+            week,
+            holidays,
+        })
+    }
+
+    /// Whether the site is inside its hours at `now_ms`.
+    pub fn is_open(&self, now_ms: u64) -> bool {
+        let Ok(now) = i64::try_from(now_ms) else {
+            return true;
+        };
+        let day = local_date(self.tz, now);
+        (-1..=1).any(|d| {
+            self.day_spans(day + Duration::days(d))
+                .iter()
+                .any(|&(s, e)| s <= now && now < e)
+        })
+    }
+
+    /// The next instant after `now_ms` at which [`Plan::is_open`] changes,
+    /// if it ever does (never open: `None`).
+    pub fn next_change(&self, now_ms: u64) -> Option<u64> {
+        let now = i64::try_from(now_ms).ok()?;
+        let first = local_date(self.tz, now) - Duration::days(1);
+        // Open stretches, merged where one ends as the next begins.
+        let mut merged: Vec<(i64, i64)> = Vec::new();
+        for d in 0..=MAX_SCAN_DAYS {
+            let date = first + Duration::days(d);
+            for (s, e) in self.day_spans(date) {
+                match merged.last_mut() {
+                    Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                    _ => merged.push((s, e)),
+                }
+            }
+            // Later days start no earlier than this one's midnight: once a
+            // stretch ends (or starts) before it, the answer is final.
+            let horizon = instant(self.tz, date + Duration::days(1), 0);
+            if let Some(&(s, e)) = merged.iter().find(|&&(_, e)| e > now) {
+                let change = if s <= now { e } else { s };
+                if change < horizon {
+                    return u64::try_from(change).ok();
+                }
+            }
+        }
+        None
+    }
+
+    /// The last instant at or before `now_ms` at which the site closed,
+    /// within [`MAX_SCAN_DAYS`] back (none: `None`) — where a closed spell
+    /// began, for a relay that was not running then.
+    pub fn last_close(&self, now_ms: u64) -> Option<u64> {
+        let now = i64::try_from(now_ms).ok()?;
+        let last = local_date(self.tz, now) + Duration::days(1);
+        let mut merged: Vec<(i64, i64)> = Vec::new();
+        for d in (0..=MAX_SCAN_DAYS).rev() {
+            for (s, e) in self.day_spans(last - Duration::days(d)) {
+                match merged.last_mut() {
+                    Some(l) if s <= l.1 => l.1 = l.1.max(e),
+                    _ => merged.push((s, e)),
+                }
+            }
+        }
+        merged
+            .iter()
+            .rev()
+            .find(|&&(_, e)| e <= now)
+            .and_then(|&(_, e)| u64::try_from(e).ok())
+    }
+
+    /// The open stretches of local `date` as instants (ms), in order: none
+    /// on a holiday.
+    fn day_spans(&self, date: NaiveDate) -> Vec<(i64, i64)> {
+        let wd = date.weekday().num_days_from_monday() as usize;
+        let Some(periods) = self.week.get(wd) else {
+            return Vec::new();
+        };
+        if periods.is_empty() || self.holidays.contains(&date) {
+            return Vec::new();
+        }
+        periods
+            .iter()
+            .map(|&(from, to)| (instant(self.tz, date, from), instant(self.tz, date, to)))
+            .filter(|(s, e)| s < e)
+            .collect()
+    }
+}
+
 /// Whether the site is inside its business hours at `now_ms`. Hours off
 /// (or a zone this relay does not know, which a patch never stores): open.
 pub fn is_open(h: &BusinessHours, now_ms: u64) -> bool {
-    let Some((tz, now)) = schedule(h, now_ms) else {
-        return true;
-    };
-    let day = local_date(tz, now);
-    (-1..=1).any(|d| {
-        day_spans(h, tz, day + Duration::days(d))
-            .iter()
-            .any(|&(s, e)| s <= now && now < e)
-    })
+    Plan::new(h).is_none_or(|p| p.is_open(now_ms))
 }
 
 /// The next instant after `now_ms` at which [`is_open`] changes, if it ever
 /// does (hours off, or never open: `None`).
 pub fn next_change(h: &BusinessHours, now_ms: u64) -> Option<u64> {
-    let (tz, now) = schedule(h, now_ms)?;
-    let first = local_date(tz, now) - Duration::days(1);
-    // Open stretches, merged where one ends as the next begins.
-    let mut merged: Vec<(i64, i64)> = Vec::new();
-    for d in 0..=MAX_SCAN_DAYS {
-        let date = first + Duration::days(d);
-        for (s, e) in day_spans(h, tz, date) {
-            match merged.last_mut() {
-                Some(last) if s <= last.1 => last.1 = last.1.max(e),
-                _ => merged.push((s, e)),
-            }
-        }
-        // Later days start no earlier than this one's midnight: once a
-        // stretch ends (or starts) before it, the answer is final.
-        let horizon = instant(tz, date + Duration::days(1), 0);
-        if let Some(&(s, e)) = merged.iter().find(|&&(_, e)| e > now) {
-            let change = if s <= now { e } else { s };
-            if change < horizon {
-                return u64::try_from(change).ok();
-            }
-        }
-    }
-    None
-}
-
-/// The zone and the clock as i64, when the schedule is on and valid.
-fn schedule(h: &BusinessHours, now_ms: u64) -> Option<(Tz, i64)> {
-    if !h.enabled {
-        return None;
-    }
-    let tz = zone(&h.tz)?;
-    Some((tz, i64::try_from(now_ms).ok()?))
+    Plan::new(h)?.next_change(now_ms)
 }
 
 fn local_date(tz: Tz, ms: i64) -> NaiveDate {
@@ -86,31 +167,6 @@ fn local_date(tz: Tz, ms: i64) -> NaiveDate {
         LocalResult::Single(t) => t.with_timezone(&tz).date_naive(),
         _ => NaiveDate::MIN,
     }
-}
-
-/// `YYYY-MM-DD`, as holidays are written.
-fn ymd(d: NaiveDate) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
-}
-
-/// The open stretches of local `date` as instants (ms), in order: none on
-/// a holiday.
-fn day_spans(h: &BusinessHours, tz: Tz, date: NaiveDate) -> Vec<(i64, i64)> {
-    let wd = date.weekday().num_days_from_monday() as usize;
-    let Some(periods) = h.week.get(wd) else {
-        return Vec::new();
-    };
-    if periods.is_empty() || h.holidays.iter().any(|x| *x == ymd(date)) {
-        return Vec::new();
-    }
-    let mut spans: Vec<(i64, i64)> = periods
-        .iter()
-        .filter_map(|p| p.minutes())
-        .map(|(from, to)| (instant(tz, date, from), instant(tz, date, to)))
-        .filter(|(s, e)| s < e)
-        .collect();
-    spans.sort_unstable();
-    spans
 }
 
 /// The first instant (ms) at which the clock in `tz` shows `minute` of
@@ -133,6 +189,11 @@ fn instant(tz: Tz, date: NaiveDate, minute: u32) -> i64 {
 mod tests {
     use super::*;
     use protocol::offline::Period;
+
+    /// `YYYY-MM-DD`, as holidays are written.
+    fn ymd(d: NaiveDate) -> String {
+        format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+    }
 
     fn p(from: &str, to: &str) -> Period {
         Period {
@@ -304,6 +365,48 @@ mod tests {
         assert_eq!(
             next_change(&h, utc("2026-09-30 16:00")),
             Some(utc("2026-10-01 16:00"))
+        );
+    }
+
+    /// Where a closed spell began, for a relay started during it: the
+    /// schedule's last closing, across a holiday and a stretch over
+    /// midnight; a year of holidays is one read of the schedule.
+    #[test]
+    fn the_last_closing_is_found_back_across_holidays() {
+        let mut h = daily(
+            "UTC",
+            &[("00:00", "02:00"), ("09:00", "17:00"), ("22:00", "24:00")],
+        );
+        h.holidays = vec!["2026-10-01".into()];
+        let plan = Plan::new(&h).expect("on");
+        assert_eq!(
+            plan.last_close(utc("2026-09-30 20:00")),
+            Some(utc("2026-09-30 17:00"))
+        );
+        assert_eq!(
+            plan.last_close(utc("2026-10-01 12:00")),
+            Some(utc("2026-10-01 00:00")),
+            "22:00–24:00 runs into the holiday and stops at its midnight"
+        );
+        assert_eq!(
+            plan.last_close(utc("2026-10-02 05:00")),
+            Some(utc("2026-10-02 02:00"))
+        );
+        let mut full = daily("UTC", &[("09:00", "10:00")]);
+        let start = NaiveDate::from_ymd_opt(2026, 1, 1).expect("date");
+        full.holidays = (0..protocol::limits::MAX_HOLIDAYS as i64)
+            .map(|d| ymd(start + Duration::days(d)))
+            .collect();
+        let plan = Plan::new(&full).expect("on");
+        assert!(!plan.is_open(utc("2026-06-01 09:30")));
+        assert_eq!(
+            plan.next_change(utc("2026-06-01 12:00")),
+            Some(utc("2027-01-02 09:00")),
+            "the first day after a year of holidays"
+        );
+        assert_eq!(
+            plan.last_close(utc("2026-06-01 12:00")),
+            Some(utc("2025-12-31 10:00"))
         );
     }
 

@@ -183,11 +183,20 @@ struct SiteLive {
 
 /// A site's business hours as the hub applies them (sites with hours on).
 struct Schedule {
-    hours: BusinessHours,
-    /// Inside the hours as of the last look (a change, a tick).
+    /// The schedule, read once; shared so the clock works it out without
+    /// holding the hub's lock (a new one replaces it: see `tick_hours`).
+    plan: Arc<crate::hours::Plan>,
+    /// Inside the hours as of `checked`.
     open: bool,
-    /// When the hub last saw the site go from open to closed (ms; 0: not
-    /// since the relay started) — the start of the current closed spell.
+    /// The next change after `checked` (`None`: it never changes): the
+    /// site is looked at again only then.
+    next: Option<u64>,
+    /// When `open` and `next` were worked out (ms).
+    checked: u64,
+    /// When the site last went from open to closed (ms), as the hub saw it
+    /// (for a site closed when the relay started: its schedule's last
+    /// closing) — the start of the current closed spell. A change of the
+    /// hours while closed keeps it: the spell goes on.
     closed_at: u64,
 }
 
@@ -632,20 +641,28 @@ impl Hub {
     /// `changed`: the site was open (always) before these hours, unless
     /// a schedule says otherwise.
     fn put_hours(&self, site_id: &SiteId, hours: &BusinessHours, now: u64, changed: bool) {
-        let open = crate::hours::is_open(hours, now);
+        // Worked out before taking the lock: a year of days per schedule.
+        let plan = crate::hours::Plan::new(hours).map(Arc::new);
+        let open = plan.as_ref().is_none_or(|p| p.is_open(now));
+        let next = plan.as_ref().and_then(|p| p.next_change(now));
+        let last_close = match &plan {
+            Some(p) if !changed && !open => p.last_close(now).unwrap_or(0),
+            _ => 0,
+        };
         {
             let mut inner = self.lock();
-            if hours.enabled {
-                let hours = hours.clone();
+            if let Some(plan) = plan {
                 // No schedule before: it was open (always).
                 let (was_open, closed_at) = inner
                     .schedules
                     .get(site_id)
-                    .map_or((changed, 0), |s| (s.open, s.closed_at));
+                    .map_or((changed, last_close), |s| (s.open, s.closed_at));
                 let closed_at = if was_open && !open { now } else { closed_at };
                 let s = Schedule {
-                    hours,
+                    plan,
                     open,
+                    next,
+                    checked: now,
                     closed_at,
                 };
                 inner.schedules.insert(site_id.clone(), s);
@@ -659,29 +676,51 @@ impl Hub {
 
     /// The hours clock's tick: every site whose hours opened or closed by
     /// `now` flips (its visitors are told); returns the next instant one
-    /// changes, if any does.
+    /// changes, if any does. Only sites due (their next change has come,
+    /// or the wall clock went back past their last look) are worked out
+    /// again, outside the hub's lock.
     pub fn tick_hours(&self, now: u64) -> Option<u64> {
+        let due: Vec<(SiteId, Arc<crate::hours::Plan>)> = self
+            .lock()
+            .schedules
+            .iter()
+            .filter(|(_, s)| now < s.checked || s.next.is_some_and(|n| n <= now))
+            .map(|(id, s)| (id.clone(), s.plan.clone()))
+            .collect();
+        let looked: Vec<_> = due
+            .into_iter()
+            .map(|(id, plan)| {
+                let (open, next) = (plan.is_open(now), plan.next_change(now));
+                (id, plan, open, next)
+            })
+            .collect();
         let mut inner = self.lock();
         let mut flips = Vec::new();
-        let mut next: Option<u64> = None;
-        for (id, s) in inner.schedules.iter_mut() {
-            let open = crate::hours::is_open(&s.hours, now);
+        for (id, plan, open, next) in looked {
+            // Hours changed meanwhile: `put_hours` worked the new ones out.
+            let Some(s) = inner
+                .schedules
+                .get_mut(&id)
+                .filter(|s| Arc::ptr_eq(&s.plan, &plan))
+            else {
+                continue;
+            };
             if open != s.open {
-                s.open = open;
                 if !open {
-                    s.closed_at = now;
+                    // The spell began at the change, however late the tick.
+                    s.closed_at = s.next.filter(|&n| n <= now).unwrap_or(now);
                 }
+                s.open = open;
                 flips.push((id.clone(), open));
             }
-            if let Some(at) = crate::hours::next_change(&s.hours, now) {
-                next = Some(next.map_or(at, |n| n.min(at)));
-            }
+            s.next = next;
+            s.checked = now;
         }
         for (id, open) in flips {
             tracing::debug!(site = %id, open, "business hours");
             inner.apply_open(&id, open);
         }
-        next
+        inner.schedules.values().filter_map(|s| s.next).min()
     }
 
     /// Waits until some site's business hours change (see
@@ -697,16 +736,15 @@ impl Hub {
     }
 
     /// Whether the site has been inside its business hours at some time
-    /// after `t` (ms) up to `now`: the hub saw it close after `t`, or its
-    /// schedule opened after `t` (what a relay restarted since knows).
-    pub fn opened_since(&self, site_id: &SiteId, t: u64, now: u64) -> bool {
+    /// after `t` (ms): it is open, or its current closed spell began after
+    /// `t` (as the hub saw it, never from a schedule edited since: an edit
+    /// while closed continues the spell).
+    pub fn opened_since(&self, site_id: &SiteId, t: u64) -> bool {
         let inner = self.lock();
         let Some(s) = inner.schedules.get(site_id) else {
             return true;
         };
-        s.open
-            || s.closed_at > t
-            || crate::hours::next_change(&s.hours, t).is_some_and(|c| c <= now)
+        s.open || s.closed_at > t
     }
 
     /// An agent's capacity changed: their live subscriptions carry it.
@@ -1001,18 +1039,66 @@ mod tests {
             v.try_recv().as_deref(),
             Some(Push::Agents { online: false })
         ));
-        assert!(hub.opened_since(&site, day + 17 * H - 1, day + 18 * H));
-        assert!(!hub.opened_since(&site, day + 17 * H, day + 18 * H));
-        assert!(
-            hub.opened_since(&site, day + 17 * H, day + 33 * H + 1),
-            "next morning"
-        );
-        hub.set_hours(&site, &BusinessHours::default(), day + 18 * H);
+        assert!(hub.opened_since(&site, day + 17 * H - 1));
+        assert!(!hub.opened_since(&site, day + 17 * H));
+        // Nothing is due before the next morning: the tick works out no
+        // site and still gives the next change.
+        assert_eq!(hub.tick_hours(day + 20 * H), Some(day + 33 * H));
+        assert_eq!(hub.tick_hours(day + 33 * H), Some(day + 41 * H));
+        assert!(hub.opened_since(&site, day + 17 * H), "next morning");
+        // A late tick: the spell still starts at 17:00.
+        hub.tick_hours(day + 41 * H + 5_000);
+        assert!(hub.opened_since(&site, day + 41 * H - 1));
+        assert!(!hub.opened_since(&site, day + 41 * H));
+        while v.try_recv().is_some() {}
+        hub.set_hours(&site, &BusinessHours::default(), day + 42 * H);
         assert!(hub.agents_online(&site) && !hub.outside_hours(&site));
         assert!(matches!(
             v.try_recv().as_deref(),
             Some(Push::Agents { online: true })
         ));
+    }
+
+    /// The closed spell is the one the hub saw: hours edited while closed
+    /// (even to ones that would have opened since) continue it, so the
+    /// auto-reply is not sent twice in it; a relay started while closed
+    /// dates the spell from the schedule's last closing.
+    #[test]
+    fn an_edit_while_closed_continues_the_spell() {
+        const H: u64 = 3_600_000;
+        let day = 20_000 * 24 * H; // a midnight, UTC
+        let hub = Hub::new(Duration::from_secs(1));
+        let site = SiteId::new("s").expect("id");
+        hub.load_hours(&site, &nine_to_five(), day + 20 * H);
+        assert!(hub.outside_hours(&site));
+        assert!(hub.opened_since(&site, day + 17 * H - 1), "closed at 17:00");
+        assert!(!hub.opened_since(&site, day + 17 * H));
+        // Replied at 20:00; at 22:00 the owner makes the hours 21:00–21:30
+        // and 23:00–24:00 (past and future): still the same spell.
+        let mut evening = nine_to_five();
+        for d in &mut evening.week {
+            *d = vec![
+                protocol::offline::Period {
+                    from: "21:00".into(),
+                    to: "21:30".into(),
+                },
+                protocol::offline::Period {
+                    from: "23:00".into(),
+                    to: "24:00".into(),
+                },
+            ];
+        }
+        hub.set_hours(&site, &evening, day + 22 * H);
+        assert!(hub.outside_hours(&site));
+        assert!(
+            !hub.opened_since(&site, day + 20 * H),
+            "no second auto-reply"
+        );
+        assert_eq!(hub.tick_hours(day + 22 * H), Some(day + 23 * H));
+        hub.tick_hours(day + 23 * H);
+        hub.tick_hours(day + 24 * H);
+        assert!(hub.outside_hours(&site));
+        assert!(hub.opened_since(&site, day + 20 * H), "it opened at 23:00");
     }
 
     /// One agent in two tabs counts once among a conversation's viewers; a

@@ -341,6 +341,13 @@ impl App {
         });
         Ok((app, commit_thread))
     }
+
+    /// Whether this relay sends mail to visitors (`--smtp-url` is set):
+    /// then the offline form needs an email (the widget asks for one, told
+    /// by `welcome.mail`).
+    pub fn mail_on(&self) -> bool {
+        self.mail.is_some()
+    }
 }
 
 #[cfg(test)]

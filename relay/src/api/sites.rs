@@ -144,8 +144,9 @@ pub async fn patch(site: String, app: Arc<App>, me: Me, b: SitePatch) -> Result<
         w.validate().map_err(Problem::from)?;
         s.wechat = Some(w);
     }
-    let hours_changed = b.offline.is_some();
+    let hours_changed = b.offline.as_ref().is_some_and(|o| o.hours.is_some());
     if let Some(o) = b.offline {
+        let o = o.applied_to(&s.offline);
         o.validate().map_err(Problem::from)?;
         if !o.hours.tz.is_empty() && crate::hours::zone(&o.hours.tz).is_none() {
             return Err(bad(format!(

@@ -62,26 +62,30 @@ impl Session {
         self.check_visitor_token(&site_id, &visitor, h.token.as_deref(), record.is_some())?;
         let (user, verified) = verified_user(&site, h.user)?;
         let now = crate::now_ms();
+        let fresh = new_record(&site_id, &visitor, now);
         let before = record.as_ref().map(|r| (r.user.clone(), r.verified));
-        let mut rec = self.visit(record, &site_id, &visitor, now, user, verified);
-        // The latest hello says where the visitor is now (web or the hosted
-        // page); a WeChat follower stays one whatever a hello says.
-        if rec.channel != Channel::Wechat {
-            rec.channel = h.channel.unwrap_or(Channel::Web);
-        }
-        if let Some(u) = rec
+        let mut next = record.unwrap_or_else(|| fresh.clone());
+        self.visit(&mut next, now, user.clone(), verified, h.channel);
+        if let Some(u) = next
             .user
             .as_ref()
-            .filter(|_| before != Some((rec.user.clone(), rec.verified)))
+            .filter(|_| before != Some((next.user.clone(), next.verified)))
         {
             // A new or changed identity: `visitor.identified` webhooks,
             // queued before the record changes, so a failure here leaves
             // the change to be noticed (and queued) by the next hello.
             app.hooks
-                .identified(&site_id, &visitor, u, rec.verified)
+                .identified(&site_id, &visitor, u, next.verified)
                 .map_err(internal)?;
         }
-        app.store.put_visitor(&rec).map_err(internal)?;
+        // In place, on the latest record: a form answered from another tab
+        // meanwhile stays.
+        let rec = app
+            .store
+            .upsert_visitor(&site_id, &visitor, &fresh, |r| {
+                self.visit(r, now, user.clone(), verified, h.channel);
+            })
+            .map_err(internal)?;
         let convs = app
             .store
             .visitor_convs(&site_id, &visitor)
@@ -207,33 +211,17 @@ impl Session {
         }
     }
 
-    /// The visitor's record after this hello: a new visit counted after
-    /// [`VISIT_GAP_MS`] away, the User-Agent, and the identity (when the
-    /// hello brought one).
+    /// This hello on the visitor's record: a new visit counted after
+    /// [`VISIT_GAP_MS`] away, the User-Agent, the channel, and the identity
+    /// (when the hello brought one).
     fn visit(
         &self,
-        record: Option<VisitorRecord>,
-        site: &SiteId,
-        visitor: &VisitorId,
+        rec: &mut VisitorRecord,
         now: u64,
         user: Option<UserInfo>,
         verified: Option<bool>,
-    ) -> VisitorRecord {
-        let mut rec = record.unwrap_or(VisitorRecord {
-            id: visitor.clone(),
-            site: site.clone(),
-            first_seen: now,
-            last_seen: 0,
-            visits: 0,
-            user: None,
-            verified: false,
-            user_agent: None,
-            visit_start: 0,
-            visit_pages: 0,
-            referrer: None,
-            channel: Channel::Web,
-            contact_cids: Vec::new(),
-        });
+        channel: Option<Channel>,
+    ) {
         let new_visit = now.saturating_sub(rec.last_seen) > VISIT_GAP_MS;
         if new_visit {
             rec.visits = rec.visits.saturating_add(1);
@@ -243,15 +231,19 @@ impl Session {
             rec.visit_pages = 0;
             rec.referrer = None;
         }
-        rec.last_seen = now;
+        rec.last_seen = rec.last_seen.max(now);
         if let Some(ua) = &self.peer.user_agent {
             rec.user_agent = Some(ua.chars().take(USER_AGENT_CHARS).collect());
         }
         if let (Some(u), Some(v)) = (user, verified) {
-            rec.user = Some(merged_identity(rec.user.take(), u));
+            rec.user = Some(merged_identity(rec.user.take(), rec.verified, u, v));
             rec.verified = v;
         }
-        rec
+        // The latest hello says where the visitor is now (web or the hosted
+        // page); a WeChat follower stays one whatever a hello says.
+        if rec.channel != Channel::Wechat {
+            rec.channel = channel.unwrap_or(Channel::Web);
+        }
     }
 
     fn visitor_welcome(
@@ -274,7 +266,7 @@ impl Session {
             name: None,
             sites: Vec::new(),
             agents_online,
-            mail: app.mail.is_some(),
+            mail: app.mail_on(),
             known,
             // What the widget may offer: the site's choice or the relay's.
             settings: Some(
@@ -509,7 +501,8 @@ impl Session {
             .site(&site_id)
             .map_err(internal)?
             .ok_or_else(|| err_cid(ErrorCode::UnknownSite, "no such site", &cid))?;
-        check_form(&site, &contact).map_err(|m| err_cid(ErrorCode::BadRequest, m, &cid))?;
+        check_form(&site, &contact, app.mail_on())
+            .map_err(|m| err_cid(ErrorCode::BadRequest, m, &cid))?;
         let conv = match conv {
             Some(c) => Some(self.own_conv(&c).map_err(|e| with_cid(e, &cid))?.id),
             None => None,
@@ -717,16 +710,51 @@ fn verified_user(
     Ok((user, Some(true)))
 }
 
-/// The identity a hello brings over what the record holds: the same
-/// person (the same `user.id`, or none either side) keeps what the page did
-/// not pass — a name or email from a form, the phone, form fields — and the
-/// page's values win where both have one. Another person replaces it.
-fn merged_identity(old: Option<UserInfo>, new: UserInfo) -> UserInfo {
+/// A visitor record as a first hello makes it.
+fn new_record(site: &SiteId, visitor: &VisitorId, now: u64) -> VisitorRecord {
+    VisitorRecord {
+        id: visitor.clone(),
+        site: site.clone(),
+        first_seen: now,
+        last_seen: 0,
+        visits: 0,
+        user: None,
+        verified: false,
+        user_agent: None,
+        visit_start: 0,
+        visit_pages: 0,
+        referrer: None,
+        channel: Channel::Web,
+        contact_cids: Vec::new(),
+    }
+}
+
+/// The identity a hello brings (`new`, verified or not) over what the
+/// record holds (`old`, verified or not): the same person (the same
+/// `user.id`, or none either side) keeps what the page did not pass — a
+/// name or email from a form, the phone, form fields — and the page's
+/// values win where both have one. Another person replaces it.
+///
+/// An identity that becomes verified takes its name and email from the
+/// host page alone: what the visitor typed (a form, an unverified hello)
+/// is never shown as verified. Attributes the host did not pass (a form's
+/// phone, fields, consent) stay.
+fn merged_identity(
+    old: Option<UserInfo>,
+    old_verified: bool,
+    new: UserInfo,
+    new_verified: bool,
+) -> UserInfo {
     let Some(mut old) = old.filter(|o| o.id == new.id) else {
         return new;
     };
-    old.name = new.name.or(old.name);
-    old.email = new.email.or(old.email);
+    if new_verified && !old_verified {
+        old.name = new.name;
+        old.email = new.email;
+    } else {
+        old.name = new.name.or(old.name);
+        old.email = new.email.or(old.email);
+    }
     old.attributes.extend(new.attributes);
     old.user_hash = None;
     old
@@ -752,11 +780,11 @@ fn external_referrer(referrer: &str, page: &str) -> Option<String> {
 }
 
 /// Why `c` does not answer the site's form, if it does not. The pre-chat
-/// form: the site's (it must be on) and its checks. The offline form: a
-/// name or an email, no custom fields (it asks for none).
-// When the relay sends mail, the offline form's email is required (the
-// widget asks for it then); that check belongs beside the mail setting.
-fn check_form(site: &SiteRecord, c: &offline::Contact) -> Result<(), String> {
+/// form: the site's (it must be on) and its checks. The offline form: no
+/// custom fields (it asks for none) and, when the relay sends mail
+/// (`mail_on`, [`crate::App::mail_on`]), an email to answer to; else a
+/// name or an email.
+fn check_form(site: &SiteRecord, c: &offline::Contact, mail_on: bool) -> Result<(), String> {
     let given = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
     match c.form {
         offline::FormKind::Prechat => {
@@ -769,6 +797,9 @@ fn check_form(site: &SiteRecord, c: &offline::Contact) -> Result<(), String> {
         offline::FormKind::Offline => {
             if !c.fields.is_empty() {
                 return Err("the offline form has no custom fields".into());
+            }
+            if mail_on && !given(&c.email) {
+                return Err("the offline form needs an email (replies are mailed)".into());
             }
             if !given(&c.name) && !given(&c.email) {
                 return Err("the offline form needs an email or a name".into());
@@ -787,8 +818,99 @@ fn unknown_team(t: &TeamId) -> Refuse {
 
 #[cfg(test)]
 mod tests {
-    use super::{external_referrer, merged_identity};
-    use protocol::UserInfo;
+    use super::{check_form, external_referrer, merged_identity};
+    use crate::store::SiteRecord;
+    use protocol::offline::{Contact, FormKind};
+    use protocol::{SiteId, UserInfo};
+
+    fn site() -> SiteRecord {
+        SiteRecord {
+            id: SiteId::new("s").expect("id"),
+            name: "S".into(),
+            secret: "x".into(),
+            created: 0,
+            allowed_origins: Vec::new(),
+            widget: Default::default(),
+            routing: Default::default(),
+            wechat: None,
+            offline: Default::default(),
+        }
+    }
+
+    /// The offline form: a name or an email while the relay sends no mail;
+    /// an email once it does (replies go there); never custom fields.
+    #[test]
+    fn the_offline_form_needs_an_email_when_mail_is_on() {
+        let s = site();
+        let named = Contact {
+            form: FormKind::Offline,
+            name: Some("Ada".into()),
+            ..Contact::default()
+        };
+        let mailed = Contact {
+            email: Some("ada@example.com".into()),
+            ..named.clone()
+        };
+        let blank = Contact {
+            email: Some("  ".into()),
+            ..named.clone()
+        };
+        assert_eq!(check_form(&s, &named, false), Ok(()));
+        assert_eq!(check_form(&s, &mailed, false), Ok(()));
+        assert!(check_form(&s, &Contact::default(), false).is_err());
+        let e = check_form(&s, &named, true).expect_err("no email");
+        assert!(e.contains("email"), "{e}");
+        assert!(check_form(&s, &blank, true).is_err(), "blank email");
+        assert_eq!(check_form(&s, &mailed, true), Ok(()));
+        let mut fields = mailed.clone();
+        fields.fields.insert("plan".into(), "pro".into());
+        assert!(check_form(&s, &fields, false).is_err());
+        let pre = Contact {
+            form: FormKind::Prechat,
+            ..mailed
+        };
+        assert!(check_form(&s, &pre, true).is_err(), "no pre-chat form");
+    }
+
+    /// An identity that becomes verified takes its name and email from the
+    /// host page only: a form's (or an unverified hello's) are not carried
+    /// under the badge; the form's attributes stay where the host passed
+    /// none, and the host's win.
+    #[test]
+    fn a_verified_hello_does_not_verify_what_was_typed() {
+        let typed = UserInfo {
+            id: Some("u-1".into()),
+            name: Some("Typed".into()),
+            email: Some("typed@example.com".into()),
+            attributes: [
+                ("phone".to_string(), "+1 555".into()),
+                ("plan".to_string(), "free".into()),
+            ]
+            .into(),
+            user_hash: None,
+        };
+        let host = UserInfo {
+            id: Some("u-1".into()),
+            email: Some("host@example.com".into()),
+            attributes: [("plan".to_string(), "pro".into())].into(),
+            ..UserInfo::default()
+        };
+        let m = merged_identity(Some(typed.clone()), false, host.clone(), true);
+        assert_eq!(m.name, None, "the typed name is not verified");
+        assert_eq!(m.email.as_deref(), Some("host@example.com"));
+        assert_eq!(m.attributes["plan"], "pro", "the host's wins");
+        assert_eq!(m.attributes["phone"], "+1 555", "the form's stays");
+        // Already verified: what the host passed before stays.
+        let bare = UserInfo {
+            id: Some("u-1".into()),
+            ..UserInfo::default()
+        };
+        let again = merged_identity(Some(m.clone()), true, bare, true);
+        assert_eq!(again.email.as_deref(), Some("host@example.com"));
+        // Unverified either side: as before, the page wins, the rest stays.
+        let u = merged_identity(Some(typed), false, host, false);
+        assert_eq!(u.name.as_deref(), Some("Typed"));
+    }
 
     /// A hello's identity over the stored one: the same person keeps what
     /// the page did not pass (a form's email, its fields); another person
@@ -807,7 +929,7 @@ mod tests {
             attributes: [("plan".to_string(), "pro".into())].into(),
             ..UserInfo::default()
         };
-        let m = merged_identity(Some(stored.clone()), page);
+        let m = merged_identity(Some(stored.clone()), false, page, false);
         assert_eq!(m.name.as_deref(), Some("Ada L."), "the page wins");
         assert_eq!(
             m.email.as_deref(),
@@ -819,7 +941,10 @@ mod tests {
             id: Some("u-9".into()),
             ..UserInfo::default()
         };
-        assert_eq!(merged_identity(Some(stored), other.clone()), other);
+        assert_eq!(
+            merged_identity(Some(stored), false, other.clone(), true),
+            other
+        );
     }
 
     #[test]

@@ -61,7 +61,7 @@ pub use outbox::{Kind, OutJob};
 pub(crate) use push::sample_job;
 pub use push::{device_id, PushJob, PushSubRecord};
 pub use sites::{CannedRecord, SiteRecord};
-pub use visitors::{PageRecord, VisitorRecord, CONSENT_ATTRIBUTE, PHONE_ATTRIBUTE};
+pub use visitors::{ContactUndo, PageRecord, VisitorRecord, CONSENT_ATTRIBUTE, PHONE_ATTRIBUTE};
 
 use serde::{de::DeserializeOwned, Serialize};
 use std::fs::File;

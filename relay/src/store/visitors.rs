@@ -43,32 +43,58 @@ pub const PHONE_ATTRIBUTE: &str = "phone";
 /// The attribute holding when consent was given (ms).
 pub const CONSENT_ATTRIBUTE: &str = "consent";
 
+/// What one form answer changed on a record, to take it back when the
+/// group that was to make it durable fails ([`VisitorRecord::undo_contact`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContactUndo {
+    pub cid: String,
+    /// `(before, after)` of the name and the email, when the form set them.
+    name: Option<(Option<String>, String)>,
+    email: Option<(Option<String>, String)>,
+    /// `(key, before, after)` of each attribute the form set.
+    attributes: Vec<(String, Option<serde_json::Value>, serde_json::Value)>,
+}
+
 impl VisitorRecord {
-    /// Takes what the visitor gave in a form (already validated): name and
-    /// email (never over a verified identity's own), the phone and custom
-    /// fields as attributes, consent as the time it was given; remembers
-    /// `cid`.
-    pub fn take_contact(&mut self, c: &Contact, cid: &str, now: u64) {
+    /// Takes what the visitor gave in a form (already validated) and
+    /// remembers `cid`; returns what it changed.
+    ///
+    /// Not verified: the name and email, the phone and custom fields as
+    /// attributes, consent as the time it was given — a later answer
+    /// replaces an earlier one.
+    ///
+    /// Verified (everything in `user` came with the host page's valid
+    /// `user_hash`): a form never writes the name or the email, so nothing
+    /// a visitor typed shows under the verified badge; the phone, fields
+    /// and consent only fill attributes the record does not have yet,
+    /// never replacing what the host page set.
+    pub fn take_contact(&mut self, c: &Contact, cid: &str, now: u64) -> ContactUndo {
         let verified = self.verified;
         let user = self.user.get_or_insert_with(UserInfo::default);
+        let mut undo = ContactUndo {
+            cid: cid.to_string(),
+            ..ContactUndo::default()
+        };
         let given = |v: &Option<String>| {
             v.as_deref()
                 .map(str::trim)
                 .filter(|v| !v.is_empty())
                 .map(str::to_string)
         };
-        if let Some(n) = given(&c.name) {
-            if !verified || user.name.is_none() {
-                user.name = Some(n);
+        if !verified {
+            if let Some(n) = given(&c.name) {
+                undo.name = Some((user.name.replace(n.clone()), n));
             }
-        }
-        if let Some(e) = given(&c.email) {
-            if !verified || user.email.is_none() {
-                user.email = Some(e);
+            if let Some(e) = given(&c.email) {
+                undo.email = Some((user.email.replace(e.clone()), e));
             }
         }
         let mut set = |k: &str, v: serde_json::Value| {
-            user.attributes.insert(k.to_string(), v);
+            if verified && user.attributes.contains_key(k) {
+                return;
+            }
+            let before = user.attributes.insert(k.to_string(), v.clone());
+            undo.attributes.push((k.to_string(), before, v));
         };
         if let Some(p) = given(&c.phone) {
             set(PHONE_ATTRIBUTE, p.into());
@@ -79,21 +105,56 @@ impl VisitorRecord {
         if c.consent {
             set(CONSENT_ATTRIBUTE, now.into());
         }
-        self.contact_cids.push(cid.to_string());
+        if !self.contact_cids.iter().any(|x| x == cid) {
+            self.contact_cids.push(cid.to_string());
+        }
         let over = self
             .contact_cids
             .len()
             .saturating_sub(protocol::limits::CONTACT_CIDS_KEPT);
         self.contact_cids.drain(..over);
+        undo
     }
 
-    /// Whether the visitor's contact has a name or an email (the pre-chat
-    /// form is skipped, the offline form asked once).
+    /// Takes back what [`VisitorRecord::take_contact`] changed, where it
+    /// still holds what the form wrote (a later writer's value stays), and
+    /// forgets the cid: the answer was never saved.
+    pub fn undo_contact(&mut self, u: &ContactUndo) {
+        self.contact_cids.retain(|c| c != &u.cid);
+        let Some(user) = self.user.as_mut() else {
+            return;
+        };
+        let back = |field: &mut Option<String>, change: &Option<(Option<String>, String)>| {
+            if let Some((before, after)) = change {
+                if field.as_deref() == Some(after.as_str()) {
+                    field.clone_from(before);
+                }
+            }
+        };
+        back(&mut user.name, &u.name);
+        back(&mut user.email, &u.email);
+        for (k, before, after) in u.attributes.iter().rev() {
+            if user.attributes.get(k) == Some(after) {
+                match before {
+                    Some(b) => user.attributes.insert(k.clone(), b.clone()),
+                    None => user.attributes.remove(k),
+                };
+            }
+        }
+        if *user == UserInfo::default() {
+            self.user = None;
+        }
+    }
+
+    /// Whether the visitor's contact has a name or an email, or the
+    /// visitor answered a form (the pre-chat form is skipped, the offline
+    /// form asked once) — a verified visitor's answer keeps no name.
     pub fn known(&self) -> bool {
-        self.user.as_ref().is_some_and(|u| {
-            u.name.as_deref().is_some_and(|n| !n.is_empty())
-                || u.email.as_deref().is_some_and(|e| !e.is_empty())
-        })
+        !self.contact_cids.is_empty()
+            || self.user.as_ref().is_some_and(|u| {
+                u.name.as_deref().is_some_and(|n| !n.is_empty())
+                    || u.email.as_deref().is_some_and(|e| !e.is_empty())
+            })
     }
 }
 
@@ -142,6 +203,36 @@ impl Store {
                 .is_ok()
             {
                 return Ok(Some(rec));
+            }
+        }
+    }
+
+    /// Like [`Store::update_visitor`], for a record that may not exist
+    /// yet (a first hello): `f` changes the latest, or `fresh` when there
+    /// is none; written only if nobody wrote (or created) it meanwhile,
+    /// else `f` runs again on theirs.
+    pub fn upsert_visitor(
+        &self,
+        site: &SiteId,
+        visitor: &VisitorId,
+        fresh: &VisitorRecord,
+        mut f: impl FnMut(&mut VisitorRecord),
+    ) -> Result<VisitorRecord> {
+        let key = Self::visitor_key(site, visitor);
+        loop {
+            let old = self.visitors.get(&key)?;
+            let mut rec = match &old {
+                Some(bytes) => decode(&key, bytes)?,
+                None => fresh.clone(),
+            };
+            f(&mut rec);
+            let new = encode(&rec)?;
+            if self
+                .visitors
+                .compare_and_swap(&key, old.as_ref(), Some(new))?
+                .is_ok()
+            {
+                return Ok(rec);
             }
         }
     }
@@ -267,20 +358,62 @@ mod tests {
         Ok(())
     }
 
-    /// A verified identity keeps its own name and email; a form only fills
-    /// what it lacks (and the rest of the contact).
+    /// A verified identity keeps what the host page set: a form writes no
+    /// name or email (not even missing ones: they would show as
+    /// verified) and only adds attributes it lacks.
     #[test]
     fn a_verified_identity_is_not_overwritten() {
         let user = UserInfo {
             id: Some("u1".into()),
             email: Some("grace@example.com".into()),
+            attributes: [("plan".to_string(), "enterprise".into())].into(),
             ..UserInfo::default()
         };
         let mut r = record(Some(user), true);
         r.take_contact(&contact("G", "eve@example.com"), "c1", 1);
-        let u = r.user.expect("user");
+        let u = r.user.clone().expect("user");
         assert_eq!(u.email.as_deref(), Some("grace@example.com"));
-        assert_eq!(u.name.as_deref(), Some("G"), "it had no name");
-        assert_eq!(u.attributes[PHONE_ATTRIBUTE], "+1 555 0100");
+        assert_eq!(u.name, None, "a typed name is not presented as verified");
+        assert_eq!(u.attributes["plan"], "enterprise", "the host's plan stays");
+        assert_eq!(u.attributes[PHONE_ATTRIBUTE], "+1 555 0100", "added");
+        assert!(r.known(), "answered a form: not asked again");
+        let mut again = contact("G", "eve@example.com");
+        again.phone = Some("+1 555 0199".into());
+        r.take_contact(&again, "c2", 2);
+        let u = r.user.expect("user");
+        assert_eq!(u.attributes[PHONE_ATTRIBUTE], "+1 555 0100", "kept");
+        assert_eq!(u.attributes[CONSENT_ATTRIBUTE], 1, "kept");
+    }
+
+    /// An answer taken back (its group failed) leaves the record as it
+    /// was, except where someone wrote since; its cid is forgotten, so a
+    /// retry is taken afresh.
+    #[test]
+    fn an_undone_answer_leaves_nothing_but_later_writes() {
+        let user = UserInfo {
+            name: Some("Old".into()),
+            attributes: [("plan".to_string(), "free".into())].into(),
+            ..UserInfo::default()
+        };
+        let mut r = record(Some(user), false);
+        let before = r.clone();
+        let undo = r.take_contact(&contact("Ada", "ada@example.com"), "c1", 42);
+        assert!(r.contact_cids.contains(&"c1".to_string()));
+        let mut plain = r.clone();
+        plain.undo_contact(&undo);
+        assert_eq!(plain, before);
+        // An agent corrected the email meanwhile: that stays.
+        r.user.as_mut().expect("user").email = Some("fixed@example.com".into());
+        r.undo_contact(&undo);
+        let u = r.user.clone().expect("user");
+        assert_eq!(u.name.as_deref(), Some("Old"));
+        assert_eq!(u.email.as_deref(), Some("fixed@example.com"));
+        assert_eq!(u.attributes["plan"], "free");
+        assert!(!u.attributes.contains_key(PHONE_ATTRIBUTE));
+        assert!(r.contact_cids.is_empty());
+        let mut fresh = record(None, false);
+        let undo = fresh.take_contact(&contact("Ada", "a@example.com"), "c9", 1);
+        fresh.undo_contact(&undo);
+        assert_eq!(fresh, record(None, false));
     }
 }
