@@ -326,11 +326,32 @@ pub const MAX_RATING_COMMENT_BYTES: usize = 1024;
 /// The agents of a site get at most one notification mail per
 /// conversation in this long.
 pub const AGENT_MAIL_INTERVAL_MS: u64 = 5 * 60_000;
-/// Mail a site may send per hour, all kinds together (no open relay: a
-/// visitor cannot make the relay mail without bound).
+/// Mail to visitors (continuity, transcripts) a site may send per hour
+/// (no open relay: visitors cannot make the relay mail without bound).
 pub const MAX_SITE_MAILS_PER_HOUR: u32 = 200;
+/// Notices to agents a site may send per hour: a budget of their own, so
+/// visitors asking for transcripts can never use up the agents' notices.
+pub const MAX_SITE_AGENT_MAILS_PER_HOUR: u32 = 200;
+/// The window the mail budgets above count in (ms).
+pub const MAIL_BUDGET_WINDOW_MS: u64 = 3600 * 1000;
 /// "Email me this chat" per conversation per hour.
 pub const MAX_TRANSCRIPTS_PER_CONV_PER_HOUR: u32 = 3;
+/// "Email me this chat" per visitor per hour, all its conversations.
+pub const MAX_TRANSCRIPTS_PER_VISITOR_PER_HOUR: u32 = 5;
+/// "Email me this chat" per IP address per hour, all visitors and sites.
+pub const MAX_TRANSCRIPTS_PER_IP_PER_HOUR: u32 = 10;
+/// Longest display name put in a mail header, in characters.
+pub const MAX_NAME_CHARS_IN_MAIL: usize = 64;
+/// Conversations whose last agents' notice time the relay keeps in
+/// memory before forgetting old ones (the stored mail marks still hold
+/// them).
+pub const MAX_NOTICE_MEMORY: usize = 10_000;
+/// Largest body read by `POST /v1/mail/unsubscribe` (a one-click body is
+/// 26 bytes).
+pub const MAX_UNSUBSCRIBE_BODY: u64 = 1024;
+/// RFC 5321's limit on a mail address's local part, in octets: every
+/// reply address the relay makes fits in it.
+pub const MAX_REPLY_LOCAL_PART: usize = 64;
 /// Largest inbound mail (RFC 5322 message, attachments included) read by
 /// the IMAP fetcher; bigger ones are marked processed and refused.
 pub const MAX_INBOUND_MAIL_BYTES: usize = 25 * 1024 * 1024;

@@ -15,6 +15,13 @@
 //! `ts` older than [`SIGNED_LINK_MAX_AGE_S`] or more than
 //! [`SIGNED_LINK_MAX_AHEAD_S`] ahead, or a field over the user limits is
 //! refused with a 403 page, and nothing is stored (the widget never starts).
+//!
+//! A link the relay mailed (`?resume=TOKEN`, [`crate::mail::MailKey`]'s
+//! chat token) resumes the visitor it names: the page hands the widget
+//! that visitor's id and token (what its welcome would give), so it says
+//! hello as that visitor and finds its conversation. It carries no
+//! identity: the visitor is as verified as its stored record. An altered
+//! or expired one is a 403 page.
 
 use crate::assets::{html_escape, Www};
 use crate::auth;
@@ -28,9 +35,7 @@ use warp::http::{header, Response, StatusCode};
 use warp::{Filter, Rejection};
 
 /// The signed fields, in the order the canonical string lists them.
-/// `mail=1` marks a link the relay mailed itself: it lasts
-/// [`MAIL_LINK_MAX_AGE_S`] instead of [`SIGNED_LINK_MAX_AGE_S`].
-pub const SIGNED_FIELDS: [&str; 5] = ["uid", "name", "email", "ts", "mail"];
+pub const SIGNED_FIELDS: [&str; 4] = ["uid", "name", "email", "ts"];
 
 /// The string a link's `sig` signs: each signed field present in the link,
 /// as `key=value` (the value percent-decoded, `+` read as a space, as
@@ -124,12 +129,7 @@ pub fn verify_link(query: &str, secret: &str, now_s: u64) -> Result<Option<Signe
     if ts > now_s.saturating_add(SIGNED_LINK_MAX_AHEAD_S) {
         return Err(LinkError::Ahead);
     }
-    let max_age = match get("mail").as_deref() {
-        None => SIGNED_LINK_MAX_AGE_S,
-        Some("1") => MAIL_LINK_MAX_AGE_S,
-        Some(_) => return Err(LinkError::Field("mail must be 1".into())),
-    };
-    if now_s.saturating_sub(ts) > max_age {
+    if now_s.saturating_sub(ts) > SIGNED_LINK_MAX_AGE_S {
         return Err(LinkError::Expired);
     }
     Ok(Some(SignedUser {
@@ -182,7 +182,28 @@ async fn page(
             "此地址没有在线客服,请检查链接。",
         ));
     };
-    let user = match verify_link(&query, &rec.secret, crate::now_ms() / 1000) {
+    let now_s = crate::now_ms() / 1000;
+    let resumed = match resume(&app, &rec.id, &query, now_s) {
+        Ok(r) => r,
+        Err(why) => {
+            tracing::debug!(site = %rec.id, %why, "hosted page mail link refused");
+            return Ok(notice(
+                StatusCode::FORBIDDEN,
+                "This chat link is not valid",
+                &format!("This link cannot open the chat: {why}."),
+                "此聊天链接无效或已过期,请重新获取。",
+            ));
+        }
+    };
+    let user = match verify_link(&query, &rec.secret, now_s) {
+        Ok(Some(_)) if resumed.is_some() => {
+            return Ok(notice(
+                StatusCode::FORBIDDEN,
+                "This chat link is not valid",
+                "This link cannot open the chat: it both resumes a chat and signs an identity.",
+                "此聊天链接无效或已过期,请重新获取。",
+            ));
+        }
         Ok(u) => u,
         Err(e) => {
             tracing::debug!(site = %rec.id, error = %e, "hosted page link refused");
@@ -215,6 +236,16 @@ async fn page(
             }
         }
     }
+    if let Some(v) = &resumed {
+        let token = app.auth.visitor_token(&rec.id, v);
+        for (k, val) in [
+            ("site", rec.id.as_str()),
+            ("vid", v.as_str()),
+            ("tok", &token),
+        ] {
+            identity.push_str(&format!(" data-{k}=\"{}\"", html_escape(val)));
+        }
+    }
     let html = fill(
         &String::from_utf8_lossy(&template.data),
         &[
@@ -225,6 +256,48 @@ async fn page(
         ],
     );
     Ok(html_reply(StatusCode::OK, html))
+}
+
+/// The visitor a mailed link's `resume` token names, if the link has one
+/// and that visitor is still known (`Ok(None)`: no token, or a visitor
+/// since gone — the page starts fresh). `Err`: why the token is refused.
+fn resume(
+    app: &App,
+    site: &SiteId,
+    query: &str,
+    now_s: u64,
+) -> Result<Option<protocol::VisitorId>, String> {
+    if query.len() > MAX_LINK_QUERY_BYTES {
+        return Err(LinkError::TooLong.to_string());
+    }
+    let mut tokens = url::form_urlencoded::parse(query.as_bytes())
+        .filter(|(k, _)| k == "resume")
+        .map(|(_, v)| v.into_owned());
+    let Some(token) = tokens.next() else {
+        return Ok(None);
+    };
+    if tokens.next().is_some() {
+        return Err(LinkError::Repeated("resume").to_string());
+    }
+    // The mail key is in the store whether or not mail is on now.
+    let key = match &app.mail {
+        Some(m) => m.key().clone(),
+        None => crate::mail::MailKey::new(app.store.mail_key().map_err(|e| {
+            tracing::error!(error = %e, "mail key not read");
+            "the relay cannot check it now".to_string()
+        })?),
+    };
+    let visitor = key
+        .read_chat_token(site, &token, now_s)
+        .map_err(|e| e.to_string())?;
+    match app.store.visitor(site, &visitor) {
+        Ok(Some(_)) => Ok(Some(visitor)),
+        Ok(None) => Ok(None),
+        Err(e) => {
+            tracing::error!(error = %e, "visitor not read");
+            Err("the relay cannot check it now".to_string())
+        }
+    }
 }
 
 /// `template` with each `{{KEY}}` replaced in one pass (a value is never

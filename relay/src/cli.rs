@@ -169,9 +169,30 @@ pub struct Serve {
     )]
     pub mail_minute_ms: u64,
     /// The address people reach this relay at (`https://chat.example.com`),
-    /// for links in mail. Default: `http://` and the listening address.
+    /// for links in mail. Default: `http://` and the listening address,
+    /// which is only allowed when that is a specific one (a loopback
+    /// address for trying it out): with --smtp-url on 0.0.0.0 or [::]
+    /// the relay refuses to start without it.
     #[arg(long, env = "KEFU_PUBLIC_URL")]
     pub public_url: Option<String>,
+}
+
+/// Mail carries links back to the relay: with mail on and no
+/// `--public-url`, they would name the listen address, which must then be
+/// one people can reach — never the unspecified 0.0.0.0 or [::].
+fn check_mail_links(
+    mail: bool,
+    public_url: Option<&str>,
+    listen: std::net::SocketAddr,
+) -> anyhow::Result<()> {
+    if mail && public_url.is_none() && listen.ip().is_unspecified() {
+        anyhow::bail!(
+            "--smtp-url needs --public-url (the address people reach this relay at, \
+             e.g. https://chat.example.com) when listening on {listen}: links in mail \
+             would otherwise point to http://{listen}"
+        );
+    }
+    Ok(())
 }
 
 /// WeChat's API host.
@@ -256,6 +277,7 @@ impl Serve {
                 _ => anyhow::bail!("--public-url {u:?} is not an http(s):// URL"),
             },
         };
+        check_mail_links(mail.is_some(), public_url.as_deref(), listen)?;
         Ok(Config {
             listen,
             metrics_listen,
@@ -401,5 +423,26 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {}
         _ = term => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_mail_links;
+
+    /// Mail on 0.0.0.0 or [::] without --public-url would mail links to
+    /// an address nobody can reach: refused with a message naming the
+    /// flag; a loopback or specific address, or --public-url, is fine.
+    #[test]
+    fn mail_links_need_a_reachable_base() {
+        let any4 = "0.0.0.0:8080".parse().expect("addr");
+        let any6 = "[::]:8080".parse().expect("addr");
+        let lo = "127.0.0.1:8080".parse().expect("addr");
+        let e = check_mail_links(true, None, any4).expect_err("refused");
+        assert!(e.to_string().contains("--public-url"), "{e}");
+        assert!(check_mail_links(true, None, any6).is_err());
+        assert!(check_mail_links(true, None, lo).is_ok());
+        assert!(check_mail_links(true, Some("https://chat.example.com"), any4).is_ok());
+        assert!(check_mail_links(false, None, any4).is_ok());
     }
 }

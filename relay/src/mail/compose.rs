@@ -205,22 +205,25 @@ impl Mailer {
             html: Some(html),
             unsubscribe: Some(unsub),
         };
+        // Marked mailed only when it is queued.
+        let Some(send) = self.send_job(format!("{}-v", job.id), mail) else {
+            return Ok(Vec::new());
+        };
         marks.visitor_seq = last;
-        Ok(self
-            .send_job(format!("{}-v", job.id), mail)
-            .into_iter()
-            .collect())
+        Ok(vec![send])
     }
 
-    /// The transcript of `rec` for its visitor: every event the visitor
-    /// sees that says something (messages, auto-replies) — never notes
-    /// or labels. `None` without an address or when it unsubscribed.
+    /// The transcript of `rec` for its visitor: every event after `after`
+    /// the visitor sees that says something (messages, auto-replies) —
+    /// never notes or labels. `None` without an address, when it
+    /// unsubscribed, or when nothing was said after `after` (> 0).
     pub(super) fn transcript_mail(
         &self,
         rec: &ConvRecord,
         site: &SiteRecord,
         visitor: &VisitorRecord,
         t: &MailTexts,
+        after: u64,
     ) -> Result<Option<OutMail>, StoreError> {
         let Some(email) = visitor_email(visitor) else {
             return Ok(None);
@@ -233,7 +236,8 @@ impl Mailer {
         let site_name = display_name(&site.name);
         let mut text = format!("{}\n\n", t.transcript_intro);
         let mut html = format!("<p>{}</p>", esc(t.transcript_intro));
-        for ev in self.store().events_after(&rec.id, 0, MAX_MAIL_EVENTS)? {
+        let mut said_any = false;
+        for ev in self.store().events_after(&rec.id, after, MAX_MAIL_EVENTS)? {
             if ev.body.agents_only() {
                 continue;
             }
@@ -254,6 +258,7 @@ impl Mailer {
                 EventBody::AutoReply { text } => (site_name.clone(), text.clone()),
                 _ => continue,
             };
+            said_any = true;
             text.push_str(&format!(
                 "{who} ({}):\n{}\n\n",
                 utc_time(ev.ts),
@@ -265,6 +270,9 @@ impl Mailer {
                 utc_time(ev.ts),
                 esc(&said)
             ));
+        }
+        if after > 0 && !said_any {
+            return Ok(None);
         }
         let unsub = self.unsubscribe_link(&rec.site, &email);
         text.push_str(&format!("-- \n{} {unsub}\n", t.unsubscribe));
@@ -302,21 +310,14 @@ pub(super) fn fill(phrase: &str, slots: &[(&str, &str)]) -> String {
     out
 }
 
-/// `YYYY-MM-DD HH:MM UTC` of a time in ms (the civil-from-days algorithm).
+/// `YYYY-MM-DD HH:MM UTC` of a time in ms (the day as the stats name it).
 pub fn utc_time(ms: u64) -> String {
     let secs = ms / 1000;
-    let days = (secs / 86_400) as i64;
     let (h, m) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(mo <= 2);
-    format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02} UTC")
+    format!(
+        "{} {h:02}:{m:02} UTC",
+        crate::api::stats::date_of(secs / 86_400)
+    )
 }
 
 pub(super) fn visitor_email(v: &VisitorRecord) -> Option<String> {

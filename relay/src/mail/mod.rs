@@ -7,8 +7,9 @@
 //! mention email.
 //!
 //! Two kinds of jobs:
-//! - *decisions* ([`MailJob::Notify`], [`MailJob::Continuity`],
-//!   [`MailJob::CloseTranscript`]), staged by the commit thread in the
+//! - *decisions* ([`MailJob::Notify`], [`MailJob::AgentReply`] and the
+//!   [`MailJob::Continuity`] it schedules, [`MailJob::CloseTranscript`]),
+//!   staged by the commit thread in the
 //!   same batch as the event that causes them ([`Stage`]), each in a lane
 //!   of its own. When one comes due the courier reads the store — who the
 //!   agents are and what they want, what the visitor has read, what was
@@ -29,8 +30,15 @@
 //! or to the conversation's visitor's, chosen here from the store, never
 //! from a frame. Headers come from lettre's typed builders; visitor text
 //! reaches no header but a display name, stripped of control characters.
-//! Every site sends at most [`MAX_SITE_MAILS_PER_HOUR`]; mail over it is
-//! not queued (and logged).
+//! Every site sends at most [`MAX_SITE_MAILS_PER_HOUR`] visitor mails and
+//! [`MAX_SITE_AGENT_MAILS_PER_HOUR`] agents' notices an hour (two budgets,
+//! so visitors cannot use up the agents'); mail over them is not queued
+//! (and logged). Transcripts are also limited per conversation, visitor
+//! and IP.
+//!
+//! The commit thread reads nothing from the store for mail (the Stage
+//! contract): it stages decisions from the event and the conversation
+//! record alone, and each decision reads what it needs when it runs.
 //!
 //! # Layout
 //! - [`token`]: reply addresses, Message-IDs, unsubscribe signatures.
@@ -47,16 +55,18 @@ pub mod token;
 
 pub use compose::utc_time;
 use compose::visitor_email;
-pub use token::{conv_of_message_id, message_id, MailKey, Recipient};
+pub use token::{conv_of_message_id, message_id, ChatTokenError, MailKey, Recipient};
 
 use crate::hub::Hub;
 use crate::outbox::{Kind, OutJob, Queue, Stage};
+use crate::ratelimit::Limiter;
 use crate::store::{ConvRecord, MailMarks, SiteRecord, Store, StoreError, VisitorRecord};
 use lettre::message::Mailbox;
 use protocol::limits::*;
-use protocol::{ConvId, Event, EventBody, Side, SiteId};
+use protocol::{AgentId, ConvId, Event, EventBody, Side, SiteId, UserInfo};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The mail settings, validated (`--smtp-url`, `--mail-from` …).
@@ -110,6 +120,14 @@ impl MailConfig {
             .trim()
             .parse()
             .map_err(|e| format!("--mail-from {from:?} is not `Name <address>`: {e}"))?;
+        let room = MAX_REPLY_LOCAL_PART - 1 - token::MAX_REPLY_TOKEN_CHARS;
+        if mailbox.email.user().len() > room {
+            return Err(format!(
+                "--mail-from: the part before @ ({:?}) is longer than {room} characters: reply \
+                 addresses add a token to it and must stay within {MAX_REPLY_LOCAL_PART}",
+                mailbox.email.user()
+            ));
+        }
         Ok(MailConfig {
             smtp_url: url.to_string(),
             from: mailbox.to_string(),
@@ -130,6 +148,15 @@ pub enum MailJob {
         conv: ConvId,
         seq: u64,
     },
+    /// An agent wrote (event `seq` at `ts`): if the visitor has an
+    /// address and the site mails unread replies, schedule a
+    /// [`MailJob::Continuity`] for when its delay is over.
+    AgentReply {
+        site: SiteId,
+        conv: ConvId,
+        seq: u64,
+        ts: u64,
+    },
     /// An agent's message (`seq`) is as old as the site's continuity
     /// delay: mail the visitor what they have not read, if anything.
     Continuity {
@@ -137,8 +164,8 @@ pub enum MailJob {
         conv: ConvId,
         seq: u64,
     },
-    /// The conversation closed and its visitor had asked for a
-    /// transcript while it was open: one more, with what came after.
+    /// The conversation closed: if its visitor asked for a transcript
+    /// while it was open, one more, with what was said after it.
     CloseTranscript { site: SiteId, conv: ConvId },
     /// One finished mail to one address.
     Send(OutMail),
@@ -190,8 +217,14 @@ pub struct OutMail {
 pub enum TranscriptError {
     #[error("no email is known for this visitor: give one")]
     NoEmail,
+    #[error(
+        "this visitor's email comes from the site's verified identity and cannot be changed here"
+    )]
+    Verified,
     #[error("at most {MAX_TRANSCRIPTS_PER_CONV_PER_HOUR} transcripts of a conversation per hour")]
     TooMany,
+    #[error("at most {MAX_TRANSCRIPTS_PER_VISITOR_PER_HOUR} transcripts per visitor and {MAX_TRANSCRIPTS_PER_IP_PER_HOUR} per address an hour")]
+    VisitorLimit,
     #[error("this address unsubscribed from this site's mail")]
     Unsubscribed,
     #[error("the site sends no more mail this hour")]
@@ -213,29 +246,32 @@ pub fn display_name(s: &str) -> String {
     clean.chars().take(MAX_NAME_CHARS_IN_MAIL).collect()
 }
 
-/// Longest display name put in a header, in characters.
-const MAX_NAME_CHARS_IN_MAIL: usize = 64;
-
-/// Counts mail per site in fixed one-hour windows.
-#[derive(Default)]
-struct SiteCounts {
-    windows: HashMap<SiteId, (u64, u32)>,
+/// The agents of the site `conv` belongs to: who an agent's reply token
+/// may name ([`MailKey::read_reply_address`]). Empty when the store cannot
+/// say (logged): a reply then names nobody.
+pub fn site_agents(store: &Store, conv: &ConvId) -> Vec<AgentId> {
+    let read = || -> Result<Vec<AgentId>, StoreError> {
+        let Some(rec) = store.conv(conv)? else {
+            return Ok(Vec::new());
+        };
+        Ok(store
+            .agents()?
+            .into_iter()
+            .filter(|a| a.sites.contains(&rec.site))
+            .map(|a| a.id)
+            .collect())
+    };
+    read().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "mail: agents not read");
+        Vec::new()
+    })
 }
 
-impl SiteCounts {
-    /// Takes `n` mails from the site's hour if they fit.
-    fn take(&mut self, site: &SiteId, n: u32, now: u64) -> bool {
-        let hour = now / 3_600_000;
-        let w = self.windows.entry(site.clone()).or_insert((hour, 0));
-        if w.0 != hour {
-            *w = (hour, 0);
-        }
-        if w.1.saturating_add(n) > MAX_SITE_MAILS_PER_HOUR {
-            return false;
-        }
-        w.1 += n;
-        true
-    }
+/// Which hourly budget a mail counts against.
+#[derive(Clone, Copy)]
+enum Budget {
+    Agents,
+    Visitors,
 }
 
 pub struct Mailer {
@@ -251,20 +287,17 @@ pub struct Mailer {
     /// When each conversation's agents were last sent a notice decision
     /// (the commit thread's cheap check; the decision checks the store).
     notices: Mutex<HashMap<ConvId, u64>>,
-    sites: Mutex<SiteCounts>,
+    /// The hourly budgets (per site and kind) and transcript limits (per
+    /// visitor and IP), in fixed windows of [`MAIL_BUDGET_WINDOW_MS`].
+    /// In memory: a restart starts them anew.
+    budgets: Limiter,
     /// Held while a decision reads and writes a conversation's marks, so
-    /// two never interleave.
+    /// two never interleave (never across a sync).
     deciding: Mutex<()>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// What a decision queues: the jobs and the marks, in one batch.
-struct Decided {
-    jobs: Vec<OutJob>,
-    marks: Option<MailMarks>,
 }
 
 impl Mailer {
@@ -290,7 +323,7 @@ impl Mailer {
             base: base.trim_end_matches('/').to_string(),
             config,
             notices: Mutex::new(HashMap::new()),
-            sites: Mutex::new(SiteCounts::default()),
+            budgets: Limiter::new(crate::LIMITER_MAX_KEYS),
             deciding: Mutex::new(()),
         }))
     }
@@ -330,29 +363,14 @@ impl Mailer {
         format!("{}/console/#/inbox/{site}/{conv}", self.base)
     }
 
-    /// A signed link into the hosted chat page with the visitor's
-    /// identity (the page's own signed-link scheme, signed with the
-    /// site's secret, valid [`MAIL_LINK_MAX_AGE_S`]).
+    /// The link into the hosted chat page that resumes `visitor`:
+    /// `/chat/{site}?resume=TOKEN`, a token of the relay's mail key naming
+    /// the site and the visitor, valid [`MAIL_LINK_MAX_AGE_S`]. It carries
+    /// no identity: the page is as verified as the stored visitor is.
     pub fn chat_link(&self, site: &SiteRecord, visitor: &VisitorRecord) -> String {
-        let user = visitor.user.clone().unwrap_or_default();
-        let uid = user.id.unwrap_or_else(|| visitor.id.to_string());
-        let ts = (crate::now_ms() / 1000).to_string();
-        let mut fields: Vec<(&str, &str)> = vec![("uid", &uid)];
-        if let Some(n) = &user.name {
-            fields.push(("name", n));
-        }
-        if let Some(e) = &user.email {
-            fields.push(("email", e));
-        }
-        fields.push(("ts", &ts));
-        fields.push(("mail", "1"));
-        let sig = crate::auth::link_sig(&site.secret, &crate::chat_page::canonical(&fields));
-        let mut q = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in &fields {
-            q.append_pair(k, v);
-        }
-        q.append_pair("sig", &sig);
-        format!("{}?{}", crate::chat_url(&self.base, &site.id), q.finish())
+        let expires = (crate::now_ms() / 1000).saturating_add(MAIL_LINK_MAX_AGE_S);
+        let token = self.key.chat_token(&site.id, &visitor.id, expires);
+        format!("{}?resume={token}", crate::chat_url(&self.base, &site.id))
     }
 
     /// The one-click unsubscribe URL of `email` for `site`.
@@ -364,160 +382,286 @@ impl Mailer {
         format!("{}/v1/mail/unsubscribe?{}", self.base, q.finish())
     }
 
-    /// Takes `n` mails from the site's hourly allowance; logs a refusal.
-    fn allow(&self, site: &SiteId, n: u32) -> bool {
-        let ok = lock(&self.sites).take(site, n, crate::now_ms());
+    /// Takes `n` mails from the site's hourly budget of that kind; logs a
+    /// refusal.
+    fn allow(&self, budget: Budget, site: &SiteId, n: u32) -> bool {
+        let (key, limit) = match budget {
+            Budget::Agents => (format!("agents\0{site}"), MAX_SITE_AGENT_MAILS_PER_HOUR),
+            Budget::Visitors => (format!("visitors\0{site}"), MAX_SITE_MAILS_PER_HOUR),
+        };
+        let ok = self.budgets.take(&key, n, limit, MAIL_BUDGET_WINDOW_MS);
         if !ok {
             tracing::warn!(%site, "mail: the site's hourly limit is reached; mail not queued");
         }
         ok
     }
 
-    /// Writes a decision's jobs with its marks in one batch, durably, and
-    /// wakes the runner. Jobs whose lane is full are left out (logged).
-    fn apply(&self, conv: &ConvId, d: Decided) -> Result<usize, StoreError> {
+    /// Writes a decision's jobs with its marks in one batch (the caller
+    /// holds `deciding`); returns their lanes for [`Mailer::settle`].
+    fn write(
+        &self,
+        conv: &ConvId,
+        jobs: &[OutJob],
+        marks: &MailMarks,
+    ) -> Result<Vec<String>, StoreError> {
         let mut batch = sled::Batch::default();
         let mut lanes = Vec::new();
-        for job in &d.jobs {
-            if !self.queue.has_room(&job.lane) {
-                tracing::warn!(lane = %job.lane, "mail: queue full; mail not queued");
-                continue;
-            }
+        for job in jobs {
             let (k, v) = Store::out_job_entry(job)?;
             batch.insert(k, v);
             lanes.push(job.lane.clone());
         }
-        if let Some(m) = &d.marks {
-            let (k, v) = Store::mail_marks_entry(conv, m)?;
-            batch.insert(k, v);
-        }
+        let (k, v) = Store::mail_marks_entry(conv, marks)?;
+        batch.insert(k, v);
         self.store().apply_chat(batch)?;
+        Ok(lanes)
+    }
+
+    /// Makes written jobs durable and wakes the runner (outside
+    /// `deciding`: a sync holds up no other decision).
+    fn settle(&self, lanes: &[String]) -> Result<usize, StoreError> {
+        if lanes.is_empty() {
+            return Ok(0);
+        }
         self.store().sync()?;
-        let n = lanes.len();
-        self.queue.staged(&lanes);
-        Ok(n)
+        self.queue.staged(lanes);
+        Ok(lanes.len())
+    }
+
+    /// A job for `body` in `lane` (a solo lane when empty), if the queue
+    /// has room for it: what is not queued is not marked done.
+    fn job_with_room(&self, id: String, lane: String, body: &MailJob) -> Option<OutJob> {
+        let body = serde_json::to_value(body).ok()?;
+        let mut job = if lane.is_empty() {
+            OutJob::solo(Kind::Mail, body)
+        } else {
+            OutJob::new(Kind::Mail, lane, body)
+        };
+        job.id = id;
+        if !self.queue.has_room(&job.lane) {
+            tracing::warn!(lane = %job.lane, "mail: queue full; mail not queued");
+            return None;
+        }
+        Some(job)
     }
 
     fn send_job(&self, id: String, mail: OutMail) -> Option<OutJob> {
         let lane = mail.to.to_ascii_lowercase();
-        let body = serde_json::to_value(MailJob::Send(mail)).ok()?;
-        let mut job = OutJob::new(Kind::Mail, lane, body);
-        job.id = id;
-        Some(job)
+        self.job_with_room(id, lane, &MailJob::Send(mail))
     }
 
     /// Carries out a decision job (on a blocking thread): the sends it
-    /// comes to are queued; returns how many.
+    /// comes to are queued; returns how many jobs it queued.
     pub fn decide(&self, job: &OutJob, what: &MailJob) -> Result<usize, StoreError> {
-        let _one = lock(&self.deciding);
         let conv = match what {
             MailJob::Notify { conv, .. }
+            | MailJob::AgentReply { conv, .. }
             | MailJob::Continuity { conv, .. }
             | MailJob::CloseTranscript { conv, .. } => conv,
             MailJob::Send(_) => return Ok(0),
         };
-        let mut marks = self.store().mail_marks(conv)?;
-        if marks.decided == job.id {
-            // Applied before a crash; its sends are queued (or sent).
-            return Ok(0);
-        }
-        let Some(rec) = self.store().conv(conv)? else {
-            return Ok(0);
-        };
-        let Some(site) = self.store().site(&rec.site)? else {
-            return Ok(0);
-        };
-        let visitor = self.store().visitor(&rec.site, &rec.visitor)?;
-        let t = texts::for_language(site.widget.language.as_deref());
-        let jobs = match what {
-            MailJob::Notify { seq, .. } => {
-                self.notify(job, &rec, &site, visitor.as_ref(), t, *seq, &mut marks)?
+        let lanes = {
+            let _one = lock(&self.deciding);
+            let before = self.store().mail_marks(conv)?;
+            if before.decided == job.id {
+                // Applied before a crash; its jobs are queued (or done).
+                return Ok(0);
             }
-            MailJob::Continuity { seq, .. } => match &visitor {
-                Some(v) => self.continuity(job, &rec, &site, v, t, *seq, &mut marks)?,
-                None => Vec::new(),
-            },
-            MailJob::CloseTranscript { .. } => match &visitor {
-                Some(v) if marks.transcript_at_close && rec.last_seq > marks.transcript_seq => {
-                    marks.transcript_at_close = false;
-                    marks.transcript_seq = rec.last_seq;
-                    self.transcript_mail(&rec, &site, v, t)?
-                        .and_then(|m| self.send_job(format!("{}-t", job.id), m))
+            let mut marks = before.clone();
+            let Some(rec) = self.store().conv(conv)? else {
+                return Ok(0);
+            };
+            let Some(site) = self.store().site(&rec.site)? else {
+                return Ok(0);
+            };
+            let visitor = self.store().visitor(&rec.site, &rec.visitor)?;
+            let t = texts::for_language(site.widget.language.as_deref());
+            let (jobs, budget) = match what {
+                MailJob::Notify { seq, .. } => (
+                    self.notify(job, &rec, &site, visitor.as_ref(), t, *seq, &mut marks)?,
+                    Budget::Agents,
+                ),
+                MailJob::AgentReply { seq, ts, .. } => (
+                    self.schedule_continuity(job, &rec, &site, visitor.as_ref(), *seq, *ts)
                         .into_iter()
-                        .collect()
-                }
-                _ => Vec::new(),
-            },
-            MailJob::Send(_) => Vec::new(),
+                        .collect(),
+                    Budget::Visitors,
+                ),
+                MailJob::Continuity { seq, .. } => match &visitor {
+                    Some(v) => (
+                        self.continuity(job, &rec, &site, v, t, *seq, &mut marks)?,
+                        Budget::Visitors,
+                    ),
+                    None => (Vec::new(), Budget::Visitors),
+                },
+                MailJob::CloseTranscript { .. } => match &visitor {
+                    Some(v) if marks.transcript_at_close => {
+                        let mail = self.transcript_mail(&rec, &site, v, t, marks.transcript_seq)?;
+                        let sends: Vec<OutJob> = match mail {
+                            // Nothing said since the transcript asked for.
+                            None => Vec::new(),
+                            Some(m) => match self.send_job(format!("{}-t", job.id), m) {
+                                Some(j) => vec![j],
+                                // Not queued: the marks stay as they are.
+                                None => return Ok(0),
+                            },
+                        };
+                        marks.transcript_at_close = false;
+                        marks.transcript_seq = rec.last_seq;
+                        (sends, Budget::Visitors)
+                    }
+                    _ => (Vec::new(), Budget::Visitors),
+                },
+                MailJob::Send(_) => (Vec::new(), Budget::Visitors),
+            };
+            let sends = jobs
+                .iter()
+                .filter(|j| j.body.get("job").and_then(|v| v.as_str()) == Some("send"))
+                .count() as u32;
+            if sends > 0 && !self.allow(budget, &rec.site, sends) {
+                return Ok(0);
+            }
+            if jobs.is_empty() && marks == before {
+                // Nothing to do, nothing to remember: doing it again after
+                // a crash does nothing again.
+                return Ok(0);
+            }
+            marks.decided = job.id.clone();
+            self.write(conv, &jobs, &marks)?
         };
-        let n = jobs.len() as u32;
-        if n > 0 && !self.allow(&rec.site, n) {
-            return Ok(0);
-        }
-        marks.decided = job.id.clone();
-        self.apply(
-            conv,
-            Decided {
-                jobs,
-                marks: Some(marks),
-            },
-        )
+        self.settle(&lanes)
     }
 
-    /// "Email me this chat": queues the transcript of `rec` for its
-    /// visitor now, durably.
-    ///
-    /// Asked while the conversation is open, one more transcript goes when
-    /// it closes, holding everything said after this one (nothing more is
-    /// sent when nothing was said since): what a visitor asking mid-chat
-    /// expects to have in the end.
-    pub fn transcript(&self, rec: &ConvRecord) -> Result<(), TranscriptError> {
-        let _one = lock(&self.deciding);
-        let store = self.store();
-        let mut marks = store.mail_marks(&rec.id)?;
-        let now = crate::now_ms();
-        marks
-            .transcripts
-            .retain(|at| now.saturating_sub(*at) < 3_600_000);
-        if marks.transcripts.len() >= MAX_TRANSCRIPTS_PER_CONV_PER_HOUR as usize {
-            return Err(TranscriptError::TooMany);
+    /// An agent's message `seq` (sent at `ts`): the continuity decision
+    /// for when the site's delay is over, if the visitor has an address
+    /// and the site mails unread replies.
+    fn schedule_continuity(
+        &self,
+        job: &OutJob,
+        rec: &ConvRecord,
+        site: &SiteRecord,
+        visitor: Option<&VisitorRecord>,
+        seq: u64,
+        ts: u64,
+    ) -> Option<OutJob> {
+        let minutes = site.offline.continuity_minutes.min(MAX_CONTINUITY_MINUTES);
+        if minutes == 0 || visitor.and_then(visitor_email).is_none() {
+            return None;
         }
-        let visitor = store
-            .visitor(&rec.site, &rec.visitor)?
-            .ok_or(TranscriptError::NoEmail)?;
-        let email = visitor_email(&visitor).ok_or(TranscriptError::NoEmail)?;
-        if store.unsubscribed(&rec.site, &email)? {
-            return Err(TranscriptError::Unsubscribed);
-        }
-        let Some(site) = store.site(&rec.site)? else {
-            return Err(TranscriptError::NoEmail);
-        };
-        let t = texts::for_language(site.widget.language.as_deref());
-        let mail = self
-            .transcript_mail(rec, &site, &visitor, t)?
-            .ok_or(TranscriptError::NoEmail)?;
-        let Some(job) = self.send_job(
-            OutJob::new(Kind::Mail, "", serde_json::Value::Null).id,
-            mail,
-        ) else {
-            return Err(TranscriptError::Full);
-        };
-        if !self.queue.has_room(&job.lane) {
-            return Err(TranscriptError::Full);
-        }
-        if !self.allow(&rec.site, 1) {
-            return Err(TranscriptError::SiteLimit);
-        }
-        marks.transcripts.push(now);
-        marks.transcript_at_close = rec.open;
-        marks.transcript_seq = rec.last_seq;
-        self.apply(
-            &rec.id,
-            Decided {
-                jobs: vec![job],
-                marks: Some(marks),
+        let mut next = self.job_with_room(
+            format!("{}-c", job.id),
+            String::new(),
+            &MailJob::Continuity {
+                site: rec.site.clone(),
+                conv: rec.id.clone(),
+                seq,
             },
         )?;
+        let due = ts.saturating_add(u64::from(minutes).saturating_mul(self.config.minute_ms));
+        next.next_at = due;
+        // A delayed job's age counts from when it is due.
+        next.created = due;
+        Some(next)
+    }
+
+    /// "Email me this chat" for `rec` (on a blocking thread): `email` the
+    /// address the visitor gave (stored on its profile once every check
+    /// passed; a verified identity's address is never replaced), `ip`
+    /// where the frame came from. Queues the transcript durably.
+    ///
+    /// Asked while the conversation is open, one more transcript goes when
+    /// it closes, holding what was said after this one (nothing more is
+    /// sent when nothing was said since): what a visitor asking mid-chat
+    /// expects to have in the end.
+    ///
+    /// Nothing is stored unless the transcript is queued.
+    pub fn transcript(
+        &self,
+        rec: &ConvRecord,
+        email: Option<String>,
+        ip: Option<IpAddr>,
+    ) -> Result<(), TranscriptError> {
+        let lanes = {
+            let _one = lock(&self.deciding);
+            let store = self.store();
+            let mut marks = store.mail_marks(&rec.id)?;
+            let now = crate::now_ms();
+            marks
+                .transcripts
+                .retain(|at| now.saturating_sub(*at) < MAIL_BUDGET_WINDOW_MS);
+            if marks.transcripts.len() >= MAX_TRANSCRIPTS_PER_CONV_PER_HOUR as usize {
+                return Err(TranscriptError::TooMany);
+            }
+            let mut visitor = store
+                .visitor(&rec.site, &rec.visitor)?
+                .ok_or(TranscriptError::NoEmail)?;
+            let stored = visitor_email(&visitor);
+            let new_email = match (&email, &stored) {
+                (Some(e), Some(s)) if e.eq_ignore_ascii_case(s) => None,
+                (Some(_), Some(_)) if visitor.verified => return Err(TranscriptError::Verified),
+                (Some(e), _) => Some(e.clone()),
+                (None, _) => None,
+            };
+            if let Some(e) = &new_email {
+                visitor.user.get_or_insert_with(UserInfo::default).email = Some(e.clone());
+            }
+            let address = visitor_email(&visitor).ok_or(TranscriptError::NoEmail)?;
+            if store.unsubscribed(&rec.site, &address)? {
+                return Err(TranscriptError::Unsubscribed);
+            }
+            let Some(site) = store.site(&rec.site)? else {
+                return Err(TranscriptError::NoEmail);
+            };
+            let t = texts::for_language(site.widget.language.as_deref());
+            let mail = self
+                .transcript_mail(rec, &site, &visitor, t, 0)?
+                .ok_or(TranscriptError::NoEmail)?;
+            let Some(job) = self.send_job(
+                OutJob::new(Kind::Mail, "", serde_json::Value::Null).id,
+                mail,
+            ) else {
+                return Err(TranscriptError::Full);
+            };
+            let visitor_key = format!("transcripts\0{}\0{}", rec.site, rec.visitor);
+            let window = MAIL_BUDGET_WINDOW_MS;
+            if !self.budgets.take(
+                &visitor_key,
+                1,
+                MAX_TRANSCRIPTS_PER_VISITOR_PER_HOUR,
+                window,
+            ) {
+                return Err(TranscriptError::VisitorLimit);
+            }
+            if let Some(ip) = ip {
+                let ip_key = format!("transcripts-ip\0{ip}");
+                if !self
+                    .budgets
+                    .take(&ip_key, 1, MAX_TRANSCRIPTS_PER_IP_PER_HOUR, window)
+                {
+                    return Err(TranscriptError::VisitorLimit);
+                }
+            }
+            if !self.allow(Budget::Visitors, &rec.site, 1) {
+                return Err(TranscriptError::SiteLimit);
+            }
+            if let Some(e) = new_email {
+                // In place: a page view or a form answer written meanwhile
+                // is kept, and a verified address is never replaced.
+                store.update_visitor(&rec.site, &rec.visitor, |v| {
+                    let u = v.user.get_or_insert_with(UserInfo::default);
+                    if u.email.as_deref() == Some(e.as_str()) || (v.verified && u.email.is_some()) {
+                        return false;
+                    }
+                    u.email = Some(e.clone());
+                    true
+                })?;
+            }
+            marks.transcripts.push(now);
+            marks.transcript_at_close = rec.open;
+            marks.transcript_seq = rec.last_seq;
+            self.write(&rec.id, &[job], &marks)?
+        };
+        self.settle(&lanes)?;
         Ok(())
     }
 
@@ -542,70 +686,37 @@ impl Mailer {
     }
 }
 
-/// Conversations whose last notice time is kept in memory before old
-/// ones are forgotten (the store's marks still hold them).
-const MAX_NOTICE_MEMORY: usize = 10_000;
-
 impl Stage for Mailer {
+    /// From the event and the conversation record alone (no store read on
+    /// the commit thread): the decisions, which read the store when due.
     fn jobs_for(&self, rec: &ConvRecord, ev: &Event) -> Vec<OutJob> {
         if ev.body.agents_only() {
             return Vec::new();
         }
-        let store = self.store();
-        match &ev.body {
+        let what = match &ev.body {
             EventBody::Message { from, .. } if from.side == Side::Visitor => {
                 if !self.notice_due(rec, crate::now_ms()) {
                     return Vec::new();
                 }
-                self.decision(&MailJob::Notify {
+                MailJob::Notify {
                     site: rec.site.clone(),
                     conv: rec.id.clone(),
                     seq: ev.seq,
-                })
-                .into_iter()
-                .collect()
-            }
-            EventBody::Message { from, .. } if from.side == Side::Agent => {
-                // Only for a visitor with an address, on a site that mails.
-                let minutes = match store.site(&rec.site) {
-                    Ok(Some(s)) => s.offline.continuity_minutes,
-                    _ => 0,
-                };
-                let known = matches!(
-                    store.visitor(&rec.site, &rec.visitor),
-                    Ok(Some(v)) if visitor_email(&v).is_some()
-                );
-                if minutes == 0 || !known {
-                    return Vec::new();
                 }
-                let minutes = minutes.min(MAX_CONTINUITY_MINUTES);
-                let Some(mut job) = self.decision(&MailJob::Continuity {
-                    site: rec.site.clone(),
-                    conv: rec.id.clone(),
-                    seq: ev.seq,
-                }) else {
-                    return Vec::new();
-                };
-                let due = ev
-                    .ts
-                    .saturating_add(u64::from(minutes).saturating_mul(self.config.minute_ms));
-                job.next_at = due;
-                // A delayed job's age counts from when it is due.
-                job.created = due;
-                vec![job]
             }
-            EventBody::Closed { .. } => match store.mail_marks(&rec.id) {
-                Ok(m) if m.transcript_at_close => self
-                    .decision(&MailJob::CloseTranscript {
-                        site: rec.site.clone(),
-                        conv: rec.id.clone(),
-                    })
-                    .into_iter()
-                    .collect(),
-                _ => Vec::new(),
+            EventBody::Message { from, .. } if from.side == Side::Agent => MailJob::AgentReply {
+                site: rec.site.clone(),
+                conv: rec.id.clone(),
+                seq: ev.seq,
+                ts: ev.ts,
             },
-            _ => Vec::new(),
-        }
+            EventBody::Closed { .. } => MailJob::CloseTranscript {
+                site: rec.site.clone(),
+                conv: rec.id.clone(),
+            },
+            _ => return Vec::new(),
+        };
+        self.decision(&what).into_iter().collect()
     }
 
     fn queue(&self) -> &Queue {
@@ -647,6 +758,11 @@ mod tests {
             ("smtp://mail.example?tls=maybe", "kefu@example.com"),
             ("smtp://", "kefu@example.com"),
             ("smtp://mail.example", "not an address"),
+            // No room for a reply token within 64 octets.
+            (
+                "smtp://mail.example",
+                "customer-support-notifications@example.com",
+            ),
         ] {
             assert!(MailConfig::new(url, from, 1, 1).is_err(), "{url} {from}");
         }
@@ -657,16 +773,5 @@ mod tests {
         assert_eq!(utc_time(0), "1970-01-01 00:00 UTC");
         assert_eq!(utc_time(1_764_676_800_000), "2025-12-02 12:00 UTC");
         assert_eq!(utc_time(951_782_400_000), "2000-02-29 00:00 UTC");
-    }
-
-    /// A site sends at most its hourly allowance; a new hour starts anew.
-    #[test]
-    fn sites_are_limited_per_hour() {
-        let mut c = SiteCounts::default();
-        let s = SiteId::new("s").expect("id");
-        assert!(c.take(&s, MAX_SITE_MAILS_PER_HOUR, 0));
-        assert!(!c.take(&s, 1, 10));
-        assert!(c.take(&SiteId::new("t").expect("id"), 1, 10));
-        assert!(c.take(&s, 1, 3_600_000));
     }
 }

@@ -10,14 +10,11 @@ use crate::assets::html_escape;
 use crate::reply::{with_app, Reply};
 use crate::App;
 use bytes::Bytes;
-use protocol::limits::MAX_LINK_QUERY_BYTES;
+use protocol::limits::{MAX_LINK_QUERY_BYTES, MAX_UNSUBSCRIBE_BODY};
 use protocol::SiteId;
 use std::sync::Arc;
 use warp::http::{header, Response, StatusCode};
 use warp::{Filter, Rejection};
-
-/// Largest POST body read (a one-click body is 26 bytes).
-const MAX_UNSUBSCRIBE_BODY: u64 = 1024;
 
 /// GET, POST /v1/mail/unsubscribe
 pub fn routes(app: Arc<App>) -> impl Filter<Extract = (Reply,), Error = Rejection> + Clone {

@@ -1,31 +1,54 @@
-//! Reply addresses and Message-IDs: how a mail kefu sent finds its way
-//! back to its conversation when someone answers it.
+//! Reply addresses, chat-link tokens and Message-IDs: how a mail kefu
+//! sent finds its way back to its conversation when someone answers it
+//! or follows its link.
 //!
 //! - A reply address is the relay's sender address with a signed token in
 //!   its local part: `kefu+TOKEN@example.com` (sub-addressing, which most
 //!   mail systems deliver to `kefu@…`). The token names the conversation
-//!   and who the mail went to (the visitor, or one agent), and carries a
+//!   and who the mail went to (the visitor, or one agent by a 4-byte keyed
+//!   tag of their id, resolved among the site's agents), and carries a
 //!   truncated HMAC-SHA256 under the relay's mail key
 //!   ([`crate::store::Store::mail_key`]): a forged, altered or another
 //!   relay's token is refused, so nobody can post into a conversation by
-//!   guessing its id.
+//!   guessing its id. Every reply address's local part fits RFC 5321's
+//!   [`MAX_REPLY_LOCAL_PART`] octets (the sender's local part is checked
+//!   at start for room: [`MAX_REPLY_TOKEN_CHARS`]).
 //! - The token is base32 (RFC 4648's extended-hex alphabet, lowercase,
 //!   decoded case-insensitively), since mail systems may fold the case of
-//!   a local part. Relay-minted ids (ULIDs) are packed as 16 bytes.
+//!   a local part. Relay-minted conversation ids (ULIDs) are packed as 16
+//!   bytes; another id is written out, and if it leaves no room the mail
+//!   gets the plain sender address (replies then thread by Message-ID).
+//! - A chat-link token (`/chat/{site}?resume=TOKEN` in visitor mail) names
+//!   the site's visitor and when it expires under the same key: the hosted
+//!   page resumes that visitor. It vouches for no identity: the page is
+//!   verified only when the stored visitor already is.
 //! - A Message-ID is `<kefu.{conv}.{job}@{domain}>`: stable per job (a
 //!   repeat after a crash carries the same one), and it names the
 //!   conversation for `In-Reply-To` / `References` threading. It is not
 //!   signed — it says which conversation a reply is about, never who may
 //!   write in it: the reply address (or the sender) decides that.
 
-use data_encoding::BASE32_DNSSEC;
+use data_encoding::{BASE32_DNSSEC, BASE64URL_NOPAD};
 use hmac::{Hmac, Mac};
-use protocol::{AgentId, ConvId};
+use protocol::limits::{MAX_ID_BYTES, MAX_REPLY_LOCAL_PART};
+use protocol::{AgentId, ConvId, SiteId, VisitorId};
 use sha2::Sha256;
 
-/// Bytes of HMAC-SHA256 a token keeps: 80 bits, beyond any online
-/// guessing, short enough for a local part.
-pub const TOKEN_MAC_BYTES: usize = 10;
+/// Bytes of HMAC-SHA256 a reply token keeps: 48 bits, far beyond online
+/// guessing over SMTP, short enough that an agent's address fits 64
+/// octets.
+pub const TOKEN_MAC_BYTES: usize = 6;
+
+/// Bytes of a keyed tag naming an agent among its site's agents.
+pub const AGENT_TAG_BYTES: usize = 4;
+
+/// The longest reply token for a relay-minted conversation (flags, a
+/// ULID, an agent's tag, the MAC), in base32 characters.
+pub const MAX_REPLY_TOKEN_CHARS: usize = (1 + 16 + AGENT_TAG_BYTES + TOKEN_MAC_BYTES) * 8 / 5 + 1;
+
+/// Bytes of HMAC-SHA256 a chat-link token keeps (it is a bearer link for
+/// a month: the full strength of a visitor token's 128 bits).
+const CHAT_MAC_BYTES: usize = 16;
 
 /// What separates the sender's local part from the token.
 const SEPARATOR: char = '+';
@@ -39,8 +62,8 @@ pub enum Recipient {
     Agent(AgentId),
 }
 
-/// The relay's mail key: signs reply tokens (and, through the chat page's
-/// scheme, nothing else — links use the site's own secret).
+/// The relay's mail key: signs reply tokens, chat-link tokens and
+/// unsubscribe links. Nothing in mail is signed with a site's secret.
 #[derive(Clone)]
 pub struct MailKey {
     key: [u8; 32],
@@ -55,8 +78,7 @@ impl std::fmt::Debug for MailKey {
 // Flags of a token's first byte.
 const FLAG_AGENT: u8 = 0x01;
 const FLAG_CONV_ULID: u8 = 0x02;
-const FLAG_AGENT_ULID: u8 = 0x04;
-const FLAG_KNOWN: u8 = FLAG_AGENT | FLAG_CONV_ULID | FLAG_AGENT_ULID;
+const FLAG_KNOWN: u8 = FLAG_AGENT | FLAG_CONV_ULID;
 
 /// An id as 16 bytes when it is a ULID in its canonical spelling (what
 /// the relay mints), so it survives the round trip exactly.
@@ -73,8 +95,9 @@ fn put_id(out: &mut Vec<u8>, id: &str) -> bool {
         true
     } else {
         // Ids are at most MAX_ID_BYTES (< 256) by construction.
-        out.push(id.len().min(255) as u8);
-        out.extend_from_slice(&id.as_bytes()[..id.len().min(255)]);
+        let n = id.len().min(MAX_ID_BYTES);
+        out.push(n as u8);
+        out.extend_from_slice(&id.as_bytes()[..n]);
         false
     }
 }
@@ -96,18 +119,42 @@ fn take_id(b: &mut &[u8], ulid: bool) -> Option<String> {
     Some(s)
 }
 
+/// Why a chat-link token opens nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ChatTokenError {
+    #[error("the link is not one this relay mailed, or it was altered")]
+    Bad,
+    #[error("the link has expired (mailed links last 30 days)")]
+    Expired,
+}
+
 impl MailKey {
     pub fn new(key: [u8; 32]) -> MailKey {
         MailKey { key }
     }
 
-    fn mac(&self, payload: &[u8]) -> [u8; TOKEN_MAC_BYTES] {
+    fn hmac(&self, domain: &[u8]) -> Hmac<Sha256> {
         let mut m = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
-        m.update(b"kefu reply token\0");
+        m.update(domain);
+        m
+    }
+
+    fn mac(&self, payload: &[u8]) -> [u8; TOKEN_MAC_BYTES] {
+        let mut m = self.hmac(b"kefu reply token\0");
         m.update(payload);
         let full = m.finalize().into_bytes();
         let mut out = [0u8; TOKEN_MAC_BYTES];
         out.copy_from_slice(&full[..TOKEN_MAC_BYTES]);
+        out
+    }
+
+    /// The keyed tag naming `agent` in reply tokens.
+    fn agent_tag(&self, agent: &AgentId) -> [u8; AGENT_TAG_BYTES] {
+        let mut m = self.hmac(b"kefu agent tag\0");
+        m.update(agent.as_str().as_bytes());
+        let full = m.finalize().into_bytes();
+        let mut out = [0u8; AGENT_TAG_BYTES];
+        out.copy_from_slice(&full[..AGENT_TAG_BYTES]);
         out
     }
 
@@ -120,9 +167,7 @@ impl MailKey {
         }
         if let Recipient::Agent(a) = to {
             flags |= FLAG_AGENT;
-            if put_id(&mut payload, a.as_str()) {
-                flags |= FLAG_AGENT_ULID;
-            }
+            payload.extend_from_slice(&self.agent_tag(a));
         }
         payload[0] = flags;
         let mac = self.mac(&payload);
@@ -130,16 +175,18 @@ impl MailKey {
         BASE32_DNSSEC.encode(&payload)
     }
 
-    /// What a token names, if this relay's key signed it as it is.
-    pub fn read_token(&self, token: &str) -> Option<(ConvId, Recipient)> {
-        let bytes = BASE32_DNSSEC.decode(token.as_bytes()).ok()?;
+    /// What a token names, if this relay's key signed it as it is: the
+    /// conversation and, for an agent, their tag.
+    fn read_token(&self, token: &str) -> Option<(ConvId, Option<[u8; AGENT_TAG_BYTES]>)> {
+        let bytes = BASE32_DNSSEC
+            .decode(token.to_ascii_lowercase().as_bytes())
+            .ok()?;
         if bytes.len() < 1 + TOKEN_MAC_BYTES {
             return None;
         }
         let (payload, mac) = bytes.split_at(bytes.len() - TOKEN_MAC_BYTES);
         // Constant-time comparison of the tag.
-        let mut m = Hmac::<Sha256>::new_from_slice(&self.key).ok()?;
-        m.update(b"kefu reply token\0");
+        let mut m = self.hmac(b"kefu reply token\0");
         m.update(payload);
         m.verify_truncated_left(mac).ok()?;
         let flags = payload[0];
@@ -148,25 +195,42 @@ impl MailKey {
         }
         let mut rest = &payload[1..];
         let conv = ConvId::new(take_id(&mut rest, flags & FLAG_CONV_ULID != 0)?).ok()?;
-        let to = if flags & FLAG_AGENT != 0 {
-            Recipient::Agent(AgentId::new(take_id(&mut rest, flags & FLAG_AGENT_ULID != 0)?).ok()?)
+        let tag = if flags & FLAG_AGENT != 0 {
+            let (t, r) = rest.split_first_chunk::<AGENT_TAG_BYTES>()?;
+            rest = r;
+            Some(*t)
         } else {
-            Recipient::Visitor
+            None
         };
-        rest.is_empty().then_some((conv, to))
+        rest.is_empty().then_some((conv, tag))
     }
 
     /// The reply address for mail about `conv` to `to`, sent from `from`
-    /// (a bare address, `kefu@example.com`): `kefu+TOKEN@example.com`.
+    /// (a bare address, `kefu@example.com`): `kefu+TOKEN@example.com`,
+    /// its local part at most [`MAX_REPLY_LOCAL_PART`] octets. A
+    /// conversation id the relay did not mint that leaves no room gets
+    /// `from` itself (no token: a reply threads by Message-ID only).
     pub fn reply_address(&self, from: &str, conv: &ConvId, to: &Recipient) -> String {
         let (local, domain) = from.rsplit_once('@').unwrap_or((from, "localhost"));
-        format!("{local}{SEPARATOR}{}@{domain}", self.token(conv, to))
+        let token = self.token(conv, to);
+        if local.len() + 1 + token.len() > MAX_REPLY_LOCAL_PART {
+            tracing::warn!(%conv, "mail: no room for a reply token; the plain address is used");
+            return format!("{local}@{domain}");
+        }
+        format!("{local}{SEPARATOR}{token}@{domain}")
     }
 
     /// The conversation and recipient a reply address names, if it is one
     /// of this relay's and untampered. Takes a bare address (`<…>` around
-    /// it is tolerated).
-    pub fn read_reply_address(&self, addr: &str) -> Option<(ConvId, Recipient)> {
+    /// it is tolerated). `agents` gives the agents of the conversation's
+    /// site (asked only for an agent's token; [`super::site_agents`]
+    /// reads them from the store): the one whose tag the token carries is
+    /// the recipient; none or two (a tag collision) → `None`.
+    pub fn read_reply_address(
+        &self,
+        addr: &str,
+        agents: impl FnOnce(&ConvId) -> Vec<AgentId>,
+    ) -> Option<(ConvId, Recipient)> {
         let addr = addr.trim();
         let addr = addr
             .strip_prefix('<')
@@ -174,7 +238,64 @@ impl MailKey {
             .unwrap_or(addr);
         let (local, _domain) = addr.rsplit_once('@')?;
         let (_, token) = local.rsplit_once(SEPARATOR)?;
-        self.read_token(token)
+        let (conv, tag) = self.read_token(token)?;
+        let Some(tag) = tag else {
+            return Some((conv, Recipient::Visitor));
+        };
+        let mut found = agents(&conv)
+            .into_iter()
+            .filter(|a| self.agent_tag(a) == tag);
+        let agent = found.next()?;
+        found
+            .next()
+            .is_none()
+            .then_some((conv, Recipient::Agent(agent)))
+    }
+
+    fn chat_mac(&self, site: &SiteId, payload: &[u8]) -> Hmac<Sha256> {
+        let mut m = self.hmac(b"kefu chat link\0");
+        m.update(site.as_str().as_bytes());
+        m.update(b"\0");
+        m.update(payload);
+        m
+    }
+
+    /// The token of a mailed chat link: `visitor` of `site`, until
+    /// `expires_s` (Unix seconds). URL-safe base64.
+    pub fn chat_token(&self, site: &SiteId, visitor: &VisitorId, expires_s: u64) -> String {
+        let mut payload = expires_s.to_be_bytes().to_vec();
+        payload.extend_from_slice(visitor.as_str().as_bytes());
+        let mac = self.chat_mac(site, &payload).finalize().into_bytes();
+        payload.extend_from_slice(&mac[..CHAT_MAC_BYTES]);
+        BASE64URL_NOPAD.encode(&payload)
+    }
+
+    /// The visitor a chat-link token names for `site`, if this relay
+    /// signed it and it has not expired at `now_s`.
+    pub fn read_chat_token(
+        &self,
+        site: &SiteId,
+        token: &str,
+        now_s: u64,
+    ) -> Result<VisitorId, ChatTokenError> {
+        let bytes = BASE64URL_NOPAD
+            .decode(token.as_bytes())
+            .map_err(|_| ChatTokenError::Bad)?;
+        if bytes.len() < 8 + 1 + CHAT_MAC_BYTES {
+            return Err(ChatTokenError::Bad);
+        }
+        let (payload, mac) = bytes.split_at(bytes.len() - CHAT_MAC_BYTES);
+        self.chat_mac(site, payload)
+            .verify_truncated_left(mac)
+            .map_err(|_| ChatTokenError::Bad)?;
+        let (exp, id) = payload.split_at(8);
+        let mut e = [0u8; 8];
+        e.copy_from_slice(exp);
+        if now_s > u64::from_be_bytes(e) {
+            return Err(ChatTokenError::Expired);
+        }
+        let id = std::str::from_utf8(id).map_err(|_| ChatTokenError::Bad)?;
+        VisitorId::new(id).map_err(|_| ChatTokenError::Bad)
     }
 }
 
@@ -239,39 +360,94 @@ mod tests {
         ConvId::new(ulid::Ulid::new().to_string()).expect("id")
     }
 
+    fn agent() -> AgentId {
+        AgentId::new(ulid::Ulid::new().to_string()).expect("id")
+    }
+
     /// A reply address names its conversation and recipient again, for the
-    /// visitor and for an agent, with relay-minted and other ids alike;
-    /// its token survives a mail system folding its case.
+    /// visitor and for agents (found by their tag among the site's agents),
+    /// with relay-minted and other ids alike; its token survives a mail
+    /// system folding its case; every local part fits RFC 5321's 64
+    /// octets, whatever id the relay can mint.
     #[test]
-    fn reply_addresses_round_trip() {
+    fn reply_addresses_round_trip_within_64_octets() {
         let key = MailKey::new([7; 32]);
-        let agent = AgentId::new(ulid::Ulid::new().to_string()).expect("id");
-        let cases = [
+        let agents: Vec<AgentId> = (0..50).map(|_| agent()).collect();
+        let mut cases = vec![
             (conv(), Recipient::Visitor),
-            (conv(), Recipient::Agent(agent)),
             (
                 ConvId::new("c1").expect("id"),
                 Recipient::Agent(AgentId::new("ada_2").expect("id")),
             ),
             (ConvId::new("01hzzzzz").expect("id"), Recipient::Visitor),
         ];
+        for a in &agents {
+            cases.push((conv(), Recipient::Agent(a.clone())));
+        }
+        let mut site_agents = agents.clone();
+        site_agents.push(AgentId::new("ada_2").expect("id"));
+        // The longest sender local part MailConfig lets through.
+        let from = format!(
+            "{}@mail.example",
+            "k".repeat(MAX_REPLY_LOCAL_PART - 1 - MAX_REPLY_TOKEN_CHARS)
+        );
         for (c, to) in cases {
-            let addr = key.reply_address("kefu@mail.example", &c, &to);
+            let addr = key.reply_address(&from, &c, &to);
             let (local, domain) = addr.rsplit_once('@').expect("@");
             assert_eq!(domain, "mail.example");
-            assert!(local.starts_with("kefu+"), "{addr}");
+            assert!(
+                local.len() <= MAX_REPLY_LOCAL_PART,
+                "{} octets: {addr}",
+                local.len()
+            );
+            assert!(local.contains('+'), "{addr}");
             assert!(
                 local
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'+'),
                 "{addr}"
             );
-            assert_eq!(key.read_reply_address(&addr), Some((c.clone(), to.clone())));
+            let all = || site_agents.clone();
             assert_eq!(
-                key.read_reply_address(&format!("<{}>", addr.to_uppercase())),
+                key.read_reply_address(&addr, |_| all()),
+                Some((c.clone(), to.clone()))
+            );
+            assert_eq!(
+                key.read_reply_address(&format!("<{}>", addr.to_uppercase()), |_| all()),
                 Some((c, to))
             );
         }
+    }
+
+    /// An agent's token names no one among agents it was not made for
+    /// (another site's), and a tag shared by two agents names neither.
+    #[test]
+    fn agent_tokens_resolve_only_among_their_agents() {
+        let key = MailKey::new([7; 32]);
+        let (a, b) = (agent(), agent());
+        let addr = key.reply_address("kefu@mail.example", &conv(), &Recipient::Agent(a.clone()));
+        assert_eq!(key.read_reply_address(&addr, |_| vec![b.clone()]), None);
+        assert_eq!(key.read_reply_address(&addr, |_| Vec::new()), None);
+        assert_eq!(
+            key.read_reply_address(&addr, |_| vec![a.clone(), a.clone()]),
+            None
+        );
+        let visitor = key.reply_address("kefu@mail.example", &conv(), &Recipient::Visitor);
+        assert!(matches!(
+            key.read_reply_address(&visitor, |_| panic!("a visitor's token asks for no agents")),
+            Some((_, Recipient::Visitor))
+        ));
+    }
+
+    /// An id the relay never mints that leaves no room for a token gets
+    /// the plain sender address, never an over-long one.
+    #[test]
+    fn foreign_long_ids_get_the_plain_address() {
+        let key = MailKey::new([7; 32]);
+        let long = ConvId::new("c".repeat(MAX_ID_BYTES)).expect("id");
+        let addr = key.reply_address("kefu@mail.example", &long, &Recipient::Visitor);
+        assert_eq!(addr, "kefu@mail.example");
+        assert_eq!(key.read_reply_address(&addr, |_| Vec::new()), None);
     }
 
     /// Any change to a token — one character, cut short, lengthened,
@@ -280,22 +456,44 @@ mod tests {
     fn tampered_tokens_are_refused() {
         let key = MailKey::new([7; 32]);
         let c = conv();
-        let token = key.token(&c, &Recipient::Visitor);
-        for i in 0..token.len() {
-            let mut t: Vec<u8> = token.clone().into_bytes();
-            t[i] = if t[i] == b'0' { b'1' } else { b'0' };
-            let t = String::from_utf8(t).expect("ascii");
-            assert_eq!(key.read_token(&t), None, "changed at {i}");
+        let a = agent();
+        for to in [Recipient::Visitor, Recipient::Agent(a.clone())] {
+            let token = key.token(&c, &to);
+            let read = |t: &str| {
+                key.read_reply_address(&format!("kefu+{t}@mail.example"), |_| vec![a.clone()])
+            };
+            assert!(read(&token).is_some());
+            for i in 0..token.len() {
+                let mut t: Vec<u8> = token.clone().into_bytes();
+                t[i] = if t[i] == b'0' { b'1' } else { b'0' };
+                let t = String::from_utf8(t).expect("ascii");
+                assert_eq!(read(&t), None, "changed at {i}");
+            }
+            assert_eq!(read(&token[..token.len() - 2]), None);
+            assert_eq!(read(&format!("{token}00")), None);
         }
-        assert_eq!(key.read_token(&token[..token.len() - 2]), None);
-        assert_eq!(key.read_token(&format!("{token}00")), None);
-        assert_eq!(key.read_token(""), None);
-        assert_eq!(key.read_token("not base32!"), None);
+        assert_eq!(
+            key.read_reply_address("kefu+@mail.example", |_| Vec::new()),
+            None
+        );
+        assert_eq!(
+            key.read_reply_address("kefu+not base32!@mail.example", |_| Vec::new()),
+            None
+        );
         // A visitor's token does not become an agent's.
-        let agent_token = key.token(&c, &Recipient::Agent(AgentId::new("a1").expect("id")));
-        assert_ne!(token, agent_token);
-        assert_eq!(key.read_reply_address("kefu@mail.example"), None);
-        assert_eq!(key.read_reply_address(&format!("kefu+{token}")), None);
+        assert_ne!(
+            key.token(&c, &Recipient::Visitor),
+            key.token(&c, &Recipient::Agent(a))
+        );
+        assert_eq!(
+            key.read_reply_address("kefu@mail.example", |_| Vec::new()),
+            None
+        );
+        let token = key.token(&c, &Recipient::Visitor);
+        assert_eq!(
+            key.read_reply_address(&format!("kefu+{token}"), |_| Vec::new()),
+            None
+        );
     }
 
     /// A token another relay's key signed means nothing here.
@@ -304,8 +502,39 @@ mod tests {
         let ours = MailKey::new([7; 32]);
         let theirs = MailKey::new([8; 32]);
         let addr = theirs.reply_address("kefu@mail.example", &conv(), &Recipient::Visitor);
-        assert!(theirs.read_reply_address(&addr).is_some());
-        assert_eq!(ours.read_reply_address(&addr), None);
+        assert!(theirs.read_reply_address(&addr, |_| Vec::new()).is_some());
+        assert_eq!(ours.read_reply_address(&addr, |_| Vec::new()), None);
+    }
+
+    /// A chat-link token names its visitor on its site until it expires;
+    /// altered, another site's, another relay's or expired: refused.
+    #[test]
+    fn chat_tokens_hold_for_their_site_and_time() {
+        let key = MailKey::new([7; 32]);
+        let s = SiteId::new("s").expect("id");
+        let v = VisitorId::new("v_1").expect("id");
+        let t = key.chat_token(&s, &v, 1000);
+        assert_eq!(key.read_chat_token(&s, &t, 1000), Ok(v.clone()));
+        assert_eq!(
+            key.read_chat_token(&s, &t, 1001),
+            Err(ChatTokenError::Expired)
+        );
+        assert_eq!(
+            key.read_chat_token(&SiteId::new("t").expect("id"), &t, 0),
+            Err(ChatTokenError::Bad)
+        );
+        assert_eq!(
+            MailKey::new([8; 32]).read_chat_token(&s, &t, 0),
+            Err(ChatTokenError::Bad)
+        );
+        for i in 0..t.len() {
+            let mut b = t.clone().into_bytes();
+            b[i] = if b[i] == b'A' { b'B' } else { b'A' };
+            let b = String::from_utf8(b).expect("ascii");
+            assert!(key.read_chat_token(&s, &b, 0).is_err(), "changed at {i}");
+        }
+        assert_eq!(key.read_chat_token(&s, "", 0), Err(ChatTokenError::Bad));
+        assert_eq!(key.read_chat_token(&s, "!!", 0), Err(ChatTokenError::Bad));
     }
 
     /// An unsubscribe signature holds for its site and address only.

@@ -336,7 +336,7 @@ impl Session {
                 score,
                 comment,
             } => self.rate(cid, conv, score, comment, out).await,
-            ClientFrame::Transcript { conv, email } => self.transcript(conv, email, out),
+            ClientFrame::Transcript { conv, email } => self.transcript(conv, email, out).await,
             ClientFrame::Hello(_) | ClientFrame::Ping | ClientFrame::Pong => Ok(()),
         }
     }
@@ -598,45 +598,53 @@ impl Session {
         Ok(())
     }
 
-    /// `transcript`: "Email me this chat". An `email` given is stored as
-    /// the visitor's contact address first (durably, even if no mail can
-    /// go); then the transcript is queued ([`crate::mail::Mailer::transcript`],
-    /// which also says what happens at close) and `mailed {conv}` answers.
-    fn transcript(
+    /// `transcript`: "Email me this chat". Every check comes first — mail
+    /// on, the visitor's send rate, its own conversation, then
+    /// [`crate::mail::Mailer::transcript`]'s (limits, unsubscribed, a
+    /// verified address never replaced) — and only then is an `email`
+    /// given stored as the visitor's address and the transcript queued
+    /// (which also says what happens at close); `mailed {conv}` answers.
+    /// A refused frame changes nothing stored.
+    async fn transcript(
         &mut self,
         conv: ConvId,
         email: Option<String>,
         out: &mut Vec<ServerFrame>,
     ) -> Result<(), Refuse> {
         let app = self.app.clone();
-        let rec = self.own_conv(&conv)?;
-        if let Some(e) = email {
-            let Some(mut v) = app
-                .store
-                .visitor(&rec.site, &rec.visitor)
-                .map_err(internal)?
-            else {
-                return Err(err(ErrorCode::UnknownConversation, "no such conversation"));
-            };
-            let user = v.user.get_or_insert_with(UserInfo::default);
-            if user.email.as_deref() != Some(e.as_str()) {
-                user.email = Some(e);
-                app.store.put_visitor(&v).map_err(internal)?;
-                app.store.sync().map_err(internal)?;
-            }
-        }
-        let Some(mailer) = &app.mail else {
+        let Some(mailer) = app.mail.clone() else {
             return Err(err(ErrorCode::Conflict, "this relay sends no mail"));
         };
+        let ip = self.peer.ip;
+        if let State::Visitor(v) = &mut self.state {
+            let ip_ok = app.limiter.allows_ip("send", ip, app.config.sends_per_ip);
+            if !v.sends.allow(app.config.sends_per_visitor) || !ip_ok {
+                return Err(err(
+                    ErrorCode::RateLimited,
+                    "too many messages; try again in a minute",
+                ));
+            }
+        }
+        let rec = self.own_conv(&conv)?;
         use crate::mail::TranscriptError as T;
-        match mailer.transcript(&rec) {
-            Ok(()) => {
-                out.push(ServerFrame::Mailed { conv: rec.id });
+        let done = tokio::task::spawn_blocking(move || {
+            let r = mailer.transcript(&rec, email, ip);
+            r.map(|()| rec.id)
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "transcript task failed");
+            err(ErrorCode::Internal, "internal error")
+        })?;
+        match done {
+            Ok(conv) => {
+                out.push(ServerFrame::Mailed { conv });
                 Ok(())
             }
             Err(T::Store(e)) => Err(internal(e)),
             Err(e @ T::NoEmail) => Err(err(ErrorCode::BadRequest, e.to_string())),
-            Err(e @ (T::TooMany | T::SiteLimit | T::Full)) => {
+            Err(e @ T::Verified) => Err(err(ErrorCode::Forbidden, e.to_string())),
+            Err(e @ (T::TooMany | T::VisitorLimit | T::SiteLimit | T::Full)) => {
                 Err(err(ErrorCode::RateLimited, e.to_string()))
             }
             Err(e @ T::Unsubscribed) => Err(err(ErrorCode::Conflict, e.to_string())),

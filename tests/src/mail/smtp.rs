@@ -6,7 +6,10 @@
 //! so a test reads what a mail client would show.
 //!
 //! Recipients whose address starts with `reject` are refused with a
-//! permanent `550`; everything else is accepted.
+//! permanent `550`; everything else is accepted. In hold mode
+//! ([`Smtp::hold`]) each message is stored, and then the server's final
+//! `250` waits until the hold is released: a message delivered whose
+//! sender has not heard so.
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::Value;
@@ -56,6 +59,11 @@ class Handler:
         with open(tmp, "w") as f:
             json.dump(summary, f)
         os.rename(tmp, os.path.join(parsed, key + ".json"))
+        # Hold mode: the message is stored (delivered) but the final reply
+        # waits while the hold file exists, so a sender killed meanwhile
+        # never hears that it was accepted.
+        while os.path.exists(os.path.join(root, "hold")):
+            await asyncio.sleep(0.05)
         return "250 OK stored " + key
 
 async def main():
@@ -225,6 +233,18 @@ impl Smtp {
     pub async fn resume(&mut self) -> Result<()> {
         self.stop().await?;
         self.spawn().await
+    }
+
+    /// Hold mode on or off: while on, every message is stored as it
+    /// arrives but its `250` is held back until it is off.
+    pub fn hold(&self, on: bool) -> Result<()> {
+        let f = self.dir.join("hold");
+        if on {
+            std::fs::write(f, b"1")?;
+        } else if f.exists() {
+            std::fs::remove_file(f)?;
+        }
+        Ok(())
     }
 
     /// Every message received so far, oldest first.

@@ -70,6 +70,49 @@ fn visitor_mails(smtp: &Smtp, addr: &str) -> Vec<Mail> {
     smtp.mails_to(addr)
 }
 
+/// The value of `data-{name}="…"` in a page.
+fn attr(html: &str, name: &str) -> Option<String> {
+    let start = html.find(&format!(" data-{name}=\""))? + name.len() + 8;
+    let len = html[start..].find('"')?;
+    Some(html[start..start + len].to_string())
+}
+
+/// The transcripts (not the continuity mail) that went to `addr`.
+fn transcripts_to(smtp: &Smtp, addr: &str) -> Vec<Mail> {
+    smtp.mails_to(addr)
+        .into_iter()
+        .filter(|m| {
+            m.header("Subject")
+                .is_some_and(|s| s.starts_with("Your chat with"))
+        })
+        .collect()
+}
+
+/// The visitor's profile as agents see it.
+async fn profile(relay: &Relay, id: &str) -> Result<Value> {
+    let (s, v) = api(
+        relay,
+        DEMO_TOKEN,
+        "GET",
+        &format!("/v1/api/sites/demo/visitors/{id}"),
+        None,
+    )
+    .await?;
+    ensure!(s == 200, "{s} {v}");
+    Ok(v)
+}
+
+/// A transcript frame's answer: `mailed` or the error.
+async fn ask_transcript(v: &mut Ws, conv: &str, email: Option<&str>) -> Result<Value> {
+    let mut f = json!({"type": "transcript", "conv": conv});
+    if let Some(e) = email {
+        f["email"] = json!(e);
+    }
+    v.send(f).await?;
+    v.until(|f| f["type"] == "mailed" || f["type"] == "error")
+        .await
+}
+
 /// Agents away: a visitor's message reaches the owner by mail with the
 /// text, a console link to the conversation and a reply address; a second
 /// message within the interval sends no second mail. With mail off the
@@ -133,6 +176,18 @@ async fn agents_away_are_mailed_once_per_conversation() -> Result<()> {
         .await?;
     let e = w.until_type("error").await?;
     ensure!(e["code"] == "conflict", "no mail, no transcript: {e}");
+    let (s, vis) = api(
+        &plain,
+        DEMO_TOKEN,
+        "GET",
+        "/v1/api/sites/demo/visitors/mv1b",
+        None,
+    )
+    .await?;
+    ensure!(
+        s == 200 && !vis.to_string().contains("x@example.com"),
+        "a refused transcript stores no address: {s} {vis}"
+    );
     Ok(())
 }
 
@@ -272,8 +327,12 @@ async fn unread_replies_are_mailed_once_and_unsubscribe_stops_them() -> Result<(
     );
     let html = page.text().await?;
     ensure!(
-        html.contains(&format!("data-email=\"{ada}\"")),
-        "identity restored: {html}"
+        link.contains("resume=") && !link.contains("uid=") && !link.contains("sig="),
+        "a mail-key token, no site-signed identity: {link}"
+    );
+    ensure!(
+        attr(&html, "vid").as_deref() == Some("mv3"),
+        "the page resumes the visitor: {html}"
     );
 
     // One-click unsubscribe (RFC 8058): POST to the header's URL.
@@ -418,6 +477,11 @@ async fn transcripts_carry_messages_never_notes_and_headers_cannot_be_injected()
         "{}",
         got[1].text
     );
+    ensure!(
+        !got[1].text.contains("Where is my parcel?"),
+        "the one at close holds only what came after: {}",
+        got[1].text
+    );
     ensure!(got[1].message_id() != got[0].message_id());
     tokio::time::sleep(Duration::from_millis(1000)).await;
     ensure!(transcripts().len() == 2, "one transcript at close");
@@ -507,5 +571,207 @@ async fn queued_mail_survives_kill9_and_arrives_once() -> Result<()> {
     ensure!(by_id.len() == 3, "three mails: {by_id:?}");
     ensure!(by_id.values().all(|n| *n == 1), "none twice: {by_id:?}");
     ensure!(smtp.maildir_count() == 3, "{}", smtp.maildir_count());
+    Ok(())
+}
+
+/// The chat link of a continuity mail resumes the visitor it went to: the
+/// page carries that visitor's id and token, a hello with them finds the
+/// conversation and the agent's unread reply. It vouches for no identity:
+/// a visitor who claimed `admin-42` without a `user_hash` opens the page
+/// unverified (no `user_hash` on the page), and stays so. An altered
+/// token is refused with a 403 page.
+#[tokio::test]
+async fn mailed_links_resume_the_visitor_and_vouch_for_no_identity() -> Result<()> {
+    let smtp = Smtp::start().await?;
+    let relay = relay_with(&smtp).await?;
+    let mal = "mal@example.com";
+    let (_v, conv) = visitor(
+        &relay,
+        "mv9",
+        json!({"id": "admin-42", "name": "Mallory", "email": mal}),
+        "Where is my refund?",
+    )
+    .await?;
+    let mut a = agent(&relay).await?;
+    reply(&mut a, &conv, "r1", "Your refund is on its way.").await?;
+    let m = smtp.wait_for(mal, 1, MAIL_WAIT).await?.remove(0);
+    let link = m.link("/chat/demo?resume=").context("chat link")?;
+    ensure!(
+        !link.contains("uid=") && !link.contains("sig="),
+        "no site-signed identity in a mailed link: {link}"
+    );
+    let http = reqwest::Client::new();
+    let page = http.get(&link).send().await?;
+    ensure!(page.status() == 200, "{}", page.status());
+    let html = page.text().await?;
+    ensure!(
+        !html.contains("data-hash") && !html.contains("data-uid"),
+        "the page presents no verified identity: {html}"
+    );
+    let vid = attr(&html, "vid").context("data-vid")?;
+    let tok = attr(&html, "tok").context("data-tok")?;
+    ensure!(vid == "mv9", "{vid}");
+
+    // The widget on the page says hello as that visitor.
+    let mut w = Ws::connect(&relay).await?;
+    let welcome = w.hello(visitor_hello("demo", &vid, Some(&tok))).await?;
+    ensure!(
+        welcome["convs"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["id"] == conv.as_str())),
+        "its conversation: {welcome}"
+    );
+    w.until(|f| f["kind"] == "message" && f["text"] == "Your refund is on its way.")
+        .await?;
+    let p = profile(&relay, "mv9").await?;
+    ensure!(p["verified"] != true, "never verified by a mail link: {p}");
+
+    // An altered token opens nothing.
+    let (head, token) = link.split_once("resume=").context("token")?;
+    let flipped: String = token
+        .chars()
+        .enumerate()
+        .map(|(i, c)| match (i, c) {
+            (3, 'A') => 'B',
+            (3, _) => 'A',
+            (_, c) => c,
+        })
+        .collect();
+    let bad = http.get(format!("{head}resume={flipped}")).send().await?;
+    ensure!(bad.status() == 403, "{}", bad.status());
+    let bad = http.get(format!("{head}resume=nope")).send().await?;
+    ensure!(bad.status() == 403, "{}", bad.status());
+    Ok(())
+}
+
+/// A refused transcript changes nothing stored: over the conversation's
+/// limit or to an unsubscribed address, the address given is not kept;
+/// a verified visitor's address is never replaced (refused), and their
+/// transcript goes to the verified one.
+#[tokio::test]
+async fn refused_transcripts_change_nothing_and_verified_addresses_stay() -> Result<()> {
+    let smtp = Smtp::start().await?;
+    let relay = relay_with(&smtp).await?;
+    let (s, site) = api(&relay, DEMO_TOKEN, "GET", "/v1/api/sites/demo", None).await?;
+    ensure!(s == 200, "{site}");
+    let secret = site["secret"].as_str().context("secret")?;
+
+    // Verified: the host page's address stays.
+    let ver = "ver@example.com";
+    let hash = relay::auth::user_hash(secret, "u-10");
+    let (mut v, conv) = visitor(
+        &relay,
+        "mv10",
+        json!({"id": "u-10", "email": ver, "user_hash": hash}),
+        "Verified hello",
+    )
+    .await?;
+    let e = ask_transcript(&mut v, &conv, Some("other@example.com")).await?;
+    ensure!(e["code"] == "forbidden", "{e}");
+    let p = profile(&relay, "mv10").await?;
+    ensure!(
+        p.to_string().contains(ver) && !p.to_string().contains("other@example.com"),
+        "{p}"
+    );
+    let ok = ask_transcript(&mut v, &conv, None).await?;
+    ensure!(ok["type"] == "mailed", "{ok}");
+    smtp.wait_for(ver, 1, MAIL_WAIT).await?;
+    ensure!(smtp.mails_to("other@example.com").is_empty());
+
+    // Over the conversation's limit: refused, the new address not kept.
+    let (mut v, conv) = visitor(&relay, "mv11", Value::Null, "Limit test").await?;
+    for _ in 0..3 {
+        let ok = ask_transcript(&mut v, &conv, Some("a@example.com")).await?;
+        ensure!(ok["type"] == "mailed", "{ok}");
+    }
+    let e = ask_transcript(&mut v, &conv, Some("b@example.com")).await?;
+    ensure!(e["code"] == "rate_limited", "{e}");
+    let p = profile(&relay, "mv11").await?;
+    ensure!(
+        p.to_string().contains("a@example.com") && !p.to_string().contains("b@example.com"),
+        "{p}"
+    );
+
+    // Unsubscribed: refused, the address not stored on another visitor.
+    let got = smtp.wait_for("a@example.com", 1, MAIL_WAIT).await?;
+    let unsub = got[0].header("List-Unsubscribe").context("header")?;
+    let url = unsub.trim().trim_start_matches('<').trim_end_matches('>');
+    let done = reqwest::Client::new()
+        .post(url)
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await?;
+    ensure!(done.status() == 200, "{}", done.status());
+    let (mut v, conv) = visitor(&relay, "mv12", Value::Null, "Unsubscribed test").await?;
+    let e = ask_transcript(&mut v, &conv, Some("a@example.com")).await?;
+    ensure!(e["code"] == "conflict", "{e}");
+    let p = profile(&relay, "mv12").await?;
+    ensure!(!p.to_string().contains("a@example.com"), "{p}");
+    Ok(())
+}
+
+/// A transcript asked while the conversation is open sends no second one
+/// at close when nothing was said after it.
+#[tokio::test]
+async fn nothing_said_after_a_transcript_sends_none_at_close() -> Result<()> {
+    let smtp = Smtp::start().await?;
+    let relay = relay_with(&smtp).await?;
+    let kai = "kai@example.com";
+    let (mut v, conv) = visitor(&relay, "mv13", Value::Null, "Just the one question").await?;
+    let ok = ask_transcript(&mut v, &conv, Some(kai)).await?;
+    ensure!(ok["type"] == "mailed", "{ok}");
+    let mut a = agent(&relay).await?;
+    a.send(json!({"type": "close", "conv": conv})).await?;
+    v.until(|f| f["kind"] == "closed").await?;
+    ensure!(transcripts_to(&smtp, kai).len() <= 1);
+    smtp.wait_for(kai, 1, MAIL_WAIT).await?;
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    ensure!(
+        transcripts_to(&smtp, kai).len() == 1,
+        "no transcript at close: {}",
+        transcripts_to(&smtp, kai).len()
+    );
+    Ok(())
+}
+
+/// A mail the SMTP server stored but whose `250` the relay never heard
+/// (killed with `kill -9` in between) is sent again after the restart
+/// with the same Message-ID — a repeat a mail client shows once — and
+/// only that one repeats: mail queued later arrives once.
+#[tokio::test]
+async fn a_mail_delivered_before_kill9_repeats_only_with_its_message_id() -> Result<()> {
+    let smtp = Smtp::start().await?;
+    let mut relay = relay_with(&smtp).await?;
+    smtp.hold(true)?;
+    visitor(&relay, "mv14", Value::Null, "In flight at the crash").await?;
+    let first = smtp.wait_for(OWNER, 1, MAIL_WAIT).await?;
+    let id = first[0].message_id();
+    ensure!(id.starts_with("<kefu."), "{id}");
+    relay.kill9().await?;
+    smtp.hold(false)?;
+    relay.restart().await?;
+    let again = smtp.wait_for(OWNER, 2, Duration::from_secs(30)).await?;
+    ensure!(
+        again.iter().all(|m| m.message_id() == id),
+        "the repeat carries the same Message-ID: {:?}",
+        again.iter().map(Mail::message_id).collect::<Vec<_>>()
+    );
+    // Mail queued after the restart: once.
+    visitor(&relay, "mv15", Value::Null, "After the restart").await?;
+    smtp.wait_for(OWNER, 3, MAIL_WAIT).await?;
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    let mut by_id: HashMap<String, usize> = HashMap::new();
+    for m in smtp.mails() {
+        *by_id.entry(m.message_id()).or_default() += 1;
+    }
+    ensure!(by_id.len() == 2, "two mails: {by_id:?}");
+    ensure!(
+        by_id.get(&id) == Some(&2),
+        "the one in flight twice: {by_id:?}"
+    );
+    ensure!(
+        by_id.iter().all(|(k, n)| k == &id || *n == 1),
+        "every other once: {by_id:?}"
+    );
     Ok(())
 }
