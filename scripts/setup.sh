@@ -71,6 +71,8 @@ need=()
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v wasm-opt >/dev/null 2>&1 || need+=(binaryen)
 command -v esbuild >/dev/null 2>&1 || need+=(esbuild)
+# python3: make wasm's scripts/wasm-short-imports.py (the widget's import names).
+command -v python3 >/dev/null 2>&1 || need+=(python3)
 # A CJK font, so the browser tests' Chinese screenshots show the text.
 [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
 # A colour emoji font, so the ratings' 👍 / 👎 show in screenshots.

@@ -14,7 +14,7 @@ for c in "${crates[@]}"; do pkgs+=(-p "$c"); done
 # std is rebuilt with panic=immediate-abort: no panic formatting code in
 # the bundle (measured: widget wasm 37.4 KB → 28.8 KB gzipped). A panic
 # traps, exactly as panic=abort would, minus the message.
-WASM_FLAGS="-Zunstable-options -Cpanic=immediate-abort"
+WASM_FLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none"
 
 have_rustup_wasm() {
   command -v rustup >/dev/null 2>&1 || return 1

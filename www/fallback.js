@@ -25,6 +25,16 @@
 
   var BASE = cfg.base, SITE = cfg.site;
   var LOG_KEEP = 200, MAX_TEXT = 4096;
+  /* Form limits (bytes), the same values as protocol/src/limits.rs: the
+     Rust test (widget/tests/fallback_js.rs) fails when one drifts. */
+  var LIMITS = {
+    max_name_bytes: 128,
+    max_email_bytes: 254,
+    max_phone_bytes: 32,
+    max_form_value_bytes: 512,
+    max_rating_comment_bytes: 1024,
+    max_form_fields: 5
+  };
 
   /* ---- small ES3 helpers (IE8 has no forEach/indexOf/keys/trim/Date.now) */
   function now() { return new Date().getTime(); }
@@ -40,7 +50,7 @@
   function later(f, ms) { return setTimeout(function () { try { f(); } catch (e) {} }, ms); }
 
   /* JSON: native where present (IE8 standards mode has it); else a small
-     encoder and eval for the relay's own answers. */
+     encoder, and the relay's own answers evaluated as script. */
   var J = w.JSON;
   function esc(s) {
     return '"' + String(s).replace(/[\\"\u0000-\u001f\u2028\u2029]/g, function (c) {
@@ -62,7 +72,8 @@
     return '{' + out.join(',') + '}';
   }
   function dec(s) {
-    try { return J && J.parse ? J.parse(s) : eval('(' + s + ')'); } catch (e) { return null; }
+    /* not a direct eval: that would keep the minifier from renaming */
+    try { return J && J.parse ? J.parse(s) : new Function('return (' + s + ')')(); } catch (e) { return null; }
   }
 
   /* ---- storage: localStorage, cookie fallback for small keys ---------- */
@@ -88,7 +99,13 @@
     attach: 'Attach a file', uploading: 'Uploading…', oldBrowser: 'Sending files needs a newer browser; you can still receive them here.',
     upFailed: 'could not be sent', newMessage: 'New message', closed: 'This chat was closed',
     unavailable: 'Chat unavailable', yesterday: 'Yesterday', dismiss: 'Dismiss',
-    queuePre: 'You are number ', queuePost: ' in line' };
+    queuePre: 'You are number ', queuePost: ' in line',
+    offlineNomail: "We're away right now. Leave a message and we'll reply here as soon as we're back.",
+    name: 'Name', email: 'Email', phone: 'Phone', optional: '(optional)', required: 'Please fill this in',
+    badEmail: 'Please enter a valid email address', prechat: 'Tell us a little about yourself to start the chat.',
+    start: 'Start chat', leave: 'Leave a message', willEmail: "We'll reply by email to ",
+    rate: 'How was this chat?', comment: 'Add a comment (optional)', thanks: 'Thanks for your feedback!',
+    transcript: 'Email me this chat', mailed: "We've emailed you this chat." };
   var ZH = { title: '在线客服', greeting: '您好！有什么可以帮您？',
     offline: '我们暂时不在线。请留言，我们回来后会在这里（或通过您留下的邮箱）回复您。',
     placeholder: '输入消息…', send: '发送', sending: '发送中…', sent: '已发送', read: '已读',
@@ -97,7 +114,13 @@
     attach: '添加附件', uploading: '上传中…', oldBrowser: '发送文件需要更新的浏览器；您仍可在这里接收文件。',
     upFailed: '发送失败', newMessage: '新消息', closed: '本次对话已结束',
     unavailable: '聊天暂不可用', yesterday: '昨天', dismiss: '关闭',
-    queuePre: '排队中：您是第 ', queuePost: ' 位' };
+    queuePre: '排队中：您是第 ', queuePost: ' 位',
+    offlineNomail: '我们暂时不在线。请留言，我们回来后会在这里回复您。',
+    name: '姓名', email: '邮箱', phone: '电话', optional: '（选填）', required: '请填写此项',
+    badEmail: '请输入有效的邮箱地址', prechat: '开始对话前，请简单介绍一下您自己。',
+    start: '开始对话', leave: '留言', willEmail: '我们会通过邮件回复到 ',
+    rate: '您对本次对话满意吗？', comment: '补充评价（选填）', thanks: '感谢您的评价！',
+    transcript: '将聊天记录发到我的邮箱', mailed: '聊天记录已发送到您的邮箱。' };
   function pick(lang) { return /^zh/i.test(lang || '') ? ZH : EN; }
   var T = pick(cfg.lang || (w.navigator && (w.navigator.language || w.navigator.userLanguage)));
 
@@ -113,11 +136,17 @@
     read: dec(load('rd') || '{}') || {}, dismissed: load('pv') || '', refused: 0,
     told: 0, interacted: false, flash: null,
     /* kefu('set', {team}); the conversation waiting for an agent, its place */
-    team: null, qConv: '', qPos: 0
+    team: null, qConv: '', qPos: 0,
+    /* the relay sends mail; knows the visitor's name or email; the site's
+       pre-chat form and rating scale; the address given; ratings {conv:
+       score}; the form shown, for which conversation, the score chosen;
+       "Email me this chat" waiting for an address */
+    mail: false, known: false, prechat: null, rating: '', email: load('em') || '',
+    rated: dec(load('rt') || '{}') || {}, form: '', formConv: '', score: 0, askMail: false
   };
   if (!S.vid) { S.vid = newId('v'); save('vid', S.vid); }
   each(S.outbox, function (o) {
-    var found = false;
+    var found = !!o.frame;
     each(S.msgs, function (m) { if (m.cid == o.cid) found = true; });
     if (!found) S.msgs.push({ conv: '', seq: 0, cid: o.cid, mine: true, name: '', text: o.text, file: o.file });
   });
@@ -129,6 +158,7 @@
     save('out', enc(S.outbox));
     save('cur', enc(S.cursors));
     save('rd', enc(S.read));
+    save('rt', enc(S.rated));
     if (S.conv) save('conv', S.conv);
   }
 
@@ -239,6 +269,8 @@
     if (!S.connected || S.sending || !S.outbox.length) return;
     var frames = [];
     each(S.outbox, function (o) {
+      /* a form answer or a rating goes as the frame it is */
+      if (o.frame) return frames.push(o.frame);
       var f = { type: 'send', cid: o.cid, text: o.text };
       if (S.conv) f.conv = S.conv;
       if (o.file) f.file = o.file.id;
@@ -299,6 +331,7 @@
       S.connected = true; S.attempts = 0; S.refused = 0;
       if (f.token) { S.token = f.token; save('tok', f.token); }
       S.agentsOnline = !!f.agents_online;
+      S.mail = !!f.mail; S.known = !!f.known;
       /* the relay sends the place in line after welcome */
       S.qPos = 0;
       st = f.settings;
@@ -306,6 +339,7 @@
         if (st.language) T = pick(st.language);
         S.greeting = st.greeting || ''; S.offlineText = st.offline_message || '';
         S.draft = !!st.draft_preview;
+        S.prechat = st.prechat || null; S.rating = st.rating || '';
         style(st.color, st.position == 'left');
       }
       if (st) S.openOnMessage = st.on_agent_message == 'open';
@@ -329,7 +363,11 @@
       S.cursors[f.conv] = f.seq;
       /* an agent wrote, or it closed: no longer waiting */
       if (f.conv == S.qConv && (f.kind == 'closed' || (f.kind == 'message' && f.from && f.from.side == 'agent'))) S.qPos = 0;
-      if (f.kind == 'closed') place({ conv: f.conv, seq: f.seq, ts: f.ts, closed: true });
+      /* a close asks for a rating only when an agent closed it */
+      if (f.kind == 'closed') place({ conv: f.conv, seq: f.seq, ts: f.ts, closed: true, mine: !(f.by && f.by.side == 'agent') });
+      /* the site's answer outside business hours: a line from the site */
+      if (f.kind == 'auto_reply') place({ conv: f.conv, seq: f.seq, ts: f.ts, sys: true, text: f.text });
+      if (f.kind == 'rated' && f.score) S.rated[f.conv] = f.score;
       if (f.kind == 'message') {
         var mine = f.from && f.from.side == 'visitor';
         S.conv = f.conv;
@@ -351,6 +389,10 @@
       render();
     } else if (f.type == 'typing') {
       if (f.side == 'agent') showTyping(f.on, f.name);
+    } else if (f.type == 'saved') {
+      dropOut(f.cid); persist();
+    } else if (f.type == 'mailed') {
+      notice(T.mailed);
     } else if (f.type == 'agents') {
       S.agentsOnline = !!f.online; render();
     } else if (f.type == 'queue') {
@@ -359,7 +401,7 @@
       if (f.code == 'origin_not_allowed') refused();
       else if (f.code == 'token_required' || f.code == 'bad_token') {
         S.vid = newId('v'); S.token = null; S.cursors = {}; save('vid', S.vid); save('tok', '');
-      } else if (f.cid && (f.code == 'too_large' || f.code == 'bad_frame' || f.code == 'unknown_conversation' || f.code == 'not_found')) {
+      } else if (f.cid && (f.code == 'too_large' || f.code == 'bad_frame' || f.code == 'bad_request' || f.code == 'forbidden' || f.code == 'unknown_conversation' || f.code == 'not_found')) {
         dropOut(f.cid);
         var keep = [];
         each(S.msgs, function (x) { if (x.cid != f.cid || x.seq > 0) keep.push(x); });
@@ -559,6 +601,13 @@
     '#kefu-fb .kefu-a{float:right;margin-top:10px;cursor:pointer;font-size:13px;text-decoration:underline}' +
     '#kefu-fb .kefu-m a{display:block;text-decoration:underline;color:inherit}#kefu-fb .kefu-m img{display:block;max-width:100%;border-radius:6px}' +
     '#kefu-fb .kefu-s{margin-top:6px;background:#0b6e4f;color:#fff;padding:6px 14px;cursor:pointer;border-radius:8px;font-weight:bold}' +
+    '#kefu-fb .kefu-y{padding:8px 10px;border-top:1px solid #e4e7eb;background:#fff;max-height:260px;overflow-y:auto}' +
+    '#kefu-fb .kefu-y p,#kefu-fb .kefu-y label{display:block;font-size:13px;margin:4px 0 2px}#kefu-fb .kefu-y label{font-weight:bold}' +
+    '#kefu-fb .kefu-y input,#kefu-fb .kefu-y select{width:100%;border:1px solid #cbd2d9;padding:5px;border-radius:6px;background:#fff}' +
+    '#kefu-fb .kefu-y .kefu-ck input{width:auto;margin:0 6px 0 0}#kefu-fb .kefu-ck label{display:inline;font-weight:normal}' +
+    '#kefu-fb .kefu-e{display:block;color:#b42318;font-size:12px}#kefu-fb .kefu-st a{display:inline-block;width:18%;margin-right:2%;text-align:center;font-size:22px;color:#9aa5b1;border:1px solid #cbd2d9;border-radius:6px;cursor:pointer}' +
+    '#kefu-fb .kefu-st a.kefu-on{color:#f5a623;border-color:#f5a623}' +
+    '#kefu-fb .kefu-q{display:block;padding:2px 12px 4px;font-size:12px;text-decoration:underline;background:#f5f7fa;cursor:pointer}' +
     '@media (max-width:480px){#kefu-fb .kefu-p{position:fixed;top:0;left:0;right:0;bottom:0;width:auto;border-radius:0}#kefu-fb .kefu-g{height:auto;position:absolute;top:64px;bottom:110px;left:0;right:0}#kefu-fb .kefu-f{position:absolute;bottom:0;left:0;right:0}}';
 
   var V = {};
@@ -592,6 +641,9 @@
     V.close = el('a', 'kefu-x', V.head); V.close.href = 'javascript:void 0'; text(V.close, '×');
     V.log = el('div', 'kefu-g', V.panel); V.log.setAttribute('role', 'log');
     V.typing = el('div', 'kefu-t', V.panel); show(V.typing, false);
+    V.mail = el('a', 'kefu-q', V.panel); V.mail.href = 'javascript:void 0'; show(V.mail, false);
+    on(V.mail, 'click', function (e) { cancel(e); askMail(); });
+    V.forms = el('div', 'kefu-y', V.panel); show(V.forms, false);
     V.form = el('div', 'kefu-f', V.panel);
     V.input = el('textarea', '', V.form);
     V.send = el('a', 'kefu-s', V.form); V.send.href = 'javascript:void 0';
@@ -637,7 +689,185 @@
     e = e || w.event;
     if (e.preventDefault) e.preventDefault(); else e.returnValue = false;
   }
-  function submit() { var v = V.input.value; V.input.value = ''; send(v); }
+  function submit() {
+    var v = V.input.value;
+    /* the offline form: a valid address and a message, the answer first */
+    if (S.form == 'offline') {
+      if (!formOk()) return;
+      if (!trim(v)) { try { V.input.focus(); } catch (e) {} return; }
+      contact('offline');
+    }
+    V.input.value = '';
+    send(v);
+  }
+
+  /* ---- forms: offline, pre-chat, rating, the transcript's address ---- */
+  /* protocol::api::valid_email's rule: an @ after something, a dot in
+     the domain not at its start, no white space, at most 254 bytes */
+  function emailOk(e) {
+    var i = e.indexOf('@'), dom = e.substring(i + 1);
+    return i > 0 && dom.indexOf('.') >= 0 && dom.charAt(0) != '.' && bytes(e) <= LIMITS.max_email_bytes &&
+      !/[\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/.test(e);
+  }
+  function bytes(s) { return unescape(encodeURIComponent(s)).length; }
+  /* s cut to max UTF-8 bytes at a character's edge */
+  function cut(s, max) { while (bytes(s) > max) s = s.substring(0, s.length - 1); return s; }
+  function identified() { var u = S.user; return !!(u && (u.name || u.email)); }
+  function ratingDue() {
+    var i, m;
+    if (!S.conv || S.rating == 'off' || S.rated[S.conv]) return '';
+    for (i = S.msgs.length - 1; i >= 0; i--) {
+      m = S.msgs[i];
+      if (m.conv == S.conv && !m.sys) return m.closed && !m.mine ? S.conv : '';
+    }
+    return '';
+  }
+  function formDue() {
+    if (S.prechat && S.prechat.enabled && !S.known && !identified() && load('pc') != '1') return 'prechat';
+    if (ratingDue()) return 'rate';
+    if (!S.agentsOnline && S.mail && !S.known && !S.email && !identified()) return 'offline';
+    return S.askMail && S.mail ? 'mail' : '';
+  }
+  /* The form due, built once (what was typed stays while the chat
+     re-renders); fields are [key, kind (0 text, 1 email, 2 tel, 3 select,
+     4 checkbox), required, input, error line]. */
+  function syncForms() {
+    var want = formDue(), conv = ratingDue(), pc = S.prechat || {}, f = [], head = '', button = '', g, i;
+    show(V.mail, S.mail && !!S.conv && !want && !S.refused);
+    if (want == 'prechat') { show(V.form, false); show(V.log, false); } else show(V.log, true);
+    text(V.send, want == 'offline' ? T.leave : T.send);
+    if (want == S.form && conv == S.formConv) return;
+    S.form = want; S.formConv = conv; S.score = 0; V.fields = f;
+    while (V.forms.firstChild) V.forms.removeChild(V.forms.firstChild);
+    show(V.forms, !!want);
+    function field(k, label, kind, req, options, max) {
+      var id = 'kefu-f-' + k, row = el('div', kind == 4 ? 'kefu-ck' : '', V.forms), l = d.createElement('label'),
+        input = d.createElement(kind == 3 ? 'select' : 'input'), e, j;
+      /* IE8 knows no email or tel inputs (and throws): text there */
+      if (kind != 3) { try { input.type = ['text', 'email', 'tel', '', 'checkbox'][kind]; } catch (x) { input.type = 'text'; } }
+      input.id = id; input.name = k; l.htmlFor = id;
+      text(l, req || kind == 4 || k == 'comment' ? label : label + ' ' + T.optional);
+      if (max) input.maxLength = max;
+      if (req) input.setAttribute('aria-required', 'true');
+      if (kind == 3) for (j = 0; j <= options.length; j++) input.options[j] = new Option(j ? options[j - 1] : '', j ? options[j - 1] : '');
+      if (kind == 4) { row.appendChild(input); row.appendChild(l); } else { row.appendChild(l); row.appendChild(input); }
+      e = el('span', 'kefu-e', V.forms); e.id = id + '-e'; show(e, false);
+      input.setAttribute('aria-describedby', e.id);
+      on(input, 'keydown', function (ev) {
+        ev = ev || w.event;
+        if ((ev.keyCode || ev.which) == 13) { cancel(ev); if (want == 'offline') submit(); else formSubmit(); }
+      });
+      f.push([k, kind, req, input, e]);
+    }
+    if (want == 'prechat') {
+      head = T.prechat; button = T.start;
+      each([['name', T.name, 0, LIMITS.max_name_bytes], ['email', T.email, 1, LIMITS.max_email_bytes], ['phone', T.phone, 2, LIMITS.max_phone_bytes]], function (a) {
+        if (pc[a[0]] == 'optional' || pc[a[0]] == 'required') field(a[0], a[1], a[2], pc[a[0]] == 'required', [], a[3]);
+      });
+      each((pc.fields || []).slice(0, LIMITS.max_form_fields), function (c) {
+        field('x_' + c.key, c.label, c.kind == 'select' ? 3 : c.kind == 'checkbox' ? 4 : 0, !!c.required, c.options || [], LIMITS.max_form_value_bytes);
+      });
+      if (pc.consent) field('consent', pc.consent, 4, true, [], 0);
+    } else if (want == 'offline') {
+      field('email', T.email, 1, true, [], LIMITS.max_email_bytes);
+      field('name', T.name, 0, false, [], LIMITS.max_name_bytes);
+    } else if (want == 'rate') {
+      head = T.rate; button = T.send;
+    } else if (want == 'mail') {
+      field('email', T.email, 1, true, [], LIMITS.max_email_bytes);
+      button = T.transcript;
+    }
+    if (head) { g = el('p', 'kefu-fh', null); text(g, head); V.forms.insertBefore(g, V.forms.firstChild); }
+    if (want == 'rate') {
+      g = el('div', 'kefu-st', null);
+      g.setAttribute('role', 'radiogroup');
+      V.forms.insertBefore(g, V.forms.firstChild.nextSibling);
+      V.stars = [];
+      each(S.rating == 'thumbs' ? [[5, '\ud83d\udc4d'], [1, '\ud83d\udc4e']] : [[1, '\u2605'], [2, '\u2605'], [3, '\u2605'], [4, '\u2605'], [5, '\u2605']], function (a) {
+        var b = el('a', '', g);
+        b.href = 'javascript:void 0'; text(b, a[1]);
+        b.setAttribute('role', 'radio'); b.setAttribute('aria-checked', 'false'); b.setAttribute('aria-label', a[0] + '/5');
+        b.setAttribute('data-s', a[0]);
+        on(b, 'click', function (e) { cancel(e); star(a[0]); });
+        V.stars.push(b);
+      });
+      field('comment', T.comment, 0, false, [], LIMITS.max_rating_comment_bytes);
+    }
+    if (button) {
+      g = el('a', 'kefu-s', V.forms); g.href = 'javascript:void 0'; g.setAttribute('role', 'button'); text(g, button);
+      if (V.color) g.style.backgroundColor = V.color;
+      on(g, 'click', function (e) { cancel(e); formSubmit(); });
+    }
+  }
+  function star(n) {
+    S.score = n;
+    each(V.stars, function (b) {
+      var v = +b.getAttribute('data-s');
+      b.setAttribute('aria-checked', String(S.rating == 'thumbs' ? v == n : v <= n));
+      b.className = (S.rating == 'thumbs' ? v == n : v <= n) ? 'kefu-on' : '';
+    });
+  }
+  function val(x) { return x[1] == 4 ? x[3].checked : trim(x[3].value); }
+  /* Every field checked; what is wrong shown beside it, the first
+     focused; true when all are fine. */
+  function formOk() {
+    var first = null;
+    each(V.fields, function (x) {
+      var v = val(x), why = '';
+      if (!v) why = x[2] ? T.required : '';
+      else if (x[1] == 1 && !emailOk(v)) why = T.badEmail;
+      else if (x[1] == 2 && !/^[0-9 +().x-]*$/.test(v)) why = T.required;
+      text(x[4], why); show(x[4], !!why);
+      if (why) x[3].setAttribute('aria-invalid', 'true'); else x[3].removeAttribute('aria-invalid');
+      if (why && !first) first = x[3];
+    });
+    if (first) { try { first.focus(); } catch (e) {} }
+    return !first;
+  }
+  function queueFrame(f) { S.outbox.push({ cid: f.cid, text: '', frame: f }); persist(); flush(); }
+  /* The answer as a contact frame through the outbox. */
+  function contact(form) {
+    var c = { type: 'contact', cid: newId('f'), form: form }, fields = {}, custom = false;
+    each(V.fields, function (x) {
+      var k = x[0], v = val(x);
+      if (k.substring(0, 2) == 'x_') {
+        if (x[1] == 4) { fields[k.substring(2)] = v ? 'true' : 'false'; custom = true; }
+        else if (v) { fields[k.substring(2)] = cut(v, LIMITS.max_form_value_bytes); custom = true; }
+      } else if (k == 'consent') c.consent = v;
+      else if (v) {
+        c[k] = cut(v, LIMITS.max_name_bytes);
+        if (k == 'email') { S.email = v; save('em', v); }
+      }
+    });
+    if (custom) c.fields = fields;
+    queueFrame(c);
+  }
+  function formSubmit() {
+    var kind = S.form, c;
+    if (kind == 'offline') return submit();
+    if (!formOk() || (kind == 'rate' && !S.score)) return;
+    if (kind == 'prechat') { contact('prechat'); save('pc', '1'); }
+    else if (kind == 'rate') {
+      c = { type: 'rate', cid: newId('f'), conv: S.formConv, score: S.score };
+      if (val(V.fields[0])) c.comment = cut(val(V.fields[0]), LIMITS.max_rating_comment_bytes);
+      S.rated[S.formConv] = S.score;
+      queueFrame(c);
+    } else {
+      S.email = val(V.fields[0]); save('em', S.email); S.askMail = false;
+      transcript(S.email);
+    }
+    render();
+    try { V.input.focus(); } catch (e) {}
+  }
+  function transcript(email) {
+    var f = { type: 'transcript', conv: S.conv };
+    if (email) f.email = email;
+    cast([f]);
+  }
+  function askMail() {
+    if (S.email || (S.user && S.user.email)) return transcript('');
+    S.askMail = true; render();
+  }
 
   function showTyping(yes, name) {
     show(V.typing, yes);
@@ -665,8 +895,8 @@
     if (!V.root) return;
     text(V.title, T.title);
     text(V.status, S.refused ? T.unavailable : !S.connected ? T.reconnecting : S.agentsOnline ? T.online : T.away);
-    text(V.send, T.send);
     text(V.attach, T.attach);
+    text(V.mail, T.transcript);
     V.input.setAttribute('placeholder', T.placeholder);
     V.launch.setAttribute('aria-label', S.open ? T.close : T.open);
     show(V.panel, S.open);
@@ -686,9 +916,21 @@
     }
     while (V.log.firstChild) V.log.removeChild(V.log.firstChild);
     bubble('', '', S.greeting || T.greeting, '', '');
-    if (!S.agentsOnline) bubble('kefu-sys', '', S.offlineText || T.offline, '', '');
-    each(S.msgs, function (m) {
-      if (m.sys || m.closed) return bubble('kefu-sys', '', m.closed ? T.closed : m.text, '', '', null, m.ts);
+    if (!S.agentsOnline) {
+      bubble('kefu-sys', '', S.offlineText || (S.mail ? T.offline : T.offlineNomail), '', '');
+      if (S.mail && S.email) bubble('kefu-sys', '', T.willEmail + S.email, '', '');
+    }
+    each(S.msgs, function (m, i) {
+      var j;
+      if (m.sys || m.closed) {
+        bubble('kefu-sys', '', m.closed ? T.closed : m.text, '', '', null, m.ts);
+        /* thanks for a rating, after its conversation's last close */
+        if (m.closed && S.rated[m.conv]) {
+          for (j = i + 1; j < S.msgs.length; j++) if (S.msgs[j].closed && S.msgs[j].conv == m.conv) return;
+          bubble('kefu-sys', '', T.thanks, '', '');
+        }
+        return;
+      }
       var state = !m.mine ? '' : m.up ? T.uploading : m.seq == 0 ? T.sending : m.seq <= S.agentRead ? T.read : T.sent;
       bubble(m.mine ? 'kefu-me' : '', m.mine ? '' : (m.name || T.agent), m.text, state, m.cid, m.file, m.ts);
       if (m.mine && V.color) V.log.lastChild.style.backgroundColor = V.color;
@@ -697,6 +939,7 @@
     if (S.qPos > 0 && S.agentsOnline && S.conv == S.qConv) bubble('kefu-sys', '', T.queuePre + S.qPos + T.queuePost, '', '');
     if (S.refused) bubble('kefu-sys', '', T.unavailable, '', '');
     V.log.scrollTop = V.log.scrollHeight;
+    syncForms();
   }
 
   /* ---- JS API -------------------------------------------------------- */

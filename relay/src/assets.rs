@@ -156,6 +156,8 @@ pub(crate) fn html_escape(s: &str) -> String {
 fn widget(tail: warp::path::Tail) -> Reply {
     let name = tail.as_str();
     let file = match name {
+        // The fallback client as `make wasm` minified it, else its source.
+        "fallback.js" if Www::get("widget/fallback.js").is_some() => "widget/fallback.js".into(),
         // Sources that live at the top of www/.
         "loader.js" | "fallback.js" | "page.js" => name.to_string(),
         _ => format!("widget/{name}"),

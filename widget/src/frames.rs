@@ -28,6 +28,13 @@ impl Widget {
                 }
                 self.render();
             }
+            Some("saved") => {
+                if let Some(cid) = get_str(&f, "cid") {
+                    self.outbox.remove(&cid);
+                    self.save();
+                }
+            }
+            Some("mailed") => self.mailed(),
             Some("agents") => {
                 self.chat.agents_online = get_bool(&f, "online");
                 self.render();
@@ -56,6 +63,8 @@ impl Widget {
             self.me.token = Some(t);
         }
         self.chat.agents_online = get_bool(f, "agents_online");
+        self.chat.mail = get_bool(f, "mail");
+        self.forms.known = get_bool(f, "known");
         // Still waiting or not, the relay says so right after welcome.
         self.chat.queue.1 = 0;
         let s = get(f, "settings");
@@ -106,6 +115,8 @@ impl Widget {
         self.typing.draft = get_bool(s, "draft_preview");
         self.open_on_message = get_str(s, "on_agent_message").as_deref() == Some("open");
         self.file_types(&get(s, "file_types"));
+        self.forms.prechat = get(s, "prechat");
+        self.forms.rating = get_str(s, "rating").unwrap_or_default();
     }
 
     #[inline(never)]
@@ -127,6 +138,8 @@ impl Widget {
             // retried on the next reconnect).
             Some("too_large")
             | Some("bad_frame")
+            | Some("bad_request")
+            | Some("forbidden")
             | Some("unknown_conversation")
             | Some("not_found") => {
                 if let Some(cid) = get_str(f, "cid") {
@@ -163,13 +176,34 @@ impl Widget {
         let ts = get(f, "ts").as_f64().unwrap_or(0.0);
         let kind = get_str(f, "kind");
         let closed = kind.as_deref() == Some("closed");
-        if !closed && kind.as_deref() != Some("message") {
-            self.save();
-            return;
-        }
         let from = get(f, if closed { "by" } else { "from" });
         let side = get_str(&from, "side");
-        let mine = side.as_deref() == Some("visitor");
+        match kind.as_deref() {
+            Some("message") | Some("closed") => {}
+            // The site's answer outside business hours: a line from the
+            // site, not an agent's message.
+            Some("auto_reply") => {
+                let mut m = crate::state::Msg::notice(get_str(f, "text").unwrap_or_default());
+                (m.conv, m.seq, m.ts) = (conv, seq, ts);
+                self.chat.insert(m);
+                self.save();
+                return self.render();
+            }
+            // Rated here, in another tab or before a reload.
+            Some("rated") => {
+                self.chat.rated.raise(&conv, get_u64(f, "score"));
+                self.save();
+                return self.render();
+            }
+            _ => return self.save(),
+        }
+        // A close counts as the visitor's unless an agent closed it (only
+        // then is a rating asked).
+        let mine = if closed {
+            side.as_deref() != Some("agent")
+        } else {
+            side.as_deref() == Some("visitor")
+        };
         let cid = get_str(f, "cid").unwrap_or_default();
         if (closed || side.as_deref() == Some("agent")) && self.chat.queue.0 == conv {
             // An agent wrote, or the conversation closed: no longer waiting.

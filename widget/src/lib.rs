@@ -14,6 +14,8 @@
 //! - [`attention`]: badge, preview card, beep, title flash, read marks out.
 //! - [`when`]: message times in local time.
 //! - [`outbox`]: unacked sends in localStorage, resent with the same cid.
+//! - [`forms`]: the offline and pre-chat forms, the rating, "Email me
+//!   this chat".
 //! - [`upload`]: attachments: upload with retries, how a file shows.
 //! - [`typing`]: typing notices both ways, the draft preview.
 //! - [`api`]: the host page's JS API (`kefu(...)`) and its events.
@@ -28,6 +30,7 @@
 pub mod api;
 pub mod attention;
 pub mod connection;
+pub mod forms;
 pub mod frames;
 pub mod js;
 pub mod outbox;
@@ -86,6 +89,7 @@ pub struct Widget {
     /// The site's `on_agent_message` is `open`: a message opens the panel.
     open_on_message: bool,
     attn: attention::Attention,
+    forms: forms::Forms,
     /// The panel is open; kept per site, so it stays open across pages.
     open: bool,
     /// Kept alive as long as the widget.
@@ -112,7 +116,8 @@ fn boot(cfg: &JsValue) {
         .or_else(|| window().navigator().language())
         .unwrap_or_default();
     let t = texts::pick(&lang);
-    let Some(view) = view::View::mount(t) else {
+    let fx = get(cfg, "fx");
+    let Some(view) = view::View::mount(t, &fx) else {
         return;
     };
     view.style(protocol::api::DEFAULT_COLOR, false);
@@ -125,7 +130,7 @@ fn boot(cfg: &JsValue) {
     let outbox = Outbox::load(&store);
     let mut chat = Chat::load(&store);
     // Unacked messages from before the reload show as "sending".
-    for p in outbox.items() {
+    for p in outbox.items().iter().filter(|p| !p.frame.is_object()) {
         if !chat.msgs.iter().any(|m| m.cid == p.cid) {
             let m = Msg::mine(p.cid.clone(), p.text.clone(), p.file.clone());
             chat.msgs.push(m);
@@ -149,11 +154,12 @@ fn boot(cfg: &JsValue) {
         outbox,
         typing: Default::default(),
         hooks: Default::default(),
-        fx: get(cfg, "fx"),
+        fx,
         greeting: String::new(),
         offline_text: String::new(),
         open_on_message: false,
         attn: Default::default(),
+        forms: Default::default(),
         open: false,
         _listeners: Vec::new(),
     };
@@ -222,6 +228,14 @@ impl Widget {
             }
         });
         add(&self.view.input.clone().into(), "input", |w, _| w.typing());
+        add(&self.view.forms.clone().into(), "submit", |w, e| {
+            e.prevent_default();
+            w.form_submit();
+        });
+        add(&self.view.forms.clone().into(), "click", |w, e| {
+            w.form_click(&e)
+        });
+        add(&self.view.mail.clone().into(), "click", |w, _| w.ask_mail());
         // Attachments: the paperclip, drag-and-drop, a pasted image.
         add(&self.view.clip.clone().into(), "click", |w, _| {
             w.view.picker.click()
@@ -265,6 +279,9 @@ impl Widget {
     #[inline(never)]
     fn submit(&mut self) {
         let text = self.view.input.value();
+        if !self.offline_form(&text) {
+            return;
+        }
         if self.send(text) {
             self.view.input.set_value("");
         }
@@ -329,6 +346,7 @@ impl Widget {
         }
         view::show(&self.view.form, !refused);
         self.view.render(&rows);
+        self.sync_forms();
         self.draw_attention();
     }
 }

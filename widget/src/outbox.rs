@@ -1,6 +1,8 @@
 //! The outbox: sends not yet acked, in order, kept in localStorage (`out`)
 //! so a reload while offline loses nothing; each goes again with the same
 //! cid after every `welcome` until the relay acks it (it stores a cid once).
+//! Form answers (`contact`, answered `saved`) and ratings (`rate`) ride it
+//! too, as whole frames, in order with the messages.
 
 use crate::js::*;
 use crate::storage::Storage;
@@ -13,6 +15,9 @@ pub struct Pending<F> {
     pub cid: String,
     pub text: String,
     pub file: F,
+    /// A whole frame that goes instead of a `send` (a form answer, a
+    /// rating); in the browser undefined for messages.
+    pub frame: F,
 }
 
 /// The unacked sends, oldest first.
@@ -48,8 +53,13 @@ impl Outbox<JsValue> {
         if let Some(out) = store.get("out").and_then(|s| js_sys::JSON::parse(&s).ok()) {
             for item in array(&out) {
                 if let (Some(cid), Some(text)) = (get_str(&item, "cid"), get_str(&item, "text")) {
-                    let file = get(&item, "file");
-                    items.push(Pending { cid, text, file });
+                    let (file, frame) = (get(&item, "file"), get(&item, "frame"));
+                    items.push(Pending {
+                        cid,
+                        text,
+                        file,
+                        frame,
+                    });
                 }
             }
         }
@@ -63,6 +73,7 @@ impl Outbox<JsValue> {
             set(&o, "cid", p.cid.as_str());
             set(&o, "text", p.text.as_str());
             set(&o, "file", p.file.clone());
+            set(&o, "frame", p.frame.clone());
             out.push(&o);
         }
         store.set("out", &stringify(&out));
@@ -73,7 +84,16 @@ impl Widget {
     /// Into the persisted outbox, and out now if connected; resent after
     /// every welcome until acked.
     pub(crate) fn queue(&mut self, cid: String, text: String, file: JsValue) {
-        let p = Pending { cid, text, file };
+        self.queue_frame(Pending {
+            cid,
+            text,
+            file,
+            frame: JsValue::UNDEFINED,
+        });
+    }
+
+    /// A pending send or frame into the outbox, and out now if connected.
+    pub(crate) fn queue_frame(&mut self, p: Pending<JsValue>) {
         self.send_frame(&p);
         self.outbox.push(p);
         self.save();
@@ -89,6 +109,9 @@ impl Widget {
     fn send_frame(&self, p: &Pending<JsValue>) {
         if !self.conn.link.live() {
             return;
+        }
+        if p.frame.is_object() {
+            return self.conn.send(&p.frame);
         }
         let f = obj();
         set(&f, "type", "send");
@@ -113,6 +136,7 @@ mod tests {
             cid: cid.into(),
             text: text.into(),
             file: None,
+            frame: None,
         }
     }
 

@@ -27,9 +27,12 @@ pub struct Msg {
     pub text: String,
     /// The attachment (the event's `file` object); `null` while uploading.
     pub file: JsValue,
-    /// A local notice (an upload that failed), never stored.
+    /// A line from the site, not a person: a local notice (an upload
+    /// that failed; seq 0, never stored) or the site's auto-reply (a
+    /// stored event).
     pub sys: bool,
-    /// An agent closed the conversation here (a stored event).
+    /// The conversation was closed here (a stored event); `mine` is false
+    /// when an agent closed it.
     pub closed: bool,
     /// When the relay stored it (ms since epoch); 0 until acked.
     pub ts: f64,
@@ -135,6 +138,12 @@ pub struct Chat {
     /// The highest seq an agent has read (our messages up to it show "Read").
     pub agent_read: u64,
     pub agents_online: bool,
+    /// The relay sends mail (`welcome`): only then is email mentioned.
+    pub mail: bool,
+    /// The address the visitor gave in a form (kept as `em`).
+    pub email: String,
+    /// The visitor's ratings, per conversation (kept as `rt`).
+    pub rated: Marks,
     /// The conversation waiting for a free agent and its place in line
     /// (1: next; 0: not waiting), from the relay's `queue` frames.
     pub queue: (String, u64),
@@ -154,7 +163,7 @@ impl Chat {
                     name: get_str(&m, "name").unwrap_or_default(),
                     text: get_str(&m, "text").unwrap_or_default(),
                     file: get(&m, "file"),
-                    sys: false,
+                    sys: get_bool(&m, "sys"),
                     closed: get_bool(&m, "closed"),
                     ts: get(&m, "ts").as_f64().unwrap_or(0.0),
                 });
@@ -162,6 +171,8 @@ impl Chat {
         }
         chat.cursors = Marks::load(store, "cur");
         chat.read = Marks::load(store, "rd");
+        chat.rated = Marks::load(store, "rt");
+        chat.email = store.get("em").unwrap_or_default();
         chat.conv = store.get("conv");
         chat
     }
@@ -183,12 +194,16 @@ impl Chat {
             if m.closed {
                 set(&o, "closed", true);
             }
+            if m.sys {
+                set(&o, "sys", true);
+            }
             set(&o, "ts", m.ts);
             log.push(&o);
         }
         store.set("log", &stringify(&log));
         store.set("cur", &stringify(&self.cursors.js()));
         store.set("rd", &stringify(&self.read.js()));
+        store.set("rt", &stringify(&self.rated.js()));
         if let Some(c) = &self.conv {
             store.set("conv", c);
         }
@@ -215,6 +230,14 @@ impl Chat {
         } else {
             0
         }
+    }
+
+    /// The conversation shown, when an agent closed it last and the
+    /// visitor has not rated it: the rating is asked for it.
+    pub fn rating_due(&self) -> Option<&String> {
+        let c = self.conv.as_ref()?;
+        let last = self.msgs.iter().rev().find(|m| m.conv == *c && !m.sys)?;
+        (last.closed && !last.mine && self.rated.get(c) == 0).then_some(c)
     }
 
     /// A new visitor id starts without history on the relay.
@@ -306,14 +329,31 @@ impl Chat {
         let or = |own: &str, builtin: &str| if own.is_empty() { builtin } else { own }.to_string();
         rows.push(Row::line("m", or(greeting, t.greeting)));
         if !self.agents_online {
-            rows.push(Row::line("m sys", or(offline, t.offline)));
+            let builtin = if self.mail {
+                t.offline
+            } else {
+                t.offline_nomail
+            };
+            rows.push(Row::line("m sys", or(offline, builtin)));
+            if self.mail && !self.email.is_empty() {
+                rows.push(Row::line("m sys", [t.will_email, &self.email].concat()));
+            }
         }
-        for m in &self.msgs {
+        for (i, m) in self.msgs.iter().enumerate() {
             if m.sys || m.closed {
                 let text = if m.closed { t.closed } else { &m.text };
                 let mut r = Row::line("m sys", text.to_string());
                 r.time = when::label(fx, m.ts, t);
                 rows.push(r);
+                // Thanks for a rating, after its conversation's last close.
+                if m.closed
+                    && self.rated.get(&m.conv) > 0
+                    && !self.msgs[i + 1..]
+                        .iter()
+                        .any(|n| n.closed && n.conv == m.conv)
+                {
+                    rows.push(Row::line("m sys", t.thanks.into()));
+                }
                 continue;
             }
             let state = match (m.mine, m.seq) {
@@ -478,6 +518,61 @@ mod tests {
             Some(EN.greeting),
             "the greeting is last again"
         );
+    }
+
+    /// After an agent closes the conversation on screen the rating is
+    /// due, until it is rated (then "Thanks" follows the closed line) or
+    /// the visitor writes again; a close by the visitor asks nothing. With
+    /// mail off the away notice never mentions email; with it, the address
+    /// given is named.
+    #[test]
+    fn the_rating_is_due_after_an_agents_close_and_email_only_with_mail() {
+        use protocol::texts::EN;
+        let me = Visitor {
+            base: String::new(),
+            site: "demo".into(),
+            id: "v1".into(),
+            token: None,
+            user: JsValue::UNDEFINED,
+            team: JsValue::UNDEFINED,
+            channel: JsValue::UNDEFINED,
+        };
+        let texts = |chat: &Chat| -> Vec<String> {
+            let rows = chat.rows(&EN, "", "", &me, &JsValue::UNDEFINED);
+            rows.into_iter().map(|r| r.text).collect()
+        };
+        let mut chat = Chat {
+            conv: Some("c1".into()),
+            ..Chat::default()
+        };
+        // Rows are drawn only for closed lines here: a message's row asks
+        // the browser about its attachment.
+        let mut closed = agent_msg("c1", 2);
+        closed.closed = true;
+        chat.insert(closed);
+        assert_eq!(chat.rating_due().map(String::as_str), Some("c1"));
+        assert!(texts(&chat).contains(&EN.offline_nomail.to_string()));
+        assert!(
+            !texts(&chat).iter().any(|t| t.contains("mail")),
+            "no email without mail"
+        );
+        chat.mail = true;
+        chat.email = "ada@example.com".into();
+        assert!(texts(&chat).contains(&EN.offline.to_string()));
+        assert!(texts(&chat).contains(&[EN.will_email, "ada@example.com"].concat()));
+        chat.rated.raise("c1", 4);
+        assert_eq!(chat.rating_due(), None);
+        assert_eq!(texts(&chat).last().map(String::as_str), Some(EN.thanks));
+        chat.rated = Marks::default();
+        chat.insert(msg("c1", 3, "w1", true));
+        assert_eq!(chat.rating_due(), None, "the visitor wrote again");
+        let mut by_me = msg("c1", 4, "", true);
+        by_me.closed = true;
+        chat.insert(by_me);
+        assert_eq!(chat.rating_due(), None, "closed by the visitor");
+        chat.conv = Some("c2".into());
+        chat.insert(agent_msg("c2", 1));
+        assert_eq!(chat.rating_due(), None, "open");
     }
 
     fn agent_msg(conv: &str, seq: u64) -> Msg {

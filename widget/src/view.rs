@@ -6,7 +6,7 @@
 use protocol::texts::Texts;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{Document, Element, HtmlElement, HtmlInputElement, HtmlTextAreaElement, ShadowRoot};
+use web_sys::{Document, Element, HtmlElement, HtmlInputElement, HtmlTextAreaElement};
 
 const CSS: &str = r#"
 :host{all:initial}
@@ -15,7 +15,7 @@ const CSS: &str = r#"
 .r.l{right:auto;left:20px}
 .b{width:58px;height:58px;border-radius:50%;border:0;background:var(--kc);color:#fff;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center;position:relative;margin-left:auto}
 .r.l .b{margin-left:0}
-.b:focus-visible,.x:focus-visible,.s:focus-visible,.w:focus-visible,.z:focus-visible{outline:3px solid #f5a623;outline-offset:2px}
+.b:focus-visible,.x:focus-visible,.s:focus-visible,.w:focus-visible,.z:focus-visible,.q:focus-visible,.st button:focus-visible{outline:3px solid #f5a623;outline-offset:2px}
 .b svg{width:28px;height:28px;fill:#fff}
 .n{position:absolute;top:-4px;right:-4px;min-width:22px;height:22px;border-radius:11px;background:#d64545;color:#fff;font-size:12px;font-weight:700;display:flex;align-items:center;justify-content:center;padding:0 6px}
 .p{position:absolute;bottom:72px;right:0;width:360px;height:min(560px,calc(100vh - 110px));background:#fff;border-radius:14px;box-shadow:0 10px 40px rgba(0,0,0,.25);display:flex;flex-direction:column;overflow:hidden}
@@ -42,14 +42,30 @@ const CSS: &str = r#"
 .m u{display:block;text-decoration:none;font-size:12px;font-weight:600;opacity:.8;margin-bottom:2px}
 .t{padding:4px 16px;font-size:12px;color:#52606d;background:#f5f7fa}
 form{display:flex;gap:8px;padding:10px;border-top:1px solid #e4e7eb;background:#fff;margin:0}
-textarea{flex:1;resize:none;border:1px solid #cbd2d9;border-radius:10px;padding:8px 10px;font-size:15px;max-height:120px;min-height:40px;color:#1f2933;background:#fff}
-textarea:focus{outline:2px solid var(--kc);border-color:transparent}
+textarea,input,select{border:1px solid #cbd2d9;border-radius:10px;padding:8px 10px;font-size:15px;color:#1f2933;background:#fff}
+form>textarea{flex:1;resize:none;max-height:120px;min-height:40px}
+textarea:focus,input:focus,select:focus{outline:2px solid var(--kc);border-color:transparent}
 .c{border:0;background:none;cursor:pointer;padding:0;color:#52606d}
 .m img{display:block;max-width:100%;height:auto;max-height:240px;border-radius:8px}
 .m a{color:inherit}
 .f{display:block;text-decoration:none;padding:6px 10px;border:1px solid rgba(127,127,127,.4);border-radius:8px}
 .f small{display:block;opacity:.75}
 .s{border:0;border-radius:10px;background:var(--kc);color:#fff;padding:0 14px;font-size:14px;font-weight:600;cursor:pointer}
+.y{padding:10px 12px;border-top:1px solid #e4e7eb;display:flex;flex-direction:column;gap:5px;overflow-y:auto;max-height:65%;margin:0}
+.pc{flex:1;max-height:none}
+.y p{margin:0 0 4px}
+label{font-size:13px;font-weight:600}
+.y input,.y select,.y textarea{width:100%}
+[aria-invalid=true]{border-color:#b42318}
+.ck{display:flex;gap:8px}
+.ck input{width:auto;margin:3px 0}
+.ck label{font-weight:400}
+.e{color:#b42318;font-size:12px}
+.y .s{padding:9px 16px;align-self:flex-start}
+.st{display:flex;gap:6px}
+.st button{flex:1;border:1px solid #cbd2d9;background:#fff;border-radius:8px;font-size:22px;padding:4px;cursor:pointer;color:#9aa5b1}
+.st [aria-checked=true]{color:#f5a623;border-color:#f5a623;background:#fff4de}
+.q{border:0;background:#f5f7fa;color:#52606d;font-size:12px;text-decoration:underline;cursor:pointer;padding:2px 14px 6px;text-align:left}
 @media (max-width:480px){
 .r{bottom:12px;right:12px}.r.l{left:12px}
 .p{position:fixed;inset:0;width:auto;height:100%;height:100dvh;border-radius:0;bottom:auto}
@@ -72,13 +88,18 @@ pub struct View {
     pub clip: HtmlElement,
     pub picker: HtmlInputElement,
     pub close: Element,
+    /// The form above the composer (offline, rating, transcript address)
+    /// or in place of the chat (pre-chat), built by [`crate::forms`].
+    pub forms: Element,
+    /// "Email me this chat".
+    pub mail: Element,
     /// The preview card beside the launcher: the agent's name and text
     /// (`card_open` opens the panel) and its close button.
     pub card: Element,
     pub card_open: Element,
     pub card_close: Element,
     title: Element,
-    send: Element,
+    pub send: Element,
     doc: Document,
 }
 
@@ -94,106 +115,39 @@ fn attr(e: &Element, k: &str, v: &str) {
     let _ = e.set_attribute(k, v);
 }
 
-const CLIP: &str = r#"<svg viewBox="0 0 24 24" aria-hidden="true" width="22" height="22"><path d="M9 13V6a3 3 0 0 1 6 0v10a5 5 0 0 1-10 0V8" fill="none" stroke="currentColor" stroke-width="2"/></svg>"#;
-
-const BUBBLE: &str = r#"<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M12 3C6.5 3 2 6.8 2 11.5c0 2.4 1.2 4.6 3.1 6.1L4.5 21l3.9-2.1c1.1.3 2.3.5 3.6.5 5.5 0 10-3.8 10-8.5S17.5 3 12 3z"/></svg>"#;
-
 impl View {
-    /// Builds the widget and appends it to `<body>`.
-    pub fn mount(t: &Texts) -> Option<View> {
+    /// Builds the widget (`boot.js`'s `fx.mount` writes its fixed markup,
+    /// with no text in it, into a shadow root under `<body>`) and finds
+    /// the parts that change.
+    pub fn mount(t: &Texts, fx: &JsValue) -> Option<View> {
         let doc = crate::js::window().document()?;
-        let host = doc.create_element("kefu-widget").ok()?;
-        // Inline style beats the host page's selector rules (`* {all:unset}`).
-        attr(&host, "style", "all:initial;display:block;position:static");
-        let init = web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open);
-        let shadow: ShadowRoot = host.attach_shadow(&init).ok()?;
-        let style = el(&doc, "style", "");
-        style.set_text_content(Some(CSS));
-        let _ = shadow.append_child(&style);
-
-        let root = el(&doc, "div", "r");
-        let launcher: HtmlElement = el(&doc, "button", "b").dyn_into().ok()?;
-        attr(&launcher, "type", "button");
-        attr(&launcher, "aria-expanded", "false");
-        launcher.set_inner_html(BUBBLE);
-        let badge = el(&doc, "span", "n");
-        attr(&badge, "hidden", "");
-        attr(&badge, "aria-live", "polite");
-        let _ = launcher.append_child(&badge);
-
-        let panel = el(&doc, "div", "p");
-        attr(&panel, "role", "dialog");
-        attr(&panel, "hidden", "");
-        let head = el(&doc, "div", "h");
-        let titles = el(&doc, "div", "");
-        let title = el(&doc, "b", "");
-        let status = el(&doc, "small", "");
-        let _ = titles.append_child(&title);
-        let _ = titles.append_child(&status);
-        let close = el(&doc, "button", "x");
-        attr(&close, "type", "button");
-        close.set_text_content(Some("×"));
-        let _ = head.append_child(&titles);
-        let _ = head.append_child(&close);
-        let log = el(&doc, "div", "g");
-        attr(&log, "role", "log");
-        attr(&log, "aria-live", "polite");
-        let typing = el(&doc, "div", "t");
-        attr(&typing, "hidden", "");
-        let form = el(&doc, "form", "");
-        let input: HtmlTextAreaElement = el(&doc, "textarea", "").dyn_into().ok()?;
-        input.set_rows(1);
-        attr(&input, "maxlength", "4000");
-        let clip: HtmlElement = el(&doc, "button", "c").dyn_into().ok()?;
-        attr(&clip, "type", "button");
-        clip.set_inner_html(CLIP);
-        let picker: HtmlInputElement = el(&doc, "input", "").dyn_into().ok()?;
-        picker.set_type("file");
-        picker.set_multiple(true);
-        attr(&picker, "hidden", "");
-        let _ = form.append_child(&clip);
-        let _ = form.append_child(&picker);
-        let send = el(&doc, "button", "s");
-        attr(&send, "type", "submit");
-        let _ = form.append_child(&input);
-        let _ = form.append_child(&send);
-        for c in [&head, &log, &typing, &form] {
-            let _ = panel.append_child(c);
-        }
-        let card = el(&doc, "div", "v");
-        attr(&card, "hidden", "");
-        attr(&card, "aria-live", "polite");
-        let card_open = el(&doc, "button", "w");
-        attr(&card_open, "type", "button");
-        let card_close = el(&doc, "button", "z");
-        attr(&card_close, "type", "button");
-        card_close.set_text_content(Some("×"));
-        let _ = card.append_child(&card_open);
-        let _ = card.append_child(&card_close);
-        let _ = root.append_child(&panel);
-        let _ = root.append_child(&card);
-        let _ = root.append_child(&launcher);
-        let _ = shadow.append_child(&root);
-        let _ = doc.body()?.append_child(&host);
+        let root: Element = crate::js::call(fx, "mount", &[CSS.into()])
+            .dyn_into()
+            .ok()?;
+        let q = |sel: &str| -> Element {
+            crate::js::call(&root, "querySelector", &[sel.into()]).unchecked_into()
+        };
         Some(View {
-            root,
-            launcher,
-            badge,
-            panel,
-            status,
-            log,
-            typing,
-            input,
-            form,
-            clip,
-            picker,
-            close,
-            card,
-            card_open,
-            card_close,
-            title,
-            send,
+            launcher: q(".b").unchecked_into(),
+            badge: q(".n"),
+            panel: q(".p"),
+            status: q(".h small"),
+            log: q(".g"),
+            typing: q(".t"),
+            input: q("textarea").unchecked_into(),
+            form: q("form:last-child"),
+            clip: q(".c").unchecked_into(),
+            picker: q("[type=file]").unchecked_into(),
+            close: q(".x"),
+            forms: q(".y"),
+            mail: q(".q"),
+            card: q(".v"),
+            card_open: q(".w"),
+            card_close: q(".z"),
+            title: q(".h b"),
+            send: q(".s"),
             doc,
+            root,
         })
         .inspect(|v| v.texts(t))
     }
@@ -211,6 +165,7 @@ impl View {
         attr(&self.clip, "title", t.attach);
         self.send.set_text_content(Some(t.send));
         attr(&self.card_close, "aria-label", t.dismiss);
+        self.mail.set_text_content(Some(t.transcript));
     }
 
     pub fn style(&self, color: &str, left: bool) {

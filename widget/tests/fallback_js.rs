@@ -142,7 +142,7 @@ fn fallback_texts_are_protocol_texts() {
                 .map(|(_, v)| v.as_str())
                 .unwrap_or_else(|| panic!("fallback.js {table} has no `{k}`"))
         };
-        let shared: [(&str, Field); 24] = [
+        let shared: [(&str, Field); 40] = [
             ("title", |t| t.title),
             ("greeting", |t| t.greeting),
             ("offline", |t| t.offline),
@@ -167,11 +167,46 @@ fn fallback_texts_are_protocol_texts() {
             ("dismiss", |t| t.dismiss),
             ("queuePre", |t| t.queue_pre),
             ("queuePost", |t| t.queue_post),
+            ("offlineNomail", |t| t.offline_nomail),
+            ("name", |t| t.name),
+            ("email", |t| t.email),
+            ("phone", |t| t.phone),
+            ("optional", |t| t.optional),
+            ("required", |t| t.required),
+            ("badEmail", |t| t.bad_email),
+            ("prechat", |t| t.prechat),
+            ("start", |t| t.start),
+            ("leave", |t| t.leave),
+            ("willEmail", |t| t.will_email),
+            ("rate", |t| t.rate),
+            ("comment", |t| t.comment),
+            ("thanks", |t| t.thanks),
+            ("transcript", |t| t.transcript),
+            ("mailed", |t| t.mailed),
         ];
         for (key, text) in shared {
             assert_eq!(get(key), text(texts), "fallback.js {table}.{key}");
         }
     }
+}
+
+/// The fallback's form limits are the protocol's.
+#[test]
+fn fallback_limits_are_protocol_limits() {
+    use protocol::limits::*;
+    let found = numbers(object_body(SRC, "LIMITS"));
+    let want: Vec<(String, u32)> = [
+        ("max_name_bytes", MAX_NAME_BYTES),
+        ("max_email_bytes", MAX_EMAIL_BYTES),
+        ("max_phone_bytes", MAX_PHONE_BYTES),
+        ("max_form_value_bytes", MAX_FORM_VALUE_BYTES),
+        ("max_rating_comment_bytes", MAX_RATING_COMMENT_BYTES),
+        ("max_form_fields", MAX_FORM_FIELDS),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), *v as u32))
+    .collect();
+    assert_eq!(found, want, "www/fallback.js LIMITS vs protocol::limits");
 }
 
 /// The readers above can fail: a drifted copy is caught.
