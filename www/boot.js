@@ -74,7 +74,8 @@ const fx = {
   // labelled (<label for>) with its error line, stars make a radio group,
   // text goes in as text, never markup. Returns the fields' [key, kind
   // (0 text, 1 email, 2 tel, 3 select, 4 checkbox, 5 text whose label says
-  // it is optional), required].
+  // it is optional), required]. For `offline`, `pc` is true when a name
+  // is known already (no name field).
   form(box, kind, pc, t, lim, thumbs) {
     const [optional, name, email, phone, prechat, start, rate, comment, send, transcript] = t;
     const add = (p, tag, cls, text) => {
@@ -95,7 +96,8 @@ const fx = {
       }
       if (pc.consent) f.push(['consent', pc.consent, 4, true, [], 0]);
     } else if (kind == 'offline') {
-      f.push(E, ['name', name, 0, false, [], lim[0]]);
+      f.push(E);
+      if (!pc) f.push(['name', name, 0, false, [], lim[0]]);
     } else if (kind == 'rate') {
       [head, button] = [rate, send];
       stars = thumbs ? [[5, '\u{1F44D}'], [1, '\u{1F44E}']] : [1, 2, 3, 4, 5].map((n) => [n, '\u2605']);

@@ -137,11 +137,11 @@
     told: 0, interacted: false, flash: null,
     /* kefu('set', {team}); the conversation waiting for an agent, its place */
     team: null, qConv: '', qPos: 0,
-    /* the relay sends mail; knows the visitor's name or email; the site's
-       pre-chat form and rating scale; the address given; ratings {conv:
-       score}; the form shown, for which conversation, the score chosen;
-       "Email me this chat" waiting for an address */
-    mail: false, known: false, prechat: null, rating: '', email: load('em') || '',
+    /* the relay sends mail; knows the visitor's name or email; knows an
+       email; the site's pre-chat form and rating scale; the address given;
+       ratings {conv: score}; the form shown, for which conversation, the
+       score chosen; "Email me this chat" waiting for an address */
+    mail: false, known: false, emailKnown: false, prechat: null, rating: '', email: load('em') || '',
     rated: dec(load('rt') || '{}') || {}, form: '', formConv: '', score: 0, askMail: false
   };
   if (!S.vid) { S.vid = newId('v'); save('vid', S.vid); }
@@ -331,7 +331,7 @@
       S.connected = true; S.attempts = 0; S.refused = 0;
       if (f.token) { S.token = f.token; save('tok', f.token); }
       S.agentsOnline = !!f.agents_online;
-      S.mail = !!f.mail; S.known = !!f.known;
+      S.mail = !!f.mail; S.known = !!f.known; S.emailKnown = !!f.email_known;
       /* the relay sends the place in line after welcome */
       S.qPos = 0;
       st = f.settings;
@@ -725,7 +725,8 @@
   function formDue() {
     if (S.prechat && S.prechat.enabled && !S.known && !identified() && load('pc') != '1') return 'prechat';
     if (ratingDue()) return 'rate';
-    if (!S.agentsOnline && S.mail && !S.known && !S.email && !identified()) return 'offline';
+    /* asked while no email is known (a name known or not) */
+    if (!S.agentsOnline && S.mail && !S.emailKnown && !S.email && !(S.user && S.user.email)) return 'offline';
     return S.askMail && S.mail ? 'mail' : '';
   }
   /* The form due, built once (what was typed stays while the chat
@@ -770,7 +771,8 @@
       if (pc.consent) field('consent', pc.consent, 4, true, [], 0);
     } else if (want == 'offline') {
       field('email', T.email, 1, true, [], LIMITS.max_email_bytes);
-      field('name', T.name, 0, false, [], LIMITS.max_name_bytes);
+      /* no name asked when one is known or the pre-chat form asked */
+      if (!S.known && !identified() && load('pc') != '1') field('name', T.name, 0, false, [], LIMITS.max_name_bytes);
     } else if (want == 'rate') {
       head = T.rate; button = T.send;
     } else if (want == 'mail') {

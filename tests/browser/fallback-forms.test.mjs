@@ -5,14 +5,15 @@
 // reaching the relay through the outbox), the pre-chat form with required
 // fields and consent (skipped for an identified visitor), the rating after
 // an agent closes (a rated event, not asked again after a reload), "Email
-// me this chat", and Chinese texts.
+// me this chat", Chinese texts, a visitor known by name only asked for an
+// email, and a relay without mail that never mentions email.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import path from 'node:path';
 import { startRelay, hostServer, page, agent, apiCall, browser, until, SHOTS, TOKEN } from './lib.mjs';
 
-let relay, host, chrome;
+let relay, plain, host, plainHost, chrome;
 
 async function deadPort() {
   const s = net.createServer();
@@ -28,14 +29,20 @@ before(async () => {
   host = await hostServer({
     '/': () => page(relay, { title: 'Old shop', body: '<h1>Old shop</h1>' }),
     '/identified': () => page(relay, { title: 'Old shop', body: '<h1>Old shop</h1>' + identify }),
+    '/named': () => page(relay, { title: 'Old shop', body: `<script>kefu('identify', {id: 'u-fb-named', name: 'Alan Turing'});</script>` }),
+    '/mailed': () => page(relay, { title: 'Old shop', body: `<script>kefu('identify', {id: 'u-fb-mailed', name: 'Edsger', email: 'edsger@example.com'});</script>` }),
   });
+  plain = await startRelay(['--longpoll-wait-ms', '3000']);
+  plainHost = await hostServer({ '/': () => page(plain, { title: 'Old shop' }) });
   chrome = await browser();
 });
 
 after(async () => {
   await chrome?.close();
   await host?.close();
+  await plainHost?.close();
   await relay?.close();
+  await plain?.close();
 });
 
 async function patchWidget(widget) {
@@ -106,6 +113,59 @@ test('fallback offline form: agents away, mail on; a bad address refused in the 
   } finally {
     a.send({ type: 'status', away: false });
     a.close();
+    await ctx.close();
+  }
+});
+
+test('fallback offline form for a visitor the host page named: asked for an email only, stored with the name; with an email known, not asked', async () => {
+  const a = await agent(relay);
+  a.send({ type: 'status', away: true });
+  const ctx = await chrome.newContext({ viewport: { width: 1280, height: 800 } });
+  try {
+    const p = await openFallback(ctx, host.url + '/named');
+    await p.waitForSelector('#kefu-f-email');
+    assert.equal(await p.$('#kefu-f-name'), null, 'the name is known: not asked');
+    assert.equal(await p.textContent('#kefu-fb .kefu-f .kefu-s'), 'Leave a message');
+    await shot(p, 'fallback-offline-named-desktop.png');
+    await p.fill('#kefu-f-email', 'alan@example.com');
+    await p.fill('#kefu-fb textarea', 'Is the Enigma kit back in stock?');
+    await p.press('#kefu-fb textarea', 'Enter');
+    await a.waitFor((f) => f.type === 'event' && f.kind === 'message' && f.text === 'Is the Enigma kit back in stock?');
+    await until(async () => (await lines(p)).includes("We'll reply by email to alan@example.com"), 10000, 'the reply line');
+    const v = await vid(p);
+    const prof = await until(async () => { const x = await profile(v); return x.user && x.user.email ? x : null; }, 10000, 'email stored');
+    assert.equal(prof.user.email, 'alan@example.com');
+    assert.equal(prof.user.name, 'Alan Turing', 'the name stays');
+
+    // A new visitor, the host page passing an email: nothing asked.
+    const other = await chrome.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const m = await openFallback(other, host.url + '/mailed');
+      await until(async () => (await lines(m)).some((x) => x.indexOf("We're away right now") === 0), 10000, 'away text');
+      assert.equal(await m.evaluate(() => localStorage.getItem('kefu:demo:em')), null, 'no address of its own');
+      assert.equal(await m.$('#kefu-f-email'), null, 'identified with an email: not asked');
+      assert.equal(await m.textContent('#kefu-fb .kefu-f .kefu-s'), 'Send');
+    } finally {
+      await other.close();
+    }
+  } finally {
+    a.send({ type: 'status', away: false });
+    a.close();
+    await ctx.close();
+  }
+});
+
+test('fallback without mail never mentions email: the no-mail away text and the composer only', async () => {
+  const ctx = await chrome.newContext({ viewport: { width: 1280, height: 800 } });
+  try {
+    const p = await openFallback(ctx, plainHost.url + '/');
+    await until(async () => (await lines(p)).some((x) => x.indexOf("We're away right now") === 0), 10000, 'away text');
+    assert.ok((await lines(p)).includes("We're away right now. Leave a message and we'll reply here as soon as we're back."), JSON.stringify(await lines(p)));
+    assert.equal(await p.$('#kefu-f-email'), null);
+    assert.equal(await visible(p, '#kefu-fb .kefu-q'), false, 'no "Email me this chat"');
+    const shown = await p.evaluate(() => document.querySelector('#kefu-fb').innerText);
+    assert.ok(!/mail/i.test(shown), 'no email anywhere: ' + shown);
+  } finally {
     await ctx.close();
   }
 });

@@ -2,11 +2,12 @@
 // sends mail (SMTP configured; nothing needs to be delivered for these
 // tests: the mail jobs wait in the relay's queue): the offline form while
 // every agent is away (a bad address refused in the page, the answer and
-// the message reaching the relay), the pre-chat form with required
-// fields and consent (skipped for an identified visitor), the rating after
-// an agent closes the chat (stored as a rated event, not asked again after
-// a reload), "Email me this chat", and a relay without mail that never
-// mentions email. Screenshots at desktop and phone sizes, English and
+// the message reaching the relay; for a visitor the host page named, the
+// email only, and not for one whose email is known), the pre-chat form
+// with required fields and consent (skipped for an identified visitor),
+// the rating after an agent closes the chat (stored as a rated event, not
+// asked again after a reload), "Email me this chat", and a relay without
+// mail that never mentions email. Screenshots at desktop and phone sizes, English and
 // Chinese, under target/screenshots/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,6 +33,8 @@ before(async () => {
   host = await hostServer({
     '/': () => page(relay, { title: 'Shop' }),
     '/identified': () => page(relay, { title: 'Shop', body: '<h1>Shop</h1>' + identify }),
+    '/named': () => page(relay, { title: 'Shop', body: `<script>kefu('identify', {id: 'u-named', name: 'Alan Turing'});</script>` }),
+    '/mailed': () => page(relay, { title: 'Shop', body: `<script>kefu('identify', {id: 'u-mailed', name: 'Edsger', email: 'edsger@example.com'});</script>` }),
   });
   plainHost = await hostServer({ '/': () => page(plain, { title: 'Shop' }) });
   chrome = await browser();
@@ -179,6 +182,60 @@ test('without mail the widget never mentions email: the no-mail away text and th
     const shown = await p.evaluate(() => document.querySelector('kefu-widget').shadowRoot.querySelector('.r').innerText);
     assert.ok(!/mail/i.test(shown), 'no email anywhere: ' + shown);
   } finally {
+    await ctx.close();
+  }
+});
+
+test('offline form for a visitor the host page named: asked for an email only, stored with the name; with an email known, not asked', async () => {
+  const a = await agent(relay);
+  a.send({ type: 'status', away: true });
+  const ctx = await chrome.newContext({ viewport: DESKTOP });
+  try {
+    const p = await openWidget(ctx, host.url + '/named');
+    await w(p, '#kf-email').waitFor();
+    assert.equal(await w(p, '#kf-name').count(), 0, 'the name is known: not asked');
+    assert.equal(await w(p, 'form:not(.y) .s').textContent(), 'Leave a message');
+    await shot(p, 'widget-offline-named-desktop.png');
+    await w(p, '#kf-email').fill('alan@example.com');
+    await w(p, 'form:not(.y) textarea').fill('Is the Enigma kit back in stock?');
+    await w(p, 'form:not(.y) textarea').press('Enter');
+    await a.waitFor((f) => f.type === 'event' && f.kind === 'message' && f.text === 'Is the Enigma kit back in stock?');
+    await until(async () => (await widgetTexts(p)).some((m) => m.text === "We'll reply by email to alan@example.com"), 10000, 'the reply line');
+    const vid = await visitorId(p);
+    const prof = await until(async () => { const v = await profile(relay, vid); return v.user && v.user.email ? v : null; }, 10000, 'email on the profile');
+    assert.equal(prof.user.email, 'alan@example.com');
+    assert.equal(prof.user.name, 'Alan Turing', 'the name stays');
+    // A fresh browser for the same visitor's relay record: nothing local,
+    // the relay knows the email now.
+    const again = await ctx.browser().newContext({ viewport: DESKTOP });
+    try {
+      const q = await again.newPage();
+      await q.addInitScript(([v, t]) => { localStorage.setItem('kefu:demo:vid', v); if (t) localStorage.setItem('kefu:demo:tok', t); },
+        [vid, await p.evaluate(() => localStorage.getItem('kefu:demo:tok'))]);
+      await q.goto(host.url + '/named');
+      await until(() => q.evaluate(() => window.kefu && window.kefu.mode === 'wasm'), 15000, 'widget boot');
+      if (!(await w(q, '.p').isVisible())) await w(q, '.b').click();
+      await w(q, 'form:not(.y) textarea').waitFor();
+      await until(async () => (await widgetTexts(q)).some((m) => m.text === 'Is the Enigma kit back in stock?'), 10000, 'the chat resumed');
+      assert.equal(await w(q, '#kf-email').count(), 0, 'the relay knows the email: not asked');
+    } finally {
+      await again.close();
+    }
+
+    // A new visitor, the host page passing an email: nothing asked.
+    const other = await chrome.newContext({ viewport: DESKTOP });
+    try {
+      const m = await openWidget(other, host.url + '/mailed');
+      await until(async () => (await widgetTexts(m)).some((x) => x.text.startsWith("We're away right now")), 10000, 'away text');
+      assert.equal(await m.evaluate(() => localStorage.getItem('kefu:demo:em')), null, 'no address of its own');
+      assert.equal(await w(m, '#kf-email').count(), 0, 'identified with an email: not asked');
+      assert.equal(await w(m, 'form:not(.y) .s').textContent(), 'Send');
+    } finally {
+      await other.close();
+    }
+  } finally {
+    a.send({ type: 'status', away: false });
+    a.close();
     await ctx.close();
   }
 });

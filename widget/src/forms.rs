@@ -31,9 +31,12 @@ const CHECK: u8 = 4;
 
 #[derive(Default)]
 pub struct Forms {
-    /// The relay knows the visitor's name or email (`welcome`): no pre-chat
-    /// form, no offline form.
+    /// The relay knows the visitor's name or email, or a form answer
+    /// (`welcome`): no pre-chat form, and no name asked by the offline form.
     pub known: bool,
+    /// The relay knows the visitor's email (`welcome.email_known`): no
+    /// offline form.
+    pub email_known: bool,
     /// The site's pre-chat form (`settings.prechat`).
     pub prechat: JsValue,
     /// The site's rating scale: `five`, `thumbs` or `off`.
@@ -145,9 +148,9 @@ impl Widget {
             Some(Kind::Rate)
         } else if !self.chat.agents_online
             && self.chat.mail
-            && !f.known
+            && !f.email_known
             && self.chat.email.is_empty()
-            && !self.identified()
+            && get_str(&self.me.user, "email").is_none_or(|e| e.is_empty())
         {
             Some(Kind::Offline)
         } else if f.asked_mail && self.chat.mail {
@@ -164,6 +167,9 @@ impl Widget {
     pub(crate) fn sync_forms(&mut self) {
         let want = self.form_due();
         let conv = self.chat.rating_due().cloned().unwrap_or_default();
+        // The offline form asks no name the relay or host page knows (with
+        // no email known, either means a name) or the pre-chat form asked.
+        let named = self.forms.known || self.identified() || self.store.get("pc").is_some();
         let v = &self.view;
         let pre = want == Some(Kind::Prechat);
         view::show(
@@ -218,10 +224,15 @@ impl Widget {
         .iter()
         .map(|n| JsValue::from(*n as u32))
         .collect();
+        let pc = if offline {
+            JsValue::from(named)
+        } else {
+            f.prechat.clone()
+        };
         let args = [
             v.forms.clone().into(),
             kind.into(),
-            f.prechat.clone(),
+            pc,
             texts.into(),
             limits.into(),
             (f.rating == "thumbs").into(),

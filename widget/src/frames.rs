@@ -65,6 +65,7 @@ impl Widget {
         self.chat.agents_online = get_bool(f, "agents_online");
         self.chat.mail = get_bool(f, "mail");
         self.forms.known = get_bool(f, "known");
+        self.forms.email_known = get_bool(f, "email_known");
         // Still waiting or not, the relay says so right after welcome.
         self.chat.queue.1 = 0;
         let s = get(f, "settings");

@@ -41,6 +41,10 @@ pub struct Welcome {
     /// email (the pre-chat form is skipped; the offline form is asked once).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub known: bool,
+    /// Visitor: the contact holds an email: the offline form is not asked
+    /// (while none is known it asks for one, whatever `known` says).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub email_known: bool,
     /// Visitor: the site's widget settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<WidgetSettings>,

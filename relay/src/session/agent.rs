@@ -64,6 +64,7 @@ impl Session {
             agents_online: false,
             mail: false,
             known: false,
+            email_known: false,
             settings: None,
         }));
         let convs: Vec<ConvId> = cursors.keys().cloned().collect();

@@ -110,7 +110,7 @@ impl Session {
             .iter()
             .map(|c| (c.id.clone(), h.cursors.get(&c.id).copied().unwrap_or(0)))
             .collect();
-        out.push(self.visitor_welcome(&site, &visitor, &convs, agents_online, rec.known()));
+        out.push(self.visitor_welcome(&site, &visitor, &convs, agents_online, &rec));
         let name = rec.user.as_ref().and_then(|u| u.name.clone());
         // Origin and User-Agent were only needed for hello; idle connections
         // should not carry them.
@@ -252,7 +252,7 @@ impl Session {
         visitor: &VisitorId,
         convs: &[ConvRecord],
         agents_online: bool,
-        known: bool,
+        rec: &VisitorRecord,
     ) -> ServerFrame {
         let app = &self.app;
         ServerFrame::Welcome(Welcome {
@@ -267,7 +267,11 @@ impl Session {
             sites: Vec::new(),
             agents_online,
             mail: app.mail_on(),
-            known,
+            known: rec.known(),
+            email_known: rec
+                .user
+                .as_ref()
+                .is_some_and(|u| u.email.as_deref().is_some_and(|e| !e.is_empty())),
             // What the widget may offer: the site's choice or the relay's.
             settings: Some(
                 site.widget
