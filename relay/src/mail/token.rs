@@ -17,7 +17,8 @@
 //!   decoded case-insensitively), since mail systems may fold the case of
 //!   a local part. Relay-minted conversation ids (ULIDs) are packed as 16
 //!   bytes; another id is written out, and if it leaves no room the mail
-//!   gets the plain sender address (replies then thread by Message-ID).
+//!   gets the plain sender address (replies then thread by Message-ID,
+//!   taken only from the visitor's or an agent's known address).
 //! - A chat-link token (`/chat/{site}?resume=TOKEN` in visitor mail) names
 //!   the site's visitor and when it expires under the same key: the hosted
 //!   page resumes that visitor. It vouches for no identity: the page is
@@ -209,7 +210,9 @@ impl MailKey {
     /// (a bare address, `kefu@example.com`): `kefu+TOKEN@example.com`,
     /// its local part at most [`MAX_REPLY_LOCAL_PART`] octets. A
     /// conversation id the relay did not mint that leaves no room gets
-    /// `from` itself (no token: a reply threads by Message-ID only).
+    /// `from` itself (no token: a reply is then taken by its
+    /// `In-Reply-To`/`References` only from the visitor's stored address
+    /// or an agent's registered one).
     pub fn reply_address(&self, from: &str, conv: &ConvId, to: &Recipient) -> String {
         let (local, domain) = from.rsplit_once('@').unwrap_or((from, "localhost"));
         let token = self.token(conv, to);
