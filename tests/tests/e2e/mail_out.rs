@@ -270,6 +270,88 @@ async fn agents_mail_choices_are_respected() -> Result<()> {
     Ok(())
 }
 
+/// `mine` is mailed about unassigned conversations and its own, never
+/// about one assigned to another agent: a conversation handed to Carl
+/// while the owner was online, then a visitor message with nobody there,
+/// mails Dan (`all`) but not Bob (`mine`).
+#[tokio::test]
+async fn mine_gets_no_mail_for_another_agents_conversation() -> Result<()> {
+    let smtp = Smtp::start().await?;
+    let relay = relay_with(&smtp).await?;
+    let (s, me) = api(&relay, DEMO_TOKEN, "GET", "/v1/api/me", None).await?;
+    ensure!(s == 200, "{me}");
+    let owner_id = me["id"].as_str().context("id")?.to_string();
+    let mut ids = Vec::new();
+    for (name, email) in [
+        ("Bob", "bob@example.com"),
+        ("Carl", "carl@example.com"),
+        ("Dan", "dan@example.com"),
+    ] {
+        let (s, a) = api(
+            &relay,
+            DEMO_TOKEN,
+            "POST",
+            "/v1/api/agents",
+            Some(json!({"name": name, "email": email, "password": "correct horse 12", "sites": ["demo"]})),
+        )
+        .await?;
+        ensure!(s == 201, "{s} {a}");
+        ids.push(a["id"].as_str().context("id")?.to_string());
+    }
+    for (id, mail) in [
+        (owner_id.as_str(), "none"),
+        (ids[0].as_str(), "mine"),
+        (ids[1].as_str(), "none"),
+        (ids[2].as_str(), "all"),
+    ] {
+        let (s, v) = api(
+            &relay,
+            DEMO_TOKEN,
+            "PATCH",
+            &format!("/v1/api/agents/{id}"),
+            Some(json!({ "mail": mail })),
+        )
+        .await?;
+        ensure!(s == 200 && v["mail"] == mail, "{s} {v}");
+    }
+    // The owner is online while the conversation starts (no notice yet)
+    // and hands it to Carl, then leaves.
+    let mut owner = agent(&relay).await?;
+    owner.send(subscribe("demo")).await?;
+    owner.until_type("snapshot").await?;
+    let (mut v, conv) = visitor(&relay, "mv-mine", Value::Null, "First question").await?;
+    let (s, r) = api(
+        &relay,
+        DEMO_TOKEN,
+        "POST",
+        &format!("/v1/api/conversations/{conv}/assign"),
+        Some(json!({"agent": ids[1]})),
+    )
+    .await?;
+    ensure!(s == 200, "assign to Carl: {s} {r}");
+    owner.close().await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    v.send(send("mv-mine-2", "Second question")).await?;
+    v.until(|f| f["type"] == "ack" && f["cid"] == "mv-mine-2")
+        .await?;
+    // Nobody is there now: Dan (all) hears of it…
+    let dan = smtp.wait_for("dan@example.com", 1, MAIL_WAIT).await?;
+    ensure!(dan[0].text.contains("Second question"), "{}", dan[0].text);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // …Bob (mine) does not: it is Carl's conversation.
+    let bob = smtp.mails_to("bob@example.com");
+    ensure!(
+        bob.is_empty(),
+        "Bob (mine) is not mailed about Carl's conversation: {:?}",
+        bob.iter().map(|m| m.text.clone()).collect::<Vec<_>>()
+    );
+    ensure!(
+        smtp.mails_to("carl@example.com").is_empty(),
+        "Carl chose none"
+    );
+    Ok(())
+}
+
 /// Continuity: an agent replies twice, the visitor never reads → after
 /// the site's delay exactly one mail with both replies, a Message-ID,
 /// one-click List-Unsubscribe and a chat link that opens (200). The
