@@ -363,8 +363,9 @@ pub const MAX_INBOUND_MAIL_ATTACHMENTS: usize = 10;
 /// between two robots much more often.
 pub const MAX_INBOUND_MAILS_PER_CONV_PER_MINUTE: u32 = 10;
 /// Links in visitor mail stay valid this long: the chat link of a
-/// continuity or transcript mail and its reply address (signed under the
-/// relay's mail key, checked on use); unsubscribe links do not expire.
+/// continuity or transcript mail and the rating links of a closed chat's
+/// transcript (signed under the relay's mail key with their expiry,
+/// checked on use). Reply addresses and unsubscribe links do not expire.
 pub const MAIL_LINK_MAX_AGE_S: u64 = 30 * 24 * 3600;
 /// Longest IANA time-zone name of a site's business hours, in bytes.
 pub const MAX_TZ_BYTES: usize = 64;

@@ -45,7 +45,7 @@
 //! - [`texts`]: the words, English and Chinese; `compose`: what each
 //!   mail says, to and from whom.
 //! - [`send`]: the SMTP transport and one attempt.
-//! - [`routes`]: `GET`/`POST /v1/mail/unsubscribe`.
+//! - [`routes`]: `GET`/`POST /v1/mail/unsubscribe` and `/v1/mail/rate`.
 //! - [`inbound`]: mail in — replies fetched by IMAP become messages.
 
 mod compose;
@@ -376,6 +376,24 @@ impl Mailer {
         let expires = (crate::now_ms() / 1000).saturating_add(MAIL_LINK_MAX_AGE_S);
         let token = self.key.chat_token(&site.id, &visitor.id, expires);
         format!("{}?resume={token}", crate::chat_url(&self.base, &site.id))
+    }
+
+    /// The rating link of `score` for the closed conversation `rec`:
+    /// `/v1/mail/rate?site=…&conv=…&visitor=…&score=…&exp=…&sig=…`, signed
+    /// under the relay's mail key, valid [`MAIL_LINK_MAX_AGE_S`].
+    pub fn rating_link(&self, rec: &ConvRecord, score: u8) -> String {
+        let exp = (crate::now_ms() / 1000).saturating_add(MAIL_LINK_MAX_AGE_S);
+        let sig = self
+            .key
+            .rating_sig(&rec.site, &rec.id, &rec.visitor, score, exp);
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("site", rec.site.as_str())
+            .append_pair("conv", rec.id.as_str())
+            .append_pair("visitor", rec.visitor.as_str())
+            .append_pair("score", &score.to_string())
+            .append_pair("exp", &exp.to_string())
+            .append_pair("sig", &sig);
+        format!("{}/v1/mail/rate?{}", self.base, q.finish())
     }
 
     /// The one-click unsubscribe URL of `email` for `site`.

@@ -352,6 +352,138 @@ async fn mine_gets_no_mail_for_another_agents_conversation() -> Result<()> {
     Ok(())
 }
 
+/// The rating links in the `text` of a mail, in order.
+fn rating_links(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        .filter(|w| w.starts_with("http") && w.contains("/v1/mail/rate?"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The conversation's `rated` events, read through the agents' API.
+async fn rated_events(relay: &Relay, conv: &str) -> Result<Vec<Value>> {
+    let path = format!("/v1/api/conversations/{conv}/events?limit=100");
+    let (s, v) = api(relay, DEMO_TOKEN, "GET", &path, None).await?;
+    ensure!(s == 200, "events: {s} {v}");
+    Ok(v["events"]
+        .as_array()
+        .context("events")?
+        .iter()
+        .filter(|e| e["kind"] == "rated")
+        .cloned()
+        .collect())
+}
+
+/// The close transcript asks "How was this chat?" with one signed link
+/// per score (the transcript of the open chat has none). Its GET page
+/// stores nothing; POST stores one `rated` event, counted in stats; a
+/// second click stores nothing more; a tampered link is a 403 and stores
+/// nothing; another score's link is a later rating that replaces it in
+/// stats.
+#[tokio::test]
+async fn the_close_transcript_rates_the_chat_by_link() -> Result<()> {
+    let smtp = Smtp::start().await?;
+    let relay = relay_with(&smtp).await?;
+    let ada = "rate-ada@example.com";
+    let (mut v, conv) = visitor(
+        &relay,
+        "mv-rate",
+        json!({"name": "Ada", "email": ada}),
+        "Can I change my order?",
+    )
+    .await?;
+    let mut a = agent(&relay).await?;
+    reply(&mut a, &conv, "r1", "Yes, until it ships.").await?;
+    let ok = ask_transcript(&mut v, &conv, None).await?;
+    ensure!(ok["type"] == "mailed", "{ok}");
+    let first = smtp.wait_for(ada, 1, MAIL_WAIT).await?;
+    ensure!(
+        rating_links(&first[0].text).is_empty() && !first[0].text.contains("How was this chat?"),
+        "an open chat's transcript asks no rating: {}",
+        first[0].text
+    );
+    reply(&mut a, &conv, "r2", "Done, changed.").await?;
+    a.send(json!({"type": "close", "conv": conv})).await?;
+    let end = tokio::time::Instant::now() + MAIL_WAIT;
+    while transcripts_to(&smtp, ada).len() < 2 && tokio::time::Instant::now() < end {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let ts = transcripts_to(&smtp, ada);
+    ensure!(ts.len() == 2, "a transcript at close: {}", ts.len());
+    let t = &ts[1];
+    ensure!(t.text.contains("How was this chat?"), "{}", t.text);
+    let links = rating_links(&t.text);
+    ensure!(links.len() == 5, "one link per score 1–5: {links:?}");
+    let four = links
+        .iter()
+        .find(|l| l.contains("score=4&"))
+        .context("the link of 4")?
+        .clone();
+    let two = links
+        .iter()
+        .find(|l| l.contains("score=2&"))
+        .context("the link of 2")?
+        .clone();
+    let http = reqwest::Client::new();
+
+    // A mail scanner's GET: a page with a button, nothing stored.
+    let page = http.get(&four).send().await?;
+    ensure!(page.status() == 200, "{}", page.status());
+    ensure!(page.text().await?.contains("<form method=\"post\">"));
+    ensure!(
+        rated_events(&relay, &conv).await?.is_empty(),
+        "GET stores nothing"
+    );
+
+    // The button: one rated event, counted.
+    let done = http.post(&four).send().await?;
+    ensure!(done.status() == 200, "{}", done.status());
+    let rated = rated_events(&relay, &conv).await?;
+    ensure!(rated.len() == 1, "{rated:?}");
+    ensure!(
+        rated[0]["score"] == 4 && rated[0]["by"]["side"] == "visitor",
+        "{rated:?}"
+    );
+    let (s, st) = api(&relay, DEMO_TOKEN, "GET", "/v1/api/sites/demo/stats", None).await?;
+    ensure!(s == 200, "{s} {st}");
+    ensure!(
+        st["ratings"] == json!({"count": 1, "satisfied": 1, "score_sum": 4}),
+        "{st}"
+    );
+
+    // A double click stores once.
+    let again = http.post(&four).send().await?;
+    ensure!(again.status() == 200, "{}", again.status());
+    ensure!(rated_events(&relay, &conv).await?.len() == 1, "stored once");
+
+    // Tampered (another score under 4's signature), or a broken
+    // signature: refused, nothing stored.
+    for bad in [
+        four.replace("score=4&", "score=5&"),
+        four.replace("sig=", "sig=00"),
+    ] {
+        let r = http.post(&bad).send().await?;
+        ensure!(r.status() == 403, "{bad}: {}", r.status());
+        let r = http.get(&bad).send().await?;
+        ensure!(r.status() == 403, "{bad}: {}", r.status());
+    }
+    ensure!(
+        rated_events(&relay, &conv).await?.len() == 1,
+        "nothing more stored"
+    );
+
+    // Another score: a later rating, the one stats count.
+    let r = http.post(&two).send().await?;
+    ensure!(r.status() == 200, "{}", r.status());
+    ensure!(rated_events(&relay, &conv).await?.len() == 2);
+    let (_, st) = api(&relay, DEMO_TOKEN, "GET", "/v1/api/sites/demo/stats", None).await?;
+    ensure!(
+        st["ratings"] == json!({"count": 1, "satisfied": 0, "score_sum": 2}),
+        "{st}"
+    );
+    Ok(())
+}
+
 /// Continuity: an agent replies twice, the visitor never reads → after
 /// the site's delay exactly one mail with both replies, a Message-ID,
 /// one-click List-Unsubscribe and a chat link that opens (200). The
