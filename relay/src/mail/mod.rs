@@ -65,7 +65,7 @@ use crate::ratelimit::Limiter;
 use crate::store::{ConvRecord, MailMarks, SiteRecord, Store, StoreError, VisitorRecord};
 use lettre::message::Mailbox;
 use protocol::limits::*;
-use protocol::{AgentId, ConvId, Event, EventBody, Side, SiteId, UserInfo};
+use protocol::{AgentId, ConvId, Event, EventBody, Side, SiteId, UserInfo, VisitorId};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -585,6 +585,45 @@ impl Mailer {
         // A delayed job's age counts from when it is due.
         next.created = due;
         Some(next)
+    }
+
+    /// A visitor's address given for the first time by a form (on a
+    /// blocking thread): agent replies in its open conversation that it
+    /// has not read yet get the continuity decision they could not have
+    /// when they were sent (no address then), due after the site's delay
+    /// as if sent now. Returns how many jobs it queued. A transcript that
+    /// sets the address needs none: it carries those replies itself.
+    pub fn email_given(&self, site: &SiteId, visitor: &VisitorId) -> Result<usize, StoreError> {
+        let store = self.store();
+        let Some(rec) = store
+            .visitor_convs(site, visitor)?
+            .into_iter()
+            .find(|c| c.open)
+        else {
+            return Ok(0);
+        };
+        let unread = store
+            .events_after(&rec.id, rec.visitor_read, MAX_MAIL_EVENTS)?
+            .iter()
+            .any(|ev| matches!(&ev.body, EventBody::Message { from, .. } if from.side == Side::Agent));
+        if !unread {
+            return Ok(0);
+        }
+        let what = MailJob::AgentReply {
+            site: rec.site.clone(),
+            conv: rec.id.clone(),
+            seq: rec.last_seq,
+            ts: crate::now_ms(),
+        };
+        let Some(job) = self.decision(&what) else {
+            return Ok(0);
+        };
+        let lanes = {
+            let _one = lock(&self.deciding);
+            let marks = store.mail_marks(&rec.id)?;
+            self.write(&rec.id, &[job], &marks)?
+        };
+        self.settle(&lanes)
     }
 
     /// "Email me this chat" for `rec` (on a blocking thread): `email` the

@@ -484,6 +484,37 @@ async fn the_close_transcript_rates_the_chat_by_link() -> Result<()> {
     Ok(())
 }
 
+/// An agent replies before the visitor gave an address: nothing can be
+/// mailed then. When the visitor's form gives one, the unread reply is
+/// mailed after the site's delay — once.
+#[tokio::test]
+async fn a_reply_sent_before_the_address_was_given_is_mailed_once_it_is() -> Result<()> {
+    let smtp = Smtp::start().await?;
+    let relay = relay_with(&smtp).await?;
+    let ada = "late-ada@example.com";
+    let (mut v, conv) = visitor(&relay, "mv-late", Value::Null, "Is it in stock?").await?;
+    let mut a = agent(&relay).await?;
+    reply(&mut a, &conv, "l1", "Yes, 3 left.").await?;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    ensure!(smtp.mails_to(ada).is_empty());
+    v.send(json!({"type": "contact", "cid": "late-c1", "form": "offline", "email": ada}))
+        .await?;
+    let r = v
+        .until(|f| f["type"] == "saved" || f["type"] == "error")
+        .await?;
+    ensure!(r["type"] == "saved", "{r}");
+    let got = smtp.wait_for(ada, 1, MAIL_WAIT).await?;
+    ensure!(got[0].text.contains("Yes, 3 left."), "{}", got[0].text);
+    ensure!(
+        got[0].message_id().starts_with(&format!("<kefu.{conv}.")),
+        "{}",
+        got[0].message_id()
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    ensure!(smtp.mails_to(ada).len() == 1, "one mail");
+    Ok(())
+}
+
 /// Continuity: an agent replies twice, the visitor never reads → after
 /// the site's delay exactly one mail with both replies, a Message-ID,
 /// one-click List-Unsubscribe and a chat link that opens (200). The
