@@ -362,9 +362,30 @@ pub const MAX_INBOUND_MAIL_ATTACHMENTS: usize = 10;
 /// (and logged): a person answers a few times a minute at most, a loop
 /// between two robots much more often.
 pub const MAX_INBOUND_MAILS_PER_CONV_PER_MINUTE: u32 = 10;
-/// Links in visitor mail (continuity, transcript, unsubscribe, rating)
-/// stay valid this long.
+/// Links in visitor mail stay valid this long: the chat link of a
+/// continuity or transcript mail and the rating links of a closed chat's
+/// transcript (signed under the relay's mail key with their expiry,
+/// checked on use). Reply addresses and unsubscribe links do not expire.
 pub const MAIL_LINK_MAX_AGE_S: u64 = 30 * 24 * 3600;
+/// Longest IANA time-zone name of a site's business hours, in bytes.
+pub const MAX_TZ_BYTES: usize = 64;
+/// How much of a mail that cannot be parsed is searched for its Message-ID.
+pub const RAW_HEADER_SCAN_BYTES: usize = 64 * 1024;
+/// Mails fetched per round before the IMAP server is asked again (bounds a
+/// round's memory with big mailboxes; the rest follow in the next round).
+pub const IMAP_FETCH_BATCH: usize = 50;
+/// Shortest and longest `poll_s=` of an IMAP URL, in seconds.
+pub const MIN_IMAP_POLL_S: u64 = 1;
+/// See [`MIN_IMAP_POLL_S`].
+pub const MAX_IMAP_POLL_S: u64 = 3600;
+/// Lines after a quoted reply's header-block start ("From:", "-----Original
+/// Message-----") that are looked at for the rest of the block.
+pub const QUOTE_HEADER_BLOCK_LINES: usize = 6;
+/// Lines an `On … wrote:` attribution may be wrapped over.
+pub const QUOTE_ATTRIBUTION_LINES: usize = 3;
+/// Shortest line of underscores taken as the start of a quoted reply
+/// (Outlook's separator) when a header block follows it.
+pub const QUOTE_MIN_UNDERSCORE_RULE: usize = 20;
 /// Events one mail (a transcript, a continuity mail) reads at most.
 pub const MAX_MAIL_EVENTS: usize = 1000;
 /// Mail jobs are retried for at least this long before they are given up.

@@ -386,7 +386,7 @@ impl BusinessHours {
         if !self.enabled && self.tz.is_empty() && self.week.is_empty() {
             return Ok(());
         }
-        if self.tz.is_empty() || self.tz.len() > 64 {
+        if self.tz.is_empty() || self.tz.len() > MAX_TZ_BYTES {
             return Err(bad(
                 "hours.tz must be an IANA time zone such as Asia/Shanghai",
             ));

@@ -7,7 +7,7 @@ use super::{display_name, MailKind, Mailer, OutMail, Recipient};
 use crate::outbox::OutJob;
 use crate::store::{ConvRecord, MailMarks, SiteRecord, StoreError, VisitorRecord};
 use protocol::limits::*;
-use protocol::offline::MailPref;
+use protocol::offline::{MailPref, RatingScale};
 use protocol::{Event, EventBody, Side};
 
 impl Mailer {
@@ -274,6 +274,9 @@ impl Mailer {
         if after > 0 && !said_any {
             return Ok(None);
         }
+        if !rec.open {
+            self.rating_question(rec, site.widget.rating, t, &mut text, &mut html);
+        }
         let unsub = self.unsubscribe_link(&rec.site, &email);
         text.push_str(&format!("-- \n{} {unsub}\n", t.unsubscribe));
         html.push_str(&format!(
@@ -298,6 +301,46 @@ impl Mailer {
             html: Some(html),
             unsubscribe: Some(unsub),
         }))
+    }
+}
+
+impl Mailer {
+    /// "How was this chat?" with one signed link per score of the site's
+    /// scale (1–5, or 👍 5 / 👎 1; nothing when ratings are off). Only a
+    /// closed conversation's transcript asks (the close transcript, or one
+    /// asked after the close): an open chat cannot be rated yet.
+    fn rating_question(
+        &self,
+        rec: &ConvRecord,
+        scale: RatingScale,
+        t: &MailTexts,
+        text: &mut String,
+        html: &mut String,
+    ) {
+        let scores: Vec<(u8, String)> = match scale {
+            RatingScale::Off => return,
+            RatingScale::Thumbs => vec![
+                (5, format!("👍 {}", t.rate_good)),
+                (1, format!("👎 {}", t.rate_bad)),
+            ],
+            RatingScale::Five => (1..=5u8)
+                .rev()
+                .map(|s| (s, format!("{s} {}", "★".repeat(s.into()))))
+                .collect(),
+        };
+        text.push_str(&format!("{}\n", t.rate_ask));
+        html.push_str(&format!("<p>{}</p><p>", esc(t.rate_ask)));
+        for (score, label) in scores {
+            let link = self.rating_link(rec, score);
+            text.push_str(&format!("{label}: {link}\n"));
+            html.push_str(&format!(
+                "<a href=\"{}\" style=\"margin-right:12px\">{}</a>",
+                esc(&link),
+                esc(&label)
+            ));
+        }
+        text.push('\n');
+        html.push_str("</p>");
     }
 }
 

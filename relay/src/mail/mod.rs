@@ -45,7 +45,7 @@
 //! - [`texts`]: the words, English and Chinese; `compose`: what each
 //!   mail says, to and from whom.
 //! - [`send`]: the SMTP transport and one attempt.
-//! - [`routes`]: `GET`/`POST /v1/mail/unsubscribe`.
+//! - [`routes`]: `GET`/`POST /v1/mail/unsubscribe` and `/v1/mail/rate`.
 //! - [`inbound`]: mail in — replies fetched by IMAP become messages.
 
 mod compose;
@@ -65,7 +65,7 @@ use crate::ratelimit::Limiter;
 use crate::store::{ConvRecord, MailMarks, SiteRecord, Store, StoreError, VisitorRecord};
 use lettre::message::Mailbox;
 use protocol::limits::*;
-use protocol::{AgentId, ConvId, Event, EventBody, Side, SiteId, UserInfo};
+use protocol::{AgentId, ConvId, Event, EventBody, Side, SiteId, UserInfo, VisitorId};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -378,6 +378,24 @@ impl Mailer {
         format!("{}?resume={token}", crate::chat_url(&self.base, &site.id))
     }
 
+    /// The rating link of `score` for the closed conversation `rec`:
+    /// `/v1/mail/rate?site=…&conv=…&visitor=…&score=…&exp=…&sig=…`, signed
+    /// under the relay's mail key, valid [`MAIL_LINK_MAX_AGE_S`].
+    pub fn rating_link(&self, rec: &ConvRecord, score: u8) -> String {
+        let exp = (crate::now_ms() / 1000).saturating_add(MAIL_LINK_MAX_AGE_S);
+        let sig = self
+            .key
+            .rating_sig(&rec.site, &rec.id, &rec.visitor, score, exp);
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("site", rec.site.as_str())
+            .append_pair("conv", rec.id.as_str())
+            .append_pair("visitor", rec.visitor.as_str())
+            .append_pair("score", &score.to_string())
+            .append_pair("exp", &exp.to_string())
+            .append_pair("sig", &sig);
+        format!("{}/v1/mail/rate?{}", self.base, q.finish())
+    }
+
     /// The one-click unsubscribe URL of `email` for `site`.
     pub fn unsubscribe_link(&self, site: &SiteId, email: &str) -> String {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
@@ -567,6 +585,45 @@ impl Mailer {
         // A delayed job's age counts from when it is due.
         next.created = due;
         Some(next)
+    }
+
+    /// A visitor's address given for the first time by a form (on a
+    /// blocking thread): agent replies in its open conversation that it
+    /// has not read yet get the continuity decision they could not have
+    /// when they were sent (no address then), due after the site's delay
+    /// as if sent now. Returns how many jobs it queued. A transcript that
+    /// sets the address needs none: it carries those replies itself.
+    pub fn email_given(&self, site: &SiteId, visitor: &VisitorId) -> Result<usize, StoreError> {
+        let store = self.store();
+        let Some(rec) = store
+            .visitor_convs(site, visitor)?
+            .into_iter()
+            .find(|c| c.open)
+        else {
+            return Ok(0);
+        };
+        let unread = store
+            .events_after(&rec.id, rec.visitor_read, MAX_MAIL_EVENTS)?
+            .iter()
+            .any(|ev| matches!(&ev.body, EventBody::Message { from, .. } if from.side == Side::Agent));
+        if !unread {
+            return Ok(0);
+        }
+        let what = MailJob::AgentReply {
+            site: rec.site.clone(),
+            conv: rec.id.clone(),
+            seq: rec.last_seq,
+            ts: crate::now_ms(),
+        };
+        let Some(job) = self.decision(&what) else {
+            return Ok(0);
+        };
+        let lanes = {
+            let _one = lock(&self.deciding);
+            let marks = store.mail_marks(&rec.id)?;
+            self.write(&rec.id, &[job], &marks)?
+        };
+        self.settle(&lanes)
     }
 
     /// "Email me this chat" for `rec` (on a blocking thread): `email` the

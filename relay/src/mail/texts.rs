@@ -22,6 +22,18 @@ pub struct MailTexts {
     pub visitor: &'static str,
     /// Who an agent without a name is.
     pub agent: &'static str,
+    /// The rating question at the end of a closed conversation's
+    /// transcript, and the page its links open.
+    pub rate_ask: &'static str,
+    pub rate_good: &'static str,
+    pub rate_bad: &'static str,
+    pub rate_title: &'static str,
+    /// The page's question: `{score}`.
+    pub rate_confirm: &'static str,
+    pub rate_button: &'static str,
+    pub rate_done: &'static str,
+    pub rate_invalid: &'static str,
+    pub rate_open: &'static str,
     /// The unsubscribe page.
     pub unsub_title: &'static str,
     pub unsub_ask: &'static str,
@@ -42,6 +54,15 @@ pub const EN: MailTexts = MailTexts {
     unsubscribe: "No more emails about your chats with us:",
     visitor: "A visitor",
     agent: "Support",
+    rate_ask: "How was this chat?",
+    rate_good: "Good",
+    rate_bad: "Bad",
+    rate_title: "Rate this chat",
+    rate_confirm: "Rate this chat {score}?",
+    rate_button: "Send my rating",
+    rate_done: "Thank you: your rating is saved.",
+    rate_invalid: "This rating link is not valid or has expired.",
+    rate_open: "This chat is open again: rate it once it is closed.",
     unsub_title: "Unsubscribe",
     unsub_ask: "Stop emails about your chats to this address?",
     unsub_button: "Unsubscribe",
@@ -61,6 +82,15 @@ pub const ZH: MailTexts = MailTexts {
     unsubscribe: "不再接收关于聊天的邮件:",
     visitor: "访客",
     agent: "客服",
+    rate_ask: "您对本次聊天满意吗?",
+    rate_good: "满意",
+    rate_bad: "不满意",
+    rate_title: "评价本次聊天",
+    rate_confirm: "给本次聊天评价 {score}?",
+    rate_button: "提交评价",
+    rate_done: "谢谢:您的评价已保存。",
+    rate_invalid: "此评价链接无效或已过期。",
+    rate_open: "此聊天已重新开启:请在结束后再评价。",
     unsub_title: "退订",
     unsub_ask: "此邮箱不再接收关于聊天的邮件?",
     unsub_button: "退订",
@@ -92,6 +122,7 @@ mod tests {
                 assert!(p.contains("{site}"), "{p}");
             }
             assert!(t.notice_intro.contains("{name}") && t.notice_intro.contains("{site}"));
+            assert!(t.rate_confirm.contains("{score}"));
         }
     }
 }

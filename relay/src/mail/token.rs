@@ -17,7 +17,8 @@
 //!   decoded case-insensitively), since mail systems may fold the case of
 //!   a local part. Relay-minted conversation ids (ULIDs) are packed as 16
 //!   bytes; another id is written out, and if it leaves no room the mail
-//!   gets the plain sender address (replies then thread by Message-ID).
+//!   gets the plain sender address (replies then thread by Message-ID,
+//!   taken only from the visitor's or an agent's known address).
 //! - A chat-link token (`/chat/{site}?resume=TOKEN` in visitor mail) names
 //!   the site's visitor and when it expires under the same key: the hosted
 //!   page resumes that visitor. It vouches for no identity: the page is
@@ -62,8 +63,8 @@ pub enum Recipient {
     Agent(AgentId),
 }
 
-/// The relay's mail key: signs reply tokens, chat-link tokens and
-/// unsubscribe links. Nothing in mail is signed with a site's secret.
+/// The relay's mail key: signs reply tokens, chat-link tokens, rating
+/// links and unsubscribe links. Nothing in mail is signed with a site's secret.
 #[derive(Clone)]
 pub struct MailKey {
     key: [u8; 32],
@@ -209,7 +210,9 @@ impl MailKey {
     /// (a bare address, `kefu@example.com`): `kefu+TOKEN@example.com`,
     /// its local part at most [`MAX_REPLY_LOCAL_PART`] octets. A
     /// conversation id the relay did not mint that leaves no room gets
-    /// `from` itself (no token: a reply threads by Message-ID only).
+    /// `from` itself (no token: a reply is then taken by its
+    /// `In-Reply-To`/`References` only from the visitor's stored address
+    /// or an agent's registered one).
     pub fn reply_address(&self, from: &str, conv: &ConvId, to: &Recipient) -> String {
         let (local, domain) = from.rsplit_once('@').unwrap_or((from, "localhost"));
         let token = self.token(conv, to);
@@ -313,6 +316,56 @@ impl MailKey {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect()
+    }
+
+    /// The signature of a rating link (hex HMAC-SHA256): `score` for
+    /// conversation `conv` of `visitor` on `site`, until `expires_s` (Unix
+    /// seconds).
+    pub fn rating_sig(
+        &self,
+        site: &SiteId,
+        conv: &ConvId,
+        visitor: &VisitorId,
+        score: u8,
+        expires_s: u64,
+    ) -> String {
+        let mut m = self.hmac(b"kefu rating link\0");
+        for part in [site.as_str(), conv.as_str(), visitor.as_str()] {
+            m.update(part.as_bytes());
+            m.update(b"\0");
+        }
+        m.update(&[score]);
+        m.update(&expires_s.to_be_bytes());
+        m.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// Whether `sig` is [`MailKey::rating_sig`]'s (constant time) and the
+    /// link has not expired at `now_s`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn check_rating(
+        &self,
+        site: &SiteId,
+        conv: &ConvId,
+        visitor: &VisitorId,
+        score: u8,
+        expires_s: u64,
+        sig: &str,
+        now_s: u64,
+    ) -> bool {
+        if now_s > expires_s {
+            return false;
+        }
+        let want = self.rating_sig(site, conv, visitor, score, expires_s);
+        want.len() == sig.len()
+            && want
+                .bytes()
+                .zip(sig.to_ascii_lowercase().bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
     }
 
     /// Whether `sig` is [`MailKey::unsubscribe_sig`]'s (constant time).
@@ -535,6 +588,43 @@ mod tests {
         }
         assert_eq!(key.read_chat_token(&s, "", 0), Err(ChatTokenError::Bad));
         assert_eq!(key.read_chat_token(&s, "!!", 0), Err(ChatTokenError::Bad));
+    }
+
+    /// A rating link's signature holds for its site, conversation,
+    /// visitor, score and expiry only, and not after the expiry.
+    #[test]
+    fn rating_signatures_hold_for_their_fields_until_they_expire() {
+        let key = MailKey::new([7; 32]);
+        let other = MailKey::new([8; 32]);
+        let s = SiteId::new("demo").expect("id");
+        let c = ConvId::new("01JCONV").expect("id");
+        let v = VisitorId::new("ada").expect("id");
+        let sig = key.rating_sig(&s, &c, &v, 4, 1000);
+        assert!(key.check_rating(&s, &c, &v, 4, 1000, &sig, 999));
+        assert!(key.check_rating(&s, &c, &v, 4, 1000, &sig.to_uppercase(), 1000));
+        assert!(
+            !key.check_rating(&s, &c, &v, 4, 1000, &sig, 1001),
+            "expired"
+        );
+        assert!(
+            !key.check_rating(&s, &c, &v, 5, 1000, &sig, 0),
+            "another score"
+        );
+        assert!(
+            !key.check_rating(&s, &c, &v, 4, 2000, &sig, 0),
+            "another expiry"
+        );
+        let c2 = ConvId::new("01JOTHER").expect("id");
+        assert!(!key.check_rating(&s, &c2, &v, 4, 1000, &sig, 0));
+        let v2 = VisitorId::new("eve").expect("id");
+        assert!(!key.check_rating(&s, &c, &v2, 4, 1000, &sig, 0));
+        let s2 = SiteId::new("other").expect("id");
+        assert!(!key.check_rating(&s2, &c, &v, 4, 1000, &sig, 0));
+        assert!(
+            !other.check_rating(&s, &c, &v, 4, 1000, &sig, 0),
+            "another relay's"
+        );
+        assert!(!key.check_rating(&s, &c, &v, 4, 1000, &sig[..10], 0));
     }
 
     /// An unsubscribe signature holds for its site and address only.

@@ -511,6 +511,13 @@ impl Session {
             Some(c) => Some(self.own_conv(&c).map_err(|e| with_cid(e, &cid))?.id),
             None => None,
         };
+        let had_email = app
+            .store
+            .visitor(&site_id, &visitor)
+            .map_err(internal)?
+            .and_then(|r| r.user)
+            .and_then(|u| u.email)
+            .is_some();
         let saved = app
             .commit
             .contact(NewContact {
@@ -526,7 +533,18 @@ impl Session {
             if let Some(v) = self.visitor_mut() {
                 v.name = saved.user.as_ref().and_then(|u| u.name.clone());
             }
-            app.hub.visitor_user(&site_id, &visitor, saved.user);
+            let gave_email = saved.user.as_ref().is_some_and(|u| u.email.is_some());
+            app.hub.visitor_user(&site_id, &visitor, saved.user.clone());
+            if let (Some(mailer), true) = (app.mail.clone(), gave_email && !had_email) {
+                let (s, v) = (site_id.clone(), visitor.clone());
+                // Best effort, after the answer is durable: the saved frame
+                // does not wait on mail.
+                tokio::task::spawn_blocking(move || {
+                    if let Err(e) = mailer.email_given(&s, &v) {
+                        tracing::warn!(error = %e, "mail: unread replies not scheduled for a new address");
+                    }
+                });
+            }
         }
         out.push(ServerFrame::Saved { cid });
         Ok(())

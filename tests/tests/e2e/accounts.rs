@@ -653,6 +653,10 @@ async fn openapi_describes_every_route() -> Result<()> {
         ("GET", "/chat/{site}"),
         ("GET", "/chat/{site}/qr.svg"),
         ("GET", "/chat/{site}/qr.png"),
+        ("GET", "/v1/mail/unsubscribe"),
+        ("POST", "/v1/mail/unsubscribe"),
+        ("GET", "/v1/mail/rate"),
+        ("POST", "/v1/mail/rate"),
     ]);
     for (method, path) in &routes {
         let op = &doc["paths"][*path][method.to_ascii_lowercase()];

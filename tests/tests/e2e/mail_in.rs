@@ -632,3 +632,88 @@ On Thu, 3 Dec 2026 at 09:40, Kefu Support <kefu@kefu.test> wrote:\r\n{}\r\n",
     );
     Ok(())
 }
+
+/// A reply to the plain sender address (a client that dropped the
+/// Reply-To) still threads by its `In-Reply-To`, but only from the
+/// visitor's stored address: the same mail from a stranger is refused and
+/// stores nothing.
+#[tokio::test]
+async fn a_reply_without_token_threads_by_in_reply_to_from_the_visitors_address() -> Result<()> {
+    let smtp = Smtp::start().await?;
+    let mut imap = Dovecot::start().await?;
+    let relay = Relay::start_logged(
+        BIN,
+        "warn,relay::mail=info",
+        &[
+            "--smtp-url",
+            &smtp.url(),
+            "--mail-from",
+            "Kefu Support <kefu@kefu.test>",
+            "--mail-minute-ms",
+            "300",
+            "--imap-url",
+            &imap.url(""),
+        ],
+    )
+    .await?;
+    let ada = "ada@example.com";
+    let mut v = Ws::connect(&relay).await?;
+    let mut hello = visitor_hello("demo", "by-thread", None);
+    hello["user"] = json!({"name": "Ada", "email": ada});
+    v.hello(hello).await?;
+    v.send(send("bt-1", "Do you ship to Lyon?")).await?;
+    let conv = v.until_type("ack").await?["conv"]
+        .as_str()
+        .context("conv")?
+        .to_string();
+    v.close().await?;
+    let mut a = agent(&relay).await?;
+    a.send(send_to(&conv, "bt-a1", "Yes, we ship to Lyon."))
+        .await?;
+    a.until(|f| f["type"] == "ack" && f["cid"] == "bt-a1")
+        .await?;
+    let sent = smtp.wait_for(ada, 1, MAIL_WAIT).await?;
+    let mid = sent[0].message_id();
+    let thread = format!("In-Reply-To: {mid}\r\nReferences: {mid}\r\n");
+    imap.deliver(&mail(
+        "stranger@example.com",
+        FROM,
+        "bt-stranger@example.com",
+        &thread,
+        "Please send it to my address instead.",
+    ))?;
+    imap.deliver(&mail(
+        ada,
+        FROM,
+        "bt-ada@example.com",
+        &thread,
+        "Great, I will order tonight.",
+    ))?;
+    let ev = a
+        .until(|f| message_text(f) == Some("Great, I will order tonight."))
+        .await
+        .with_context(|| relay.log_text())?;
+    assert_eq!(ev["from"]["side"], "visitor");
+    assert_eq!(ev["conv"], conv.as_str());
+    imap.until_all_seen(2, MAIL_WAIT).await?;
+    let texts: Vec<_> = messages(&relay, &conv)
+        .await?
+        .iter()
+        .map(|m| m["text"].clone())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            json!("Do you ship to Lyon?"),
+            json!("Yes, we ship to Lyon."),
+            json!("Great, I will order tonight.")
+        ]
+    );
+    let log = relay.log_text();
+    assert!(
+        log.lines().any(|l| l.contains("bt-stranger@example.com")
+            && l.contains("neither the conversation's visitor")),
+        "the stranger's mail is refused:\n{log}"
+    );
+    Ok(())
+}

@@ -270,6 +270,251 @@ async fn agents_mail_choices_are_respected() -> Result<()> {
     Ok(())
 }
 
+/// `mine` is mailed about unassigned conversations and its own, never
+/// about one assigned to another agent: a conversation handed to Carl
+/// while the owner was online, then a visitor message with nobody there,
+/// mails Dan (`all`) but not Bob (`mine`).
+#[tokio::test]
+async fn mine_gets_no_mail_for_another_agents_conversation() -> Result<()> {
+    let smtp = Smtp::start().await?;
+    let relay = relay_with(&smtp).await?;
+    let (s, me) = api(&relay, DEMO_TOKEN, "GET", "/v1/api/me", None).await?;
+    ensure!(s == 200, "{me}");
+    let owner_id = me["id"].as_str().context("id")?.to_string();
+    let mut ids = Vec::new();
+    for (name, email) in [
+        ("Bob", "bob@example.com"),
+        ("Carl", "carl@example.com"),
+        ("Dan", "dan@example.com"),
+    ] {
+        let (s, a) = api(
+            &relay,
+            DEMO_TOKEN,
+            "POST",
+            "/v1/api/agents",
+            Some(json!({"name": name, "email": email, "password": "correct horse 12", "sites": ["demo"]})),
+        )
+        .await?;
+        ensure!(s == 201, "{s} {a}");
+        ids.push(a["id"].as_str().context("id")?.to_string());
+    }
+    for (id, mail) in [
+        (owner_id.as_str(), "none"),
+        (ids[0].as_str(), "mine"),
+        (ids[1].as_str(), "none"),
+        (ids[2].as_str(), "all"),
+    ] {
+        let (s, v) = api(
+            &relay,
+            DEMO_TOKEN,
+            "PATCH",
+            &format!("/v1/api/agents/{id}"),
+            Some(json!({ "mail": mail })),
+        )
+        .await?;
+        ensure!(s == 200 && v["mail"] == mail, "{s} {v}");
+    }
+    // The owner is online while the conversation starts (no notice yet)
+    // and hands it to Carl, then leaves.
+    let mut owner = agent(&relay).await?;
+    owner.send(subscribe("demo")).await?;
+    owner.until_type("snapshot").await?;
+    let (mut v, conv) = visitor(&relay, "mv-mine", Value::Null, "First question").await?;
+    let (s, r) = api(
+        &relay,
+        DEMO_TOKEN,
+        "POST",
+        &format!("/v1/api/conversations/{conv}/assign"),
+        Some(json!({"agent": ids[1]})),
+    )
+    .await?;
+    ensure!(s == 200, "assign to Carl: {s} {r}");
+    owner.close().await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    v.send(send("mv-mine-2", "Second question")).await?;
+    v.until(|f| f["type"] == "ack" && f["cid"] == "mv-mine-2")
+        .await?;
+    // Nobody is there now: Dan (all) hears of it…
+    let dan = smtp.wait_for("dan@example.com", 1, MAIL_WAIT).await?;
+    ensure!(dan[0].text.contains("Second question"), "{}", dan[0].text);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // …Bob (mine) does not: it is Carl's conversation.
+    let bob = smtp.mails_to("bob@example.com");
+    ensure!(
+        bob.is_empty(),
+        "Bob (mine) is not mailed about Carl's conversation: {:?}",
+        bob.iter().map(|m| m.text.clone()).collect::<Vec<_>>()
+    );
+    ensure!(
+        smtp.mails_to("carl@example.com").is_empty(),
+        "Carl chose none"
+    );
+    Ok(())
+}
+
+/// The rating links in the `text` of a mail, in order.
+fn rating_links(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        .filter(|w| w.starts_with("http") && w.contains("/v1/mail/rate?"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The conversation's `rated` events, read through the agents' API.
+async fn rated_events(relay: &Relay, conv: &str) -> Result<Vec<Value>> {
+    let path = format!("/v1/api/conversations/{conv}/events?limit=100");
+    let (s, v) = api(relay, DEMO_TOKEN, "GET", &path, None).await?;
+    ensure!(s == 200, "events: {s} {v}");
+    Ok(v["events"]
+        .as_array()
+        .context("events")?
+        .iter()
+        .filter(|e| e["kind"] == "rated")
+        .cloned()
+        .collect())
+}
+
+/// The close transcript asks "How was this chat?" with one signed link
+/// per score (the transcript of the open chat has none). Its GET page
+/// stores nothing; POST stores one `rated` event, counted in stats; a
+/// second click stores nothing more; a tampered link is a 403 and stores
+/// nothing; another score's link is a later rating that replaces it in
+/// stats.
+#[tokio::test]
+async fn the_close_transcript_rates_the_chat_by_link() -> Result<()> {
+    let smtp = Smtp::start().await?;
+    let relay = relay_with(&smtp).await?;
+    let ada = "rate-ada@example.com";
+    let (mut v, conv) = visitor(
+        &relay,
+        "mv-rate",
+        json!({"name": "Ada", "email": ada}),
+        "Can I change my order?",
+    )
+    .await?;
+    let mut a = agent(&relay).await?;
+    reply(&mut a, &conv, "r1", "Yes, until it ships.").await?;
+    let ok = ask_transcript(&mut v, &conv, None).await?;
+    ensure!(ok["type"] == "mailed", "{ok}");
+    let first = smtp.wait_for(ada, 1, MAIL_WAIT).await?;
+    ensure!(
+        rating_links(&first[0].text).is_empty() && !first[0].text.contains("How was this chat?"),
+        "an open chat's transcript asks no rating: {}",
+        first[0].text
+    );
+    reply(&mut a, &conv, "r2", "Done, changed.").await?;
+    a.send(json!({"type": "close", "conv": conv})).await?;
+    let end = tokio::time::Instant::now() + MAIL_WAIT;
+    while transcripts_to(&smtp, ada).len() < 2 && tokio::time::Instant::now() < end {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let ts = transcripts_to(&smtp, ada);
+    ensure!(ts.len() == 2, "a transcript at close: {}", ts.len());
+    let t = &ts[1];
+    ensure!(t.text.contains("How was this chat?"), "{}", t.text);
+    let links = rating_links(&t.text);
+    ensure!(links.len() == 5, "one link per score 1–5: {links:?}");
+    let four = links
+        .iter()
+        .find(|l| l.contains("score=4&"))
+        .context("the link of 4")?
+        .clone();
+    let two = links
+        .iter()
+        .find(|l| l.contains("score=2&"))
+        .context("the link of 2")?
+        .clone();
+    let http = reqwest::Client::new();
+
+    // A mail scanner's GET: a page with a button, nothing stored.
+    let page = http.get(&four).send().await?;
+    ensure!(page.status() == 200, "{}", page.status());
+    ensure!(page.text().await?.contains("<form method=\"post\">"));
+    ensure!(
+        rated_events(&relay, &conv).await?.is_empty(),
+        "GET stores nothing"
+    );
+
+    // The button: one rated event, counted.
+    let done = http.post(&four).send().await?;
+    ensure!(done.status() == 200, "{}", done.status());
+    let rated = rated_events(&relay, &conv).await?;
+    ensure!(rated.len() == 1, "{rated:?}");
+    ensure!(
+        rated[0]["score"] == 4 && rated[0]["by"]["side"] == "visitor",
+        "{rated:?}"
+    );
+    let (s, st) = api(&relay, DEMO_TOKEN, "GET", "/v1/api/sites/demo/stats", None).await?;
+    ensure!(s == 200, "{s} {st}");
+    ensure!(
+        st["ratings"] == json!({"count": 1, "satisfied": 1, "score_sum": 4}),
+        "{st}"
+    );
+
+    // A double click stores once.
+    let again = http.post(&four).send().await?;
+    ensure!(again.status() == 200, "{}", again.status());
+    ensure!(rated_events(&relay, &conv).await?.len() == 1, "stored once");
+
+    // Tampered (another score under 4's signature), or a broken
+    // signature: refused, nothing stored.
+    for bad in [
+        four.replace("score=4&", "score=5&"),
+        four.replace("sig=", "sig=00"),
+    ] {
+        let r = http.post(&bad).send().await?;
+        ensure!(r.status() == 403, "{bad}: {}", r.status());
+        let r = http.get(&bad).send().await?;
+        ensure!(r.status() == 403, "{bad}: {}", r.status());
+    }
+    ensure!(
+        rated_events(&relay, &conv).await?.len() == 1,
+        "nothing more stored"
+    );
+
+    // Another score: a later rating, the one stats count.
+    let r = http.post(&two).send().await?;
+    ensure!(r.status() == 200, "{}", r.status());
+    ensure!(rated_events(&relay, &conv).await?.len() == 2);
+    let (_, st) = api(&relay, DEMO_TOKEN, "GET", "/v1/api/sites/demo/stats", None).await?;
+    ensure!(
+        st["ratings"] == json!({"count": 1, "satisfied": 0, "score_sum": 2}),
+        "{st}"
+    );
+    Ok(())
+}
+
+/// An agent replies before the visitor gave an address: nothing can be
+/// mailed then. When the visitor's form gives one, the unread reply is
+/// mailed after the site's delay — once.
+#[tokio::test]
+async fn a_reply_sent_before_the_address_was_given_is_mailed_once_it_is() -> Result<()> {
+    let smtp = Smtp::start().await?;
+    let relay = relay_with(&smtp).await?;
+    let ada = "late-ada@example.com";
+    let (mut v, conv) = visitor(&relay, "mv-late", Value::Null, "Is it in stock?").await?;
+    let mut a = agent(&relay).await?;
+    reply(&mut a, &conv, "l1", "Yes, 3 left.").await?;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    ensure!(smtp.mails_to(ada).is_empty());
+    v.send(json!({"type": "contact", "cid": "late-c1", "form": "offline", "email": ada}))
+        .await?;
+    let r = v
+        .until(|f| f["type"] == "saved" || f["type"] == "error")
+        .await?;
+    ensure!(r["type"] == "saved", "{r}");
+    let got = smtp.wait_for(ada, 1, MAIL_WAIT).await?;
+    ensure!(got[0].text.contains("Yes, 3 left."), "{}", got[0].text);
+    ensure!(
+        got[0].message_id().starts_with(&format!("<kefu.{conv}.")),
+        "{}",
+        got[0].message_id()
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    ensure!(smtp.mails_to(ada).len() == 1, "one mail");
+    Ok(())
+}
+
 /// Continuity: an agent replies twice, the visitor never reads → after
 /// the site's delay exactly one mail with both replies, a Message-ID,
 /// one-click List-Unsubscribe and a chat link that opens (200). The

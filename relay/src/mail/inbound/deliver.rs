@@ -7,6 +7,11 @@
 //! logged); a mail with a token that does not verify is refused, one with
 //! no sub-address at all is not kefu's (left unflagged, for people who
 //! share the mailbox).
+//! - No valid token, but `In-Reply-To`/`References` name one of kefu's
+//!   Message-IDs (a client that answered the plain sender address): taken
+//!   only when `From` is that conversation's visitor's stored email (a
+//!   visitor message) or a registered email of one of the site's agents
+//!   (an agent message); anything else is refused, as without a token.
 //! - Visitor's token → a visitor message (a `From` other than the
 //!   visitor's known address is logged, not refused: people reply from
 //!   another account of theirs, and the token is what they were given).
@@ -25,8 +30,9 @@ use crate::store::{ConvRecord, MailInRecord};
 use crate::App;
 use protocol::limits::{
     MAX_INBOUND_MAILS_PER_CONV_PER_MINUTE, MAX_INBOUND_MAIL_ATTACHMENTS, MAX_TEXT_BYTES,
+    RAW_HEADER_SCAN_BYTES,
 };
-use protocol::{Attachment, Author, Cid, Side};
+use protocol::{Attachment, Author, Cid, ConvId, Side};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
@@ -89,9 +95,6 @@ pub fn raw_id(raw: &[u8]) -> String {
         .filter(|id| !id.is_empty() && id.len() <= protocol::limits::MAX_EMAIL_BYTES);
     found.unwrap_or_else(|| format!("sha256:{}", hex(&Sha256::digest(raw))))
 }
-
-/// How much of a mail that cannot be parsed is searched for its Message-ID.
-const RAW_HEADER_SCAN_BYTES: usize = 64 * 1024;
 
 /// Processes one mail: remembered by Message-ID once it is decided
 /// (durably, before the caller marks it on the server).
@@ -156,10 +159,29 @@ async fn decide(app: &Arc<App>, key: &MailKey, mail: &Inbound) -> Outcome {
             .recipients
             .iter()
             .any(|a| a.split('@').next().is_some_and(|local| local.contains('+')));
-        return if tagged {
-            Outcome::Refused("the reply token does not verify (forged or damaged)".into())
-        } else {
-            Outcome::NotOurs
+        return match by_thread(app, mail) {
+            Ok(Some((conv_id, recipient))) => {
+                tracing::info!(conv = %conv_id, from = %mail.from,
+                    "mail in: no valid reply token; threaded by In-Reply-To/References from a known address");
+                store(app, mail, conv_id, recipient).await
+            }
+            Err(o) => o,
+            Ok(None) if tagged => {
+                Outcome::Refused("the reply token does not verify (forged or damaged)".into())
+            }
+            Ok(None)
+                if mail
+                    .answers
+                    .iter()
+                    .any(|a| token::conv_of_message_id(a).is_some()) =>
+            {
+                Outcome::Refused(format!(
+                    "no reply token, and From {} is neither the conversation's visitor's \
+                     address nor one of its agents' registered addresses",
+                    mail.from
+                ))
+            }
+            Ok(None) => Outcome::NotOurs,
         };
     };
     if tokens.iter().any(|t| t.0 != conv_id) {
@@ -173,6 +195,60 @@ async fn decide(app: &Arc<App>, key: &MailKey, mail: &Inbound) -> Outcome {
             }
         }
     }
+    store(app, mail, conv_id, recipient).await
+}
+
+/// The conversation and sender of a mail without a valid reply token
+/// whose `In-Reply-To`/`References` name one of kefu's Message-IDs: only
+/// when its `From` is that conversation's visitor's stored email (the
+/// visitor) or the registered email of one of the site's agents (that
+/// agent). The Message-ID is not signed, so the address is the proof.
+fn by_thread(app: &App, mail: &Inbound) -> Result<Option<(ConvId, Recipient)>, Outcome> {
+    let store_err = |e: crate::store::StoreError| Outcome::Retry(format!("store: {e}"));
+    let from = mail.from.trim();
+    if from.is_empty() {
+        return Ok(None);
+    }
+    for conv_id in mail
+        .answers
+        .iter()
+        .filter_map(|a| token::conv_of_message_id(a))
+    {
+        let Some(conv) = app.store.conv(&conv_id).map_err(store_err)? else {
+            continue;
+        };
+        let visitor = app
+            .store
+            .visitor(&conv.site, &conv.visitor)
+            .map_err(store_err)?;
+        let visitor_email = visitor
+            .as_ref()
+            .and_then(|v| v.user.as_ref())
+            .and_then(|u| u.email.as_deref());
+        if visitor_email.is_some_and(|e| e.trim().eq_ignore_ascii_case(from)) {
+            return Ok(Some((conv_id, Recipient::Visitor)));
+        }
+        let agent = app
+            .store
+            .agents()
+            .map_err(store_err)?
+            .into_iter()
+            .find(|a| {
+                a.sites.contains(&conv.site)
+                    && a.email
+                        .as_deref()
+                        .is_some_and(|e| e.trim().eq_ignore_ascii_case(from))
+            });
+        if let Some(agent) = agent {
+            return Ok(Some((conv_id, Recipient::Agent(agent.id))));
+        }
+    }
+    Ok(None)
+}
+
+/// Stores the mail in `conv_id` as from `recipient` (checked again by
+/// [`sender`]).
+async fn store(app: &Arc<App>, mail: &Inbound, conv_id: ConvId, recipient: Recipient) -> Outcome {
     let conv = match app.store.conv(&conv_id) {
         Ok(Some(c)) => c,
         Ok(None) => return Outcome::Refused(format!("no conversation {conv_id}")),

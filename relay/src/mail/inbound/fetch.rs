@@ -31,7 +31,7 @@ use async_imap::extensions::idle::IdleResponse;
 use async_imap::types::UnsolicitedResponse;
 use async_imap::{Client, Session};
 use futures_util::StreamExt;
-use protocol::limits::MAX_INBOUND_MAIL_BYTES;
+use protocol::limits::{IMAP_FETCH_BATCH, MAX_INBOUND_MAIL_BYTES};
 use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,9 +49,6 @@ pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
 pub const IDLE_RENEW: Duration = Duration::from_secs(10 * 60);
 /// Connecting, TLS and the greeting, each; and any one command.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(60);
-/// Mails fetched per round before the server is asked again (bounds a
-/// round's memory with big mailboxes; the rest follow in the next round).
-pub const FETCH_BATCH: usize = 50;
 
 /// The connection, plain or TLS, behind one type.
 trait Io: AsyncRead + AsyncWrite + Unpin + Send + Debug {}
@@ -280,7 +277,7 @@ fn new_mail(hints: &async_channel::Receiver<UnsolicitedResponse>) -> bool {
     any
 }
 
-/// Processes up to [`FETCH_BATCH`] new mails; true when there may be more.
+/// Processes up to [`IMAP_FETCH_BATCH`] new mails; true when there may be more.
 async fn round(
     app: &Arc<App>,
     mail_key: &MailKey,
@@ -309,8 +306,8 @@ async fn round(
     // `n:*` always includes the highest UID, even below n.
     let mut uids: Vec<u32> = found.into_iter().filter(|u| *u > last).collect();
     uids.sort_unstable();
-    let more = uids.len() > FETCH_BATCH;
-    uids.truncate(FETCH_BATCH);
+    let more = uids.len() > IMAP_FETCH_BATCH;
+    uids.truncate(IMAP_FETCH_BATCH);
     for uid in uids {
         let raw = fetch_one(s, uid).await?;
         let outcome = match raw {

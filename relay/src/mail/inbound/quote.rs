@@ -18,11 +18,10 @@
 //! Lines quoted with `>` are dropped wherever they are (interleaved
 //! replies keep the answer lines only).
 
-/// Lines after a header-block start that are looked at for the rest of it.
-const HEADER_BLOCK_LINES: usize = 6;
-
-/// Lines an `On … wrote:` attribution may be wrapped over.
-const ATTRIBUTION_LINES: usize = 3;
+use protocol::limits::{
+    QUOTE_ATTRIBUTION_LINES as ATTRIBUTION_LINES, QUOTE_HEADER_BLOCK_LINES as HEADER_BLOCK_LINES,
+    QUOTE_MIN_UNDERSCORE_RULE,
+};
 
 /// `text` without quoted history and signature, trimmed.
 pub fn strip(text: &str) -> String {
@@ -85,7 +84,9 @@ fn starts_history(rest: &[&str]) -> bool {
             ],
             &["收件人:", "收件人：", "主题:", "主题："],
         )
-        || (first.chars().all(|c| c == '_') && first.len() >= 20 && header_after(rest))
+        || (first.chars().all(|c| c == '_')
+            && first.len() >= QUOTE_MIN_UNDERSCORE_RULE
+            && header_after(rest))
 }
 
 /// `On … wrote:` / `在 … 写道：`, on one line or wrapped over a few.

@@ -13,6 +13,7 @@
 //! - `ca=/path/cert.pem`: trust this certificate (a private CA or a
 //!   self-signed server) beside the built-in web roots.
 
+use protocol::limits::{MAX_IMAP_POLL_S, MIN_IMAP_POLL_S};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -145,8 +146,10 @@ impl ImapUrl {
                     let n: u64 = n
                         .parse()
                         .ok()
-                        .filter(|n| (1..=3600).contains(n))
-                        .ok_or("poll_s must be 1–3600")?;
+                        .filter(|n| (MIN_IMAP_POLL_S..=MAX_IMAP_POLL_S).contains(n))
+                        .ok_or_else(|| {
+                            format!("poll_s must be {MIN_IMAP_POLL_S}–{MAX_IMAP_POLL_S}")
+                        })?;
                     poll = Duration::from_secs(n);
                 }
                 ("ca", p) if !p.is_empty() => ca = Some(PathBuf::from(p)),
