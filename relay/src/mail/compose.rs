@@ -188,23 +188,17 @@ impl Mailer {
             l = esc(&link),
             u = esc(&unsub),
         ));
-        let mail = OutMail {
-            site: rec.site.clone(),
-            conv: rec.id.clone(),
-            kind: MailKind::Continuity,
-            to_name: visitor_to_name(visitor),
-            to: email,
-            from_name: site_name.clone(),
-            reply_to: self.key.reply_address(
-                self.from.email.as_ref(),
-                &rec.id,
-                &Recipient::Visitor,
-            ),
-            subject: fill(t.continuity_subject, &[("site", &site_name)]),
-            text,
-            html: Some(html),
-            unsubscribe: Some(unsub),
-        };
+        let subject = fill(t.continuity_subject, &[("site", &site_name)]);
+        let mail = self
+            .to_visitor(
+                rec,
+                visitor,
+                MailKind::Continuity,
+                email,
+                site_name,
+                subject,
+            )
+            .with_body(text, html, unsub);
         // Marked mailed only when it is queued.
         let Some(send) = self.send_job(format!("{}-v", job.id), mail) else {
             return Ok(Vec::new());
@@ -284,23 +278,18 @@ impl Mailer {
             esc(t.unsubscribe),
             u = esc(&unsub)
         ));
-        Ok(Some(OutMail {
-            site: rec.site.clone(),
-            conv: rec.id.clone(),
-            kind: MailKind::Transcript,
-            to_name: visitor_to_name(visitor),
-            to: email,
-            from_name: site_name.clone(),
-            reply_to: self.key.reply_address(
-                self.from.email.as_ref(),
-                &rec.id,
-                &Recipient::Visitor,
-            ),
-            subject: fill(t.transcript_subject, &[("site", &site_name)]),
-            text,
-            html: Some(html),
-            unsubscribe: Some(unsub),
-        }))
+        let subject = fill(t.transcript_subject, &[("site", &site_name)]);
+        Ok(Some(
+            self.to_visitor(
+                rec,
+                visitor,
+                MailKind::Transcript,
+                email,
+                site_name,
+                subject,
+            )
+            .with_body(text, html, unsub),
+        ))
     }
 }
 
@@ -368,6 +357,48 @@ pub(super) fn visitor_email(v: &VisitorRecord) -> Option<String> {
         .as_ref()
         .and_then(|u| u.email.clone())
         .filter(|e| protocol::api::valid_email(e) && !e.chars().any(char::is_control))
+}
+
+impl Mailer {
+    /// A mail to the conversation's visitor at `to`, from the site, its
+    /// replies coming back into the conversation (body still empty).
+    fn to_visitor(
+        &self,
+        rec: &ConvRecord,
+        visitor: &VisitorRecord,
+        kind: MailKind,
+        to: String,
+        site_name: String,
+        subject: String,
+    ) -> OutMail {
+        OutMail {
+            site: rec.site.clone(),
+            conv: rec.id.clone(),
+            kind,
+            to_name: visitor_to_name(visitor),
+            to,
+            from_name: site_name,
+            reply_to: self.key.reply_address(
+                self.from.email.as_ref(),
+                &rec.id,
+                &Recipient::Visitor,
+            ),
+            subject,
+            text: String::new(),
+            html: None,
+            unsubscribe: None,
+        }
+    }
+}
+
+impl OutMail {
+    /// The visitor mail's text, HTML and unsubscribe link.
+    fn with_body(mut self, text: String, html: String, unsubscribe: String) -> OutMail {
+        self.text = text;
+        self.html = Some(html);
+        self.unsubscribe = Some(unsubscribe);
+        self
+    }
 }
 
 pub(super) fn visitor_to_name(v: &VisitorRecord) -> Option<String> {

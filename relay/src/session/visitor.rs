@@ -29,6 +29,22 @@ pub(super) struct VisitorState {
     typing: Rate,
 }
 
+impl VisitorState {
+    /// One of this connection's sends (`--sends-per-visitor` a minute), for
+    /// a frame answered by `cid` (a form answer, a rating).
+    fn take_send(&mut self, app: &crate::App, cid: &Cid) -> Result<(), Refuse> {
+        if self.sends.allow(app.config.sends_per_visitor) {
+            Ok(())
+        } else {
+            Err(err_cid(
+                ErrorCode::RateLimited,
+                "too many messages; resend in a minute",
+                cid,
+            ))
+        }
+    }
+}
+
 impl Session {
     pub(super) fn visitor_hello(
         &mut self,
@@ -492,13 +508,7 @@ impl Session {
         let Some(v) = self.visitor_mut() else {
             return Ok(());
         };
-        if !v.sends.allow(app.config.sends_per_visitor) {
-            return Err(err_cid(
-                ErrorCode::RateLimited,
-                "too many messages; resend in a minute",
-                &cid,
-            ));
-        }
+        v.take_send(&app, &cid)?;
         let (site_id, visitor) = (v.site.clone(), v.visitor.clone());
         let site = app
             .store
@@ -565,13 +575,7 @@ impl Session {
         let Some(v) = self.visitor_mut() else {
             return Ok(());
         };
-        if !v.sends.allow(app.config.sends_per_visitor) {
-            return Err(err_cid(
-                ErrorCode::RateLimited,
-                "too many messages; resend in a minute",
-                &cid,
-            ));
-        }
+        v.take_send(&app, &cid)?;
         let scope = format!("v:{}:{}", v.site, v.visitor);
         let by = Author {
             side: Side::Visitor,
