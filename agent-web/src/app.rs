@@ -3,8 +3,11 @@
 //! connection banner, toast), and the runner of the reducer's effects: the
 //! live connection, API calls, localStorage, timers, notifications and Web
 //! Push. `#/inbox/<site>/<conv>` opens one conversation ([`ConvLink`]).
+//! It also owns the console's language: the agent's saved choice, else the
+//! browser's, switched from the top bar's picker.
 
 use crate::components::{Banner, Toast, Topbar};
+use crate::i18n::{self, tr, trf, Lang};
 use crate::notify::{self, Chime};
 use crate::pages;
 use crate::services::api::{self, Fetch};
@@ -64,6 +67,8 @@ pub struct Handlers {
     pub dispatch: Callback<Action>,
     pub open_conv: Callback<ConvId>,
     pub select_visitor: Callback<VisitorId>,
+    /// The language picker's choice.
+    pub set_lang: Callback<Lang>,
 }
 
 // Messages are moved once each, into `update`: the size of the largest
@@ -79,6 +84,28 @@ pub enum Msg {
     Visibility,
     /// A click or key press: audio may play from now on.
     Gesture,
+    /// The agent picked a language.
+    Lang(Lang),
+}
+
+/// The agent's saved language, else the browser's (`navigator.language`).
+fn initial_lang() -> Lang {
+    match storage::lang() {
+        Some(tag) => Lang::from_tag(&tag),
+        None => Lang::from_tag(&crate::format::browser_lang()),
+    }
+}
+
+/// Makes `l` the language of every string from now on, and of the page
+/// (`<html lang>`, so fonts and screen readers follow).
+fn apply_lang(l: Lang) {
+    i18n::set_lang(l);
+    if let Some(html) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+    {
+        let _ = html.set_attribute("lang", l.tag());
+    }
 }
 
 /// A window/document listener kept alive as long as the app.
@@ -157,6 +184,7 @@ impl Component for App {
     type Properties = ();
 
     fn create(ctx: &Context<Self>) -> Self {
+        apply_lang(initial_lang());
         let link = ctx.link().clone();
         let tick = Interval::new(TICK_MS, move || link.send_message(Msg::Do(Action::Tick)));
         let hash = current_hash();
@@ -177,6 +205,7 @@ impl Component for App {
             handlers: Handlers {
                 open_conv: dispatch.reform(Action::OpenConv),
                 select_visitor: dispatch.reform(Action::SelectVisitor),
+                set_lang: ctx.link().callback(Msg::Lang),
                 dispatch,
             },
             chime: Chime::default(),
@@ -217,6 +246,12 @@ impl Component for App {
                 self.chime.unlock();
                 false
             }
+            Msg::Lang(l) => {
+                apply_lang(l);
+                storage::set_lang(l.tag());
+                notify::set_title(self.state.model.total_unread());
+                true
+            }
         }
     }
 
@@ -229,8 +264,8 @@ impl Component for App {
                 // down, this is all there is: say why it waits.
                 return html! {
                     <div class="boot">
-                        <p>{"Connecting to the relay…"}</p>
-                        if let Some(t) = &s.toast { <p class="error" role="status">{ format!("{t} (trying again)") }</p> }
+                        <p>{tr("Connecting to the relay…")}</p>
+                        if let Some(t) = &s.toast { <p class="error" role="status">{ trf("{} (trying again)", &[t]) }</p> }
                     </div>
                 };
             }
@@ -243,13 +278,16 @@ impl Component for App {
         };
         let pending = s.model.outbox.iter().filter(|p| p.failed.is_none()).count();
         let onretry = ctx.link().callback(|_| Msg::Conn(ConnMsg::Reconnect));
+        let lang = i18n::lang();
+        // Keyed by the language: a switch rebuilds every component, those
+        // holding props of their own too, so nothing stays in the old one.
         html! {
-            <div class="shell">
+            <div class="shell" key={lang.tag()}>
                 <Topbar me={me.clone()} sites={s.sites.clone()}
                     site={s.model.site.as_ref().map(|x| x.to_string()).unwrap_or_default()}
                     route={s.route} unread={s.model.total_unread()} visitors={s.model.visitors.len()}
                     away={s.away} ask_notifications={notify::permission() == NotificationPermission::Default}
-                    dispatch={h.dispatch.clone()} />
+                    dispatch={h.dispatch.clone()} {lang} onlang={h.set_lang.clone()} />
                 <Banner conn={self.conn.state().clone()} {pending} now={now_ms()} {onretry} />
                 if let Some(t) = &s.toast {
                     <Toast text={t.clone()} ondismiss={h.dispatch.reform(|_| Action::DismissToast)} />
@@ -313,7 +351,7 @@ impl App {
             Effect::Notify { conv, who, text } => {
                 self.chime.play();
                 let site = self.state.model.site.as_ref();
-                push::notify(&format!("{who} wrote"), &text, site, &conv);
+                push::notify(&trf("{} wrote", &[&who]), &text, site, &conv);
             }
             Effect::RenderSoon => {
                 self.render_timer = Some(after(ctx, RENDER_BATCH_MS, || Action::Flush));

@@ -1,30 +1,46 @@
 //! How values read on screen: durations, clock times, message times,
-//! URL paths, sizes, visitor names, assignment lines, label chips.
+//! URL paths, sizes, numbers, visitor names, assignment lines, label chips —
+//! in the console's language ([`crate::i18n`]).
 
+use crate::i18n::{self, en, tr, trf, Lang};
 use protocol::api::AgentRole;
 use protocol::{AssignReason, VisitorId, VisitorInfo};
 
-/// "3 min", "1 h 05 min", "2 d".
+/// "3 min", "1 h 05 min", "2 d" ("3 分钟", "1 小时 05 分钟", "2 天").
 pub fn duration(ms: f64) -> String {
     let min = (ms.max(0.0) / 60_000.0) as u64;
     match min {
-        0 => "<1 min".into(),
-        m if m < 60 => format!("{m} min"),
-        m if m < 24 * 60 => format!("{} h {:02} min", m / 60, m % 60),
-        m => format!("{} d", m / (24 * 60)),
+        0 => tr("<1 min").into(),
+        m if m < 60 => trf("{} min", &[&m]),
+        m if m < 24 * 60 => trf("{} h {} min", &[&(m / 60), &format!("{:02}", m % 60)]),
+        m => trf("{} d", &[&number(m / (24 * 60))]),
     }
+}
+
+/// A count with thousands grouped: "12,345" (the same in both languages:
+/// Chinese groups by thousands with a comma too).
+pub fn number(n: impl Into<u64>) -> String {
+    let digits = n.into().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The line above a WeChat conversation's reply box: how long WeChat still
 /// takes replies (48 h after the follower's last message, 5 replies at
 /// most), or that the follower must write first.
 pub fn wechat_window(w: Option<&protocol::WechatWindow>, now: u64) -> String {
-    const CLOSED: &str = "WeChat window closed: the follower must write first";
+    let closed = || tr("WeChat window closed: the follower must write first").to_string();
     let Some(w) = w else {
-        return CLOSED.into();
+        return closed();
     };
     if w.refusal(now).is_some() {
-        return CLOSED.into();
+        return closed();
     }
     // The console's clock may lag the relay's by a tick.
     let left = w
@@ -32,16 +48,16 @@ pub fn wechat_window(w: Option<&protocol::WechatWindow>, now: u64) -> String {
         .saturating_sub(now)
         .min(protocol::limits::WECHAT_WINDOW_MS);
     let when = if left >= 3_600_000 {
-        format!("{} h", left / 3_600_000)
+        trf("{} h", &[&(left / 3_600_000)])
     } else {
-        format!("{} min", (left / 60_000).max(1))
+        trf("{} min", &[&(left / 60_000).max(1)])
     };
     let replies = protocol::limits::WECHAT_REPLIES_PER_WINDOW.saturating_sub(w.replies);
     let left = match replies {
-        1 => "1 reply left".to_string(),
-        n => format!("{n} replies left"),
+        1 => tr("1 reply left").to_string(),
+        n => trf("{} replies left", &[&n]),
     };
-    format!("WeChat window closes in {when} · {left}")
+    trf("WeChat window closes in {} · {}", &[&when, &left])
 }
 
 /// Clock time of a relay timestamp, in the agent's timezone.
@@ -55,7 +71,17 @@ pub fn clock(ts: u64) -> String {
 const WEEKDAY_DAYS: i64 = 6;
 const MS_PER_MINUTE: i64 = 60_000;
 const MS_PER_DAY: i64 = 86_400_000;
-const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+/// English keys, shown through `tr`.
+const WEEKDAYS: [&str; 7] = [
+    en("Mon"),
+    en("Tue"),
+    en("Wed"),
+    en("Thu"),
+    en("Fri"),
+    en("Sat"),
+    en("Sun"),
+];
+/// English month names; Chinese dates number the month ("11月28日").
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
@@ -108,21 +134,29 @@ fn civil(ts_ms: i64, tz_offset_minutes: i32) -> Civil {
 
 /// How a message's time reads beside it: "14:05" today, "Yesterday 14:05",
 /// "Tue 14:05" within the last [`WEEKDAY_DAYS`] days, else "28 Nov 14:05"
-/// (with the year when it is not this year's).
+/// (with the year when it is not this year's); in Chinese "昨天 14:05",
+/// "周二 14:05", "11月28日 14:05", "2025年10月27日 14:05".
 pub fn message_time(ts_ms: u64, now_ms: u64, tz_offset_minutes: i32) -> String {
     let t = civil(ts_ms as i64, tz_offset_minutes);
     let now = civil(now_ms as i64, tz_offset_minutes);
     let hm = format!("{:02}:{:02}", t.hour, t.minute);
     match now.day - t.day {
         0 => hm,
-        1 => format!("Yesterday {hm}"),
-        d if (2..=WEEKDAY_DAYS).contains(&d) => format!("{} {hm}", WEEKDAYS[t.weekday]),
+        1 => trf("Yesterday {}", &[&hm]),
+        d if (2..=WEEKDAY_DAYS).contains(&d) => format!("{} {hm}", tr(WEEKDAYS[t.weekday])),
         _ => {
-            let month = MONTHS[(t.month - 1) as usize];
-            if t.year == now.year {
-                format!("{} {month} {hm}", t.mday)
-            } else {
-                format!("{} {month} {} {hm}", t.mday, t.year)
+            let this_year = t.year == now.year;
+            match i18n::lang() {
+                Lang::Zh if this_year => format!("{}月{}日 {hm}", t.month, t.mday),
+                Lang::Zh => format!("{}年{}月{}日 {hm}", t.year, t.month, t.mday),
+                Lang::En => {
+                    let month = MONTHS[(t.month - 1) as usize];
+                    if this_year {
+                        format!("{} {month} {hm}", t.mday)
+                    } else {
+                        format!("{} {month} {} {hm}", t.mday, t.year)
+                    }
+                }
             }
         }
     }
@@ -150,26 +184,24 @@ pub fn visitor_label(v: &VisitorInfo) -> String {
         .unwrap_or_else(|| default_name(&v.id))
 }
 
-/// The language visitor names are shown in — the one place that choice is
-/// made. The console has no language setting of its own, so it is the
-/// browser's (`navigator.language`); native builds (the reducer's tests)
-/// use English.
+/// The language visitor names are shown in: the console's own
+/// ([`i18n::lang`], the picker's or the browser's), so a name and the
+/// words around it never mix languages.
 pub fn ui_lang() -> String {
-    thread_local! {
-        static LANG: String = browser_lang();
-    }
-    LANG.with(String::clone)
+    i18n::lang().tag().to_string()
 }
 
+/// The browser's language (`navigator.language`); native builds (the
+/// reducer's tests) say English.
 #[cfg(target_arch = "wasm32")]
-fn browser_lang() -> String {
+pub fn browser_lang() -> String {
     web_sys::window()
         .and_then(|w| w.navigator().language())
         .unwrap_or_else(|| "en".into())
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-fn browser_lang() -> String {
+pub fn browser_lang() -> String {
     "en".into()
 }
 
@@ -217,21 +249,36 @@ pub fn assignment(
     reason: Option<AssignReason>,
     team: Option<&str>,
 ) -> String {
-    let by_whom = by.map(|b| format!(" by {b}")).unwrap_or_default();
+    let by_whom = by.map(|b| trf(" by {}", &[&b])).unwrap_or_default();
     match (reason.unwrap_or(AssignReason::Manual), to) {
         (AssignReason::Transfer, Some(to)) => {
-            let within = team.map(|t| format!(" in team {t}")).unwrap_or_default();
-            format!("Transferred to {to}{within}{by_whom}")
+            let within = team.map(|t| trf(" in team {}", &[&t])).unwrap_or_default();
+            trf("Transferred to {}", &[&to]) + &within + &by_whom
         }
         (AssignReason::Transfer, None) => match team {
-            Some(t) => format!("Transferred to team {t}{by_whom}"),
-            None => format!("Unassigned{by_whom}"),
+            Some(t) => trf("Transferred to team {}", &[&t]) + &by_whom,
+            None => tr("Unassigned").to_string() + &by_whom,
         },
-        (AssignReason::Manual, Some(to)) if by.is_none() => format!("{to} took this conversation"),
-        (AssignReason::Manual, Some(to)) => format!("Assigned to {to}{by_whom}"),
-        (AssignReason::Manual, None) => format!("Unassigned{by_whom}"),
-        (r, Some(to)) => format!("Assigned to {to} {}", r.phrase()),
-        (r, None) => format!("Unassigned {}", r.phrase()),
+        (AssignReason::Manual, Some(to)) if by.is_none() => {
+            trf("{} took this conversation", &[&to])
+        }
+        (AssignReason::Manual, Some(to)) => trf("Assigned to {}", &[&to]) + &by_whom,
+        (AssignReason::Manual, None) => tr("Unassigned").to_string() + &by_whom,
+        (r, Some(to)) => trf("Assigned to {} {}", &[&to, &reason_phrase(r)]),
+        (r, None) => trf("Unassigned {}", &[&reason_phrase(r)]),
+    }
+}
+
+/// Why the relay moved a conversation, in the console's language (the
+/// protocol's [`AssignReason::phrase`] is the English of it).
+fn reason_phrase(r: AssignReason) -> &'static str {
+    match r {
+        AssignReason::Manual => tr("by hand"),
+        AssignReason::Transfer => tr("by transfer"),
+        AssignReason::Reply => tr("by replying"),
+        AssignReason::Auto => tr("by auto-assignment"),
+        AssignReason::NoAnswer => tr("after no answer"),
+        AssignReason::Away => tr("as the agent went away"),
     }
 }
 
@@ -259,11 +306,11 @@ pub fn chip_text_color(bg: &str) -> &'static str {
     }
 }
 
-/// `owner` or `agent`, as the API spells it.
+/// `owner` or `agent`, as the API spells it, in the console's language.
 pub fn role_name(r: AgentRole) -> &'static str {
     match r {
-        AgentRole::Owner => "owner",
-        AgentRole::Agent => "agent",
+        AgentRole::Owner => tr("owner"),
+        AgentRole::Agent => tr("agent"),
     }
 }
 

@@ -24,8 +24,6 @@
 mod app;
 mod components;
 mod format;
-// Until every view reads its strings through it.
-#[allow(dead_code)]
 mod i18n;
 mod model;
 mod notify;

@@ -6,14 +6,17 @@ use web_sys::{
     AudioContext, Notification, NotificationOptions, NotificationPermission, OscillatorType,
 };
 
-const TITLE: &str = "kefu console";
+use crate::i18n::tr;
 
+/// The tab's title, with the unread count in front when there is one (in
+/// the console's language: called again when it changes).
 pub fn set_title(unread: u32) {
+    let title = tr("kefu console");
     if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
         if unread == 0 {
-            doc.set_title(TITLE);
+            doc.set_title(title);
         } else {
-            doc.set_title(&format!("({unread}) {TITLE}"));
+            doc.set_title(&format!("({unread}) {title}"));
         }
     }
 }

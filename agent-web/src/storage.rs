@@ -1,5 +1,5 @@
 //! What the console keeps in localStorage: the session token, the chosen
-//! site, the away flag, and the outbox of unacked replies (so a reload
+//! site, the away flag, the language picked in the top bar, and the outbox of unacked replies (so a reload
 //! while offline loses nothing).
 
 use crate::model::Pending;
@@ -8,6 +8,7 @@ const TOKEN: &str = "kefu.console.token";
 const SITE: &str = "kefu.console.site";
 const AWAY: &str = "kefu.console.away";
 const OUTBOX: &str = "kefu.console.outbox";
+const LANG: &str = "kefu.console.lang";
 
 fn store() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
@@ -48,6 +49,15 @@ pub fn away() -> bool {
 
 pub fn set_away(away: bool) {
     set(AWAY, away.then_some("1"));
+}
+
+/// The language the agent picked (a BCP 47 tag), if they ever did.
+pub fn lang() -> Option<String> {
+    get(LANG).filter(|l| !l.is_empty())
+}
+
+pub fn set_lang(tag: &str) {
+    set(LANG, Some(tag));
 }
 
 pub fn load_outbox() -> Vec<Pending> {

@@ -1,5 +1,9 @@
 //! Browser and OS from a user-agent string, for the visitor list. Order
 //! matters: Edge and Opera carry "Chrome", Chrome carries "Safari".
+//! Product names stay as they are in every language; only "unknown" is
+//! translated.
+
+use crate::i18n::tr;
 
 pub fn browser(ua: &str) -> String {
     let pick = |key: &str| -> Option<String> {
@@ -33,7 +37,7 @@ pub fn browser(ua: &str) -> String {
             None => "Safari".into(),
         };
     }
-    "Unknown browser".into()
+    tr("Unknown browser").into()
 }
 
 pub fn os(ua: &str) -> &'static str {
@@ -50,7 +54,7 @@ pub fn os(ua: &str) -> &'static str {
     } else if ua.contains("Linux") {
         "Linux"
     } else {
-        "Unknown OS"
+        tr("Unknown OS")
     }
 }
 

@@ -4,6 +4,7 @@
 //! close, reopen); on a phone, "← Back" to the list and "Visitor info".
 
 use super::LabelChip;
+use crate::i18n::{tr, trf};
 use crate::services::api::{ConvAction, TransferTo};
 use crate::state::{Action, Pane};
 use protocol::api::{Label, Teammate};
@@ -63,40 +64,44 @@ pub fn ChatHeader(p: &ChatHeaderProps) -> Html {
     });
     let on_remove_label = d.reform(|l: String| Action::Conv(ConvAction::Unlabel(l)));
     let assigned = match assignee {
-        Some(x) => format!("Assigned to {}", p.assignee_name.as_deref().unwrap_or(x)),
-        None => "Unassigned".into(),
+        Some(x) => trf(
+            "Assigned to {}",
+            &[&p.assignee_name.as_deref().unwrap_or(x)],
+        ),
+        None => tr("Unassigned").into(),
     };
+    let state = if s.open { "open" } else { "closed" };
     let me = p.me.clone();
     let transfer = s.open && !(others.is_empty() && p.teams.is_empty());
     html! {
         <header>
-            <button class="back" onclick={d.reform(|_| Action::ShowPane(Pane::List))}>{"← Back"}</button>
+            <button class="back" onclick={d.reform(|_| Action::ShowPane(Pane::List))}>{tr("← Back")}</button>
             <div class="who">
                 <h2>{ &p.name }</h2>
-                <span class={classes!("state", if s.open { "open" } else { "closed" })}>{ if s.open { "open" } else { "closed" } }</span>
+                <span class={classes!("state", state)}>{ if s.open { tr("open") } else { tr("closed") } }</span>
                 <span class="assignee">{ assigned }</span>
-                if let Some(t) = &p.team_name { <span class="conv-team">{ format!("Team {t}") }</span> }
+                if let Some(t) = &p.team_name { <span class="conv-team">{ trf("Team {}", &[t]) }</span> }
             </div>
             <div class="actions">
-                <button class="to-profile" onclick={d.reform(|_| Action::ShowPane(Pane::Profile))}>{"Visitor info"}</button>
+                <button class="to-profile" onclick={d.reform(|_| Action::ShowPane(Pane::Profile))}>{tr("Visitor info")}</button>
                 if !mine && s.open {
-                    <button data-action="assign-me" onclick={d.reform(move |_| Action::Conv(ConvAction::Assign(Some(me.clone()))))}>{"Assign to me"}</button>
+                    <button data-action="assign-me" onclick={d.reform(move |_| Action::Conv(ConvAction::Assign(Some(me.clone()))))}>{tr("Assign to me")}</button>
                 }
                 if transfer {
-                    <select onchange={on_transfer} aria-label="Transfer to" data-action="transfer">
-                        <option value="" selected=true disabled=true>{"Transfer to…"}</option>
+                    <select onchange={on_transfer} aria-label={tr("Transfer to")} data-action="transfer">
+                        <option value="" selected=true disabled=true>{tr("Transfer to…")}</option>
                         { for others.iter().map(|t| html! {
                             <option value={TransferTo::Agent(t.id.to_string()).option_value()}>{ &t.name }</option>
                         }) }
                         { for p.teams.iter().map(|(id, name)| html! {
-                            <option value={TransferTo::Team(id.clone()).option_value()}>{ format!("Team: {name}") }</option>
+                            <option value={TransferTo::Team(id.clone()).option_value()}>{ trf("Team: {}", &[name]) }</option>
                         }) }
                     </select>
                 }
                 if s.open {
-                    <button data-action="close" onclick={d.reform(|_| Action::Conv(ConvAction::Close))}>{"Close"}</button>
+                    <button data-action="close" onclick={d.reform(|_| Action::Conv(ConvAction::Close))}>{tr("Close")}</button>
                 } else {
-                    <button data-action="reopen" onclick={d.reform(|_| Action::Conv(ConvAction::Reopen))}>{"Reopen"}</button>
+                    <button data-action="reopen" onclick={d.reform(|_| Action::Conv(ConvAction::Reopen))}>{tr("Reopen")}</button>
                 }
             </div>
             if !p.labels.is_empty() || !p.addable.is_empty() {
@@ -105,8 +110,8 @@ pub fn ChatHeader(p: &ChatHeaderProps) -> Html {
                         <LabelChip label={l.clone()} onremove={on_remove_label.clone()} />
                     }) }
                     if !p.addable.is_empty() {
-                        <select class="add-label" aria-label="Add label" data-action="add-label" onchange={on_add_label}>
-                            <option value="" selected=true disabled=true>{"Add label"}</option>
+                        <select class="add-label" aria-label={tr("Add label")} data-action="add-label" onchange={on_add_label}>
+                            <option value="" selected=true disabled=true>{tr("Add label")}</option>
                             { for p.addable.iter().map(|l| html! { <option value={l.name.clone()}>{ &l.name }</option> }) }
                         </select>
                     }

@@ -3,6 +3,7 @@
 //! breaks the line, pasted files attach) and "Send" — in note mode a
 //! yellow box whose text only agents ever see.
 
+use crate::i18n::{en, tr};
 use crate::state::{Action, Compose, PickedFile};
 use protocol::api::Canned;
 use wasm_bindgen::JsCast;
@@ -70,24 +71,25 @@ pub fn Composer(p: &ComposerProps) -> Html {
         })
     };
     let note = p.mode == Compose::Note;
+    // `label` is an English key: `data-compose` keeps it, the tab shows it.
     let tab = |mode: Compose, label: &'static str| {
         let on = p.mode == mode;
         html! {
             <button type="button" role="tab" aria-selected={on.to_string()} data-compose={label.to_lowercase()}
-                class={classes!(on.then_some("active"))} onclick={d.reform(move |_| Action::SetCompose(mode))}>{ label }</button>
+                class={classes!(on.then_some("active"))} onclick={d.reform(move |_| Action::SetCompose(mode))}>{ tr(label) }</button>
         }
     };
     let (placeholder, label, send) = if note {
         (
-            "Private note: only agents see it (Enter adds it, / for canned replies)",
-            "Private note",
-            "Add note",
+            tr("Private note: only agents see it (Enter adds it, / for canned replies)"),
+            tr("Private note"),
+            tr("Add note"),
         )
     } else {
         (
-            "Reply… (Enter sends, Shift+Enter for a new line, / for canned replies)",
-            "Reply",
-            "Send",
+            tr("Reply… (Enter sends, Shift+Enter for a new line, / for canned replies)"),
+            tr("Reply"),
+            tr("Send"),
         )
     };
     html! {
@@ -104,15 +106,15 @@ pub fn Composer(p: &ComposerProps) -> Html {
                     }) }
                 </ul>
             }
-            <div class="compose-mode" role="tablist" aria-label="Write a">
-                { tab(Compose::Reply, "Reply") }
-                { tab(Compose::Note, "Note") }
+            <div class="compose-mode" role="tablist" aria-label={tr("Write a")}>
+                { tab(Compose::Reply, en("Reply")) }
+                { tab(Compose::Note, en("Note")) }
             </div>
             <div class={classes!("composer", note.then_some("note"))}>
                 if !note {
-                    <label class="attach" title="Attach files (or drop / paste them)">
+                    <label class="attach" title={tr("Attach files (or drop / paste them)")}>
                         <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true"><path d="M9 13V6a3 3 0 0 1 6 0v10a5 5 0 0 1-10 0V8" fill="none" stroke="currentColor" stroke-width="2" /></svg>
-                        <input type="file" multiple=true onchange={onpick} aria-label="Attach files" />
+                        <input type="file" multiple=true onchange={onpick} aria-label={tr("Attach files")} />
                     </label>
                 }
                 <textarea value={p.text.clone()} {oninput} {onkeydown} onpaste={onpaste} rows="3"

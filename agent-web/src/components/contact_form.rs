@@ -2,21 +2,24 @@
 //! phone (the name and email stay as they are for a verified identity),
 //! with the reason when it was not saved.
 
+use crate::i18n::tr;
 use crate::state::{Action, ContactAction, ContactEdit, ContactField};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-/// What the editor says, in one place (a translation replaces this).
+/// What the editor says, in one place (English keys, shown through `tr`).
 mod say {
-    pub const NAME: &str = "Name";
-    pub const EMAIL: &str = "E-mail";
-    pub const PHONE: &str = "Phone";
-    pub const SAVE: &str = "Save contact";
-    pub const SAVING: &str = "Saving…";
-    pub const CANCEL: &str = "Cancel";
+    use crate::i18n::en;
+
+    pub const NAME: &str = en("Name");
+    pub const EMAIL: &str = en("E-mail");
+    pub const PHONE: &str = en("Phone");
+    pub const SAVE: &str = en("Save contact");
+    pub const SAVING: &str = en("Saving…");
+    pub const CANCEL: &str = en("Cancel");
     pub const VERIFIED: &str =
-        "The name and e-mail come from the site's verified login: change them there.";
-    pub const CLEARS: &str = "An emptied box clears what was stored.";
+        en("The name and e-mail come from the site's verified login: change them there.");
+    pub const CLEARS: &str = en("An emptied box clears what was stored.");
 }
 
 #[derive(Properties, PartialEq)]
@@ -41,20 +44,20 @@ pub fn ContactForm(p: &ContactFormProps) -> Html {
     });
     html! {
         <form class="contact-form" novalidate=true data-visitor={e.visitor.to_string()} {onsubmit}>
-            <label>{ say::NAME }
+            <label>{ tr(say::NAME) }
                 <input name="name" value={e.name.clone()} disabled={e.verified} autocomplete="off"
                     oninput={field(ContactField::Name)} /></label>
-            <label>{ say::EMAIL }
+            <label>{ tr(say::EMAIL) }
                 <input name="email" type="email" inputmode="email" value={e.email.clone()} disabled={e.verified}
                     autocomplete="off" oninput={field(ContactField::Email)} /></label>
-            <label>{ say::PHONE }
+            <label>{ tr(say::PHONE) }
                 <input name="phone" type="tel" inputmode="tel" value={e.phone.clone()} autocomplete="off"
                     oninput={field(ContactField::Phone)} /></label>
-            <p class="hint">{ if e.verified { say::VERIFIED } else { say::CLEARS } }</p>
+            <p class="hint">{ if e.verified { tr(say::VERIFIED) } else { tr(say::CLEARS) } }</p>
             if let Some(err) = &e.error { <p class="error" role="alert">{ err }</p> }
             <div class="row">
-                <button class="primary" type="submit" disabled={e.saving}>{ if e.saving { say::SAVING } else { say::SAVE } }</button>
-                <button type="button" onclick={d.reform(|_| Action::Contact(ContactAction::Cancel))}>{ say::CANCEL }</button>
+                <button class="primary" type="submit" disabled={e.saving}>{ if e.saving { tr(say::SAVING) } else { tr(say::SAVE) } }</button>
+                <button type="button" onclick={d.reform(|_| Action::Contact(ContactAction::Cancel))}>{ tr(say::CANCEL) }</button>
             </div>
         </form>
     }

@@ -3,6 +3,7 @@
 
 use super::{ChannelBadge, LabelChip};
 use crate::format::clock;
+use crate::i18n::{tr, trf};
 use protocol::api::Label;
 use protocol::{ConvId, ConvSummary};
 use yew::prelude::*;
@@ -35,12 +36,12 @@ pub fn ConvRow(p: &ConvRowProps) -> Html {
             <div class="line1">
                 <span class="name">{ &p.name }</span>
                 <ChannelBadge channel={p.summary.channel} />
-                if let Some(r) = &p.rating { <span class="conv-rating" title="Visitor's rating">{ r }</span> }
+                if let Some(r) = &p.rating { <span class="conv-rating" title={tr("Visitor's rating")}>{ r }</span> }
                 <span class="time">{ clock(p.summary.updated) }</span>
             </div>
             <div class="line2">
                 if p.typing {
-                    <span class="typing">{"typing…"}</span>
+                    <span class="typing">{tr("typing…")}</span>
                 } else {
                     <span class="preview">{ p.summary.preview.clone().unwrap_or_default() }</span>
                 }
@@ -49,7 +50,7 @@ pub fn ConvRow(p: &ConvRowProps) -> Html {
             if p.queue.is_some() || !p.labels.is_empty() {
                 <div class="line3">
                     if let Some((n, waited)) = &p.queue {
-                        <span class="queued" data-position={n.to_string()}>{ format!("#{n} · waiting {waited}") }</span>
+                        <span class="queued" data-position={n.to_string()}>{ trf("#{} · waiting {}", &[n, waited]) }</span>
                     }
                     { for p.labels.iter().map(|l| html! { <LabelChip label={l.clone()} /> }) }
                 </div>

@@ -2,6 +2,7 @@
 //! that is offered.
 
 use crate::format::chip_text_color;
+use crate::i18n::trf;
 use crate::state::NO_LABEL_COLOR;
 use protocol::api::{valid_color, Label};
 use yew::prelude::*;
@@ -28,7 +29,7 @@ pub fn LabelChip(p: &LabelChipProps) -> Html {
         <span class="chip" data-label={l.name.clone()} {style}>
             { &l.name }
             if let Some(cb) = &p.onremove {
-                <button type="button" class="chip-x" aria-label={format!("Remove label {}", l.name)}
+                <button type="button" class="chip-x" aria-label={trf("Remove label {}", &[&l.name])}
                     onclick={ { let name = l.name.clone(); cb.reform(move |_: MouseEvent| name.clone()) } }>{"×"}</button>
             }
         </span>

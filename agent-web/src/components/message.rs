@@ -7,6 +7,7 @@
 
 use super::AttachmentView;
 use crate::format::{assignment, clock, full_time, local_offset_minutes, message_time};
+use crate::i18n::{tr, trf};
 use protocol::offline::{FormKind, RatingScale};
 use protocol::{Author, Event, EventBody, Side};
 use yew::prelude::*;
@@ -14,13 +15,15 @@ use yew::prelude::*;
 /// What the lines of the newer events say, in one place (a translation
 /// replaces this).
 mod say {
-    pub const RATED: &str = "Visitor rated the chat";
-    pub const OUT_OF_FIVE: &str = "out of 5 stars";
-    pub const THUMBS_UP: &str = "thumbs up";
-    pub const THUMBS_DOWN: &str = "thumbs down";
-    pub const AUTO_REPLY: &str = "Auto-reply (outside business hours)";
-    pub const OFFLINE_FORM: &str = "📝 The visitor left their contact in the offline form";
-    pub const PRECHAT_FORM: &str = "📝 The visitor filled in the pre-chat form";
+    use crate::i18n::en;
+
+    pub const RATED: &str = en("Visitor rated the chat");
+    pub const OUT_OF_FIVE: &str = en("{} out of 5 stars");
+    pub const THUMBS_UP: &str = en("thumbs up");
+    pub const THUMBS_DOWN: &str = en("thumbs down");
+    pub const AUTO_REPLY: &str = en("Auto-reply (outside business hours)");
+    pub const OFFLINE_FORM: &str = en("📝 The visitor left their contact in the offline form");
+    pub const PRECHAT_FORM: &str = en("📝 The visitor filled in the pre-chat form");
 }
 
 #[derive(Properties, PartialEq)]
@@ -54,7 +57,7 @@ fn note_meta(who: String, ts: u64, now: f64) -> Html {
     let tz = local_offset_minutes(ts);
     html! {
         <div class="meta">
-            <span class="note-tag">{"Private note"}</span>{" "}
+            <span class="note-tag">{tr("Private note")}</span>{" "}
             <span class="who">{ who }</span>{" · "}
             <time class="when" datetime={full_time(ts, tz)}>{ message_time(ts, now as u64, tz) }</time>
         </div>
@@ -69,7 +72,7 @@ pub fn pending_note(
     failed: Option<String>,
     now: f64,
 ) -> Html {
-    let state = failed.map_or_else(|| "Sending…".into(), |f| format!("Not sent: {f}"));
+    let state = failed.map_or_else(|| tr("Sending…").into(), |f| trf("Not sent: {}", &[&f]));
     html! {
         <li {key} class="msg note first pending">
             { note_meta(who, now as u64, now) }
@@ -112,15 +115,15 @@ pub fn MessageItem(p: &MessageItemProps) -> Html {
                         if let Some((file, token)) = file { <AttachmentView {file} {token} /> }
                         if !text.is_empty() { <span>{ text.clone() }</span> }
                     </div>
-                    if seen { <div class="seen">{"Seen"}</div> }
+                    if seen { <div class="seen">{tr("Seen")}</div> }
                 </li>
             }
         }
         EventBody::Closed { by } => {
-            html! { <li class="sys">{ format!("Closed by {} · {}", name_of(by), clock(e.ts)) }</li> }
+            html! { <li class="sys">{ trf("Closed by {} · {}", &[&name_of(by), &clock(e.ts)]) }</li> }
         }
         EventBody::Reopened { by } => {
-            html! { <li class="sys">{ format!("Reopened by {} · {}", name_of(by), clock(e.ts)) }</li> }
+            html! { <li class="sys">{ trf("Reopened by {} · {}", &[&name_of(by), &clock(e.ts)]) }</li> }
         }
         EventBody::Note { from, text, .. } => {
             let full = full_time(e.ts, local_offset_minutes(e.ts));
@@ -147,15 +150,20 @@ pub fn MessageItem(p: &MessageItemProps) -> Html {
             html! { <li class="sys assigned">{ format!("{line} · {}", clock(e.ts)) }</li> }
         }
         EventBody::Labeled { by, label, on } => {
-            let did = if *on { "added" } else { "removed" };
-            html! { <li class="sys labeled">{ format!("{} {did} label {label}", name_of(by)) }</li> }
+            let who = name_of(by);
+            let line = if *on {
+                trf("{} added label {}", &[&who, label])
+            } else {
+                trf("{} removed label {}", &[&who, label])
+            };
+            html! { <li class="sys labeled">{ line }</li> }
         }
         EventBody::Rated { score, comment, .. } => {
             let (shown, spoken) = rating_text(*score, p.scale);
             html! {
                 <li class="sys rated" data-score={score.to_string()}>
                     <span class="rated-head">
-                        <span class="rated-label">{ say::RATED }</span>{" "}
+                        <span class="rated-label">{ tr(say::RATED) }</span>{" "}
                         <span class="score" role="img" aria-label={spoken}>{ shown }</span>
                         <span class="when">{ format!(" · {}", clock(e.ts)) }</span>
                     </span>
@@ -171,7 +179,7 @@ pub fn MessageItem(p: &MessageItemProps) -> Html {
             html! {
                 <li class="msg auto-reply first" data-seq={e.seq.to_string()} title={full.clone()}>
                     <div class="meta">
-                        <span class="auto-tag">{ say::AUTO_REPLY }</span>{" · "}
+                        <span class="auto-tag">{ tr(say::AUTO_REPLY) }</span>{" · "}
                         <time class="when" datetime={full}>{ message_time(e.ts, p.now as u64, tz) }</time>
                     </div>
                     <div class="bubble">{ text.clone() }</div>
@@ -180,8 +188,8 @@ pub fn MessageItem(p: &MessageItemProps) -> Html {
         }
         EventBody::Contacted { form } => {
             let which = match form {
-                FormKind::Offline => say::OFFLINE_FORM,
-                FormKind::Prechat => say::PRECHAT_FORM,
+                FormKind::Offline => tr(say::OFFLINE_FORM),
+                FormKind::Prechat => tr(say::PRECHAT_FORM),
             };
             html! { <li class="sys contacted">{ format!("{which} · {}", clock(e.ts)) }</li> }
         }
@@ -202,11 +210,11 @@ pub fn rating_short(score: u8, scale: RatingScale) -> String {
 pub fn rating_text(score: u8, scale: RatingScale) -> (String, String) {
     let n = usize::from(score.clamp(1, 5));
     match scale {
-        RatingScale::Thumbs if score >= 5 => ("👍".into(), say::THUMBS_UP.into()),
-        RatingScale::Thumbs if score <= 1 => ("👎".into(), say::THUMBS_DOWN.into()),
+        RatingScale::Thumbs if score >= 5 => ("👍".into(), tr(say::THUMBS_UP).into()),
+        RatingScale::Thumbs if score <= 1 => ("👎".into(), tr(say::THUMBS_DOWN).into()),
         _ => (
             "★".repeat(n) + &"☆".repeat(5 - n),
-            format!("{n} {}", say::OUT_OF_FIVE),
+            trf(say::OUT_OF_FIVE, &[&n]),
         ),
     }
 }

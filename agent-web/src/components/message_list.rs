@@ -3,6 +3,7 @@
 //! "N new messages ↓" pill while scrolled up, and keeps the reading
 //! position when older messages are prepended.
 
+use crate::i18n::{tr, trf};
 use web_sys::Element;
 use yew::prelude::*;
 
@@ -137,7 +138,7 @@ impl Component for MessageList {
                 </ol>
                 if n > 0 {
                     <button class="new-pill" onclick={ctx.link().callback(|_| Msg::ToBottom)}>
-                        { format!("{n} new message{} ↓", if n == 1 { "" } else { "s" }) }
+                        { if n == 1 { tr("1 new message ↓").to_string() } else { trf("{} new messages ↓", &[&n]) } }
                     </button>
                 }
             </div>

@@ -12,7 +12,7 @@ mod label_chip;
 pub mod message;
 mod message_list;
 mod toast;
-mod topbar;
+pub mod topbar;
 mod visitor_facts;
 mod visitor_row;
 mod widget_preview;

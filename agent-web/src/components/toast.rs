@@ -1,5 +1,6 @@
 //! The dismissable message at the top of the console (errors, refusals).
 
+use crate::i18n::tr;
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -13,7 +14,7 @@ pub fn Toast(p: &ToastProps) -> Html {
     html! {
         <div class="toast" role="alert">
             <span>{ &p.text }</span>
-            <button onclick={p.ondismiss.clone()} aria-label="Dismiss">{"×"}</button>
+            <button onclick={p.ondismiss.clone()} aria-label={tr("Dismiss")}>{"×"}</button>
         </div>
     }
 }

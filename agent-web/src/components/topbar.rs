@@ -1,7 +1,8 @@
 //! The top bar: brand, site switch, the three tabs, notifications,
-//! availability, the agent's name and "Sign out".
+//! availability, the language picker, the agent's name and "Sign out".
 
 use crate::app::Route;
+use crate::i18n::{tr, trf, Lang};
 use crate::state::Action;
 use protocol::api::{AgentView, SiteView};
 use yew::prelude::*;
@@ -20,6 +21,26 @@ pub struct TopbarProps {
     /// Desktop notifications are neither allowed nor refused yet.
     pub ask_notifications: bool,
     pub dispatch: Callback<Action>,
+    /// The console's language, and where a choice in the picker goes.
+    pub lang: Lang,
+    pub onlang: Callback<Lang>,
+}
+
+/// English / 简体中文, each in its own words; `onlang` gets the choice.
+pub fn lang_picker(lang: Lang, onlang: &Callback<Lang>) -> Html {
+    let onchange = onlang.reform(|e: Event| {
+        Lang::from_tag(
+            &e.target_unchecked_into::<web_sys::HtmlSelectElement>()
+                .value(),
+        )
+    });
+    html! {
+        <select class="lang-switch" aria-label={tr("Language")} data-lang={lang.tag()} {onchange}>
+            { for Lang::ALL.iter().map(|l| html! {
+                <option value={l.tag()} lang={l.tag()} selected={*l == lang}>{ l.name() }</option>
+            }) }
+        </select>
+    }
 }
 
 #[function_component]
@@ -34,9 +55,9 @@ pub fn Topbar(p: &TopbarProps) -> Html {
         }
     };
     let inbox_label = if p.unread > 0 {
-        format!("Inbox ({})", p.unread)
+        trf("Inbox ({})", &[&p.unread])
     } else {
-        "Inbox".into()
+        tr("Inbox").into()
     };
     let on_site = d.reform(|e: Event| {
         Action::SwitchSite(
@@ -52,11 +73,12 @@ pub fn Topbar(p: &TopbarProps) -> Html {
             .unwrap_or_else(|| id.to_string())
     };
     let away = p.away;
+    let status = if away { "away" } else { "online" };
     html! {
         <header class="topbar">
             <span class="brand">{"kefu"}</span>
             if p.me.sites.len() > 1 {
-                <select class="site-switch" onchange={on_site} aria-label="Site">
+                <select class="site-switch" onchange={on_site} aria-label={tr("Site")}>
                     { for p.me.sites.iter().map(|s| html! {
                         <option value={s.to_string()} selected={s.as_str() == p.site}>{ site_name(s.as_str()) }</option>
                     }) }
@@ -66,20 +88,21 @@ pub fn Topbar(p: &TopbarProps) -> Html {
             }
             <nav>
                 { nav(Route::Inbox, inbox_label) }
-                { nav(Route::Visitors, format!("Visitors ({})", p.visitors)) }
-                { nav(Route::Settings, "Settings".into()) }
+                { nav(Route::Visitors, trf("Visitors ({})", &[&p.visitors])) }
+                { nav(Route::Settings, tr("Settings").into()) }
             </nav>
             <span class="spacer"></span>
             if p.ask_notifications {
-                <button class="link" onclick={d.reform(|_| Action::EnableNotifications)}>{"Enable notifications"}</button>
+                <button class="link" onclick={d.reform(|_| Action::EnableNotifications)}>{tr("Enable notifications")}</button>
             }
-            <button class={classes!("status", if away { "away" } else { "online" })}
+            <button class={classes!("status", status)}
                 onclick={d.reform(move |_| Action::SetAway(!away))}
-                title="Your availability, as visitors see it" data-status={if away { "away" } else { "online" }}>
-                <span class="dot"></span>{ if away { "Away" } else { "Online" } }
+                title={tr("Your availability, as visitors see it")} data-status={status}>
+                <span class="dot"></span>{ if away { tr("Away") } else { tr("Online") } }
             </button>
+            { lang_picker(p.lang, &p.onlang) }
             <span class="me">{ &p.me.name }</span>
-            <button class="link" onclick={d.reform(|_| Action::Logout)}>{"Sign out"}</button>
+            <button class="link" onclick={d.reform(|_| Action::Logout)}>{tr("Sign out")}</button>
         </header>
     }
 }

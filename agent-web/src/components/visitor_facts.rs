@@ -5,6 +5,7 @@
 
 use super::{channel_badge, ChannelBadge};
 use crate::format::{attr_text, duration, full_time, local_offset_minutes, path_of};
+use crate::i18n::{tr, trf};
 use crate::state::{CONSENT_ATTRIBUTE, PHONE_ATTRIBUTE};
 use crate::ua;
 use protocol::api::VisitorProfile;
@@ -15,18 +16,20 @@ use yew::prelude::*;
 /// Pages of the visitor's history shown, newest first.
 const PAGES_SHOWN: usize = 15;
 
-/// What the contact rows say, in one place (a translation replaces this).
+/// What the contact rows say, in one place (English keys, shown through `tr`).
 mod say {
-    pub const NAME: &str = "Name";
-    pub const EMAIL: &str = "E-mail";
-    pub const PHONE: &str = "Phone";
-    pub const CONSENT: &str = "Consent";
-    pub const GIVEN: &str = "✓ given";
-    pub const CONTACT: &str = "Contact";
-    pub const NONE_GIVEN: &str = "none given";
-    pub const EDIT: &str = "Edit contact";
-    pub const YES: &str = "Yes";
-    pub const NO: &str = "No";
+    use crate::i18n::en;
+
+    pub const NAME: &str = en("Name");
+    pub const EMAIL: &str = en("E-mail");
+    pub const PHONE: &str = en("Phone");
+    pub const CONSENT: &str = en("Consent");
+    pub const GIVEN: &str = en("✓ given");
+    pub const CONTACT: &str = en("Contact");
+    pub const NONE_GIVEN: &str = en("none given");
+    pub const EDIT: &str = en("Edit contact");
+    pub const YES: &str = en("Yes");
+    pub const NO: &str = en("No");
 }
 
 #[derive(Properties, PartialEq)]
@@ -47,8 +50,8 @@ pub struct VisitorFactsProps {
 /// A form answer as read: a ticked checkbox is "Yes".
 fn answer_text(v: &serde_json::Value) -> String {
     match v.as_str() {
-        Some("true") => say::YES.into(),
-        Some("false") => say::NO.into(),
+        Some("true") => tr(say::YES).into(),
+        Some("false") => tr(say::NO).into(),
         _ => attr_text(v),
     }
 }
@@ -85,10 +88,10 @@ pub fn VisitorFacts(props: &VisitorFactsProps) -> Html {
     let consent = attr(CONSENT_ATTRIBUTE).map(|v| match v.as_u64() {
         Some(ms) => format!(
             "{} · {}",
-            say::GIVEN,
+            tr(say::GIVEN),
             full_time(ms, local_offset_minutes(ms))
         ),
-        None => say::GIVEN.to_string(),
+        None => tr(say::GIVEN).to_string(),
     });
     let answers: Vec<(String, String)> = props
         .fields
@@ -128,42 +131,42 @@ pub fn VisitorFacts(props: &VisitorFactsProps) -> Html {
     html! {
         <dl class="facts">
             if p.is_some_and(|p| p.channel == protocol::Channel::Wechat) {
-                <dt>{"Channel"}</dt><dd><ChannelBadge channel={protocol::Channel::Wechat} />{" Official Account follower"}</dd>
+                <dt>{tr("Channel")}</dt><dd><ChannelBadge channel={protocol::Channel::Wechat} />{" "}{tr("Official Account follower")}</dd>
             } else {
-                <dt>{"Status"}</dt><dd>{ if live.is_some() { "online" } else { "offline" } }</dd>
+                <dt>{tr("Status")}</dt><dd>{ if live.is_some() { tr("online") } else { tr("offline") } }</dd>
             }
-            if no_contact { <dt>{ say::CONTACT }</dt><dd class="hint-text">{ say::NONE_GIVEN }</dd> }
-            if let Some(n) = name { <dt>{ say::NAME }</dt><dd data-fact="name">{ n }</dd> }
-            if let Some(e) = email { <dt>{ say::EMAIL }</dt><dd data-fact="email">{ e }</dd> }
-            if let Some(ph) = phone { <dt>{ say::PHONE }</dt><dd data-fact="phone">{ ph }</dd> }
+            if no_contact { <dt>{ tr(say::CONTACT) }</dt><dd class="hint-text">{ tr(say::NONE_GIVEN) }</dd> }
+            if let Some(n) = name { <dt>{ tr(say::NAME) }</dt><dd data-fact="name">{ n }</dd> }
+            if let Some(e) = email { <dt>{ tr(say::EMAIL) }</dt><dd data-fact="email">{ e }</dd> }
+            if let Some(ph) = phone { <dt>{ tr(say::PHONE) }</dt><dd data-fact="phone">{ ph }</dd> }
             { for answers.into_iter().map(|(label, v)| html! { <><dt>{ label }</dt><dd data-fact="field">{ v }</dd></> }) }
-            if let Some(c) = consent { <dt>{ say::CONSENT }</dt><dd data-fact="consent">{ c }</dd> }
+            if let Some(c) = consent { <dt>{ tr(say::CONSENT) }</dt><dd data-fact="consent">{ c }</dd> }
             if let Some(onclick) = props.onedit.clone() {
-                <dd class="edit-contact"><button type="button" class="link" data-action="edit-contact" {onclick}>{ say::EDIT }</button></dd>
+                <dd class="edit-contact"><button type="button" class="link" data-action="edit-contact" {onclick}>{ tr(say::EDIT) }</button></dd>
             }
             if let Some(c) = p.map(|p| p.channel).filter(|c| *c != protocol::Channel::Wechat && channel_badge(*c).is_some()) {
-                <dt>{"Channel"}</dt><dd><ChannelBadge channel={c} /></dd>
+                <dt>{tr("Channel")}</dt><dd><ChannelBadge channel={c} /></dd>
             }
-            <dt>{"Identity"}</dt><dd>{ if verified { "✓ verified" } else { "not verified" } }</dd>
+            <dt>{tr("Identity")}</dt><dd>{ if verified { tr("✓ verified") } else { tr("not verified") } }</dd>
             if let Some(v) = live {
                 if let Some(pg) = &v.page {
-                    <dt>{"Now on"}</dt><dd>{ pg.title.clone() }<br/><span class="url">{ pg.url.clone() }</span></dd>
+                    <dt>{tr("Now on")}</dt><dd>{ pg.title.clone() }<br/><span class="url">{ pg.url.clone() }</span></dd>
                 }
             }
             if live.is_some() || p.is_some() {
-                <dt>{"Referrer"}</dt><dd class="referrer">{ referrer.unwrap_or_else(|| "direct".into()) }</dd>
+                <dt>{tr("Referrer")}</dt><dd class="referrer">{ referrer.unwrap_or_else(|| tr("direct").into()) }</dd>
             }
             if let Some(v) = live {
-                <dt>{"This visit"}</dt><dd>{ format!("{} pages, {}", v.pages, duration(props.now - v.since as f64)) }</dd>
+                <dt>{tr("This visit")}</dt><dd>{ trf("{} pages, {}", &[&v.pages, &duration(props.now - v.since as f64)]) }</dd>
             }
-            <dt>{"Visits"}</dt><dd>{ visits }</dd>
-            if let Some(u) = ua_s { <dt>{"Browser"}</dt><dd>{ format!("{} · {}", ua::browser(&u), ua::os(&u)) }</dd> }
+            <dt>{tr("Visits")}</dt><dd>{ visits }</dd>
+            if let Some(u) = ua_s { <dt>{tr("Browser")}</dt><dd>{ format!("{} · {}", ua::browser(&u), ua::os(&u)) }</dd> }
             if !attrs.is_empty() {
-                <dt>{"Attributes"}</dt>
+                <dt>{tr("Attributes")}</dt>
                 <dd><table class="attrs">{ for attrs.into_iter().map(|(k, v)| html! { <tr><th>{ k }</th><td>{ v }</td></tr> }) }</table></dd>
             }
             if !pages.is_empty() {
-                <dt>{"Pages"}</dt>
+                <dt>{tr("Pages")}</dt>
                 <dd><ol class="pages">{ for pages.into_iter().map(|(t, u)| html! { <li title={u.clone()}>{ if t.is_empty() { path_of(&u) } else { t } }</li> }) }</ol></dd>
             }
         </dl>

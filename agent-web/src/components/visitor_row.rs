@@ -1,6 +1,7 @@
 //! One row of the live visitor list.
 
 use crate::format::{duration, path_of, visitor_label};
+use crate::i18n::{tr, trf};
 use crate::ua;
 use protocol::{VisitorId, VisitorInfo};
 use std::rc::Rc;
@@ -30,19 +31,19 @@ pub fn VisitorRow(p: &VisitorRowProps) -> Html {
     let referrer = page
         .and_then(|p| p.referrer.clone())
         .filter(|r| !r.is_empty())
-        .unwrap_or_else(|| "direct".into());
+        .unwrap_or_else(|| tr("direct").into());
     let on_site = duration((p.now_min * 60_000) as f64 - v.since as f64);
     let title = page
         .map(|p| p.title.clone())
         .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| "(untitled)".into());
+        .unwrap_or_else(|| tr("(untitled)").into());
     html! {
         <tr class={classes!("vrow", p.selected.then_some("selected"))} {onclick}
             data-visitor={v.id.to_string()}>
             <td class="who">
                 <span class="name">{ visitor_label(v) }</span>
-                if v.verified { <span class="badge verified" title="Identity verified by the site">{"✓ verified"}</span> }
-                if p.chatting { <span class="badge chatting">{"in chat"}</span> }
+                if v.verified { <span class="badge verified" title={tr("Identity verified by the site")}>{tr("✓ verified")}</span> }
+                if p.chatting { <span class="badge chatting">{tr("in chat")}</span> }
             </td>
             <td class="page">
                 <div class="title">{ title }</div>
@@ -52,7 +53,7 @@ pub fn VisitorRow(p: &VisitorRowProps) -> Html {
             <td class="ref">{ referrer }</td>
             <td class="num">{ on_site }</td>
             <td class="ua">{ ua_text }</td>
-            <td class="num">{ if v.visits > 1 { format!("returning · {}", v.visits) } else { "new".into() } }</td>
+            <td class="num">{ if v.visits > 1 { trf("returning · {}", &[&v.visits]) } else { tr("new").into() } }</td>
         </tr>
     }
 }

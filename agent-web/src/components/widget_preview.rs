@@ -25,7 +25,7 @@ pub fn WidgetPreview(p: &WidgetPreviewProps) -> Html {
     // (a half-typed value) shows the default.
     let color = w.color_rrggbb();
     html! {
-        <div class="wpreview" aria-label="Preview">
+        <div class="wpreview" aria-label={crate::i18n::tr("Preview")}>
             <div class={classes!("pv-panel", side)}>
                 <div class="pv-head" style={format!("background:{color}")}>{ texts.title }</div>
                 <div class="pv-body">

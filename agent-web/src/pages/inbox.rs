@@ -10,6 +10,7 @@ use crate::components::{
     VisitorFacts,
 };
 use crate::format::duration;
+use crate::i18n::{en, tr, trf};
 use crate::model::{Conv, Pending};
 use crate::state::{Action, ContactAction, Filter, Pane, State};
 use protocol::api::Label;
@@ -21,12 +22,13 @@ use yew::prelude::*;
 /// same sender starts a new run (its name and time show again).
 const RUN_GAP_MS: u64 = 10 * 60_000;
 
+/// The filter tabs: the English name is also the tab's `data-filter`.
 const TABS: [(Filter, &str); 5] = [
-    (Filter::Queue, "Queue"),
-    (Filter::Unassigned, "Unassigned"),
-    (Filter::Mine, "Mine"),
-    (Filter::Open, "All open"),
-    (Filter::Closed, "Closed"),
+    (Filter::Queue, en("Queue")),
+    (Filter::Unassigned, en("Unassigned")),
+    (Filter::Mine, en("Mine")),
+    (Filter::Open, en("All open")),
+    (Filter::Closed, en("Closed")),
 ];
 
 /// A conversation's labels as chips, coloured as the site says.
@@ -48,8 +50,8 @@ fn label_filter(s: &State, d: &Callback<Action>) -> Html {
         Action::SetLabelFilter((!v.is_empty()).then_some(v))
     });
     html! {
-        <select class="label-filter" aria-label="Filter by label" {onchange}>
-            <option value="" selected={chosen.is_none()}>{"All labels"}</option>
+        <select class="label-filter" aria-label={tr("Filter by label")} {onchange}>
+            <option value="" selected={chosen.is_none()}>{tr("All labels")}</option>
             { for labels.iter().map(|l| html! {
                 <option value={l.name.clone()} selected={chosen.as_deref() == Some(l.name.as_str())}>{ &l.name }</option>
             }) }
@@ -82,8 +84,8 @@ pub fn view(s: &State, h: &Handlers) -> Html {
                             s.model.convs.values().filter(|c| s.in_filter(f, c)).map(|c| c.unread).sum()
                         };
                         let text = match f {
-                            Filter::Queue => format!("{label} ({})", queue.len()),
-                            _ => label.to_string(),
+                            Filter::Queue => format!("{} ({})", tr(label), queue.len()),
+                            _ => tr(label).to_string(),
                         };
                         html! {
                             <button role="tab" class={classes!((s.filter == f).then_some("active"))}
@@ -117,7 +119,7 @@ pub fn view(s: &State, h: &Handlers) -> Html {
                                 onopen={h.open_conv.clone()} />
                         }
                     }) }
-                    if list.is_empty() { <li class="empty">{"No conversations here."}</li> }
+                    if list.is_empty() { <li class="empty">{tr("No conversations here.")}</li> }
                 </ul>
             </aside>
             { conversation(s, h) }
@@ -144,7 +146,7 @@ fn unsent<'a>(s: &'a State, c: &Conv) -> Vec<&'a Pending> {
 
 fn conversation(s: &State, h: &Handlers) -> Html {
     let Some(c) = s.model.viewed() else {
-        return html! { <section class="chat empty"><p>{"Pick a conversation, or start one from Visitors."}</p></section> };
+        return html! { <section class="chat empty"><p>{tr("Pick a conversation, or start one from Visitors.")}</p></section> };
     };
     let d = &h.dispatch;
     let sum = &c.summary;
@@ -190,7 +192,7 @@ fn conversation(s: &State, h: &Handlers) -> Html {
                 team={s.team.clone()} {teams} {team_name} {assignee_name} {labels} {addable} dispatch={d.clone()} />
             <MessageList conv={sum.id.to_string()} seqs={message_seqs(c.events.values(), s.my_id())} {pending}>
                 if c.more_before {
-                    <li class="more"><button onclick={d.reform(|_| Action::LoadEarlier)}>{"Load earlier messages"}</button></li>
+                    <li class="more"><button onclick={d.reform(|_| Action::LoadEarlier)}>{tr("Load earlier messages")}</button></li>
                 }
                 { for c.events.values().zip(runs(c.events.values())).map(|(e, first_of_run)| {
                     let team_name = match &e.body {
@@ -210,20 +212,20 @@ fn conversation(s: &State, h: &Handlers) -> Html {
                             if let (Some(file), Some(token)) = (p.file.clone(), token.clone()) { <AttachmentView {file} {token} /> }
                             if !p.text.is_empty() { <span>{ p.text.clone() }</span> }
                         </div>
-                        <div class="seen">{ p.failed.clone().map(|f| format!("Not sent: {f}")).unwrap_or_else(|| "Sending…".into()) }</div>
+                        <div class="seen">{ p.failed.clone().map(|f| trf("Not sent: {}", &[&f])).unwrap_or_else(|| tr("Sending…").into()) }</div>
                     </li>
                 } }) }
                 { for uploads.into_iter().map(|u| html! {
                     <li key={u.cid.to_string()} class="msg agent pending uploading">
                         <div class="bubble">{ u.name.clone() }</div>
-                        <div class="seen">{"Uploading…"}</div>
+                        <div class="seen">{tr("Uploading…")}</div>
                     </li>
                 }) }
             </MessageList>
             if c.visitor_typing {
                 <div class="typing-line">
-                    { format!("{name} is typing…") }
-                    if let Some(d) = &c.draft { <span class="draft" title="What the visitor is typing (not sent yet)">{ d.clone() }</span> }
+                    { trf("{} is typing…", &[&name]) }
+                    if let Some(d) = &c.draft { <span class="draft" title={tr("What the visitor is typing (not sent yet)")}>{ d.clone() }</span> }
                 </div>
             }
             if let Some(notice) = s.colleagues_notice() {
@@ -313,7 +315,7 @@ fn profile(s: &State, h: &Handlers) -> Html {
         .map(|(_, p)| p.clone());
     html! {
         <aside class="profile">
-            <button class="back" onclick={h.dispatch.reform(|_| Action::ShowPane(Pane::Chat))}>{"← Back"}</button>
+            <button class="back" onclick={h.dispatch.reform(|_| Action::ShowPane(Pane::Chat))}>{tr("← Back")}</button>
             <h3>{ s.model.visitor_name(visitor) }</h3>
             { contact(s, visitor, &h.dispatch) }
             <VisitorFacts {live} profile={profile.clone()} now={s.now} fields={s.form_fields()}

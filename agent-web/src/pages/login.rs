@@ -1,13 +1,17 @@
-//! The sign-in screen.
+//! The sign-in screen, with the language picker (the top bar is not
+//! there yet).
 
 use crate::app::Handlers;
+use crate::components::topbar::lang_picker;
+use crate::i18n::{self, tr, Lang};
 use crate::state::{Action, State};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 pub fn view(s: &State, h: &Handlers) -> Html {
     html! {
-        <Login error={s.login_error.clone()} busy={s.login_busy} dispatch={h.dispatch.clone()} />
+        <Login error={s.login_error.clone()} busy={s.login_busy} dispatch={h.dispatch.clone()}
+            lang={i18n::lang()} onlang={h.set_lang.clone()} />
     }
 }
 
@@ -17,6 +21,9 @@ pub struct LoginProps {
     /// A sign-in is under way.
     pub busy: bool,
     pub dispatch: Callback<Action>,
+    /// The language it is drawn in (a switch draws it again).
+    pub lang: Lang,
+    pub onlang: Callback<Lang>,
 }
 
 #[function_component]
@@ -41,11 +48,12 @@ pub fn Login(p: &LoginProps) -> Html {
     html! {
         <div class="login">
             <form {onsubmit} class="card">
-                <h1>{"kefu"}<small>{" agents' console"}</small></h1>
-                <label>{"E-mail"}<input ref={email} type="email" name="email" autocomplete="username" required=true /></label>
-                <label>{"Password"}<input ref={password} type="password" name="password" autocomplete="current-password" required=true /></label>
+                <h1>{"kefu"}<small>{" "}{tr("agents' console")}</small></h1>
+                <label>{tr("E-mail")}<input ref={email} type="email" name="email" autocomplete="username" required=true /></label>
+                <label>{tr("Password")}<input ref={password} type="password" name="password" autocomplete="current-password" required=true /></label>
                 if let Some(e) = &p.error { <p class="error" role="alert">{ e }</p> }
-                <button type="submit" disabled={p.busy}>{ if p.busy { "Signing in…" } else { "Sign in" } }</button>
+                <button type="submit" disabled={p.busy}>{ if p.busy { tr("Signing in…") } else { tr("Sign in") } }</button>
+                { lang_picker(p.lang, &p.onlang) }
             </form>
         </div>
     }

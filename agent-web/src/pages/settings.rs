@@ -11,6 +11,7 @@ mod offline;
 use crate::app::Handlers;
 use crate::components::{LabelChip, WidgetPreview};
 use crate::format::role_name;
+use crate::i18n::{tr, trf};
 use crate::state::{
     allowed_file_types, Action, AgentField, Confirm, IntegrationsAction, IntegrationsState, Note,
     PushAction, PushStatus, RoutingAction, SettingsAction, ShownOnce, State, WechatField,
@@ -60,7 +61,7 @@ pub fn view(s: &State, h: &Handlers) -> Html {
     let d = &h.dispatch;
     let Some(w) = &s.settings.widget else {
         return html! {
-            <div class="settings">{ device(s, d) }{ offline::mail(s, d) }<p>{"Loading settings…"}</p>{ canned(s, d) }</div>
+            <div class="settings">{ device(s, d) }{ offline::mail(s, d) }<p>{tr("Loading settings…")}</p>{ canned(s, d) }</div>
         };
     };
     html! {
@@ -70,7 +71,7 @@ pub fn view(s: &State, h: &Handlers) -> Html {
             { offline::mail(s, d) }
             if s.is_owner() {
                 <section class="card appearance">
-                    <h3>{"Widget appearance"}</h3>
+                    <h3>{tr("Widget appearance")}</h3>
                     <div class="split">
                         { appearance(s, w, d) }
                         <WidgetPreview widget={w.clone()} />
@@ -103,17 +104,19 @@ fn chat_link(s: &State, d: &Dispatch) -> Html {
     let file = |ext: &str| format!("chat-{}.{ext}", site.as_str());
     html! {
         <section class="card chat-link">
-            <h3>{"Chat link"}</h3>
-            <p class="hint">{"The chat as a page of its own, for app WebViews, official-account menus,                 QR codes and e-mails. Your backend can add a signed identity to it (uid, name, email, ts, sig)                 so the visitor shows as verified."}</p>
+            <h3>{tr("Chat link")}</h3>
+            <p class="hint">{tr("The chat as a page of its own, for app WebViews, official-account menus, \
+                QR codes and e-mails. Your backend can add a signed identity to it (uid, name, email, ts, sig) \
+                so the visitor shows as verified.")}</p>
             <div class="link-row">
-                <input readonly=true value={url.clone()} aria-label="Chat link" class="chat-url" />
-                <button type="button" onclick={d.reform(|_| Action::Settings(SettingsAction::CopyChatLink))}>{"Copy"}</button>
+                <input readonly=true value={url.clone()} aria-label={tr("Chat link")} class="chat-url" />
+                <button type="button" onclick={d.reform(|_| Action::Settings(SettingsAction::CopyChatLink))}>{tr("Copy")}</button>
             </div>
             <div class="qr">
-                <img src={qr("svg")} alt="QR code of the chat link" width="180" height="180" />
+                <img src={qr("svg")} alt={tr("QR code of the chat link")} width="180" height="180" />
                 <p>
-                    <a href={qr("svg")} download={file("svg")}>{"Download SVG"}</a>
-                    <a href={qr("png")} download={file("png")}>{"Download PNG"}</a>
+                    <a href={qr("svg")} download={file("svg")}>{tr("Download SVG")}</a>
+                    <a href={qr("png")} download={file("png")}>{tr("Download PNG")}</a>
                 </p>
             </div>
         </section>
@@ -124,28 +127,28 @@ fn chat_link(s: &State, d: &Dispatch) -> Html {
 fn device(s: &State, d: &Dispatch) -> Html {
     let p = &s.push;
     let (state, text) = match &p.status {
-        PushStatus::Checking => ("checking", "Checking this device…".to_string()),
-        PushStatus::On => ("on", "On: this device is told of new conversations, of visitors' messages in \
+        PushStatus::Checking => ("checking", tr("Checking this device…").to_string()),
+        PushStatus::On => ("on", tr("On: this device is told of new conversations, of visitors' messages in \
             yours and unassigned ones, and of transfers to you, whenever no console tab of yours is in view. \
-            A click on a notification opens the conversation.".to_string()),
-        PushStatus::Off => ("off", "Off: turn on to be told of new conversations and messages on this \
-            device while no console tab of yours is in view, even with the console closed.".to_string()),
-        PushStatus::Blocked => ("blocked", "Blocked by the browser: allow notifications for this site in \
-            the browser's site settings, then turn this on.".to_string()),
-        PushStatus::Unsupported(why) => ("unsupported", format!("Not available here: {why}.")),
+            A click on a notification opens the conversation.").to_string()),
+        PushStatus::Off => ("off", tr("Off: turn on to be told of new conversations and messages on this \
+            device while no console tab of yours is in view, even with the console closed.").to_string()),
+        PushStatus::Blocked => ("blocked", tr("Blocked by the browser: allow notifications for this site in \
+            the browser's site settings, then turn this on.").to_string()),
+        PushStatus::Unsupported(why) => ("unsupported", trf("Not available here: {}.", &[&why])),
     };
     let on = p.status == PushStatus::On;
     let usable = matches!(p.status, PushStatus::On | PushStatus::Off);
     let label = if p.busy {
-        "Working…"
+        tr("Working…")
     } else if on {
-        "On"
+        tr("On")
     } else {
-        "Off"
+        tr("Off")
     };
     html! {
         <section class="card device-push" data-push-state={state}>
-            <h3>{"Notifications on this device"}</h3>
+            <h3>{tr("Notifications on this device")}</h3>
             <label class="switch">
                 <input type="checkbox" role="switch" checked={on} disabled={p.busy || !usable}
                     aria-describedby="push-state"
@@ -161,10 +164,10 @@ fn device(s: &State, d: &Dispatch) -> Html {
 
 fn file_class_label(class: FileClass) -> &'static str {
     match class {
-        FileClass::Image => "Images",
+        FileClass::Image => tr("Images"),
         FileClass::Pdf => "PDF",
-        FileClass::Office => "Office documents",
-        FileClass::Text => "Plain text",
+        FileClass::Office => tr("Office documents"),
+        FileClass::Text => tr("Plain text"),
     }
 }
 
@@ -174,43 +177,43 @@ fn appearance(s: &State, w: &WidgetSettings, d: &Dispatch) -> Html {
     let lang = w.language.as_deref();
     html! {
         <form class="form" onsubmit={submit_cb(d, || SettingsAction::Save)}>
-            <label>{"Colour"}<input type="color" value={w.color_rrggbb()} oninput={input_cb(d, SettingsAction::Color)} /></label>
-            <label>{"Position"}
+            <label>{tr("Colour")}<input type="color" value={w.color_rrggbb()} oninput={input_cb(d, SettingsAction::Color)} /></label>
+            <label>{tr("Position")}
                 <select onchange={select_cb(d, SettingsAction::Position)}>
-                    <option value="right" selected={w.position == Position::Right}>{"Bottom right"}</option>
-                    <option value="left" selected={w.position == Position::Left}>{"Bottom left"}</option>
+                    <option value="right" selected={w.position == Position::Right}>{tr("Bottom right")}</option>
+                    <option value="left" selected={w.position == Position::Left}>{tr("Bottom left")}</option>
                 </select>
             </label>
-            <label>{"Greeting"}<input value={w.greeting.clone()} placeholder={texts.greeting} oninput={input_cb(d, SettingsAction::Greeting)} /></label>
-            <label>{"Offline message"}<input value={w.offline_message.clone()} placeholder={texts.offline} oninput={input_cb(d, SettingsAction::Offline)} /></label>
-            <label>{"Language"}
+            <label>{tr("Greeting")}<input value={w.greeting.clone()} placeholder={texts.greeting} oninput={input_cb(d, SettingsAction::Greeting)} /></label>
+            <label>{tr("Offline message")}<input value={w.offline_message.clone()} placeholder={texts.offline} oninput={input_cb(d, SettingsAction::Offline)} /></label>
+            <label>{tr("Language")}
                 <select onchange={select_cb(d, SettingsAction::Language)}>
-                    <option value="" selected={lang.is_none()}>{"From the visitor's browser"}</option>
-                    <option value="en" selected={lang == Some("en")}>{"English"}</option>
+                    <option value="" selected={lang.is_none()}>{tr("From the visitor's browser")}</option>
+                    <option value="en" selected={lang == Some("en")}>{ crate::i18n::Lang::En.name() }</option>
                     <option value="zh-CN" selected={lang == Some("zh-CN")}>{"简体中文"}</option>
                 </select>
             </label>
             <label class="check"><input type="checkbox" checked={w.draft_preview} data-setting="draft_preview"
                 onchange={d.reform(|e: Event| Action::Settings(SettingsAction::DraftPreview(checked(e))))} />
-                {"Show agents what visitors type before they send it"}</label>
-            <label>{"When an agent writes while the chat is closed"}
+                {tr("Show agents what visitors type before they send it")}</label>
+            <label>{tr("When an agent writes while the chat is closed")}
                 <select data-setting="on_agent_message" onchange={select_cb(d, SettingsAction::OnAgentMessage)}>
-                    <option value="preview" selected={w.on_agent_message == protocol::OnAgentMessage::Preview}>{"Show a preview beside the launcher"}</option>
-                    <option value="open" selected={w.on_agent_message == protocol::OnAgentMessage::Open}>{"Open the chat"}</option>
+                    <option value="preview" selected={w.on_agent_message == protocol::OnAgentMessage::Preview}>{tr("Show a preview beside the launcher")}</option>
+                    <option value="open" selected={w.on_agent_message == protocol::OnAgentMessage::Open}>{tr("Open the chat")}</option>
                 </select>
             </label>
             <fieldset class="file-types">
-                <legend>{"Attachments visitors and agents may send"}</legend>
+                <legend>{tr("Attachments visitors and agents may send")}</legend>
                 { for FileClass::ALL.into_iter().map(|class| html! {
                     <label class="check"><input type="checkbox" checked={allowed.contains(&class)} data-file-type={class.as_str()}
                         onchange={d.reform(move |e: Event| Action::Settings(SettingsAction::FileType(class, checked(e))))} />
                         { file_class_label(class) }</label>
                 }) }
             </fieldset>
-            <label>{"Allowed origins (one per line; empty allows any)"}
+            <label>{tr("Allowed origins (one per line; empty allows any)")}
                 <textarea rows="3" value={s.settings.origins.clone()} oninput={input_cb(d, SettingsAction::Origins)} placeholder="https://shop.example.com" /></label>
             { refused(s, d) }
-            <button class="primary" type="submit">{"Save"}</button>
+            <button class="primary" type="submit">{tr("Save")}</button>
         </form>
     }
 }
@@ -225,13 +228,13 @@ fn refused(s: &State, d: &Dispatch) -> Html {
     let busy = s.settings.allowing.is_some();
     html! {
         <div class="refused">
-            <p class="hint">{"Refused recently — pages on these origins tried to load the chat:"}</p>
+            <p class="hint">{tr("Refused recently — pages on these origins tried to load the chat:")}</p>
             <ul>
                 { for list.iter().map(|r| {
                     let origin = r.origin.clone();
                     let shown = match origin.as_str() {
-                        "" => "(no origin)".to_string(),
-                        "null" => "null (a sandboxed frame or a local file)".to_string(),
+                        "" => tr("(no origin)").to_string(),
+                        "null" => tr("null (a sandboxed frame or a local file)").to_string(),
                         o => o.to_string(),
                     };
                     let when = crate::format::full_time(r.last_seen, crate::format::local_offset_minutes(r.last_seen));
@@ -243,7 +246,7 @@ fn refused(s: &State, d: &Dispatch) -> Html {
                             <span class="hint">{ format!("{times}, last {when}") }</span>
                             if allowable {
                                 <button type="button" disabled={busy}
-                                    onclick={d.reform(move |_| Action::Settings(SettingsAction::AllowOrigin(origin.clone())))}>{"Allow"}</button>
+                                    onclick={d.reform(move |_| Action::Settings(SettingsAction::AllowOrigin(origin.clone())))}>{tr("Allow")}</button>
                             }
                         </li>
                     }
@@ -257,12 +260,12 @@ fn install(s: &State, d: &Dispatch) -> Html {
     let st = &s.settings;
     html! {
         <section class="card">
-            <h3>{"Install"}</h3>
-            <p class="hint">{"Paste this before </body> on every page of the site."}</p>
+            <h3>{tr("Install")}</h3>
+            <p class="hint">{tr("Paste this before </body> on every page of the site.")}</p>
             <pre class="snippet">{ st.snippet.clone().unwrap_or_default() }</pre>
-            <button onclick={d.reform(|_| Action::Settings(SettingsAction::CopySnippet))}>{"Copy snippet"}</button>
+            <button onclick={d.reform(|_| Action::Settings(SettingsAction::CopySnippet))}>{tr("Copy snippet")}</button>
             if let Some(secret) = st.site.as_ref().and_then(|x| x.secret.clone()) {
-                <p class="hint">{"Identity secret (for user_hash = HMAC-SHA256(secret, user id)): "}<code>{ secret }</code></p>
+                <p class="hint">{tr("Identity secret (for user_hash = HMAC-SHA256(secret, user id)): ")}<code>{ secret }</code></p>
             }
         </section>
     }
@@ -282,26 +285,26 @@ fn wechat(s: &State, d: &Dispatch) -> Html {
     let field = |f: WechatField| move |v: String| SettingsAction::Wechat(f, v);
     html! {
         <section class="card wechat-settings">
-            <h3>{"WeChat Official Account"}</h3>
-            <p class="hint">{"In the 公众号 admin, 开发 → 基本配置 → 服务器配置: paste this URL, the same Token and EncodingAESKey, and choose the same mode. Add this relay's IP address to the IP allow-list (IP白名单)."}</p>
+            <h3>{tr("WeChat Official Account")}</h3>
+            <p class="hint">{tr("In the 公众号 admin, 开发 → 基本配置 → 服务器配置: paste this URL, the same Token and EncodingAESKey, and choose the same mode. Add this relay's IP address to the IP allow-list (IP白名单).")}</p>
             <pre class="snippet" data-wechat-url="">{ url }</pre>
             <form class="form" onsubmit={submit_cb(d, || SettingsAction::SaveWechat)}>
                 <label class="check"><input type="checkbox" checked={w.enabled} data-setting="wechat_enabled"
                     onchange={d.reform(|e: Event| Action::Settings(SettingsAction::WechatEnabled(checked(e))))} />
-                    {"Bridge this site's WeChat followers"}</label>
-                <label>{"AppID (开发者ID)"}<input value={w.app_id.clone()} placeholder="wx…" data-setting="wechat_app_id" oninput={input_cb(d, field(WechatField::AppId))} /></label>
-                <label>{"AppSecret (开发者密码)"}<input type="password" value={w.app_secret.clone()} autocomplete="off" data-setting="wechat_app_secret" oninput={input_cb(d, field(WechatField::AppSecret))} /></label>
-                <label>{"Token (令牌)"}<input value={w.token.clone()} data-setting="wechat_token" oninput={input_cb(d, field(WechatField::Token))} /></label>
-                <label>{"EncodingAESKey (消息加解密密钥)"}<input value={w.encoding_aes_key.clone()} autocomplete="off" data-setting="wechat_aes_key" oninput={input_cb(d, field(WechatField::AesKey))} /></label>
-                <label>{"Mode (消息加解密方式)"}
+                    {tr("Bridge this site's WeChat followers")}</label>
+                <label>{tr("AppID (开发者ID)")}<input value={w.app_id.clone()} placeholder="wx…" data-setting="wechat_app_id" oninput={input_cb(d, field(WechatField::AppId))} /></label>
+                <label>{tr("AppSecret (开发者密码)")}<input type="password" value={w.app_secret.clone()} autocomplete="off" data-setting="wechat_app_secret" oninput={input_cb(d, field(WechatField::AppSecret))} /></label>
+                <label>{tr("Token (令牌)")}<input value={w.token.clone()} data-setting="wechat_token" oninput={input_cb(d, field(WechatField::Token))} /></label>
+                <label>{tr("EncodingAESKey (消息加解密密钥)")}<input value={w.encoding_aes_key.clone()} autocomplete="off" data-setting="wechat_aes_key" oninput={input_cb(d, field(WechatField::AesKey))} /></label>
+                <label>{tr("Mode (消息加解密方式)")}
                     <select data-setting="wechat_mode" onchange={select_cb(d, field(WechatField::Mode))}>
-                        <option value="plain" selected={w.mode == WechatMode::Plain}>{"Plain (明文模式)"}</option>
-                        <option value="compatible" selected={w.mode == WechatMode::Compatible}>{"Compatible (兼容模式)"}</option>
-                        <option value="safe" selected={w.mode == WechatMode::Safe}>{"Safe (安全模式)"}</option>
+                        <option value="plain" selected={w.mode == WechatMode::Plain}>{tr("Plain (明文模式)")}</option>
+                        <option value="compatible" selected={w.mode == WechatMode::Compatible}>{tr("Compatible (兼容模式)")}</option>
+                        <option value="safe" selected={w.mode == WechatMode::Safe}>{tr("Safe (安全模式)")}</option>
                     </select>
                 </label>
-                <p class="hint">{"AppSecret and EncodingAESKey are shown masked; leave them as they are to keep the saved ones. WeChat takes replies to a follower only within 48 h of their last message, 5 at most."}</p>
-                <button class="primary" type="submit">{"Save WeChat settings"}</button>
+                <p class="hint">{tr("AppSecret and EncodingAESKey are shown masked; leave them as they are to keep the saved ones. WeChat takes replies to a follower only within 48 h of their last message, 5 at most.")}</p>
+                <button class="primary" type="submit">{tr("Save WeChat settings")}</button>
             </form>
         </section>
     }
@@ -313,7 +316,7 @@ fn agents(s: &State, d: &Dispatch) -> Html {
     let field = |f: AgentField| move |v: String| SettingsAction::AgentField(f, v);
     html! {
         <section class="card">
-            <h3>{"Agents"}</h3>
+            <h3>{tr("Agents")}</h3>
             <table class="agents">
                 { for st.agents.iter().map(|ag| {
                     let id = ag.id.to_string();
@@ -323,21 +326,21 @@ fn agents(s: &State, d: &Dispatch) -> Html {
                             <td>{ ag.email.clone().unwrap_or_default() }</td>
                             <td>{ role_name(ag.role) }</td>
                             <td>if ag.id.as_str() != me {
-                                <button class="link" onclick={d.reform(move |_| Action::Settings(SettingsAction::DeleteAgent(id.clone())))}>{"Remove"}</button>
+                                <button class="link" onclick={d.reform(move |_| Action::Settings(SettingsAction::DeleteAgent(id.clone())))}>{tr("Remove")}</button>
                             }</td>
                         </tr>
                     }
                 }) }
             </table>
             <form class="row" onsubmit={submit_cb(d, || SettingsAction::AddAgent)}>
-                <input placeholder="Name" value={st.new_agent.name.clone()} oninput={input_cb(d, field(AgentField::Name))} aria-label="Name" />
-                <input placeholder="E-mail" type="email" value={st.new_agent.email.clone()} oninput={input_cb(d, field(AgentField::Email))} aria-label="E-mail" />
-                <input placeholder="Password" type="password" value={st.new_agent.password.clone()} oninput={input_cb(d, field(AgentField::Password))} aria-label="Password" />
-                <select onchange={select_cb(d, field(AgentField::Role))} aria-label="Role">
-                    <option value="agent">{"Agent"}</option>
-                    <option value="owner">{"Owner"}</option>
+                <input placeholder={tr("Name")} value={st.new_agent.name.clone()} oninput={input_cb(d, field(AgentField::Name))} aria-label={tr("Name")} />
+                <input placeholder={tr("E-mail")} type="email" value={st.new_agent.email.clone()} oninput={input_cb(d, field(AgentField::Email))} aria-label={tr("E-mail")} />
+                <input placeholder={tr("Password")} type="password" value={st.new_agent.password.clone()} oninput={input_cb(d, field(AgentField::Password))} aria-label={tr("Password")} />
+                <select onchange={select_cb(d, field(AgentField::Role))} aria-label={tr("Role")}>
+                    <option value="agent">{tr("Agent")}</option>
+                    <option value="owner">{tr("Owner")}</option>
                 </select>
-                <button type="submit">{"Add agent"}</button>
+                <button type="submit">{tr("Add agent")}</button>
             </form>
         </section>
     }
@@ -365,28 +368,28 @@ fn routing(s: &State, d: &Dispatch) -> Html {
     let form = &s.settings.routing;
     let Some(r) = &form.draft else {
         return html! {
-            <section class="card routing"><h3>{"Routing"}</h3><p>{"Loading…"}</p></section>
+            <section class="card routing"><h3>{tr("Routing")}</h3><p>{tr("Loading…")}</p></section>
         };
     };
     let mode = select_cb(d, |v| SettingsAction::Routing(RoutingAction::Mode(v)));
     html! {
         <section class="card routing" data-section="routing">
-            <h3>{"Routing"}</h3>
+            <h3>{tr("Routing")}</h3>
             <div class="form">
-                <label>{"New conversations"}
+                <label>{tr("New conversations")}
                     <select data-setting="routing_mode" onchange={mode}>
-                        <option value="manual" selected={r.mode == RoutingMode::Manual}>{"Manual: agents take them"}</option>
-                        <option value="auto" selected={r.mode == RoutingMode::Auto}>{"Auto: to the least busy available agent"}</option>
+                        <option value="manual" selected={r.mode == RoutingMode::Manual}>{tr("Manual: agents take them")}</option>
+                        <option value="auto" selected={r.mode == RoutingMode::Auto}>{tr("Auto: to the least busy available agent")}</option>
                     </select>
                 </label>
-                <label>{"Reassign after N minutes without an answer (0 = off)"}
+                <label>{tr("Reassign after N minutes without an answer (0 = off)")}
                     <input type="number" min="0" max={MAX_REASSIGN_MINUTES.to_string()} data-setting="reassign_after_min"
                         value={r.reassign_after_min.to_string()} oninput={routing_cb(d, RoutingAction::ReassignAfter)} />
                 </label>
                 { teams(s, r, d) }
                 { labels(s, r, d) }
                 <button class="primary" type="button" data-action="save-routing"
-                    disabled={form.saving} onclick={routing_do(d, || RoutingAction::Save)}>{"Save routing"}</button>
+                    disabled={form.saving} onclick={routing_do(d, || RoutingAction::Save)}>{tr("Save routing")}</button>
             </div>
             { capacities(s, d) }
         </section>
@@ -399,8 +402,8 @@ fn teams(s: &State, r: &Routing, d: &Dispatch) -> Html {
     let form = &s.settings.routing;
     html! {
         <fieldset class="teams">
-            <legend>{"Teams"}</legend>
-            if r.teams.is_empty() { <p class="hint">{"No teams: every agent takes any conversation."}</p> }
+            <legend>{tr("Teams")}</legend>
+            if r.teams.is_empty() { <p class="hint">{tr("No teams: every agent takes any conversation.")}</p> }
             { for r.teams.iter().map(|t| {
                 let id = t.id.to_string();
                 let rename = { let id = id.clone(); routing_cb(d, move |name| RoutingAction::TeamName { team: id.clone(), name }) };
@@ -408,8 +411,8 @@ fn teams(s: &State, r: &Routing, d: &Dispatch) -> Html {
                 html! {
                     <div class="team" key={id.clone()} data-team={id.clone()}>
                         <div class="team-head">
-                            <input class="grow" value={t.name.clone()} oninput={rename} aria-label={format!("Name of team {}", t.id)} />
-                            <button type="button" class="link" onclick={remove}>{"Remove team"}</button>
+                            <input class="grow" value={t.name.clone()} oninput={rename} aria-label={trf("Name of team {}", &[&t.id])} />
+                            <button type="button" class="link" onclick={remove}>{tr("Remove team")}</button>
                         </div>
                         <div class="members">
                             { for s.team.iter().map(|a| {
@@ -426,9 +429,9 @@ fn teams(s: &State, r: &Routing, d: &Dispatch) -> Html {
                 }
             }) }
             <form class="row" onsubmit={routing_submit(d, || RoutingAction::AddTeam)}>
-                <input class="grow" placeholder="New team (Sales, Support…)" aria-label="New team name"
+                <input class="grow" placeholder={tr("New team (Sales, Support…)")} aria-label={tr("New team name")}
                     value={form.new_team.clone()} oninput={routing_cb(d, RoutingAction::NewTeam)} />
-                <button type="submit">{"Add team"}</button>
+                <button type="submit">{tr("Add team")}</button>
             </form>
         </fieldset>
     }
@@ -440,26 +443,26 @@ fn labels(s: &State, r: &Routing, d: &Dispatch) -> Html {
     let form = &s.settings.routing;
     html! {
         <fieldset class="label-set">
-            <legend>{"Labels"}</legend>
-            if r.labels.is_empty() { <p class="hint">{"No labels yet."}</p> }
+            <legend>{tr("Labels")}</legend>
+            if r.labels.is_empty() { <p class="hint">{tr("No labels yet.")}</p> }
             <ul class="label-list">
                 { for r.labels.iter().map(|l| {
                     let name = l.name.clone();
                     html! {
                         <li key={l.name.clone()}>
                             <LabelChip label={l.clone()} />
-                            <button type="button" class="link" aria-label={format!("Remove label {}", l.name)}
-                                onclick={routing_do(d, move || RoutingAction::RemoveLabel(name.clone()))}>{"Remove"}</button>
+                            <button type="button" class="link" aria-label={trf("Remove label {}", &[&l.name])}
+                                onclick={routing_do(d, move || RoutingAction::RemoveLabel(name.clone()))}>{tr("Remove")}</button>
                         </li>
                     }
                 }) }
             </ul>
             <form class="row" onsubmit={routing_submit(d, || RoutingAction::AddLabel)}>
-                <input class="grow" placeholder="New label (VIP, Billing…)" aria-label="New label name"
+                <input class="grow" placeholder={tr("New label (VIP, Billing…)")} aria-label={tr("New label name")}
                     value={form.new_label.clone()} oninput={routing_cb(d, RoutingAction::NewLabel)} />
-                <input type="color" aria-label="Label colour" value={form.new_color.clone()}
+                <input type="color" aria-label={tr("Label colour")} value={form.new_color.clone()}
                     oninput={routing_cb(d, RoutingAction::NewColor)} />
-                <button type="submit">{"Add label"}</button>
+                <button type="submit">{tr("Add label")}</button>
             </form>
         </fieldset>
     }
@@ -469,8 +472,8 @@ fn labels(s: &State, r: &Routing, d: &Dispatch) -> Html {
 fn capacities(s: &State, d: &Dispatch) -> Html {
     html! {
         <div class="capacity">
-            <h4>{"Capacity"}</h4>
-            <p class="hint">{ format!("Open conversations auto-assignment gives each agent at most ({MIN_CAPACITY}–{MAX_CAPACITY}).") }</p>
+            <h4>{tr("Capacity")}</h4>
+            <p class="hint">{ trf("Open conversations auto-assignment gives each agent at most ({}–{}).", &[&MIN_CAPACITY, &MAX_CAPACITY]) }</p>
             <ul class="capacity-list">
                 { for s.team.iter().map(|a| {
                     let agent = a.id.to_string();
@@ -483,7 +486,7 @@ fn capacities(s: &State, d: &Dispatch) -> Html {
                             <span class="grow">{ &a.name }</span>
                             <input type="number" min={MIN_CAPACITY.to_string()} max={MAX_CAPACITY.to_string()}
                                 value={a.capacity.to_string()} data-capacity={a.id.to_string()}
-                                aria-label={format!("Capacity of {}", a.name)} {onchange} />
+                                aria-label={trf("Capacity of {}", &[&a.name])} {onchange} />
                         </li>
                     }
                 }) }
@@ -496,23 +499,23 @@ fn canned(s: &State, d: &Dispatch) -> Html {
     let form = &s.settings.new_canned;
     html! {
         <section class="card">
-            <h3>{"Canned replies"}</h3>
-            <p class="hint">{"Type / in a reply to search them."}</p>
+            <h3>{tr("Canned replies")}</h3>
+            <p class="hint">{tr("Type / in a reply to search them.")}</p>
             <ul class="canned-list">
                 { for s.canned.iter().map(|c| {
                     let id = c.id.clone();
                     html! {
                         <li key={c.id.clone()}>
                             <b>{ format!("/{}", c.shortcut) }</b>{" "}{ c.text.clone() }
-                            <button class="link" onclick={d.reform(move |_| Action::Settings(SettingsAction::DeleteCanned(id.clone())))}>{"Delete"}</button>
+                            <button class="link" onclick={d.reform(move |_| Action::Settings(SettingsAction::DeleteCanned(id.clone())))}>{tr("Delete")}</button>
                         </li>
                     }
                 }) }
             </ul>
             <form class="row" onsubmit={submit_cb(d, || SettingsAction::AddCanned)}>
-                <input placeholder="shortcut" value={form.shortcut.clone()} oninput={input_cb(d, SettingsAction::CannedShortcut)} aria-label="Shortcut" />
-                <input placeholder="Reply text" class="grow" value={form.text.clone()} oninput={input_cb(d, SettingsAction::CannedText)} aria-label="Reply text" />
-                <button type="submit">{"Add"}</button>
+                <input placeholder={tr("shortcut")} value={form.shortcut.clone()} oninput={input_cb(d, SettingsAction::CannedShortcut)} aria-label={tr("Shortcut")} />
+                <input placeholder={tr("Reply text")} class="grow" value={form.text.clone()} oninput={input_cb(d, SettingsAction::CannedText)} aria-label={tr("Reply text")} />
+                <button type="submit">{tr("Add")}</button>
             </form>
         </section>
     }
@@ -559,8 +562,8 @@ fn shown_once(
         <div class="shown-once" data-once={what.to_string()} data-id={s.id.clone()}>
             <code class="once-text">{ &s.text }</code>
             <div class="row">
-                <button type="button" class="primary" onclick={int_do(d, copy)}>{"Copy"}</button>
-                <button type="button" onclick={int_do(d, dismiss)}>{"Done"}</button>
+                <button type="button" class="primary" onclick={int_do(d, copy)}>{tr("Copy")}</button>
+                <button type="button" onclick={int_do(d, dismiss)}>{tr("Done")}</button>
             </div>
             <p class="hint">{ hint }</p>
         </div>
@@ -573,7 +576,7 @@ fn confirm_or(st: &IntegrationsState, d: &Dispatch, c: Confirm, label: &str, yes
         return html! {
             <span class="confirm">
                 <button type="button" class="danger" data-action="confirm" onclick={int_do(d, || IntegrationsAction::Confirmed)}>{ yes }</button>
-                <button type="button" onclick={int_do(d, || IntegrationsAction::Cancel)}>{"Cancel"}</button>
+                <button type="button" onclick={int_do(d, || IntegrationsAction::Cancel)}>{tr("Cancel")}</button>
             </span>
         };
     }
@@ -588,33 +591,33 @@ fn webhooks(s: &State, d: &Dispatch) -> Html {
     let st = &s.settings.integrations;
     html! {
         <section class="card integrations webhooks" data-section="webhooks">
-            <h3>{"Webhooks"}</h3>
-            <p class="hint">{"The site's events, POSTed as signed JSON to your endpoints (https://; retried with backoff; paused after failing for long)."}</p>
+            <h3>{tr("Webhooks")}</h3>
+            <p class="hint">{tr("The site's events, POSTed as signed JSON to your endpoints (https://; retried with backoff; paused after failing for long).")}</p>
             { note(&st.hooks_note) }
             if let Some(secret) = &st.secret {
-                { shown_once(d, secret, "secret", "Shown once — use it to verify the Kefu-Signature header".into(),
+                { shown_once(d, secret, "secret", tr("Shown once — use it to verify the Kefu-Signature header").into(),
                     || IntegrationsAction::CopySecret, || IntegrationsAction::DismissSecret) }
             }
             { match &st.hooks {
-                None => html! { <p>{"Loading…"}</p> },
-                Some(list) if list.is_empty() => html! { <p class="hint">{"No webhooks yet."}</p> },
+                None => html! { <p>{tr("Loading…")}</p> },
+                Some(list) if list.is_empty() => html! { <p class="hint">{tr("No webhooks yet.")}</p> },
                 Some(list) => html! {
                     <ul class="hook-list">{ for list.iter().map(|h| hook_row(st, h, d)) }</ul>
                 },
             } }
             <form class="add-hook" novalidate=true onsubmit={int_submit(d, || IntegrationsAction::AddHook)}>
-                <label>{"Endpoint URL"}
+                <label>{tr("Endpoint URL")}
                     <input type="url" inputmode="url" placeholder="https://hooks.example.com/kefu" data-field="hook-url"
                         value={st.new_url.clone()} oninput={int_input(d, IntegrationsAction::Url)} /></label>
                 <fieldset class="hook-events">
-                    <legend>{"Events"}</legend>
+                    <legend>{tr("Events")}</legend>
                     { for HookEvent::ALL.into_iter().map(|e| html! {
                         <label class="check"><input type="checkbox" checked={st.new_events.contains(&e)} data-event={e.name()}
                             onchange={d.reform(move |ev: Event| Action::Settings(SettingsAction::Integrations(IntegrationsAction::Event(e, checked(ev)))))} />
                             <code>{ e.name() }</code></label>
                     }) }
                 </fieldset>
-                <button type="submit" class="primary" disabled={st.adding}>{"Add webhook"}</button>
+                <button type="submit" class="primary" disabled={st.adding}>{tr("Add webhook")}</button>
             </form>
         </section>
     }
@@ -643,18 +646,18 @@ fn hook_row(st: &IntegrationsState, h: &WebhookView, d: &Dispatch) -> Html {
             <div class="hook-events-list">{ events }</div>
             if h.paused {
                 <p class="paused-reason" role="alert">
-                    <b>{"Paused"}</b>{": "}{ h.paused_reason.clone().unwrap_or_else(|| "no deliveries until resumed".into()) }
+                    <b>{tr("Paused")}</b>{": "}{ h.paused_reason.clone().unwrap_or_else(|| tr("no deliveries until resumed").into()) }
                 </p>
             }
             <div class="hint">
-                { format!("Added {}", when(h.created)) }
-                if h.failures > 0 { <span class="failures">{ format!(" · {} failed in a row", h.failures) }</span> }
+                { trf("Added {}", &[&when(h.created)]) }
+                if h.failures > 0 { <span class="failures">{ trf(" · {} failed in a row", &[&h.failures]) }</span> }
             </div>
             <div class="row hook-actions">
                 <button type="button" data-action="deliveries" aria-expanded={open.to_string()} onclick={log}>
-                    { if open { "Hide deliveries" } else { "Deliveries" } }</button>
-                <button type="button" data-action="pause" onclick={pause}>{ if h.paused { "Resume" } else { "Pause" } }</button>
-                { confirm_or(st, d, Confirm::DeleteHook(id), "Delete", "Delete webhook") }
+                    { if open { tr("Hide deliveries") } else { tr("Deliveries") } }</button>
+                <button type="button" data-action="pause" onclick={pause}>{ if h.paused { tr("Resume") } else { tr("Pause") } }</button>
+                { confirm_or(st, d, Confirm::DeleteHook(id), tr("Delete"), tr("Delete webhook")) }
             </div>
             if open { { deliveries(st, h, d) } }
         </li>
@@ -669,12 +672,12 @@ fn deliveries(st: &IntegrationsState, h: &WebhookView, d: &Dispatch) -> Html {
     html! {
         <div class="deliveries">
             <div class="row deliveries-head">
-                <h4 class="grow">{"Deliveries (last 50, newest first)"}</h4>
-                <button type="button" data-action="refresh-deliveries" onclick={int_do(d, || IntegrationsAction::RefreshDeliveries)}>{"Refresh"}</button>
+                <h4 class="grow">{tr("Deliveries (last 50, newest first)")}</h4>
+                <button type="button" data-action="refresh-deliveries" onclick={int_do(d, || IntegrationsAction::RefreshDeliveries)}>{tr("Refresh")}</button>
             </div>
             { match &log.list {
-                None => html! { <p>{"Loading…"}</p> },
-                Some(list) if list.is_empty() => html! { <p class="hint">{"No deliveries yet."}</p> },
+                None => html! { <p>{tr("Loading…")}</p> },
+                Some(list) if list.is_empty() => html! { <p class="hint">{tr("No deliveries yet.")}</p> },
                 Some(list) => html! {
                     <ul class="delivery-list">{ for list.iter().map(|x| delivery_row(h, x, d)) }</ul>
                 },
@@ -688,7 +691,7 @@ fn delivery_row(h: &WebhookView, x: &DeliveryView, d: &Dispatch) -> Html {
         (Some(s), Some(e)) => format!("HTTP {s} · {e}"),
         (Some(s), None) => format!("HTTP {s}"),
         (None, Some(e)) => e.clone(),
-        (None, None) => "no answer".into(),
+        (None, None) => tr("no answer").into(),
     };
     let redeliver = {
         let (hook, delivery) = (h.id.clone(), x.id.clone());
@@ -697,18 +700,19 @@ fn delivery_row(h: &WebhookView, x: &DeliveryView, d: &Dispatch) -> Html {
             delivery: delivery.clone(),
         })
     };
+    let outcome = if x.ok { "ok" } else { "failed" };
     html! {
-        <li class={classes!("delivery", if x.ok { "ok" } else { "failed" })} key={x.id.clone()}
+        <li class={classes!("delivery", outcome)} key={x.id.clone()}
             data-delivery={x.id.clone()} data-event-id={x.event_id.clone()} data-ok={x.ok.to_string()}
             data-status={x.status.map(|s| s.to_string()).unwrap_or_default()}>
             <div class="delivery-head">
-                <span class={classes!("outcome", if x.ok { "ok" } else { "failed" })}>{ if x.ok { "ok" } else { "failed" } }</span>
+                <span class={classes!("outcome", outcome)}>{ if x.ok { tr("ok") } else { tr("failed") } }</span>
                 <code>{ x.event.name() }</code>
-                <span class="hint">{ format!("attempt #{}", x.attempt) }</span>
+                <span class="hint">{ trf("attempt #{}", &[&x.attempt]) }</span>
             </div>
             <div class="event-id">{ &x.event_id }</div>
             <div class="hint">{ format!("{} · {result} · {} ms", when(x.at), x.duration_ms) }</div>
-            <button type="button" data-action="redeliver" onclick={redeliver}>{"Redeliver"}</button>
+            <button type="button" data-action="redeliver" onclick={redeliver}>{tr("Redeliver")}</button>
         </li>
     }
 }
@@ -718,24 +722,24 @@ fn api_keys(s: &State, d: &Dispatch) -> Html {
     let st = &s.settings.integrations;
     html! {
         <section class="card integrations api-keys" data-section="api-keys">
-            <h3>{"API keys"}</h3>
-            <p class="hint">{"A program with a key works the site's conversations through the HTTP API as a bot agent of that name."}</p>
+            <h3>{tr("API keys")}</h3>
+            <p class="hint">{tr("A program with a key works the site's conversations through the HTTP API as a bot agent of that name.")}</p>
             { note(&st.keys_note) }
             if let Some(key) = &st.new_key {
-                { shown_once(d, key, "key", format!("Shown once — use as Authorization: Bearer {}", key.text),
+                { shown_once(d, key, "key", trf("Shown once — use as Authorization: Bearer {}", &[&key.text]),
                     || IntegrationsAction::CopyKey, || IntegrationsAction::DismissKey) }
             }
             { match &st.keys {
-                None => html! { <p>{"Loading…"}</p> },
-                Some(list) if list.is_empty() => html! { <p class="hint">{"No API keys yet."}</p> },
+                None => html! { <p>{tr("Loading…")}</p> },
+                Some(list) if list.is_empty() => html! { <p class="hint">{tr("No API keys yet.")}</p> },
                 Some(list) => html! {
                     <ul class="key-list">{ for list.iter().map(|k| key_row(st, k, d)) }</ul>
                 },
             } }
             <form class="row" onsubmit={int_submit(d, || IntegrationsAction::AddKey)}>
-                <input class="grow" placeholder="Bot name (Order bot, CRM…)" aria-label="Bot name" data-field="key-name"
+                <input class="grow" placeholder={tr("Bot name (Order bot, CRM…)")} aria-label={tr("Bot name")} data-field="key-name"
                     value={st.new_key_name.clone()} oninput={int_input(d, IntegrationsAction::KeyName)} />
-                <button type="submit">{"Create key"}</button>
+                <button type="submit">{tr("Create key")}</button>
             </form>
         </section>
     }
@@ -746,8 +750,8 @@ fn key_row(st: &IntegrationsState, k: &ApiKeyView, d: &Dispatch) -> Html {
         <li class="api-key" key={k.id.clone()} data-key={k.id.clone()}>
             <div class="key-name"><b>{ &k.name }</b></div>
             <code class="key-prefix">{ format!("{}…", k.prefix) }</code>
-            <span class="hint">{ format!("Created {}", when(k.created)) }</span>
-            <div class="key-actions">{ confirm_or(st, d, Confirm::RevokeKey(k.id.clone()), "Revoke", "Revoke key") }</div>
+            <span class="hint">{ trf("Created {}", &[&when(k.created)]) }</span>
+            <div class="key-actions">{ confirm_or(st, d, Confirm::RevokeKey(k.id.clone()), tr("Revoke"), tr("Revoke key")) }</div>
         </li>
     }
 }

@@ -4,6 +4,7 @@
 use crate::app::Handlers;
 use crate::components::{VisitorFacts, VisitorRow};
 use crate::format::visitor_label;
+use crate::i18n::{tr, trf};
 use crate::state::{Action, State, VISITORS_PER_PAGE};
 use protocol::VisitorInfo;
 use std::rc::Rc;
@@ -30,19 +31,19 @@ pub fn view(s: &State, h: &Handlers) -> Html {
         <div class="visitors">
             <section class="list">
                 <div class="list-head">
-                    <h2>{ format!("{total} visitor{} online", if total == 1 { "" } else { "s" }) }</h2>
+                    <h2>{ if total == 1 { tr("1 visitor online").to_string() } else { trf("{} visitors online", &[&total]) } }</h2>
                     if pages > 1 {
                         <div class="pager">
                             <button disabled={page == 0} onclick={d.reform(move |_| Action::VisitorPage(page.saturating_sub(1)))}>{"‹"}</button>
-                            <span>{ format!("{}–{} of {total}", page * VISITORS_PER_PAGE + 1, (page * VISITORS_PER_PAGE + shown.len())) }</span>
+                            <span>{ trf("{}–{} of {}", &[&(page * VISITORS_PER_PAGE + 1), &(page * VISITORS_PER_PAGE + shown.len()), &total]) }</span>
                             <button disabled={page + 1 >= pages} onclick={d.reform(move |_| Action::VisitorPage(page + 1))}>{"›"}</button>
                         </div>
                     }
                 </div>
                 <table class="vtable">
                     <thead><tr>
-                        <th>{"Visitor"}</th><th>{"Current page"}</th><th>{"Pages"}</th><th>{"Referrer"}</th>
-                        <th>{"On site"}</th><th>{"Browser"}</th><th>{"Visits"}</th>
+                        <th>{tr("Visitor")}</th><th>{tr("Current page")}</th><th>{tr("Pages")}</th><th>{tr("Referrer")}</th>
+                        <th>{tr("On site")}</th><th>{tr("Browser")}</th><th>{tr("Visits")}</th>
                     </tr></thead>
                     <tbody>
                         { for shown.iter().map(|v| html! {
@@ -53,7 +54,7 @@ pub fn view(s: &State, h: &Handlers) -> Html {
                         }) }
                     </tbody>
                 </table>
-                if total == 0 { <p class="empty">{"Nobody is on the site right now."}</p> }
+                if total == 0 { <p class="empty">{tr("Nobody is on the site right now.")}</p> }
             </section>
             { detail(s, h) }
         </div>
@@ -96,18 +97,18 @@ fn detail(s: &State, h: &Handlers) -> Html {
         <aside class="detail" data-visitor={id.to_string()}>
             <header>
                 <h3>{ title }</h3>
-                <button class="link" onclick={d.reform(|_| Action::CloseVisitor)} aria-label="Close">{"×"}</button>
+                <button class="link" onclick={d.reform(|_| Action::CloseVisitor)} aria-label={tr("Close")}>{"×"}</button>
             </header>
             { super::inbox::contact(s, &id, d) }
             <VisitorFacts {live} profile={profile.clone()} now={s.now} fields={s.form_fields()}
                 onedit={super::inbox::edit_contact(s, &id, profile.is_some(), d)} />
             if let Some(conv) = conv {
-                <button class="primary" onclick={h.open_conv.reform(move |_| conv.clone())}>{"Open conversation"}</button>
+                <button class="primary" onclick={h.open_conv.reform(move |_| conv.clone())}>{tr("Open conversation")}</button>
             } else {
                 <form class="invite" {onsubmit}>
-                    <label>{"Start a chat"}
-                        <textarea {oninput} value={s.invite_text.clone()} rows="3" placeholder="Hi! Can I help you find something?" /></label>
-                    <button class="primary" type="submit" disabled={inviting}>{ if inviting { "Sending…" } else { "Start chat" } }</button>
+                    <label>{tr("Start a chat")}
+                        <textarea {oninput} value={s.invite_text.clone()} rows="3" placeholder={tr("Hi! Can I help you find something?")} /></label>
+                    <button class="primary" type="submit" disabled={inviting}>{ if inviting { tr("Sending…") } else { tr("Start chat") } }</button>
                 </form>
             }
         </aside>

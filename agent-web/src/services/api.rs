@@ -33,9 +33,12 @@ struct ErrorBody {
 pub type ApiResult<T> = Result<T, String>;
 
 async fn read<T: DeserializeOwned>(r: Result<Response, gloo_net::Error>) -> ApiResult<T> {
-    let r = r.map_err(|e| format!("network error: {e}"))?;
+    let r = r.map_err(|e| crate::i18n::trf("network error: {}", &[&e]))?;
     let status = r.status();
-    let text = r.text().await.map_err(|e| format!("network error: {e}"))?;
+    let text = r
+        .text()
+        .await
+        .map_err(|e| crate::i18n::trf("network error: {}", &[&e]))?;
     if !(200..300).contains(&status) {
         let msg = serde_json::from_str::<ErrorBody>(&text)
             .map(|e| e.message)
@@ -47,7 +50,7 @@ async fn read<T: DeserializeOwned>(r: Result<Response, gloo_net::Error>) -> ApiR
         });
     }
     let text = if text.is_empty() { "null" } else { &text };
-    serde_json::from_str(text).map_err(|e| format!("unexpected answer: {e}"))
+    serde_json::from_str(text).map_err(|e| crate::i18n::trf("unexpected answer: {}", &[&e]))
 }
 
 pub fn is_unauthorized(e: &str) -> bool {

@@ -4,6 +4,7 @@
 //! `pushManager.subscribe` with the relay's VAPID key, and telling the
 //! relay ([`Api`]) — for the reducer's [`PushOp`]s.
 
+use crate::i18n::{tr, trf};
 use crate::services::api::Api;
 use crate::state::{ConvLink, PushOp, PushOutcome, PushStatus};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -47,13 +48,13 @@ fn container() -> Option<ServiceWorkerContainer> {
 /// Why this page cannot receive Web Push, if it cannot.
 fn unsupported() -> Option<String> {
     let Some(w) = web_sys::window() else {
-        return Some("no browser window".into());
+        return Some(tr("no browser window").into());
     };
     if !w.is_secure_context() {
-        return Some("the console must be opened over HTTPS (or on localhost)".into());
+        return Some(tr("the console must be opened over HTTPS (or on localhost)").into());
     }
     if container().is_none() || !has(&w, "PushManager") || !has(&w, "Notification") {
-        return Some("this browser has no Web Push".into());
+        return Some(tr("this browser has no Web Push").into());
     }
     None
 }
@@ -68,7 +69,7 @@ fn js_error(e: &JsValue) -> String {
     match (get("name"), get("message")) {
         (Some(n), Some(m)) if !m.is_empty() => format!("{n}: {m}"),
         (_, Some(m)) if !m.is_empty() => m,
-        _ => e.as_string().unwrap_or_else(|| "unknown error".into()),
+        _ => e.as_string().unwrap_or_else(|| tr("unknown error").into()),
     }
 }
 
@@ -112,17 +113,17 @@ fn from_js_json<T: for<'de> Deserialize<'de>>(v: &JsValue) -> Result<T, String> 
     let text = js_sys::JSON::stringify(v)
         .map_err(|e| js_error(&e))?
         .as_string()
-        .ok_or("not JSON")?;
+        .ok_or(tr("not JSON"))?;
     serde_json::from_str(&text).map_err(|e| e.to_string())
 }
 
 /// The console's service worker registration, once its worker is active
 /// (a subscription needs one).
 async fn active_registration() -> Result<ServiceWorkerRegistration, String> {
-    let sw = container().ok_or("this browser has no service workers")?;
+    let sw = container().ok_or(tr("this browser has no service workers"))?;
     let reg: ServiceWorkerRegistration = wait(Ok(sw.register(WORKER_URL)))
         .await
-        .map_err(|e| format!("The console's service worker did not register: {e}"))?
+        .map_err(|e| trf("The console's service worker did not register: {}", &[&e]))?
         .unchecked_into();
     if reg.active().is_some() {
         return Ok(reg);
@@ -163,14 +164,14 @@ async fn subscribe(
     let pm = reg.push_manager().map_err(|e| js_error(&e))?;
     wait(pm.subscribe_with_options(&opts))
         .await
-        .map_err(|e| format!("The browser's push service refused: {e}"))?
+        .map_err(|e| trf("The browser's push service refused: {}", &[&e]))?
         .dyn_into::<PushSubscription>()
-        .map_err(|_| "The browser gave no subscription.".to_string())
+        .map_err(|_| tr("The browser gave no subscription.").to_string())
 }
 
 /// A subscription as the relay takes it (`toJSON()`).
 fn body(sub: &PushSubscription) -> Result<SubscriptionBody, String> {
-    from_js_json(sub).map_err(|e| format!("the browser's subscription is unreadable: {e}"))
+    from_js_json(sub).map_err(|e| trf("the browser's subscription is unreadable: {}", &[&e]))
 }
 
 fn outcome(status: PushStatus, error: Option<String>) -> PushOutcome {
@@ -220,8 +221,9 @@ async fn check(api: &Api) -> PushOutcome {
         Ok(_) => outcome(PushStatus::Off, None),
         Err(e) => outcome(
             PushStatus::Off,
-            Some(format!(
-                "The relay's list of devices could not be read: {e}"
+            Some(trf(
+                "The relay's list of devices could not be read: {}",
+                &[&e],
             )),
         ),
     }
@@ -231,15 +233,15 @@ async fn check(api: &Api) -> PushOutcome {
 async fn enable(api: &Api) -> Result<(), String> {
     let answer = wait(web_sys::Notification::request_permission()).await?;
     if answer.as_string().as_deref() != Some("granted") {
-        return Err("Notifications were not allowed in the browser.".into());
+        return Err(tr("Notifications were not allowed in the browser.").into());
     }
     let key = api
         .push_key()
         .await
-        .map_err(|e| format!("This relay does not offer Web Push: {e}"))?;
+        .map_err(|e| trf("This relay does not offer Web Push: {}", &[&e]))?;
     let key = URL_SAFE_NO_PAD
         .decode(key.public_key.trim_end_matches('='))
-        .map_err(|_| "The relay's push key is not base64url.".to_string())?;
+        .map_err(|_| tr("The relay's push key is not base64url.").to_string())?;
     let reg = active_registration().await?;
     let sub = match subscription(&reg).await? {
         Some(sub) if server_key(&sub).as_deref() == Some(&key[..]) => sub,
@@ -259,7 +261,7 @@ async fn enable(api: &Api) -> Result<(), String> {
     if let Err(e) = saved {
         // A subscription the relay does not know would only go stale.
         let _ = wait(sub.unsubscribe()).await;
-        return Err(format!("The relay did not save this device: {e}"));
+        return Err(trf("The relay did not save this device: {}", &[&e]));
     }
     Ok(())
 }
@@ -275,7 +277,7 @@ async fn disable(api: &Api) -> Result<(), String> {
     };
     let told = api.push_unsubscribe(&sub.endpoint()).await;
     wait(sub.unsubscribe()).await?;
-    told.map_err(|e| format!("Turned off here, but the relay was not told: {e}"))
+    told.map_err(|e| trf("Turned off here, but the relay was not told: {}", &[&e]))
 }
 
 /// The console tab's own notification of a visitor's message, shown by

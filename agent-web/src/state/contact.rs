@@ -6,6 +6,7 @@
 //! editor offers the phone alone then.
 
 use super::{Effect, State};
+use crate::i18n::tr;
 use crate::services::api::Fetch;
 use protocol::api::{VisitorPatch, VisitorProfile};
 use protocol::VisitorId;
@@ -16,9 +17,11 @@ pub const PHONE_ATTRIBUTE: &str = "phone";
 /// The attribute holding when the visitor gave consent (ms since epoch).
 pub const CONSENT_ATTRIBUTE: &str = "consent";
 
-/// What the editor says, in one place (a translation replaces this).
+/// What the editor says, in one place (English keys, shown through `tr`).
 mod say {
-    pub const NOT_SAVED: &str = "Not saved: ";
+    use crate::i18n::en;
+
+    pub const NOT_SAVED: &str = en("Not saved: ");
 }
 
 /// The contact being edited.
@@ -132,7 +135,7 @@ impl State {
             return;
         };
         if let Err(why) = patch.validate() {
-            e.error = Some(format!("{}{}", say::NOT_SAVED, why.message));
+            e.error = Some(format!("{}{}", tr(say::NOT_SAVED), why.message));
             return;
         }
         e.saving = true;
@@ -167,7 +170,7 @@ impl State {
             Err(e) => {
                 if let Some(edit) = self.contact_edit.as_mut().filter(|x| x.visitor == v) {
                     edit.saving = false;
-                    edit.error = Some(format!("{}{e}", say::NOT_SAVED));
+                    edit.error = Some(format!("{}{e}", tr(say::NOT_SAVED)));
                 }
             }
         }

@@ -5,6 +5,7 @@
 
 use super::{Action, Compose, Effect, Env, Filter, Pane, State, Upload};
 use crate::app::Route;
+use crate::i18n::{tr, trf};
 use crate::model::{Conv, Effect as ModelEffect, Pending};
 use crate::services::api::{ApiResult, Fetch};
 use protocol::api::{EventsPage, PROFILE_PAGES};
@@ -284,7 +285,7 @@ impl State {
                 },
                 fx,
             ),
-            Err(e) => self.toast = Some(format!("{name} was not sent: {e}")),
+            Err(e) => self.toast = Some(trf("{} was not sent: {}", &[&name, &e])),
         }
     }
 
@@ -380,7 +381,7 @@ impl State {
             return false;
         }
         if text.len() > MAX_TEXT_BYTES {
-            self.toast = Some(format!("A message holds at most {MAX_TEXT_BYTES} bytes."));
+            self.toast = Some(trf("A message holds at most {} bytes.", &[&MAX_TEXT_BYTES]));
             return true;
         }
         self.composer.clear();
@@ -408,15 +409,14 @@ impl State {
         if self.compose == Compose::Note {
             // A file goes out as a message the visitor sees: never from
             // the note box.
-            self.toast = Some("Notes hold text only; switch to Reply to send a file.".into());
+            self.toast = Some(tr("Notes hold text only; switch to Reply to send a file.").into());
             return true;
         }
         for f in files {
             if f.size > MAX_FILE_BYTES as f64 {
-                self.toast = Some(format!(
+                self.toast = Some(trf(
                     "{} is over {} MB; it was not sent.",
-                    f.name,
-                    MAX_FILE_BYTES / (1024 * 1024)
+                    &[&f.name, &(MAX_FILE_BYTES / (1024 * 1024))],
                 ));
                 continue;
             }

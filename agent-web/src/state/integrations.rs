@@ -6,6 +6,7 @@
 //! an endpoint and revoking a key ask "Really?" first.
 
 use super::{Effect, State};
+use crate::i18n::{tr, trf};
 use crate::services::api::{Answer, Fetch};
 use protocol::api::integrations::{
     check_api_key_name, check_webhook_url, ApiKeyView, DeliveryView, HookEvent, NewApiKey,
@@ -149,12 +150,12 @@ impl State {
                 // http:// is allowed, and where the host resolves).
                 let url = st.new_url.trim().to_string();
                 if let Err(e) = check_webhook_url(&url, true) {
-                    st.hooks_note = Note::bad(format!("Not added: {}", e.message));
+                    st.hooks_note = Note::bad(trf("Not added: {}", &[&e.message]));
                 } else if st.new_events.is_empty() {
-                    st.hooks_note = Note::bad("Not added: pick at least one event");
+                    st.hooks_note = Note::bad(tr("Not added: pick at least one event"));
                 } else if !st.adding {
                     st.adding = true;
-                    st.hooks_note = Note::ok("Adding…");
+                    st.hooks_note = Note::ok(tr("Adding…"));
                     let body = NewWebhook {
                         url,
                         events: st.new_events.clone(),
@@ -205,23 +206,23 @@ impl State {
                 let name = st.new_key_name.trim().to_string();
                 match check_api_key_name(&name) {
                     Ok(()) => {
-                        st.keys_note = Note::ok("Creating…");
+                        st.keys_note = Note::ok(tr("Creating…"));
                         fx.push(Effect::Fetch(Fetch::AddApiKey(site, NewApiKey { name })));
                     }
-                    Err(e) => st.keys_note = Note::bad(format!("Not created: {}", e.message)),
+                    Err(e) => st.keys_note = Note::bad(trf("Not created: {}", &[&e.message])),
                 }
             }
             IntegrationsAction::CopySecret | IntegrationsAction::CopyKey => {
                 let (shown, note, what) = if matches!(a, IntegrationsAction::CopySecret) {
-                    (&st.secret, &mut st.hooks_note, "Secret")
+                    (&st.secret, &mut st.hooks_note, tr("Secret copied."))
                 } else {
-                    (&st.new_key, &mut st.keys_note, "Key")
+                    (&st.new_key, &mut st.keys_note, tr("Key copied."))
                 };
                 let Some(s) = shown else {
                     return false;
                 };
                 fx.push(Effect::CopyToClipboard(s.text.clone()));
-                *note = Note::ok(format!("{what} copied."));
+                *note = Note::ok(what);
             }
             IntegrationsAction::DismissSecret => st.secret = None,
             IntegrationsAction::DismissKey => st.new_key = None,
@@ -239,7 +240,7 @@ impl State {
                 st.adding = false;
                 match r {
                     Ok(mut h) => {
-                        st.hooks_note = Note::ok(format!("Added {}.", h.url));
+                        st.hooks_note = Note::ok(trf("Added {}.", &[&h.url]));
                         st.new_url.clear();
                         st.new_events.clear();
                         if let Some(text) = h.secret.take() {
@@ -250,24 +251,24 @@ impl State {
                         }
                         st.hooks.get_or_insert_with(Vec::new).push(h);
                     }
-                    Err(e) => st.hooks_note = Note::bad(format!("Not added: {e}")),
+                    Err(e) => st.hooks_note = Note::bad(trf("Not added: {}", &[&e])),
                 }
             }
             Answer::WebhookPatched(Ok(h)) => {
                 st.hooks_note = Note::ok(if h.paused {
-                    format!("Paused {}.", h.url)
+                    trf("Paused {}.", &[&h.url])
                 } else {
-                    format!("Resumed {}: events are delivered again.", h.url)
+                    trf("Resumed {}: events are delivered again.", &[&h.url])
                 });
                 for x in st.hooks.iter_mut().flatten().filter(|x| x.id == h.id) {
                     *x = h.clone();
                 }
             }
             Answer::WebhookPatched(Err(e)) => {
-                st.hooks_note = Note::bad(format!("Not changed: {e}"))
+                st.hooks_note = Note::bad(trf("Not changed: {}", &[&e]))
             }
             Answer::WebhookDeleted(hook, Ok(())) => {
-                st.hooks_note = Note::ok("Webhook deleted.");
+                st.hooks_note = Note::ok(tr("Webhook deleted."));
                 if let Some(list) = &mut st.hooks {
                     list.retain(|h| h.id != hook);
                 }
@@ -279,7 +280,7 @@ impl State {
                 }
             }
             Answer::WebhookDeleted(_, Err(e)) => {
-                st.hooks_note = Note::bad(format!("Not deleted: {e}"))
+                st.hooks_note = Note::bad(trf("Not deleted: {}", &[&e]))
             }
             Answer::Deliveries(hook, r) => {
                 let Some(log) = st.log.as_mut().filter(|l| l.hook == hook) else {
@@ -295,19 +296,19 @@ impl State {
             }
             Answer::Redelivered(hook, r) => match r {
                 Ok(()) => {
-                    st.hooks_note = Note::ok(
+                    st.hooks_note = Note::ok(tr(
                         "Queued again with the same event id: “Refresh” shows the attempt.",
-                    );
+                    ));
                     if let Some(site) = self.model.site.clone() {
                         fx.push(Effect::Fetch(Fetch::Deliveries(site, hook)));
                     }
                 }
-                Err(e) => st.hooks_note = Note::bad(format!("Not redelivered: {e}")),
+                Err(e) => st.hooks_note = Note::bad(trf("Not redelivered: {}", &[&e])),
             },
             Answer::ApiKeys(Ok(list)) => st.keys = Some(list),
             Answer::ApiKeys(Err(e)) => st.keys_note = Note::bad(e),
             Answer::ApiKeyAdded(Ok(mut k)) => {
-                st.keys_note = Note::ok(format!("Created a key for {}.", k.name));
+                st.keys_note = Note::ok(trf("Created a key for {}.", &[&k.name]));
                 st.new_key_name.clear();
                 if let Some(text) = k.key.take() {
                     st.new_key = Some(ShownOnce {
@@ -317,9 +318,9 @@ impl State {
                 }
                 st.keys.get_or_insert_with(Vec::new).push(k);
             }
-            Answer::ApiKeyAdded(Err(e)) => st.keys_note = Note::bad(format!("Not created: {e}")),
+            Answer::ApiKeyAdded(Err(e)) => st.keys_note = Note::bad(trf("Not created: {}", &[&e])),
             Answer::ApiKeyRevoked(key, Ok(())) => {
-                st.keys_note = Note::ok("Key revoked: it stopped working.");
+                st.keys_note = Note::ok(tr("Key revoked: it stopped working."));
                 if let Some(list) = &mut st.keys {
                     list.retain(|k| k.id != key);
                 }
@@ -328,7 +329,7 @@ impl State {
                 }
             }
             Answer::ApiKeyRevoked(_, Err(e)) => {
-                st.keys_note = Note::bad(format!("Not revoked: {e}"))
+                st.keys_note = Note::bad(trf("Not revoked: {}", &[&e]))
             }
             _ => return false,
         }

@@ -25,6 +25,7 @@ pub use routing::RoutingAction;
 pub use settings::{allowed_file_types, AgentField, SettingsAction, SettingsState, WechatField};
 
 use crate::app::Route;
+use crate::i18n::{tr, trf};
 use crate::model::{Model, Pending};
 use crate::services::api::{Answer, ConvAction, Fetch};
 use protocol::api::{
@@ -329,7 +330,7 @@ impl State {
                         .and_then(|v| v.iter().find(|x| x.id.as_str() == id))
                         .map(|x| x.name.clone())
                 })
-                .unwrap_or_else(|| "Another agent".into())
+                .unwrap_or_else(|| tr("Another agent").into())
         };
         let typing: Vec<String> = self
             .model
@@ -341,7 +342,10 @@ impl State {
             .map(|a| name_of(a.as_str()))
             .collect();
         if !typing.is_empty() {
-            return Some(format!("{} typing…", names_are(&typing)));
+            return Some(match names_and(&typing) {
+                (who, false) => trf("{} is typing…", &[&who]),
+                (who, true) => trf("{} are typing…", &[&who]),
+            });
         }
         let viewing: Vec<String> = viewers
             .into_iter()
@@ -349,7 +353,10 @@ impl State {
             .filter(|v| v.id.as_str() != me)
             .map(|v| v.name.clone())
             .collect();
-        (!viewing.is_empty()).then(|| format!("{} viewing this conversation", names_are(&viewing)))
+        (!viewing.is_empty()).then(|| match names_and(&viewing) {
+            (who, false) => trf("{} is viewing this conversation", &[&who]),
+            (who, true) => trf("{} are viewing this conversation", &[&who]),
+        })
     }
 
     fn reduce_action(&mut self, action: Action, env: &Env, fx: &mut Vec<Effect>) -> bool {
@@ -402,7 +409,7 @@ impl State {
             Action::Frame(frame) => self.on_frame(frame, env, fx),
             Action::SessionEnded => {
                 self.signed_out(fx);
-                self.login_error = Some("Your session has ended; please sign in again.".into());
+                self.login_error = Some(tr("Your session has ended; please sign in again.").into());
                 true
             }
             Action::Visible => {
@@ -475,7 +482,7 @@ impl State {
                     self.signed_out(fx);
                 } else {
                     // The relay is unreachable: try again like a socket would.
-                    self.toast = Some(format!("Cannot reach the relay: {e}"));
+                    self.toast = Some(trf("Cannot reach the relay: {}", &[&e]));
                     fx.push(Effect::RetryMe);
                 }
             }
@@ -690,12 +697,13 @@ impl State {
     }
 }
 
-/// "Ada is", "Ada and Bo are", "Ada, Bo and Cy are".
-fn names_are(names: &[String]) -> String {
+/// "Ada", "Ada and Bo", "Ada, Bo and Cy", and whether that is more than
+/// one (English says "is" or "are" after it).
+fn names_and(names: &[String]) -> (String, bool) {
     match names {
-        [one] => format!("{one} is"),
-        [init @ .., last] => format!("{} and {last} are", init.join(", ")),
-        [] => String::new(),
+        [one] => (one.clone(), false),
+        [init @ .., last] => (trf("{} and {}", &[&init.join(tr(", ")), last]), true),
+        [] => (String::new(), false),
     }
 }
 

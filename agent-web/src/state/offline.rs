@@ -13,6 +13,7 @@
 
 use super::integrations::Note;
 use super::{Effect, State};
+use crate::i18n::{en, tr, trf};
 use crate::services::api::{Answer, Fetch, Section};
 use protocol::api::SitePatch;
 use protocol::limits::{
@@ -25,14 +26,15 @@ use protocol::offline::{
 use protocol::WidgetSettings;
 
 /// The days of a business-hours week, Monday first (as the relay keeps them).
+/// English keys: shown through `tr`.
 pub const DAYS: [&str; 7] = [
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
+    en("Monday"),
+    en("Tuesday"),
+    en("Wednesday"),
+    en("Thursday"),
+    en("Friday"),
+    en("Saturday"),
+    en("Sunday"),
 ];
 
 /// A day given its first period: from 09:00 to 17:00.
@@ -42,29 +44,34 @@ const FIRST_PERIOD: (u32, u32) = (9 * 60, 17 * 60);
 const NEXT_PERIOD_MINUTES: u32 = 60;
 const END_OF_DAY: u32 = 24 * 60;
 
-/// What these forms say, in one place (a translation replaces this).
+/// What these forms say, in one place (English keys, shown through `tr`).
 mod say {
-    pub const SAVING: &str = "Saving…";
-    pub const HOURS_SAVED: &str = "Offline & hours saved.";
-    pub const FORMS_SAVED: &str = "Forms & rating saved. Visitors get them on their next page.";
-    pub const NOT_SAVED: &str = "Not saved: ";
-    pub const NOT_ADDED: &str = "Not added: ";
+    use crate::i18n::en;
+
+    pub const SAVING: &str = en("Saving…");
+    pub const HOURS_SAVED: &str = en("Offline & hours saved.");
+    pub const FORMS_SAVED: &str = en("Forms & rating saved. Visitors get them on their next page.");
+    pub const NOT_SAVED: &str = en("Not saved: ");
+    pub const NOT_ADDED: &str = en("Not added: ");
     pub const NEED_TZ: &str =
-        "choose the time zone the hours are in (an IANA name such as Europe/Berlin)";
-    pub const NO_HOURS: &str = "business hours are on but no day has any, so visitors would \
-        always find you closed: give some days hours, or turn business hours off";
-    pub const CONTINUITY: &str = "the continuity delay is a whole number of minutes (0 = never)";
-    pub const FULL_DAY: &str = "already runs to 24:00";
-    pub const PERIODS: &str = "periods a day at most";
-    pub const HOLIDAY_DATE: &str = "pick a date (YYYY-MM-DD)";
-    pub const HOLIDAY_TWICE: &str = "is a holiday already";
-    pub const HOLIDAYS: &str = "holidays at most";
-    pub const FIELDS: &str = "custom fields at most (name, email and phone are built in)";
+        en("choose the time zone the hours are in (an IANA name such as Europe/Berlin)");
+    pub const NO_HOURS: &str = en(
+        "business hours are on but no day has any, so visitors would \
+        always find you closed: give some days hours, or turn business hours off",
+    );
+    pub const CONTINUITY: &str =
+        en("the continuity delay is a whole number of minutes (0 = never)");
+    pub const FULL_DAY: &str = en("{} already runs to 24:00");
+    pub const PERIODS: &str = en("{} periods a day at most");
+    pub const HOLIDAY_DATE: &str = en("pick a date (YYYY-MM-DD)");
+    pub const HOLIDAY_TWICE: &str = en("{} is a holiday already");
+    pub const HOLIDAYS: &str = en("{} holidays at most");
+    pub const FIELDS: &str = en("{} custom fields at most (name, email and phone are built in)");
     pub const MAIL_ALL: &str =
-        "You get an email about every conversation while nobody is available.";
+        en("You get an email about every conversation while nobody is available.");
     pub const MAIL_MINE: &str =
-        "You get an email about conversations assigned to you (and unassigned ones) while nobody is available.";
-    pub const MAIL_NONE: &str = "You get no notification emails.";
+        en("You get an email about conversations assigned to you (and unassigned ones) while nobody is available.");
+    pub const MAIL_NONE: &str = en("You get no notification emails.");
 }
 
 /// "Offline & hours": the working copy and what the form holds beside it.
@@ -220,26 +227,26 @@ pub fn hours_to_send(d: &OfflineSettings) -> OfflineSettings {
 pub fn check_hours(h: &BusinessHours) -> Result<(), String> {
     let any_period = h.week.iter().any(|d| !d.is_empty());
     if h.tz.is_empty() && (h.enabled || any_period || !h.holidays.is_empty()) {
-        return Err(say::NEED_TZ.into());
+        return Err(tr(say::NEED_TZ).into());
     }
-    for (day, periods) in DAYS.iter().zip(&h.week) {
+    for (day, periods) in DAYS.iter().map(|d| tr(d)).zip(&h.week) {
         let mut spans = Vec::with_capacity(periods.len());
         for p in periods {
             let Some(span) = p.minutes() else {
-                return Err(format!(
-                    "{day}: “{}–{}” is not a period (HH:MM to a later HH:MM; 24:00 ends the day)",
-                    p.from, p.to
+                return Err(trf(
+                    "{}: “{}–{}” is not a period (HH:MM to a later HH:MM; 24:00 ends the day)",
+                    &[&day, &p.from, &p.to],
                 ));
             };
             spans.push(span);
         }
         spans.sort_unstable();
         if spans.windows(2).any(|w| w[1].0 < w[0].1) {
-            return Err(format!("{day}: two periods overlap"));
+            return Err(trf("{}: two periods overlap", &[&day]));
         }
     }
     if h.enabled && !any_period {
-        return Err(say::NO_HOURS.into());
+        return Err(tr(say::NO_HOURS).into());
     }
     h.validate().map_err(|e| e.message)
 }
@@ -248,10 +255,11 @@ pub fn check_hours(h: &BusinessHours) -> Result<(), String> {
 pub fn parse_continuity(v: &str) -> Result<u32, String> {
     match v.trim().parse::<u32>() {
         Ok(n) if n <= MAX_CONTINUITY_MINUTES => Ok(n),
-        Ok(_) => Err(format!(
-            "the continuity delay is at most {MAX_CONTINUITY_MINUTES} minutes (a week)"
+        Ok(_) => Err(trf(
+            "the continuity delay is at most {} minutes (a week)",
+            &[&MAX_CONTINUITY_MINUTES],
         )),
-        Err(_) => Err(say::CONTINUITY.into()),
+        Err(_) => Err(tr(say::CONTINUITY).into()),
     }
 }
 
@@ -340,21 +348,23 @@ impl FormsDraft {
 pub fn check_form(p: &PrechatForm) -> Result<(), String> {
     for (i, f) in p.fields.iter().enumerate() {
         let which = if f.label.is_empty() {
-            format!("field {}", i + 1)
+            trf("field {}", &[&(i + 1)])
         } else {
-            format!("field “{}”", f.label)
+            trf("field “{}”", &[&f.label])
         };
         if f.label.is_empty() {
-            return Err(format!("{which} needs a label"));
+            return Err(trf("{} needs a label", &[&which]));
         }
         if !valid_field_key(&f.key) || matches!(f.key.as_str(), "name" | "email" | "phone") {
-            return Err(format!(
-                "{which}: its key is 1–{MAX_FORM_KEY_BYTES} of a–z, 0–9 and _ (not name, email or phone)"
+            return Err(trf(
+                "{}: its key is 1–{} of a–z, 0–9 and _ (not name, email or phone)",
+                &[&which, &MAX_FORM_KEY_BYTES],
             ));
         }
         if f.kind == FieldKind::Select && f.options.is_empty() {
-            return Err(format!(
-                "{which}: a choice list needs options, one per line"
+            return Err(trf(
+                "{}: a choice list needs options, one per line",
+                &[&which],
             ));
         }
     }
@@ -364,9 +374,9 @@ pub fn check_form(p: &PrechatForm) -> Result<(), String> {
 /// What a mail choice means, said to the agent.
 pub fn mail_meaning(m: MailPref) -> &'static str {
     match m {
-        MailPref::All => say::MAIL_ALL,
-        MailPref::Mine => say::MAIL_MINE,
-        MailPref::None => say::MAIL_NONE,
+        MailPref::All => tr(say::MAIL_ALL),
+        MailPref::Mine => tr(say::MAIL_MINE),
+        MailPref::None => tr(say::MAIL_NONE),
     }
 }
 
@@ -405,7 +415,7 @@ impl State {
                     return false;
                 };
                 if let Err(why) = edit_hours(d, &mut form.new_holiday, edit) {
-                    form.note = Note::bad(format!("{}{why}", say::NOT_ADDED));
+                    form.note = Note::bad(format!("{}{why}", tr(say::NOT_ADDED)));
                 } else if form.note.as_ref().is_some_and(|n| n.bad) {
                     // An edit after a refusal: the refusal is history.
                     form.note = None;
@@ -430,7 +440,7 @@ impl State {
             o.validate().map_err(|e| e.message)
         });
         if let Err(why) = checked {
-            form.note = Note::bad(format!("{}{why}", say::NOT_SAVED));
+            form.note = Note::bad(format!("{}{why}", tr(say::NOT_SAVED)));
             return;
         }
         // The whole section is on screen: every field is sent.
@@ -443,7 +453,7 @@ impl State {
             ..Default::default()
         };
         form.saving = true;
-        form.note = Note::ok(say::SAVING);
+        form.note = Note::ok(tr(say::SAVING));
         fx.push(Effect::Fetch(Fetch::SaveSection(
             site,
             Section::Hours,
@@ -461,7 +471,7 @@ impl State {
             return false;
         };
         if let Err(why) = edit_forms(d, a) {
-            form.note = Note::bad(format!("{}{why}", say::NOT_ADDED));
+            form.note = Note::bad(format!("{}{why}", tr(say::NOT_ADDED)));
         } else if form.note.as_ref().is_some_and(|n| n.bad) {
             form.note = None;
         }
@@ -487,7 +497,7 @@ impl State {
         let checked =
             check_form(&widget.prechat).and_then(|()| widget.validate().map_err(|e| e.message));
         if let Err(why) = checked {
-            st.forms.note = Note::bad(format!("{}{why}", say::NOT_SAVED));
+            st.forms.note = Note::bad(format!("{}{why}", tr(say::NOT_SAVED)));
             return;
         }
         let patch = SitePatch {
@@ -495,7 +505,7 @@ impl State {
             ..Default::default()
         };
         st.forms.saving = true;
-        st.forms.note = Note::ok(say::SAVING);
+        st.forms.note = Note::ok(tr(say::SAVING));
         fx.push(Effect::Fetch(Fetch::SaveSection(
             site,
             Section::Forms,
@@ -513,7 +523,7 @@ impl State {
             return false;
         }
         st.mail_saving = Some(pref);
-        st.mail_note = Note::ok(say::SAVING);
+        st.mail_note = Note::ok(tr(say::SAVING));
         fx.push(Effect::Fetch(Fetch::MailPref(me.id.to_string(), pref)));
         true
     }
@@ -530,7 +540,7 @@ impl State {
                         st.hours.continuity = d.continuity_minutes.to_string();
                         st.hours.draft = Some(d);
                         st.hours.saving = false;
-                        st.hours.note = Note::ok(say::HOURS_SAVED);
+                        st.hours.note = Note::ok(tr(say::HOURS_SAVED));
                     }
                     Section::Forms => {
                         st.forms.draft = Some(FormsDraft::from_widget(&site.widget));
@@ -541,7 +551,7 @@ impl State {
                             w.rating = site.widget.rating;
                         }
                         st.forms.saving = false;
-                        st.forms.note = Note::ok(say::FORMS_SAVED);
+                        st.forms.note = Note::ok(tr(say::FORMS_SAVED));
                     }
                 }
                 st.site = Some(*site);
@@ -551,7 +561,7 @@ impl State {
                     Section::Hours => &mut self.settings.hours.note,
                     Section::Forms => &mut self.settings.forms.note,
                 };
-                *form = Note::bad(format!("{}{e}", say::NOT_SAVED));
+                *form = Note::bad(format!("{}{e}", tr(say::NOT_SAVED)));
                 self.settings.hours.saving &= section != Section::Hours;
                 self.settings.forms.saving &= section != Section::Forms;
             }
@@ -565,7 +575,7 @@ impl State {
                         }
                         st.mail_note = Note::ok(mail_meaning(pref));
                     }
-                    Err(e) => st.mail_note = Note::bad(format!("{}{e}", say::NOT_SAVED)),
+                    Err(e) => st.mail_note = Note::bad(format!("{}{e}", tr(say::NOT_SAVED))),
                 }
             }
             _ => return false,
@@ -604,12 +614,12 @@ fn edit_hours(
                 return Ok(());
             };
             if periods.len() >= MAX_PERIODS_PER_DAY {
-                return Err(format!("{MAX_PERIODS_PER_DAY} {}", say::PERIODS));
+                return Err(trf(say::PERIODS, &[&MAX_PERIODS_PER_DAY]));
             }
             let (from, to) = match periods.iter().filter_map(|p| hhmm(&p.to)).max() {
                 None => FIRST_PERIOD,
                 Some(end) if end >= END_OF_DAY => {
-                    return Err(format!("{} {}", DAYS[day], say::FULL_DAY));
+                    return Err(trf(say::FULL_DAY, &[&tr(DAYS[day])]));
                 }
                 Some(end) => (end, (end + NEXT_PERIOD_MINUTES).min(END_OF_DAY)),
             };
@@ -645,13 +655,13 @@ fn edit_hours(
         HoursAction::AddHoliday => {
             let date = new_holiday.trim().to_string();
             if !valid_date(&date) {
-                return Err(say::HOLIDAY_DATE.into());
+                return Err(tr(say::HOLIDAY_DATE).into());
             }
             if h.holidays.contains(&date) {
-                return Err(format!("{date} {}", say::HOLIDAY_TWICE));
+                return Err(trf(say::HOLIDAY_TWICE, &[&date]));
             }
             if h.holidays.len() >= MAX_HOLIDAYS {
-                return Err(format!("{MAX_HOLIDAYS} {}", say::HOLIDAYS));
+                return Err(trf(say::HOLIDAYS, &[&MAX_HOLIDAYS]));
             }
             h.holidays.push(date);
             h.holidays.sort();
@@ -678,7 +688,7 @@ fn edit_forms(d: &mut FormsDraft, a: FormsAction) -> Result<(), String> {
         }
         FormsAction::AddField => {
             if d.fields.len() >= MAX_FORM_FIELDS {
-                return Err(format!("{MAX_FORM_FIELDS} {}", say::FIELDS));
+                return Err(trf(say::FIELDS, &[&MAX_FORM_FIELDS]));
             }
             d.fields.push(FieldDraft::default());
         }

@@ -5,6 +5,7 @@
 
 use super::{Effect, Env, Filter, State};
 use crate::app::Route;
+use crate::i18n::{tr, trf};
 use crate::services::api::Fetch;
 use protocol::{ConvId, SiteId};
 
@@ -120,7 +121,7 @@ impl State {
     pub(super) fn open_link(&mut self, link: ConvLink, env: &Env, fx: &mut Vec<Effect>) -> bool {
         if let Some(me) = &self.me {
             if !me.sites.contains(&link.site) {
-                self.toast = Some(format!("You are not an agent of site {}.", link.site));
+                self.toast = Some(trf("You are not an agent of site {}.", &[&link.site]));
                 return true;
             }
         }
@@ -161,7 +162,7 @@ impl State {
             });
         } else if listed {
             self.pending_link = None;
-            self.toast = Some("That conversation was not found.".into());
+            self.toast = Some(tr("That conversation was not found.").into());
         }
     }
 }

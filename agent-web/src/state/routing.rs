@@ -4,6 +4,7 @@
 //! first with the relay's own [`Routing::validate`] and [`check_capacity`].
 
 use super::{Effect, State};
+use crate::i18n::{tr, trf};
 use crate::services::api::Fetch;
 use protocol::api::{check_capacity, Label, Routing, RoutingMode, SitePatch, Team};
 use protocol::limits::MAX_ID_BYTES;
@@ -147,9 +148,9 @@ impl State {
                         form.draft = Some(next);
                         form.new_team.clear();
                         form.new_label.clear();
-                        st.notice = Some("Added: “Save routing” applies it.".into());
+                        st.notice = Some(tr("Added: “Save routing” applies it.").into());
                     }
-                    Err(e) => st.notice = Some(format!("Not added: {}", e.message)),
+                    Err(e) => st.notice = Some(trf("Not added: {}", &[&e.message])),
                 }
             }
             edit => {
@@ -172,7 +173,7 @@ impl State {
             return;
         };
         if let Err(e) = draft.validate() {
-            st.notice = Some(format!("Not saved: {}", e.message));
+            st.notice = Some(trf("Not saved: {}", &[&e.message]));
             return;
         }
         let patch = SitePatch {
@@ -180,7 +181,7 @@ impl State {
             ..Default::default()
         };
         st.routing.saving = true;
-        st.notice = Some("Saving routing…".into());
+        st.notice = Some(tr("Saving routing…").into());
         fx.push(Effect::Fetch(Fetch::PatchSite(site, Box::new(patch))));
     }
 
@@ -190,10 +191,10 @@ impl State {
         let n = value.trim().parse::<u32>().unwrap_or(0);
         match check_capacity(n) {
             Ok(()) => {
-                self.settings.notice = Some("Saving…".into());
+                self.settings.notice = Some(tr("Saving…").into());
                 fx.push(Effect::Fetch(Fetch::Capacity(agent, n)));
             }
-            Err(e) => self.settings.notice = Some(format!("Not saved: {}", e.message)),
+            Err(e) => self.settings.notice = Some(trf("Not saved: {}", &[&e.message])),
         }
     }
 
@@ -210,10 +211,16 @@ impl State {
                     }
                 }
                 let name = self.team_name(agent).unwrap_or_else(|| agent.to_string());
-                let s = if capacity == 1 { "" } else { "s" };
-                format!("{name} now takes up to {capacity} open conversation{s}.")
+                if capacity == 1 {
+                    trf("{} now takes up to 1 open conversation.", &[&name])
+                } else {
+                    trf(
+                        "{} now takes up to {} open conversations.",
+                        &[&name, &capacity],
+                    )
+                }
             }
-            Err(e) => format!("Not saved: {e}"),
+            Err(e) => trf("Not saved: {}", &[&e]),
         };
         self.settings.notice = Some(notice);
     }

@@ -8,6 +8,7 @@ use super::integrations::{IntegrationsAction, IntegrationsState, Note};
 use super::offline::{FormsAction, FormsForm, HoursAction, HoursForm};
 use super::routing::{RoutingAction, RoutingForm};
 use super::{Effect, State};
+use crate::i18n::{tr, trf};
 use crate::services::api::{Answer, Fetch};
 use protocol::api::{
     valid_origin, AgentRole, AgentView, NewAgent, NewCanned, RefusedOrigin, SitePatch, SiteView,
@@ -192,7 +193,7 @@ impl State {
                     ..Default::default()
                 };
                 st.wechat_saving = true;
-                st.notice = Some("Saving…".into());
+                st.notice = Some(tr("Saving…").into());
                 fx.push(Effect::Fetch(Fetch::PatchSite(site, Box::new(patch))));
             }
             SettingsAction::Routing(a) => return self.reduce_routing(a, fx),
@@ -204,13 +205,13 @@ impl State {
             SettingsAction::CopySnippet => {
                 if let Some(text) = &st.snippet {
                     fx.push(Effect::CopyToClipboard(text.clone()));
-                    st.notice = Some("Snippet copied.".into());
+                    st.notice = Some(tr("Snippet copied.").into());
                 }
             }
             SettingsAction::CopyChatLink => {
                 if let Some(url) = &st.chat_url {
                     fx.push(Effect::CopyToClipboard(url.clone()));
-                    st.notice = Some("Chat link copied.".into());
+                    st.notice = Some(tr("Chat link copied.").into());
                 }
             }
             SettingsAction::AgentField(f, v) => {
@@ -279,7 +280,7 @@ impl State {
         };
         let st = &mut self.settings;
         if let Some(Err(e)) = st.widget.as_ref().map(WidgetSettings::validate) {
-            st.notice = Some(format!("Not saved: {}", e.message));
+            st.notice = Some(trf("Not saved: {}", &[&e.message]));
             return;
         }
         let origins: Vec<String> = st
@@ -303,7 +304,7 @@ impl State {
             widget,
             ..Default::default()
         };
-        st.notice = Some("Saving…".into());
+        st.notice = Some(tr("Saving…").into());
         fx.push(Effect::Fetch(Fetch::PatchSite(site, Box::new(patch))));
     }
 
@@ -325,7 +326,7 @@ impl State {
             allowed_origins: Some(origins),
             ..Default::default()
         };
-        self.settings.notice = Some(format!("Allowing {origin}…"));
+        self.settings.notice = Some(trf("Allowing {}…", &[&origin]));
         self.settings.allowing = Some(origin);
         fx.push(Effect::Fetch(Fetch::PatchSite(site, Box::new(patch))));
     }
@@ -359,21 +360,22 @@ impl State {
                 // Each save's answer replaces only what that save sent: the
                 // other forms keep their unsaved edits.
                 if std::mem::take(&mut st.wechat_saving) {
-                    st.notice = Some("WeChat settings saved.".into());
+                    st.notice = Some(tr("WeChat settings saved.").into());
                     st.wechat = site.wechat.clone().unwrap_or_default();
                 } else if std::mem::take(&mut st.routing.saving) {
-                    st.notice = Some("Routing saved.".into());
+                    st.notice = Some(tr("Routing saved.").into());
                     st.routing.draft = Some(site.routing.clone());
                 } else {
                     match st.allowing.take() {
                         Some(o) => {
                             st.notice =
-                                Some(format!("Allowed {o}: its pages can use the chat now."));
+                                Some(trf("Allowed {}: its pages can use the chat now.", &[&o]));
                             st.refused.retain(|r| r.origin != o);
                         }
                         None => {
-                            st.notice =
-                                Some("Saved. Visitors get the new look on their next page.".into());
+                            st.notice = Some(
+                                tr("Saved. Visitors get the new look on their next page.").into(),
+                            );
                             st.widget = Some(site.widget.clone());
                         }
                     }
@@ -385,17 +387,17 @@ impl State {
                 st.allowing = None;
                 st.routing.saving = false;
                 st.wechat_saving = false;
-                st.notice = Some(format!("Not saved: {e}"));
+                st.notice = Some(trf("Not saved: {}", &[&e]));
             }
             Answer::RefusedOrigins(Ok(list)) => st.refused = list,
             Answer::RefusedOrigins(Err(e)) => st.notice = Some(e),
             Answer::AgentAdded(Ok(agent)) => {
-                st.notice = Some(format!("Added {}.", agent.name));
+                st.notice = Some(trf("Added {}.", &[&agent.name]));
                 st.new_agent = NewAgentForm::default();
                 self.load_settings(fx);
                 self.load_site_data(fx);
             }
-            Answer::AgentAdded(Err(e)) => st.notice = Some(format!("Not added: {e}")),
+            Answer::AgentAdded(Err(e)) => st.notice = Some(trf("Not added: {}", &[&e])),
             Answer::Capacity {
                 agent,
                 capacity,
@@ -403,8 +405,8 @@ impl State {
             } => self.capacity_saved(&agent, capacity, result),
             Answer::AgentDeleted(r) => {
                 st.notice = Some(match r {
-                    Ok(()) => "Agent removed.".into(),
-                    Err(e) => format!("Not removed: {e}"),
+                    Ok(()) => tr("Agent removed.").into(),
+                    Err(e) => trf("Not removed: {}", &[&e]),
                 });
                 self.load_settings(fx);
             }
