@@ -122,7 +122,10 @@
     rate: '您对本次对话满意吗？', comment: '补充评价（选填）', thanks: '感谢您的评价！',
     transcript: '将聊天记录发到我的邮箱', mailed: '聊天记录已发送到您的邮箱。' };
   function pick(lang) { return /^zh/i.test(lang || '') ? ZH : EN; }
-  var T = pick(cfg.lang || (w.navigator && (w.navigator.language || w.navigator.userLanguage)));
+  /* the page's data-lang, else the browser's: sent in hello, the relay
+     answers in the site's language or this one */
+  var LANG = cfg.lang || (w.navigator && (w.navigator.language || w.navigator.userLanguage)) || '';
+  var T = pick(LANG);
 
   /* ---- state ----------------------------------------------------------- */
   var S = {
@@ -221,6 +224,7 @@
     if (S.user) h.user = S.user;
     if (S.team) h.team = S.team;
     if (cfg.channel) h.channel = cfg.channel;
+    if (LANG) h.lang = LANG;
     var gen = ++S.gen;
     S.sid = null;
     post([h], function (status, body) {

@@ -550,6 +550,12 @@ pub static ZH: &[(&str, &str)] = &[
     ("✓ verified", "✓ 已验证"),
     ("📝 The visitor filled in the pre-chat form", "📝 访客填写了会话前表单"),
     ("📝 The visitor left their contact in the offline form", "📝 访客在离线表单中留下了联系方式"),
+    // Per-language site texts: the "Texts for" switch of the widget settings.
+    ("Texts for", "文案语言"),
+    ("Every language", "所有语言"),
+    ("Used in any language that has no text of its own below.", "用于下面没有单独设置文案的语言。"),
+    ("Left empty: the text for every language, else the built-in one.", "留空：使用“所有语言”的文案，再无则用内置文案。"),
+    ("Form labels", "表单标签"),
 ];
 
 #[cfg(test)]

@@ -3,15 +3,16 @@
 //! previews refuse exactly what the relay refuses.
 
 use crate::limits::{
-    DEFAULT_CAPACITY, MAX_CAPACITY, MAX_CONV_LABEL_BYTES, MAX_EMAIL_BYTES, MAX_LABELS,
-    MAX_ORIGIN_BYTES, MAX_REASSIGN_MINUTES, MAX_TEAMS, MAX_TEAM_NAME_BYTES, MAX_WIDGET_TEXT_BYTES,
-    MIN_CAPACITY,
+    DEFAULT_CAPACITY, MAX_CAPACITY, MAX_CONV_LABEL_BYTES, MAX_EMAIL_BYTES, MAX_FORM_LABEL_BYTES,
+    MAX_LABELS, MAX_ORIGIN_BYTES, MAX_REASSIGN_MINUTES, MAX_TEAMS, MAX_TEAM_NAME_BYTES,
+    MAX_WIDGET_TEXT_BYTES, MIN_CAPACITY,
 };
 use crate::{
     AgentId, ApiError, ConvId, ConvSummary, ErrorCode, Event, FileClass, PageInfo, SiteId, TeamId,
     UserInfo, VisitorId, VisitorInfo, WidgetSettings,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 pub mod integrations;
 
@@ -801,6 +802,22 @@ pub fn valid_email(e: &str) -> bool {
 /// Languages the widget speaks (`None`: from the visitor's browser).
 pub const WIDGET_LANGUAGES: &[&str] = &["en", "zh-CN"];
 
+/// The key of `widget.texts[lang].labels` that holds the consent
+/// checkbox's text (the other keys are custom fields' keys).
+pub const CONSENT_LABEL: &str = "consent";
+
+/// The one language a visitor's widget speaks: the site's choice when it
+/// made one, else the visitor's own (`zh…` → `zh-CN`, anything else or
+/// nothing → `en`). Always one of [`WIDGET_LANGUAGES`].
+pub fn resolve_language(site: Option<&str>, visitor: Option<&str>) -> &'static str {
+    let tag = site.or(visitor).unwrap_or("en");
+    if tag.trim().to_ascii_lowercase().starts_with("zh") {
+        "zh-CN"
+    } else {
+        "en"
+    }
+}
+
 impl WidgetSettings {
     /// Why the relay would refuse these settings, if it would.
     pub fn validate(&self) -> Result<(), ApiError> {
@@ -827,7 +844,79 @@ impl WidgetSettings {
                 ));
             }
         }
+        self.validate_texts()
+    }
+
+    /// `texts`: known languages only, each text within the bounds of the
+    /// field it stands for, labels only for the form's own fields.
+    fn validate_texts(&self) -> Result<(), ApiError> {
+        let bad = |m: String| ApiError::new(ErrorCode::BadRequest, m);
+        for (lang, t) in &self.texts {
+            if !WIDGET_LANGUAGES.contains(&lang.as_str()) {
+                return Err(bad(format!(
+                    "widget texts: language must be en or zh-CN (not {lang:?})"
+                )));
+            }
+            if t.greeting.len() > MAX_WIDGET_TEXT_BYTES
+                || t.offline_message.len() > MAX_WIDGET_TEXT_BYTES
+            {
+                return Err(ApiError::new(
+                    ErrorCode::TooLarge,
+                    format!("widget texts ({lang}) are at most {MAX_WIDGET_TEXT_BYTES} bytes"),
+                ));
+            }
+            for (key, label) in &t.labels {
+                let max = if key == CONSENT_LABEL {
+                    MAX_WIDGET_TEXT_BYTES
+                } else if self.prechat.fields.iter().any(|f| f.key == *key) {
+                    MAX_FORM_LABEL_BYTES
+                } else {
+                    return Err(bad(format!(
+                        "widget texts ({lang}): label {key:?} names no custom field of the pre-chat form (nor consent)"
+                    )));
+                };
+                if label.len() > max {
+                    return Err(ApiError::new(
+                        ErrorCode::TooLarge,
+                        format!("widget texts ({lang}): label {key:?} is at most {max} bytes"),
+                    ));
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// These settings as one visitor's widget gets them (the visitor's
+    /// `welcome`, the hosted chat page, mail previews): `language` the one
+    /// resolved ([`resolve_language`], `visitor_lang` from their `hello`),
+    /// the greeting, offline text and form labels of that language (each
+    /// empty one falls back to the field outside `texts`), `texts` itself
+    /// left out. The widget then has a single language to speak.
+    pub fn for_visitor(&self, visitor_lang: Option<&str>) -> WidgetSettings {
+        let lang = resolve_language(self.language.as_deref(), visitor_lang);
+        let mut w = self.clone();
+        w.language = Some(lang.to_string());
+        w.texts = BTreeMap::new();
+        let Some(t) = self.texts.get(lang) else {
+            return w;
+        };
+        if !t.greeting.is_empty() {
+            w.greeting = t.greeting.clone();
+        }
+        if !t.offline_message.is_empty() {
+            w.offline_message = t.offline_message.clone();
+        }
+        for f in &mut w.prechat.fields {
+            if let Some(l) = t.labels.get(&f.key).filter(|l| !l.is_empty()) {
+                f.label = l.clone();
+            }
+        }
+        if let Some(c) = t.labels.get(CONSENT_LABEL).filter(|c| !c.is_empty()) {
+            if !w.prechat.consent.is_empty() {
+                w.prechat.consent = c.clone();
+            }
+        }
+        w
     }
 
     /// The file kinds that may be attached: the site's own list, or the
@@ -865,25 +954,28 @@ impl WidgetSettings {
         }
     }
 
-    /// The greeting shown, in `lang`: the site's own or the built-in text.
+    /// The greeting shown to a visitor whose own language is `lang`: the
+    /// site's own in the resolved language or the built-in text.
     pub fn greeting_or_default(&self, lang: &str) -> String {
-        if self.greeting.is_empty() {
-            crate::texts::pick(self.language.as_deref().unwrap_or(lang))
+        let w = self.for_visitor(Some(lang));
+        if w.greeting.is_empty() {
+            crate::texts::pick(w.language.as_deref().unwrap_or(lang))
                 .greeting
                 .to_string()
         } else {
-            self.greeting.clone()
+            w.greeting
         }
     }
 
     /// The offline text shown, in `lang`: the site's own or the built-in.
     pub fn offline_or_default(&self, lang: &str) -> String {
-        if self.offline_message.is_empty() {
-            crate::texts::pick(self.language.as_deref().unwrap_or(lang))
+        let w = self.for_visitor(Some(lang));
+        if w.offline_message.is_empty() {
+            crate::texts::pick(w.language.as_deref().unwrap_or(lang))
                 .offline
                 .to_string()
         } else {
-            self.offline_message.clone()
+            w.offline_message
         }
     }
 }
@@ -1013,5 +1105,115 @@ mod tests {
         let shut = crate::WechatWindow { closed: true, ..w };
         assert!(shut.refusal(11 * h).is_some());
         assert_eq!(w.closes_at(), 58 * h);
+    }
+
+    fn texts(greeting: &str, offline: &str, labels: &[(&str, &str)]) -> crate::SiteTexts {
+        crate::SiteTexts {
+            greeting: greeting.into(),
+            offline_message: offline.into(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    /// One language per visitor: the site's choice wins, else the
+    /// visitor's (any Chinese tag is `zh-CN`, anything else English).
+    #[test]
+    fn one_language_is_resolved() {
+        assert_eq!(resolve_language(Some("zh-CN"), Some("en-US")), "zh-CN");
+        assert_eq!(resolve_language(Some("en"), Some("zh-TW")), "en");
+        assert_eq!(resolve_language(None, Some("zh-Hans-SG")), "zh-CN");
+        assert_eq!(resolve_language(None, Some("fr-FR")), "en");
+        assert_eq!(resolve_language(None, None), "en");
+    }
+
+    /// A visitor gets the texts of their language, the plain fields where
+    /// that language has none, and no `texts` table.
+    #[test]
+    fn a_visitor_gets_the_texts_of_their_language() {
+        let mut w = WidgetSettings {
+            greeting: "Hello".into(),
+            ..Default::default()
+        };
+        w.prechat.enabled = true;
+        w.prechat.consent = "I agree".into();
+        w.prechat.fields.push(crate::offline::FormField {
+            key: "order".into(),
+            label: "Order number".into(),
+            kind: Default::default(),
+            options: vec![],
+            required: false,
+        });
+        w.texts.insert(
+            "zh-CN".into(),
+            texts(
+                "您好",
+                "",
+                &[("order", "订单号"), (CONSENT_LABEL, "我同意")],
+            ),
+        );
+        assert!(w.validate().is_ok());
+        let zh = w.for_visitor(Some("zh-CN"));
+        assert_eq!(zh.language.as_deref(), Some("zh-CN"));
+        assert_eq!(zh.greeting, "您好");
+        assert_eq!(
+            zh.offline_message, "",
+            "no Chinese offline text: the plain one (empty)"
+        );
+        assert_eq!(zh.prechat.fields[0].label, "订单号");
+        assert_eq!(zh.prechat.consent, "我同意");
+        assert!(zh.texts.is_empty());
+        let en = w.for_visitor(Some("en-GB"));
+        assert_eq!(en.language.as_deref(), Some("en"));
+        assert_eq!(en.greeting, "Hello");
+        assert_eq!(en.prechat.fields[0].label, "Order number");
+        // The site's own language decides over the visitor's.
+        w.language = Some("en".into());
+        assert_eq!(w.for_visitor(Some("zh-CN")).greeting, "Hello");
+        assert_eq!(w.greeting_or_default("zh-CN"), "Hello");
+        w.language = Some("zh-CN".into());
+        assert_eq!(w.greeting_or_default("en"), "您好");
+        assert_eq!(w.offline_or_default("en"), crate::texts::ZH.offline);
+    }
+
+    /// Unknown languages, oversized texts and labels of no field are
+    /// refused with the reason.
+    #[test]
+    fn bad_texts_are_refused() {
+        let mut w = WidgetSettings::default();
+        w.texts.insert("fr".into(), texts("Bonjour", "", &[]));
+        let e = w.validate().expect_err("fr");
+        assert_eq!(e.code, ErrorCode::BadRequest);
+        assert!(
+            e.message
+                .contains("widget texts: language must be en or zh-CN"),
+            "{}",
+            e.message
+        );
+        let mut w = WidgetSettings::default();
+        w.texts.insert(
+            "en".into(),
+            texts(&"x".repeat(MAX_WIDGET_TEXT_BYTES + 1), "", &[]),
+        );
+        assert_eq!(w.validate().expect_err("long").code, ErrorCode::TooLarge);
+        let mut w = WidgetSettings::default();
+        w.texts
+            .insert("zh-CN".into(), texts("", "", &[("nope", "无")]));
+        let e = w.validate().expect_err("no field");
+        assert!(e.message.contains("names no custom field"), "{}", e.message);
+        w.texts.insert(
+            "zh-CN".into(),
+            texts(
+                "",
+                "",
+                &[(CONSENT_LABEL, &"x".repeat(MAX_WIDGET_TEXT_BYTES + 1))],
+            ),
+        );
+        assert_eq!(
+            w.validate().expect_err("long consent").code,
+            ErrorCode::TooLarge
+        );
     }
 }

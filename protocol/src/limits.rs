@@ -186,6 +186,9 @@ pub const MAX_ORIGINS: usize = 32;
 pub const MAX_ORIGIN_BYTES: usize = 256;
 /// Longest greeting / offline message.
 pub const MAX_WIDGET_TEXT_BYTES: usize = 1000;
+/// Longest language tag a visitor's `hello` may carry (BCP 47's longest
+/// practical tag, `zh-Hant-CN-x-private`-like, fits in 35).
+pub const MAX_LANGUAGE_TAG_BYTES: usize = 35;
 /// Longest site or canned-reply name / shortcut.
 pub const MAX_LABEL_BYTES: usize = 128;
 /// Canned replies per site.

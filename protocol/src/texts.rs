@@ -72,6 +72,60 @@ pub struct Texts {
     pub mailed: &'static str,
 }
 
+impl Texts {
+    /// Every text with its field's name, in declaration order: what the
+    /// tests compare (the Chinese table is no copy of the English one, and
+    /// `fallback.js` says the same).
+    pub fn fields(&self) -> [(&'static str, &'static str); 44] {
+        [
+            ("title", self.title),
+            ("greeting", self.greeting),
+            ("offline", self.offline),
+            ("placeholder", self.placeholder),
+            ("send", self.send),
+            ("sending", self.sending),
+            ("sent", self.sent),
+            ("read", self.read),
+            ("typing", self.typing),
+            ("agent", self.agent),
+            ("open", self.open),
+            ("close", self.close),
+            ("online", self.online),
+            ("away", self.away),
+            ("reconnecting", self.reconnecting),
+            ("you", self.you),
+            ("attach", self.attach),
+            ("uploading", self.uploading),
+            ("too_big", self.too_big),
+            ("bad_type", self.bad_type),
+            ("up_failed", self.up_failed),
+            ("new_message", self.new_message),
+            ("closed", self.closed),
+            ("unavailable", self.unavailable),
+            ("yesterday", self.yesterday),
+            ("dismiss", self.dismiss),
+            ("queue_pre", self.queue_pre),
+            ("queue_post", self.queue_post),
+            ("offline_nomail", self.offline_nomail),
+            ("name", self.name),
+            ("email", self.email),
+            ("phone", self.phone),
+            ("optional", self.optional),
+            ("required", self.required),
+            ("bad_email", self.bad_email),
+            ("prechat", self.prechat),
+            ("start", self.start),
+            ("leave", self.leave),
+            ("will_email", self.will_email),
+            ("rate", self.rate),
+            ("comment", self.comment),
+            ("thanks", self.thanks),
+            ("transcript", self.transcript),
+            ("mailed", self.mailed),
+        ]
+    }
+}
+
 pub const EN: Texts = Texts {
     title: "Chat with us",
     greeting: "Hi! How can we help you today?",
@@ -172,5 +226,29 @@ pub fn pick(lang: &str) -> &'static Texts {
         &ZH
     } else {
         &EN
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every visitor-side text is Chinese in the Chinese table: none is
+    /// left an English copy (a new field added with the English text in
+    /// both tables fails here).
+    #[test]
+    fn chinese_texts_are_not_english_copies() {
+        for ((name, en), (_, zh)) in EN.fields().into_iter().zip(ZH.fields()) {
+            assert!(!zh.trim().is_empty(), "ZH.{name} is empty");
+            assert_ne!(en, zh, "ZH.{name} is the English text");
+            assert!(
+                zh.chars().any(|c| ('\u{3000}'..='\u{9fff}').contains(&c)
+                    || ('\u{ff00}'..='\u{ffef}').contains(&c)),
+                "ZH.{name} has no Chinese in it: {zh:?}"
+            );
+            assert!(!en.trim().is_empty(), "EN.{name} is empty");
+        }
+        assert_eq!(pick("zh-TW").title, ZH.title);
+        assert_eq!(pick("fr").title, EN.title);
     }
 }

@@ -157,6 +157,7 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (Reply,), Error = Rejectio
         .and(warp::get())
         .and(query)
         .and(host())
+        .and(warp::header::optional::<String>("accept-language"))
         .and(with_app(app))
         .and_then(page);
     qr_svg.or(qr_png).unify().or(page).unify()
@@ -168,6 +169,7 @@ async fn page(
     site: String,
     query: String,
     host: Option<String>,
+    accept_language: Option<String>,
     app: Arc<App>,
 ) -> Result<Reply, Rejection> {
     let known = match SiteId::new(&site) {
@@ -246,9 +248,17 @@ async fn page(
             identity.push_str(&format!(" data-{k}=\"{}\"", html_escape(val)));
         }
     }
+    // The page's one language, as the widget's welcome will resolve it:
+    // the site's, else the browser's first choice. The loader passes it on
+    // (`data-lang`), so even the texts before the welcome agree.
+    let lang = protocol::api::resolve_language(
+        rec.widget.language.as_deref(),
+        accept_language.as_deref().map(first_language),
+    );
     let html = fill(
         &String::from_utf8_lossy(&template.data),
         &[
+            ("LANG", lang),
             ("NAME", &html_escape(&rec.name)),
             ("SITE", rec.id.as_str()),
             ("LOADER", &html_escape(&loader)),
@@ -256,6 +266,12 @@ async fn page(
         ],
     );
     Ok(html_reply(StatusCode::OK, html))
+}
+
+/// The first tag of an `Accept-Language` header (`zh-CN,zh;q=0.9,en;q=0.8`
+/// → `zh-CN`): browsers list the visitor's own choice first.
+fn first_language(header: &str) -> &str {
+    header.split([',', ';']).next().unwrap_or_default().trim()
 }
 
 /// The visitor a mailed link's `resume` token names, if the link has one

@@ -36,6 +36,9 @@ pub struct Visitor {
     /// The loader's `data-channel` (`page` on the hosted chat page;
     /// undefined elsewhere), presented in `hello`.
     pub channel: JsValue,
+    /// The host page's `data-lang`, else the browser's language, presented
+    /// in `hello`: the relay answers in the site's language or this one.
+    pub lang: String,
 }
 
 impl Visitor {
@@ -301,6 +304,7 @@ impl Widget {
         }
         set(&h, "team", me.team.clone());
         set(&h, "channel", me.channel.clone());
+        set(&h, "lang", me.lang.as_str());
         set(&h, "cursors", self.chat.cursors_js());
         self.conn.send(&h);
     }

@@ -146,6 +146,7 @@ fn boot(cfg: &JsValue) {
             user: JsValue::UNDEFINED,
             team: JsValue::UNDEFINED,
             channel: get(cfg, "channel"),
+            lang,
         },
         store,
         view,

@@ -480,6 +480,7 @@ mod tests {
             user: JsValue::UNDEFINED,
             team: JsValue::UNDEFINED,
             channel: JsValue::UNDEFINED,
+            lang: String::new(),
         };
         let last = |chat: &Chat, t: &Texts| {
             let mut rows = chat.rows(t, "", "", &me, &JsValue::UNDEFINED);
@@ -536,6 +537,7 @@ mod tests {
             user: JsValue::UNDEFINED,
             team: JsValue::UNDEFINED,
             channel: JsValue::UNDEFINED,
+            lang: String::new(),
         };
         let texts = |chat: &Chat| -> Vec<String> {
             let rows = chat.rows(&EN, "", "", &me, &JsValue::UNDEFINED);

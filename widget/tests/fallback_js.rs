@@ -127,66 +127,87 @@ fn fallback_uses_its_timing_table() {
     }
 }
 
-/// Reads one text of a table.
-type Field = fn(&Texts) -> &'static str;
+/// Protocol texts `fallback.js` has no use for, each with why.
+const WIDGET_ONLY: [&str; 4] = [
+    // The widget labels the visitor's own messages; the fallback aligns
+    // them without a name.
+    "you",
+    // Files are checked before an upload only where the browser can send
+    // them (the fallback says `oldBrowser` instead).
+    "too_big",
+    "bad_type",
+    // The fallback's own, shorter wording (`upFailed`): it cannot retry.
+    "up_failed",
+];
 
-/// The fallback's text tables say what the wasm widget says.
+/// `fallback.js` texts the protocol does not have: what only an old browser
+/// hits.
+const FALLBACK_ONLY: [&str; 2] = ["oldBrowser", "upFailed"];
+
+/// `new_message` → `newMessage`: the fallback's spelling of a field.
+fn camel(field: &str) -> String {
+    let mut out = String::new();
+    let mut up = false;
+    for c in field.chars() {
+        if c == '_' {
+            up = true;
+        } else if up {
+            out.extend(c.to_uppercase());
+            up = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The fallback's text tables say what the wasm widget says, key for key:
+/// every protocol text is in both tables (or named in [`WIDGET_ONLY`]),
+/// every fallback text is a protocol text (or named in [`FALLBACK_ONLY`]),
+/// and the Chinese table is Chinese throughout.
 #[test]
 fn fallback_texts_are_protocol_texts() {
-    for (table, texts) in [("EN", &EN), ("ZH", &ZH)] {
-        let found = strings(object_body(SRC, table));
+    let en = strings(object_body(SRC, "EN"));
+    let zh = strings(object_body(SRC, "ZH"));
+    let keys = |t: &[(String, String)]| t.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        keys(&en),
+        keys(&zh),
+        "fallback.js EN and ZH list the same keys"
+    );
+    for (table, texts, found) in [("EN", &EN, &en), ("ZH", &ZH, &zh)] {
+        let texts: &Texts = texts;
         let get = |k: &str| {
             found
                 .iter()
                 .find(|(key, _)| key == k)
                 .map(|(_, v)| v.as_str())
-                .unwrap_or_else(|| panic!("fallback.js {table} has no `{k}`"))
         };
-        let shared: [(&str, Field); 40] = [
-            ("title", |t| t.title),
-            ("greeting", |t| t.greeting),
-            ("offline", |t| t.offline),
-            ("placeholder", |t| t.placeholder),
-            ("send", |t| t.send),
-            ("sending", |t| t.sending),
-            ("sent", |t| t.sent),
-            ("read", |t| t.read),
-            ("typing", |t| t.typing),
-            ("agent", |t| t.agent),
-            ("open", |t| t.open),
-            ("close", |t| t.close),
-            ("online", |t| t.online),
-            ("away", |t| t.away),
-            ("reconnecting", |t| t.reconnecting),
-            ("attach", |t| t.attach),
-            ("uploading", |t| t.uploading),
-            ("newMessage", |t| t.new_message),
-            ("closed", |t| t.closed),
-            ("unavailable", |t| t.unavailable),
-            ("yesterday", |t| t.yesterday),
-            ("dismiss", |t| t.dismiss),
-            ("queuePre", |t| t.queue_pre),
-            ("queuePost", |t| t.queue_post),
-            ("offlineNomail", |t| t.offline_nomail),
-            ("name", |t| t.name),
-            ("email", |t| t.email),
-            ("phone", |t| t.phone),
-            ("optional", |t| t.optional),
-            ("required", |t| t.required),
-            ("badEmail", |t| t.bad_email),
-            ("prechat", |t| t.prechat),
-            ("start", |t| t.start),
-            ("leave", |t| t.leave),
-            ("willEmail", |t| t.will_email),
-            ("rate", |t| t.rate),
-            ("comment", |t| t.comment),
-            ("thanks", |t| t.thanks),
-            ("transcript", |t| t.transcript),
-            ("mailed", |t| t.mailed),
-        ];
-        for (key, text) in shared {
-            assert_eq!(get(key), text(texts), "fallback.js {table}.{key}");
+        for (field, text) in texts.fields() {
+            if WIDGET_ONLY.contains(&field) {
+                continue;
+            }
+            let key = camel(field);
+            let got = get(&key).unwrap_or_else(|| panic!("fallback.js {table} has no `{key}`"));
+            assert_eq!(got, text, "fallback.js {table}.{key}");
         }
+        let fields: Vec<String> = texts.fields().iter().map(|(f, _)| camel(f)).collect();
+        for (key, _) in found.iter() {
+            assert!(
+                fields.contains(key) || FALLBACK_ONLY.contains(&key.as_str()),
+                "fallback.js {table}.{key} is no protocol text (name it in FALLBACK_ONLY)"
+            );
+        }
+    }
+    for key in FALLBACK_ONLY {
+        let (e, z) = (
+            en.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            zh.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+        );
+        assert!(
+            e.is_some() && z.is_some() && e != z,
+            "fallback.js ZH.{key} is no English copy"
+        );
     }
 }
 

@@ -1,21 +1,24 @@
 //! The widget as visitors will see it, drawn from the settings form's
-//! values with the widget's own default texts ([`protocol::texts`]).
+//! values with the widget's own default texts ([`protocol::texts`]), in
+//! one language: the texts a visitor of `lang` gets
+//! ([`WidgetSettings::for_visitor`]).
 
 use protocol::{Position, WidgetSettings};
 use yew::prelude::*;
 
-/// The preview's language when the site leaves it to the visitor's browser.
-const PREVIEW_LANG: &str = "en";
-
 #[derive(Properties, PartialEq)]
 pub struct WidgetPreviewProps {
     pub widget: WidgetSettings,
+    /// The visitor's language shown (`en`, `zh-CN`); the site's own
+    /// language, when it has one, decides as it does for visitors.
+    pub lang: String,
 }
 
 #[function_component]
 pub fn WidgetPreview(p: &WidgetPreviewProps) -> Html {
-    let w = &p.widget;
-    let texts = protocol::texts::pick(w.language.as_deref().unwrap_or(PREVIEW_LANG));
+    let w = p.widget.for_visitor(Some(&p.lang));
+    let lang = w.language.clone().unwrap_or_else(|| p.lang.clone());
+    let texts = protocol::texts::pick(&lang);
     let side = if w.position == Position::Left {
         "left"
     } else {
@@ -25,11 +28,11 @@ pub fn WidgetPreview(p: &WidgetPreviewProps) -> Html {
     // (a half-typed value) shows the default.
     let color = w.color_rrggbb();
     html! {
-        <div class="wpreview" aria-label={crate::i18n::tr("Preview")}>
+        <div class="wpreview" aria-label={crate::i18n::tr("Preview")} lang={lang.clone()} data-lang={lang.clone()}>
             <div class={classes!("pv-panel", side)}>
                 <div class="pv-head" style={format!("background:{color}")}>{ texts.title }</div>
                 <div class="pv-body">
-                    <div class="pv-bubble">{ w.greeting_or_default(PREVIEW_LANG) }</div>
+                    <div class="pv-bubble">{ w.greeting_or_default(&lang) }</div>
                     if !w.offline_message.is_empty() { <div class="pv-bubble muted">{ w.offline_message.clone() }</div> }
                 </div>
                 <div class="pv-input">{ texts.placeholder }</div>

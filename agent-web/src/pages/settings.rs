@@ -74,7 +74,7 @@ pub fn view(s: &State, h: &Handlers) -> Html {
                     <h3>{tr("Widget appearance")}</h3>
                     <div class="split">
                         { appearance(s, w, d) }
-                        <WidgetPreview widget={w.clone()} />
+                        <WidgetPreview widget={w.clone()} lang={preview_lang(s, w)} />
                     </div>
                 </section>
                 { install(s, d) }
@@ -171,8 +171,92 @@ fn file_class_label(class: FileClass) -> &'static str {
     }
 }
 
+/// The language the preview shows: the one whose texts are being edited,
+/// else the site's, else English.
+fn preview_lang(s: &State, w: &WidgetSettings) -> String {
+    match s.settings.texts_lang.as_str() {
+        "" => w.language.clone().unwrap_or_else(|| "en".into()),
+        l => l.to_string(),
+    }
+}
+
+/// "Texts for": every language (the plain fields), English or Chinese;
+/// then the greeting and offline text of that choice, and for a language
+/// the form's own labels in it.
+fn site_texts(s: &State, w: &WidgetSettings, d: &Dispatch) -> Html {
+    let edit = s.settings.texts_lang.as_str();
+    let texts = protocol::texts::pick(&preview_lang(s, w));
+    let own = w.texts.get(edit);
+    let (greeting, offline) = match (edit, own) {
+        ("", _) => (w.greeting.clone(), w.offline_message.clone()),
+        (_, Some(t)) => (t.greeting.clone(), t.offline_message.clone()),
+        (_, None) => (String::new(), String::new()),
+    };
+    // Left empty, a language's text is the plain one, then the built-in.
+    let fallback = |own: &str, builtin: &'static str| {
+        if own.is_empty() {
+            builtin.to_string()
+        } else {
+            own.to_string()
+        }
+    };
+    let (greeting_ph, offline_ph) = if edit.is_empty() {
+        (texts.greeting.to_string(), texts.offline.to_string())
+    } else {
+        (
+            fallback(&w.greeting, texts.greeting),
+            fallback(&w.offline_message, texts.offline),
+        )
+    };
+    let tab = |value: &'static str, label: &'static str| {
+        html! {
+            <button type="button" role="tab" aria-selected={(edit == value).to_string()} data-texts-lang={value}
+                class={classes!((edit == value).then_some("active"))}
+                onclick={d.reform(move |_| Action::Settings(SettingsAction::TextsLang(value.into())))}>{ label }</button>
+        }
+    };
+    let label_input = |key: String, plain: String| {
+        let value = own
+            .and_then(|t| t.labels.get(&key))
+            .cloned()
+            .unwrap_or_default();
+        let k = key.clone();
+        html! {
+            <label>{ plain.clone() }
+                <input value={value} placeholder={plain} data-label-key={key}
+                    oninput={input_cb(d, move |v| SettingsAction::Label(k.clone(), v))} /></label>
+        }
+    };
+    let form = &w.prechat;
+    html! {
+        <fieldset class="site-texts" data-texts-lang={edit.to_string()}>
+            <legend>{tr("Texts for")}</legend>
+            <div class="compose-mode" role="tablist" aria-label={tr("Texts for")}>
+                { tab("", tr("Every language")) }
+                { tab("en", crate::i18n::Lang::En.name()) }
+                { tab("zh-CN", crate::i18n::Lang::Zh.name()) }
+            </div>
+            <p class="hint">{ if edit.is_empty() {
+                tr("Used in any language that has no text of its own below.")
+            } else {
+                tr("Left empty: the text for every language, else the built-in one.")
+            } }</p>
+            <label>{tr("Greeting")}<input value={greeting} placeholder={greeting_ph} data-setting="greeting" oninput={input_cb(d, SettingsAction::Greeting)} /></label>
+            <label>{tr("Offline message")}<input value={offline} placeholder={offline_ph} data-setting="offline_message" oninput={input_cb(d, SettingsAction::Offline)} /></label>
+            if !edit.is_empty() && (!form.fields.is_empty() || !form.consent.is_empty()) {
+                <fieldset class="form-labels">
+                    <legend>{tr("Form labels")}</legend>
+                    { for form.fields.iter().map(|f| label_input(f.key.clone(), f.label.clone())) }
+                    if !form.consent.is_empty() {
+                        { label_input(protocol::api::CONSENT_LABEL.to_string(), form.consent.clone()) }
+                    }
+                </fieldset>
+            }
+        </fieldset>
+    }
+}
+
 fn appearance(s: &State, w: &WidgetSettings, d: &Dispatch) -> Html {
-    let texts = protocol::texts::pick(w.language.as_deref().unwrap_or("en"));
     let allowed = allowed_file_types(w);
     let lang = w.language.as_deref();
     html! {
@@ -184,8 +268,6 @@ fn appearance(s: &State, w: &WidgetSettings, d: &Dispatch) -> Html {
                     <option value="left" selected={w.position == Position::Left}>{tr("Bottom left")}</option>
                 </select>
             </label>
-            <label>{tr("Greeting")}<input value={w.greeting.clone()} placeholder={texts.greeting} oninput={input_cb(d, SettingsAction::Greeting)} /></label>
-            <label>{tr("Offline message")}<input value={w.offline_message.clone()} placeholder={texts.offline} oninput={input_cb(d, SettingsAction::Offline)} /></label>
             <label>{tr("Language")}
                 <select onchange={select_cb(d, SettingsAction::Language)}>
                     <option value="" selected={lang.is_none()}>{tr("From the visitor's browser")}</option>
@@ -193,6 +275,7 @@ fn appearance(s: &State, w: &WidgetSettings, d: &Dispatch) -> Html {
                     <option value="zh-CN" selected={lang == Some("zh-CN")}>{"简体中文"}</option>
                 </select>
             </label>
+            { site_texts(s, w, d) }
             <label class="check"><input type="checkbox" checked={w.draft_preview} data-setting="draft_preview"
                 onchange={d.reform(|e: Event| Action::Settings(SettingsAction::DraftPreview(checked(e))))} />
                 {tr("Show agents what visitors type before they send it")}</label>

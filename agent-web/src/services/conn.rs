@@ -300,6 +300,7 @@ impl Conn {
             cursors: Default::default(),
             team: None,
             channel: None,
+            lang: None,
         });
         if let (Some(s), Ok(text)) = (&self.socket, serde_json::to_string(&hello)) {
             s.send(&text);

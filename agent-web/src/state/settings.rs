@@ -46,6 +46,10 @@ pub struct SettingsState {
     pub hours: HoursForm,
     /// "Forms & rating" (owners).
     pub forms: FormsForm,
+    /// The language whose greeting, offline text and form labels the
+    /// appearance form edits (and the preview shows): `en`, `zh-CN`, or
+    /// empty for the plain fields every language falls back to.
+    pub texts_lang: String,
     /// The agent's own mail choice being saved.
     pub mail_saving: Option<protocol::offline::MailPref>,
     pub mail_note: Option<Note>,
@@ -96,6 +100,11 @@ pub enum SettingsAction {
     Position(String),
     Greeting(String),
     Offline(String),
+    /// Which language's texts the form edits (empty: every language's).
+    TextsLang(String),
+    /// A custom field's label (or, under `consent`, the consent text) in
+    /// the language being edited.
+    Label(String, String),
     /// Empty: from the visitor's browser.
     Language(String),
     DraftPreview(bool),
@@ -267,7 +276,12 @@ impl State {
                 };
                 fx.push(Effect::Fetch(Fetch::DeleteCanned(site, id)));
             }
-            form => edit_widget(st.widget.get_or_insert_with(WidgetSettings::default), form),
+            SettingsAction::TextsLang(l) => st.texts_lang = l,
+            form => edit_widget(
+                st.widget.get_or_insert_with(WidgetSettings::default),
+                form,
+                &st.texts_lang,
+            ),
         }
         true
     }
@@ -431,9 +445,30 @@ impl State {
     }
 }
 
-/// One edit of the widget form.
-fn edit_widget(w: &mut WidgetSettings, a: SettingsAction) {
+/// The texts of `lang` in `w`, made when first edited.
+fn texts_of<'a>(w: &'a mut WidgetSettings, lang: &str) -> &'a mut protocol::SiteTexts {
+    w.texts.entry(lang.to_string()).or_default()
+}
+
+/// One edit of the widget form; greeting, offline text and labels go to
+/// the language `texts_lang` names (empty: the plain fields).
+fn edit_widget(w: &mut WidgetSettings, a: SettingsAction, texts_lang: &str) {
     match a {
+        SettingsAction::Greeting(t) if !texts_lang.is_empty() => {
+            texts_of(w, texts_lang).greeting = t
+        }
+        SettingsAction::Offline(t) if !texts_lang.is_empty() => {
+            texts_of(w, texts_lang).offline_message = t
+        }
+        SettingsAction::Label(key, t) if !texts_lang.is_empty() => {
+            let labels = &mut texts_of(w, texts_lang).labels;
+            if t.is_empty() {
+                labels.remove(&key);
+            } else {
+                labels.insert(key, t);
+            }
+        }
+        SettingsAction::Label(..) => {}
         SettingsAction::Color(c) => w.color = c,
         SettingsAction::Position(p) => {
             w.position = if p == "left" {
@@ -464,4 +499,6 @@ fn edit_widget(w: &mut WidgetSettings, a: SettingsAction) {
         }
         _ => {}
     }
+    // A language left with no text of its own is no entry.
+    w.texts.retain(|_, t| *t != protocol::SiteTexts::default());
 }

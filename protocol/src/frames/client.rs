@@ -42,6 +42,12 @@ pub struct Hello {
     /// hello's; `wechat` is the bridge's own and refused here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<Channel>,
+    /// Visitor: the language the widget would speak on its own — the host
+    /// page's `data-lang`, else the browser's (a BCP 47 tag). The relay
+    /// resolves the one language of the visitor's texts from it and the
+    /// site's `widget.language` ([`WidgetSettings::for_visitor`](crate::WidgetSettings::for_visitor)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
 }
 
 /// A page view (visitor only).
@@ -230,6 +236,12 @@ impl ClientFrame {
                 }
                 if let Some(u) = &h.user {
                     validate_user(u)?;
+                }
+                // Only bounded: the tag picks a language and is neither
+                // stored nor echoed, and a host page's odd `data-lang`
+                // ("zh_CN") must not cost its visitors the chat.
+                if let Some(l) = &h.lang {
+                    too_long("lang", l.len(), MAX_LANGUAGE_TAG_BYTES)?;
                 }
                 if h.channel == Some(Channel::Wechat) {
                     return Err(FrameError::new(

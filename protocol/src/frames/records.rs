@@ -387,6 +387,22 @@ pub enum OnAgentMessage {
     Open,
 }
 
+/// A site's own words in one widget language (`widget.texts["zh-CN"]`).
+/// Each one left empty falls back to the field of the same name outside
+/// `texts`, then to the widget's built-in text for the language.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SiteTexts {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub greeting: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub offline_message: String,
+    /// The pre-chat and offline forms' own labels in this language: a
+    /// custom field's key → its label, `consent` → the consent checkbox's
+    /// text (the built-in fields' labels are the widget's own).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
 /// A site's widget appearance and texts, set by its owner.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WidgetSettings {
@@ -420,6 +436,13 @@ pub struct WidgetSettings {
     /// How the widget asks for a rating after an agent closes the chat.
     #[serde(default)]
     pub rating: crate::offline::RatingScale,
+    /// The greeting, offline text and form labels per language (`en`,
+    /// `zh-CN`), for sites whose visitors get either: a visitor reads the
+    /// ones of the language the widget resolved for them
+    /// ([`WidgetSettings::for_visitor`]); the fields above stand in for any
+    /// left empty.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub texts: BTreeMap<String, SiteTexts>,
 }
 
 impl Default for WidgetSettings {
@@ -435,6 +458,7 @@ impl Default for WidgetSettings {
             on_agent_message: OnAgentMessage::Preview,
             prechat: crate::offline::PrechatForm::default(),
             rating: crate::offline::RatingScale::Five,
+            texts: BTreeMap::new(),
         }
     }
 }

@@ -126,7 +126,14 @@ impl Session {
             .iter()
             .map(|c| (c.id.clone(), h.cursors.get(&c.id).copied().unwrap_or(0)))
             .collect();
-        out.push(self.visitor_welcome(&site, &visitor, &convs, agents_online, &rec));
+        out.push(self.visitor_welcome(
+            &site,
+            &visitor,
+            &convs,
+            agents_online,
+            &rec,
+            h.lang.as_deref(),
+        ));
         let name = rec.user.as_ref().and_then(|u| u.name.clone());
         // Origin and User-Agent were only needed for hello; idle connections
         // should not carry them.
@@ -269,6 +276,7 @@ impl Session {
         convs: &[ConvRecord],
         agents_online: bool,
         rec: &VisitorRecord,
+        lang: Option<&str>,
     ) -> ServerFrame {
         let app = &self.app;
         ServerFrame::Welcome(Welcome {
@@ -288,10 +296,13 @@ impl Session {
                 .user
                 .as_ref()
                 .is_some_and(|u| u.email.as_deref().is_some_and(|e| !e.is_empty())),
-            // What the widget may offer: the site's choice or the relay's.
+            // What the widget may offer: the site's choice or the relay's;
+            // in one language, the site's or the visitor's, with the
+            // site's texts of that language picked here (the widget only
+            // shows them).
             settings: Some(
                 site.widget
-                    .clone()
+                    .for_visitor(lang)
                     .with_effective_file_types(&app.config.file_types),
             ),
         })

@@ -12,6 +12,7 @@ mod files;
 mod first_run;
 mod hostile;
 mod integrations;
+mod languages;
 mod liveness;
 mod mail_in;
 mod mail_out;
