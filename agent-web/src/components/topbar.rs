@@ -1,4 +1,4 @@
-//! The top bar: brand, site switch, the three tabs, notifications,
+//! The top bar: brand, site switch, the four tabs, notifications,
 //! availability, the agent's name and "Sign out".
 
 use crate::app::Route;
@@ -67,6 +67,7 @@ pub fn Topbar(p: &TopbarProps) -> Html {
             <nav>
                 { nav(Route::Inbox, inbox_label) }
                 { nav(Route::Visitors, format!("Visitors ({})", p.visitors)) }
+                { nav(Route::Reports, crate::i18n::tr("Reports").into()) }
                 { nav(Route::Settings, "Settings".into()) }
             </nav>
             <span class="spacer"></span>
