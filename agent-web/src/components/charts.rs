@@ -11,9 +11,9 @@ use yew::prelude::*;
 const W: f64 = 640.0;
 const H: f64 = 220.0;
 /// Room for the value axis on the left and the day labels below.
-const LEFT: f64 = 64.0;
+const LEFT: f64 = 76.0;
 const BOTTOM: f64 = 26.0;
-const TOP: f64 = 10.0;
+const TOP: f64 = 18.0;
 const RIGHT: f64 = 8.0;
 /// At most this many day labels under a chart (every n-th day beyond).
 const MAX_X_LABELS: usize = 8;
@@ -229,9 +229,9 @@ pub fn Chart(p: &ChartProps) -> Html {
 
 /// Heatmap geometry: day names on the left, hours on top.
 const HM_LEFT: f64 = 44.0;
-const HM_TOP: f64 = 18.0;
+const HM_TOP: f64 = 22.0;
 const CELL_W: f64 = (W - HM_LEFT - RIGHT) / 24.0;
-const CELL_H: f64 = 22.0;
+const CELL_H: f64 = 28.0;
 
 #[derive(Properties, PartialEq)]
 pub struct HeatmapProps {
@@ -262,11 +262,11 @@ pub fn Heatmap(p: &HeatmapProps) -> Html {
         <figure class="chart heatmap">
             <svg viewBox={format!("0 0 {W} {h}")} role="img" aria-label={p.title.clone()}>
                 { for (0..24).step_by(3).map(|hr| html! {
-                    <text class="hour" x={format!("{:.1}", HM_LEFT + CELL_W * (hr as f64 + 0.5))} y="12" text-anchor="middle">{ format!("{hr:02}") }</text>
+                    <text class="hour" x={format!("{:.1}", HM_LEFT + CELL_W * (hr as f64 + 0.5))} y="15" text-anchor="middle">{ format!("{hr:02}") }</text>
                 }) }
                 { for p.cells.iter().take(7).enumerate().map(|(d, row)| html! {
                     <g class="row" data-day={d.to_string()}>
-                        <text class="day" x={(HM_LEFT - 6.0).to_string()} y={format!("{:.1}", HM_TOP + CELL_H * d as f64 + 15.0)} text-anchor="end">{ days[d] }</text>
+                        <text class="day" x={(HM_LEFT - 6.0).to_string()} y={format!("{:.1}", HM_TOP + CELL_H * (d as f64 + 0.5) + 5.0)} text-anchor="end">{ days[d] }</text>
                         { for row.iter().take(24).enumerate().map(|(hr, c)| {
                             let shade = if *c == 0 { 0.0 } else { 0.15 + 0.85 * *c as f64 / max };
                             html! {
