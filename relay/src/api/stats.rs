@@ -411,7 +411,7 @@ fn report(app: &App, me: &Me, site: &str, q: &StatsQuery) -> Result<Stats, Rejec
     let today = i64::try_from(crate::now_ms())
         .ok()
         .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
-        .map_or(NaiveDate::MIN, |t| t.with_timezone(&tz).date_naive());
+        .map_or_else(NaiveDate::default, |t| t.with_timezone(&tz).date_naive());
     let range = Range::of(q, tz, today).map_err(bad)?;
     let team = match &q.team {
         None => None,
