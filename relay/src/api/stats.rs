@@ -649,7 +649,8 @@ mod tests {
         );
         let r = Range::of(&q(None, None, Some(1000)), tz, today).expect("clamped");
         assert_eq!(r.len(), MAX_STATS_DAYS as usize);
-        let r = Range::of(&q(Some("2026-02-27"), Some("2026-03-01")), tz, today).expect("range");
+        let r =
+            Range::of(&q(Some("2026-02-27"), Some("2026-03-01"), None), tz, today).expect("range");
         assert_eq!(r.len(), 3, "2026 is no leap year");
         for (f, t, why) in [
             (Some("2026-3-1"), None, "YYYY-MM-DD"),

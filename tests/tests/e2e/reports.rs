@@ -254,8 +254,9 @@ fn expected(msgs: &[Msg], from: &str, to: &str, team: Option<&str>, agent_ids: &
     }
     let mut days: BTreeMap<String, D> = BTreeMap::new();
     let mut heat = vec![vec![0u64; 24]; 7];
-    // agent → (conversations, messages, first responses, (rated, satisfied))
-    let mut agents: BTreeMap<usize, (u64, u64, Vec<u64>, (u64, u64))> = BTreeMap::new();
+    /// An agent's (conversations, messages, first responses, (rated, satisfied)).
+    type A = (u64, u64, Vec<u64>, (u64, u64));
+    let mut agents: BTreeMap<usize, A> = BTreeMap::new();
     for m in msgs.iter().filter(|m| inside(m.ts) && in_plan(m.visitor)) {
         days.entry(local_date(m.ts)).or_default().messages += 1;
         if let Some(a) = m.agent {
