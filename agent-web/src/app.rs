@@ -1,5 +1,5 @@
 //! The console's root component: the [`Route`] (`#/inbox`, `#/visitors`,
-//! `#/settings`) and the page switch, the shell around the pages (top bar,
+//! `#/reports`, `#/settings`) and the page switch, the shell around the pages (top bar,
 //! connection banner, toast), and the runner of the reducer's effects: the
 //! live connection, API calls, localStorage, timers, notifications and Web
 //! Push. `#/inbox/<site>/<conv>` opens one conversation ([`ConvLink`]).
@@ -33,6 +33,7 @@ pub enum Route {
     #[default]
     Inbox,
     Visitors,
+    Reports,
     Settings,
 }
 
@@ -40,6 +41,7 @@ impl Route {
     fn from_hash(hash: &str) -> Route {
         match hash {
             "#/visitors" => Route::Visitors,
+            "#/reports" => Route::Reports,
             "#/settings" => Route::Settings,
             _ => Route::Inbox,
         }
@@ -49,6 +51,7 @@ impl Route {
         match self {
             Route::Inbox => "#/inbox",
             Route::Visitors => "#/visitors",
+            Route::Reports => "#/reports",
             Route::Settings => "#/settings",
         }
     }
@@ -173,6 +176,36 @@ fn spawn_fetch(link: &yew::html::Scope<App>, token: Option<String>, fetch: Fetch
     });
 }
 
+/// Saves `text` as the file `name`: a Blob behind a link clicked once,
+/// as the browser's own download (the API needs the token in a header,
+/// so a plain link to it cannot work).
+fn download(name: &str, text: &str) {
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type("text/csv;charset=utf-8");
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts) else {
+        return;
+    };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+        return;
+    };
+    let doc = web_sys::window().and_then(|w| w.document());
+    if let Some(a) = doc
+        .and_then(|d| d.create_element("a").ok())
+        .and_then(|e| e.dyn_into::<web_sys::HtmlAnchorElement>().ok())
+    {
+        a.set_href(&url);
+        a.set_download(name);
+        a.click();
+    }
+    // The click has started the download; the URL may go after it.
+    let later = url.clone();
+    Timeout::new(10_000, move || {
+        let _ = web_sys::Url::revoke_object_url(&later);
+    })
+    .forget();
+}
+
 /// A timer that dispatches `action` once.
 fn after(ctx: &Context<App>, ms: u32, action: fn() -> Action) -> Timeout {
     let link = ctx.link().clone();
@@ -274,6 +307,7 @@ impl Component for App {
         let page = match s.route {
             Route::Inbox => pages::inbox::view(s, h),
             Route::Visitors => pages::visitors::view(s, h),
+            Route::Reports => pages::reports::view(s, h),
             Route::Settings => pages::settings::view(s, h),
         };
         let pending = s.model.outbox.iter().filter(|p| p.failed.is_none()).count();
@@ -363,6 +397,7 @@ impl App {
             Effect::TypingExpireIn(ms) => {
                 self.typing_expire = Some(after(ctx, ms, || Action::TypingExpire));
             }
+            Effect::Download { name, text } => download(&name, &text),
             Effect::CopyToClipboard(text) => {
                 if let Some(w) = web_sys::window() {
                     let _ = w.navigator().clipboard().write_text(&text);

@@ -560,6 +560,45 @@ pub static ZH: &[(&str, &str)] = &[
 
 #[cfg(test)]
 mod coverage;
+    // --- Reports (the Reports page, its charts, durations) ---
+    ("Reports", "报表"),
+    ("Date range", "日期范围"),
+    ("From", "开始"),
+    ("To", "结束"),
+    ("{} days", "近 {} 天"),
+    ("Team", "团队"),
+    ("All teams", "全部团队"),
+    ("Download CSV", "下载 CSV"),
+    ("{} – {} · times in {}", "{} – {} · 时间按 {}"),
+    ("No conversations in these days.", "所选日期内没有会话。"),
+    ("Conversations", "会话"),
+    ("Messages", "消息"),
+    ("Missed", "未接待"),
+    ("no agent reply", "客服未回复"),
+    ("First response", "首次响应"),
+    ("Resolution", "解决时长"),
+    ("p90 {}", "P90 {}"),
+    ("CSAT", "满意度"),
+    ("{} ratings", "{} 条评价"),
+    ("No ratings yet", "暂无评价"),
+    ("Median", "中位数"),
+    ("90th percentile", "90 分位"),
+    ("Conversations and messages per day", "每日会话与消息"),
+    ("First response time", "首次响应时间"),
+    ("Resolution time", "解决时间"),
+    ("Busiest hours ({})", "繁忙时段（{}）"),
+    (
+        "Conversations started per weekday and hour",
+        "按星期与小时统计的新会话",
+    ),
+    ("Median first response", "首次响应中位数"),
+    ("Ratings", "评价数"),
+    ("No agent wrote in these days.", "所选日期内没有客服回复。"),
+    ("{}%", "{}%"),
+    ("{} s", "{} 秒"),
+    ("{} min {} s", "{} 分 {} 秒"),
+    ("{} d {} h", "{} 天 {} 小时"),
+];
 
 #[cfg(test)]
 mod tests {

@@ -671,14 +671,31 @@ pub struct RefusedOrigin {
     pub count: u64,
 }
 
-/// `GET /v1/api/sites/{site}/stats?days=`
+/// `GET /v1/api/sites/{site}/stats?from=&to=&team=` (or the older
+/// `?days=`): which days, in the site's time zone, and whose conversations.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatsQuery {
+    /// The last `days` days up to today (1–[`MAX_STATS_DAYS`](crate::limits::MAX_STATS_DAYS),
+    /// clamped, as older clients expect). Not with `from`/`to`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub days: Option<u64>,
+    /// First day, `YYYY-MM-DD` in the site's time zone (default: six days
+    /// before `to`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Last day, inclusive, `YYYY-MM-DD` (default: today in the site's zone).
+    /// At most [`MAX_REPORT_DAYS`](crate::limits::MAX_REPORT_DAYS) days in all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// Only the conversations routing keeps within this team.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// `csv`: the same figures as a CSV file (as `stats.csv` answers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
 }
 
-/// One day of a site's figures (UTC days).
+/// One day of a site's figures (the site's local day).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DayStats {
     /// `YYYY-MM-DD`
@@ -689,6 +706,15 @@ pub struct DayStats {
     /// Ratings given that day (each conversation's latest).
     #[serde(default)]
     pub ratings: Ratings,
+    /// Conversations started that day that no agent has answered at all.
+    #[serde(default)]
+    pub missed: u64,
+    /// First responses made that day.
+    #[serde(default)]
+    pub first_response_ms: Durations,
+    /// Conversations closed that day: created → (latest) close.
+    #[serde(default)]
+    pub resolution_ms: Durations,
 }
 
 /// Ratings counted: each conversation's latest `rated` event only (a
@@ -712,6 +738,13 @@ impl Ratings {
         }
     }
 
+    /// Both counted together.
+    pub fn merge(&mut self, other: &Ratings) {
+        self.count += other.count;
+        self.satisfied += other.satisfied;
+        self.score_sum += other.score_sum;
+    }
+
     /// CSAT: the share of ratings that are satisfied, 0–1 (none: `None`).
     pub fn csat(&self) -> Option<f64> {
         (self.count > 0).then(|| self.satisfied as f64 / self.count as f64)
@@ -723,34 +756,95 @@ impl Ratings {
     }
 }
 
-/// One agent's ratings: those of conversations assigned to them when they
-/// were closed (unassigned ones: the agent who closed them).
+/// One agent's row: ratings of conversations assigned to them when they
+/// were closed (unassigned ones: the agent who closed them); the
+/// conversations they wrote in, their messages and first responses in
+/// the period.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentRatings {
     pub agent: AgentId,
     pub ratings: Ratings,
+    /// Display name (empty for an agent since removed).
+    #[serde(default)]
+    pub name: String,
+    /// Conversations they sent a message in during the period.
+    #[serde(default)]
+    pub conversations: u64,
+    /// Messages they sent during the period.
+    #[serde(default)]
+    pub messages: u64,
+    /// First responses they made (median over theirs).
+    #[serde(default)]
+    pub first_response_ms: Durations,
 }
 
-/// First response: from a visitor's first unanswered message to the reply.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FirstResponse {
+/// A set of durations (ms): median (the lower middle), 90th percentile
+/// (nearest rank), mean, how many. None measured: `None`s and 0.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Durations {
     pub median: Option<u64>,
+    #[serde(default)]
+    pub p90: Option<u64>,
     pub mean: Option<u64>,
     pub count: usize,
 }
 
-/// A site's figures over the last `days` days.
+/// The first-response figures' older name.
+pub type FirstResponse = Durations;
+
+impl Durations {
+    /// The figures of `ms` (in any order).
+    pub fn of(mut ms: Vec<u64>) -> Durations {
+        ms.sort_unstable();
+        let n = ms.len();
+        if n == 0 {
+            return Durations::default();
+        }
+        // Nearest rank: the smallest value with at least 90% at or below it.
+        let p90 = ms[(n * 9).div_ceil(10) - 1];
+        Durations {
+            median: Some(ms[(n - 1) / 2]),
+            p90: Some(p90),
+            mean: Some(ms.iter().sum::<u64>() / n as u64),
+            count: n,
+        }
+    }
+}
+
+/// A site's figures over a range of its local days.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stats {
     pub site: SiteId,
     pub days: Vec<DayStats>,
-    pub first_response_ms: FirstResponse,
+    pub first_response_ms: Durations,
     /// Ratings given in the period, all days together.
     #[serde(default)]
     pub ratings: Ratings,
-    /// The same per agent, most rated first.
+    /// Per agent: those who wrote or were rated in the period, most
+    /// conversations first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub agents: Vec<AgentRatings>,
+    /// The first and last day (`YYYY-MM-DD`, inclusive).
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+    /// The zone the days and hours are in (`UTC` unless the site's
+    /// business hours name one).
+    #[serde(default)]
+    pub tz: String,
+    /// The team the figures are limited to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<TeamId>,
+    /// Conversations closed in the period: created → (latest) close.
+    #[serde(default)]
+    pub resolution_ms: Durations,
+    /// Conversations started in the period no agent answered at all.
+    #[serde(default)]
+    pub missed: u64,
+    /// Conversations started, by local weekday (Monday first) × hour.
+    #[serde(default)]
+    pub heatmap: Vec<Vec<u64>>,
 }
 
 /// Conversations in a list page when the request names no `limit`.
@@ -983,6 +1077,21 @@ impl WidgetSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Median: the lower middle; p90: nearest rank (the smallest value
+    /// with at least 90% of them at or below it).
+    #[test]
+    fn durations_median_and_p90() {
+        assert_eq!(Durations::of(vec![]), Durations::default());
+        let one = Durations::of(vec![7]);
+        assert_eq!((one.median, one.p90, one.count), (Some(7), Some(7), 1));
+        let d = Durations::of(vec![90, 30, 60, 45]);
+        assert_eq!((d.median, d.p90, d.mean), (Some(45), Some(90), Some(56)));
+        let ten = Durations::of((1..=10).collect());
+        assert_eq!((ten.median, ten.p90), (Some(5), Some(9)));
+        let eleven = Durations::of((1..=11).collect());
+        assert_eq!((eleven.median, eleven.p90), (Some(6), Some(10)));
+    }
 
     #[test]
     fn colours_origins_and_emails() {

@@ -197,6 +197,10 @@ pub const MAX_CANNED_PER_SITE: usize = 500;
 pub const MAX_PAGE: usize = 200;
 /// Days of stats one request may ask for.
 pub const MAX_STATS_DAYS: u64 = 90;
+/// Days one report (`from`–`to`) may span: a year, leap day included. The
+/// relay reads every conversation's events for a report, so the range
+/// bounds the daily rows, not the reading.
+pub const MAX_REPORT_DAYS: u64 = 366;
 /// Login attempts per account per minute, and per client IP per minute.
 pub const MAX_LOGINS_PER_ACCOUNT_PER_MINUTE: u32 = 10;
 pub const MAX_LOGINS_PER_IP_PER_MINUTE: u32 = 30;

@@ -198,6 +198,11 @@ pub struct Serve {
     /// the relay refuses to start without it.
     #[arg(long, env = "KEFU_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Tests only: read the time (ms since the epoch) from this file on
+    /// every look at the clock, so a test can seed a history with known
+    /// timings. Never for a real install.
+    #[arg(long, env = "KEFU_CLOCK_FILE", hide = true)]
+    pub clock_file: Option<PathBuf>,
 }
 
 /// Mail carries links back to the relay: with mail on and no
@@ -337,6 +342,7 @@ impl Serve {
             imap,
             mail,
             public_url,
+            clock_file: self.clock_file.clone(),
         })
     }
 }

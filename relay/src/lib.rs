@@ -130,6 +130,10 @@ pub struct Config {
     /// The relay's public base URL for links that leave it (mail), without
     /// a trailing `/`; `None`: `http://` and the bound address.
     pub public_url: Option<String>,
+    /// Tests only (`--clock-file`): a file holding the time, in ms since
+    /// the epoch, that [`now_ms`] answers, so a test can seed a history
+    /// with known timings across days. `None`: the system clock.
+    pub clock_file: Option<std::path::PathBuf>,
 }
 
 impl Config {
@@ -176,8 +180,22 @@ pub struct App {
 /// Keys the rate limiter tracks at most (~100 bytes each).
 pub const LIMITER_MAX_KEYS: usize = 100_000;
 
-/// Milliseconds since the Unix epoch.
+/// The file [`now_ms`] reads the time from, when tests set one
+/// ([`Config::clock_file`]): once per process, before anything is stored.
+static CLOCK_FILE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// Milliseconds since the Unix epoch: the system clock, or in tests
+/// started with `--clock-file` the number in that file (read on every
+/// call, so the test moves the clock by rewriting it; unreadable: the
+/// system clock).
 pub fn now_ms() -> u64 {
+    if let Some(ms) = CLOCK_FILE
+        .get()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|s| s.trim().parse().ok())
+    {
+        return ms;
+    }
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
@@ -407,6 +425,10 @@ pub async fn run(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    if let Some(p) = &config.clock_file {
+        tracing::warn!(file = %p.display(), "the clock is read from a file (tests only)");
+        let _ = CLOCK_FILE.set(p.clone());
+    }
     // Chat frames are small and latency-bound: without TCP_NODELAY, Nagle
     // holds a frame written right after another until the peer's delayed
     // ACK (~40 ms). Accepted sockets inherit the option from the listener

@@ -228,6 +228,12 @@ export async function wsVisitor(relay, id) {
       acks.set(cid, resolve);
       ws.send(JSON.stringify({ type: 'send', cid, text }));
     }),
+    /** Rates a closed conversation; resolves with the relay's ack. */
+    rate: (conv, score) => new Promise((resolve) => {
+      const cid = id + '-r' + (++n);
+      acks.set(cid, resolve);
+      ws.send(JSON.stringify({ type: 'rate', cid, conv, score }));
+    }),
     close: () => ws.close(),
   };
 }

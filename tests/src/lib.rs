@@ -529,3 +529,39 @@ pub fn message_text(v: &Value) -> Option<&str> {
         .then(|| v["text"].as_str())
         .flatten()
 }
+
+/// The clock of a relay started with `--clock-file` ([`TestClock::flag`]):
+/// the time it reads on every look, moved by the test, so a history can
+/// be seeded with known timings across days.
+pub struct TestClock {
+    dir: tempfile::TempDir,
+}
+
+impl TestClock {
+    /// A clock showing `ms` (since the epoch).
+    pub fn new(ms: u64) -> Result<TestClock> {
+        let c = TestClock {
+            dir: tempfile::tempdir()?,
+        };
+        c.set(ms)?;
+        Ok(c)
+    }
+
+    fn path(&self) -> PathBuf {
+        self.dir.path().join("clock")
+    }
+
+    /// The relay flags that make it read this clock.
+    pub fn flags(&self) -> [String; 2] {
+        ["--clock-file".into(), self.path().display().to_string()]
+    }
+
+    /// Moves the clock to `ms`: written aside and renamed, so the relay
+    /// never reads half a number (which would send it to the system clock).
+    pub fn set(&self, ms: u64) -> Result<()> {
+        let tmp = self.dir.path().join("clock.new");
+        std::fs::write(&tmp, ms.to_string())?;
+        std::fs::rename(&tmp, self.path())?;
+        Ok(())
+    }
+}

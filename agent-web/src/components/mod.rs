@@ -4,6 +4,7 @@
 mod attachment;
 mod banner;
 mod channel_badge;
+pub mod charts;
 mod chat_header;
 pub mod composer;
 mod contact_form;

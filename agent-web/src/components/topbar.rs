@@ -1,4 +1,4 @@
-//! The top bar: brand, site switch, the three tabs, notifications,
+//! The top bar: brand, site switch, the four tabs, notifications,
 //! availability, the language picker, the agent's name and "Sign out".
 
 use crate::app::Route;
@@ -89,6 +89,7 @@ pub fn Topbar(p: &TopbarProps) -> Html {
             <nav>
                 { nav(Route::Inbox, inbox_label) }
                 { nav(Route::Visitors, trf("Visitors ({})", &[&p.visitors])) }
+                { nav(Route::Reports, tr("Reports").into()) }
                 { nav(Route::Settings, tr("Settings").into()) }
             </nav>
             <span class="spacer"></span>

@@ -4,5 +4,6 @@
 
 pub mod inbox;
 pub mod login;
+pub mod reports;
 pub mod settings;
 pub mod visitors;

@@ -11,7 +11,8 @@ use protocol::api::integrations::{
 use protocol::api::{
     AgentPatch, AgentView, AssignRequest, Canned, ConvPage, EventsPage, LoginReply, LoginRequest,
     NewAgent, NewCanned, PushKey, PushSubscription, PushUnsubscribe, RefusedOrigin, SitePatch,
-    SiteView, SnippetReply, Teammate, TransferRequest, VisitorPatch, VisitorProfile,
+    SiteView, SnippetReply, Stats, StatsQuery, Teammate, TransferRequest, VisitorPatch,
+    VisitorProfile,
 };
 use protocol::offline::MailPref;
 use protocol::{Attachment, Cid, ConvId, ConvSummary, SiteId, VisitorId};
@@ -61,6 +62,24 @@ pub fn is_unauthorized(e: &str) -> bool {
 /// but a path must never be built from raw text).
 fn enc(s: &str) -> String {
     String::from(js_sys::encode_uri_component(s))
+}
+
+/// A stats query as `?from=…&to=…` (empty: the relay's default week).
+pub fn stats_query(q: &StatsQuery) -> String {
+    let mut parts = Vec::new();
+    if let Some(d) = q.days {
+        parts.push(format!("days={d}"));
+    }
+    for (k, v) in [("from", &q.from), ("to", &q.to), ("team", &q.team)] {
+        if let Some(v) = v {
+            parts.push(format!("{k}={}", enc(v)));
+        }
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
+    }
 }
 
 /// `POST /v1/api/login`
@@ -203,6 +222,47 @@ impl Api {
     pub async fn team(&self, site: &SiteId) -> ApiResult<Vec<Teammate>> {
         self.get(&format!("/v1/api/sites/{}/agents", enc(site.as_str())))
             .await
+    }
+
+    /// `GET /v1/api/sites/{site}/stats?…`
+    pub async fn stats(&self, site: &SiteId, q: &StatsQuery) -> ApiResult<Stats> {
+        let url = format!(
+            "/v1/api/sites/{}/stats{}",
+            enc(site.as_str()),
+            stats_query(q)
+        );
+        self.get(&url).await
+    }
+
+    /// `GET /v1/api/sites/{site}/stats.csv?…`: the file's name (from
+    /// `Content-Disposition`) and its text.
+    pub async fn stats_csv(&self, site: &SiteId, q: &StatsQuery) -> ApiResult<(String, String)> {
+        let url = format!(
+            "/v1/api/sites/{}/stats.csv{}",
+            enc(site.as_str()),
+            stats_query(q)
+        );
+        let r = self
+            .auth(Request::get(&url))
+            .send()
+            .await
+            .map_err(|e| format!("network error: {e}"))?;
+        let name = r
+            .headers()
+            .get("content-disposition")
+            .and_then(|d| {
+                d.split("filename=\"")
+                    .nth(1)
+                    .map(|n| n.trim_end_matches('"').to_string())
+            })
+            .unwrap_or_else(|| "kefu-stats.csv".into());
+        if !(200..300).contains(&r.status()) {
+            return read::<IgnoredAny>(Ok(r))
+                .await
+                .map(|_| (name, String::new()));
+        }
+        let text = r.text().await.map_err(|e| format!("network error: {e}"))?;
+        Ok((name, text))
     }
 
     pub async fn agents(&self) -> ApiResult<Vec<AgentView>> {
@@ -503,6 +563,10 @@ pub enum Fetch {
     AddApiKey(SiteId, NewApiKey),
     /// Revokes a key by id.
     DeleteApiKey(SiteId, String),
+    /// The Reports page's figures.
+    Stats(SiteId, StatsQuery),
+    /// The same as a CSV file to save.
+    StatsCsv(SiteId, StatsQuery),
 }
 
 /// What a [`Fetch`] brought back.
@@ -551,6 +615,10 @@ pub enum Answer {
     ApiKeyAdded(ApiResult<ApiKeyView>),
     /// The key's id.
     ApiKeyRevoked(String, ApiResult<()>),
+    /// The query asked, and its figures (boxed: they are large).
+    Stats(StatsQuery, ApiResult<Box<Stats>>),
+    /// A CSV file's name and text.
+    StatsCsv(ApiResult<(String, String)>),
 }
 
 /// Performs `fetch` with the session `token` (none: only a login, or the
@@ -656,6 +724,11 @@ pub async fn run(token: Option<String>, fetch: Fetch) -> Option<Answer> {
         }
         Fetch::ApiKeys(site) => Answer::ApiKeys(api.api_keys(&site).await),
         Fetch::AddApiKey(site, body) => Answer::ApiKeyAdded(api.add_api_key(&site, &body).await),
+        Fetch::Stats(site, q) => {
+            let r = api.stats(&site, &q).await.map(Box::new);
+            Answer::Stats(q, r)
+        }
+        Fetch::StatsCsv(site, q) => Answer::StatsCsv(api.stats_csv(&site, &q).await),
         Fetch::DeleteApiKey(site, key) => {
             let r = api.delete_api_key(&site, &key).await;
             Answer::ApiKeyRevoked(key, r)

@@ -13,6 +13,7 @@ mod inbox;
 mod integrations;
 mod offline;
 mod push;
+mod reports;
 mod routing;
 mod settings;
 
@@ -21,6 +22,7 @@ pub use inbox::PickedFile;
 pub use integrations::{Confirm, IntegrationsAction, IntegrationsState, Note, ShownOnce};
 pub use offline::{mail_meaning, Builtin, FieldDraft, FormsAction, FormsDraft, HoursAction, DAYS};
 pub use push::{ConvLink, DevicePush, PendingLink, PushAction, PushOp, PushOutcome, PushStatus};
+pub use reports::{ReportsAction, ReportsState, REPORT_PRESETS};
 pub use routing::RoutingAction;
 pub use settings::{allowed_file_types, AgentField, SettingsAction, SettingsState, WechatField};
 
@@ -147,6 +149,8 @@ pub enum Action {
     Settings(SettingsAction),
     /// This device's notifications toggle.
     Push(PushAction),
+    /// The Reports page's range, team and download.
+    Reports(ReportsAction),
     /// Open one conversation (a notification's click).
     OpenLink(ConvLink),
     /// An API call came back.
@@ -207,6 +211,11 @@ pub enum Effect {
     /// Browser work for Web Push; its outcome comes back as
     /// [`PushAction::Done`].
     Push(PushOp),
+    /// Saves `text` as a file called `name` (the Reports CSV).
+    Download {
+        name: String,
+        text: String,
+    },
 }
 
 /// Everything the console shows.
@@ -263,6 +272,7 @@ pub struct State {
     pub push: DevicePush,
     /// A conversation to open once its site's list is in.
     pub pending_link: Option<PendingLink>,
+    pub reports: ReportsState,
 }
 
 impl State {
@@ -381,6 +391,9 @@ impl State {
             Action::Nav(route) => {
                 self.route = route;
                 fx.push(Effect::SetHash(route));
+                if route == Route::Reports {
+                    self.load_reports(fx);
+                }
                 if route == Route::Settings {
                     self.load_settings(fx);
                     if self.me.is_some() && !self.push.busy {
@@ -421,6 +434,7 @@ impl State {
             Action::Contact(a) => self.reduce_contact(a, fx),
             Action::Settings(a) => self.reduce_settings(a, fx),
             Action::Push(a) => self.reduce_push(a, fx),
+            Action::Reports(a) => self.reduce_reports(a, fx),
             Action::OpenLink(link) => self.open_link(link, env, fx),
             Action::EnableNotifications => {
                 fx.push(Effect::EnableNotifications);
@@ -455,10 +469,15 @@ impl State {
         self.contact_edit = None;
         self.label_filter = None;
         self.settings = SettingsState::default();
+        self.reports.stats = None;
+        self.reports.team.clear();
         self.load_site_data(fx);
         fx.push(Effect::Send(ClientFrame::Subscribe { site: id }));
         if self.route == Route::Settings {
             self.load_settings(fx);
+        }
+        if self.route == Route::Reports {
+            self.load_reports(fx);
         }
         true
     }
@@ -505,6 +524,8 @@ impl State {
             Answer::Conv(Ok(s)) => self.model.upsert_summary(s),
             Answer::Events(conv, r) => self.history(conv, r, env, fx),
             Answer::Uploaded { cid, conv, result } => self.uploaded(cid, conv, result, fx),
+            Answer::Stats(q, r) => return self.stats_answered(q, r),
+            Answer::StatsCsv(r) => return self.csv_answered(r, fx),
             other => return self.settings_answered(other, fx),
         }
         true
@@ -529,6 +550,9 @@ impl State {
         self.load_site_data(fx);
         if self.route == Route::Settings {
             self.load_settings(fx);
+        }
+        if self.route == Route::Reports {
+            self.load_reports(fx);
         }
         if let Some(token) = self.token.clone() {
             fx.push(Effect::Connect(token));

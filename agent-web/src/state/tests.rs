@@ -1874,3 +1874,116 @@ fn ratings_and_auto_replies_are_no_messages() {
     );
     assert_eq!(s.rating_scale(), RatingScale::Five);
 }
+
+/// The Stats the relay would answer for a query's range (no figures).
+fn report(from: &str, to: &str) -> Box<protocol::api::Stats> {
+    Box::new(protocol::api::Stats {
+        site: id("demo"),
+        days: Vec::new(),
+        first_response_ms: Default::default(),
+        ratings: Default::default(),
+        agents: Vec::new(),
+        from: from.into(),
+        to: to.into(),
+        tz: "Asia/Shanghai".into(),
+        team: None,
+        resolution_ms: Default::default(),
+        missed: 0,
+        heatmap: Vec::new(),
+    })
+}
+
+/// The last Stats request among `fx`.
+fn stats_asked(fx: &[Effect]) -> Option<protocol::api::StatsQuery> {
+    fx.iter().rev().find_map(|e| match e {
+        Effect::Fetch(Fetch::Stats(_, q)) => Some(q.clone()),
+        _ => None,
+    })
+}
+
+/// Reports: opening the page asks for the relay's default week, whose
+/// dates fill the pickers; a date asks for that range, a preset for the
+/// last n days; an answer to an older query is dropped; a refusal keeps
+/// the figures and says why; the CSV comes back as a download.
+#[test]
+fn reports_ask_for_the_range_picked() {
+    let mut s = state();
+    let fx = run(&mut s, Action::Nav(Route::Reports), 0.0);
+    let q = stats_asked(&fx).expect("asked");
+    assert_eq!(q, protocol::api::StatsQuery::default());
+    assert!(s.reports.loading);
+    let answer = |q, st| Action::Answered(Answer::Stats(q, st));
+    run(
+        &mut s,
+        answer(q, Ok(report("2026-01-02", "2026-01-08"))),
+        0.0,
+    );
+    assert_eq!(
+        (s.reports.from.as_str(), s.reports.to.as_str()),
+        ("2026-01-02", "2026-01-08")
+    );
+    assert!(!s.reports.loading && s.reports.stats.is_some());
+
+    let fx = run(
+        &mut s,
+        Action::Reports(ReportsAction::From("2026-01-05".into())),
+        0.0,
+    );
+    let q = stats_asked(&fx).expect("asked");
+    assert_eq!(
+        (q.from.as_deref(), q.to.as_deref(), q.days),
+        (Some("2026-01-05"), Some("2026-01-08"), None)
+    );
+    let fx = run(&mut s, Action::Reports(ReportsAction::Preset(30)), 0.0);
+    let q30 = stats_asked(&fx).expect("asked");
+    assert_eq!((q30.days, q30.from.clone()), (Some(30), None));
+    // The range's answer arrives after the preset was picked: dropped.
+    assert!(!s.reduce(
+        answer(q, Ok(report("2026-01-05", "2026-01-08"))),
+        &env(0.0),
+        &mut Vec::new()
+    ));
+    assert_eq!(s.reports.from, "2026-01-02");
+    run(
+        &mut s,
+        answer(q30.clone(), Ok(report("2025-12-10", "2026-01-08"))),
+        0.0,
+    );
+    assert_eq!(s.reports.from, "2025-12-10");
+
+    let fx = run(
+        &mut s,
+        Action::Reports(ReportsAction::From("2026-02-01".into())),
+        0.0,
+    );
+    let bad = stats_asked(&fx).expect("asked");
+    run(
+        &mut s,
+        answer(
+            bad,
+            Err("from (2026-02-01) is after to (2026-01-08)".into()),
+        ),
+        0.0,
+    );
+    assert_eq!(
+        s.reports.error.as_deref(),
+        Some("from (2026-02-01) is after to (2026-01-08)")
+    );
+    assert_eq!(
+        s.reports.stats.as_ref().map(|st| st.from.as_str()),
+        Some("2025-12-10")
+    );
+
+    let fx = run(&mut s, Action::Reports(ReportsAction::Download), 0.0);
+    assert!(fx
+        .iter()
+        .any(|e| matches!(e, Effect::Fetch(Fetch::StatsCsv(_, _)))));
+    let fx = run(
+        &mut s,
+        Action::Answered(Answer::StatsCsv(Ok(("r.csv".into(), "summary\r\n".into())))),
+        0.0,
+    );
+    assert!(fx
+        .iter()
+        .any(|e| matches!(e, Effect::Download { name, .. } if name == "r.csv")));
+}

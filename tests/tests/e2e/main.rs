@@ -17,6 +17,7 @@ mod liveness;
 mod mail_in;
 mod mail_out;
 mod offline;
+mod reports;
 mod routing;
 mod slow_consumer;
 mod visitors;
