@@ -17,6 +17,7 @@ mod mail_in;
 mod mail_out;
 mod offline;
 mod routing;
+mod search;
 mod slow_consumer;
 mod visitors;
 mod wechat;
