@@ -98,7 +98,28 @@ fn fill(template: &str, args: &[&dyn Display]) -> String {
 
 /// English → Simplified Chinese, one entry per distinct console string.
 /// Holes (`{}`) keep their order; reword around them, never reorder.
-pub static ZH: &[(&str, &str)] = &[("Language", "语言")];
+pub static ZH: &[(&str, &str)] = &[
+    ("Language", "语言"),
+    // Search (the inbox's search box and results).
+    ("Search messages and visitors", "搜索消息和访客"),
+    ("Clear search", "清除搜索"),
+    ("Note", "备注"),
+    ("Profile", "访客资料"),
+    ("Closed", "已结束"),
+    ("Searching…", "搜索中…"),
+    ("Search failed: {}", "搜索失败：{}"),
+    ("{} results", "{} 条结果"),
+    (
+        "(the index is still being built: results may be missing)",
+        "（索引仍在建立中，结果可能不全）",
+    ),
+    ("Nothing found.", "没有找到结果。"),
+    ("More results", "更多结果"),
+    (
+        "This visitor has no conversation yet.",
+        "该访客还没有会话。",
+    ),
+];
 
 #[cfg(test)]
 mod tests {

@@ -14,6 +14,7 @@ mod integrations;
 mod offline;
 mod push;
 mod routing;
+mod search;
 mod settings;
 
 pub use contact::{ContactAction, ContactEdit, ContactField, CONSENT_ATTRIBUTE, PHONE_ATTRIBUTE};
@@ -22,6 +23,7 @@ pub use integrations::{Confirm, IntegrationsAction, IntegrationsState, Note, Sho
 pub use offline::{mail_meaning, Builtin, FieldDraft, FormsAction, FormsDraft, HoursAction, DAYS};
 pub use push::{ConvLink, DevicePush, PendingLink, PushAction, PushOp, PushOutcome, PushStatus};
 pub use routing::RoutingAction;
+pub use search::{SearchAction, SearchState};
 pub use settings::{allowed_file_types, AgentField, SettingsAction, SettingsState, WechatField};
 
 use crate::app::Route;
@@ -150,6 +152,8 @@ pub enum Action {
     OpenLink(ConvLink),
     /// An API call came back.
     Answered(Answer),
+    /// The inbox's search.
+    Search(SearchAction),
     EnableNotifications,
     /// The batched render is due.
     Flush,
@@ -262,6 +266,8 @@ pub struct State {
     pub push: DevicePush,
     /// A conversation to open once its site's list is in.
     pub pending_link: Option<PendingLink>,
+    /// The inbox's search box and results.
+    pub search: SearchState,
 }
 
 impl State {
@@ -415,6 +421,7 @@ impl State {
             Action::Settings(a) => self.reduce_settings(a, fx),
             Action::Push(a) => self.reduce_push(a, fx),
             Action::OpenLink(link) => self.open_link(link, env, fx),
+            Action::Search(a) => self.reduce_search(a, env, fx),
             Action::EnableNotifications => {
                 fx.push(Effect::EnableNotifications);
                 true
@@ -447,6 +454,7 @@ impl State {
         self.profile = None;
         self.contact_edit = None;
         self.label_filter = None;
+        self.search = SearchState::default();
         self.settings = SettingsState::default();
         self.load_site_data(fx);
         fx.push(Effect::Send(ClientFrame::Subscribe { site: id }));
@@ -497,6 +505,12 @@ impl State {
             Answer::Convs(Err(e)) | Answer::Conv(Err(e)) => self.toast = Some(e),
             Answer::Conv(Ok(s)) => self.model.upsert_summary(s),
             Answer::Events(conv, r) => self.history(conv, r, env, fx),
+            Answer::Search {
+                site,
+                q,
+                more,
+                result,
+            } => return self.searched(site, q, more, result),
             Answer::Uploaded { cid, conv, result } => self.uploaded(cid, conv, result, fx),
             other => return self.settings_answered(other, fx),
         }
