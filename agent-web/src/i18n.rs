@@ -108,7 +108,7 @@ pub static ZH: &[(&str, &str)] = &[
     ("Closed", "已结束"),
     ("Searching…", "搜索中…"),
     ("Search failed: {}", "搜索失败：{}"),
-    ("{} results", "{} 条结果"),
+    ("Results: {}", "结果：{} 条"),
     (
         "(the index is still being built: results may be missing)",
         "（索引仍在建立中，结果可能不全）",

@@ -157,7 +157,7 @@ fn search_results(s: &State, d: &Callback<Action>) -> Html {
                 } else if let Some(e) = &r.error {
                     { trf("Search failed: {}", &[e]) }
                 } else {
-                    { trf("{} results", &[&format!("{}{}", r.hits.len(), if r.next.is_some() { "+" } else { "" })]) }
+                    { trf("Results: {}", &[&format!("{}{}", r.hits.len(), if r.next.is_some() { "+" } else { "" })]) }
                 }
                 if !r.complete && !r.busy && r.error.is_none() {
                     <span class="partial">{ tr("(the index is still being built: results may be missing)") }</span>
