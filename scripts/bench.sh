@@ -13,7 +13,9 @@
 #      appendfsync always (the durable peer) vs kefu --no-fsync;
 #   3. long-poll: 500 long-poll visitors chatting — kefu vs Socket.IO's
 #      polling transport;
-#   4. storage: bytes on disk per message after 1M messages, start-up time.
+#   4. storage: bytes on disk per message after 1M messages, start-up time;
+#   5. routing decisions per second; 6. search: the index's size and build
+#      time for BENCH_STORAGE_N stored messages, query latency p50/p99.
 #
 # Env: BENCH_ROUNDS (3), BENCH_IDLE_N (10000), BENCH_STORAGE_N (1000000),
 # BENCH_SECS (15, per chat round), BENCH_IDLE_SETTLE (40: seconds the idle
@@ -41,7 +43,7 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update >&2 && apt-get install -y --no-install-recommends "${need[@]}" >&2
 fi
 [ -d node_modules/socket.io ] && [ -d node_modules/ws ] || npm ci --no-audit --no-fund >&2
-cargo build --release -p relay --bin kefu-relay -p kefu-bench --bin kefu-load --bin kefu-route >&2
+cargo build --release -p relay --bin kefu-relay -p kefu-bench --bin kefu-load --bin kefu-route --bin kefu-search >&2
 RELAY=$PWD/target/release/kefu-relay; LOAD=$PWD/target/release/kefu-load
 TOKEN=bench-agent-token
 S0="taskset -c 0"; S1="taskset -c 1"
@@ -227,6 +229,15 @@ ROUTE=$($S0 "$PWD/target/release/kefu-route" --agents 1000 --capacity 5 --starts
 echo "$ROUTE" >&2
 R_AUTO=$(field auto_per_s <<<"$ROUTE"); R_MAN=$(field manual_per_s <<<"$ROUTE"); R_COST=$(field cost <<<"$ROUTE")
 
+# Search: the index built from STORAGE_N stored 200-byte messages (mixed
+# English and Chinese) the way a relay rebuilds a missing index, then
+# mixed queries through its query path.
+echo "== 6. search: index for $STORAGE_N messages, 400 queries" >&2
+SEARCH=$($S0 "$PWD/target/release/kefu-search" --messages "$STORAGE_N" --queries 400)
+echo "$SEARCH" >&2
+S_BYTES=$(field index_bytes <<<"$SEARCH"); S_BPM=$(field bytes_per_msg <<<"$SEARCH"); S_BUILD=$(field build_s <<<"$SEARCH")
+S_P50=$(field q_p50_ms <<<"$SEARCH"); S_P99=$(field q_p99_ms <<<"$SEARCH")
+
 # --- table ---------------------------------------------------------------------
 I_K=$(median <"$OUT/idle_kefu.txt"); I_M=$(median <"$OUT/idle_mosquitto.txt"); I_N=$(median <"$OUT/idle_node.txt")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b+0==0) print "n/a"; else printf "%.2f×", a/b }'; }
@@ -291,4 +302,12 @@ L_K=$(col "$OUT/lp_kefu.txt" 1); L_S=$(col "$OUT/lp_sio.txt" 1)
   echo "| new conversations auto-assigned (capacity 5 each, 512 starts in flight, durable) | $R_AUTO decisions/s |"
   echo "| the same starts on manual routing (no decision), same run | $R_MAN starts/s |"
   echo "| time per start, deciding vs not | ${R_COST}× |"
+  echo
+  echo "## 6. Search: $STORAGE_N stored messages (200 B, mixed English and Chinese)"
+  echo
+  echo "| figure | value |"
+  echo "|---|---|"
+  echo "| index size on disk | $S_BYTES bytes ($S_BPM B per message) |"
+  echo "| build time from the store (a missing index) | $S_BUILD s |"
+  echo "| query latency, 400 mixed queries (words, pairs, Chinese substrings), 20 hits with snippets | p50 $S_P50 ms, p99 $S_P99 ms |"
 } | tee "$OUT/results.md"

@@ -598,6 +598,23 @@ mod coverage;
     ("{} s", "{} 秒"),
     ("{} min {} s", "{} 分 {} 秒"),
     ("{} d {} h", "{} 天 {} 小时"),
+    // Search (the inbox's search box and results).
+    ("Search messages and visitors", "搜索消息和访客"),
+    ("Clear search", "清除搜索"),
+    ("Profile", "访客资料"),
+    ("Searching…", "搜索中…"),
+    ("Search failed: {}", "搜索失败：{}"),
+    ("Results: {}", "结果：{} 条"),
+    (
+        "(the index is still being built: results may be missing)",
+        "（索引仍在建立中，结果可能不全）",
+    ),
+    ("Nothing found.", "没有找到结果。"),
+    ("More results", "更多结果"),
+    (
+        "This visitor has no conversation yet.",
+        "该访客还没有会话。",
+    ),
 ];
 
 #[cfg(test)]

@@ -18,6 +18,7 @@
 //!   Chinese), deterministic per visitor id.
 //! - [`offline`]: the offline and pre-chat forms, business hours,
 //!   ratings, agents' mail choice.
+//! - [`search`]: full-text search's query, hits and snippets.
 //! - [`texts`]: the visitor-facing built-in texts, English and Chinese.
 //! - [`timing`]: client timing (reconnect backoff, welcome timeout, typing),
 //!   used by the widget, the console and checked against `fallback.js`.
@@ -29,6 +30,7 @@ pub mod ids;
 pub mod limits;
 pub mod names;
 pub mod offline;
+pub mod search;
 pub mod texts;
 pub mod timing;
 

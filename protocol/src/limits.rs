@@ -401,3 +401,31 @@ pub const MAIL_RETRY_MAX_AGE_MS: u64 = 48 * 3600 * 1000;
 /// resent answer is recognised and stored once; older ones are forgotten
 /// (a widget resends within seconds, not after this many new answers).
 pub const CONTACT_CIDS_KEPT: usize = 16;
+
+// --- search (`GET /v1/api/sites/{site}/search`) ----------------------------
+
+/// Longest search query, bytes of UTF-8. A search box holds words, not
+/// documents; a longer `q` is refused (400), not cut.
+pub const MAX_SEARCH_QUERY_BYTES: usize = 256;
+
+/// Most terms one query may turn into (a word, or one CJK bigram, is one
+/// term): every term is a posting list to intersect, so this bounds the
+/// work one request can ask for.
+pub const MAX_SEARCH_TERMS: usize = 24;
+
+/// Most hits in one search page (`limit=`); larger limits are clamped.
+pub const MAX_SEARCH_PAGE: usize = 50;
+
+/// Hits per search page when `limit` is not given.
+pub const DEFAULT_SEARCH_PAGE: usize = 20;
+
+/// Index hits (newest first) one search request examines before it stops
+/// and hands back a cursor: status, assignee and label filters are applied
+/// to the conversation records afterwards, so a rare filter over a common
+/// word cannot walk the whole index in one request.
+pub const MAX_SEARCH_SCAN: usize = 2000;
+
+/// Characters of context a snippet shows around its first match (before
+/// it, and in all).
+pub const SEARCH_SNIPPET_BEFORE_CHARS: usize = 30;
+pub const SEARCH_SNIPPET_CHARS: usize = 140;

@@ -259,6 +259,8 @@ pub struct Parts {
     pub metrics: Arc<Metrics>,
     /// The outbound queues (webhooks, WeChat) events stage jobs for.
     pub outlets: Outlets,
+    /// The search index's feed: offered each durable event, never waited on.
+    pub search: Option<crate::search::Feed>,
 }
 
 /// The handle sessions use.
@@ -277,6 +279,7 @@ impl Committer {
             hub,
             metrics,
             outlets,
+            search,
         } = parts;
         let handle = std::thread::Builder::new()
             .name("kefu-commit".into())
@@ -286,6 +289,7 @@ impl Committer {
                     hub,
                     metrics,
                     outlets,
+                    search,
                     durable,
                     convs: HashMap::new(),
                     router: Router::default(),
@@ -503,6 +507,7 @@ struct CommitLoop {
     hub: Arc<Hub>,
     metrics: Arc<Metrics>,
     outlets: Outlets,
+    search: Option<crate::search::Feed>,
     durable: bool,
     /// Authoritative cache of conversations touched since start.
     convs: HashMap<ConvId, ConvRecord>,
@@ -654,6 +659,9 @@ impl CommitLoop {
         for (conv, ev) in g.events {
             self.metrics.events.fetch_add(1, Ordering::Relaxed);
             if let Some(rec) = self.convs.get(&conv) {
+                if let Some(s) = &self.search {
+                    s.offer(rec, &ev);
+                }
                 self.hub.publish_event(rec, ev);
             }
         }
@@ -1635,6 +1643,7 @@ mod tests {
             hub,
             metrics: metrics.clone(),
             outlets: Default::default(),
+            search: None,
         };
         let (c, _t) = Committer::start(parts, true);
         let site = SiteId::new("s")?;
@@ -1689,6 +1698,7 @@ mod tests {
             hub: Hub::new(std::time::Duration::from_secs(1)),
             metrics: Arc::new(Metrics::default()),
             outlets: Default::default(),
+            search: None,
         };
         let (c, _t) = Committer::start(parts, true);
         let (site, visitor) = (SiteId::new("s")?, VisitorId::new("v1")?);
@@ -1795,6 +1805,7 @@ mod tests {
             hub: hub.clone(),
             metrics,
             outlets: Default::default(),
+            search: None,
         };
         let (c, _t) = Committer::start(parts, true);
         Ok(Routed {

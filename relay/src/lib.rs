@@ -20,6 +20,8 @@
 //! - [`files`] (its pure parts: [`files::kind`], [`files::thumb`],
 //!   [`files::blobs`]): what an upload is, thumbnails, bytes on disk — no HTTP.
 //! - [`store`]: the only module that touches sled.
+//! - [`search`]: the full-text index under `<data_dir>/search` (tantivy),
+//!   fed by the commit thread, rebuilt from the store when missing.
 //! - [`metrics`]: counters, served as `/metrics` on the metrics port only
 //!   (`--metrics-listen`, loopback by default).
 //! - [`ratelimit`]: fixed one-minute windows for abuse limits.
@@ -56,6 +58,7 @@ pub mod ratelimit;
 pub mod refused;
 pub mod reply;
 pub mod routing;
+pub mod search;
 pub mod session;
 pub mod store;
 pub mod wechat;
@@ -148,6 +151,8 @@ pub struct App {
     pub store: Arc<store::Store>,
     pub hub: Arc<hub::Hub>,
     pub commit: commit::Committer,
+    /// Full-text search over messages and visitor profiles.
+    pub search: Arc<search::Search>,
     /// Web Push: visibility of agents, their devices, the VAPID key.
     pub push: Arc<push::Pusher>,
     /// Webhook endpoints per site and their delivery queue.
@@ -331,12 +336,14 @@ impl App {
             stages.push(m.clone() as Arc<dyn outbox::Stage>);
         }
         let outlets = outbox::Outlets::new(stages);
+        let search = search::Search::open(&config.data_dir.join("search"), store.clone())?;
         let (commit, commit_thread) = commit::Committer::start(
             commit::Parts {
                 store: store.clone(),
                 hub: hub.clone(),
                 metrics: metrics.clone(),
                 outlets,
+                search: Some(search.feed()),
             },
             config.durable,
         );
@@ -351,6 +358,7 @@ impl App {
             store,
             hub,
             commit,
+            search,
             metrics,
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
@@ -526,6 +534,9 @@ pub async fn run(
     let _ = tokio::time::timeout(Duration::from_secs(5), app.tasks.wait()).await;
     // Upgraded sockets saw the token too; give their close frames a moment.
     tokio::time::sleep(Duration::from_millis(100)).await;
+    // What the index holds uncommitted (a catch-up would redo it).
+    let search = app.search.clone();
+    let _ = tokio::task::spawn_blocking(move || search.flush(Duration::from_secs(3))).await;
     drop(app);
     // The commit thread ends once the last Committer clone is gone; sessions
     // still winding down may hold one, so do not wait on it forever.

@@ -22,6 +22,10 @@ pub struct MessageListProps {
     pub pending: usize,
     /// The list items (`<li>`, messages carrying `data-seq`).
     pub children: Html,
+    /// A message a search result opened: scrolled to and marked once it
+    /// is in the list.
+    #[prop_or_default]
+    pub found: Option<u64>,
 }
 
 pub enum Msg {
@@ -43,6 +47,8 @@ pub struct MessageList {
     anchor: Option<Anchor>,
     /// Messages that arrived while scrolled up, not yet scrolled to.
     unseen: usize,
+    /// The found message already scrolled to.
+    found_shown: Option<u64>,
 }
 
 fn at_bottom(el: &Element) -> bool {
@@ -67,6 +73,7 @@ impl Component for MessageList {
             stick: true,
             anchor: None,
             unseen: 0,
+            found_shown: None,
         }
     }
 
@@ -101,6 +108,7 @@ impl Component for MessageList {
             self.stick = true;
             self.unseen = 0;
             self.anchor = None;
+            self.found_shown = None;
             return true;
         }
         let bottom = at_bottom(&el);
@@ -145,10 +153,26 @@ impl Component for MessageList {
         }
     }
 
-    fn rendered(&mut self, _ctx: &Context<Self>, first_render: bool) {
+    fn rendered(&mut self, ctx: &Context<Self>, first_render: bool) {
         let Some(el) = self.list.cast::<Element>() else {
             return;
         };
+        if let Some(seq) = ctx.props().found.filter(|s| self.found_shown != Some(*s)) {
+            let item = el
+                .query_selector(&format!("[data-seq=\"{seq}\"]"))
+                .ok()
+                .flatten();
+            if let Some(item) = item {
+                // An attribute Yew does not manage, so it stays on the item.
+                let _ = item.set_attribute("data-found", "");
+                let opts = web_sys::ScrollIntoViewOptions::new();
+                opts.set_block(web_sys::ScrollLogicalPosition::Center);
+                item.scroll_into_view_with_scroll_into_view_options(&opts);
+                self.found_shown = Some(seq);
+                self.stick = false;
+                return;
+            }
+        }
         if first_render || self.stick {
             el.set_scroll_top(el.scroll_height());
             self.stick = false;

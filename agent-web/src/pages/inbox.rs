@@ -7,12 +7,12 @@ use crate::components::composer::picked;
 use crate::components::message::{pending_note, rating_short};
 use crate::components::{
     AttachmentView, ChatHeader, Composer, ContactForm, ConvRow, MessageItem, MessageList,
-    VisitorFacts,
+    SearchBox, SearchHitRow, VisitorFacts,
 };
 use crate::format::duration;
 use crate::i18n::{en, tr, trf};
 use crate::model::{Conv, Pending};
-use crate::state::{Action, ContactAction, Filter, Pane, State};
+use crate::state::{Action, ContactAction, Filter, Pane, SearchAction, State};
 use protocol::api::Label;
 use protocol::{ConvId, Event, EventBody, Side, VisitorId};
 use std::collections::HashMap;
@@ -78,6 +78,11 @@ pub fn view(s: &State, h: &Handlers) -> Html {
     html! {
         <div class="inbox" data-pane={pane}>
             <aside class="convs">
+                { search_box(s, d) }
+                if s.search.shown.is_some() {
+                    { search_results(s, d) }
+                } else {
+                <>
                 <div class="filters" role="tablist">
                     { for TABS.iter().map(|&(f, label)| {
                         let unread: u32 = if f == Filter::Closed { 0 } else {
@@ -121,10 +126,60 @@ pub fn view(s: &State, h: &Handlers) -> Html {
                     }) }
                     if list.is_empty() { <li class="empty">{tr("No conversations here.")}</li> }
                 </ul>
+                </>
+                }
             </aside>
             { conversation(s, h) }
             { profile(s, h) }
         </div>
+    }
+}
+
+/// The search box above the list.
+fn search_box(s: &State, d: &Callback<Action>) -> Html {
+    html! {
+        <SearchBox value={s.search.input.clone()} active={s.search.shown.is_some()}
+            oninput={d.reform(|t| Action::Search(SearchAction::Input(t)))}
+            onsubmit={d.reform(|_| Action::Search(SearchAction::Submit))}
+            onclear={d.reform(|_| Action::Search(SearchAction::Clear))} />
+    }
+}
+
+/// The search results in place of the list: each hit, newest first, and
+/// "More results" while the relay has more.
+fn search_results(s: &State, d: &Callback<Action>) -> Html {
+    let r = &s.search;
+    let onopen = d.reform(|i| Action::Search(SearchAction::Open(i)));
+    html! {
+        <>
+            <div class="search-status" role="status">
+                if r.busy && r.hits.is_empty() {
+                    { tr("Searching…") }
+                } else if let Some(e) = &r.error {
+                    { trf("Search failed: {}", &[e]) }
+                } else {
+                    { trf("Results: {}", &[&format!("{}{}", r.hits.len(), if r.next.is_some() { "+" } else { "" })]) }
+                }
+                if !r.complete && !r.busy && r.error.is_none() {
+                    <span class="partial">{ tr("(the index is still being built: results may be missing)") }</span>
+                }
+            </div>
+            <ul class="conv-list search-results">
+                { for r.hits.iter().enumerate().map(|(i, h)| {
+                    let name = h.visitor_name.clone().unwrap_or_else(|| s.model.visitor_name(&h.visitor));
+                    html! {
+                        <SearchHitRow key={format!("{i}")} index={i} {name} kind={h.kind} ts={h.ts}
+                            closed={h.open == Some(false)} snippet={h.snippet.clone()} onopen={onopen.clone()} />
+                    }
+                }) }
+                if r.hits.is_empty() && !r.busy && r.error.is_none() {
+                    <li class="empty">{ tr("Nothing found.") }</li>
+                }
+                if r.next.is_some() {
+                    <li class="more"><button disabled={r.busy} onclick={d.reform(|_| Action::Search(SearchAction::More))}>{ tr("More results") }</button></li>
+                }
+            </ul>
+        </>
     }
 }
 
@@ -190,7 +245,8 @@ fn conversation(s: &State, h: &Handlers) -> Html {
         <section class="chat" data-conv={sum.id.to_string()} {ondrop} {ondragover}>
             <ChatHeader summary={sum.clone()} name={name.clone()} me={s.my_id().to_string()}
                 team={s.team.clone()} {teams} {team_name} {assignee_name} {labels} {addable} dispatch={d.clone()} />
-            <MessageList conv={sum.id.to_string()} seqs={message_seqs(c.events.values(), s.my_id())} {pending}>
+            <MessageList conv={sum.id.to_string()} seqs={message_seqs(c.events.values(), s.my_id())} {pending}
+                found={s.search.focus.as_ref().filter(|f| f.0 == sum.id).map(|f| f.1)}>
                 if c.more_before {
                     <li class="more"><button onclick={d.reform(|_| Action::LoadEarlier)}>{tr("Load earlier messages")}</button></li>
                 }

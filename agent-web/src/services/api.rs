@@ -15,6 +15,7 @@ use protocol::api::{
     VisitorProfile,
 };
 use protocol::offline::MailPref;
+use protocol::search::SearchPage;
 use protocol::{Attachment, Cid, ConvId, ConvSummary, SiteId, VisitorId};
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,8 @@ use serde::{Deserialize, Serialize};
 pub const HISTORY_PAGE: u32 = 50;
 /// Conversations fetched per list (open, or closed on demand).
 const CONVS_PAGE: u32 = 200;
+/// Search hits asked for per page ("More results" asks for the next).
+const SEARCH_PAGE: usize = protocol::limits::DEFAULT_SEARCH_PAGE;
 
 /// The part of the relay's error body (`{code, message}`) that is shown.
 #[derive(Deserialize)]
@@ -310,6 +313,24 @@ impl Api {
         .await
     }
 
+    /// A page of the site's search hits for `q`, from `cursor` on.
+    pub async fn search(
+        &self,
+        site: &SiteId,
+        q: &str,
+        cursor: Option<&str>,
+    ) -> ApiResult<SearchPage> {
+        let mut path = format!(
+            "/v1/api/sites/{}/search?q={}&limit={SEARCH_PAGE}",
+            enc(site.as_str()),
+            enc(q)
+        );
+        if let Some(c) = cursor {
+            path.push_str(&format!("&cursor={}", enc(c)));
+        }
+        self.get(&path).await
+    }
+
     /// The latest [`HISTORY_PAGE`] events below `before`.
     pub async fn events_before(&self, conv: &ConvId, before: u64) -> ApiResult<EventsPage> {
         self.get(&format!(
@@ -526,6 +547,8 @@ pub enum Fetch {
     /// History below `before`.
     Events(ConvId, u64),
     Profile(SiteId, VisitorId),
+    /// A search of the site: the query, and where the page starts.
+    Search(SiteId, String, Option<String>),
     /// The visitor's contact as an agent corrected it.
     PatchVisitor(SiteId, VisitorId, VisitorPatch),
     Upload {
@@ -581,6 +604,13 @@ pub enum Answer {
     Convs(ApiResult<ConvPage>),
     Events(ConvId, ApiResult<EventsPage>),
     Profile(VisitorId, ApiResult<Box<VisitorProfile>>),
+    /// A page of search hits for `q` (`more`: a next page).
+    Search {
+        site: SiteId,
+        q: String,
+        more: bool,
+        result: ApiResult<SearchPage>,
+    },
     ContactSaved(VisitorId, ApiResult<Box<VisitorProfile>>),
     Uploaded {
         cid: Cid,
@@ -651,6 +681,15 @@ pub async fn run(token: Option<String>, fetch: Fetch) -> Option<Answer> {
         Fetch::Profile(site, visitor) => {
             let r = api.visitor(&site, &visitor).await.map(Box::new);
             Answer::Profile(visitor, r)
+        }
+        Fetch::Search(site, q, cursor) => {
+            let result = api.search(&site, &q, cursor.as_deref()).await;
+            Answer::Search {
+                more: cursor.is_some(),
+                site,
+                q,
+                result,
+            }
         }
         Fetch::PatchVisitor(site, visitor, body) => {
             let r = api

@@ -296,6 +296,9 @@ impl State {
             self.composer.clear();
             self.stop_typing(fx);
         }
+        if self.search.focus.as_ref().is_some_and(|f| f.0 != conv) {
+            self.search.focus = None;
+        }
         self.model.viewing = Some(conv.clone());
         let Some(c) = self.model.convs.get(&conv) else {
             return;

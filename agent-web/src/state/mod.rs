@@ -15,6 +15,7 @@ mod offline;
 mod push;
 mod reports;
 mod routing;
+mod search;
 mod settings;
 
 pub use contact::{ContactAction, ContactEdit, ContactField, CONSENT_ATTRIBUTE, PHONE_ATTRIBUTE};
@@ -24,6 +25,7 @@ pub use offline::{mail_meaning, Builtin, FieldDraft, FormsAction, FormsDraft, Ho
 pub use push::{ConvLink, DevicePush, PendingLink, PushAction, PushOp, PushOutcome, PushStatus};
 pub use reports::{ReportsAction, ReportsState, REPORT_PRESETS};
 pub use routing::RoutingAction;
+pub use search::{SearchAction, SearchState};
 pub use settings::{allowed_file_types, AgentField, SettingsAction, SettingsState, WechatField};
 
 use crate::app::Route;
@@ -155,6 +157,8 @@ pub enum Action {
     OpenLink(ConvLink),
     /// An API call came back.
     Answered(Answer),
+    /// The inbox's search.
+    Search(SearchAction),
     EnableNotifications,
     /// The batched render is due.
     Flush,
@@ -273,6 +277,8 @@ pub struct State {
     /// A conversation to open once its site's list is in.
     pub pending_link: Option<PendingLink>,
     pub reports: ReportsState,
+    /// The inbox's search box and results.
+    pub search: SearchState,
 }
 
 impl State {
@@ -436,6 +442,7 @@ impl State {
             Action::Push(a) => self.reduce_push(a, fx),
             Action::Reports(a) => self.reduce_reports(a, fx),
             Action::OpenLink(link) => self.open_link(link, env, fx),
+            Action::Search(a) => self.reduce_search(a, env, fx),
             Action::EnableNotifications => {
                 fx.push(Effect::EnableNotifications);
                 true
@@ -468,6 +475,7 @@ impl State {
         self.profile = None;
         self.contact_edit = None;
         self.label_filter = None;
+        self.search = SearchState::default();
         self.settings = SettingsState::default();
         self.reports.stats = None;
         self.reports.team.clear();
@@ -523,6 +531,12 @@ impl State {
             Answer::Convs(Err(e)) | Answer::Conv(Err(e)) => self.toast = Some(e),
             Answer::Conv(Ok(s)) => self.model.upsert_summary(s),
             Answer::Events(conv, r) => self.history(conv, r, env, fx),
+            Answer::Search {
+                site,
+                q,
+                more,
+                result,
+            } => return self.searched(site, q, more, result),
             Answer::Uploaded { cid, conv, result } => self.uploaded(cid, conv, result, fx),
             Answer::Stats(q, r) => return self.stats_answered(q, r),
             Answer::StatsCsv(r) => return self.csv_answered(r, fx),

@@ -1986,4 +1986,90 @@ fn reports_ask_for_the_range_picked() {
     assert!(fx
         .iter()
         .any(|e| matches!(e, Effect::Download { name, .. } if name == "r.csv")));
+fn search_page(convs: &[(&str, u64)], next: Option<&str>) -> protocol::search::SearchPage {
+    protocol::search::SearchPage {
+        hits: convs
+            .iter()
+            .map(|(c, seq)| protocol::search::SearchHit {
+                kind: protocol::search::HitKind::Message,
+                conv: Some(id(c)),
+                seq: Some(*seq),
+                visitor: id("v9"),
+                visitor_name: None,
+                ts: 1,
+                from: None,
+                open: Some(true),
+                snippet: vec![protocol::search::SnippetPart {
+                    text: "发票".into(),
+                    hit: true,
+                }],
+            })
+            .collect(),
+        next_cursor: next.map(str::to_string),
+        complete: true,
+    }
+}
+
+fn searched(q: &str, more: bool, page: protocol::search::SearchPage) -> Action {
+    Action::Answered(Answer::Search {
+        site: id("demo"),
+        q: q.into(),
+        more,
+        result: Ok(page),
+    })
+}
+
+/// The search box asks the relay, its results replace the list, "More"
+/// appends the next page, a stale answer is ignored, opening a hit opens
+/// its conversation at the message, and Clear brings the list back.
+#[test]
+fn search_asks_pages_opens_and_clears() {
+    let mut s = state();
+    s.me = Some(me(&["demo"]));
+    run(
+        &mut s,
+        Action::Search(SearchAction::Input("  发票 ".into())),
+        1.0,
+    );
+    let fx = run(&mut s, Action::Search(SearchAction::Submit), 1.0);
+    assert!(fx.iter().any(|e| matches!(e,
+        Effect::Fetch(Fetch::Search(site, q, None)) if site.as_str() == "demo" && q == "发票")));
+    assert_eq!(s.search.shown.as_deref(), Some("发票"));
+    assert!(s.search.busy);
+    // An answer to an older query changes nothing.
+    run(
+        &mut s,
+        searched("old", false, search_page(&[("c9", 1)], None)),
+        2.0,
+    );
+    assert!(s.search.hits.is_empty());
+    run(
+        &mut s,
+        searched("发票", false, search_page(&[("c1", 3)], Some("cur"))),
+        2.0,
+    );
+    assert_eq!(s.search.hits.len(), 1);
+    let fx = run(&mut s, Action::Search(SearchAction::More), 3.0);
+    assert!(fx.iter().any(|e| matches!(e,
+        Effect::Fetch(Fetch::Search(_, _, Some(c))) if c == "cur")));
+    run(
+        &mut s,
+        searched("发票", true, search_page(&[("c2", 1)], None)),
+        4.0,
+    );
+    assert_eq!(s.search.hits.len(), 2);
+    assert_eq!(s.search.next, None);
+
+    s.model.viewing = None;
+    run(&mut s, Action::Search(SearchAction::Open(0)), 5.0);
+    assert_eq!(s.model.viewing.as_ref().map(|c| c.as_str()), Some("c1"));
+    assert_eq!(s.search.focus, Some((id("c1"), 3)));
+    assert!(s.search.shown.is_some(), "results stay until cleared");
+
+    run(&mut s, Action::Search(SearchAction::Clear), 6.0);
+    assert_eq!(s.search, SearchState::default());
+    // Over-long input is cut to the relay's bound.
+    let long = "字".repeat(protocol::limits::MAX_SEARCH_QUERY_BYTES);
+    run(&mut s, Action::Search(SearchAction::Input(long)), 7.0);
+    assert!(s.search.input.len() <= protocol::limits::MAX_SEARCH_QUERY_BYTES);
 }

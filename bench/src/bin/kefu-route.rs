@@ -93,6 +93,7 @@ async fn round(a: &Args, mode: RoutingMode) -> Result<f64> {
             hub: hub.clone(),
             metrics,
             outlets: Default::default(),
+            search: None,
         },
         true,
     );

@@ -11,13 +11,14 @@
 //!
 //! One module per resource, one named handler per route:
 //! [`accounts`], [`sites`], [`conversations`], [`visitors`], [`stats`],
-//! [`push`], [`integrations`] (webhooks, API keys).
+//! [`push`], [`integrations`] (webhooks, API keys), [`search`].
 
 pub mod accounts;
 pub mod auth;
 pub mod conversations;
 pub mod integrations;
 pub mod push;
+pub mod search;
 pub mod sites;
 pub mod stats;
 pub mod visitors;
@@ -60,6 +61,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/api/sites/{site}/agents"),
     ("GET", "/v1/api/sites/{site}/stats"),
     ("GET", "/v1/api/sites/{site}/stats.csv"),
+    ("GET", "/v1/api/sites/{site}/search"),
     ("GET", "/v1/api/conversations/{conv}/events"),
     ("POST", "/v1/api/conversations/{conv}/assign"),
     ("POST", "/v1/api/conversations/{conv}/transfer"),
@@ -130,6 +132,7 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Reply,)> {
         path!("v1" / "api" / "sites" / String / "visitors" / String).and(patch()).and(me()).and(body()).and_then(visitors::patch).boxed(),
         path!("v1" / "api" / "sites" / String / "stats").and(get()).and(query()).and(me()).and_then(stats::stats).boxed(),
         path!("v1" / "api" / "sites" / String / "stats.csv").and(get()).and(query()).and(me()).and_then(stats::stats_csv).boxed(),
+        path!("v1" / "api" / "sites" / String / "search").and(get()).and(query()).and(me()).and_then(search::search).boxed(),
         path!("v1" / "api" / "conversations" / String / "events").and(get()).and(query()).and(me()).and_then(cv::events).boxed(),
         path!("v1" / "api" / "conversations" / String / "assign").and(post()).and(me()).and(body()).and_then(cv::assign).boxed(),
         path!("v1" / "api" / "conversations" / String / "transfer").and(post()).and(me()).and(body()).and_then(cv::transfer).boxed(),

@@ -73,6 +73,7 @@ pub async fn patch(
     app.store.sync()?;
     tracing::debug!(site = %s.id, visitor = %vid, agent = %me.agent.id, "contact edited");
     app.hub.visitor_user(&s.id, &vid, v.user.clone());
+    app.search.touch_visitor(&s.id, &vid);
     Ok(json(StatusCode::OK, &profile_of(&app, v)?))
 }
 

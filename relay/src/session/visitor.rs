@@ -102,6 +102,13 @@ impl Session {
                 self.visit(r, now, user.clone(), verified, h.channel);
             })
             .map_err(internal)?;
+        if before
+            .as_ref()
+            .is_none_or(|b| *b != (rec.user.clone(), rec.verified))
+        {
+            // A new visitor, or a changed identity: searchable by it.
+            app.search.touch_visitor(&site_id, &visitor);
+        }
         let convs = app
             .store
             .visitor_convs(&site_id, &visitor)

@@ -184,6 +184,12 @@ impl Store {
         Ok(out)
     }
 
+    /// Every conversation record of every site, in id order (the search
+    /// index's rebuild and catch-up read history through it).
+    pub fn all_convs(&self) -> Result<Vec<ConvRecord>> {
+        Self::all(&self.chat, b"c")
+    }
+
     /// Open conversations assigned to `agent` (routing's load index).
     pub fn load_count(&self, agent: &AgentId) -> Result<u32> {
         Ok(self.chat.scan_prefix(keys::load_prefix(agent)).count() as u32)

@@ -19,6 +19,7 @@ mod mail_out;
 mod offline;
 mod reports;
 mod routing;
+mod search;
 mod slow_consumer;
 mod visitors;
 mod wechat;
