@@ -427,6 +427,8 @@ fn me(sites: &[&str]) -> protocol::api::AgentView {
         sites: sites.iter().map(|s| id(s)).collect(),
         capacity: protocol::limits::DEFAULT_CAPACITY,
         mail: Default::default(),
+        avatar: None,
+        welcome: false,
     }
 }
 
@@ -803,6 +805,7 @@ fn teammate(agent: &str, name: &str) -> Teammate {
         name: name.into(),
         role: protocol::api::AgentRole::Agent,
         capacity: protocol::limits::DEFAULT_CAPACITY,
+        avatar: None,
     }
 }
 
@@ -1654,8 +1657,8 @@ fn the_mail_choice_is_saved_on_the_agent() {
         Effect::Fetch(Fetch::MailPref(a, MailPref::Mine)) if a == "a1")));
     assert_eq!(s.settings.mail_saving, Some(MailPref::Mine));
     let body = protocol::api::AgentPatch {
-        capacity: None,
         mail: Some(MailPref::Mine),
+        ..Default::default()
     };
     assert_eq!(
         serde_json::to_value(&body).expect("json"),
