@@ -4,7 +4,7 @@
 //! live connection, API calls, localStorage, timers, notifications and Web
 //! Push. `#/inbox/<site>/<conv>` opens one conversation ([`ConvLink`]).
 
-use crate::components::{Banner, Toast, Topbar};
+use crate::components::{welcome_dialog, Banner, Toast, Topbar};
 use crate::notify::{self, Chime};
 use crate::pages;
 use crate::services::api::{self, Fetch};
@@ -170,6 +170,8 @@ impl Component for App {
         if token.is_some() {
             spawn_fetch(ctx.link(), token.clone(), Fetch::Me);
         }
+        // Whether the sign-in page may offer "Forgot password?".
+        spawn_fetch(ctx.link(), None, Fetch::ResetOptions);
         let dispatch = ctx.link().callback(Msg::Do);
         App {
             state: State::new(token, saved, Route::from_hash(&hash), now_ms()),
@@ -245,7 +247,7 @@ impl Component for App {
         let onretry = ctx.link().callback(|_| Msg::Conn(ConnMsg::Reconnect));
         html! {
             <div class="shell">
-                <Topbar me={me.clone()} sites={s.sites.clone()}
+                <Topbar me={me.clone()} sites={s.sites.clone()} token={s.token.clone()}
                     site={s.model.site.as_ref().map(|x| x.to_string()).unwrap_or_default()}
                     route={s.route} unread={s.model.total_unread()} visitors={s.model.visitors.len()}
                     away={s.away} ask_notifications={notify::permission() == NotificationPermission::Default}
@@ -255,6 +257,7 @@ impl Component for App {
                     <Toast text={t.clone()} ondismiss={h.dispatch.reform(|_| Action::DismissToast)} />
                 }
                 <main>{ page }</main>
+                { welcome_dialog(s, &h.dispatch) }
             </div>
         }
     }

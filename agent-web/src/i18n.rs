@@ -98,7 +98,47 @@ fn fill(template: &str, args: &[&dyn Display]) -> String {
 
 /// English → Simplified Chinese, one entry per distinct console string.
 /// Holes (`{}`) keep their order; reword around them, never reorder.
-pub static ZH: &[(&str, &str)] = &[("Language", "语言")];
+pub static ZH: &[(&str, &str)] = &[
+    ("Language", "语言"),
+    // Accounts: names, pictures, passwords, the first sign-in question,
+    // "Forgot password?".
+    ("A password has at least 8 characters.", "密码至少 8 个字符。"),
+    ("Agent", "客服"),
+    ("Owner", "管理员"),
+    ("Back to sign in", "返回登录"),
+    ("Change password", "修改密码"),
+    ("Confirm new password", "确认新密码"),
+    ("Current password", "当前密码"),
+    ("New password", "新密码"),
+    ("E-mail", "邮箱"),
+    ("Enter your sign-in e-mail: we mail you a link to set a new password.", "请输入登录邮箱，我们会发送一封邮件，内含设置新密码的链接。"),
+    ("Forgot password?", "忘记密码？"),
+    ("If an agent signs in with this address, a link to set a new password is on its way. It works for one hour.", "如果该邮箱是客服的登录邮箱，设置新密码的链接已发出，1 小时内有效。"),
+    ("Name", "名称"),
+    ("Not renamed: {}", "未能改名：{}"),
+    ("Password changed. Your other devices are signed out; this one stays signed in.", "密码已修改。其他设备已退出登录，本设备保持登录。"),
+    ("PNG, JPEG, GIF or WebP, at most 5 MB. Colleagues see it; visitors see your name.", "支持 PNG、JPEG、GIF 或 WebP，最大 5 MB。同事可以看到头像，访客看到的是您的名字。"),
+    ("Remove picture", "移除头像"),
+    ("Rename", "改名"),
+    ("Rename site", "修改站点名称"),
+    ("Renamed to {}.", "已改名为 {}。"),
+    ("Save and start", "保存并开始"),
+    ("Save name", "保存名字"),
+    ("Saved.", "已保存。"),
+    ("Send the link", "发送链接"),
+    ("Site name", "站点名称"),
+    ("The new password and its confirmation differ.", "两次输入的新密码不一致。"),
+    ("The site is now called {}.", "站点已更名为 {}。"),
+    ("Upload a picture", "上传头像"),
+    ("Uploading your picture…", "正在上传头像…"),
+    ("Visitors see your name on every reply, and your site's name in the chat. Choose both before you start.", "访客会在每条回复旁看到您的名字，并在对话中看到站点名称。开始之前，请先设置这两项。"),
+    ("Welcome to kefu", "欢迎使用 kefu"),
+    ("You have no site yet.", "您还没有站点。"),
+    ("Your name, as visitors see it", "您的名字（访客可见）"),
+    ("Your profile", "个人资料"),
+    ("Your site's name", "站点名称"),
+    ("agents' console", "客服工作台"),
+];
 
 #[cfg(test)]
 mod tests {

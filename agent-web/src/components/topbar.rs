@@ -2,6 +2,7 @@
 //! availability, the agent's name and "Sign out".
 
 use crate::app::Route;
+use crate::components::Avatar;
 use crate::state::Action;
 use protocol::api::{AgentView, SiteView};
 use yew::prelude::*;
@@ -9,6 +10,9 @@ use yew::prelude::*;
 #[derive(Properties, PartialEq)]
 pub struct TopbarProps {
     pub me: AgentView,
+    /// The session token, for the agent's picture.
+    #[prop_or_default]
+    pub token: Option<String>,
     pub sites: Vec<SiteView>,
     /// The site on screen.
     pub site: String,
@@ -78,7 +82,10 @@ pub fn Topbar(p: &TopbarProps) -> Html {
                 title="Your availability, as visitors see it" data-status={if away { "away" } else { "online" }}>
                 <span class="dot"></span>{ if away { "Away" } else { "Online" } }
             </button>
-            <span class="me">{ &p.me.name }</span>
+            <span class="me" data-me="">
+                <Avatar name={p.me.name.clone()} url={p.me.avatar.clone()} token={p.token.clone()} />
+                <span class="me-name">{ &p.me.name }</span>
+            </span>
             <button class="link" onclick={d.reform(|_| Action::Logout)}>{"Sign out"}</button>
         </header>
     }
