@@ -41,9 +41,16 @@ async function png(p, w, h) {
   return Buffer.from(b64, 'base64');
 }
 
+/** A session token of `who`, one per password (logins are rate-limited
+ *  per IP: 30 a minute). */
+const tokens = new Map();
 async function token(who) {
-  const r = await fetch(relay.base + '/v1/api/login', { method: 'POST', body: JSON.stringify(who) });
-  return (await r.json()).token;
+  const key = who.email + '\0' + who.password;
+  if (!tokens.has(key)) {
+    const r = await fetch(relay.base + '/v1/api/login', { method: 'POST', body: JSON.stringify(who) });
+    tokens.set(key, (await r.json()).token);
+  }
+  return tokens.get(key);
 }
 
 test('first sign-in names the owner and the site; renames show at once and reach visitors', async () => {
@@ -110,16 +117,24 @@ test('first sign-in names the owner and the site; renames show at once and reach
     const i = document.querySelector('.topbar img[data-avatar=img]');
     return i && i.complete && i.naturalWidth === 128;
   }), 15000, 'avatar shown in the top bar');
-  assert.equal(await c.evaluate(() => document.querySelector('.profile img[data-avatar=img]').naturalWidth), 128);
+  assert.equal(await c.evaluate(() => document.querySelector('.account-profile img[data-avatar=img]').naturalWidth), 128);
+  await c.evaluate(() => document.querySelector('[data-section=profile]').scrollIntoView());
   await shot(c, 'profile-desktop');
   // Not an image: refused with the relay's reason, the picture stays.
   await c.setInputFiles('[data-avatar-input]', { name: 'evil.png', mimeType: 'image/png', buffer: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"></svg>') });
-  await c.locator('.profile .int-note.bad', { hasText: 'PNG, JPEG, GIF or WebP' }).waitFor({ timeout: 10000 });
+  await c.locator('.account-profile .int-note.bad', { hasText: 'PNG, JPEG, GIF or WebP' }).waitFor({ timeout: 10000 });
   assert.equal(await c.locator('.topbar img[data-avatar=img]').count(), 1);
 
   // At phone size the profile card fits.
   await c.setViewportSize(PHONE);
-  await c.locator('[data-section=profile]').scrollIntoViewIfNeeded();
+  await c.waitForTimeout(300);
+  const box = await c.evaluate(() => {
+    const e = document.querySelector('[data-section=profile]');
+    e.scrollIntoView();
+    const r = e.getBoundingClientRect();
+    return { left: r.left, right: r.right, height: r.height };
+  });
+  assert.ok(box.height > 0 && box.left >= 0 && box.right <= PHONE.width + 0.5, JSON.stringify(box));
   await shot(c, 'profile-phone');
   await ctx.close();
 });

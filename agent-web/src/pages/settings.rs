@@ -796,7 +796,7 @@ fn profile(s: &State, d: &Dispatch) -> Html {
         })
     };
     html! {
-        <section class="card profile" data-section="profile">
+        <section class="card account-profile" data-section="profile">
             <h3>{ tr("Your profile") }</h3>
             <div class="profile-row">
                 <Avatar name={me.name.clone()} url={me.avatar.clone()} token={s.token.clone()} size="lg" />
