@@ -6,7 +6,7 @@
 //! It also owns the console's language: the agent's saved choice, else the
 //! browser's, switched from the top bar's picker.
 
-use crate::components::{Banner, Toast, Topbar};
+use crate::components::{welcome_dialog, Banner, Toast, Topbar};
 use crate::i18n::{self, tr, trf, Lang};
 use crate::notify::{self, Chime};
 use crate::pages;
@@ -231,6 +231,8 @@ impl Component for App {
         if token.is_some() {
             spawn_fetch(ctx.link(), token.clone(), Fetch::Me);
         }
+        // Whether the sign-in page may offer "Forgot password?".
+        spawn_fetch(ctx.link(), None, Fetch::ResetOptions);
         let dispatch = ctx.link().callback(Msg::Do);
         App {
             state: State::new(token, saved, Route::from_hash(&hash), now_ms()),
@@ -317,7 +319,7 @@ impl Component for App {
         // holding props of their own too, so nothing stays in the old one.
         html! {
             <div class="shell" key={lang.tag()}>
-                <Topbar me={me.clone()} sites={s.sites.clone()}
+                <Topbar me={me.clone()} sites={s.sites.clone()} token={s.token.clone()}
                     site={s.model.site.as_ref().map(|x| x.to_string()).unwrap_or_default()}
                     route={s.route} unread={s.model.total_unread()} visitors={s.model.visitors.len()}
                     away={s.away} ask_notifications={notify::permission() == NotificationPermission::Default}
@@ -327,6 +329,7 @@ impl Component for App {
                     <Toast text={t.clone()} ondismiss={h.dispatch.reform(|_| Action::DismissToast)} />
                 }
                 <main>{ page }</main>
+                { welcome_dialog(s, &h.dispatch) }
             </div>
         }
     }

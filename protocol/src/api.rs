@@ -41,6 +41,17 @@ pub struct AgentView {
     /// Which notification mails they get while nobody is available.
     #[serde(default)]
     pub mail: crate::offline::MailPref,
+    /// Where their picture is (`/v1/avatars/{agent}?v=…`, the version
+    /// changing with the picture); none: the console shows initials. A
+    /// reader adds its credentials (`&token=` for an agent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+    /// `GET /v1/api/me` and login only: an owner whose own name or whose
+    /// first site's name is still the first run's ("Demo Agent", "Demo
+    /// site"), and who has not named themselves yet: the console asks for
+    /// both once.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub welcome: bool,
 }
 
 /// [`DEFAULT_CAPACITY`], for serde.
@@ -58,6 +69,53 @@ pub struct AgentPatch {
     /// The agent's own choice (an owner may set it for anyone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mail: Option<crate::offline::MailPref>,
+    /// The display name visitors and colleagues see ([`check_display_name`]);
+    /// an agent renames themselves, an owner anyone on their sites.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// A display name (an agent's, a site's) fit to store, trimmed, or why
+/// not: 1..=`max` bytes, no control characters (a name reaches mail
+/// headers and one-line labels).
+pub fn check_display_name(name: &str, max: usize) -> Result<String, ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > max {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            format!("name must be 1–{max} bytes"),
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "name must not contain control characters (line breaks, tabs)",
+        ));
+    }
+    Ok(name.to_string())
+}
+
+/// `POST /v1/api/password-reset`: mail a reset link to this address, if
+/// an agent has it. The answer is the same whether one does or not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetRequest {
+    pub email: String,
+}
+
+/// `POST /v1/api/password-reset/confirm`: the mailed link's token and the
+/// new password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetConfirm {
+    pub token: String,
+    pub password: String,
+}
+
+/// `GET /v1/api/password-reset`: whether this relay can mail reset links
+/// (SMTP configured); without, the console offers no "Forgot password?"
+/// and the box's admin uses `kefu-relay password-reset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetOptions {
+    pub mail: bool,
 }
 
 /// Why a capacity would be refused, if it would.
@@ -118,6 +176,9 @@ pub struct Teammate {
     pub role: AgentRole,
     #[serde(default = "default_capacity")]
     pub capacity: u32,
+    /// As [`AgentView::avatar`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
 }
 
 /// How a site hands out new conversations.

@@ -429,3 +429,33 @@ pub const MAX_SEARCH_SCAN: usize = 2000;
 /// it, and in all).
 pub const SEARCH_SNIPPET_BEFORE_CHARS: usize = 30;
 pub const SEARCH_SNIPPET_CHARS: usize = 140;
+// Accounts: names, avatars, password resets.
+
+/// Longest agent display name, in bytes (the same bound as a visitor's
+/// `user.name`: it is shown in the same places).
+pub const MAX_AGENT_NAME_BYTES: usize = MAX_NAME_BYTES;
+/// Longest site name, in bytes (the console's site picker and the hosted
+/// chat page's title show it whole).
+pub const MAX_SITE_NAME_BYTES: usize = MAX_LABEL_BYTES;
+/// Largest avatar upload, in bytes: a photo straight from a phone fits;
+/// what is stored is the relay's own re-encoding, far smaller.
+pub const MAX_AVATAR_BYTES: u64 = 5 * 1024 * 1024;
+/// Most pixels an avatar upload may declare (checked from its header,
+/// before decoding): 25 MP is any camera's photo; a bomb is refused.
+pub const MAX_AVATAR_PIXELS: u64 = 25_000_000;
+/// Longest side of a stored avatar, in pixels: sharp at 2× on the
+/// largest place the console shows one (a 64 px profile picture).
+pub const AVATAR_SIDE: u32 = 128;
+/// How long a password-reset link works, in seconds: long enough to find
+/// the mail, short enough that an old mailbox is no way in.
+pub const PASSWORD_RESET_MAX_AGE_S: u64 = 3600;
+/// Reset mails one address can be sent an hour (asked for, existing or
+/// not: the count says nothing about accounts), so the form cannot be
+/// used to flood someone's mailbox.
+pub const MAX_RESETS_PER_ADDRESS_PER_HOUR: u32 = 3;
+/// Reset requests one client IP may make an hour (every address counted).
+pub const MAX_RESETS_PER_IP_PER_HOUR: u32 = 20;
+/// The window of the two reset limits, in ms.
+pub const RESET_WINDOW_MS: u64 = 3600 * 1000;
+/// Longest reset token accepted (an agent id, an expiry, a hex MAC).
+pub const MAX_RESET_TOKEN_BYTES: usize = 256;

@@ -218,6 +218,26 @@ pub fn login(
     }
 }
 
+/// Sets `agent`'s password to `new` (checked by [`check_new_password`]
+/// first) and ends their other sign-in sessions: every one but the token
+/// hashed `keep` (the browser making the change), durably. Admin-minted
+/// tokens stay ([`Store::end_sessions`]). Returns the sessions ended.
+pub fn set_password(
+    store: &Store,
+    agent: &AgentId,
+    new: &str,
+    keep: Option<&[u8]>,
+) -> Result<Option<usize>, StoreError> {
+    let Some(mut a) = store.agent(agent)? else {
+        return Ok(None);
+    };
+    a.password = Some(hash_password(new));
+    store.put_agent(&a)?;
+    let ended = store.end_sessions(agent, keep)?;
+    store.sync()?;
+    Ok(Some(ended))
+}
+
 static DUMMY_HASH: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| hash_password("not a real password"));
 
@@ -299,6 +319,8 @@ fn agent_record(new: NewAgent) -> AgentRecord {
         capacity: protocol::limits::DEFAULT_CAPACITY,
         bot: false,
         mail: protocol::offline::MailPref::default(),
+        avatar: None,
+        named: false,
     }
 }
 
@@ -357,6 +379,40 @@ mod tests {
         }
         let plain = add_agent(&store, new("c"))?;
         assert_eq!(store.agent(&plain.id)?.map(|a| a.name), Some("c".into()));
+        Ok(())
+    }
+
+    /// A password change ends the agent's other sign-in sessions, keeps
+    /// the one making it and the admin-minted token, and touches nobody
+    /// else's.
+    #[test]
+    fn set_password_ends_other_sessions_only() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let store = Store::open(dir.path())?;
+        let new = |name: &str| NewAgent {
+            name: name.into(),
+            sites: vec![SiteId::new("s").expect("id")],
+            email: None,
+            password: Some("first password".into()),
+            role: crate::store::AgentRole::Agent,
+        };
+        let (a, admin) = create_agent(&store, new("a"), None)?;
+        let (b, _) = create_agent(&store, new("b"), None)?;
+        let here = issue_token(&store, &a.id, SESSION_TTL_MS)?;
+        let other = issue_token(&store, &a.id, SESSION_TTL_MS)?;
+        let bs = issue_token(&store, &b.id, SESSION_TTL_MS)?;
+        let ended = set_password(&store, &a.id, "second password", Some(&token_hash(&here)))?;
+        assert_eq!(ended, Some(1));
+        let who = |t: &str| agent_for_token(&store, t).map(|a| a.map(|a| a.id));
+        assert_eq!(who(&here)?, Some(a.id.clone()));
+        assert_eq!(who(&admin)?, Some(a.id.clone()));
+        assert_eq!(who(&other)?, None);
+        assert_eq!(who(&bs)?, Some(b.id.clone()));
+        let phc = store
+            .agent(&a.id)?
+            .and_then(|a| a.password)
+            .unwrap_or_default();
+        assert!(verify_password(&phc, "second password"));
         Ok(())
     }
 

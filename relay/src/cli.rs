@@ -51,6 +51,17 @@ pub enum Command {
         #[arg(long = "site", required = true)]
         sites: Vec<String>,
     },
+    /// Set an agent's password on the box (the relay stopped, like every
+    /// subcommand); prints a generated one unless --password is given.
+    /// Ends every sign-in session of the agent.
+    PasswordReset {
+        /// The agent's sign-in e-mail.
+        #[arg(long)]
+        email: String,
+        /// The new password (at least 8 characters); omitted: a random one.
+        #[arg(long)]
+        password: Option<String>,
+    },
     /// Print the reply address of a conversation for its visitor or one
     /// agent (what mail about it is sent with; replies to it come back in).
     #[command(group(clap::ArgGroup::new("to").required(true).args(["visitor", "agent"])))]
@@ -424,6 +435,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             // CLI tokens are for integrations: they do not expire.
             let (_, token) = auth::create_agent(&store, new, None)?;
             println!("{token}");
+            Ok(())
+        }
+        Some(Command::PasswordReset { email, password }) => {
+            let store = Store::open(&data_dir.join("sled"))?;
+            let email = email.trim().to_ascii_lowercase();
+            let Some(agent) = store.agent_by_email(&email)? else {
+                anyhow::bail!("no agent signs in with {email}");
+            };
+            let (password, generated) = match password {
+                Some(p) => {
+                    auth::check_new_password(&p).map_err(|e| anyhow::anyhow!("--password: {e}"))?;
+                    (p, false)
+                }
+                None => (auth::random_b64(12), true),
+            };
+            let ended = auth::set_password(&store, &agent.id, &password, None)?.unwrap_or(0);
+            if generated {
+                println!("{password}");
+            }
+            eprintln!("password of {email} set; {ended} sign-in sessions ended");
             Ok(())
         }
         Some(Command::MailReplyAddress {

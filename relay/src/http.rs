@@ -63,10 +63,12 @@ pub fn routes(
         .or(send(app.clone()))
         .or(poll(app.clone()))
         .or(crate::files::routes(app.clone()))
+        .or(crate::files::avatar::routes(app.clone()))
         .or(crate::wechat::inbound::routes(app.clone()))
         .or(crate::api::routes(app.clone()))
         .or(crate::chat_page::routes(app.clone()))
         .or(crate::mail::routes::routes(app.clone()))
+        .or(crate::mail::reset::routes(app.clone()))
         .or(crate::assets::routes(app))
         .recover(recover)
 }

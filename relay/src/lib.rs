@@ -253,6 +253,11 @@ pub fn snippet(base: &str, site: &protocol::SiteId) -> String {
 
 /// The site first run creates, and the demo page at `/` shows.
 pub const DEMO_SITE: &str = "demo";
+/// The first run's site name and owner name: placeholders the console
+/// asks the owner to replace on first sign-in.
+pub const DEMO_SITE_NAME: &str = "Demo site";
+/// See [`DEMO_SITE_NAME`].
+pub const DEMO_AGENT_NAME: &str = "Demo Agent";
 
 /// What first run created, for printing.
 pub struct FirstRun {
@@ -269,14 +274,14 @@ pub fn first_run(store: &store::Store, config: &Config) -> anyhow::Result<Option
         return Ok(None);
     }
     let site_id = protocol::SiteId::new(DEMO_SITE).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let site = auth::create_site(store, site_id.clone(), "Demo site")?;
+    let site = auth::create_site(store, site_id.clone(), DEMO_SITE_NAME)?;
     let email = config.demo_email.clone();
     let password = config
         .demo_password
         .clone()
         .unwrap_or_else(|| auth::random_b64(9));
     let new = auth::NewAgent {
-        name: "Demo Agent".into(),
+        name: DEMO_AGENT_NAME.into(),
         sites: vec![site_id],
         email: Some(email.clone()),
         password: Some(password.clone()),

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
@@ -267,4 +268,52 @@ export async function assertFits(c, view, width = PHONE.width) {
   assert.ok(l.scrollWidth <= width, `${view}: nothing scrolls sideways (scrollWidth ${l.scrollWidth})`);
   assert.deepEqual(l.out, [], `${view}: every control within the screen`);
   assert.deepEqual(l.small, [], `${view}: touch-sized controls`);
+}
+
+/** A minimal SMTP receiver on a free loopback port: accepts every
+ *  message and pushes its raw text onto `mails`. */
+export function smtpServer(mails) {
+  return new Promise((resolve) => {
+    const s = net.createServer((c) => {
+      let buf = '', data = false;
+      c.write('220 smtp.test ESMTP\r\n');
+      c.on('data', (d) => {
+        buf += d;
+        for (;;) {
+          if (data) {
+            const end = buf.indexOf('\r\n.\r\n');
+            if (end < 0) return;
+            mails.push(buf.slice(0, end));
+            buf = buf.slice(end + 5);
+            data = false;
+            c.write('250 OK\r\n');
+            continue;
+          }
+          const nl = buf.indexOf('\r\n');
+          if (nl < 0) return;
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 2);
+          const cmd = line.slice(0, 4).toUpperCase();
+          if (cmd === 'EHLO' || cmd === 'HELO') c.write('250 smtp.test\r\n');
+          else if (cmd === 'DATA') { data = true; c.write('354 go on\r\n'); }
+          else if (cmd === 'QUIT') { c.end('221 bye\r\n'); return; }
+          else c.write('250 OK\r\n');
+        }
+      });
+      c.on('error', () => {});
+    });
+    s.listen(0, '127.0.0.1', () => resolve(s));
+  });
+}
+
+/** The first URL matching `re` in a raw message, whatever the transfer
+ *  encoding of its parts (quoted-printable or base64). */
+export function mailLink(raw, re) {
+  const qp = raw.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
+  const texts = [qp, ...raw.split(/\r\n\r\n/).map((b) => Buffer.from(b.replace(/\s+/g, ''), 'base64').toString('latin1'))];
+  for (const t of texts) {
+    const m = t.match(re);
+    if (m) return m[0];
+  }
+  return null;
 }

@@ -3,67 +3,20 @@
 // agent's unread reply are on the page (through fallback.js, which keeps
 // its visitor where the wasm widget keeps its own), another visitor kept
 // in that browser is replaced, and the token leaves the address bar.
-// The SMTP side is a small receiver in this file (one message per
-// connection, everything accepted).
+// The SMTP side is lib.mjs's small receiver (everything accepted).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import { startRelay, agent, browser, until } from './lib.mjs';
+import { startRelay, agent, browser, until, smtpServer, mailLink } from './lib.mjs';
 import WebSocket from 'ws';
 
 let relay, chrome, smtp;
 const mails = [];
 
-/** A minimal SMTP receiver on a free loopback port: accepts every
- *  message, keeps its raw text in `mails`. */
-function smtpServer() {
-  return new Promise((resolve) => {
-    const s = net.createServer((c) => {
-      let buf = '', data = false;
-      c.write('220 smtp.test ESMTP\r\n');
-      c.on('data', (d) => {
-        buf += d;
-        for (;;) {
-          if (data) {
-            const end = buf.indexOf('\r\n.\r\n');
-            if (end < 0) return;
-            mails.push(buf.slice(0, end));
-            buf = buf.slice(end + 5);
-            data = false;
-            c.write('250 OK\r\n');
-            continue;
-          }
-          const nl = buf.indexOf('\r\n');
-          if (nl < 0) return;
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 2);
-          const cmd = line.slice(0, 4).toUpperCase();
-          if (cmd === 'EHLO' || cmd === 'HELO') c.write('250 smtp.test\r\n');
-          else if (cmd === 'DATA') { data = true; c.write('354 go on\r\n'); }
-          else if (cmd === 'QUIT') { c.end('221 bye\r\n'); return; }
-          else c.write('250 OK\r\n');
-        }
-      });
-      c.on('error', () => {});
-    });
-    s.listen(0, '127.0.0.1', () => resolve(s));
-  });
-}
-
-/** The first mailed chat link in a raw message (its parts may be
- *  quoted-printable or base64). */
-function chatLink(raw) {
-  const qp = raw.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
-  const texts = [qp, ...raw.split(/\r\n\r\n/).map((b) => Buffer.from(b.replace(/\s+/g, ''), 'base64').toString('latin1'))];
-  for (const t of texts) {
-    const m = t.match(/https?:\/\/[^\s"<>]*\/chat\/demo\?resume=[A-Za-z0-9_-]+/);
-    if (m) return m[0];
-  }
-  return null;
-}
+/** The first mailed chat link in a raw message. */
+const chatLink = (raw) => mailLink(raw, /https?:\/\/[^\s"<>]*\/chat\/demo\?resume=[A-Za-z0-9_-]+/);
 
 before(async () => {
-  smtp = await smtpServer();
+  smtp = await smtpServer(mails);
   relay = await startRelay(['--smtp-url', `smtp://127.0.0.1:${smtp.address().port}`,
     '--mail-from', 'Kefu <kefu@kefu.test>', '--mail-minute-ms', '200', '--mail-retry-ms', '200']);
   chrome = await browser();

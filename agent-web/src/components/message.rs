@@ -46,6 +46,9 @@ pub struct MessageItemProps {
     /// The site's rating scale: a thumbs rating shows as 👍 / 👎.
     #[prop_or_default]
     pub scale: RatingScale,
+    /// An agent's message: the sender's picture (none: initials).
+    #[prop_or_default]
+    pub avatar: Option<String>,
 }
 
 fn name_of(a: &Author) -> String {
@@ -107,6 +110,9 @@ pub fn MessageItem(p: &MessageItemProps) -> Html {
                 <li class={classes!("msg", side, run)} data-seq={e.seq.to_string()} title={full.clone()}>
                     if p.first_of_run {
                         <div class="meta">
+                            if from.side == Side::Agent {
+                                <super::Avatar name={who.clone()} url={p.avatar.clone()} token={p.token.clone()} />
+                            }
                             <span class="who">{ who }</span>{" · "}
                             <time class="when" datetime={full}>{ message_time(e.ts, p.now as u64, tz) }</time>
                         </div>

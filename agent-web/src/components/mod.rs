@@ -2,6 +2,7 @@
 //! props, so a presence update for one visitor re-renders that row only.
 
 mod attachment;
+mod avatar;
 mod banner;
 mod channel_badge;
 pub mod charts;
@@ -17,9 +18,11 @@ mod toast;
 pub mod topbar;
 mod visitor_facts;
 mod visitor_row;
+mod welcome;
 mod widget_preview;
 
 pub use attachment::AttachmentView;
+pub use avatar::Avatar;
 pub use banner::Banner;
 pub use channel_badge::{channel_badge, ChannelBadge};
 pub use chat_header::ChatHeader;
@@ -34,4 +37,5 @@ pub use toast::Toast;
 pub use topbar::Topbar;
 pub use visitor_facts::VisitorFacts;
 pub use visitor_row::VisitorRow;
+pub use welcome::welcome_dialog;
 pub use widget_preview::WidgetPreview;

@@ -3,6 +3,7 @@
 
 use crate::app::Route;
 use crate::i18n::{tr, trf, Lang};
+use crate::components::Avatar;
 use crate::state::Action;
 use protocol::api::{AgentView, SiteView};
 use yew::prelude::*;
@@ -10,6 +11,9 @@ use yew::prelude::*;
 #[derive(Properties, PartialEq)]
 pub struct TopbarProps {
     pub me: AgentView,
+    /// The session token, for the agent's picture.
+    #[prop_or_default]
+    pub token: Option<String>,
     pub sites: Vec<SiteView>,
     /// The site on screen.
     pub site: String,
@@ -102,7 +106,10 @@ pub fn Topbar(p: &TopbarProps) -> Html {
                 <span class="dot"></span>{ if away { tr("Away") } else { tr("Online") } }
             </button>
             { lang_picker(p.lang, &p.onlang) }
-            <span class="me">{ &p.me.name }</span>
+            <span class="me" data-me="">
+                <Avatar name={p.me.name.clone()} url={p.me.avatar.clone()} token={p.token.clone()} />
+                <span class="me-name">{ &p.me.name }</span>
+            </span>
             <button class="link" onclick={d.reform(|_| Action::Logout)}>{tr("Sign out")}</button>
         </header>
     }

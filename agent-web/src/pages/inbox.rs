@@ -255,9 +255,13 @@ fn conversation(s: &State, h: &Handlers) -> Html {
                         EventBody::Assigned { team: Some(t), .. } => Some(s.team_label(t.as_str())),
                         _ => None,
                     };
+                    let avatar = match &e.body {
+                        EventBody::Message { from, .. } if from.side == protocol::Side::Agent => s.avatar_of(&from.id),
+                        _ => None,
+                    };
                     html! {
                         <MessageItem key={e.seq.to_string()} event={e.clone()} visitor_name={name.clone()}
-                            visitor_read={sum.visitor_read} token={token.clone()} {first_of_run} now={s.now} {team_name} {scale} />
+                            visitor_read={sum.visitor_read} token={token.clone()} {first_of_run} now={s.now} {team_name} {scale} {avatar} />
                     }
                 }) }
                 { for unsent.into_iter().map(|p| if p.note {

@@ -9,12 +9,13 @@
 mod offline;
 
 use crate::app::Handlers;
-use crate::components::{LabelChip, WidgetPreview};
+use crate::components::{Avatar, LabelChip, WidgetPreview};
 use crate::format::role_name;
 use crate::i18n::{tr, trf};
 use crate::state::{
-    allowed_file_types, Action, AgentField, Confirm, IntegrationsAction, IntegrationsState, Note,
-    PushAction, PushStatus, RoutingAction, SettingsAction, ShownOnce, State, WechatField,
+    allowed_file_types, AccountAction, Action, AgentField, Confirm, IntegrationsAction,
+    IntegrationsState, Note, PushAction, PushStatus, RoutingAction, SettingsAction, ShownOnce,
+    State, WechatField,
 };
 use protocol::api::integrations::{ApiKeyView, DeliveryView, HookEvent, WebhookView};
 use protocol::api::{Routing, RoutingMode, WechatMode};
@@ -61,12 +62,13 @@ pub fn view(s: &State, h: &Handlers) -> Html {
     let d = &h.dispatch;
     let Some(w) = &s.settings.widget else {
         return html! {
-            <div class="settings">{ device(s, d) }{ offline::mail(s, d) }<p>{tr("Loading settings…")}</p>{ canned(s, d) }</div>
+            <div class="settings">{ profile(s, d) }{ device(s, d) }{ offline::mail(s, d) }<p>{tr("Loading settings…")}</p>{ canned(s, d) }</div>
         };
     };
     html! {
         <div class="settings">
             if let Some(n) = &s.settings.notice { <p class="notice" role="status">{ n }</p> }
+            { profile(s, d) }
             { device(s, d) }
             { offline::mail(s, d) }
             if s.is_owner() {
@@ -77,6 +79,7 @@ pub fn view(s: &State, h: &Handlers) -> Html {
                         <WidgetPreview widget={w.clone()} lang={preview_lang(s, w)} />
                     </div>
                 </section>
+                { site_name(s, d) }
                 { install(s, d) }
                 { agents(s, d) }
                 { routing(s, d) }
@@ -403,9 +406,18 @@ fn agents(s: &State, d: &Dispatch) -> Html {
             <table class="agents">
                 { for st.agents.iter().map(|ag| {
                     let id = ag.id.to_string();
+                    let typed = s.account.agent_names.get(&id).cloned().unwrap_or_else(|| ag.name.clone());
+                    let (i1, i2) = (id.clone(), id.clone());
                     html! {
-                        <tr key={ag.id.to_string()}>
-                            <td>{ ag.name.clone() }</td>
+                        <tr key={ag.id.to_string()} data-agent={ag.email.clone().unwrap_or_default()}>
+                            <td><Avatar name={ag.name.clone()} url={ag.avatar.clone()} token={s.token.clone()} /></td>
+                            <td>
+                                <form class="rename" onsubmit={d.reform(move |e: SubmitEvent| { e.prevent_default(); Action::Account(AccountAction::RenameAgent(i1.clone())) })}>
+                                    <input value={typed} aria-label={tr("Name")} data-rename="agent" maxlength="128"
+                                        oninput={d.reform(move |e: InputEvent| Action::Account(AccountAction::AgentName(i2.clone(), e.target_unchecked_into::<HtmlInputElement>().value())))} />
+                                    <button class="link" type="submit">{ tr("Rename") }</button>
+                                </form>
+                            </td>
                             <td>{ ag.email.clone().unwrap_or_default() }</td>
                             <td>{ role_name(ag.role) }</td>
                             <td>if ag.id.as_str() != me {
@@ -419,9 +431,11 @@ fn agents(s: &State, d: &Dispatch) -> Html {
                 <input placeholder={tr("Name")} value={st.new_agent.name.clone()} oninput={input_cb(d, field(AgentField::Name))} aria-label={tr("Name")} />
                 <input placeholder={tr("E-mail")} type="email" value={st.new_agent.email.clone()} oninput={input_cb(d, field(AgentField::Email))} aria-label={tr("E-mail")} />
                 <input placeholder={tr("Password")} type="password" value={st.new_agent.password.clone()} oninput={input_cb(d, field(AgentField::Password))} aria-label={tr("Password")} />
-                <select onchange={select_cb(d, field(AgentField::Role))} aria-label={tr("Role")}>
-                    <option value="agent">{tr("Agent")}</option>
-                    <option value="owner">{tr("Owner")}</option>
+                // `selected` from the form's state, which keeps the chosen
+                // role after an add: the select shows what "Add agent" creates.
+                <select onchange={select_cb(d, field(AgentField::Role))} aria-label={tr("Role")} data-new-agent="role">
+                    <option value="agent" selected={!st.new_agent.owner}>{ tr("Agent") }</option>
+                    <option value="owner" selected={st.new_agent.owner}>{ tr("Owner") }</option>
                 </select>
                 <button type="submit">{tr("Add agent")}</button>
             </form>
@@ -836,5 +850,86 @@ fn key_row(st: &IntegrationsState, k: &ApiKeyView, d: &Dispatch) -> Html {
             <span class="hint">{ trf("Created {}", &[&when(k.created)]) }</span>
             <div class="key-actions">{ confirm_or(st, d, Confirm::RevokeKey(k.id.clone()), tr("Revoke"), tr("Revoke key")) }</div>
         </li>
+    }
+}
+
+fn account_input(d: &Dispatch, f: fn(String) -> AccountAction) -> Callback<InputEvent> {
+    d.reform(move |e: InputEvent| {
+        Action::Account(f(e.target_unchecked_into::<HtmlInputElement>().value()))
+    })
+}
+
+fn account_submit(d: &Dispatch, a: fn() -> AccountAction) -> Callback<SubmitEvent> {
+    d.reform(move |e: SubmitEvent| {
+        e.prevent_default();
+        Action::Account(a())
+    })
+}
+
+/// "Your profile" (everyone): name, picture, password.
+fn profile(s: &State, d: &Dispatch) -> Html {
+    let Some(me) = &s.me else { return html! {} };
+    let a = &s.account;
+    let onpick = {
+        let d = d.clone();
+        Callback::from(move |e: Event| {
+            let input = e.target_unchecked_into::<HtmlInputElement>();
+            let file = input.files().and_then(|f| f.get(0));
+            input.set_value("");
+            if let Some(f) = file {
+                d.emit(Action::Account(AccountAction::Avatar(f)));
+            }
+        })
+    };
+    html! {
+        <section class="card account-profile" data-section="profile">
+            <h3>{ tr("Your profile") }</h3>
+            <div class="profile-row">
+                <Avatar name={me.name.clone()} url={me.avatar.clone()} token={s.token.clone()} size="lg" />
+                <div class="profile-pic">
+                    <label class="button">{ tr("Upload a picture") }
+                        <input type="file" accept="image/png,image/jpeg,image/gif,image/webp" hidden=true
+                            data-avatar-input="" onchange={onpick} /></label>
+                    if me.avatar.is_some() {
+                        <button class="link" data-avatar-remove=""
+                            onclick={d.reform(|_| Action::Account(AccountAction::RemoveAvatar))}>{ tr("Remove picture") }</button>
+                    }
+                    <p class="hint">{ tr("PNG, JPEG, GIF or WebP, at most 5 MB. Colleagues see it; visitors see your name.") }</p>
+                </div>
+            </div>
+            <form class="row" onsubmit={account_submit(d, || AccountAction::SaveName)}>
+                <label>{ tr("Your name, as visitors see it") }
+                    <input value={a.name.clone()} maxlength="128" data-profile="name"
+                        oninput={account_input(d, AccountAction::Name)} /></label>
+                <button type="submit">{ tr("Save name") }</button>
+            </form>
+            if let Some(n) = &a.note { { note(&Some(n.clone())) } }
+            <form class="form password" onsubmit={account_submit(d, || AccountAction::SavePassword)}>
+                <h4>{ tr("Change password") }</h4>
+                <input type="text" autocomplete="username" value={me.email.clone().unwrap_or_default()} hidden=true readonly=true />
+                <label>{ tr("Current password") }<input type="password" autocomplete="current-password" required=true
+                    value={a.pw_current.clone()} data-password="current" oninput={account_input(d, AccountAction::PwCurrent)} /></label>
+                <label>{ tr("New password") }<input type="password" autocomplete="new-password" required=true minlength="8"
+                    value={a.pw_new.clone()} data-password="new" oninput={account_input(d, AccountAction::PwNew)} /></label>
+                <label>{ tr("Confirm new password") }<input type="password" autocomplete="new-password" required=true minlength="8"
+                    value={a.pw_confirm.clone()} data-password="confirm" oninput={account_input(d, AccountAction::PwConfirm)} /></label>
+                if let Some(n) = &a.password_note { { note(&Some(n.clone())) } }
+                <button class="primary" type="submit">{ tr("Change password") }</button>
+            </form>
+        </section>
+    }
+}
+
+/// "Site name" (owners): what visitors, the site picker and mail show.
+fn site_name(s: &State, d: &Dispatch) -> Html {
+    html! {
+        <section class="card">
+            <h3>{ tr("Site name") }</h3>
+            <form class="row" onsubmit={account_submit(d, || AccountAction::RenameSite)}>
+                <input value={s.account.site_name.clone()} maxlength="128" aria-label={tr("Site name")} data-rename="site"
+                    oninput={account_input(d, AccountAction::SiteName)} />
+                <button type="submit">{ tr("Rename site") }</button>
+            </form>
+        </section>
     }
 }

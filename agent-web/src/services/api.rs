@@ -10,9 +10,9 @@ use protocol::api::integrations::{
 };
 use protocol::api::{
     AgentPatch, AgentView, AssignRequest, Canned, ConvPage, EventsPage, LoginReply, LoginRequest,
-    NewAgent, NewCanned, PushKey, PushSubscription, PushUnsubscribe, RefusedOrigin, SitePatch,
-    SiteView, SnippetReply, Stats, StatsQuery, Teammate, TransferRequest, VisitorPatch,
-    VisitorProfile,
+    NewAgent, NewCanned, PasswordChange, PushKey, PushSubscription, PushUnsubscribe, RefusedOrigin,
+    ResetOptions, ResetRequest, SitePatch, SiteView, SnippetReply, Stats, StatsQuery, Teammate,
+    TransferRequest, VisitorPatch, VisitorProfile,
 };
 use protocol::offline::MailPref;
 use protocol::search::SearchPage;
@@ -408,6 +408,36 @@ impl Api {
     }
 }
 
+/// Accounts: names, the picture, the password.
+impl Api {
+    /// `PATCH /v1/api/agents/{agent}`, answering the agent.
+    pub async fn patch_agent_view(&self, agent: &str, body: &AgentPatch) -> ApiResult<AgentView> {
+        let url = format!("/v1/api/agents/{}", enc(agent));
+        self.with_body(Request::patch(&url), body).await
+    }
+
+    /// `PUT /v1/api/me/avatar` with the file's bytes (the relay reads the
+    /// type from them), or `DELETE` it.
+    pub async fn avatar(&self, file: Option<web_sys::File>) -> ApiResult<AgentView> {
+        let url = "/v1/api/me/avatar";
+        match file {
+            Some(f) => match self.auth(Request::put(url)).body(f) {
+                Ok(req) => read(req.send().await).await,
+                Err(e) => Err(e.to_string()),
+            },
+            None => read(self.auth(Request::delete(url)).send().await).await,
+        }
+    }
+
+    /// `POST /v1/api/me/password`
+    pub async fn password(&self, body: &PasswordChange) -> ApiResult<()> {
+        match self.auth(Request::post("/v1/api/me/password")).json(body) {
+            Ok(req) => read::<IgnoredAny>(req.send().await).await.map(|_| ()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
 /// Integrations (owners): `/v1/api/sites/{site}/webhooks…` and `…/keys…`.
 impl Api {
     fn site_url(site: &SiteId, rest: &str) -> String {
@@ -590,6 +620,26 @@ pub enum Fetch {
     Stats(SiteId, StatsQuery),
     /// The same as a CSV file to save.
     StatsCsv(SiteId, StatsQuery),
+    /// The agent's own new name (`PATCH /v1/api/agents/{me}`).
+    RenameMe(String, String),
+    /// A new picture (`PUT /v1/api/me/avatar`), or none (`DELETE`).
+    Avatar(Option<web_sys::File>),
+    Password(PasswordChange),
+    /// An owner renames an agent: id, name.
+    RenameAgent(String, String),
+    RenameSite(SiteId, String),
+    /// The first sign-in question's answer: the site's name, then the
+    /// owner's (which marks it answered).
+    Welcome {
+        agent: String,
+        name: String,
+        site: SiteId,
+        site_name: String,
+    },
+    /// Whether "Forgot password?" can mail a link (no session needed).
+    ResetOptions,
+    /// Mails a reset link to this address (no session needed).
+    ResetRequest(String),
 }
 
 /// What a [`Fetch`] brought back.
@@ -649,6 +699,14 @@ pub enum Answer {
     Stats(StatsQuery, ApiResult<Box<Stats>>),
     /// A CSV file's name and text.
     StatsCsv(ApiResult<(String, String)>),
+    ResetOptions(ApiResult<ResetOptions>),
+    ResetRequested(ApiResult<()>),
+    /// The agent renamed themselves or changed their picture.
+    MeSaved(ApiResult<AgentView>),
+    PasswordChanged(ApiResult<()>),
+    AgentRenamed(ApiResult<AgentView>),
+    SiteRenamed(ApiResult<Box<SiteView>>),
+    Welcomed(ApiResult<(AgentView, Box<SiteView>)>),
 }
 
 /// Performs `fetch` with the session `token` (none: only a login, or the
@@ -656,6 +714,18 @@ pub enum Answer {
 pub async fn run(token: Option<String>, fetch: Fetch) -> Option<Answer> {
     let fetch = match fetch {
         Fetch::Login(body) => return Some(Answer::LoggedIn(login(&body).await)),
+        Fetch::ResetOptions => {
+            let r = read(Request::get("/v1/api/password-reset").send().await).await;
+            return Some(Answer::ResetOptions(r));
+        }
+        Fetch::ResetRequest(email) => {
+            let body = ResetRequest { email };
+            let r = match Request::post("/v1/api/password-reset").json(&body) {
+                Ok(req) => read::<IgnoredAny>(req.send().await).await.map(|_| ()),
+                Err(e) => Err(e.to_string()),
+            };
+            return Some(Answer::ResetRequested(r));
+        }
         Fetch::Logout(token) => {
             let api = Api { token };
             // Signing out turns this device's notifications off first,
@@ -668,7 +738,56 @@ pub async fn run(token: Option<String>, fetch: Fetch) -> Option<Answer> {
     };
     let api = Api { token: token? };
     Some(match fetch {
-        Fetch::Login(_) | Fetch::Logout(_) => return None,
+        Fetch::Login(_) | Fetch::Logout(_) | Fetch::ResetOptions | Fetch::ResetRequest(_) => {
+            return None
+        }
+        Fetch::RenameMe(id, name) => {
+            let body = AgentPatch {
+                name: Some(name),
+                ..Default::default()
+            };
+            Answer::MeSaved(api.patch_agent_view(&id, &body).await)
+        }
+        Fetch::Avatar(file) => Answer::MeSaved(api.avatar(file).await),
+        Fetch::Password(body) => Answer::PasswordChanged(api.password(&body).await),
+        Fetch::RenameAgent(id, name) => {
+            let body = AgentPatch {
+                name: Some(name),
+                ..Default::default()
+            };
+            Answer::AgentRenamed(api.patch_agent_view(&id, &body).await)
+        }
+        Fetch::RenameSite(site, name) => {
+            let body = SitePatch {
+                name: Some(name),
+                ..Default::default()
+            };
+            Answer::SiteRenamed(api.patch_site(&site, &body).await.map(Box::new))
+        }
+        Fetch::Welcome {
+            agent,
+            name,
+            site,
+            site_name,
+        } => {
+            let patch = SitePatch {
+                name: Some(site_name),
+                ..Default::default()
+            };
+            let r = match api.patch_site(&site, &patch).await {
+                Ok(view) => {
+                    let body = AgentPatch {
+                        name: Some(name),
+                        ..Default::default()
+                    };
+                    api.patch_agent_view(&agent, &body)
+                        .await
+                        .map(|me| (me, Box::new(view)))
+                }
+                Err(e) => Err(e),
+            };
+            Answer::Welcomed(r)
+        }
         Fetch::Me => Answer::Me(api.me().await),
         Fetch::Sites => Answer::Sites(api.sites().await),
         Fetch::Team(site) => Answer::Team(api.team(&site).await),
@@ -723,7 +842,7 @@ pub async fn run(token: Option<String>, fetch: Fetch) -> Option<Answer> {
         Fetch::Capacity(agent, capacity) => {
             let body = AgentPatch {
                 capacity: Some(capacity),
-                mail: None,
+                ..Default::default()
             };
             let result = api.patch_agent(&agent, &body).await;
             Answer::Capacity {
@@ -734,8 +853,8 @@ pub async fn run(token: Option<String>, fetch: Fetch) -> Option<Answer> {
         }
         Fetch::MailPref(agent, pref) => {
             let body = AgentPatch {
-                capacity: None,
                 mail: Some(pref),
+                ..Default::default()
             };
             Answer::MailPref(pref, api.patch_agent(&agent, &body).await)
         }

@@ -8,6 +8,7 @@
 //! `integrations.rs`, hours, forms, rating and mail choice in
 //! `offline.rs`), Web Push and conversation links in `push.rs`.
 
+mod account;
 mod contact;
 mod inbox;
 mod integrations;
@@ -18,6 +19,7 @@ mod routing;
 mod search;
 mod settings;
 
+pub use account::{AccountAction, AccountState};
 pub use contact::{ContactAction, ContactEdit, ContactField, CONSENT_ATTRIBUTE, PHONE_ATTRIBUTE};
 pub use inbox::PickedFile;
 pub use integrations::{Confirm, IntegrationsAction, IntegrationsState, Note, ShownOnce};
@@ -149,6 +151,8 @@ pub enum Action {
     InviteInput(String),
     Invite,
     Settings(SettingsAction),
+    /// The agent's own account, owners' renames, "Forgot password?".
+    Account(AccountAction),
     /// This device's notifications toggle.
     Push(PushAction),
     /// The Reports page's range, team and download.
@@ -272,6 +276,8 @@ pub struct State {
     /// The conversation last announced to the relay as viewed.
     viewing_sent: Option<ConvId>,
     pub settings: SettingsState,
+    /// Names, picture, password, the first sign-in question, resets.
+    pub account: AccountState,
     /// Web Push on this device.
     pub push: DevicePush,
     /// A conversation to open once its site's list is in.
@@ -401,6 +407,7 @@ impl State {
                     self.load_reports(fx);
                 }
                 if route == Route::Settings {
+                    self.account_loaded();
                     self.load_settings(fx);
                     if self.me.is_some() && !self.push.busy {
                         // The browser's permission may have changed since.
@@ -439,6 +446,7 @@ impl State {
             Action::Answered(answer) => self.answered(answer, env, fx),
             Action::Contact(a) => self.reduce_contact(a, fx),
             Action::Settings(a) => self.reduce_settings(a, fx),
+            Action::Account(a) => self.reduce_account(a, fx),
             Action::Push(a) => self.reduce_push(a, fx),
             Action::Reports(a) => self.reduce_reports(a, fx),
             Action::OpenLink(link) => self.open_link(link, env, fx),
@@ -514,7 +522,17 @@ impl State {
                 }
             }
             Answer::LoggedOut => fx.push(Effect::Title(self.model.total_unread())),
-            Answer::Sites(Ok(sites)) => self.sites = sites,
+            Answer::Sites(Ok(sites)) => {
+                self.sites = sites;
+                self.account_loaded();
+            }
+            a @ (Answer::ResetOptions(_)
+            | Answer::ResetRequested(_)
+            | Answer::MeSaved(_)
+            | Answer::PasswordChanged(_)
+            | Answer::AgentRenamed(_)
+            | Answer::SiteRenamed(_)
+            | Answer::Welcomed(_)) => return self.account_answered(a, fx),
             Answer::Team(Ok(t)) => self.team = t,
             Answer::Canned(Ok(c)) => self.canned = c,
             Answer::Sites(Err(_)) | Answer::Team(Err(_)) | Answer::Canned(Err(_)) => return false,
@@ -557,6 +575,7 @@ impl State {
             .or_else(|| me.sites.first())
             .cloned();
         self.me = Some(me);
+        self.account_loaded();
         if let Some(site) = site {
             self.model.reset_site(site);
         }

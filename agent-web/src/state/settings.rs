@@ -407,7 +407,14 @@ impl State {
             Answer::RefusedOrigins(Err(e)) => st.notice = Some(e),
             Answer::AgentAdded(Ok(agent)) => {
                 st.notice = Some(trf("Added {}.", &[&agent.name]));
-                st.new_agent = NewAgentForm::default();
+                // The role stays as chosen: a `<select>` the agent has
+                // touched no longer follows its `selected` attributes, so
+                // resetting the state alone would show one role and
+                // create the other.
+                st.new_agent = NewAgentForm {
+                    owner: st.new_agent.owner,
+                    ..NewAgentForm::default()
+                };
                 self.load_settings(fx);
                 self.load_site_data(fx);
             }

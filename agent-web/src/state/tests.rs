@@ -427,6 +427,8 @@ fn me(sites: &[&str]) -> protocol::api::AgentView {
         sites: sites.iter().map(|s| id(s)).collect(),
         capacity: protocol::limits::DEFAULT_CAPACITY,
         mail: Default::default(),
+        avatar: None,
+        welcome: false,
     }
 }
 
@@ -803,6 +805,7 @@ fn teammate(agent: &str, name: &str) -> Teammate {
         name: name.into(),
         role: protocol::api::AgentRole::Agent,
         capacity: protocol::limits::DEFAULT_CAPACITY,
+        avatar: None,
     }
 }
 
@@ -1654,8 +1657,8 @@ fn the_mail_choice_is_saved_on_the_agent() {
         Effect::Fetch(Fetch::MailPref(a, MailPref::Mine)) if a == "a1")));
     assert_eq!(s.settings.mail_saving, Some(MailPref::Mine));
     let body = protocol::api::AgentPatch {
-        capacity: None,
         mail: Some(MailPref::Mine),
+        ..Default::default()
     };
     assert_eq!(
         serde_json::to_value(&body).expect("json"),
@@ -2072,4 +2075,87 @@ fn search_asks_pages_opens_and_clears() {
     let long = "字".repeat(protocol::limits::MAX_SEARCH_QUERY_BYTES);
     run(&mut s, Action::Search(SearchAction::Input(long)), 7.0);
     assert!(s.search.input.len() <= protocol::limits::MAX_SEARCH_QUERY_BYTES);
+fn account(s: &mut State, a: AccountAction) -> Vec<Effect> {
+    run(s, Action::Account(a), 0.0)
+}
+
+/// Regression (the Add-agent form showed "Owner" and created an agent):
+/// after an add the form keeps the role it shows, and sends what it
+/// keeps.
+#[test]
+fn add_agent_creates_the_role_the_form_holds() {
+    let mut s = owner_state();
+    let field = |f: AgentField, v: &str| Action::Settings(SettingsAction::AgentField(f, v.into()));
+    run(&mut s, field(AgentField::Role, "owner"), 0.0);
+    let fx = run(&mut s, Action::Settings(SettingsAction::AddAgent), 0.0);
+    assert!(fx.iter().any(|e| matches!(e,
+        Effect::Fetch(Fetch::AddAgent(n)) if n.role == protocol::api::AgentRole::Owner)));
+    let added = me(&["demo"]);
+    run(&mut s, Action::Answered(Answer::AgentAdded(Ok(added))), 0.0);
+    assert!(s.settings.new_agent.owner, "still the role the select shows");
+    let fx = run(&mut s, Action::Settings(SettingsAction::AddAgent), 0.0);
+    assert!(fx.iter().any(|e| matches!(e,
+        Effect::Fetch(Fetch::AddAgent(n)) if n.role == protocol::api::AgentRole::Owner)));
+}
+
+/// Names are checked with the relay's rule before anything is sent; a
+/// saved name replaces the one on screen; a password whose confirmation
+/// differs is not sent.
+#[test]
+fn names_and_passwords_are_checked_before_sending() {
+    let mut s = owner_state();
+    account(&mut s, AccountAction::Name("  ".into()));
+    let fx = account(&mut s, AccountAction::SaveName);
+    assert!(fx.is_empty());
+    assert!(s.account.note.as_ref().is_some_and(|n| n.bad));
+    account(&mut s, AccountAction::Name(" Ann Lee ".into()));
+    let fx = account(&mut s, AccountAction::SaveName);
+    assert!(fx.iter().any(|e| matches!(e,
+        Effect::Fetch(Fetch::RenameMe(who, n)) if who == "a1" && n == "Ann Lee")));
+    let mut renamed = me(&["demo"]);
+    renamed.name = "Ann Lee".into();
+    run(&mut s, Action::Answered(Answer::MeSaved(Ok(renamed))), 0.0);
+    assert_eq!(s.me.as_ref().map(|m| m.name.as_str()), Some("Ann Lee"));
+
+    account(&mut s, AccountAction::PwCurrent("old-password".into()));
+    account(&mut s, AccountAction::PwNew("new-password".into()));
+    account(&mut s, AccountAction::PwConfirm("new-passwort".into()));
+    assert!(account(&mut s, AccountAction::SavePassword).is_empty());
+    assert!(s.account.password_note.as_ref().is_some_and(|n| n.bad));
+    account(&mut s, AccountAction::PwConfirm("new-password".into()));
+    let fx = account(&mut s, AccountAction::SavePassword);
+    assert!(fx.iter().any(|e| matches!(e,
+        Effect::Fetch(Fetch::Password(p)) if p.current == "old-password" && p.new == "new-password")));
+    run(&mut s, Action::Answered(Answer::PasswordChanged(Ok(()))), 0.0);
+    assert!(s.account.pw_current.is_empty() && s.account.pw_new.is_empty());
+}
+
+/// The first sign-in question: asked while `me.welcome`, answered with
+/// both names, closed by the relay's answer (which clears `welcome`).
+#[test]
+fn the_first_sign_in_question_is_answered_by_saving() {
+    let mut s = owner_state();
+    let mut asked = me(&["demo"]);
+    asked.welcome = true;
+    asked.name = "Demo Agent".into();
+    run(&mut s, Action::Answered(Answer::Me(Ok(asked))), 0.0);
+    assert_eq!(s.account.welcome_name, "Demo Agent");
+    account(&mut s, AccountAction::WelcomeSite(String::new()));
+    assert!(account(&mut s, AccountAction::SaveWelcome).iter().all(|e| !matches!(e, Effect::Fetch(Fetch::Welcome { .. }))));
+    assert!(s.account.welcome_error.is_some());
+    account(&mut s, AccountAction::WelcomeName("Olivia".into()));
+    account(&mut s, AccountAction::WelcomeSite("Acme".into()));
+    let fx = account(&mut s, AccountAction::SaveWelcome);
+    assert!(fx.iter().any(|e| matches!(e,
+        Effect::Fetch(Fetch::Welcome { name, site_name, .. }) if name == "Olivia" && site_name == "Acme")));
+    let mut done = me(&["demo"]);
+    done.name = "Olivia".into();
+    let site: protocol::api::SiteView = serde_json::from_value(serde_json::json!({
+        "id": "demo", "name": "Acme", "created": 0, "allowed_origins": [], "widget": WidgetSettings::default(),
+        "routing": protocol::api::Routing::default(),
+    }))
+    .expect("site view");
+    run(&mut s, Action::Answered(Answer::Welcomed(Ok((done, Box::new(site))))), 0.0);
+    assert!(!s.me.as_ref().is_some_and(|m| m.welcome), "closed");
+    assert!(s.sites.iter().any(|x| x.name == "Acme"));
 }

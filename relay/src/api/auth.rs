@@ -98,5 +98,38 @@ pub fn agent_view(a: &AgentRecord) -> AgentView {
         sites: a.sites.clone(),
         capacity: a.capacity,
         mail: a.mail,
+        avatar: avatar_url(a),
+        welcome: false,
     }
+}
+
+/// Where `a`'s picture is served, versioned by its content so a new one
+/// is fetched at once and an unchanged one stays cached.
+pub fn avatar_url(a: &AgentRecord) -> Option<String> {
+    a.avatar.as_ref().map(|av| {
+        format!(
+            "/v1/avatars/{}?v={}",
+            a.id,
+            av.sha256.get(..12).unwrap_or(&av.sha256)
+        )
+    })
+}
+
+/// The agent as `GET /v1/api/me` and login show it: with
+/// [`AgentView::welcome`] — an owner who has not named themselves while
+/// their name or their first site's is still the first run's.
+pub fn me_view(app: &App, a: &AgentRecord) -> Result<AgentView, Rejection> {
+    let mut v = agent_view(a);
+    if a.role == AgentRole::Owner && !a.named && !a.bot {
+        let site_default = match a.sites.first() {
+            Some(s) => app
+                .store
+                .site(s)
+                .map_err(internal)?
+                .is_some_and(|s| s.name == crate::DEMO_SITE_NAME),
+            None => false,
+        };
+        v.welcome = a.name == crate::DEMO_AGENT_NAME || site_default;
+    }
+    Ok(v)
 }

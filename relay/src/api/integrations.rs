@@ -254,6 +254,8 @@ pub async fn keys_add(
         created: now,
         capacity: protocol::limits::DEFAULT_CAPACITY,
         bot: true,
+        avatar: None,
+        named: true,
     };
     let key = format!("kefu_{}", auth::random_b64(32));
     let rec = ApiKeyRecord {

@@ -37,13 +37,11 @@ fn site_view(app: &App, s: &SiteRecord, me: &Me) -> SiteView {
     }
 }
 
-/// A site name: trimmed, 1–[`MAX_LABEL_BYTES`] bytes.
+/// A site name: trimmed, 1–[`MAX_SITE_NAME_BYTES`] bytes, no control
+/// characters.
 fn site_name(name: &str) -> Result<String, Rejection> {
-    let name = name.trim();
-    if name.is_empty() || name.len() > MAX_LABEL_BYTES {
-        return Err(bad("name must be 1–128 bytes"));
-    }
-    Ok(name.to_string())
+    protocol::api::check_display_name(name, MAX_SITE_NAME_BYTES)
+        .map_err(|e| Problem::from(e).into())
 }
 
 /// GET /v1/api/sites
@@ -208,6 +206,7 @@ pub async fn team(site: String, app: Arc<App>, me: Me) -> Result<Reply, Rejectio
         .into_iter()
         .filter(|a| !a.bot && a.sites.contains(&s.id))
         .map(|a| Teammate {
+            avatar: super::auth::avatar_url(&a),
             id: a.id,
             name: a.name,
             role: a.role,

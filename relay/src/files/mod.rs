@@ -21,7 +21,10 @@
 //!   default-src 'none'; sandbox`.
 //! - Every download checks the reader: an agent of the file's site, or the
 //!   visitor who uploaded it or whose conversation it was sent in.
+//! - Agents' pictures ([`avatar`]) use the same blobs and sniffing, are
+//!   re-encoded by the relay, and are served at `/v1/avatars/{agent}`.
 
+pub mod avatar;
 pub mod blobs;
 pub mod kind;
 pub mod routes;

@@ -25,7 +25,7 @@ use warp::{Filter, Rejection};
 pub const FILE_CSP: &str = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox";
 
 #[derive(Deserialize)]
-struct Creds {
+pub(super) struct Creds {
     /// A visitor's site and id (with their token); absent: an agent.
     site: Option<String>,
     visitor: Option<String>,
@@ -37,12 +37,12 @@ struct Creds {
 }
 
 /// Who is asking.
-enum Who {
+pub(super) enum Who {
     Agent(crate::store::AgentRecord),
     Visitor { site: SiteId, visitor: VisitorId },
 }
 
-fn who(app: &App, q: &Creds, authorization: Option<&str>) -> Result<Who, Rejection> {
+pub(super) fn who(app: &App, q: &Creds, authorization: Option<&str>) -> Result<Who, Rejection> {
     let token = q
         .token
         .as_deref()

@@ -46,10 +46,12 @@
 //!   mail says, to and from whom.
 //! - [`send`]: the SMTP transport and one attempt.
 //! - [`routes`]: `GET`/`POST /v1/mail/unsubscribe` and `/v1/mail/rate`.
+//! - [`reset`]: the password-reset mail and the page its link opens.
 //! - [`inbound`]: mail in — replies fetched by IMAP become messages.
 
 mod compose;
 pub mod inbound;
+pub mod reset;
 pub mod routes;
 pub mod send;
 pub mod texts;
@@ -171,6 +173,8 @@ pub enum MailJob {
     CloseTranscript { site: SiteId, conv: ConvId },
     /// One finished mail to one address.
     Send(OutMail),
+    /// A mail about an agent's account (the password-reset link).
+    Account(reset::AccountMail),
 }
 
 /// Whom a finished mail is for.
@@ -295,6 +299,8 @@ pub struct Mailer {
     /// The hourly transcript limits per visitor and per IP: a limiter of
     /// their own, so a flood of keys here never clears a site's budget.
     transcripts: Limiter,
+    /// The hourly password-reset limits per address and per IP.
+    resets: Limiter,
     /// Held while a decision reads and writes a conversation's marks, so
     /// two never interleave (never across a sync).
     deciding: Mutex<()>,
@@ -329,6 +335,7 @@ impl Mailer {
             notices: Mutex::new(HashMap::new()),
             budgets: Limiter::new(crate::LIMITER_MAX_KEYS),
             transcripts: Limiter::new(crate::LIMITER_MAX_KEYS),
+            resets: Limiter::new(crate::LIMITER_MAX_KEYS),
             deciding: Mutex::new(()),
         }))
     }
@@ -481,7 +488,7 @@ impl Mailer {
             | MailJob::AgentReply { conv, .. }
             | MailJob::Continuity { conv, .. }
             | MailJob::CloseTranscript { conv, .. } => conv,
-            MailJob::Send(_) => return Ok(0),
+            MailJob::Send(_) | MailJob::Account(_) => return Ok(0),
         };
         let lanes = {
             let _one = lock(&self.deciding);
@@ -535,7 +542,7 @@ impl Mailer {
                     }
                     _ => (Vec::new(), Budget::Visitors),
                 },
-                MailJob::Send(_) => (Vec::new(), Budget::Visitors),
+                MailJob::Send(_) | MailJob::Account(_) => (Vec::new(), Budget::Visitors),
             };
             let sends = jobs
                 .iter()

@@ -317,7 +317,7 @@ fn page(app: &App, query: &str, post: bool) -> Reply {
     }
 }
 
-fn html(status: StatusCode, title: &str, body: &str) -> Reply {
+pub(super) fn html(status: StatusCode, title: &str, body: &str) -> Reply {
     let page = format!(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\

@@ -109,6 +109,30 @@ pub fn build(
     Ok(m)
 }
 
+/// The message of an account mail (a reset link): from the relay's own
+/// address, no reply address (nothing comes back), Message-ID
+/// `<kefu.account.{job}@{domain}>`.
+pub fn build_account(
+    mail: &super::reset::AccountMail,
+    job_id: &str,
+    from: &Mailbox,
+    domain: &str,
+) -> Result<Message, BuildError> {
+    let to_addr = mail
+        .to
+        .parse()
+        .map_err(|_| BuildError::Address(mail.to.clone()))?;
+    let name = |n: &str| Some(super::display_name(n)).filter(|n| !n.is_empty());
+    let to = Mailbox::new(mail.to_name.as_deref().and_then(name), to_addr);
+    Ok(Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(super::display_name(&mail.subject))
+        .message_id(Some(format!("<kefu.account.{job_id}@{domain}>")))
+        .date_now()
+        .singlepart(SinglePart::plain(mail.text.clone()))?)
+}
+
 /// A reply address the relay made ([`super::MailKey::reply_address`]):
 /// the sender's local part, `+`, a base32 token, `@` the sender's domain,
 /// its local part within RFC 5321's [`MAX_REPLY_LOCAL_PART`] octets.
@@ -160,6 +184,11 @@ impl Courier {
             Ok(m) => m,
             Err(e) => return Outcome::Drop { why: e.to_string() },
         };
+        self.deliver(message).await
+    }
+
+    /// One SMTP attempt at a built message.
+    async fn deliver(&self, message: Message) -> Outcome {
         match self.transport.send(message).await {
             Ok(r) => Outcome::Delivered {
                 detail: r.message().collect::<Vec<_>>().join(" "),
@@ -197,6 +226,14 @@ impl CourierTrait for Courier {
         };
         if let MailJob::Send(mail) = &what {
             return self.send(job, mail).await;
+        }
+        if let MailJob::Account(mail) = &what {
+            let message =
+                match build_account(mail, &job.id, self.mailer.from(), self.mailer.domain()) {
+                    Ok(m) => m,
+                    Err(e) => return Outcome::Drop { why: e.to_string() },
+                };
+            return self.deliver(message).await;
         }
         let mailer = self.mailer.clone();
         let j = job.clone();

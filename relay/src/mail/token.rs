@@ -23,6 +23,10 @@
 //!   the site's visitor and when it expires under the same key: the hosted
 //!   page resumes that visitor. It vouches for no identity: the page is
 //!   verified only when the stored visitor already is.
+//! - A password-reset token (`/v1/mail/password-reset?token=…`) names an
+//!   agent and when it expires, signed under the same key over the
+//!   agent's current password hash: a new password (this link's or any
+//!   other) kills every earlier link.
 //! - A Message-ID is `<kefu.{conv}.{job}@{domain}>`: stable per job (a
 //!   repeat after a crash carries the same one), and it names the
 //!   conversation for `In-Reply-To` / `References` threading. It is not
@@ -371,6 +375,65 @@ impl MailKey {
     /// Whether `sig` is [`MailKey::unsubscribe_sig`]'s (constant time).
     pub fn check_unsubscribe(&self, site: &protocol::SiteId, email: &str, sig: &str) -> bool {
         let want = self.unsubscribe_sig(site, email);
+        want.len() == sig.len()
+            && want
+                .bytes()
+                .zip(sig.to_ascii_lowercase().bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+}
+
+impl MailKey {
+    /// The signature of a password-reset link (hex HMAC-SHA256) for
+    /// `agent` until `expires_s`, bound to `phc`, the password hash it
+    /// replaces: once the password changes (by this link or otherwise) the
+    /// link is dead, so it works once.
+    pub fn reset_sig(&self, agent: &AgentId, expires_s: u64, phc: &str) -> String {
+        let mut m = self.hmac(b"kefu password reset\0");
+        m.update(agent.as_str().as_bytes());
+        m.update(b"\0");
+        m.update(&expires_s.to_be_bytes());
+        m.update(phc.as_bytes());
+        m.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// A reset token: `{agent}.{expires_s}.{sig}`.
+    pub fn reset_token(&self, agent: &AgentId, expires_s: u64, phc: &str) -> String {
+        format!(
+            "{agent}.{expires_s}.{}",
+            self.reset_sig(agent, expires_s, phc)
+        )
+    }
+
+    /// The agent and expiry a reset token names, unchecked (the caller
+    /// reads the agent's current hash and calls [`MailKey::check_reset`]).
+    pub fn read_reset_token(token: &str) -> Option<(AgentId, u64, String)> {
+        let mut parts = token.trim().rsplitn(3, '.');
+        let sig = parts.next()?.to_string();
+        let exp = parts.next()?.parse().ok()?;
+        let agent = AgentId::new(parts.next()?).ok()?;
+        Some((agent, exp, sig))
+    }
+
+    /// Whether `sig` is [`MailKey::reset_sig`]'s for the hash stored now
+    /// (constant time), and the link has not expired at `now_s`.
+    pub fn check_reset(
+        &self,
+        agent: &AgentId,
+        expires_s: u64,
+        phc: &str,
+        sig: &str,
+        now_s: u64,
+    ) -> bool {
+        if now_s > expires_s {
+            return false;
+        }
+        let want = self.reset_sig(agent, expires_s, phc);
         want.len() == sig.len()
             && want
                 .bytes()

@@ -426,6 +426,8 @@ mod tests {
             created: 0,
             capacity: 5,
             bot: false,
+            avatar: None,
+            named: false,
         }
     }
 

@@ -137,6 +137,17 @@ impl Session {
         }
     }
 
+    /// The agent's name as stored now: a rename reaches this session's
+    /// next message, typing notice and "viewing" line without a reconnect
+    /// (the session's copy is from its hello). The copy if the store
+    /// cannot say.
+    fn current_name(&self, agent: &crate::store::AgentRecord) -> String {
+        match self.app.store.agent(&agent.id) {
+            Ok(Some(a)) => a.name,
+            _ => agent.name.clone(),
+        }
+    }
+
     /// This agent as a message's author, and the scope its cids are
     /// deduplicated in.
     fn me(&self) -> Option<(Author, String)> {
@@ -146,7 +157,7 @@ impl Session {
         let me = Author {
             side: Side::Agent,
             id: a.agent.id.to_string(),
-            name: Some(a.agent.name.clone()),
+            name: Some(self.current_name(&a.agent)),
         };
         Some((me, format!("a:{}", a.agent.id)))
     }
@@ -385,9 +396,10 @@ impl Session {
         };
         let rec = self.agent_conv(&conv)?;
         // Visitors see "Ada is typing…", colleagues who (by id).
-        let me = self
-            .agent_mut()
-            .map(|a| (a.agent.id.clone(), a.agent.name.clone()));
+        let me = match &self.state {
+            State::Agent(a) => Some((a.agent.id.clone(), self.current_name(&a.agent))),
+            _ => None,
+        };
         self.app.hub.publish_typing(&rec, Side::Agent, on, None, me);
         Ok(())
     }
@@ -400,12 +412,16 @@ impl Session {
             None => None,
         };
         let app = self.app.clone();
+        let name = match &self.state {
+            State::Agent(a) => self.current_name(&a.agent),
+            _ => return Ok(()),
+        };
         let Some(a) = self.agent_mut() else {
             return Ok(());
         };
         let viewer = Viewer {
             id: a.agent.id.clone(),
-            name: a.agent.name.clone(),
+            name,
         };
         if let Some(r) = &rec {
             if !a.subscribed.contains(&r.site) {

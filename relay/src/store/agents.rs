@@ -40,6 +40,23 @@ pub struct AgentRecord {
     /// Which notification mails they get while nobody is available.
     #[serde(default)]
     pub mail: protocol::offline::MailPref,
+    /// Their picture: a blob of the file store, the relay's own
+    /// re-encoding of what they uploaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<Avatar>,
+    /// They have chosen their display name themselves (the console's
+    /// first sign-in question is then never asked again, on any browser).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub named: bool,
+}
+
+/// A stored avatar: which blob, of which type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Avatar {
+    /// The blob's SHA-256 (hex), its name in [`crate::files::Blobs`].
+    pub sha256: String,
+    /// `image/png` or `image/jpeg` (what the relay re-encoded it as).
+    pub mime: String,
 }
 
 /// An agent session token, stored as its SHA-256 only.
@@ -114,5 +131,28 @@ impl Store {
     pub fn delete_token(&self, hash: &[u8]) -> Result<()> {
         self.tokens.remove(hash)?;
         Ok(())
+    }
+
+    /// Ends `agent`'s sign-in sessions (tokens that expire) but the one
+    /// hashed `keep`; returns how many ended. Tokens that never expire
+    /// were minted by the box's admin (`agent-add`, `--demo-token`) for
+    /// integrations: credentials of their own, not sessions of a password,
+    /// so they stay.
+    pub fn end_sessions(&self, agent: &AgentId, keep: Option<&[u8]>) -> Result<usize> {
+        let mut n = 0;
+        for kv in self.tokens.iter() {
+            let (k, v) = kv?;
+            if keep == Some(k.as_ref()) {
+                continue;
+            }
+            let Ok(t) = serde_json::from_slice::<TokenRecord>(&v) else {
+                continue;
+            };
+            if &t.agent == agent && t.expires != 0 {
+                self.tokens.remove(k)?;
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 }

@@ -54,7 +54,7 @@ mod push;
 mod sites;
 mod visitors;
 
-pub use agents::{is_bot, AgentRecord, AgentRole, TokenRecord, BOT_ID_PREFIX};
+pub use agents::{is_bot, AgentRecord, AgentRole, Avatar, TokenRecord, BOT_ID_PREFIX};
 pub use chat::{encode_cid_hit, CidHit, ConvRecord};
 pub use files::{AddFile, FileRecord};
 pub use hooks::{ApiKeyRecord, DeliveryRecord, WebhookRecord};

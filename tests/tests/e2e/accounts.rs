@@ -5,7 +5,9 @@
 use crate::BIN;
 use anyhow::Result;
 use serde_json::{json, Value};
+use std::time::Duration;
 use tests::frames::*;
+use tests::mail::smtp::Smtp;
 use tests::{message_text, Relay, Ws};
 
 const OWNER: (&str, &str) = ("owner@example.com", "owner-password-1");
@@ -116,7 +118,8 @@ async fn login_logout_password_and_bad_tokens() -> Result<()> {
             Some(json!({"current": "wrong-one", "new": "ann-new-password"})),
         )
         .await?;
-    assert_eq!(s, 401);
+    // 403, not 401: the session is fine, and a console must not sign out.
+    assert_eq!(s, 403);
     let (s, _) = ann
         .call(
             "POST",
@@ -657,6 +660,8 @@ async fn openapi_describes_every_route() -> Result<()> {
         ("POST", "/v1/mail/unsubscribe"),
         ("GET", "/v1/mail/rate"),
         ("POST", "/v1/mail/rate"),
+        ("GET", "/v1/mail/password-reset"),
+        ("POST", "/v1/mail/password-reset"),
     ]);
     for (method, path) in &routes {
         let op = &doc["paths"][*path][method.to_ascii_lowercase()];
@@ -771,5 +776,599 @@ async fn visitor_sends_and_page_views_are_rate_limited() -> Result<()> {
         .await?;
     let synced = a.until_type("synced").await?;
     assert_eq!(synced["seq"], per_visitor as u64);
+    Ok(())
+}
+
+/// A visitor of `site` with one message sent: (socket, conv, visitor token).
+async fn visitor_on(relay: &Relay, site: &str, id: &str) -> Result<(Ws, String, String)> {
+    let mut v = Ws::connect(relay).await?;
+    let w = v.hello(visitor_hello(site, id, None)).await?;
+    let token = w["token"].as_str().unwrap_or_default().to_string();
+    v.send(send(&format!("{id}-1"), "Hello?")).await?;
+    let conv = v.until_type("ack").await?["conv"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    Ok((v, conv, token))
+}
+
+/// The next message event the socket gets with this text.
+async fn message_named(ws: &mut Ws, text: &str) -> Result<Value> {
+    ws.until(|f| message_text(f) == Some(text)).await
+}
+
+/// Renames: an agent renames themselves (their live session's next message
+/// carries the new name to the visitor, without a reconnect; the earlier
+/// message keeps the old one), an owner renames agents of their sites and
+/// the site, bad names change nothing, nobody renames across sites or
+/// roles; and the first sign-in question is asked of the demo owner until
+/// they name themselves.
+#[tokio::test]
+async fn renames_reach_visitors_and_are_checked() -> Result<()> {
+    let (relay, owner, ann, olga) = setup().await?;
+    let (_, me) = owner.call("GET", "/v1/api/me", None).await?;
+    assert_eq!(me["welcome"], true, "the demo owner is asked: {me}");
+    let (_, ann_me) = ann.call("GET", "/v1/api/me", None).await?;
+    assert!(
+        ann_me.get("welcome").is_none(),
+        "agents are not asked: {ann_me}"
+    );
+    let (_, olga_me) = olga.call("GET", "/v1/api/me", None).await?;
+    assert!(
+        olga_me.get("welcome").is_none(),
+        "a named owner is not asked"
+    );
+    let ann_id = ann_me["id"].as_str().unwrap_or_default().to_string();
+    let owner_id = me["id"].as_str().unwrap_or_default().to_string();
+
+    let (mut v, conv, _) = visitor_on(&relay, "demo", "rename-vis").await?;
+    let mut a = Ws::connect(&relay).await?;
+    a.hello(agent_hello(&ann.token)).await?;
+    a.send(send_to(&conv, "r1", "Before")).await?;
+    a.until_type("ack").await?;
+    assert_eq!(
+        message_named(&mut v, "Before").await?["from"]["name"],
+        "Ann"
+    );
+
+    let path = format!("/v1/api/agents/{ann_id}");
+    let (s, b) = ann
+        .call("PATCH", &path, Some(json!({"name": "  Ann Lee "})))
+        .await?;
+    assert_eq!((s, b["name"].clone()), (200, json!("Ann Lee")));
+    a.send(send_to(&conv, "r2", "After")).await?;
+    a.until_type("ack").await?;
+    assert_eq!(
+        message_named(&mut v, "After").await?["from"]["name"],
+        "Ann Lee",
+        "the same session's next message carries the new name"
+    );
+    // The earlier message keeps the name it was sent under.
+    let (_, page) = ann
+        .call("GET", &format!("/v1/api/conversations/{conv}/events"), None)
+        .await?;
+    let before = page["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["text"] == "Before")
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(before["from"]["name"], "Ann", "{page}");
+
+    // Bad names are refused and change nothing.
+    for bad in [
+        json!(""),
+        json!("   "),
+        json!("Ann\nLee"),
+        json!("x".repeat(129)),
+    ] {
+        let (s, b) = ann.call("PATCH", &path, Some(json!({"name": bad}))).await?;
+        assert_eq!((s, b["code"].clone()), (400, json!("bad_request")), "{bad}");
+    }
+    assert_eq!(
+        ann.call("GET", "/v1/api/me", None).await?.1["name"],
+        "Ann Lee"
+    );
+    // An agent renames nobody else; an owner of another site cannot see Ann.
+    let (s, _) = ann
+        .call(
+            "PATCH",
+            &format!("/v1/api/agents/{owner_id}"),
+            Some(json!({"name": "Boss"})),
+        )
+        .await?;
+    assert_eq!(s, 403);
+    assert_eq!(
+        olga.call("PATCH", &path, Some(json!({"name": "Hacked"})))
+            .await?
+            .0,
+        404
+    );
+    // The owner renames Ann; the site's team list shows it.
+    let (s, _) = owner
+        .call("PATCH", &path, Some(json!({"name": "Annie"})))
+        .await?;
+    assert_eq!(s, 200);
+    let (_, team) = owner.call("GET", "/v1/api/sites/demo/agents", None).await?;
+    assert!(
+        team.as_array()
+            .into_iter()
+            .flatten()
+            .any(|t| t["name"] == "Annie"),
+        "{team}"
+    );
+    // Ann was renamed, not self-named: the owner's rename is no answer to
+    // a first sign-in question (agents are never asked anyway).
+
+    // Site names: owners only, checked alike.
+    let (s, b) = owner
+        .call(
+            "PATCH",
+            "/v1/api/sites/demo",
+            Some(json!({"name": "Shop\u{7}"})),
+        )
+        .await?;
+    assert_eq!((s, b["code"].clone()), (400, json!("bad_request")));
+    assert_eq!(
+        ann.call("PATCH", "/v1/api/sites/demo", Some(json!({"name": "Mine"})))
+            .await?
+            .0,
+        403
+    );
+    let (s, b) = owner
+        .call(
+            "PATCH",
+            "/v1/api/sites/demo",
+            Some(json!({"name": "Acme Shop"})),
+        )
+        .await?;
+    assert_eq!((s, b["name"].clone()), (200, json!("Acme Shop")));
+    // Still "Demo Agent": still asked, on any browser (a fresh login too).
+    let owner2 = Api::login(&relay, OWNER.0, OWNER.1).await?;
+    assert_eq!(
+        owner2.call("GET", "/v1/api/me", None).await?.1["welcome"],
+        true
+    );
+    let (s, _) = owner
+        .call(
+            "PATCH",
+            &format!("/v1/api/agents/{owner_id}"),
+            Some(json!({"name": "Olivia"})),
+        )
+        .await?;
+    assert_eq!(s, 200);
+    let (_, me) = owner2.call("GET", "/v1/api/me", None).await?;
+    assert_eq!(
+        (me["name"].clone(), me.get("welcome")),
+        (json!("Olivia"), None)
+    );
+    Ok(())
+}
+
+fn test_png(w: u32, h: u32) -> Result<Vec<u8>> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)?;
+    Ok(out.into_inner())
+}
+
+/// `PUT /v1/api/me/avatar` with `body` (claimed to be a PNG).
+async fn put_avatar(relay: &Relay, token: &str, body: Vec<u8>) -> Result<(u16, Value)> {
+    let r = reqwest::Client::new()
+        .put(relay.http("/v1/api/me/avatar"))
+        .bearer_auth(token)
+        .header("content-type", "image/png")
+        .body(body)
+        .send()
+        .await?;
+    let s = r.status().as_u16();
+    Ok((s, r.json().await.unwrap_or(Value::Null)))
+}
+
+/// Avatars: an image is stored as the relay's 128 px square; what is not
+/// an image by its bytes (an SVG claiming to be a PNG, text) and what is
+/// too big are refused and change nothing; the picture is served to the
+/// agent, colleagues and the site's visitors, and to nobody of another
+/// site; removing it brings initials back (no URL).
+#[tokio::test]
+async fn avatars_are_checked_and_seen_by_the_right_people() -> Result<()> {
+    let (relay, owner, ann, olga) = setup().await?;
+    let (_, _, demo_visitor) = visitor_on(&relay, "demo", "av-vis").await?;
+    let (_, _, other_visitor) = visitor_on(&relay, "other", "av-vis2").await?;
+    let (s, me) = put_avatar(&relay, &ann.token, test_png(300, 200)?).await?;
+    assert_eq!(s, 200, "{me}");
+    let url = me["avatar"].as_str().unwrap_or_default().to_string();
+    assert!(url.starts_with("/v1/avatars/"), "{me}");
+    let http = reqwest::Client::new();
+    let get = |q: String| {
+        let http = http.clone();
+        let u = relay.http(&format!("{url}&{q}"));
+        async move {
+            let r = http.get(u).send().await?;
+            let s = r.status().as_u16();
+            let t = r
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            let nosniff = r.headers().get("x-content-type-options").is_some();
+            anyhow::Ok((s, t, nosniff, r.bytes().await?.to_vec()))
+        }
+    };
+    let (s, t, nosniff, bytes) = get(format!("token={}", ann.token)).await?;
+    assert_eq!((s, t.as_str(), nosniff), (200, "image/jpeg", true));
+    let img = image::load_from_memory(&bytes)?;
+    assert_eq!(
+        (img.width(), img.height()),
+        (128, 128),
+        "a square of AVATAR_SIDE"
+    );
+    assert_eq!(
+        get(format!("token={}", owner.token)).await?.0,
+        200,
+        "a colleague"
+    );
+    assert_eq!(
+        get(format!("site=demo&visitor=av-vis&token={demo_visitor}"))
+            .await?
+            .0,
+        200,
+        "the site's visitor"
+    );
+    assert_eq!(
+        get(format!("token={}", olga.token)).await?.0,
+        403,
+        "another site's agent"
+    );
+    assert_eq!(
+        get(format!("site=other&visitor=av-vis2&token={other_visitor}"))
+            .await?
+            .0,
+        403,
+        "another site's visitor"
+    );
+    assert_eq!(
+        get(format!("site=demo&visitor=av-vis2&token={other_visitor}"))
+            .await?
+            .0,
+        401,
+        "another site's visitor token does not pass for this site"
+    );
+    assert_eq!(get(String::new()).await?.0, 401, "no credentials");
+    // The team list carries the URL (the console shows it by messages).
+    let (_, team) = owner.call("GET", "/v1/api/sites/demo/agents", None).await?;
+    assert!(
+        team.as_array()
+            .into_iter()
+            .flatten()
+            .any(|t| t["avatar"] == url.as_str()),
+        "{team}"
+    );
+
+    // Refusals change nothing.
+    let svg = b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>".to_vec();
+    let (s, b) = put_avatar(&relay, &ann.token, svg).await?;
+    assert_eq!((s, b["code"].clone()), (415, json!("unsupported_type")));
+    let (s, _) = put_avatar(&relay, &ann.token, b"just text, not a picture".to_vec()).await?;
+    assert_eq!(s, 415);
+    let mut big = test_png(64, 64)?;
+    big.resize(protocol::limits::MAX_AVATAR_BYTES as usize + 1, 0);
+    let (s, b) = put_avatar(&relay, &ann.token, big).await?;
+    assert_eq!((s, b["code"].clone()), (413, json!("too_large")));
+    assert_eq!(
+        ann.call("GET", "/v1/api/me", None).await?.1["avatar"],
+        url.as_str()
+    );
+
+    // Removed: no URL, and the old one finds nothing.
+    let (s, me) = ann.call("DELETE", "/v1/api/me/avatar", None).await?;
+    assert_eq!((s, me.get("avatar")), (200, None));
+    assert_eq!(get(format!("token={}", ann.token)).await?.0, 404);
+    Ok(())
+}
+
+/// A password change ends the agent's other sessions (API and live
+/// socket hello) and keeps the one that made it; a wrong current password
+/// changes nothing.
+#[tokio::test]
+async fn password_change_signs_out_other_sessions() -> Result<()> {
+    let (relay, _owner, ann, _) = setup().await?;
+    let laptop = Api::login(&relay, "ann@example.com", "ann-password").await?;
+    let (s, _) = ann
+        .call(
+            "POST",
+            "/v1/api/me/password",
+            Some(json!({"current": "nope-nope", "new": "ann-second-pw"})),
+        )
+        .await?;
+    assert_eq!(s, 403);
+    assert_eq!(
+        laptop.call("GET", "/v1/api/me", None).await?.0,
+        200,
+        "nothing changed"
+    );
+    let (s, _) = ann
+        .call(
+            "POST",
+            "/v1/api/me/password",
+            Some(json!({"current": "ann-password", "new": "ann-second-pw"})),
+        )
+        .await?;
+    assert_eq!(s, 204);
+    assert_eq!(
+        ann.call("GET", "/v1/api/me", None).await?.0,
+        200,
+        "this session stays"
+    );
+    assert_eq!(
+        laptop.call("GET", "/v1/api/me", None).await?.0,
+        401,
+        "the other one ended"
+    );
+    let mut a = Ws::connect(&relay).await?;
+    a.send(agent_hello(&laptop.token)).await?;
+    assert_eq!(a.until_type("error").await?["code"], "bad_token");
+    Api::login(&relay, "ann@example.com", "ann-second-pw").await?;
+    Ok(())
+}
+
+/// The `token` of a reset link.
+fn token_of(link: &str) -> String {
+    link.split_once("token=")
+        .map(|(_, t)| t.split('&').next().unwrap_or_default())
+        .map(|t| t.replace("%2E", ".").replace("%2e", "."))
+        .unwrap_or_default()
+}
+
+async fn post_json(relay: &Relay, path: &str, body: Value) -> Result<(u16, Value)> {
+    let r = reqwest::Client::new()
+        .post(relay.http(path))
+        .json(&body)
+        .send()
+        .await?;
+    let s = r.status().as_u16();
+    Ok((s, r.json().await.unwrap_or(Value::Null)))
+}
+
+/// "Forgot password?" through a real SMTP receiver: the same answer for
+/// an agent's address and an unknown one (and a mail only to the agent),
+/// a signed link whose page sets the password, ending every session; the
+/// link works once, an altered one never, a short password is refused
+/// and changes nothing; the page's own form works; requests are limited
+/// per address, known or not; without SMTP the relay says so.
+#[tokio::test]
+async fn password_reset_by_mailed_link() -> Result<()> {
+    let plain = Relay::start(BIN, &[]).await?;
+    let r: Value = reqwest::get(plain.http("/v1/api/password-reset"))
+        .await?
+        .json()
+        .await?;
+    assert_eq!(r, json!({"mail": false}));
+    let (s, _) = post_json(&plain, "/v1/api/password-reset", json!({"email": OWNER.0})).await?;
+    assert_eq!(s, 403, "no mail, no reset: the CLI is the way");
+    drop(plain);
+
+    let smtp = Smtp::start().await?;
+    let relay = Relay::start(
+        BIN,
+        &[
+            "--demo-password",
+            OWNER.1,
+            "--smtp-url",
+            &smtp.url(),
+            "--mail-from",
+            "Kefu <kefu@kefu.test>",
+            "--mail-retry-ms",
+            "200",
+        ],
+    )
+    .await?;
+    let r: Value = reqwest::get(relay.http("/v1/api/password-reset"))
+        .await?
+        .json()
+        .await?;
+    assert_eq!(r, json!({"mail": true}));
+    let session = Api::login(&relay, OWNER.0, OWNER.1).await?;
+    let known = post_json(
+        &relay,
+        "/v1/api/password-reset",
+        json!({"email": " Owner@Example.com "}),
+    )
+    .await?;
+    let unknown = post_json(
+        &relay,
+        "/v1/api/password-reset",
+        json!({"email": "nobody@example.com"}),
+    )
+    .await?;
+    assert_eq!(known.0, 202);
+    assert_eq!(known, unknown, "no account probing");
+    let mails = smtp.wait_for(OWNER.0, 1, Duration::from_secs(15)).await?;
+    let link = mails[0].link("/v1/mail/password-reset").unwrap_or_default();
+    assert!(link.contains("token="), "{}", mails[0].text);
+    let token = token_of(&link);
+    // The page shows a form and changes nothing.
+    let page = reqwest::get(&link).await?.text().await?;
+    assert!(page.contains("name=\"password\""), "{page}");
+    assert_eq!(session.call("GET", "/v1/api/me", None).await?.0, 200);
+
+    // Altered tokens and short passwords are refused.
+    let mut altered = token.clone();
+    let last = if altered.ends_with('0') { '1' } else { '0' };
+    altered.pop();
+    altered.push(last);
+    let confirm = "/v1/api/password-reset/confirm";
+    assert_eq!(
+        post_json(
+            &relay,
+            confirm,
+            json!({"token": altered, "password": "brand-new-pw"})
+        )
+        .await?
+        .0,
+        403
+    );
+    let (agent, rest) = token.split_once('.').unwrap_or_default();
+    let (exp, sig) = rest.split_once('.').unwrap_or_default();
+    let later: u64 = exp.parse::<u64>().unwrap_or_default() + 86_400;
+    let extended = format!("{agent}.{later}.{sig}");
+    assert_eq!(
+        post_json(
+            &relay,
+            confirm,
+            json!({"token": extended, "password": "brand-new-pw"})
+        )
+        .await?
+        .0,
+        403,
+        "the expiry is signed"
+    );
+    assert_eq!(
+        post_json(
+            &relay,
+            confirm,
+            json!({"token": token, "password": "short"})
+        )
+        .await?
+        .0,
+        400
+    );
+    Api::login(&relay, OWNER.0, OWNER.1).await?;
+
+    // The link sets the password once; every session ends.
+    assert_eq!(
+        post_json(
+            &relay,
+            confirm,
+            json!({"token": token, "password": "brand-new-pw"})
+        )
+        .await?
+        .0,
+        204
+    );
+    assert_eq!(session.call("GET", "/v1/api/me", None).await?.0, 401);
+    assert!(relay.login(OWNER.0, OWNER.1).await.is_err());
+    relay.login(OWNER.0, "brand-new-pw").await?;
+    let (s, b) = post_json(
+        &relay,
+        confirm,
+        json!({"token": token, "password": "another-new-pw"}),
+    )
+    .await?;
+    assert_eq!(
+        (s, b["code"].clone()),
+        (403, json!("forbidden")),
+        "used once"
+    );
+    assert!(
+        smtp.mails_to("nobody@example.com").is_empty(),
+        "nothing to an unknown address"
+    );
+
+    // The page's own form, with the second request's link.
+    assert_eq!(
+        post_json(&relay, "/v1/api/password-reset", json!({"email": OWNER.0}))
+            .await?
+            .0,
+        202
+    );
+    let mails = smtp.wait_for(OWNER.0, 2, Duration::from_secs(15)).await?;
+    let link = mails[1].link("/v1/mail/password-reset").unwrap_or_default();
+    let http = reqwest::Client::new();
+    let r = http
+        .post(&link)
+        .form(&[
+            ("password", "form-password-1"),
+            ("again", "form-password-2"),
+        ])
+        .send()
+        .await?;
+    assert!(r.text().await?.contains("differ"), "mismatch shown");
+    let r = http
+        .post(&link)
+        .form(&[
+            ("password", "form-password-1"),
+            ("again", "form-password-1"),
+        ])
+        .send()
+        .await?;
+    assert_eq!(r.status(), 200);
+    relay.login(OWNER.0, "form-password-1").await?;
+
+    // Limits count requests per address, agent's or not, and answer
+    // alike: the owner's address has had 2, the unknown one 1, so each
+    // gets 202s up to the limit (3 an hour) and then 429.
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for _ in 0..2 {
+        known.push(
+            post_json(&relay, "/v1/api/password-reset", json!({"email": OWNER.0}))
+                .await?
+                .0,
+        );
+    }
+    for _ in 0..3 {
+        unknown.push(
+            post_json(
+                &relay,
+                "/v1/api/password-reset",
+                json!({"email": "nobody@example.com"}),
+            )
+            .await?
+            .0,
+        );
+    }
+    assert_eq!(known, [202, 429]);
+    assert_eq!(unknown, [202, 202, 429]);
+    Ok(())
+}
+
+/// `kefu-relay password-reset` on the box: a given password, or a printed
+/// random one; the agent's sessions end; a short password or an unknown
+/// address is refused.
+#[tokio::test]
+async fn cli_password_reset() -> Result<()> {
+    let (mut relay, _owner, ann, _) = setup().await?;
+    relay.terminate().await?;
+    assert!(relay
+        .admin(&["password-reset", "--email", "nobody@example.com"])
+        .is_err());
+    assert!(relay
+        .admin(&[
+            "password-reset",
+            "--email",
+            "ann@example.com",
+            "--password",
+            "short"
+        ])
+        .is_err());
+    let generated = relay.admin(&["password-reset", "--email", "ann@example.com"])?;
+    assert!(generated.len() >= 12, "{generated:?}");
+    relay.restart().await?;
+    assert_eq!(
+        ann.call("GET", "/v1/api/me", None).await?.0,
+        401,
+        "sessions ended"
+    );
+    assert!(relay
+        .login("ann@example.com", "ann-password")
+        .await
+        .is_err());
+    relay.login("ann@example.com", &generated).await?;
+    relay.terminate().await?;
+    let out = relay.admin(&[
+        "password-reset",
+        "--email",
+        "ANN@example.com",
+        "--password",
+        "chosen-password",
+    ])?;
+    assert_eq!(out, "", "a given password is not printed");
+    relay.restart().await?;
+    relay.login("ann@example.com", "chosen-password").await?;
     Ok(())
 }
