@@ -394,3 +394,18 @@ pub const MAIL_RETRY_MAX_AGE_MS: u64 = 48 * 3600 * 1000;
 /// resent answer is recognised and stored once; older ones are forgotten
 /// (a widget resends within seconds, not after this many new answers).
 pub const CONTACT_CIDS_KEPT: usize = 16;
+/// Blocks (visitor ids, IPs, IP ranges) one site keeps at most: each
+/// visitor frame that stores something is checked against all of them.
+pub const MAX_BLOCKS_PER_SITE: usize = 1000;
+/// Longest reason an agent gives for a block, in characters.
+pub const MAX_BLOCK_REASON_CHARS: usize = 500;
+/// Erasure log entries listed at most, newest first.
+pub const MAX_ERASURES_LISTED: usize = 1000;
+/// Addresses in `--trust-proxy` at most (each is a CIDR range).
+pub const MAX_TRUSTED_PROXIES: usize = 64;
+/// Hops of `X-Forwarded-For` / `Forwarded` looked at from the right at
+/// most: beyond that a header is someone's attempt at a long one.
+pub const MAX_FORWARDED_HOPS: usize = 16;
+/// Bytes of one visitor's export archive (before gzip) the relay builds
+/// at most: a visitor with more files gets a 413 naming this limit.
+pub const MAX_EXPORT_BYTES: u64 = 512 * 1024 * 1024;

@@ -16,6 +16,7 @@ mod liveness;
 mod mail_in;
 mod mail_out;
 mod offline;
+mod privacy;
 mod routing;
 mod slow_consumer;
 mod visitors;
