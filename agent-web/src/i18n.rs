@@ -98,7 +98,42 @@ fn fill(template: &str, args: &[&dyn Display]) -> String {
 
 /// English → Simplified Chinese, one entry per distinct console string.
 /// Holes (`{}`) keep their order; reword around them, never reorder.
-pub static ZH: &[(&str, &str)] = &[("Language", "语言")];
+pub static ZH: &[(&str, &str)] = &[
+    ("Language", "语言"),
+    // Blocking visitors and visitor data rights (profile actions, Settings).
+    (" ({} conversations, {} files, {} page views)", "（{} 个会话、{} 个文件、{} 次页面浏览）"),
+    ("Also block", "同时封禁"),
+    ("Also their /24", "同时封禁其 /24 网段"),
+    ("Also their /64", "同时封禁其 /64 网段"),
+    ("Also their IP", "同时封禁其 IP"),
+    ("Block visitor", "封禁访客"),
+    ("Blocked visitors", "已封禁的访客"),
+    ("Blocked: their messages and uploads are refused.", "已封禁：该访客的消息和上传将被拒绝。"),
+    ("Cancel", "取消"),
+    ("Erase visitor", "删除访客"),
+    ("Erase visitor…", "删除访客…"),
+    ("Erase", "删除"),
+    ("Erasure log", "删除记录"),
+    ("Every message of this visitor's conversations is replaced by [erased], their files, profile and pages are deleted. This cannot be undone.", "该访客会话中的所有消息将被替换为 [erased]，其文件、资料和浏览记录将被删除。此操作无法撤销。"),
+    ("Export data", "导出数据"),
+    ("Exported: the archive is downloading.", "已导出：压缩包正在下载。"),
+    ("Last IP: {}", "最近 IP：{}"),
+    ("Loading…", "加载中…"),
+    ("No visitor has been erased.", "尚未删除任何访客。"),
+    ("Nobody is blocked.", "暂无封禁的访客。"),
+    ("Not blocked: {}", "封禁失败：{}"),
+    ("Not erased: {}", "删除失败：{}"),
+    ("Not exported: {}", "导出失败：{}"),
+    ("Not unblocked: {}", "解除封禁失败：{}"),
+    ("This visitor is blocked.", "该访客已被封禁。"),
+    ("Type ERASE to confirm", "输入 ERASE 以确认"),
+    ("Type {} or ERASE to confirm", "输入 {} 或 ERASE 以确认"),
+    ("Unblock", "解除封禁"),
+    ("Unblocked.", "已解除封禁。"),
+    ("Visitor only", "仅封禁访客"),
+    ("by {} · {}", "由 {} 封禁 · {}"),
+    ("{} erased {} · {}", "{} 删除了 {} · {}"),
+];
 
 #[cfg(test)]
 mod tests {
