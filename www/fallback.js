@@ -405,7 +405,7 @@
       if (f.code == 'origin_not_allowed') refused();
       else if (f.code == 'token_required' || f.code == 'bad_token') {
         S.vid = newId('v'); S.token = null; S.cursors = {}; save('vid', S.vid); save('tok', '');
-      } else if (f.cid && (f.code == 'too_large' || f.code == 'bad_frame' || f.code == 'bad_request' || f.code == 'forbidden' || f.code == 'unknown_conversation' || f.code == 'not_found')) {
+      } else if (f.cid && (f.code == 'too_large' || f.code == 'bad_frame' || f.code == 'bad_request' || f.code == 'forbidden' || f.code == 'unknown_conversation' || f.code == 'not_found' || f.code == 'blocked')) {
         dropOut(f.cid);
         var keep = [];
         each(S.msgs, function (x) { if (x.cid != f.cid || x.seq > 0) keep.push(x); });

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub mod integrations;
+pub mod privacy;
 
 /// What an agent may administer. Owners add and remove agents and create
 /// sites; every agent works the sites they are a member of, and only those.
@@ -717,6 +718,14 @@ pub struct VisitorProfile {
     pub pages: Vec<PageInfo>,
     #[serde(default)]
     pub conversations: Vec<ConvSummary>,
+    /// The address of the visitor's latest connection (see `--trust-proxy`
+    /// behind a reverse proxy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_ip: Option<String>,
+    /// The site's blocks that refuse this visitor now (by its id or its
+    /// latest address).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocks: Vec<privacy::BlockView>,
 }
 
 /// One origin the relay refused recently for a site's widget

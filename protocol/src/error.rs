@@ -64,6 +64,10 @@ pub enum ErrorCode {
     /// WeChat takes no reply now (48 h since the follower's last message,
     /// or 5 replies sent since): the follower must write first.
     ReplyWindowClosed,
+    /// An agent of the site blocked this visitor (by id, IP or IP range):
+    /// the message, upload, form answer or rating was refused and nothing
+    /// was stored. Final: resending the same cid is refused the same way.
+    Blocked,
     /// Something went wrong inside the relay; details are in its log only.
     Internal,
 }
@@ -76,7 +80,7 @@ impl ErrorCode {
             BadJson | UnknownFrame | BadFrame | HelloRequired | AlreadyHello | BadRequest
             | UnsupportedVersion | BadUserHash => 400,
             BadToken | Unauthorized | TokenRequired => 401,
-            Forbidden | OriginNotAllowed => 403,
+            Forbidden | OriginNotAllowed | Blocked => 403,
             UnknownSite | UnknownConversation | NotFound | UnknownSession => 404,
             MethodNotAllowed => 405,
             Conflict | ReplyWindowClosed => 409,
@@ -118,6 +122,7 @@ impl ErrorCode {
             UnsupportedType => "unsupported_type",
             QuotaExceeded => "quota_exceeded",
             ReplyWindowClosed => "reply_window_closed",
+            Blocked => "blocked",
             Internal => "internal",
         }
     }

@@ -459,3 +459,18 @@ pub const MAX_RESETS_PER_IP_PER_HOUR: u32 = 20;
 pub const RESET_WINDOW_MS: u64 = 3600 * 1000;
 /// Longest reset token accepted (an agent id, an expiry, a hex MAC).
 pub const MAX_RESET_TOKEN_BYTES: usize = 256;
+/// Blocks (visitor ids, IPs, IP ranges) one site keeps at most: each
+/// visitor frame that stores something is checked against all of them.
+pub const MAX_BLOCKS_PER_SITE: usize = 1000;
+/// Longest reason an agent gives for a block, in characters.
+pub const MAX_BLOCK_REASON_CHARS: usize = 500;
+/// Erasure log entries listed at most, newest first.
+pub const MAX_ERASURES_LISTED: usize = 1000;
+/// Addresses in `--trust-proxy` at most (each is a CIDR range).
+pub const MAX_TRUSTED_PROXIES: usize = 64;
+/// Hops of `X-Forwarded-For` / `Forwarded` looked at from the right at
+/// most: beyond that a header is someone's attempt at a long one.
+pub const MAX_FORWARDED_HOPS: usize = 16;
+/// Bytes of one visitor's export archive (before gzip) the relay builds
+/// at most: a visitor with more files gets a 413 naming this limit.
+pub const MAX_EXPORT_BYTES: u64 = 512 * 1024 * 1024;

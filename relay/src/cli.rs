@@ -132,6 +132,13 @@ pub struct Serve {
     /// Visitor page views per minute from one IP address.
     #[arg(long, env = "KEFU_PAGE_VIEWS_PER_IP", default_value_t = protocol::limits::MAX_PAGE_VIEWS_PER_IP_PER_MINUTE)]
     pub page_views_per_ip: u32,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` header names
+    /// the client: comma-separated addresses or CIDR ranges (e.g.
+    /// `127.0.0.1,10.0.0.0/8`). From any other peer those headers are
+    /// ignored (anyone can send them). Empty: the socket's address is the
+    /// client's.
+    #[arg(long, env = "KEFU_TRUST_PROXY", default_value = "")]
+    pub trust_proxy: String,
     /// Largest upload in bytes.
     #[arg(long, env = "KEFU_MAX_FILE_BYTES", default_value_t = protocol::limits::MAX_FILE_BYTES)]
     pub max_file_bytes: u64,
@@ -279,6 +286,24 @@ impl Serve {
                 file_types.push(c);
             }
         }
+        let mut trust_proxy = Vec::new();
+        for p in self
+            .trust_proxy
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            trust_proxy.push(
+                protocol::api::privacy::IpRange::parse(p)
+                    .map_err(|e| anyhow::anyhow!("--trust-proxy: {e}"))?,
+            );
+        }
+        if trust_proxy.len() > protocol::limits::MAX_TRUSTED_PROXIES {
+            anyhow::bail!(
+                "--trust-proxy: at most {} ranges",
+                protocol::limits::MAX_TRUSTED_PROXIES
+            );
+        }
         if self.max_file_bytes == 0 {
             anyhow::bail!("--max-file-bytes must be at least 1");
         }
@@ -354,6 +379,7 @@ impl Serve {
             mail,
             public_url,
             clock_file: self.clock_file.clone(),
+            trust_proxy,
         })
     }
 }

@@ -25,11 +25,12 @@ use crate::metrics::Metrics;
 use crate::outbox::Outlets;
 use crate::routing::{Routed, Router};
 use crate::store::{encode, encode_cid_hit, keys, ContactUndo, ConvRecord, Store, StoreError};
+use protocol::api::privacy::ERASED_TEXT;
 use protocol::api::RoutingMode;
 use protocol::offline::Contact;
 use protocol::{
-    AgentId, AssignReason, Attachment, Author, Channel, Cid, ConvId, Event, EventBody, Side,
-    SiteId, TeamId, UserInfo, VisitorId,
+    AgentId, AssignReason, Attachment, Author, Channel, Cid, ConvId, Event, EventBody, FileId,
+    Side, SiteId, TeamId, UserInfo, VisitorId,
 };
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -153,6 +154,32 @@ pub enum Write {
         rating: NewRating,
         reply: oneshot::Sender<Result<Committed, CommitError>>,
     },
+    /// Erase a visitor's conversations ([`crate::privacy::erase_visitor`]
+    /// does the rest): every text in them replaced in place by
+    /// [`ERASED_TEXT`] (events keep their seqs: cursors stay valid),
+    /// attachments taken off their messages, the visitor's name off its
+    /// events, previews erased, and the outbound jobs that mention them
+    /// (mail, webhooks, WeChat, push) cancelled — one atomic batch, so a
+    /// crash leaves all of it or none. Here because this thread is the
+    /// only writer of conversations (its cache holds previews).
+    Erase {
+        site: SiteId,
+        visitor: VisitorId,
+        reply: oneshot::Sender<Result<Erased, CommitError>>,
+    },
+}
+
+/// What an erase changed in the conversations.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Erased {
+    pub conversations: u64,
+    /// Events whose text or names changed.
+    pub events: u64,
+    /// Outbound jobs cancelled.
+    pub jobs: u64,
+    /// Files that were attached in the conversations (their records and
+    /// bytes are the caller's to delete).
+    pub files: Vec<FileId>,
 }
 
 /// A visitor's form answer, as its session hands it over.
@@ -428,6 +455,17 @@ impl Committer {
         Ok(rx)
     }
 
+    /// Erases a visitor's conversations (see [`Write::Erase`]); answers
+    /// once durable.
+    pub async fn erase(&self, site: SiteId, visitor: VisitorId) -> Result<Erased, CommitError> {
+        self.submit(|reply| Write::Erase {
+            site,
+            visitor,
+            reply,
+        })
+        .await
+    }
+
     /// WeChat said the conversation's reply window is closed (best effort:
     /// the relay's own count closes it too).
     pub async fn wechat_closed(&self, conv: ConvId) {
@@ -488,6 +526,72 @@ fn wechat_count(rec: &mut ConvRecord, agent: bool, now: u64) {
     }
 }
 
+/// Replaces every text of an event by [`ERASED_TEXT`], takes a visitor's
+/// name off it and an attachment off a message; returns the attachment's
+/// id.
+fn scrub(body: &mut EventBody) -> Option<FileId> {
+    fn author(a: &mut Author) {
+        if a.side == Side::Visitor {
+            a.name = None;
+        }
+    }
+    match body {
+        EventBody::Message {
+            from, text, file, ..
+        } => {
+            author(from);
+            ERASED_TEXT.clone_into(text);
+            file.take().map(|f| f.id)
+        }
+        EventBody::Note { from, text, .. } => {
+            author(from);
+            ERASED_TEXT.clone_into(text);
+            None
+        }
+        EventBody::AutoReply { text } => {
+            ERASED_TEXT.clone_into(text);
+            None
+        }
+        EventBody::Rated { by, comment, .. } => {
+            author(by);
+            if comment.is_some() {
+                *comment = Some(ERASED_TEXT.to_string());
+            }
+            None
+        }
+        EventBody::Closed { by } | EventBody::Reopened { by } | EventBody::Labeled { by, .. } => {
+            author(by);
+            None
+        }
+        EventBody::Assigned { by, .. } => {
+            author(by);
+            None
+        }
+        EventBody::Contacted { .. } => None,
+    }
+}
+
+/// Whether a job's body names one of `convs` (anywhere in a string: ULIDs
+/// do not occur by chance), the visitor (a whole string) or its address.
+fn mentions(
+    v: &serde_json::Value,
+    convs: &[ConvId],
+    visitor: &VisitorId,
+    email: Option<&str>,
+) -> bool {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => {
+            s == visitor.as_str()
+                || email.is_some_and(|e| s.eq_ignore_ascii_case(e) || s.contains(e))
+                || convs.iter().any(|c| s.contains(c.as_str()))
+        }
+        Value::Array(a) => a.iter().any(|x| mentions(x, convs, visitor, email)),
+        Value::Object(o) => o.values().any(|x| mentions(x, convs, visitor, email)),
+        _ => false,
+    }
+}
+
 /// Cut a message to a one-line preview for inbox lists.
 fn preview(text: &str) -> String {
     const MAX: usize = 140;
@@ -524,6 +628,7 @@ enum Done {
         oneshot::Sender<Result<Saved, CommitError>>,
         Result<Saved, CommitError>,
     ),
+    Erased(oneshot::Sender<Result<Erased, CommitError>>, Erased),
 }
 
 /// The answer to a queued message: durable (`Committed`) or refused.
@@ -689,6 +794,9 @@ impl CommitLoop {
                 Done::Saved(tx, r) => {
                     let _ = tx.send(r);
                 }
+                Done::Erased(tx, r) => {
+                    let _ = tx.send(Ok(r));
+                }
             }
         }
     }
@@ -751,12 +859,23 @@ impl CommitLoop {
                 Done::Saved(tx, r) => {
                     let _ = tx.send(r.and(Err(CommitError::Storage)));
                 }
+                Done::Erased(tx, _) => {
+                    let _ = tx.send(Err(CommitError::Storage));
+                }
             }
         }
     }
 
     fn stage(&mut self, g: &mut Group, w: Write) -> Result<(), StoreError> {
         match w {
+            Write::Erase {
+                site,
+                visitor,
+                reply,
+            } => {
+                let r = self.stage_erase(g, &site, &visitor)?;
+                g.done.push(Done::Erased(reply, r));
+            }
             Write::Message { msg, reply } => {
                 let r = self.stage_message(g, msg)?;
                 g.done.push(Done::Reply(reply, r));
@@ -879,6 +998,85 @@ impl CommitLoop {
     /// A conversation state change that is also an event: unknown → error;
     /// already so (`done`) → acked with the current seq, nothing stored;
     /// otherwise one event and the record updated.
+    /// See [`Write::Erase`].
+    fn stage_erase(
+        &mut self,
+        g: &mut Group,
+        site: &SiteId,
+        visitor: &VisitorId,
+    ) -> Result<Erased, StoreError> {
+        let mut out = Erased::default();
+        let mut ids: Vec<ConvId> = self
+            .store
+            .visitor_convs(site, visitor)?
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        // A conversation opened earlier in this same group is not indexed yet.
+        for (c, _) in &g.events {
+            if !ids.contains(c)
+                && self
+                    .convs
+                    .get(c)
+                    .is_some_and(|r| &r.visitor == visitor && &r.site == site)
+            {
+                ids.push(c.clone());
+            }
+        }
+        let email = self
+            .store
+            .visitor(site, visitor)?
+            .and_then(|v| v.user)
+            .and_then(|u| u.email);
+        for id in &ids {
+            let Some(rec) = self.conv(id)? else {
+                continue;
+            };
+            if &rec.site != site || &rec.visitor != visitor {
+                continue;
+            }
+            if rec.preview.is_some() {
+                rec.preview = Some(ERASED_TEXT.to_string());
+            }
+            let rec_bytes = encode(&*rec)?;
+            g.batch.insert(keys::conv(id), rec_bytes);
+            g.changed.push(id.clone());
+            out.conversations += 1;
+            for mut ev in self.store.events_after(id, 0, usize::MAX)? {
+                if let Some(f) = scrub(&mut ev.body) {
+                    out.files.push(f);
+                }
+                g.batch.insert(keys::event(id, ev.seq), encode(&ev)?);
+                out.events += 1;
+            }
+            // Events staged earlier in this group (not in the store yet).
+            for (c, ev) in g.events.iter_mut().filter(|(c, _)| c == id) {
+                if let Some(f) = scrub(&mut ev.body) {
+                    out.files.push(f);
+                }
+                g.batch.insert(keys::event(c, ev.seq), encode(&*ev)?);
+                out.events += 1;
+            }
+        }
+        out.files.sort();
+        out.files.dedup();
+        // Jobs naming the conversations, the visitor or its address.
+        for kind in [
+            crate::store::Kind::Mail,
+            crate::store::Kind::Webhook,
+            crate::store::Kind::Wechat,
+            crate::store::Kind::Push,
+        ] {
+            for job in self.store.out_jobs(kind)? {
+                if mentions(&job.body, &ids, visitor, email.as_deref()) {
+                    g.batch.remove(keys::out_job(kind.tag(), &job.id));
+                    out.jobs += 1;
+                }
+            }
+        }
+        Ok(out)
+    }
+
     fn change(
         &mut self,
         g: &mut Group,
@@ -1723,6 +1921,7 @@ mod tests {
             referrer: None,
             channel: Channel::Web,
             contact_cids: Vec::new(),
+            last_ip: None,
         };
         store.put_visitor(&rec)?;
         let answer = |conv: Option<ConvId>| -> anyhow::Result<NewContact> {

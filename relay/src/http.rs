@@ -22,20 +22,21 @@ use protocol::limits::MAX_BODY_BYTES;
 use protocol::ServerFrame;
 use serde::{Deserialize, Serialize};
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::sync::Arc;
 use warp::filters::cors::Builder as Cors;
 use warp::http::{header, Response, StatusCode};
 use warp::{Filter, Rejection};
 
-/// The client's address, Origin, User-Agent and Host.
-fn peer() -> impl Filter<Extract = (Peer,), Error = Rejection> + Clone {
-    warp::addr::remote()
+/// The client's address (behind a trusted proxy, the one it forwarded
+/// for: [`crate::privacy::client_ip`]), Origin, User-Agent and Host.
+fn peer(app: &App) -> impl Filter<Extract = (Peer,), Error = Rejection> + Clone {
+    crate::privacy::client_addr(app.trusted_proxies.clone())
         .and(warp::header::optional::<String>("origin"))
         .and(warp::header::optional::<String>("user-agent"))
         .and(warp::header::optional::<String>("host"))
-        .map(|addr: Option<SocketAddr>, origin, user_agent, host| Peer {
-            ip: addr.map(|a| a.ip()),
+        .map(|ip: Option<IpAddr>, origin, user_agent, host| Peer {
+            ip,
             origin,
             user_agent,
             host,
@@ -121,7 +122,7 @@ fn ws_route(
             version,
             on_upgrade,
         })
-        .and(peer())
+        .and(peer(&app))
         .and(with_app(app))
         .map(upgrade)
 }
@@ -150,7 +151,7 @@ fn send(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error = Rej
             .and(warp::query::<SendQuery>())
             .and(warp::body::content_length_limit(MAX_BODY_BYTES))
             .and(warp::body::bytes())
-            .and(peer())
+            .and(peer(&app))
             .and(with_app(app))
             .and_then(send_frames)
             .recover(recover)

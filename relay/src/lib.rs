@@ -35,6 +35,9 @@
 //!   transcripts over SMTP on the outbound queue; reply addresses and
 //!   Message-IDs; the unsubscribe page (beside [`api`]); mail in —
 //!   replies fetched by IMAP become messages ([`mail::inbound`]).
+//! - [`privacy`]: blocking visitors (client IPs behind trusted proxies,
+//!   the sites' blocks), a visitor's export and erasure (resumable, the
+//!   database rewritten after it at the next start).
 //! - [`wechat`]: the WeChat Official Account bridge — message pushes in
 //!   (beside [`api`] on the public port), customer-service replies out.
 
@@ -53,6 +56,7 @@ pub mod longpoll;
 pub mod mail;
 pub mod metrics;
 pub mod outbox;
+pub mod privacy;
 pub mod push;
 pub mod ratelimit;
 pub mod refused;
@@ -137,6 +141,8 @@ pub struct Config {
     /// the epoch, that [`now_ms`] answers, so a test can seed a history
     /// with known timings across days. `None`: the system clock.
     pub clock_file: Option<std::path::PathBuf>,
+    /// Peers whose forwarded-for headers are believed (`--trust-proxy`).
+    pub trust_proxy: Vec<protocol::api::privacy::IpRange>,
 }
 
 impl Config {
@@ -179,6 +185,10 @@ pub struct App {
     pub wechat_replies: Arc<wechat::courier::Replies>,
     /// Mail out, when configured.
     pub mail: Option<Arc<mail::Mailer>>,
+    /// The sites' blocks, cached (see [`privacy::Blocks`]).
+    pub blocks: privacy::Blocks,
+    /// `--trust-proxy`, shared by the routes that read the client's IP.
+    pub trusted_proxies: Arc<Vec<protocol::api::privacy::IpRange>>,
     pub config: Config,
 }
 
@@ -371,6 +381,8 @@ impl App {
             longpoll: longpoll::Registry::default(),
             limiter: ratelimit::Limiter::new(LIMITER_MAX_KEYS),
             files: files::Blobs::open(&config.data_dir.join("files"))?,
+            blocks: privacy::Blocks::default(),
+            trusted_proxies: Arc::new(config.trust_proxy.clone()),
             config,
         });
         Ok((app, commit_thread))
@@ -450,6 +462,8 @@ pub async fn run(
         tracing::warn!(error = %e, "could not set TCP_NODELAY");
     }
     let addr = listener.local_addr()?;
+    // After an erase: no old value of sled's log survives the restart.
+    privacy::compact_if_pending(&config.data_dir)?;
     let store = Arc::new(store::Store::open(&config.data_dir.join("sled"))?);
     if let Some(fr) = first_run(&store, &config)? {
         print_first_run(&fr, addr);
@@ -460,6 +474,9 @@ pub async fn run(
     }
     let (app, commit_thread) = App::start(store.clone(), config)?;
     let refused = tokio::spawn(app.refused.clone().run(app.shutdown.clone()));
+    // Erases a crash or a stop interrupted: finished before anything else
+    // reads the visitor (they run on the commit thread like any write).
+    app.tasks.spawn(privacy::resume_erasures(app.clone()));
     // The outbound queues: resumed from the store, end at shutdown.
     app.tasks.spawn(outbox::run(
         app.push.queue().clone(),

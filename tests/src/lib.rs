@@ -431,6 +431,22 @@ impl Lp {
         }
     }
 
+    /// A long-poll client whose every request carries `headers` (a reverse
+    /// proxy's `X-Forwarded-For`, say).
+    pub fn with_headers(relay: &Relay, headers: &[(&str, &str)]) -> Result<Lp> {
+        let mut map = reqwest::header::HeaderMap::new();
+        for (k, v) in headers {
+            map.insert(
+                reqwest::header::HeaderName::from_bytes(k.as_bytes())?,
+                reqwest::header::HeaderValue::from_str(v)?,
+            );
+        }
+        Ok(Lp {
+            http: reqwest::Client::builder().default_headers(map).build()?,
+            ..Lp::new(relay)
+        })
+    }
+
     /// POST /v1/send with these frames; returns the reply frames.
     pub async fn send(&mut self, frames: Vec<Value>) -> Result<Vec<Value>> {
         let url = match &self.sid {
@@ -521,6 +537,62 @@ pub mod frames {
     pub fn page(url: &str, title: &str) -> Value {
         json!({"type": "page", "url": url, "title": title})
     }
+}
+
+/// The entries of a `.tar.gz` (an export): (name, bytes), in order.
+pub fn untar_gz(gz: &[u8]) -> Result<Vec<(String, Vec<u8>)>> {
+    use std::io::Read as _;
+    let mut raw = Vec::new();
+    flate2::read::GzDecoder::new(gz).read_to_end(&mut raw)?;
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + 512 <= raw.len() {
+        let h = &raw[at..at + 512];
+        if h.iter().all(|&b| b == 0) {
+            break;
+        }
+        if &h[257..262] != b"ustar" {
+            bail!("entry at {at} is not a ustar header");
+        }
+        let name_end = h[..100].iter().position(|&b| b == 0).unwrap_or(100);
+        let name = String::from_utf8(h[..name_end].to_vec())?;
+        let size_text = std::str::from_utf8(&h[124..135])?.trim_matches(|c| c == '\0' || c == ' ');
+        let size = usize::from_str_radix(size_text, 8)?;
+        let mut sum_h = h.to_vec();
+        sum_h[148..156].copy_from_slice(b"        ");
+        let sum: u64 = sum_h.iter().map(|&b| b as u64).sum();
+        let stored = u64::from_str_radix(std::str::from_utf8(&h[148..154])?, 8)?;
+        if sum != stored {
+            bail!("{name}: bad header checksum");
+        }
+        let data = raw
+            .get(at + 512..at + 512 + size)
+            .context("entry runs past the archive")?
+            .to_vec();
+        out.push((name, data));
+        at += 512 + size.div_ceil(512) * 512;
+    }
+    Ok(out)
+}
+
+/// Every file under `dir` whose bytes contain `needle` (the data dir after
+/// an erase: sled's files, blobs, everything).
+pub fn files_containing(dir: &Path, needle: &[u8]) -> Result<Vec<PathBuf>> {
+    let mut hits = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d)? {
+            let p = e?.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(bytes) = std::fs::read(&p) {
+                if bytes.windows(needle.len()).any(|w| w == needle) {
+                    hits.push(p);
+                }
+            }
+        }
+    }
+    Ok(hits)
 }
 
 /// The text of a message event (None for other frames).

@@ -142,7 +142,8 @@ impl Widget {
             | Some("bad_request")
             | Some("forbidden")
             | Some("unknown_conversation")
-            | Some("not_found") => {
+            | Some("not_found")
+            | Some("blocked") => {
                 if let Some(cid) = get_str(f, "cid") {
                     self.outbox.remove(&cid);
                     self.chat.msgs.retain(|m| m.cid != cid || m.seq > 0);

@@ -7,7 +7,7 @@ use crate::components::composer::picked;
 use crate::components::message::{pending_note, rating_short};
 use crate::components::{
     AttachmentView, ChatHeader, Composer, ContactForm, ConvRow, MessageItem, MessageList,
-    SearchBox, SearchHitRow, VisitorFacts,
+    PrivacyActions, SearchBox, SearchHitRow, VisitorFacts,
 };
 use crate::format::duration;
 use crate::i18n::{en, tr, trf};
@@ -380,7 +380,28 @@ fn profile(s: &State, h: &Handlers) -> Html {
             { contact(s, visitor, &h.dispatch) }
             <VisitorFacts {live} profile={profile.clone()} now={s.now} fields={s.form_fields()}
                 onedit={edit_contact(s, visitor, profile.is_some(), &h.dispatch)} />
+            { privacy_actions(s, visitor, profile.as_deref(), &h.dispatch) }
         </aside>
+    }
+}
+
+/// Block, export and erase for a visitor whose profile is loaded.
+pub fn privacy_actions(
+    s: &State,
+    visitor: &VisitorId,
+    profile: Option<&protocol::api::VisitorProfile>,
+    d: &Callback<Action>,
+) -> Html {
+    let (Some(p), Some(token), Some(site)) = (profile, s.token.clone(), s.model.site.clone())
+    else {
+        return html! {};
+    };
+    let name = p.user.as_ref().and_then(|u| u.name.clone());
+    let v = visitor.clone();
+    html! {
+        <PrivacyActions {token} {site} visitor={visitor.clone()} {name}
+            last_ip={p.last_ip.clone()} blocks={p.blocks.clone()}
+            onchange={d.reform(move |_| Action::ReloadProfile(v.clone()))} />
     }
 }
 

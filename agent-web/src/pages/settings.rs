@@ -91,8 +91,17 @@ pub fn view(s: &State, h: &Handlers) -> Html {
             }
             { chat_link(s, d) }
             { canned(s, d) }
+            { blocks(s) }
         </div>
     }
+}
+
+/// "Blocked visitors" (everyone on the site) and the erasure log (owners).
+fn blocks(s: &State) -> Html {
+    let (Some(token), Some(site)) = (s.token.clone(), s.model.site.clone()) else {
+        return html! {};
+    };
+    html! { <crate::components::BlocksCard {token} {site} owner={s.is_owner()} /> }
 }
 
 /// "Chat link": the site's hosted chat page to copy, and its QR code to

@@ -102,6 +102,7 @@ fn detail(s: &State, h: &Handlers) -> Html {
             { super::inbox::contact(s, &id, d) }
             <VisitorFacts {live} profile={profile.clone()} now={s.now} fields={s.form_fields()}
                 onedit={super::inbox::edit_contact(s, &id, profile.is_some(), d)} />
+            { super::inbox::privacy_actions(s, &id, profile.as_deref(), d) }
             if let Some(conv) = conv {
                 <button class="primary" onclick={h.open_conv.reform(move |_| conv.clone())}>{tr("Open conversation")}</button>
             } else {

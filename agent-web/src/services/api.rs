@@ -8,6 +8,7 @@ use gloo_net::http::{Request, RequestBuilder, Response};
 use protocol::api::integrations::{
     ApiKeyView, DeliveryPage, NewApiKey, NewWebhook, WebhookPatch, WebhookView,
 };
+use protocol::api::privacy::{BlockView, EraseRequest, ErasureView, NewBlock};
 use protocol::api::{
     AgentPatch, AgentView, AssignRequest, Canned, ConvPage, EventsPage, LoginReply, LoginRequest,
     NewAgent, NewCanned, PasswordChange, PushKey, PushSubscription, PushUnsubscribe, RefusedOrigin,
@@ -362,6 +363,67 @@ impl Api {
             enc(visitor.as_str())
         ))
         .await
+    }
+
+    /// `GET /v1/api/sites/{site}/blocks`
+    pub async fn blocks(&self, site: &SiteId) -> ApiResult<Vec<BlockView>> {
+        self.get(&format!("/v1/api/sites/{}/blocks", enc(site.as_str())))
+            .await
+    }
+
+    /// `POST /v1/api/sites/{site}/blocks`
+    pub async fn add_block(&self, site: &SiteId, body: &NewBlock) -> ApiResult<BlockView> {
+        let url = format!("/v1/api/sites/{}/blocks", enc(site.as_str()));
+        self.with_body(Request::post(&url), body).await
+    }
+
+    /// `DELETE /v1/api/sites/{site}/blocks/{block}`
+    pub async fn delete_block(&self, site: &SiteId, id: &str) -> ApiResult<()> {
+        let url = format!("/v1/api/sites/{}/blocks/{}", enc(site.as_str()), enc(id));
+        self.done(Request::delete(&url)).await
+    }
+
+    /// `GET /v1/api/sites/{site}/erasures` (owners)
+    pub async fn erasures(&self, site: &SiteId) -> ApiResult<Vec<ErasureView>> {
+        self.get(&format!("/v1/api/sites/{}/erasures", enc(site.as_str())))
+            .await
+    }
+
+    /// `POST /v1/api/sites/{site}/visitors/{visitor}/erase`
+    pub async fn erase(
+        &self,
+        site: &SiteId,
+        visitor: &VisitorId,
+        confirm: &str,
+    ) -> ApiResult<ErasureView> {
+        let url = format!(
+            "/v1/api/sites/{}/visitors/{}/erase",
+            enc(site.as_str()),
+            enc(visitor.as_str())
+        );
+        let body = EraseRequest {
+            confirm: confirm.to_string(),
+        };
+        self.with_body(Request::post(&url), &body).await
+    }
+
+    /// `GET /v1/api/sites/{site}/visitors/{visitor}/export`: the archive's
+    /// bytes (the caller hands them to the browser as a download).
+    pub async fn export(&self, site: &SiteId, visitor: &VisitorId) -> ApiResult<Vec<u8>> {
+        let url = format!(
+            "/v1/api/sites/{}/visitors/{}/export",
+            enc(site.as_str()),
+            enc(visitor.as_str())
+        );
+        let r = self
+            .auth(Request::get(&url))
+            .send()
+            .await
+            .map_err(|e| format!("network error: {e}"))?;
+        if !(200..300).contains(&r.status()) {
+            return read::<IgnoredAny>(Ok(r)).await.map(|_| Vec::new());
+        }
+        r.binary().await.map_err(|e| format!("network error: {e}"))
     }
 
     /// Uploads a file for `site` (the relay sniffs its type); send it

@@ -99,6 +99,12 @@ impl State {
                 }
             }
             Action::CloseVisitor => self.selected_visitor = None,
+            Action::ReloadProfile(v) => {
+                if let Some(site) = self.model.site.clone() {
+                    fx.push(Effect::Fetch(Fetch::Profile(site, v)));
+                }
+                return false;
+            }
             Action::VisitorPage(p) => self.visitor_page = p,
             Action::InviteInput(t) => {
                 self.invite_text = t;

@@ -147,6 +147,9 @@ pub enum Action {
     Contact(ContactAction),
     SelectVisitor(VisitorId),
     CloseVisitor,
+    /// The visitor's profile changed on the relay (blocked, unblocked,
+    /// erased): read it again.
+    ReloadProfile(VisitorId),
     VisitorPage(usize),
     InviteInput(String),
     Invite,

@@ -303,6 +303,8 @@ fn an_open_profile_lists_new_page_views_live() {
         current: None,
         pages: vec![page_at("https://shop.example/", 1)],
         conversations: Vec::new(),
+        last_ip: None,
+        blocks: Vec::new(),
     };
     s.profile = Some((id("v1"), Rc::new(profile)));
     let b = page_at("https://shop.example/b", 2);
@@ -1708,6 +1710,8 @@ fn profile_of(user: Option<protocol::UserInfo>, verified: bool) -> protocol::api
         current: None,
         pages: Vec::new(),
         conversations: Vec::new(),
+        last_ip: None,
+        blocks: Vec::new(),
     }
 }
 

@@ -11,12 +11,14 @@
 //!
 //! One module per resource, one named handler per route:
 //! [`accounts`], [`sites`], [`conversations`], [`visitors`], [`stats`],
-//! [`push`], [`integrations`] (webhooks, API keys), [`search`].
+//! [`push`], [`integrations`] (webhooks, API keys), [`search`],
+//! [`privacy`] (blocks, a visitor's export and erasure, the erasure log).
 
 pub mod accounts;
 pub mod auth;
 pub mod conversations;
 pub mod integrations;
+pub mod privacy;
 pub mod push;
 pub mod search;
 pub mod sites;
@@ -63,6 +65,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/v1/api/sites/{site}/canned/{id}"),
     ("GET", "/v1/api/sites/{site}/visitors/{visitor}"),
     ("PATCH", "/v1/api/sites/{site}/visitors/{visitor}"),
+    ("GET", "/v1/api/sites/{site}/visitors/{visitor}/export"),
+    ("POST", "/v1/api/sites/{site}/visitors/{visitor}/erase"),
+    ("GET", "/v1/api/sites/{site}/blocks"),
+    ("POST", "/v1/api/sites/{site}/blocks"),
+    ("DELETE", "/v1/api/sites/{site}/blocks/{block}"),
+    ("GET", "/v1/api/sites/{site}/erasures"),
     ("GET", "/v1/api/sites/{site}/agents"),
     ("GET", "/v1/api/sites/{site}/stats"),
     ("GET", "/v1/api/sites/{site}/stats.csv"),
@@ -141,6 +149,12 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Reply,)> {
         path!("v1" / "api" / "sites" / String / "conversations").and(get()).and(query()).and(me()).and_then(cv::list).boxed(),
         path!("v1" / "api" / "sites" / String / "visitors" / String).and(get()).and(me()).and_then(visitors::profile).boxed(),
         path!("v1" / "api" / "sites" / String / "visitors" / String).and(patch()).and(me()).and(body()).and_then(visitors::patch).boxed(),
+        path!("v1" / "api" / "sites" / String / "visitors" / String / "export").and(get()).and(me()).and_then(privacy::export).boxed(),
+        path!("v1" / "api" / "sites" / String / "visitors" / String / "erase").and(post()).and(me()).and(body()).and_then(privacy::erase).boxed(),
+        path!("v1" / "api" / "sites" / String / "blocks").and(get()).and(me()).and_then(privacy::blocks_list).boxed(),
+        path!("v1" / "api" / "sites" / String / "blocks").and(post()).and(me()).and(body()).and_then(privacy::blocks_add).boxed(),
+        path!("v1" / "api" / "sites" / String / "blocks" / String).and(delete()).and(me()).and_then(privacy::blocks_delete).boxed(),
+        path!("v1" / "api" / "sites" / String / "erasures").and(get()).and(me()).and_then(privacy::erasures).boxed(),
         path!("v1" / "api" / "sites" / String / "stats").and(get()).and(query()).and(me()).and_then(stats::stats).boxed(),
         path!("v1" / "api" / "sites" / String / "stats.csv").and(get()).and(query()).and(me()).and_then(stats::stats_csv).boxed(),
         path!("v1" / "api" / "sites" / String / "search").and(get()).and(query()).and(me()).and_then(search::search).boxed(),

@@ -79,7 +79,7 @@ pub async fn patch(
 
 /// The profile of a stored visitor: its record, recent pages,
 /// conversations and live presence.
-fn profile_of(app: &App, v: VisitorRecord) -> Result<VisitorProfile, StoreError> {
+pub(crate) fn profile_of(app: &App, v: VisitorRecord) -> Result<VisitorProfile, StoreError> {
     let pages = app.store.pages(&v.site, &v.id, PROFILE_PAGES)?;
     let conversations = app
         .store
@@ -88,6 +88,8 @@ fn profile_of(app: &App, v: VisitorRecord) -> Result<VisitorProfile, StoreError>
         .map(ConvRecord::summary)
         .collect();
     let current = app.hub.visitors(&v.site).into_iter().find(|i| i.id == v.id);
+    let ip = v.last_ip.as_deref().and_then(|ip| ip.parse().ok());
+    let blocks = app.blocks.matching(&app.store, &v.site, Some(&v.id), ip)?;
     Ok(VisitorProfile {
         id: v.id,
         site: v.site,
@@ -103,5 +105,7 @@ fn profile_of(app: &App, v: VisitorRecord) -> Result<VisitorProfile, StoreError>
         current,
         pages,
         conversations,
+        last_ip: v.last_ip,
+        blocks,
     })
 }

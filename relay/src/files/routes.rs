@@ -13,7 +13,6 @@ use bytes::Bytes;
 use protocol::limits::*;
 use protocol::{ErrorCode, FileClass, FileId, Side, SiteId, VisitorId};
 use serde::Deserialize;
-use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use warp::filters::BoxedFilter;
@@ -113,7 +112,7 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(warp::reply::Response,)> {
         .max_age(600);
     let upload = warp::path::end()
         .and(warp::post())
-        .and(upload_request())
+        .and(upload_request(&app))
         .and(with_app(app.clone()))
         .and(warp::body::stream())
         .and_then(upload);
@@ -146,20 +145,20 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(warp::reply::Response,)> {
 }
 
 /// An upload's query and headers.
-fn upload_request() -> impl Filter<Extract = (UploadRequest,), Error = Rejection> + Clone {
+fn upload_request(app: &App) -> impl Filter<Extract = (UploadRequest,), Error = Rejection> + Clone {
     warp::query::<Creds>()
         .and(warp::header::optional::<String>("authorization"))
         .and(warp::header::optional::<String>("origin"))
         .and(warp::header::optional::<u64>("content-length"))
-        .and(warp::addr::remote())
+        .and(crate::privacy::client_addr(app.trusted_proxies.clone()))
         .and(warp::header::optional::<String>("host"))
         .map(
-            |creds, authorization, origin, length, addr, host| UploadRequest {
+            |creds, authorization, origin, length, ip, host| UploadRequest {
                 creds,
                 authorization,
                 origin,
                 length,
-                addr,
+                ip,
                 host,
             },
         )
@@ -172,7 +171,8 @@ struct UploadRequest {
     origin: Option<String>,
     /// The declared Content-Length.
     length: Option<u64>,
-    addr: Option<SocketAddr>,
+    /// The client's address (see [`crate::privacy::client_ip`]).
+    ip: Option<std::net::IpAddr>,
     /// The relay's own origin (the hosted chat page) may always upload.
     host: Option<String>,
 }
@@ -192,13 +192,17 @@ async fn check_upload(req: UploadRequest, app: Arc<App>) -> Result<Uploader, Rej
         creds: q,
         authorization,
         origin,
-        addr,
+        ip,
         host,
         ..
     } = req;
     let who = who(&app, &q, authorization.as_deref())?;
     let (site, side, owner) = match &who {
         Who::Visitor { site, visitor } => {
+            // A blocked visitor's upload stores nothing (not even its bytes).
+            if app.blocks.blocked(&app.store, site, visitor, ip) {
+                return Err(refuse(ErrorCode::Blocked, crate::privacy::BLOCKED_MESSAGE));
+            }
             let over = app
                 .limiter
                 .hit(
@@ -206,9 +210,9 @@ async fn check_upload(req: UploadRequest, app: Arc<App>) -> Result<Uploader, Rej
                     app.config.uploads_per_visitor,
                 )
                 .is_err()
-                || addr.is_some_and(|a| {
+                || ip.is_some_and(|a| {
                     app.limiter
-                        .hit(&format!("upload-ip:{}", a.ip()), app.config.uploads_per_ip)
+                        .hit(&format!("upload-ip:{a}"), app.config.uploads_per_ip)
                         .is_err()
                 });
             if over {

@@ -194,6 +194,12 @@ async fn rate(app: &App, query: &str) -> Reply {
     {
         return msg(StatusCode::FORBIDDEN, t.rate_invalid);
     }
+    if app
+        .blocks
+        .blocked(&app.store, &link.site, &link.visitor, None)
+    {
+        return msg(StatusCode::FORBIDDEN, crate::privacy::BLOCKED_MESSAGE);
+    }
     let name = app
         .store
         .visitor(&link.site, &link.visitor)

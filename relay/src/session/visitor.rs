@@ -30,9 +30,39 @@ pub(super) struct VisitorState {
 }
 
 impl VisitorState {
+    /// Refuses a frame that would store something (`cid`: a message, a
+    /// form answer, a rating) from a visitor the site blocked, by its id or
+    /// the connection's address: nothing is stored, and the error names the
+    /// cid, so the client drops it instead of resending it.
+    fn not_blocked(
+        &self,
+        app: &crate::App,
+        ip: Option<std::net::IpAddr>,
+        cid: &Cid,
+    ) -> Result<(), Refuse> {
+        if app
+            .blocks
+            .blocked(&app.store, &self.site, &self.visitor, ip)
+        {
+            return Err(err_cid(
+                ErrorCode::Blocked,
+                crate::privacy::BLOCKED_MESSAGE,
+                cid,
+            ));
+        }
+        Ok(())
+    }
+
     /// One of this connection's sends (`--sends-per-visitor` a minute), for
-    /// a frame answered by `cid` (a form answer, a rating).
-    fn take_send(&mut self, app: &crate::App, cid: &Cid) -> Result<(), Refuse> {
+    /// a frame answered by `cid` (a form answer, a rating), unless the
+    /// visitor is blocked.
+    fn take_send(
+        &mut self,
+        app: &crate::App,
+        ip: Option<std::net::IpAddr>,
+        cid: &Cid,
+    ) -> Result<(), Refuse> {
+        self.not_blocked(app, ip, cid)?;
         if self.sends.allow(app.config.sends_per_visitor) {
             Ok(())
         } else {
@@ -262,6 +292,9 @@ impl Session {
             rec.referrer = None;
         }
         rec.last_seen = rec.last_seen.max(now);
+        if let Some(ip) = self.peer.ip {
+            rec.last_ip = Some(crate::privacy::ip_text(ip));
+        }
         if let Some(ua) = &self.peer.user_agent {
             rec.user_agent = Some(ua.chars().take(USER_AGENT_CHARS).collect());
         }
@@ -470,6 +503,7 @@ impl Session {
         let Some(v) = self.visitor_mut() else {
             return Ok(());
         };
+        v.not_blocked(&app, ip, &cid)?;
         let ip_ok = app.limiter.allows_ip("send", ip, app.config.sends_per_ip);
         if !v.sends.allow(app.config.sends_per_visitor) || !ip_ok {
             return Err(err_cid(
@@ -523,10 +557,11 @@ impl Session {
         out: &mut Vec<ServerFrame>,
     ) -> Result<(), Refuse> {
         let app = self.app.clone();
+        let ip = self.peer.ip;
         let Some(v) = self.visitor_mut() else {
             return Ok(());
         };
-        v.take_send(&app, &cid)?;
+        v.take_send(&app, ip, &cid)?;
         let (site_id, visitor) = (v.site.clone(), v.visitor.clone());
         let site = app
             .store
@@ -590,10 +625,11 @@ impl Session {
         out: &mut Vec<ServerFrame>,
     ) -> Result<(), Refuse> {
         let app = self.app.clone();
+        let ip = self.peer.ip;
         let Some(v) = self.visitor_mut() else {
             return Ok(());
         };
-        v.take_send(&app, &cid)?;
+        v.take_send(&app, ip, &cid)?;
         let scope = format!("v:{}:{}", v.site, v.visitor);
         let by = Author {
             side: Side::Visitor,
@@ -778,6 +814,7 @@ fn new_record(site: &SiteId, visitor: &VisitorId, now: u64) -> VisitorRecord {
         referrer: None,
         channel: Channel::Web,
         contact_cids: Vec::new(),
+        last_ip: None,
     }
 }
 

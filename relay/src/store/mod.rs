@@ -34,6 +34,8 @@
 //!   token in `tokens`, stored as its SHA-256 like every token)
 //! - `mail_in`: `m` `\0` Message-ID → [`MailInRecord`] (inbound mail
 //!   processed once); `u` `\0` mailbox → UIDVALIDITY, last UID (u32 BE each)
+//! - `blocks`, `erasures`, `erasing`: blocked visitors and IP ranges, the
+//!   erasure log, erasures under way (see `privacy`)
 //! - the outbound queue (Web Push, webhooks, WeChat replies) is in `chat` too:
 //!   `o` kind-tag job id → [`OutJob`], staged with the
 //!   events that cause it
@@ -50,6 +52,7 @@ pub mod keys;
 mod mail;
 mod mail_in;
 mod outbox;
+mod privacy;
 mod push;
 mod sites;
 mod visitors;
@@ -61,6 +64,7 @@ pub use hooks::{ApiKeyRecord, DeliveryRecord, WebhookRecord};
 pub use mail::MailMarks;
 pub use mail_in::MailInRecord;
 pub use outbox::{Kind, OutJob};
+pub use privacy::ErasingMark;
 #[cfg(test)]
 pub(crate) use push::sample_job;
 pub use push::{device_id, PushJob, PushSubRecord};
@@ -108,6 +112,9 @@ pub struct Store {
     hook_log: sled::Tree,
     api_keys: sled::Tree,
     mail_in: sled::Tree,
+    blocks: sled::Tree,
+    erasures: sled::Tree,
+    erasing: sled::Tree,
 }
 
 fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
@@ -166,6 +173,9 @@ impl Store {
             hook_log: db.open_tree("hook_log")?,
             api_keys: db.open_tree("api_keys")?,
             mail_in: db.open_tree("mail_in")?,
+            blocks: db.open_tree("blocks")?,
+            erasures: db.open_tree("erasures")?,
+            erasing: db.open_tree("erasing")?,
             data_file,
             probe: dir.join("disk-probe"),
             db,

@@ -36,6 +36,11 @@ pub struct VisitorRecord {
     /// [`protocol::limits::CONTACT_CIDS_KEPT`]), oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub contact_cids: Vec<String>,
+    /// The address of the latest connection (`--trust-proxy` decides
+    /// whether a proxy's forwarded address is taken), shown to agents and
+    /// matched by IP blocks; removed by an erase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_ip: Option<String>,
 }
 
 /// The attribute a form's phone number is kept under.
@@ -292,6 +297,7 @@ mod tests {
             referrer: None,
             channel: Channel::Web,
             contact_cids: Vec::new(),
+            last_ip: None,
         }
     }
 

@@ -284,6 +284,7 @@ fn follower(
             referrer: None,
             channel: Channel::Wechat,
             contact_cids: Vec::new(),
+            last_ip: None,
         });
     rec.last_seen = now;
     let user = rec.user.get_or_insert_with(UserInfo::default);

@@ -18,6 +18,7 @@ mod mail_in;
 mod mail_out;
 mod offline;
 mod reports;
+mod privacy;
 mod routing;
 mod search;
 mod slow_consumer;

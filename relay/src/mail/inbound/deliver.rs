@@ -258,6 +258,16 @@ async fn store(app: &Arc<App>, mail: &Inbound, conv_id: ConvId, recipient: Recip
         Ok(s) => s,
         Err(o) => return o,
     };
+    if from.side == Side::Visitor
+        && app
+            .blocks
+            .blocked(&app.store, &conv.site, &conv.visitor, None)
+    {
+        return Outcome::Refused(format!(
+            "the visitor of conversation {} is blocked",
+            conv.id
+        ));
+    }
     if app
         .limiter
         .hit(
