@@ -64,6 +64,10 @@ pub enum ErrorCode {
     /// WeChat takes no reply now (48 h since the follower's last message,
     /// or 5 replies sent since): the follower must write first.
     ReplyWindowClosed,
+    /// The site lives on another relay (a cluster moved or sharded it):
+    /// the error's `url` is the owner's base URL; ask it (or `GET
+    /// /v1/route?site=` again) and retry there.
+    Moved,
     /// Something went wrong inside the relay; details are in its log only.
     Internal,
 }
@@ -80,6 +84,7 @@ impl ErrorCode {
             UnknownSite | UnknownConversation | NotFound | UnknownSession => 404,
             MethodNotAllowed => 405,
             Conflict | ReplyWindowClosed => 409,
+            Moved => 421,
             TooLarge | QuotaExceeded => 413,
             UnsupportedType => 415,
             RateLimited => 429,
@@ -118,6 +123,7 @@ impl ErrorCode {
             UnsupportedType => "unsupported_type",
             QuotaExceeded => "quota_exceeded",
             ReplyWindowClosed => "reply_window_closed",
+            Moved => "moved",
             Internal => "internal",
         }
     }
@@ -128,6 +134,9 @@ impl ErrorCode {
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+    /// With `moved`: the base URL of the relay that owns the site now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 impl ApiError {
@@ -135,6 +144,16 @@ impl ApiError {
         Self {
             code,
             message: message.into(),
+            url: None,
+        }
+    }
+
+    /// `moved`, naming the owner's base URL.
+    pub fn moved(site: &str, url: impl Into<String>) -> Self {
+        Self {
+            code: ErrorCode::Moved,
+            message: format!("site {site} is served by another relay"),
+            url: Some(url.into()),
         }
     }
 }
