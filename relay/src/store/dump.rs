@@ -181,6 +181,12 @@ pub fn job_site(body: &serde_json::Value) -> Option<&str> {
     find(body, 2)
 }
 
+/// What [`Store::for_each_site_entry`] hands each entry to.
+pub type EntryVisitor<'a> = dyn FnMut(EntryKind, &[u8], &[u8]) -> Result<()> + 'a;
+
+/// One stored entry: tree name, key, value.
+pub type RawEntry = (String, Vec<u8>, Vec<u8>);
+
 /// What the site's conversations are, for the filters of the indexes
 /// that are keyed by something else (cids, files, agents' load).
 pub type ConvMarks = HashMap<ConvId, u64>;
@@ -214,11 +220,7 @@ impl Store {
     /// `last_seq` are given (the commit thread writes both in one batch).
     /// Anything written after the conversation's record was read is not in
     /// this pass; a move freezes the site first.
-    pub fn for_each_site_entry(
-        &self,
-        site: &SiteId,
-        f: &mut dyn FnMut(EntryKind, &[u8], &[u8]) -> Result<()>,
-    ) -> Result<()> {
+    pub fn for_each_site_entry(&self, site: &SiteId, f: &mut EntryVisitor<'_>) -> Result<()> {
         let sp = site_prefix(site);
         let sid = site.as_str().as_bytes();
         let Some(rec) = self.sites.get(sid)? else {
@@ -581,7 +583,7 @@ impl Store {
 
     /// Every key-value of every tree (tests compare stores with it; an
     /// operator's diagnosis too). Not for large stores.
-    pub fn dump_all(&self) -> Result<Vec<(String, Vec<u8>, Vec<u8>)>> {
+    pub fn dump_all(&self) -> Result<Vec<RawEntry>> {
         let mut out = Vec::new();
         let mut names = self.db.tree_names();
         names.sort();
@@ -695,7 +697,7 @@ fn copy_db(src: &sled::Db, dest: &Path) -> Result<TreeCounts> {
             let (k, v) = item?;
             batch.insert(k, v);
             n += 1;
-            if n % IMPORT_BATCH as u64 == 0 {
+            if n.is_multiple_of(IMPORT_BATCH as u64) {
                 to.apply_batch(std::mem::take(&mut batch))?;
             }
         }

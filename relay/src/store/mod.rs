@@ -64,7 +64,9 @@ mod visitors;
 
 pub use agents::{is_bot, AgentRecord, AgentRole, TokenRecord, BOT_ID_PREFIX};
 pub use chat::{encode_cid_hit, CidHit, ConvRecord};
-pub use dump::{job_site, ConvMarks, EntryKind, RawWriter, TreeCounts, IMPORT_BATCH};
+pub use dump::{
+    job_site, ConvMarks, EntryKind, EntryVisitor, RawEntry, RawWriter, TreeCounts, IMPORT_BATCH,
+};
 pub use files::{AddFile, FileRecord};
 pub use hooks::{ApiKeyRecord, DeliveryRecord, WebhookRecord};
 pub use mail::MailMarks;

@@ -7,7 +7,7 @@
 
 use crate::BIN;
 use anyhow::{bail, ensure, Context, Result};
-use relay::store::Store;
+use relay::store::{RawEntry, Store};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -269,7 +269,7 @@ fn relay_wide(tree: &str, k: &[u8], v: &[u8]) -> bool {
 /// Every entry of the store at `dir` (relay stopped), minus relay-wide
 /// keys and anything of the other site (its id, or one of its
 /// conversations, in the key or the value).
-fn site_dump(dir: &Path, other_convs: &[String]) -> Result<Vec<(String, Vec<u8>, Vec<u8>)>> {
+fn site_dump(dir: &Path, other_convs: &[String]) -> Result<Vec<RawEntry>> {
     let store = Store::open(&dir.join("sled"))?;
     let marks: Vec<&[u8]> = std::iter::once(OTHER.as_bytes())
         .chain(other_convs.iter().map(|c| c.as_bytes()))
