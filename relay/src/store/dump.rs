@@ -1,5 +1,5 @@
 //! A site's raw key-values, every tree and key kind that belongs to it,
-//! for the site stream ([`crate::export`]): reading them in a stable order
+//! for the site stream (the `export` module above): reading them in a stable order
 //! while the relay runs, and writing them back on another store. Keeping
 //! the entries as stored (not re-encoded records) is what makes an
 //! imported site answer the API byte for byte as it did before.

@@ -675,3 +675,110 @@ async fn backup_while_sending_then_restore() -> Result<()> {
     );
     Ok(())
 }
+
+/// Seeds `dir` with a site `bench` of `events` stored messages (100
+/// conversations, 200-byte texts, their cid entries and indexes), written
+/// straight into the store as the commit thread writes them.
+fn seed_events(dir: &Path, events: u64) -> Result<()> {
+    use protocol::{Author, Cid, ConvId, Event, EventBody, Side, SiteId, VisitorId};
+    use relay::store::{encode, encode_cid_hit, keys, ConvRecord};
+    let store = Store::open(&dir.join("sled"))?;
+    let site = SiteId::new("bench")?;
+    relay::auth::create_site(&store, site.clone(), "Bench")?;
+    let convs = 100u64;
+    let text = "x".repeat(200);
+    let mut gen = ulid::Generator::new();
+    for c in 0..convs {
+        let conv = ConvId::new(gen.generate()?.to_string())?;
+        let visitor = VisitorId::new(format!("bench-v{c}"))?;
+        let n = events / convs;
+        let mut batch = sled::Batch::default();
+        for seq in 1..=n {
+            let cid = format!("m{seq}");
+            let ev = Event {
+                conv: conv.clone(),
+                seq,
+                ts: 1_700_000_000_000 + seq,
+                body: EventBody::Message {
+                    from: Author {
+                        side: Side::Visitor,
+                        id: visitor.to_string(),
+                        name: None,
+                    },
+                    cid: Cid::new(cid.clone())?,
+                    text: text.clone(),
+                    file: None,
+                },
+            };
+            batch.insert(keys::event(&conv, seq), encode(&ev)?);
+            batch.insert(
+                keys::cid(&format!("v:bench:{visitor}"), &cid),
+                encode_cid_hit(&conv, seq),
+            );
+        }
+        let rec = ConvRecord {
+            id: conv.clone(),
+            site: site.clone(),
+            visitor: visitor.clone(),
+            open: true,
+            last_seq: n,
+            created: 1,
+            updated: 1,
+            visitor_read: n,
+            agent_read: 0,
+            preview: Some(text.clone()),
+            assignee: None,
+            team: None,
+            labels: Vec::new(),
+            queued: None,
+            awaiting: None,
+            channel: Default::default(),
+            wechat: None,
+            auto_replied: None,
+        };
+        batch.insert(keys::conv(&conv), encode(&rec)?);
+        batch.insert(keys::site_conv(&site, &conv), &[][..]);
+        batch.insert(keys::visitor_conv(&site, &visitor, &conv), &[][..]);
+        store.apply_chat(batch)?;
+    }
+    store.sync()?;
+    Ok(())
+}
+
+/// Not a test: export and import time and stream size for a site of 10k
+/// and 100k stored events, with the relay binary these tests build.
+/// `KEFU_EXPORT_BENCH=10000,100000 cargo test -p tests --test e2e
+/// export::bench -- --ignored --nocapture` (a release build:
+/// `--release`).
+#[tokio::test]
+#[ignore]
+async fn bench_export_import() -> Result<()> {
+    let sizes = std::env::var("KEFU_EXPORT_BENCH").unwrap_or_else(|_| "10000,100000".into());
+    for n in sizes
+        .split(',')
+        .filter_map(|s| s.trim().parse::<u64>().ok())
+    {
+        let src = tempfile::tempdir()?;
+        seed_events(src.path(), n)?;
+        let out = src.path().join("bench.kefu");
+        let t = Instant::now();
+        run(
+            src.path(),
+            &["export", "--site", "bench", "--out", path_str(&out)?],
+        )?;
+        let export_ms = t.elapsed().as_millis();
+        let size = std::fs::metadata(&out)?.len();
+        let dst = tempfile::tempdir()?;
+        let t = Instant::now();
+        run(dst.path(), &["import", "--in", path_str(&out)?])?;
+        let import_ms = t.elapsed().as_millis();
+        let store = Store::open(&dst.path().join("sled"))?;
+        ensure!(store.event_count() as u64 == n, "all {n} events imported");
+        println!(
+            "export bench: {n} events: export {export_ms} ms, import {import_ms} ms, \
+             stream {size} bytes ({} per event)",
+            size / n.max(1)
+        );
+    }
+    Ok(())
+}
