@@ -533,6 +533,19 @@ async fn export_import_gives_the_same_site_byte_for_byte() -> Result<()> {
         ensure!(v["url"] == format!("http://{}", dst.addr), "route: {v}");
         dst.terminate().await?;
     }
+
+    // A relay whose own first-run owner has the exported owner's e-mail
+    // (another agent id): two accounts would claim one login — refused,
+    // even with --replace, and its store is unchanged.
+    let mut fresh = Relay::start(BIN, &flags()).await?;
+    fresh.terminate().await?;
+    let before_import = Store::open(&fresh.data_dir().join("sled"))?.dump_all()?;
+    let (ok, _, err) = fresh.admin_status(&["import", "--in", path_str(&offline)?, "--replace"])?;
+    ensure!(!ok && err.contains(OWNER_EMAIL) && err.contains("has on this relay"), "{err}");
+    ensure!(
+        Store::open(&fresh.data_dir().join("sled"))?.dump_all()? == before_import,
+        "a refused import changes nothing"
+    );
     Ok(())
 }
 
