@@ -68,6 +68,10 @@ pub enum ErrorCode {
     /// the message, upload, form answer or rating was refused and nothing
     /// was stored. Final: resending the same cid is refused the same way.
     Blocked,
+    /// The site lives on another relay (a cluster moved or sharded it):
+    /// the error's `url` is the owner's base URL; ask it (or `GET
+    /// /v1/route?site=` again) and retry there.
+    Moved,
     /// Something went wrong inside the relay; details are in its log only.
     Internal,
 }
@@ -84,6 +88,7 @@ impl ErrorCode {
             UnknownSite | UnknownConversation | NotFound | UnknownSession => 404,
             MethodNotAllowed => 405,
             Conflict | ReplyWindowClosed => 409,
+            Moved => 421,
             TooLarge | QuotaExceeded => 413,
             UnsupportedType => 415,
             RateLimited => 429,
@@ -123,6 +128,7 @@ impl ErrorCode {
             QuotaExceeded => "quota_exceeded",
             ReplyWindowClosed => "reply_window_closed",
             Blocked => "blocked",
+            Moved => "moved",
             Internal => "internal",
         }
     }
@@ -133,6 +139,9 @@ impl ErrorCode {
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+    /// With `moved`: the base URL of the relay that owns the site now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 impl ApiError {
@@ -140,6 +149,16 @@ impl ApiError {
         Self {
             code,
             message: message.into(),
+            url: None,
+        }
+    }
+
+    /// `moved`, naming the owner's base URL.
+    pub fn moved(site: &str, url: impl Into<String>) -> Self {
+        Self {
+            code: ErrorCode::Moved,
+            message: format!("site {site} is served by another relay"),
+            url: Some(url.into()),
         }
     }
 }

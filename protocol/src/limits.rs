@@ -474,3 +474,18 @@ pub const MAX_FORWARDED_HOPS: usize = 16;
 /// Bytes of one visitor's export archive (before gzip) the relay builds
 /// at most: a visitor with more files gets a 413 naming this limit.
 pub const MAX_EXPORT_BYTES: u64 = 512 * 1024 * 1024;
+// --- site export/import, backup, routing ---------------------------------
+
+/// Largest record a site stream may carry (an upload's bytes are the big
+/// ones; uploads past this are not allowed by `--max-file-bytes` anyway
+/// unless raised beyond it). A longer length on import is a corrupt stream,
+/// refused before anything is allocated for it.
+pub const MAX_EXPORT_RECORD_BYTES: u64 = 256 * 1024 * 1024;
+/// How long a `GET /v1/route` answer may be cached (seconds): short, so a
+/// moved site is found again soon; long enough that a page load's loader
+/// and widget ask once.
+pub const ROUTE_MAX_AGE_S: u64 = 30;
+/// Longest the commit thread stays paused for a backup (ms): past it the
+/// backup is abandoned and writes resume, so a stuck disk under the backup
+/// directory cannot stop chat for good.
+pub const BACKUP_PAUSE_MAX_MS: u64 = 10 * 60 * 1000;

@@ -79,6 +79,116 @@ pub enum Command {
         #[arg(long, env = "KEFU_MAIL_FROM")]
         from: String,
     },
+    /// Write one site's stream (docs/export-format.md): every
+    /// conversation, event, visitor, page, upload and setting. Reads the
+    /// data dir of a stopped relay, or with --relay asks a running one to
+    /// write the file on its machine.
+    Export {
+        #[arg(long)]
+        site: String,
+        /// Where to write it (`-`: stdout; with --relay, an absolute path
+        /// on the relay's machine that does not exist yet).
+        #[arg(long, default_value = "-")]
+        out: String,
+        #[command(flatten)]
+        online: Online,
+    },
+    /// Import a site's stream into the data dir of a stopped relay. The
+    /// whole stream is checked first: a truncated or altered one is
+    /// refused and nothing is written.
+    Import {
+        /// The stream (`-`: stdin).
+        #[arg(long = "in", default_value = "-")]
+        input: String,
+        /// Replace the site when it exists here (its old data is removed).
+        #[arg(long)]
+        replace: bool,
+        /// Only check the stream; write nothing.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Back up a running relay into DIR (absent or empty, on the relay's
+    /// machine): a consistent copy of every tree and the uploads.
+    Backup {
+        #[arg(long)]
+        to: PathBuf,
+        #[command(flatten)]
+        online: Online,
+    },
+    /// Restore a backup into --data-dir (its sled/ and files/ absent or
+    /// empty), the relay stopped; then start the relay on it.
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+    },
+}
+
+/// How the CLI reaches a running relay: its metrics (operator) port, with
+/// an owner's token.
+#[derive(Args, Debug)]
+pub struct Online {
+    /// The running relay's metrics address (`--metrics-listen`), e.g.
+    /// http://127.0.0.1:9464. Export without it reads the data dir.
+    #[arg(long, env = "KEFU_RELAY_ADMIN")]
+    relay: Option<String>,
+    /// An owner's token (a session token, or one from `agent-add --owner`).
+    #[arg(long, env = "KEFU_TOKEN")]
+    token: Option<String>,
+}
+
+impl Online {
+    fn call(&self, path: &str, body: serde_json::Value) -> anyhow::Result<serde_json::Value> {
+        let default = format!("http://{DEFAULT_METRICS_LISTEN}");
+        let base = self
+            .relay
+            .as_deref()
+            .unwrap_or(&default)
+            .trim_end_matches('/');
+        let token = self
+            .token
+            .as_deref()
+            .ok_or_else(|| anyhow::anyhow!("--token (or KEFU_TOKEN): an owner's token"))?;
+        admin_post(&format!("{base}{path}"), token, body)
+    }
+}
+
+/// POSTs JSON to the relay's operator port; the answer's JSON, or its
+/// error message.
+fn admin_post(
+    url: &str,
+    token: &str,
+    body: serde_json::Value,
+) -> anyhow::Result<serde_json::Value> {
+    use http_body_util::BodyExt;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http::<http_body_util::Full<bytes::Bytes>>();
+        let req = hyper::Request::post(url)
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(http_body_util::Full::new(bytes::Bytes::from(
+                serde_json::to_vec(&body)?,
+            )))?;
+        let resp = client.request(req).await.map_err(|e| {
+            anyhow::anyhow!("{url}: {e} (is the relay running, with --metrics-listen there?)")
+        })?;
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await?.to_bytes();
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        if !status.is_success() {
+            anyhow::bail!(
+                "{status}: {}",
+                v["message"]
+                    .as_str()
+                    .unwrap_or(&String::from_utf8_lossy(&bytes))
+            );
+        }
+        Ok(v)
+    })
 }
 
 /// Loopback, so only the box itself (or a scraper on it) reads the
@@ -519,7 +629,134 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", key.reply_address(from, &conv, &to));
             Ok(())
         }
+        Some(Command::Export { site, out, online }) => export(&data_dir, &site, &out, &online),
+        Some(Command::Import {
+            input,
+            replace,
+            check,
+        }) => import(&data_dir, &input, replace, check),
+        Some(Command::Backup { to, online }) => {
+            if !to.is_absolute() {
+                anyhow::bail!("--to must be an absolute path (the relay writes it)");
+            }
+            let v = online.call("/admin/backup", serde_json::json!({ "to": to }))?;
+            println!("{}", serde_json::to_string_pretty(&v)?);
+            Ok(())
+        }
+        Some(Command::Restore { from }) => {
+            let m = crate::backup::restore(&from, &data_dir)?;
+            eprintln!(
+                "kefu-relay: restored the backup of {} ({} uploads) into {}",
+                m.taken_at,
+                m.blobs,
+                data_dir.display()
+            );
+            Ok(())
+        }
     }
+}
+
+/// The store of a stopped relay's data dir (a clear word when it runs).
+fn open_stopped(data_dir: &std::path::Path) -> anyhow::Result<Store> {
+    Store::open(&data_dir.join("sled")).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot open {}: {e} (a running relay holds it: stop it, or use --relay)",
+            data_dir.join("sled").display()
+        )
+    })
+}
+
+fn export(
+    data_dir: &std::path::Path,
+    site: &str,
+    out: &str,
+    online: &Online,
+) -> anyhow::Result<()> {
+    let site = SiteId::new(site).map_err(|e| anyhow::anyhow!("--site: {e}"))?;
+    if online.relay.is_some() {
+        if out == "-" {
+            anyhow::bail!("with --relay, --out is a path on the relay's machine");
+        }
+        let v = online.call(
+            "/admin/export",
+            serde_json::json!({"site": site, "to": out}),
+        )?;
+        eprintln!("kefu-relay: exported {site} to {out}: {}", v["totals"]);
+        return Ok(());
+    }
+    let store = open_stopped(data_dir)?;
+    let blobs = crate::files::Blobs::open(&data_dir.join("files"))?;
+    let started = std::time::Instant::now();
+    let totals = if out == "-" {
+        crate::export::export_site(&store, &blobs, &site, std::io::stdout().lock())?
+    } else {
+        crate::backup::export_to_file(&store, &blobs, &site, std::path::Path::new(out))?
+    };
+    eprintln!(
+        "kefu-relay: exported {site}: {} records, {} bytes of uploads, {} bytes in {} ms",
+        totals.records,
+        totals.blob_bytes,
+        totals.bytes,
+        started.elapsed().as_millis()
+    );
+    Ok(())
+}
+
+fn import(
+    data_dir: &std::path::Path,
+    input: &str,
+    replace: bool,
+    check: bool,
+) -> anyhow::Result<()> {
+    // Import reads the stream twice (check, then write): stdin is spooled
+    // to a file beside the store first.
+    let spool;
+    let path = if input == "-" {
+        std::fs::create_dir_all(data_dir)?;
+        spool = tempfile_in(data_dir)?;
+        let mut f = std::fs::File::create(&spool.0)?;
+        std::io::copy(&mut std::io::stdin().lock(), &mut f)?;
+        f.sync_all()?;
+        spool.0.clone()
+    } else {
+        PathBuf::from(input)
+    };
+    let started = std::time::Instant::now();
+    if check {
+        let (h, t) = crate::export::verify(&path)?;
+        eprintln!(
+            "kefu-relay: stream of site {} is whole: {} records",
+            h.site, t.records
+        );
+        return Ok(());
+    }
+    let store = open_stopped(data_dir)?;
+    let blobs = crate::files::Blobs::open(&data_dir.join("files"))?;
+    let done = crate::export::import_site(&store, &blobs, &path, replace)?;
+    eprintln!(
+        "kefu-relay: imported {}: {} records ({} agents added, {} merged) in {} ms",
+        done.site,
+        done.totals.records,
+        done.agents_added,
+        done.agents_merged,
+        started.elapsed().as_millis()
+    );
+    Ok(())
+}
+
+/// A spool file removed when dropped.
+struct Spool(PathBuf);
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn tempfile_in(dir: &std::path::Path) -> anyhow::Result<Spool> {
+    Ok(Spool(
+        dir.join(format!("import-{}.spool", ulid::Ulid::new())),
+    ))
 }
 
 fn serve(config: Config) -> anyhow::Result<()> {

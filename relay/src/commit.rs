@@ -27,6 +27,7 @@ use crate::routing::{Routed, Router};
 use crate::store::{encode, encode_cid_hit, keys, ContactUndo, ConvRecord, Store, StoreError};
 use protocol::api::privacy::ERASED_TEXT;
 use protocol::api::RoutingMode;
+use protocol::limits::BACKUP_PAUSE_MAX_MS;
 use protocol::offline::Contact;
 use protocol::{
     AgentId, AssignReason, Attachment, Author, Channel, Cid, ConvId, Event, EventBody, FileId,
@@ -167,6 +168,14 @@ pub enum Write {
         visitor: VisitorId,
         reply: oneshot::Sender<Result<Erased, CommitError>>,
     },
+    /// A backup's point in time: every write queued before it is committed
+    /// (and acked) first, then the thread says so on `paused` and waits
+    /// until `resume` ends (its sender dropped) or
+    /// [`BACKUP_PAUSE_MAX_MS`] passes. Writes queued meanwhile wait.
+    Barrier {
+        paused: oneshot::Sender<()>,
+        resume: std::sync::mpsc::Receiver<()>,
+    },
 }
 
 /// What an erase changed in the conversations.
@@ -180,6 +189,13 @@ pub struct Erased {
     /// Files that were attached in the conversations (their records and
     /// bytes are the caller's to delete).
     pub files: Vec<FileId>,
+}
+
+/// Holds the commit thread paused (see [`Write::Barrier`]); dropping it
+/// resumes writes.
+#[must_use = "the commit thread resumes when this is dropped"]
+pub struct Paused {
+    _resume: std::sync::mpsc::Sender<()>,
 }
 
 /// A visitor's form answer, as its session hands it over.
@@ -466,6 +482,20 @@ impl Committer {
         .await
     }
 
+    /// Pauses the commit thread at a barrier: once this returns, every
+    /// write acked before the call is in the store, and nothing more is
+    /// written to the `chat` tree until the [`Paused`] is dropped.
+    pub async fn barrier(&self) -> Result<Paused, CommitError> {
+        let (paused, paused_rx) = oneshot::channel();
+        let (resume_tx, resume) = std::sync::mpsc::channel();
+        self.tx
+            .send(Write::Barrier { paused, resume })
+            .await
+            .map_err(|_| CommitError::ShuttingDown)?;
+        paused_rx.await.map_err(|_| CommitError::ShuttingDown)?;
+        Ok(Paused { _resume: resume_tx })
+    }
+
     /// WeChat said the conversation's reply window is closed (best effort:
     /// the relay's own count closes it too).
     pub async fn wechat_closed(&self, conv: ConvId) {
@@ -687,7 +717,30 @@ impl CommitLoop {
                     Err(_) => break,
                 }
             }
-            self.commit(writes);
+            // A barrier ends a group: what came before it is committed,
+            // then the thread waits; what came after is the next group.
+            let mut group = Vec::with_capacity(writes.len());
+            for w in writes {
+                match w {
+                    Write::Barrier { paused, resume } => {
+                        if !group.is_empty() {
+                            self.commit(std::mem::take(&mut group));
+                        }
+                        if paused.send(()).is_ok() {
+                            let max = std::time::Duration::from_millis(BACKUP_PAUSE_MAX_MS);
+                            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                                resume.recv_timeout(max)
+                            {
+                                tracing::error!("backup: paused too long; writes resume");
+                            }
+                        }
+                    }
+                    w => group.push(w),
+                }
+            }
+            if !group.is_empty() {
+                self.commit(group);
+            }
         }
         tracing::debug!("commit thread done");
     }
@@ -876,6 +929,8 @@ impl CommitLoop {
                 let r = self.stage_erase(g, &site, &visitor)?;
                 g.done.push(Done::Erased(reply, r));
             }
+            // Taken out of the group by `run`.
+            Write::Barrier { .. } => {}
             Write::Message { msg, reply } => {
                 let r = self.stage_message(g, msg)?;
                 g.done.push(Done::Reply(reply, r));

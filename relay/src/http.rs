@@ -63,6 +63,7 @@ pub fn routes(
         .or(ws_route(app.clone()))
         .or(send(app.clone()))
         .or(poll(app.clone()))
+        .or(route(app.clone()))
         .or(crate::files::routes(app.clone()))
         .or(crate::files::avatar::routes(app.clone()))
         .or(crate::wechat::inbound::routes(app.clone()))
@@ -78,7 +79,88 @@ pub fn routes(
 pub fn metrics_routes(
     app: Arc<App>,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone {
-    metrics(app).or(healthz()).recover(recover)
+    metrics(app.clone())
+        .or(healthz())
+        .or(crate::backup::admin_routes(app))
+        .recover(recover)
+}
+
+#[derive(Deserialize)]
+struct RouteQuery {
+    site: String,
+}
+
+/// Which relay serves a site: `{site, url}`.
+#[derive(Serialize)]
+struct RouteAnswer<'a> {
+    site: &'a str,
+    url: String,
+}
+
+/// GET /v1/route?site=S — which relay owns S. A single box owns every site
+/// it has and answers with itself (`--public-url`, or the request's Host
+/// when the relay listens on every address); a cluster relay will answer
+/// with the owner's URL. Asked by loaders on other origins: CORS for any.
+fn route(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error = Rejection> + Clone {
+    warp::path!("v1" / "route").and(
+        warp::get()
+            .and(warp::query::<RouteQuery>())
+            .and(warp::header::optional::<String>("host"))
+            .and(with_app(app))
+            .and_then(route_answer)
+            .recover(recover)
+            .unify()
+            .with(
+                warp::cors()
+                    .allow_any_origin()
+                    .allow_methods(["GET"])
+                    .max_age(600),
+            ),
+    )
+}
+
+async fn route_answer(
+    q: RouteQuery,
+    host: Option<String>,
+    app: Arc<App>,
+) -> Result<Reply, Rejection> {
+    use protocol::ErrorCode;
+    let site = protocol::SiteId::new(&q.site)
+        .map_err(|e| crate::reply::refuse(ErrorCode::BadRequest, format!("site: {e}")))?;
+    if app
+        .store
+        .site(&site)
+        .map_err(crate::reply::internal)?
+        .is_none()
+    {
+        return Err(crate::reply::refuse(
+            ErrorCode::UnknownSite,
+            format!("no site {site} on this relay"),
+        ));
+    }
+    let unspecified = |u: &str| {
+        url::Url::parse(u).ok().is_some_and(|u| match u.host() {
+            Some(url::Host::Ipv4(a)) => a.is_unspecified(),
+            Some(url::Host::Ipv6(a)) => a.is_unspecified(),
+            _ => false,
+        })
+    };
+    let url = match &app.config.public_url {
+        Some(u) if !unspecified(u) => u.clone(),
+        _ => crate::reply::base_url(host.as_deref(), app.config.listen),
+    };
+    let body = serde_json::to_vec(&RouteAnswer {
+        site: site.as_str(),
+        url,
+    })
+    .map_err(crate::reply::internal)?;
+    let mut r = json_text(StatusCode::OK, body);
+    if let Ok(v) =
+        header::HeaderValue::from_str(&format!("max-age={}", protocol::limits::ROUTE_MAX_AGE_S))
+    {
+        r.headers_mut().insert(header::CACHE_CONTROL, v);
+    }
+    Ok(r)
 }
 
 /// GET /healthz

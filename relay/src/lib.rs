@@ -19,6 +19,9 @@
 //! - [`auth`]: visitor tokens, agent tokens, verified identity.
 //! - [`files`] (its pure parts: [`files::kind`], [`files::thumb`],
 //!   [`files::blobs`]): what an upload is, thumbnails, bytes on disk — no HTTP.
+//! - [`export`]: the site stream (export, import, a move's format) and
+//!   [`backup`]: whole-relay backup and restore, and the operator's
+//!   routes on the metrics port that ask a running relay for either.
 //! - [`store`]: the only module that touches sled.
 //! - [`search`]: the full-text index under `<data_dir>/search` (tantivy),
 //!   fed by the commit thread, rebuilt from the store when missing.
@@ -44,9 +47,11 @@
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod backup;
 pub mod chat_page;
 pub mod cli;
 pub mod commit;
+pub mod export;
 pub mod files;
 pub mod hooks;
 pub mod hours;

@@ -71,6 +71,25 @@ impl Relay {
         Relay::launch(bin, extra, &[], true, Some(filter)).await
     }
 
+    /// Starts a relay on an existing data dir `dir` (a restored backup, an
+    /// imported site); the dir is the caller's and stays after the relay.
+    pub async fn start_on(bin: &str, dir: &Path, extra: &[&str]) -> Result<Relay> {
+        let mut r = Relay {
+            child: None,
+            addr: "127.0.0.1:0".into(),
+            metrics_addr: "127.0.0.1:0".into(),
+            log: None,
+            dir: dir.to_path_buf(),
+            _tmp: None,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+            bin: PathBuf::from(bin),
+            wrapper: Vec::new(),
+            log_filter: None,
+        };
+        r.spawn().await?;
+        Ok(r)
+    }
+
     async fn launch(
         bin: &str,
         extra: &[&str],
@@ -250,6 +269,12 @@ impl Relay {
         Ok(String::from_utf8(out.stdout)?.trim().to_string())
     }
 
+    /// Runs an admin subcommand on this relay's data dir, whether or not it
+    /// succeeds: (success, stdout, stderr).
+    pub fn admin_status(&self, args: &[&str]) -> Result<(bool, String, String)> {
+        cli(&self.bin, &self.dir, args)
+    }
+
     /// Adds site `site` with one agent of it (a password login) through
     /// the admin commands: the relay is stopped for them and started again.
     pub async fn add_site_with_agent(
@@ -295,6 +320,21 @@ impl Relay {
             _ => bail!("login {email}: {status} {v}"),
         }
     }
+}
+
+/// Runs the relay binary `bin` with `--data-dir dir` and `args`:
+/// (success, stdout, stderr).
+pub fn cli(bin: &Path, dir: &Path, args: &[&str]) -> Result<(bool, String, String)> {
+    let out = std::process::Command::new(bin)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .output()?;
+    Ok((
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
 }
 
 /// One agents'-API call with `token`: (status, JSON body or null).

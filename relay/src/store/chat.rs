@@ -270,7 +270,7 @@ pub fn encode_cid_hit(conv: &ConvId, seq: u64) -> Vec<u8> {
     [conv.as_str().as_bytes(), b"\0", &seq.to_be_bytes()].concat()
 }
 
-fn decode_cid_hit(key: &[u8], v: &[u8]) -> Result<CidHit> {
+pub(super) fn decode_cid_hit(key: &[u8], v: &[u8]) -> Result<CidHit> {
     let corrupt = || StoreError::Corrupt {
         key: String::from_utf8_lossy(key).into_owned(),
         err: serde::de::Error::custom("bad cid index value"),

@@ -39,6 +39,13 @@
 //! - the outbound queue (Web Push, webhooks, WeChat replies) is in `chat` too:
 //!   `o` kind-tag job id → [`OutJob`], staged with the
 //!   events that cause it
+//! - `canned`: site `\0` id → [`CannedRecord`]; `emails`: e-mail → agent id
+//!   (the login index, kept by [`Store::put_agent`]); `meta` also holds
+//!   `import_incomplete` `\0` site while an import of the site runs
+//!
+//! Which of these are a site's (what a site export carries) is decided in
+//! one place, `dump` ([`EntryKind`]): a new key kind goes there too, or the
+//! export test that compares whole stores fails.
 //!
 //! Durability: [`Store::sync`] = sled `flush` (which on Linux ends in
 //! `sync_file_range`, not a cache flush — sled issue #1452) followed by
@@ -46,6 +53,7 @@
 
 mod agents;
 mod chat;
+mod dump;
 mod files;
 mod hooks;
 pub mod keys;
@@ -59,6 +67,9 @@ mod visitors;
 
 pub use agents::{is_bot, AgentRecord, AgentRole, Avatar, TokenRecord, BOT_ID_PREFIX};
 pub use chat::{encode_cid_hit, CidHit, ConvRecord};
+pub use dump::{
+    job_site, ConvMarks, EntryKind, EntryVisitor, RawEntry, RawWriter, TreeCounts, IMPORT_BATCH,
+};
 pub use files::{AddFile, FileRecord};
 pub use hooks::{ApiKeyRecord, DeliveryRecord, WebhookRecord};
 pub use mail::MailMarks;

@@ -8,6 +8,7 @@ mod console;
 mod delivery;
 mod disk_faults;
 mod durability;
+mod export;
 mod files;
 mod first_run;
 mod hostile;
