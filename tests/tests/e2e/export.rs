@@ -363,11 +363,11 @@ async fn export_import_gives_the_same_site_byte_for_byte() -> Result<()> {
             path_str(&online).unwrap_or("-"),
             "--relay",
             &metrics,
-            "--token",
-            token,
         ]
         .iter()
         .map(|s| s.to_string())
+        // `=`: a random token may start with `-`.
+        .chain(std::iter::once(format!("--token={token}")))
         .collect()
     };
     let a: Vec<String> = online_args(&zed);
@@ -541,7 +541,10 @@ async fn export_import_gives_the_same_site_byte_for_byte() -> Result<()> {
     fresh.terminate().await?;
     let before_import = Store::open(&fresh.data_dir().join("sled"))?.dump_all()?;
     let (ok, _, err) = fresh.admin_status(&["import", "--in", path_str(&offline)?, "--replace"])?;
-    ensure!(!ok && err.contains(OWNER_EMAIL) && err.contains("has on this relay"), "{err}");
+    ensure!(
+        !ok && err.contains(OWNER_EMAIL) && err.contains("has on this relay"),
+        "{err}"
+    );
     ensure!(
         Store::open(&fresh.data_dir().join("sled"))?.dump_all()? == before_import,
         "a refused import changes nothing"
