@@ -556,10 +556,7 @@ pub static ZH: &[(&str, &str)] = &[
     ("Used in any language that has no text of its own below.", "用于下面没有单独设置文案的语言。"),
     ("Left empty: the text for every language, else the built-in one.", "留空：使用“所有语言”的文案，再无则用内置文案。"),
     ("Form labels", "表单标签"),
-];
 
-#[cfg(test)]
-mod coverage;
     // --- Reports (the Reports page, its charts, durations) ---
     ("Reports", "报表"),
     ("Date range", "日期范围"),
@@ -680,6 +677,9 @@ mod coverage;
     ("by {} · {}", "由 {} 封禁 · {}"),
     ("{} erased {} · {}", "{} 删除了 {} · {}"),
 ];
+
+#[cfg(test)]
+mod coverage;
 
 #[cfg(test)]
 mod tests {

@@ -205,6 +205,8 @@ pub enum EraseError {
     Commit(#[from] CommitError),
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Search(#[from] crate::search::SearchError),
 }
 
 /// The files attached in `convs` (read-only: before the erase takes them
@@ -254,7 +256,8 @@ pub async fn erase_visitor(
 ///    conversations and nowhere else — bytes first, then records;
 /// 3. the profile (name, email, attributes, contact, IPs), page views and
 ///    upload quota;
-/// 4. the log entry, the mark lifted, all made durable; the database is
+/// 4. the search index forgets them; the log entry, the mark lifted, all
+///    made durable; the database is
 ///    rewritten at the next start ([`compact_if_pending`]);
 /// 5. live state: agents see the visitor without its identity.
 pub async fn finish_erase(
@@ -303,13 +306,18 @@ pub async fn finish_erase(
         view.files += 1;
     }
     view.pages += app.store.remove_visitor(site, visitor)?;
+    // The index forgets them before the mark is lifted, so a crash here
+    // forgets again at the next start.
+    let (search, s, v) = (app.search.clone(), site.clone(), visitor.clone());
+    tokio::task::spawn_blocking(move || search.forget_visitor(&s, &v))
+        .await
+        .map_err(|e| std::io::Error::other(format!("search: {e}")))??;
     view.finished = crate::now_ms();
     // Before the mark is lifted: a crash between the two still rewrites.
     request_compaction(&app.config.data_dir)?;
     app.store.finish_erasure(site, visitor, &view)?;
     app.store.sync()?;
     app.hub.visitor_user(site, visitor, None);
-    // Full-text search forgets the visitor here, once it exists.
     tracing::info!(
         site = %site, visitor = %visitor, by = %view.by_name,
         conversations = view.conversations, events = view.events, files = view.files,

@@ -64,18 +64,18 @@ impl Unit {
     /// A value in full (tooltips).
     fn fmt(self, v: f64) -> String {
         match self {
-            Unit::Count => crate::format::number(v.round()),
+            Unit::Count => crate::format::decimal(v.round()),
             Unit::Duration => crate::format::span(v),
         }
     }
 
     /// A value on the axis: short (`90 s`, `2.5 min`, `4 h`).
     fn axis(self, v: f64) -> String {
-        use crate::format::number;
+        use crate::format::decimal;
         use crate::i18n::trf;
-        let one = |x: f64| number((x * 10.0).round() / 10.0);
+        let one = |x: f64| decimal((x * 10.0).round() / 10.0);
         match self {
-            Unit::Count => number(v.round()),
+            Unit::Count => decimal(v.round()),
             Unit::Duration if v < 60e3 => trf("{} s", &[&one(v / 1e3)]),
             Unit::Duration if v < 3_600e3 => trf("{} min", &[&one(v / 60e3)]),
             Unit::Duration if v < 86_400e3 => trf("{} h", &[&one(v / 3_600e3)]),

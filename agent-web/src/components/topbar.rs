@@ -2,8 +2,8 @@
 //! availability, the language picker, the agent's name and "Sign out".
 
 use crate::app::Route;
-use crate::i18n::{tr, trf, Lang};
 use crate::components::Avatar;
+use crate::i18n::{tr, trf, Lang};
 use crate::state::Action;
 use protocol::api::{AgentView, SiteView};
 use yew::prelude::*;

@@ -5,7 +5,7 @@
 
 use crate::app::Handlers;
 use crate::components::charts::{Chart, Heatmap, Kind, Series, Unit};
-use crate::format::{day_label, number, percent, span};
+use crate::format::{day_label, decimal, percent, span};
 use crate::i18n::{tr, trf};
 use crate::state::{Action, ReportsAction, State, REPORT_PRESETS};
 use protocol::api::{Durations, Ratings, Stats};
@@ -158,7 +158,7 @@ fn figures(st: &Stats) -> Html {
             "csat",
             tr("CSAT"),
             csat_text(&st.ratings),
-            Some(trf("{} ratings", &[&number(st.ratings.count as f64)])),
+            Some(trf("{} ratings", &[&decimal(st.ratings.count as f64)])),
         )
     } else {
         card(
@@ -172,9 +172,9 @@ fn figures(st: &Stats) -> Html {
         <>
             <p class="range-note">{ range }</p>
             <div class="cards">
-                { card("conversations", tr("Conversations"), number(conversations as f64), None) }
-                { card("messages", tr("Messages"), number(messages as f64), None) }
-                { card("missed", tr("Missed"), number(st.missed as f64), Some(tr("no agent reply").into())) }
+                { card("conversations", tr("Conversations"), decimal(conversations as f64), None) }
+                { card("messages", tr("Messages"), decimal(messages as f64), None) }
+                { card("missed", tr("Missed"), decimal(st.missed as f64), Some(tr("no agent reply").into())) }
                 { card("first-response", tr("First response"), dur(st.first_response_ms.median), pair(&st.first_response_ms)) }
                 { card("resolution", tr("Resolution"), dur(st.resolution_ms.median), pair(&st.resolution_ms)) }
                 { csat }
@@ -212,10 +212,10 @@ fn figures(st: &Stats) -> Html {
                             { for st.agents.iter().map(|a| html! {
                                 <tr data-agent={a.agent.to_string()}>
                                     <td>{ if a.name.is_empty() { a.agent.to_string() } else { a.name.clone() } }</td>
-                                    <td class="num">{ number(a.conversations as f64) }</td>
-                                    <td class="num">{ number(a.messages as f64) }</td>
+                                    <td class="num">{ decimal(a.conversations as f64) }</td>
+                                    <td class="num">{ decimal(a.messages as f64) }</td>
                                     <td class="num">{ dur(a.first_response_ms.median) }</td>
-                                    <td class="num">{ number(a.ratings.count as f64) }</td>
+                                    <td class="num">{ decimal(a.ratings.count as f64) }</td>
                                     <td class="num">{ csat_text(&a.ratings) }</td>
                                 </tr>
                             }) }

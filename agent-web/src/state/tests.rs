@@ -1993,6 +1993,8 @@ fn reports_ask_for_the_range_picked() {
     assert!(fx
         .iter()
         .any(|e| matches!(e, Effect::Download { name, .. } if name == "r.csv")));
+}
+
 fn search_page(convs: &[(&str, u64)], next: Option<&str>) -> protocol::search::SearchPage {
     protocol::search::SearchPage {
         hits: convs
@@ -2079,6 +2081,8 @@ fn search_asks_pages_opens_and_clears() {
     let long = "字".repeat(protocol::limits::MAX_SEARCH_QUERY_BYTES);
     run(&mut s, Action::Search(SearchAction::Input(long)), 7.0);
     assert!(s.search.input.len() <= protocol::limits::MAX_SEARCH_QUERY_BYTES);
+}
+
 fn account(s: &mut State, a: AccountAction) -> Vec<Effect> {
     run(s, Action::Account(a), 0.0)
 }
@@ -2096,7 +2100,10 @@ fn add_agent_creates_the_role_the_form_holds() {
         Effect::Fetch(Fetch::AddAgent(n)) if n.role == protocol::api::AgentRole::Owner)));
     let added = me(&["demo"]);
     run(&mut s, Action::Answered(Answer::AgentAdded(Ok(added))), 0.0);
-    assert!(s.settings.new_agent.owner, "still the role the select shows");
+    assert!(
+        s.settings.new_agent.owner,
+        "still the role the select shows"
+    );
     let fx = run(&mut s, Action::Settings(SettingsAction::AddAgent), 0.0);
     assert!(fx.iter().any(|e| matches!(e,
         Effect::Fetch(Fetch::AddAgent(n)) if n.role == protocol::api::AgentRole::Owner)));
@@ -2130,7 +2137,11 @@ fn names_and_passwords_are_checked_before_sending() {
     let fx = account(&mut s, AccountAction::SavePassword);
     assert!(fx.iter().any(|e| matches!(e,
         Effect::Fetch(Fetch::Password(p)) if p.current == "old-password" && p.new == "new-password")));
-    run(&mut s, Action::Answered(Answer::PasswordChanged(Ok(()))), 0.0);
+    run(
+        &mut s,
+        Action::Answered(Answer::PasswordChanged(Ok(()))),
+        0.0,
+    );
     assert!(s.account.pw_current.is_empty() && s.account.pw_new.is_empty());
 }
 
@@ -2145,7 +2156,9 @@ fn the_first_sign_in_question_is_answered_by_saving() {
     run(&mut s, Action::Answered(Answer::Me(Ok(asked))), 0.0);
     assert_eq!(s.account.welcome_name, "Demo Agent");
     account(&mut s, AccountAction::WelcomeSite(String::new()));
-    assert!(account(&mut s, AccountAction::SaveWelcome).iter().all(|e| !matches!(e, Effect::Fetch(Fetch::Welcome { .. }))));
+    assert!(account(&mut s, AccountAction::SaveWelcome)
+        .iter()
+        .all(|e| !matches!(e, Effect::Fetch(Fetch::Welcome { .. }))));
     assert!(s.account.welcome_error.is_some());
     account(&mut s, AccountAction::WelcomeName("Olivia".into()));
     account(&mut s, AccountAction::WelcomeSite("Acme".into()));
@@ -2159,7 +2172,11 @@ fn the_first_sign_in_question_is_answered_by_saving() {
         "routing": protocol::api::Routing::default(),
     }))
     .expect("site view");
-    run(&mut s, Action::Answered(Answer::Welcomed(Ok((done, Box::new(site))))), 0.0);
+    run(
+        &mut s,
+        Action::Answered(Answer::Welcomed(Ok((done, Box::new(site))))),
+        0.0,
+    );
     assert!(!s.me.as_ref().is_some_and(|m| m.welcome), "closed");
     assert!(s.sites.iter().any(|x| x.name == "Acme"));
 }

@@ -211,6 +211,7 @@ fn main() -> Result<()> {
             referrer: None,
             channel: Channel::Web,
             contact_cids: Vec::new(),
+            last_ip: None,
         })?;
         if in_batch >= 20_000 {
             store.apply_chat(std::mem::take(&mut batch))?;

@@ -894,6 +894,7 @@ mod tests {
             referrer: None,
             channel: Channel::Web,
             contact_cids: Vec::new(),
+            last_ip: None,
         }
     }
 
