@@ -1950,7 +1950,10 @@ fn reports_ask_for_the_range_picked() {
         &env(0.0),
         &mut Vec::new()
     ));
-    assert_eq!(s.reports.from, "2026-01-02");
+    assert_eq!(
+        s.reports.stats.as_ref().map(|st| st.from.as_str()),
+        Some("2026-01-02")
+    );
     run(
         &mut s,
         answer(q30.clone(), Ok(report("2025-12-10", "2026-01-08"))),
