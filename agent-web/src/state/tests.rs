@@ -1895,7 +1895,10 @@ fn add_agent_creates_the_role_the_form_holds() {
         Effect::Fetch(Fetch::AddAgent(n)) if n.role == protocol::api::AgentRole::Owner)));
     let added = me(&["demo"]);
     run(&mut s, Action::Answered(Answer::AgentAdded(Ok(added))), 0.0);
-    assert!(s.settings.new_agent.owner, "still the role the select shows");
+    assert!(
+        s.settings.new_agent.owner,
+        "still the role the select shows"
+    );
     let fx = run(&mut s, Action::Settings(SettingsAction::AddAgent), 0.0);
     assert!(fx.iter().any(|e| matches!(e,
         Effect::Fetch(Fetch::AddAgent(n)) if n.role == protocol::api::AgentRole::Owner)));
@@ -1929,7 +1932,11 @@ fn names_and_passwords_are_checked_before_sending() {
     let fx = account(&mut s, AccountAction::SavePassword);
     assert!(fx.iter().any(|e| matches!(e,
         Effect::Fetch(Fetch::Password(p)) if p.current == "old-password" && p.new == "new-password")));
-    run(&mut s, Action::Answered(Answer::PasswordChanged(Ok(()))), 0.0);
+    run(
+        &mut s,
+        Action::Answered(Answer::PasswordChanged(Ok(()))),
+        0.0,
+    );
     assert!(s.account.pw_current.is_empty() && s.account.pw_new.is_empty());
 }
 
@@ -1944,7 +1951,9 @@ fn the_first_sign_in_question_is_answered_by_saving() {
     run(&mut s, Action::Answered(Answer::Me(Ok(asked))), 0.0);
     assert_eq!(s.account.welcome_name, "Demo Agent");
     account(&mut s, AccountAction::WelcomeSite(String::new()));
-    assert!(account(&mut s, AccountAction::SaveWelcome).iter().all(|e| !matches!(e, Effect::Fetch(Fetch::Welcome { .. }))));
+    assert!(account(&mut s, AccountAction::SaveWelcome)
+        .iter()
+        .all(|e| !matches!(e, Effect::Fetch(Fetch::Welcome { .. }))));
     assert!(s.account.welcome_error.is_some());
     account(&mut s, AccountAction::WelcomeName("Olivia".into()));
     account(&mut s, AccountAction::WelcomeSite("Acme".into()));
@@ -1958,7 +1967,11 @@ fn the_first_sign_in_question_is_answered_by_saving() {
         "routing": protocol::api::Routing::default(),
     }))
     .expect("site view");
-    run(&mut s, Action::Answered(Answer::Welcomed(Ok((done, Box::new(site))))), 0.0);
+    run(
+        &mut s,
+        Action::Answered(Answer::Welcomed(Ok((done, Box::new(site))))),
+        0.0,
+    );
     assert!(!s.me.as_ref().is_some_and(|m| m.welcome), "closed");
     assert!(s.sites.iter().any(|x| x.name == "Acme"));
 }
