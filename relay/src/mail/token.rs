@@ -470,6 +470,32 @@ pub fn conv_of_message_id(id: &str) -> Option<ConvId> {
 
 #[cfg(test)]
 mod tests {
+    /// A reset token holds until its expiry, for the hash it was made
+    /// over only (a new password kills it), and under this relay's key.
+    #[test]
+    fn reset_tokens_expire_and_die_with_the_password() {
+        let key = MailKey::new([3; 32]);
+        let agent = AgentId::new("01ARZ3NDEKTSV4RRFFQ69G5FAV").expect("id");
+        let t = key.reset_token(&agent, 1000, "phc-1");
+        let (a, exp, sig) = MailKey::read_reset_token(&t).expect("reads");
+        assert_eq!((&a, exp), (&agent, 1000));
+        assert!(key.check_reset(&a, exp, "phc-1", &sig, 1000));
+        assert!(!key.check_reset(&a, exp, "phc-1", &sig, 1001), "expired");
+        assert!(
+            !key.check_reset(&a, exp, "phc-2", &sig, 10),
+            "password changed"
+        );
+        assert!(
+            !key.check_reset(&a, exp + 1, "phc-1", &sig, 10),
+            "expiry altered"
+        );
+        assert!(
+            !MailKey::new([4; 32]).check_reset(&a, exp, "phc-1", &sig, 10),
+            "another key"
+        );
+        assert!(MailKey::read_reset_token("garbage").is_none());
+    }
+
     use super::*;
 
     fn conv() -> ConvId {
