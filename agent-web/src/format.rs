@@ -374,66 +374,6 @@ pub fn span(ms: f64) -> String {
     }
 }
 
-/// A number as the console's language writes it (through `Intl`).
-pub fn number(n: f64) -> String {
-    #[cfg(target_arch = "wasm32")]
-    {
-        String::from(js_sys::Number::from(n).to_locale_string(crate::i18n::lang().tag()))
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        format!("{n}")
-    }
-}
-
-/// A share (0–1) as a percentage, `87%`.
-pub fn percent(share: f64) -> String {
-    crate::i18n::trf("{}%", &[&number((share * 100.0).round())])
-}
-
-/// A report's day `YYYY-MM-DD` short, in the console's language: `Jan 5`,
-/// `1月5日` (the date as written, whatever the agent's own zone).
-pub fn day_label(date: &str) -> String {
-    #[cfg(target_arch = "wasm32")]
-    {
-        let mut parts = date.split('-').map(|p| p.parse::<u32>().unwrap_or(1));
-        let (y, m, d) = (
-            parts.next().unwrap_or(1970),
-            parts.next().unwrap_or(1),
-            parts.next().unwrap_or(1),
-        );
-        let ms = js_sys::Date::utc(f64::from(y), f64::from(m) - 1.0)
-            + f64::from(d.saturating_sub(1)) * MS_PER_DAY as f64;
-        let day = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));
-        let opts = js_sys::Object::new();
-        for (k, v) in [("month", "short"), ("day", "numeric"), ("timeZone", "UTC")] {
-            let _ = js_sys::Reflect::set(&opts, &k.into(), &v.into());
-        }
-        String::from(day.to_locale_date_string(crate::i18n::lang().tag(), &opts))
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        date.get(5..).unwrap_or(date).to_string()
-    }
-}
-
-/// A response or resolution time: `45 s`, `1 min 30 s`, `2 h 05 min`,
-/// `3 d 4 h`.
-pub fn span(ms: f64) -> String {
-    use crate::i18n::trf;
-    let s = (ms.max(0.0) / 1000.0).round() as u64;
-    match s {
-        s if s < 60 => trf("{} s", &[&s]),
-        s if s < 3600 && s % 60 == 0 => trf("{} min", &[&(s / 60)]),
-        s if s < 3600 => trf("{} min {} s", &[&(s / 60), &(s % 60)]),
-        s if s < 86_400 => trf(
-            "{} h {} min",
-            &[&(s / 3600), &format!("{:02}", s % 3600 / 60)],
-        ),
-        s => trf("{} d {} h", &[&(s / 86_400), &(s % 86_400 / 3600)]),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
