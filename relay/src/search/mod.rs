@@ -158,7 +158,8 @@ enum Item {
     Event {
         site: SiteId,
         visitor: VisitorId,
-        ev: Event,
+        /// Boxed: an event is far larger than the other items.
+        ev: Box<Event>,
     },
     /// A visitor's profile may have changed (`conv`: their latest, if known).
     Visitor {
@@ -215,7 +216,7 @@ impl Feed {
             EventBody::Message { .. } | EventBody::Note { .. } => Item::Event {
                 site: rec.site.clone(),
                 visitor: rec.visitor.clone(),
-                ev: ev.clone(),
+                ev: Box::new(ev.clone()),
             },
             EventBody::Contacted { .. } => Item::Visitor {
                 site: rec.site.clone(),
