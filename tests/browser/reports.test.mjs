@@ -225,3 +225,20 @@ test('reports: on a phone the charts take the width and the table scrolls', asyn
   await shoot(c, 'reports-phone.png', PHONE.width);
   await ctx.close();
 });
+
+test('reports: in Chinese from the top bar\'s picker, the same figures', async () => {
+  const ctx = await chrome.newContext({ viewport: DESKTOP });
+  const c = await open(ctx);
+  await c.selectOption('.topbar .lang-switch', 'zh-CN');
+  await c.locator('[data-chart=volume] svg').waitFor({ timeout: 15000 });
+  assert.equal(await c.locator('[data-nav=reports]').textContent(), '报表');
+  assert.equal(await c.locator('.heatmap text.day').first().textContent(), '周一');
+  assert.equal(await c.locator('button.download').textContent(), '下载 CSV');
+  const want = expected('2026-01-02', '2026-01-08');
+  assert.equal(await c.locator('[data-figure=conversations] .value').textContent(), String(want.conversations));
+  assert.equal(await c.locator('[data-figure=csat] .value').textContent(), '50%');
+  await shoot(c, 'reports-zh-desktop.png', DESKTOP.width);
+  await c.setViewportSize(PHONE);
+  await shoot(c, 'reports-zh-phone.png', PHONE.width);
+  await ctx.close();
+});
