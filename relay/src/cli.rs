@@ -329,7 +329,7 @@ pub struct Serve {
     /// Tests only: read the time (ms since the epoch) from this file on
     /// every look at the clock, so a test can seed a history with known
     /// timings. Never for a real install.
-    #[arg(long, env = "KEFU_CLOCK_FILE", hide = true)]
+    #[arg(long, hide = true)]
     pub clock_file: Option<PathBuf>,
 }
 
@@ -811,5 +811,19 @@ mod tests {
         assert!(check_mail_links(true, None, lo).is_ok());
         assert!(check_mail_links(true, Some("https://chat.example.com"), any4).is_ok());
         assert!(check_mail_links(false, None, any4).is_ok());
+    }
+
+    /// The test clock is a flag only: no environment variable of a real
+    /// install can move the relay's time.
+    #[test]
+    fn the_test_clock_is_no_environment_setting() {
+        use clap::CommandFactory;
+        let cmd = super::Cli::command();
+        let clock = cmd
+            .get_arguments()
+            .find(|a| a.get_id() == "clock_file")
+            .expect("the --clock-file flag");
+        assert!(clock.is_hide_set());
+        assert_eq!(clock.get_env(), None);
     }
 }

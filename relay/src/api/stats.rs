@@ -25,8 +25,7 @@
 //! - Visitors: those last seen that day, site-wide even with `team`.
 
 use super::auth::{member_site, Me};
-use super::conversations::CONV_SCAN;
-use crate::reply::{bad, json, not_found, Reply};
+use crate::reply::{bad, internal, json, not_found, Reply};
 use crate::store::{ConvRecord, SiteRecord, Store, StoreError};
 use crate::App;
 use bytes::Bytes;
@@ -36,7 +35,7 @@ use protocol::api::{
     AgentRatings, DayStats, Durations, Ratings, Stats, StatsQuery, DEFAULT_STATS_DAYS,
 };
 use protocol::limits::{MAX_REPLAY_EVENTS, MAX_REPORT_DAYS, MAX_STATS_DAYS};
-use protocol::{AgentId, EventBody, Side, TeamId};
+use protocol::{AgentId, EventBody, Side, SiteId, TeamId};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use warp::http::{header, Response, StatusCode};
@@ -332,7 +331,7 @@ impl Tally {
         Ok(())
     }
 
-    fn finish(self, site: &SiteRecord, team: Option<TeamId>, store: &Store) -> Stats {
+    fn finish(self, site: &SiteId, team: Option<TeamId>, store: &Store) -> Stats {
         let mut ratings = Ratings::default();
         let (mut fr, mut res) = (Vec::new(), Vec::new());
         let mut missed = 0;
@@ -382,7 +381,7 @@ impl Tally {
             ))
         });
         Stats {
-            site: site.id.clone(),
+            site: site.clone(),
             days,
             first_response_ms: Durations::of(fr),
             ratings,
@@ -403,9 +402,17 @@ pub fn site_zone(site: &SiteRecord) -> Tz {
     crate::hours::zone(&site.offline.hours.tz).unwrap_or(Tz::UTC)
 }
 
+/// What a report reads, once the query is checked: the site, its days,
+/// the team it is narrowed to.
+struct Ask {
+    site: SiteId,
+    range: Range,
+    team: Option<TeamId>,
+}
+
 /// The report a query asks for, or why the query is refused (nothing is
 /// read or changed for a refused one).
-fn report(app: &App, me: &Me, site: &str, q: &StatsQuery) -> Result<Stats, Rejection> {
+fn ask(app: &App, me: &Me, site: &str, q: &StatsQuery) -> Result<Ask, Rejection> {
     let s = member_site(app, me, site)?;
     let tz = site_zone(&s);
     let today = i64::try_from(crate::now_ms())
@@ -424,26 +431,50 @@ fn report(app: &App, me: &Me, site: &str, q: &StatsQuery) -> Result<Stats, Rejec
             Some(id)
         }
     };
-    let mut tally = Tally::new(range);
-    for c in app.store.site_convs(&s.id, CONV_SCAN)? {
-        if team.is_some() && c.team != team {
+    Ok(Ask {
+        site: s.id,
+        range,
+        team,
+    })
+}
+
+/// Gathers the report (blocking: it reads the events of every
+/// conversation that touches the range). Every conversation of the site
+/// is walked, newest first, one at a time: one created long before the
+/// range can still have had messages, a close or a rating in it, so no
+/// count of the newest ones would do.
+fn gather(store: &Store, a: &Ask) -> Result<Stats, StoreError> {
+    let mut tally = Tally::new(a.range);
+    for c in store.site_convs_newest(&a.site) {
+        let c = c?;
+        if a.team.is_some() && c.team != a.team {
             continue;
         }
-        tally.conversation(&app.store, &c)?;
+        tally.conversation(store, &c)?;
     }
-    for v in app.store.site_visitors(&s.id)? {
+    for v in store.site_visitors(&a.site)? {
         if let Some(d) = tally.day(v.last_seen) {
             d.visitors += 1;
         }
     }
-    Ok(tally.finish(&s, team, &app.store))
+    Ok(tally.finish(&a.site, a.team.clone(), store))
+}
+
+/// The report, gathered off the async workers so the WebSocket sessions
+/// sharing them are not stalled by a long one.
+async fn report(app: Arc<App>, me: &Me, site: &str, q: &StatsQuery) -> Result<Stats, Rejection> {
+    let a = ask(&app, me, site, q)?;
+    let stats = tokio::task::spawn_blocking(move || gather(&app.store, &a))
+        .await
+        .map_err(internal)??;
+    Ok(stats)
 }
 
 /// GET /v1/api/sites/{site}/stats (`?format=csv`: as `stats.csv`)
 pub async fn stats(site: String, q: StatsQuery, app: Arc<App>, me: Me) -> Result<Reply, Rejection> {
     match q.format.as_deref() {
-        None | Some("json") => Ok(json(StatusCode::OK, &report(&app, &me, &site, &q)?)),
-        Some("csv") => Ok(csv_reply(&report(&app, &me, &site, &q)?)),
+        None | Some("json") => Ok(json(StatusCode::OK, &report(app, &me, &site, &q).await?)),
+        Some("csv") => Ok(csv_reply(&report(app, &me, &site, &q).await?)),
         Some(f) => Err(bad(format!("format must be json or csv, got {f:?}"))),
     }
 }
@@ -455,7 +486,7 @@ pub async fn stats_csv(
     app: Arc<App>,
     me: Me,
 ) -> Result<Reply, Rejection> {
-    Ok(csv_reply(&report(&app, &me, &site, &q)?))
+    Ok(csv_reply(&report(app, &me, &site, &q).await?))
 }
 
 fn csv_reply(s: &Stats) -> Reply {
@@ -687,6 +718,99 @@ mod tests {
         assert_eq!(r.day(utc("2026-03-01 16:00")), Some(1));
         assert_eq!(r.day(utc("2026-03-02 16:00")), None);
         assert_eq!(r.start_ms(), utc("2026-02-28 16:00"));
+    }
+
+    /// A busy site: more conversations than a conversation list shows,
+    /// and the oldest of them (created long before the range, behind a
+    /// newer one untouched since before it) answered within the range.
+    /// Every one is counted and the old one's answer is seen.
+    #[test]
+    fn a_report_walks_every_conversation_of_the_site() -> Result<(), StoreError> {
+        use crate::store::{encode, keys};
+        use protocol::{Author, Cid, ConvId, Event, VisitorId};
+        let dir = tempfile::tempdir()?;
+        let store = Store::open(dir.path())?;
+        let site = SiteId::new("busy").expect("id");
+        let visitor = VisitorId::new("v1").expect("id");
+        let day = NaiveDate::from_ymd_opt(2026, 3, 10).expect("date");
+        let range = Range {
+            tz: Tz::UTC,
+            from: day,
+            to: day,
+        };
+        let start = range.start_ms();
+        let rec = |n: usize, created: u64, updated: u64| ConvRecord {
+            id: ConvId::new(format!("01J{n:023}")).expect("id"),
+            site: site.clone(),
+            visitor: visitor.clone(),
+            open: true,
+            last_seq: 0,
+            created,
+            updated,
+            visitor_read: 0,
+            agent_read: 0,
+            preview: None,
+            assignee: None,
+            team: None,
+            labels: Vec::new(),
+            queued: None,
+            awaiting: None,
+            channel: Default::default(),
+            wechat: None,
+            auto_replied: None,
+        };
+        let month = 30 * 86_400_000;
+        let in_range = super::super::conversations::CONV_SCAN + 7;
+        // Id order is creation order: 0 is the oldest, then 1, then the rest.
+        let mut convs = vec![
+            rec(0, start - 2 * month, start + 60_000),
+            rec(1, start - month, start - month),
+        ];
+        convs.extend((2..in_range + 2).map(|n| rec(n, start + n as u64, start + n as u64)));
+        let mut batch = sled::Batch::default();
+        for c in &convs {
+            batch.insert(keys::site_conv(&site, &c.id), &[][..]);
+            batch.insert(keys::conv(&c.id), encode(c)?);
+        }
+        let message = |seq: u64, ts: u64, side: Side, id: &str| Event {
+            conv: convs[0].id.clone(),
+            seq,
+            ts,
+            body: EventBody::Message {
+                from: Author {
+                    side,
+                    id: id.into(),
+                    name: None,
+                },
+                cid: Cid::new(format!("m{seq}")).expect("cid"),
+                text: "hi".into(),
+                file: None,
+            },
+        };
+        let old = &convs[0].id;
+        let asked = message(1, start - 2 * month, Side::Visitor, "v1");
+        let answered = message(2, start + 60_000, Side::Agent, "ann");
+        batch.insert(keys::event(old, 1), encode(&asked)?);
+        batch.insert(keys::event(old, 2), encode(&answered)?);
+        store.apply_chat(batch)?;
+
+        let newest: Vec<ConvRecord> = store.site_convs_newest(&site).collect::<Result<_, _>>()?;
+        assert_eq!(newest.len(), convs.len());
+        assert_eq!(newest.first().map(|c| &c.id), convs.last().map(|c| &c.id));
+        assert_eq!(newest.last().map(|c| &c.id), Some(old));
+
+        let ask = Ask {
+            site: site.clone(),
+            range,
+            team: None,
+        };
+        let stats = gather(&store, &ask)?;
+        assert_eq!(stats.days[0].conversations, in_range as u64);
+        assert_eq!(stats.days[0].messages, 1, "the old conversation's answer");
+        assert_eq!(stats.agents.len(), 1);
+        assert_eq!(stats.agents[0].messages, 1);
+        assert_eq!(stats.first_response_ms.median, Some(2 * month + 60_000));
+        Ok(())
     }
 
     #[test]

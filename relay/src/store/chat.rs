@@ -184,6 +184,32 @@ impl Store {
         Ok(out)
     }
 
+    /// A site's conversations, newest first, each read only when the walk
+    /// reaches it: a report over a long range walks them all (not just
+    /// the newest [`site_convs`](Self::site_convs) would take) while
+    /// holding one at a time.
+    pub fn site_convs_newest(
+        &self,
+        site: &SiteId,
+    ) -> impl Iterator<Item = Result<ConvRecord>> + '_ {
+        let prefix = keys::site_conv_prefix(site);
+        let skip = prefix.len();
+        self.chat.scan_prefix(prefix).rev().filter_map(move |item| {
+            let k = match item {
+                Ok((k, _)) => k,
+                Err(e) => return Some(Err(e.into())),
+            };
+            let id = std::str::from_utf8(&k[skip..])
+                .ok()
+                .and_then(|s| ConvId::new(s).ok());
+            let Some(id) = id else {
+                tracing::warn!(key = %String::from_utf8_lossy(&k), "skipping bad index key");
+                return None;
+            };
+            self.conv(&id).transpose()
+        })
+    }
+
     /// Every conversation record of every site, in id order (the search
     /// index's rebuild and catch-up read history through it).
     pub fn all_convs(&self) -> Result<Vec<ConvRecord>> {
