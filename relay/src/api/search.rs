@@ -2,16 +2,16 @@
 //! with the matching snippet marked (see [`crate::search`]).
 
 use super::auth::{member_site, Me};
-use crate::reply::{bad, internal, json, not_found, Reply};
+use crate::reply::{bad, internal, json, not_found, refuse, Reply};
 use crate::search::tokenize::{needles, Needle};
-use crate::search::{snippet, Found, Request};
+use crate::search::{snippet, Found, Request, SearchError};
 use crate::store::ConvRecord;
 use crate::App;
 use protocol::limits::{
     DEFAULT_SEARCH_PAGE, MAX_SEARCH_PAGE, MAX_SEARCH_QUERY_BYTES, MAX_SEARCH_TERMS,
 };
 use protocol::search::{SearchHit, SearchPage, SearchQuery};
-use protocol::{AgentId, ConvId};
+use protocol::{AgentId, ConvId, ErrorCode};
 use std::collections::HashMap;
 use std::sync::Arc;
 use warp::http::StatusCode;
@@ -191,6 +191,18 @@ pub async fn search(
     Ok(json(StatusCode::OK, &page))
 }
 
+/// A failed search: 503 while the index could not be opened or created
+/// (the relay runs on without it), else an internal error.
+fn search_failed(e: SearchError) -> Rejection {
+    match e {
+        SearchError::Unavailable => refuse(
+            ErrorCode::Storage,
+            "search unavailable: the search index could not be opened or created (see the relay's log)",
+        ),
+        e => internal(e),
+    }
+}
+
 /// Runs the search and makes its hits (blocking: the index and the store).
 fn answer(app: &App, req: &Request, filters: &Filters) -> Result<SearchPage, Rejection> {
     let complete = app.search.complete();
@@ -207,7 +219,7 @@ fn answer(app: &App, req: &Request, filters: &Filters) -> Result<SearchPage, Rej
         Some(id) => conv(id).is_some_and(|c| c.site == req.site && filters.keep(&c)),
         None => !filters.any(),
     };
-    let (found, next_cursor) = app.search.search(req, &mut keep).map_err(internal)?;
+    let (found, next_cursor) = app.search.search(req, &mut keep).map_err(search_failed)?;
     let mut hits = Vec::with_capacity(found.len());
     for f in found {
         let c = f.conv.as_ref().and_then(&mut conv);

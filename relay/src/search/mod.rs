@@ -84,6 +84,10 @@ pub enum SearchError {
     Poisoned,
     #[error("the indexer has stopped")]
     Stopped,
+    /// The index could not be opened or created at start: the relay runs
+    /// on, search answers 503 until a restart finds it usable.
+    #[error("search unavailable")]
+    Unavailable,
 }
 
 /// What each commit records (the commit payload, JSON).
@@ -169,10 +173,15 @@ enum Item {
     },
     /// Commit what is pending, then answer.
     Flush(mpsc::Sender<()>),
+    /// Stops the indexer as a bug would (tests of what notices).
+    #[cfg(test)]
+    Panic,
 }
 
 /// The state the handle, the feed and the indexer thread share.
 struct Shared {
+    /// For the indexer's checksum pass (off the start-up path).
+    index: Index,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     f: Fields,
@@ -188,6 +197,22 @@ struct Shared {
     /// Visitors forgotten since start: events of theirs still in the
     /// feed are not indexed again.
     forgotten: Mutex<HashSet<String>>,
+    /// The indexer thread is gone (a panic): nothing is indexed any more.
+    dead: AtomicBool,
+}
+
+impl Shared {
+    /// The indexer is gone: the index only falls behind from now on, so
+    /// it says so (once in the log, always in `complete`).
+    fn died(&self) {
+        self.stale.store(true, Ordering::Relaxed);
+        self.complete.store(false, Ordering::Relaxed);
+        if !self.dead.swap(true, Ordering::Relaxed) {
+            tracing::error!(
+                "search: the indexer has stopped; new messages are not searchable until a restart"
+            );
+        }
+    }
 }
 
 /// Most forgotten visitors remembered in memory (the store no longer has
@@ -196,9 +221,16 @@ const FORGOTTEN_KEPT: usize = 10_000;
 
 /// The search index: queries, and what other parts tell it.
 pub struct Search {
+    /// `None`: the index could not be opened or created
+    /// ([`SearchError::Unavailable`]).
+    live: Option<Live>,
+    dir: PathBuf,
+}
+
+/// A working index and its indexer's feed.
+struct Live {
     shared: Arc<Shared>,
     tx: SyncSender<Item>,
-    dir: PathBuf,
 }
 
 /// The commit thread's end of the feed: offering never blocks.
@@ -229,22 +261,23 @@ impl Feed {
     }
 
     fn send(&self, item: Item) {
-        if let Err(mpsc::TrySendError::Full(_)) = self.tx.try_send(item) {
-            // Never wait: the store has it; a catch-up reads it back.
-            if !self.shared.stale.swap(true, Ordering::Relaxed) {
-                tracing::warn!("search: feed full, the index will catch up from the store");
+        match self.tx.try_send(item) {
+            Ok(()) => {}
+            Err(mpsc::TrySendError::Full(_)) => {
+                // Never wait: the store has it; a catch-up reads it back.
+                if !self.shared.stale.swap(true, Ordering::Relaxed) {
+                    tracing::warn!("search: feed full, the index will catch up from the store");
+                }
+                self.shared.complete.store(false, Ordering::Relaxed);
             }
-            self.shared.complete.store(false, Ordering::Relaxed);
+            Err(mpsc::TrySendError::Disconnected(_)) => self.shared.died(),
         }
     }
 }
 
-/// Why an index on disk is not used as it is.
+/// Why an index on disk is not used as it is (the cheap checks: the
+/// checksums are the indexer's, see [`Indexer::validate`]).
 fn check(index: &Index) -> Result<Payload, String> {
-    let bad = index.validate_checksum().map_err(|e| e.to_string())?;
-    if !bad.is_empty() {
-        return Err(format!("corrupt files: {bad:?}"));
-    }
     let metas = index.load_metas().map_err(|e| e.to_string())?;
     let p: Payload = metas
         .payload
@@ -296,9 +329,21 @@ fn fresh(dir: &Path) -> Result<Index, SearchError> {
 impl Search {
     /// Opens the index in `dir` (creating, or throwing away and
     /// rebuilding, as needed) and starts the indexer thread, which first
-    /// rebuilds or catches up from `store`.
-    pub fn open(dir: &Path, store: Arc<Store>) -> Result<Arc<Search>, SearchError> {
-        Self::open_with(dir, store, WRITER_BYTES)
+    /// checks the checksums, then rebuilds or catches up from `store`.
+    /// Quick (reads only the index's metadata) and never fails: an index
+    /// that can be neither opened nor created leaves search unavailable
+    /// (503) rather than the relay down.
+    pub fn open(dir: &Path, store: Arc<Store>) -> Arc<Search> {
+        match Self::open_with(dir, store, WRITER_BYTES) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, dir = %dir.display(), "search: the index cannot be opened or created; search is unavailable");
+                Arc::new(Search {
+                    live: None,
+                    dir: dir.to_path_buf(),
+                })
+            }
+        }
     }
 
     /// [`Search::open`] with another writer budget (the benchmark's).
@@ -311,16 +356,17 @@ impl Search {
             Some((i, p)) => (i, Some(p)),
             None => (fresh(dir)?, None),
         };
-        let (writer, reader, payload) = match Self::parts(index, writer_bytes) {
-            Ok((w, r, _)) => (w, r, payload),
+        let (writer, reader, index, payload) = match Self::parts(index, writer_bytes) {
+            Ok((w, r, i)) => (w, r, i, payload),
             Err(e) => {
                 tracing::warn!(error = %e, "search: index cannot be opened, rebuilding");
-                let (w, r, _) = Self::parts(fresh(dir)?, writer_bytes)?;
-                (w, r, None)
+                let (w, r, i) = Self::parts(fresh(dir)?, writer_bytes)?;
+                (w, r, i, None)
             }
         };
         let f = schema().1;
         let shared = Arc::new(Shared {
+            index,
             reader,
             writer: Mutex::new(writer),
             f,
@@ -330,6 +376,7 @@ impl Search {
             mark: AtomicU64::new(payload.map(|p| p.mark).unwrap_or(0)),
             built: AtomicBool::new(payload.is_some()),
             forgotten: Mutex::new(HashSet::new()),
+            dead: AtomicBool::new(false),
         });
         let (tx, rx) = mpsc::sync_channel(FEED_QUEUE);
         let thread_shared = shared.clone();
@@ -340,6 +387,7 @@ impl Search {
                     Some(p) => Start::CatchUp(p.mark),
                     None => Start::Rebuild,
                 };
+                let _watch = Watch(thread_shared.clone());
                 Indexer {
                     s: thread_shared,
                     rx,
@@ -347,8 +395,7 @@ impl Search {
                 .run(start)
             })?;
         Ok(Arc::new(Search {
-            shared,
-            tx,
+            live: Some(Live { shared, tx }),
             dir: dir.to_path_buf(),
         }))
     }
@@ -368,28 +415,42 @@ impl Search {
         Ok((writer, reader, index))
     }
 
-    /// The commit thread's end (see [`Feed`]).
-    pub fn feed(&self) -> Feed {
-        Feed {
-            tx: self.tx.clone(),
-            shared: self.shared.clone(),
-        }
+    /// The commit thread's end (see [`Feed`]); `None` when search is
+    /// unavailable.
+    pub fn feed(&self) -> Option<Feed> {
+        self.live.as_ref().map(|l| Feed {
+            tx: l.tx.clone(),
+            shared: l.shared.clone(),
+        })
+    }
+
+    /// The working index, or [`SearchError::Unavailable`].
+    fn live(&self) -> Result<&Live, SearchError> {
+        self.live.as_ref().ok_or(SearchError::Unavailable)
+    }
+
+    fn shared(&self) -> Result<&Shared, SearchError> {
+        Ok(&self.live()?.shared)
     }
 
     /// A visitor's profile changed outside the commit thread (an agent's
     /// edit, the host page's `identify`): refresh its document.
     pub fn touch_visitor(&self, site: &SiteId, visitor: &VisitorId) {
-        self.feed().send(Item::Visitor {
-            site: site.clone(),
-            visitor: visitor.clone(),
-            conv: None,
-        });
+        if let Some(feed) = self.feed() {
+            feed.send(Item::Visitor {
+                site: site.clone(),
+                visitor: visitor.clone(),
+                conv: None,
+            });
+        }
     }
 
-    /// Whether every stored message is indexed (no rebuild or catch-up
-    /// under way).
+    /// Whether every stored message is indexed (no check, rebuild or
+    /// catch-up under way, the indexer alive).
     pub fn complete(&self) -> bool {
-        self.shared.complete.load(Ordering::Relaxed)
+        self.live.as_ref().is_some_and(|l| {
+            l.shared.complete.load(Ordering::Relaxed) && !l.shared.dead.load(Ordering::Relaxed)
+        })
     }
 
     /// Where the index lives.
@@ -417,7 +478,9 @@ impl Search {
 
     /// Documents searchable now.
     pub fn docs(&self) -> u64 {
-        self.shared.reader.searcher().num_docs()
+        self.live
+            .as_ref()
+            .map_or(0, |l| l.shared.reader.searcher().num_docs())
     }
 
     /// Commits whatever is pending and waits, at most `wait`, until it is
@@ -425,7 +488,8 @@ impl Search {
     /// Blocking.
     pub fn flush(&self, wait: Duration) -> Result<(), SearchError> {
         let (tx, rx) = mpsc::channel();
-        self.tx
+        self.live()?
+            .tx
             .try_send(Item::Flush(tx))
             .map_err(|_| SearchError::Stopped)?;
         rx.recv_timeout(wait).map_err(|_| SearchError::Stopped)
@@ -437,21 +501,23 @@ impl Search {
     /// it from a blocking context). The store's data is the caller's to
     /// erase; events of theirs still on their way to the index are dropped.
     pub fn forget_visitor(&self, site: &SiteId, visitor: &VisitorId) -> Result<(), SearchError> {
+        // No index, nothing to forget: one built later reads the store,
+        // which no longer has them.
+        let Some(live) = &self.live else {
+            return Ok(());
+        };
+        let shared = &live.shared;
         let who = owner(site, visitor);
         {
-            let mut gone = self
-                .shared
-                .forgotten
-                .lock()
-                .map_err(|_| SearchError::Poisoned)?;
+            let mut gone = shared.forgotten.lock().map_err(|_| SearchError::Poisoned)?;
             if gone.len() >= FORGOTTEN_KEPT {
                 gone.clear();
             }
             gone.insert(who.clone());
         }
-        let mut w = self.shared.writer()?;
-        w.delete_term(Term::from_field_text(self.shared.f.owner, &who));
-        self.shared.commit(&mut w)?;
+        let mut w = shared.writer()?;
+        w.delete_term(Term::from_field_text(shared.f.owner, &who));
+        shared.commit(&mut w)?;
         tracing::info!(%site, %visitor, "search: visitor forgotten");
         Ok(())
     }
@@ -605,6 +671,17 @@ impl Shared {
     }
 }
 
+/// Marks the index as falling behind if the indexer thread panics.
+struct Watch(Arc<Shared>);
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.died();
+        }
+    }
+}
+
 /// What the indexer does first.
 enum Start {
     Rebuild,
@@ -625,7 +702,13 @@ impl Indexer {
         let began = Instant::now();
         let first = match start {
             Start::Rebuild => self.rebuild(),
-            Start::CatchUp(mark) => self.catch_up(mark),
+            Start::CatchUp(mark) => match self.validate() {
+                Ok(()) => self.catch_up(mark),
+                Err(why) => {
+                    tracing::warn!(%why, "search: index not usable, rebuilding");
+                    self.rebuild()
+                }
+            },
         };
         match first {
             Ok(n) => tracing::info!(
@@ -752,6 +835,8 @@ impl Indexer {
                     }
                 }
                 Item::Flush(tx) => flushes.push(tx),
+                #[cfg(test)]
+                Item::Panic => panic!("search: the indexer stops (test)"),
             }
         }
         Ok(())
@@ -769,12 +854,35 @@ impl Indexer {
         self.s.commit(&mut w)
     }
 
-    /// Builds the index from the whole store; returns the documents added.
+    /// Checks every file of the index against its checksum: hundreds of
+    /// MB on a big index, so here, off the start-up path, while searches
+    /// answer `complete: false`. The writer is held so no merge moves
+    /// files meanwhile.
+    fn validate(&self) -> Result<(), String> {
+        let _w = self.s.writer().map_err(|e| e.to_string())?;
+        let bad = self
+            .s
+            .index
+            .validate_checksum()
+            .map_err(|e| e.to_string())?;
+        if !bad.is_empty() {
+            return Err(format!("corrupt files: {bad:?}"));
+        }
+        Ok(())
+    }
+
+    /// Builds the index from the whole store, replacing whatever it held
+    /// (a corrupt index's segments too); returns the documents added.
     fn rebuild(&self) -> Result<u64, SearchError> {
         let start = crate::now_ms();
         let s = &self.s;
         s.built.store(false, Ordering::Relaxed);
         s.mark.store(0, Ordering::Relaxed);
+        {
+            let mut w = s.writer()?;
+            w.delete_all_documents()?;
+            s.commit(&mut w)?;
+        }
         tracing::info!("search: building the index from the store");
         let mut n = 0u64;
         let mut since_commit = 0usize;
@@ -966,6 +1074,69 @@ mod tests {
         assert_eq!(left.len(), 1);
         assert_eq!(left[0].visitor.as_str(), "v2");
         assert!(find(&app, &site, "wang").is_empty());
+        Ok(())
+    }
+
+    fn wait_complete(search: &Search) {
+        let t = Instant::now();
+        while !search.complete() {
+            assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "index never complete"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// An index that can be neither opened nor created (its directory is
+    /// a file) leaves the relay running: search says it is unavailable,
+    /// erasing a visitor still works.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_index_that_cannot_be_made_leaves_search_unavailable() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        std::fs::write(dir.path().join("search"), b"not a directory")?;
+        let app = crate::App::for_tests(dir.path(), &[]);
+        let site = SiteId::new(crate::DEMO_SITE)?;
+        say(&app, &site, "v1", "c1", "hello there").await;
+        assert!(!app.search.complete());
+        let req = Request {
+            site: site.clone(),
+            needles: tokenize::needles("hello"),
+            from: None,
+            to: None,
+            cursor: None,
+            limit: 5,
+        };
+        assert!(matches!(
+            app.search.search(&req, |_| true),
+            Err(SearchError::Unavailable)
+        ));
+        app.search.forget_visitor(&site, &VisitorId::new("v1")?)?;
+        Ok(())
+    }
+
+    /// A dead indexer is noticed: the index says it is no longer
+    /// complete, and offering more does not pretend otherwise.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dead_indexer_makes_the_index_incomplete() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let app = crate::App::for_tests(dir.path(), &[]);
+        let site = SiteId::new(crate::DEMO_SITE)?;
+        wait_complete(&app.search);
+        let feed = app.search.feed().expect("an index");
+        feed.send(Item::Panic);
+        let t = Instant::now();
+        while app.search.complete() {
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "a dead indexer not noticed"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        say(&app, &site, "v1", "c1", "after the end").await;
+        assert!(!app.search.complete());
+        assert!(feed.shared.dead.load(Ordering::Relaxed));
+        assert!(app.search.flush(Duration::from_secs(1)).is_err());
         Ok(())
     }
 }
