@@ -18,8 +18,9 @@
 //!   `complete: false`.
 //!
 //! Documents: one per message or note (`e:{conv}:{seq}`) and one per
-//! visitor profile (`v:{site}:{visitor}`: name, email, attributes, and
-//! the default names the console shows). Status, assignee and labels
+//! identified visitor's profile (`v:{site}:{visitor}`: name, email,
+//! attributes, and the default names the console shows; anonymous
+//! visitors have none, see [`identified`]). Status, assignee and labels
 //! change too often to index: the API applies them to the conversation
 //! records at query time.
 
@@ -154,6 +155,20 @@ fn event_key(conv: &ConvId, seq: u64) -> String {
 
 fn visitor_key(site: &SiteId, visitor: &VisitorId) -> String {
     format!("v:{site}:{visitor}")
+}
+
+/// Whether a visitor's profile is indexed: only once someone said who
+/// they are (the host page's name, email or attributes, a form's contact,
+/// an agent's edit). An anonymous visitor has only a default name ("Brave
+/// Panda"): indexing those would fill the index with bot traffic and
+/// flood every search for a default-name word.
+fn identified(v: &VisitorRecord) -> bool {
+    !v.contact_cids.is_empty()
+        || v.user.as_ref().is_some_and(|u| {
+            u.name.as_deref().is_some_and(|n| !n.trim().is_empty())
+                || u.email.as_deref().is_some_and(|e| !e.trim().is_empty())
+                || !u.attributes.is_empty()
+        })
 }
 
 /// What the feed carries to the indexer.
@@ -659,7 +674,7 @@ impl Shared {
             self.f.key,
             &visitor_key(site, visitor),
         ));
-        let Some(v) = self.store.visitor(site, visitor)? else {
+        let Some(v) = self.store.visitor(site, visitor)?.filter(identified) else {
             return Ok(());
         };
         let conv = match conv {
@@ -914,7 +929,7 @@ impl Indexer {
             let visitors = s.store.site_visitors(&site.id)?;
             let w = s.writer()?;
             for v in visitors {
-                if s.forgotten(&v.site, &v.id) {
+                if s.forgotten(&v.site, &v.id) || !identified(&v) {
                     continue;
                 }
                 let conv = latest.get(&(v.site.clone(), v.id.clone()));
@@ -1051,10 +1066,24 @@ mod tests {
         let site = SiteId::new(crate::DEMO_SITE)?;
         app.store.put_visitor(&visitor(&site, "v1", "Wang Fang"))?;
         app.store.put_visitor(&visitor(&site, "v2", "Ada"))?;
+        let anonymous = VisitorRecord {
+            user: None,
+            ..visitor(&site, "v3", "")
+        };
+        app.store.put_visitor(&anonymous)?;
         say(&app, &site, "v1", "c1", "请问可以开发票吗").await;
         say(&app, &site, "v1", "c2", "The INVOICE is late").await;
         say(&app, &site, "v2", "c3", "Where is my invoice?").await;
+        say(&app, &site, "v3", "c4", "just looking").await;
         app.search.flush(Duration::from_secs(10))?;
+        assert_eq!(find(&app, &site, "looking").len(), 1);
+        for lang in ["en", "zh"] {
+            let name = protocol::names::default_visitor_name("v3", lang);
+            assert!(
+                find(&app, &site, &name).is_empty(),
+                "an anonymous visitor's default name {name:?} is not indexed"
+            );
+        }
         assert_eq!(find(&app, &site, "发票").len(), 1);
         assert_eq!(find(&app, &site, "开发票").len(), 1);
         assert_eq!(
