@@ -2,15 +2,15 @@
 //! with the matching snippet marked (see [`crate::search`]).
 
 use super::auth::{member_site, Me};
-use crate::reply::{bad, internal, json, not_found, refuse, Reply};
+use crate::reply::{bad, internal, json, refuse, Reply};
 use crate::search::tokenize::{needles, Needle};
 use crate::search::{snippet, Found, Request, SearchError};
-use crate::store::ConvRecord;
+use crate::store::{ConvRecord, StoreError};
 use crate::App;
 use protocol::limits::{
     DEFAULT_SEARCH_PAGE, MAX_SEARCH_PAGE, MAX_SEARCH_QUERY_BYTES, MAX_SEARCH_TERMS,
 };
-use protocol::search::{SearchHit, SearchPage, SearchQuery};
+use protocol::search::{HitKind, SearchHit, SearchPage, SearchQuery};
 use protocol::{AgentId, ConvId, ErrorCode};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -173,7 +173,7 @@ pub async fn search(
     }
     if let Some(l) = q.label.as_deref().filter(|l| !l.is_empty()) {
         if s.routing.label(l).is_none() {
-            return Err(not_found("label"));
+            return Err(bad(format!("label {l:?} is not one of this site's labels")));
         }
         filters.label = Some(l.to_string());
     }
@@ -207,22 +207,44 @@ fn search_failed(e: SearchError) -> Rejection {
 fn answer(app: &App, req: &Request, filters: &Filters) -> Result<SearchPage, Rejection> {
     let complete = app.search.complete();
     let mut convs: HashMap<ConvId, Option<ConvRecord>> = HashMap::new();
-    let mut conv = |id: &ConvId| -> Option<ConvRecord> {
-        convs
-            .entry(id.clone())
-            .or_insert_with(|| app.store.conv(id).ok().flatten())
-            .clone()
+    // A store error fails the search (500), never hides a hit.
+    let mut failed: Option<StoreError> = None;
+    let mut conv = |id: &ConvId| -> Result<Option<ConvRecord>, StoreError> {
+        if let Some(c) = convs.get(id) {
+            return Ok(c.clone());
+        }
+        let c = app.store.conv(id)?;
+        convs.insert(id.clone(), c.clone());
+        Ok(c)
     };
-    let mut keep = |f: &Found| match &f.conv {
-        // The record is the truth: a conversation of another site (or
-        // gone) never shows, whatever the index holds.
-        Some(id) => conv(id).is_some_and(|c| c.site == req.site && filters.keep(&c)),
-        None => !filters.any(),
+    let mut keep = |f: &Found| {
+        // The store is the truth: a conversation of another site (or
+        // gone), an erased visitor's profile, never shows, whatever the
+        // index still holds.
+        let kept = (|| -> Result<bool, StoreError> {
+            if f.kind == HitKind::Visitor && app.store.visitor(&req.site, &f.visitor)?.is_none() {
+                return Ok(false);
+            }
+            Ok(match &f.conv {
+                Some(id) => conv(id)?.is_some_and(|c| c.site == req.site && filters.keep(&c)),
+                None => !filters.any(),
+            })
+        })();
+        kept.unwrap_or_else(|e| {
+            failed.get_or_insert(e);
+            false
+        })
     };
     let (found, next_cursor) = app.search.search(req, &mut keep).map_err(search_failed)?;
+    if let Some(e) = failed {
+        return Err(internal(e));
+    }
     let mut hits = Vec::with_capacity(found.len());
     for f in found {
-        let c = f.conv.as_ref().and_then(&mut conv);
+        let c = match &f.conv {
+            Some(id) => app.store.conv(id)?,
+            None => None,
+        };
         let visitor_name = app
             .store
             .visitor(&req.site, &f.visitor)?

@@ -904,6 +904,10 @@ impl Indexer {
         // A visitor's latest conversation: ULIDs sort by creation.
         let mut latest: HashMap<(SiteId, VisitorId), ConvId> = HashMap::new();
         for conv in s.store.all_convs()? {
+            // Erased meanwhile (its events may not all be gone yet).
+            if s.forgotten(&conv.site, &conv.visitor) {
+                continue;
+            }
             let w = s.writer()?;
             let mut after = 0;
             loop {
