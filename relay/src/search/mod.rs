@@ -214,6 +214,10 @@ struct Shared {
     forgotten: Mutex<HashSet<String>>,
     /// The indexer thread is gone (a panic): nothing is indexed any more.
     dead: AtomicBool,
+    /// The index's files passed their checksums (or it was emptied for a
+    /// rebuild): until then searches read nothing, since a corrupt
+    /// segment can make tantivy panic.
+    checked: AtomicBool,
 }
 
 impl Shared {
@@ -392,6 +396,7 @@ impl Search {
             built: AtomicBool::new(payload.is_some()),
             forgotten: Mutex::new(HashSet::new()),
             dead: AtomicBool::new(false),
+            checked: AtomicBool::new(payload.is_none()),
         });
         let (tx, rx) = mpsc::sync_channel(FEED_QUEUE);
         let thread_shared = shared.clone();
@@ -883,6 +888,7 @@ impl Indexer {
         if !bad.is_empty() {
             return Err(format!("corrupt files: {bad:?}"));
         }
+        self.s.checked.store(true, Ordering::Relaxed);
         Ok(())
     }
 
@@ -898,6 +904,7 @@ impl Indexer {
             w.delete_all_documents()?;
             s.commit(&mut w)?;
         }
+        s.checked.store(true, Ordering::Relaxed);
         tracing::info!("search: building the index from the store");
         let mut n = 0u64;
         let mut since_commit = 0usize;

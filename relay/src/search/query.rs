@@ -76,6 +76,10 @@ impl Search {
         mut keep: impl FnMut(&Found) -> bool,
     ) -> Result<(Vec<Found>, Option<String>), SearchError> {
         let shared = self.shared()?;
+        if !shared.checked.load(std::sync::atomic::Ordering::Relaxed) {
+            // Not yet checksummed: nothing rather than a corrupt read.
+            return Ok((Vec::new(), None));
+        }
         let f = shared.f;
         let mut must: Vec<(Occur, Box<dyn Query>)> = vec![(
             Occur::Must,
