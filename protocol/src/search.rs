@@ -25,10 +25,12 @@ pub struct SearchQuery {
     /// Only conversations carrying this label.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
-    /// From this day (`YYYY-MM-DD`, UTC, inclusive) or instant (ms).
+    /// From this day (`YYYY-MM-DD` of the site's time zone, as the reports
+    /// use; inclusive) or instant (ms).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
-    /// Up to this day (`YYYY-MM-DD`, UTC, the whole day) or instant (ms).
+    /// Up to this day (`YYYY-MM-DD` of the site's time zone, the whole day)
+    /// or instant (ms).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
     /// `next_cursor` of the previous page.

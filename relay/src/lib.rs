@@ -356,14 +356,15 @@ impl App {
             stages.push(m.clone() as Arc<dyn outbox::Stage>);
         }
         let outlets = outbox::Outlets::new(stages);
-        let search = search::Search::open(&config.data_dir.join("search"), store.clone())?;
+        // Never fails: without an index the relay runs, search answers 503.
+        let search = search::Search::open(&config.data_dir.join("search"), store.clone());
         let (commit, commit_thread) = commit::Committer::start(
             commit::Parts {
                 store: store.clone(),
                 hub: hub.clone(),
                 metrics: metrics.clone(),
                 outlets,
-                search: Some(search.feed()),
+                search: search.feed(),
             },
             config.durable,
         );

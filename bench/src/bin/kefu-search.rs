@@ -227,7 +227,7 @@ fn main() -> Result<()> {
 
     let dir = tmp.path().join("search");
     let t1 = Instant::now();
-    let search = Search::open(&dir, store.clone())?;
+    let search = Search::open_with(&dir, store.clone(), relay::search::WRITER_BYTES)?;
     while !search.complete() {
         std::thread::sleep(Duration::from_millis(50));
     }

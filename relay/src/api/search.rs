@@ -2,16 +2,18 @@
 //! with the matching snippet marked (see [`crate::search`]).
 
 use super::auth::{member_site, Me};
-use crate::reply::{bad, internal, json, not_found, Reply};
+use crate::reply::{bad, internal, json, refuse, Reply};
 use crate::search::tokenize::{needles, Needle};
-use crate::search::{snippet, Found, Request};
-use crate::store::ConvRecord;
+use crate::search::{snippet, Found, Request, SearchError};
+use crate::store::{ConvRecord, StoreError};
 use crate::App;
+use chrono::{NaiveDate, TimeZone};
+use chrono_tz::Tz;
 use protocol::limits::{
     DEFAULT_SEARCH_PAGE, MAX_SEARCH_PAGE, MAX_SEARCH_QUERY_BYTES, MAX_SEARCH_TERMS,
 };
-use protocol::search::{SearchHit, SearchPage, SearchQuery};
-use protocol::{AgentId, ConvId};
+use protocol::search::{HitKind, SearchHit, SearchPage, SearchQuery};
+use protocol::{AgentId, ConvId, ErrorCode};
 use std::collections::HashMap;
 use std::sync::Arc;
 use warp::http::StatusCode;
@@ -62,11 +64,23 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> Option<i64> {
     Some(era * 146_097 + doe - 719_468)
 }
 
-const DAY_MS: u64 = 86_400_000;
+/// The first millisecond of `date` in `tz` (a zone that skips midnight:
+/// its first hour that exists).
+fn day_start(tz: Tz, date: NaiveDate) -> Option<i64> {
+    let midnight = date.and_hms_opt(0, 0, 0)?;
+    tz.from_local_datetime(&midnight)
+        .earliest()
+        .or_else(|| {
+            tz.from_local_datetime(&(midnight + chrono::Duration::hours(1)))
+                .earliest()
+        })
+        .map(|t| t.timestamp_millis())
+}
 
-/// `from`/`to`: ms since the epoch, or a UTC day `YYYY-MM-DD` (its first
-/// millisecond, or with `end`, its last).
-pub fn parse_instant(name: &str, s: &str, end: bool) -> Result<u64, String> {
+/// `from`/`to`: ms since the epoch, or a day `YYYY-MM-DD` of the site's
+/// time zone `tz` (its first millisecond, or with `end`, its last): the
+/// same days as the reports ([`super::stats::site_zone`]).
+pub fn parse_instant(name: &str, s: &str, end: bool, tz: Tz) -> Result<u64, String> {
     let s = s.trim();
     let wrong =
         || format!("{name} must be a date YYYY-MM-DD or milliseconds since 1970, not {s:?}");
@@ -85,11 +99,18 @@ pub fn parse_instant(name: &str, s: &str, end: bool) -> Result<u64, String> {
         part.parse().map_err(|_| wrong())
     };
     let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let days =
-        days_from_civil(y as i64, m, d).ok_or_else(|| format!("{name}: {s} is not a date"))?;
-    let days = u64::try_from(days).map_err(|_| format!("{name}: {s} is before 1970"))?;
-    let start = days * DAY_MS;
-    Ok(if end { start + DAY_MS - 1 } else { start })
+    days_from_civil(y as i64, m, d).ok_or_else(|| format!("{name}: {s} is not a date"))?;
+    let date = NaiveDate::from_ymd_opt(y as i32, m, d)
+        .ok_or_else(|| format!("{name}: {s} is not a date"))?;
+    let ms = if end {
+        date.succ_opt()
+            .and_then(|next| day_start(tz, next))
+            .map(|t| t - 1)
+    } else {
+        day_start(tz, date)
+    };
+    ms.and_then(|t| u64::try_from(t).ok())
+        .ok_or_else(|| format!("{name}: {s} is before 1970"))
 }
 
 /// The query text's needles, or why it cannot be searched.
@@ -125,16 +146,17 @@ pub async fn search(
     me: Me,
 ) -> Result<Reply, Rejection> {
     let s = member_site(&app, &me, &site)?;
+    let tz = super::stats::site_zone(&s);
     let needles = parse_q(q.q.as_deref()).map_err(bad)?;
     let from = q
         .from
         .as_deref()
-        .map(|v| parse_instant("from", v, false))
+        .map(|v| parse_instant("from", v, false, tz))
         .transpose()
         .map_err(bad)?;
     let to =
         q.to.as_deref()
-            .map(|v| parse_instant("to", v, true))
+            .map(|v| parse_instant("to", v, true, tz))
             .transpose()
             .map_err(bad)?;
     if let (Some(f), Some(t)) = (from, to) {
@@ -173,7 +195,7 @@ pub async fn search(
     }
     if let Some(l) = q.label.as_deref().filter(|l| !l.is_empty()) {
         if s.routing.label(l).is_none() {
-            return Err(not_found("label"));
+            return Err(bad(format!("label {l:?} is not one of this site's labels")));
         }
         filters.label = Some(l.to_string());
     }
@@ -191,26 +213,60 @@ pub async fn search(
     Ok(json(StatusCode::OK, &page))
 }
 
+/// A failed search: 503 while the index could not be opened or created
+/// (the relay runs on without it), else an internal error.
+fn search_failed(e: SearchError) -> Rejection {
+    match e {
+        SearchError::Unavailable => refuse(
+            ErrorCode::Storage,
+            "search unavailable: the search index could not be opened or created (see the relay's log)",
+        ),
+        e => internal(e),
+    }
+}
+
 /// Runs the search and makes its hits (blocking: the index and the store).
 fn answer(app: &App, req: &Request, filters: &Filters) -> Result<SearchPage, Rejection> {
     let complete = app.search.complete();
     let mut convs: HashMap<ConvId, Option<ConvRecord>> = HashMap::new();
-    let mut conv = |id: &ConvId| -> Option<ConvRecord> {
-        convs
-            .entry(id.clone())
-            .or_insert_with(|| app.store.conv(id).ok().flatten())
-            .clone()
+    // A store error fails the search (500), never hides a hit.
+    let mut failed: Option<StoreError> = None;
+    let mut conv = |id: &ConvId| -> Result<Option<ConvRecord>, StoreError> {
+        if let Some(c) = convs.get(id) {
+            return Ok(c.clone());
+        }
+        let c = app.store.conv(id)?;
+        convs.insert(id.clone(), c.clone());
+        Ok(c)
     };
-    let mut keep = |f: &Found| match &f.conv {
-        // The record is the truth: a conversation of another site (or
-        // gone) never shows, whatever the index holds.
-        Some(id) => conv(id).is_some_and(|c| c.site == req.site && filters.keep(&c)),
-        None => !filters.any(),
+    let mut keep = |f: &Found| {
+        // The store is the truth: a conversation of another site (or
+        // gone), an erased visitor's profile, never shows, whatever the
+        // index still holds.
+        let kept = (|| -> Result<bool, StoreError> {
+            if f.kind == HitKind::Visitor && app.store.visitor(&req.site, &f.visitor)?.is_none() {
+                return Ok(false);
+            }
+            Ok(match &f.conv {
+                Some(id) => conv(id)?.is_some_and(|c| c.site == req.site && filters.keep(&c)),
+                None => !filters.any(),
+            })
+        })();
+        kept.unwrap_or_else(|e| {
+            failed.get_or_insert(e);
+            false
+        })
     };
-    let (found, next_cursor) = app.search.search(req, &mut keep).map_err(internal)?;
+    let (found, next_cursor) = app.search.search(req, &mut keep).map_err(search_failed)?;
+    if let Some(e) = failed {
+        return Err(internal(e));
+    }
     let mut hits = Vec::with_capacity(found.len());
     for f in found {
-        let c = f.conv.as_ref().and_then(&mut conv);
+        let c = match &f.conv {
+            Some(id) => app.store.conv(id)?,
+            None => None,
+        };
         let visitor_name = app
             .store
             .visitor(&req.site, &f.visitor)?
@@ -238,17 +294,31 @@ fn answer(app: &App, req: &Request, filters: &Filters) -> Result<SearchPage, Rej
 mod tests {
     use super::*;
 
+    const DAY_MS: u64 = 86_400_000;
+
     /// Days and instants parse; impossible dates and junk are refused.
     #[test]
     fn dates_parse_strictly() {
-        assert_eq!(parse_instant("from", "1970-01-01", false), Ok(0));
-        assert_eq!(parse_instant("to", "1970-01-01", true), Ok(DAY_MS - 1));
+        let utc = Tz::UTC;
+        assert_eq!(parse_instant("from", "1970-01-01", false, utc), Ok(0));
+        assert_eq!(parse_instant("to", "1970-01-01", true, utc), Ok(DAY_MS - 1));
         assert_eq!(
-            parse_instant("from", "2024-02-29", false),
+            parse_instant("from", "2024-02-29", false, utc),
             Ok(1_709_164_800_000)
         );
+        // The site's day, as in the reports: Shanghai's starts 8 h earlier.
+        let sh = Tz::Asia__Shanghai;
         assert_eq!(
-            parse_instant("from", "1700000000000", false),
+            parse_instant("from", "2024-02-29", false, sh),
+            Ok(1_709_164_800_000 - 8 * 3_600_000)
+        );
+        assert_eq!(
+            parse_instant("to", "2024-02-29", true, sh),
+            Ok(1_709_164_800_000 + 16 * 3_600_000 - 1)
+        );
+        assert!(parse_instant("from", "1970-01-01", false, sh).is_err());
+        assert_eq!(
+            parse_instant("from", "1700000000000", false, sh),
             Ok(1_700_000_000_000)
         );
         for bad in [
@@ -260,7 +330,7 @@ mod tests {
             "-5",
             "2024-01-0x",
         ] {
-            assert!(parse_instant("from", bad, false).is_err(), "{bad}");
+            assert!(parse_instant("from", bad, false, utc).is_err(), "{bad}");
         }
     }
 

@@ -18,8 +18,9 @@
 //!   `complete: false`.
 //!
 //! Documents: one per message or note (`e:{conv}:{seq}`) and one per
-//! visitor profile (`v:{site}:{visitor}`: name, email, attributes, and
-//! the default names the console shows). Status, assignee and labels
+//! identified visitor's profile (`v:{site}:{visitor}`: name, email,
+//! attributes, and the default names the console shows; anonymous
+//! visitors have none, see [`identified`]). Status, assignee and labels
 //! change too often to index: the API applies them to the conversation
 //! records at query time.
 
@@ -84,6 +85,10 @@ pub enum SearchError {
     Poisoned,
     #[error("the indexer has stopped")]
     Stopped,
+    /// The index could not be opened or created at start: the relay runs
+    /// on, search answers 503 until a restart finds it usable.
+    #[error("search unavailable")]
+    Unavailable,
 }
 
 /// What each commit records (the commit payload, JSON).
@@ -152,6 +157,20 @@ fn visitor_key(site: &SiteId, visitor: &VisitorId) -> String {
     format!("v:{site}:{visitor}")
 }
 
+/// Whether a visitor's profile is indexed: only once someone said who
+/// they are (the host page's name, email or attributes, a form's contact,
+/// an agent's edit). An anonymous visitor has only a default name ("Brave
+/// Panda"): indexing those would fill the index with bot traffic and
+/// flood every search for a default-name word.
+fn identified(v: &VisitorRecord) -> bool {
+    !v.contact_cids.is_empty()
+        || v.user.as_ref().is_some_and(|u| {
+            u.name.as_deref().is_some_and(|n| !n.trim().is_empty())
+                || u.email.as_deref().is_some_and(|e| !e.trim().is_empty())
+                || !u.attributes.is_empty()
+        })
+}
+
 /// What the feed carries to the indexer.
 enum Item {
     /// A durable message or note.
@@ -169,10 +188,15 @@ enum Item {
     },
     /// Commit what is pending, then answer.
     Flush(mpsc::Sender<()>),
+    /// Stops the indexer as a bug would (tests of what notices).
+    #[cfg(test)]
+    Panic,
 }
 
 /// The state the handle, the feed and the indexer thread share.
 struct Shared {
+    /// For the indexer's checksum pass (off the start-up path).
+    index: Index,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     f: Fields,
@@ -188,6 +212,26 @@ struct Shared {
     /// Visitors forgotten since start: events of theirs still in the
     /// feed are not indexed again.
     forgotten: Mutex<HashSet<String>>,
+    /// The indexer thread is gone (a panic): nothing is indexed any more.
+    dead: AtomicBool,
+    /// The index's files passed their checksums (or it was emptied for a
+    /// rebuild): until then searches read nothing, since a corrupt
+    /// segment can make tantivy panic.
+    checked: AtomicBool,
+}
+
+impl Shared {
+    /// The indexer is gone: the index only falls behind from now on, so
+    /// it says so (once in the log, always in `complete`).
+    fn died(&self) {
+        self.stale.store(true, Ordering::Relaxed);
+        self.complete.store(false, Ordering::Relaxed);
+        if !self.dead.swap(true, Ordering::Relaxed) {
+            tracing::error!(
+                "search: the indexer has stopped; new messages are not searchable until a restart"
+            );
+        }
+    }
 }
 
 /// Most forgotten visitors remembered in memory (the store no longer has
@@ -196,9 +240,16 @@ const FORGOTTEN_KEPT: usize = 10_000;
 
 /// The search index: queries, and what other parts tell it.
 pub struct Search {
+    /// `None`: the index could not be opened or created
+    /// ([`SearchError::Unavailable`]).
+    live: Option<Live>,
+    dir: PathBuf,
+}
+
+/// A working index and its indexer's feed.
+struct Live {
     shared: Arc<Shared>,
     tx: SyncSender<Item>,
-    dir: PathBuf,
 }
 
 /// The commit thread's end of the feed: offering never blocks.
@@ -229,22 +280,23 @@ impl Feed {
     }
 
     fn send(&self, item: Item) {
-        if let Err(mpsc::TrySendError::Full(_)) = self.tx.try_send(item) {
-            // Never wait: the store has it; a catch-up reads it back.
-            if !self.shared.stale.swap(true, Ordering::Relaxed) {
-                tracing::warn!("search: feed full, the index will catch up from the store");
+        match self.tx.try_send(item) {
+            Ok(()) => {}
+            Err(mpsc::TrySendError::Full(_)) => {
+                // Never wait: the store has it; a catch-up reads it back.
+                if !self.shared.stale.swap(true, Ordering::Relaxed) {
+                    tracing::warn!("search: feed full, the index will catch up from the store");
+                }
+                self.shared.complete.store(false, Ordering::Relaxed);
             }
-            self.shared.complete.store(false, Ordering::Relaxed);
+            Err(mpsc::TrySendError::Disconnected(_)) => self.shared.died(),
         }
     }
 }
 
-/// Why an index on disk is not used as it is.
+/// Why an index on disk is not used as it is (the cheap checks: the
+/// checksums are the indexer's, see [`Indexer::validate`]).
 fn check(index: &Index) -> Result<Payload, String> {
-    let bad = index.validate_checksum().map_err(|e| e.to_string())?;
-    if !bad.is_empty() {
-        return Err(format!("corrupt files: {bad:?}"));
-    }
     let metas = index.load_metas().map_err(|e| e.to_string())?;
     let p: Payload = metas
         .payload
@@ -296,9 +348,21 @@ fn fresh(dir: &Path) -> Result<Index, SearchError> {
 impl Search {
     /// Opens the index in `dir` (creating, or throwing away and
     /// rebuilding, as needed) and starts the indexer thread, which first
-    /// rebuilds or catches up from `store`.
-    pub fn open(dir: &Path, store: Arc<Store>) -> Result<Arc<Search>, SearchError> {
-        Self::open_with(dir, store, WRITER_BYTES)
+    /// checks the checksums, then rebuilds or catches up from `store`.
+    /// Quick (reads only the index's metadata) and never fails: an index
+    /// that can be neither opened nor created leaves search unavailable
+    /// (503) rather than the relay down.
+    pub fn open(dir: &Path, store: Arc<Store>) -> Arc<Search> {
+        match Self::open_with(dir, store, WRITER_BYTES) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, dir = %dir.display(), "search: the index cannot be opened or created; search is unavailable");
+                Arc::new(Search {
+                    live: None,
+                    dir: dir.to_path_buf(),
+                })
+            }
+        }
     }
 
     /// [`Search::open`] with another writer budget (the benchmark's).
@@ -311,16 +375,17 @@ impl Search {
             Some((i, p)) => (i, Some(p)),
             None => (fresh(dir)?, None),
         };
-        let (writer, reader, payload) = match Self::parts(index, writer_bytes) {
-            Ok((w, r, _)) => (w, r, payload),
+        let (writer, reader, index, payload) = match Self::parts(index, writer_bytes) {
+            Ok((w, r, i)) => (w, r, i, payload),
             Err(e) => {
                 tracing::warn!(error = %e, "search: index cannot be opened, rebuilding");
-                let (w, r, _) = Self::parts(fresh(dir)?, writer_bytes)?;
-                (w, r, None)
+                let (w, r, i) = Self::parts(fresh(dir)?, writer_bytes)?;
+                (w, r, i, None)
             }
         };
         let f = schema().1;
         let shared = Arc::new(Shared {
+            index,
             reader,
             writer: Mutex::new(writer),
             f,
@@ -330,6 +395,8 @@ impl Search {
             mark: AtomicU64::new(payload.map(|p| p.mark).unwrap_or(0)),
             built: AtomicBool::new(payload.is_some()),
             forgotten: Mutex::new(HashSet::new()),
+            dead: AtomicBool::new(false),
+            checked: AtomicBool::new(payload.is_none()),
         });
         let (tx, rx) = mpsc::sync_channel(FEED_QUEUE);
         let thread_shared = shared.clone();
@@ -340,6 +407,7 @@ impl Search {
                     Some(p) => Start::CatchUp(p.mark),
                     None => Start::Rebuild,
                 };
+                let _watch = Watch(thread_shared.clone());
                 Indexer {
                     s: thread_shared,
                     rx,
@@ -347,8 +415,7 @@ impl Search {
                 .run(start)
             })?;
         Ok(Arc::new(Search {
-            shared,
-            tx,
+            live: Some(Live { shared, tx }),
             dir: dir.to_path_buf(),
         }))
     }
@@ -368,28 +435,42 @@ impl Search {
         Ok((writer, reader, index))
     }
 
-    /// The commit thread's end (see [`Feed`]).
-    pub fn feed(&self) -> Feed {
-        Feed {
-            tx: self.tx.clone(),
-            shared: self.shared.clone(),
-        }
+    /// The commit thread's end (see [`Feed`]); `None` when search is
+    /// unavailable.
+    pub fn feed(&self) -> Option<Feed> {
+        self.live.as_ref().map(|l| Feed {
+            tx: l.tx.clone(),
+            shared: l.shared.clone(),
+        })
+    }
+
+    /// The working index, or [`SearchError::Unavailable`].
+    fn live(&self) -> Result<&Live, SearchError> {
+        self.live.as_ref().ok_or(SearchError::Unavailable)
+    }
+
+    fn shared(&self) -> Result<&Shared, SearchError> {
+        Ok(&self.live()?.shared)
     }
 
     /// A visitor's profile changed outside the commit thread (an agent's
     /// edit, the host page's `identify`): refresh its document.
     pub fn touch_visitor(&self, site: &SiteId, visitor: &VisitorId) {
-        self.feed().send(Item::Visitor {
-            site: site.clone(),
-            visitor: visitor.clone(),
-            conv: None,
-        });
+        if let Some(feed) = self.feed() {
+            feed.send(Item::Visitor {
+                site: site.clone(),
+                visitor: visitor.clone(),
+                conv: None,
+            });
+        }
     }
 
-    /// Whether every stored message is indexed (no rebuild or catch-up
-    /// under way).
+    /// Whether every stored message is indexed (no check, rebuild or
+    /// catch-up under way, the indexer alive).
     pub fn complete(&self) -> bool {
-        self.shared.complete.load(Ordering::Relaxed)
+        self.live.as_ref().is_some_and(|l| {
+            l.shared.complete.load(Ordering::Relaxed) && !l.shared.dead.load(Ordering::Relaxed)
+        })
     }
 
     /// Where the index lives.
@@ -417,7 +498,9 @@ impl Search {
 
     /// Documents searchable now.
     pub fn docs(&self) -> u64 {
-        self.shared.reader.searcher().num_docs()
+        self.live
+            .as_ref()
+            .map_or(0, |l| l.shared.reader.searcher().num_docs())
     }
 
     /// Commits whatever is pending and waits, at most `wait`, until it is
@@ -425,7 +508,8 @@ impl Search {
     /// Blocking.
     pub fn flush(&self, wait: Duration) -> Result<(), SearchError> {
         let (tx, rx) = mpsc::channel();
-        self.tx
+        self.live()?
+            .tx
             .try_send(Item::Flush(tx))
             .map_err(|_| SearchError::Stopped)?;
         rx.recv_timeout(wait).map_err(|_| SearchError::Stopped)
@@ -437,21 +521,23 @@ impl Search {
     /// it from a blocking context). The store's data is the caller's to
     /// erase; events of theirs still on their way to the index are dropped.
     pub fn forget_visitor(&self, site: &SiteId, visitor: &VisitorId) -> Result<(), SearchError> {
+        // No index, nothing to forget: one built later reads the store,
+        // which no longer has them.
+        let Some(live) = &self.live else {
+            return Ok(());
+        };
+        let shared = &live.shared;
         let who = owner(site, visitor);
         {
-            let mut gone = self
-                .shared
-                .forgotten
-                .lock()
-                .map_err(|_| SearchError::Poisoned)?;
+            let mut gone = shared.forgotten.lock().map_err(|_| SearchError::Poisoned)?;
             if gone.len() >= FORGOTTEN_KEPT {
                 gone.clear();
             }
             gone.insert(who.clone());
         }
-        let mut w = self.shared.writer()?;
-        w.delete_term(Term::from_field_text(self.shared.f.owner, &who));
-        self.shared.commit(&mut w)?;
+        let mut w = shared.writer()?;
+        w.delete_term(Term::from_field_text(shared.f.owner, &who));
+        shared.commit(&mut w)?;
         tracing::info!(%site, %visitor, "search: visitor forgotten");
         Ok(())
     }
@@ -593,7 +679,7 @@ impl Shared {
             self.f.key,
             &visitor_key(site, visitor),
         ));
-        let Some(v) = self.store.visitor(site, visitor)? else {
+        let Some(v) = self.store.visitor(site, visitor)?.filter(identified) else {
             return Ok(());
         };
         let conv = match conv {
@@ -602,6 +688,17 @@ impl Shared {
         };
         w.add_document(self.visitor_doc(&v, conv.as_ref()))?;
         Ok(())
+    }
+}
+
+/// Marks the index as falling behind if the indexer thread panics.
+struct Watch(Arc<Shared>);
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.died();
+        }
     }
 }
 
@@ -625,7 +722,13 @@ impl Indexer {
         let began = Instant::now();
         let first = match start {
             Start::Rebuild => self.rebuild(),
-            Start::CatchUp(mark) => self.catch_up(mark),
+            Start::CatchUp(mark) => match self.validate() {
+                Ok(()) => self.catch_up(mark),
+                Err(why) => {
+                    tracing::warn!(%why, "search: index not usable, rebuilding");
+                    self.rebuild()
+                }
+            },
         };
         match first {
             Ok(n) => tracing::info!(
@@ -752,6 +855,8 @@ impl Indexer {
                     }
                 }
                 Item::Flush(tx) => flushes.push(tx),
+                #[cfg(test)]
+                Item::Panic => panic!("search: the indexer stops (test)"),
             }
         }
         Ok(())
@@ -769,18 +874,47 @@ impl Indexer {
         self.s.commit(&mut w)
     }
 
-    /// Builds the index from the whole store; returns the documents added.
+    /// Checks every file of the index against its checksum: hundreds of
+    /// MB on a big index, so here, off the start-up path, while searches
+    /// answer `complete: false`. The writer is held so no merge moves
+    /// files meanwhile.
+    fn validate(&self) -> Result<(), String> {
+        let _w = self.s.writer().map_err(|e| e.to_string())?;
+        let bad = self
+            .s
+            .index
+            .validate_checksum()
+            .map_err(|e| e.to_string())?;
+        if !bad.is_empty() {
+            return Err(format!("corrupt files: {bad:?}"));
+        }
+        self.s.checked.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Builds the index from the whole store, replacing whatever it held
+    /// (a corrupt index's segments too); returns the documents added.
     fn rebuild(&self) -> Result<u64, SearchError> {
         let start = crate::now_ms();
         let s = &self.s;
         s.built.store(false, Ordering::Relaxed);
         s.mark.store(0, Ordering::Relaxed);
+        {
+            let mut w = s.writer()?;
+            w.delete_all_documents()?;
+            s.commit(&mut w)?;
+        }
+        s.checked.store(true, Ordering::Relaxed);
         tracing::info!("search: building the index from the store");
         let mut n = 0u64;
         let mut since_commit = 0usize;
         // A visitor's latest conversation: ULIDs sort by creation.
         let mut latest: HashMap<(SiteId, VisitorId), ConvId> = HashMap::new();
         for conv in s.store.all_convs()? {
+            // Erased meanwhile (its events may not all be gone yet).
+            if s.forgotten(&conv.site, &conv.visitor) {
+                continue;
+            }
             let w = s.writer()?;
             let mut after = 0;
             loop {
@@ -806,7 +940,7 @@ impl Indexer {
             let visitors = s.store.site_visitors(&site.id)?;
             let w = s.writer()?;
             for v in visitors {
-                if s.forgotten(&v.site, &v.id) {
+                if s.forgotten(&v.site, &v.id) || !identified(&v) {
                     continue;
                 }
                 let conv = latest.get(&(v.site.clone(), v.id.clone()));
@@ -943,10 +1077,24 @@ mod tests {
         let site = SiteId::new(crate::DEMO_SITE)?;
         app.store.put_visitor(&visitor(&site, "v1", "Wang Fang"))?;
         app.store.put_visitor(&visitor(&site, "v2", "Ada"))?;
+        let anonymous = VisitorRecord {
+            user: None,
+            ..visitor(&site, "v3", "")
+        };
+        app.store.put_visitor(&anonymous)?;
         say(&app, &site, "v1", "c1", "请问可以开发票吗").await;
         say(&app, &site, "v1", "c2", "The INVOICE is late").await;
         say(&app, &site, "v2", "c3", "Where is my invoice?").await;
+        say(&app, &site, "v3", "c4", "just looking").await;
         app.search.flush(Duration::from_secs(10))?;
+        assert_eq!(find(&app, &site, "looking").len(), 1);
+        for lang in ["en", "zh"] {
+            let name = protocol::names::default_visitor_name("v3", lang);
+            assert!(
+                find(&app, &site, &name).is_empty(),
+                "an anonymous visitor's default name {name:?} is not indexed"
+            );
+        }
         assert_eq!(find(&app, &site, "发票").len(), 1);
         assert_eq!(find(&app, &site, "开发票").len(), 1);
         assert_eq!(
@@ -966,6 +1114,69 @@ mod tests {
         assert_eq!(left.len(), 1);
         assert_eq!(left[0].visitor.as_str(), "v2");
         assert!(find(&app, &site, "wang").is_empty());
+        Ok(())
+    }
+
+    fn wait_complete(search: &Search) {
+        let t = Instant::now();
+        while !search.complete() {
+            assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "index never complete"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// An index that can be neither opened nor created (its directory is
+    /// a file) leaves the relay running: search says it is unavailable,
+    /// erasing a visitor still works.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_index_that_cannot_be_made_leaves_search_unavailable() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        std::fs::write(dir.path().join("search"), b"not a directory")?;
+        let app = crate::App::for_tests(dir.path(), &[]);
+        let site = SiteId::new(crate::DEMO_SITE)?;
+        say(&app, &site, "v1", "c1", "hello there").await;
+        assert!(!app.search.complete());
+        let req = Request {
+            site: site.clone(),
+            needles: tokenize::needles("hello"),
+            from: None,
+            to: None,
+            cursor: None,
+            limit: 5,
+        };
+        assert!(matches!(
+            app.search.search(&req, |_| true),
+            Err(SearchError::Unavailable)
+        ));
+        app.search.forget_visitor(&site, &VisitorId::new("v1")?)?;
+        Ok(())
+    }
+
+    /// A dead indexer is noticed: the index says it is no longer
+    /// complete, and offering more does not pretend otherwise.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dead_indexer_makes_the_index_incomplete() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let app = crate::App::for_tests(dir.path(), &[]);
+        let site = SiteId::new(crate::DEMO_SITE)?;
+        wait_complete(&app.search);
+        let feed = app.search.feed().expect("an index");
+        feed.send(Item::Panic);
+        let t = Instant::now();
+        while app.search.complete() {
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "a dead indexer not noticed"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        say(&app, &site, "v1", "c1", "after the end").await;
+        assert!(!app.search.complete());
+        assert!(feed.shared.dead.load(Ordering::Relaxed));
+        assert!(app.search.flush(Duration::from_secs(1)).is_err());
         Ok(())
     }
 }

@@ -75,7 +75,12 @@ impl Search {
         req: &Request,
         mut keep: impl FnMut(&Found) -> bool,
     ) -> Result<(Vec<Found>, Option<String>), SearchError> {
-        let f = self.shared.f;
+        let shared = self.shared()?;
+        if !shared.checked.load(std::sync::atomic::Ordering::Relaxed) {
+            // Not yet checksummed: nothing rather than a corrupt read.
+            return Ok((Vec::new(), None));
+        }
+        let f = shared.f;
         let mut must: Vec<(Occur, Box<dyn Query>)> = vec![(
             Occur::Must,
             Box::new(TermQuery::new(
@@ -109,7 +114,7 @@ impl Search {
             must.push((Occur::Must, Box::new(RangeQuery::new(lo, hi))));
         }
         let query = BooleanQuery::new(must);
-        let searcher = self.shared.reader.searcher();
+        let searcher = shared.reader.searcher();
         let top: Vec<(u64, DocAddress)> = searcher.search(
             &query,
             &TopDocs::with_limit(MAX_SEARCH_SCAN).order_by_fast_field::<u64>("ts", Order::Desc),
@@ -162,7 +167,7 @@ impl Search {
     }
 
     fn found(&self, doc: &TantivyDocument) -> Option<Found> {
-        let f = self.shared.f;
+        let f = self.shared().ok()?.f;
         let text = |field| {
             doc.get_first(field)
                 .and_then(|v| v.as_str().map(str::to_string))

@@ -359,6 +359,14 @@ async fn the_export_holds_profile_pages_events_and_files() -> Result<()> {
     Ok(())
 }
 
+/// How many hits demo's search gives for `q` (a word or name).
+async fn search_hits(relay: &Relay, q: &str) -> Result<usize> {
+    let path = format!("/v1/api/sites/demo/search?q={q}");
+    let (s, page) = api(relay, DEMO_TOKEN, "GET", &path, None).await?;
+    anyhow::ensure!(s == 200, "search {q}: {s} {page}");
+    Ok(page["hits"].as_array().map_or(0, Vec::len))
+}
+
 /// What an erase leaves: the same seqs with `[erased]` texts, no profile,
 /// no file, nothing in the lists, one log entry.
 async fn erased_everywhere(
@@ -466,6 +474,12 @@ async fn an_erase_leaves_the_visitor_nowhere_after_a_restart() -> Result<()> {
     assert!(s == 200 || s == 201, "{s}");
     let before = events(&relay, &conv).await?;
     assert!(before.len() >= 3);
+    // Searchable before: their words, and their profile by name.
+    let t0 = std::time::Instant::now();
+    while search_hits(&relay, "7731").await? < 3 || search_hits(&relay, "Erin").await? < 1 {
+        anyhow::ensure!(t0.elapsed().as_secs() < 10, "never searchable");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 
     // Bad input: nothing changes.
     let erase = "/v1/api/sites/demo/visitors/era-v/erase";
@@ -521,6 +535,9 @@ async fn an_erase_leaves_the_visitor_nowhere_after_a_restart() -> Result<()> {
     assert!(done["pages"].as_u64() >= Some(1), "{done}");
 
     erased_everywhere(&relay, &conv, &file, &before, MARK).await?;
+    for q in ["7731", "Erin", "zqxj"] {
+        assert_eq!(search_hits(&relay, q).await?, 0, "{q} is still found");
+    }
     let (s, _) = api(
         &relay,
         DEMO_TOKEN,
@@ -535,6 +552,13 @@ async fn an_erase_leaves_the_visitor_nowhere_after_a_restart() -> Result<()> {
     relay.terminate().await?;
     relay.restart().await?;
     erased_everywhere(&relay, &conv, &file, &before, MARK).await?;
+    for q in ["7731", "Erin", "zqxj"] {
+        assert_eq!(
+            search_hits(&relay, q).await?,
+            0,
+            "{q} is found after a restart"
+        );
+    }
     relay.terminate().await?;
     let hits = files_containing(relay.data_dir(), MARK.as_bytes())?;
     assert!(

@@ -433,7 +433,13 @@ async fn bad_input_gets_clear_errors() -> Result<()> {
         ("demo", "ordinary", "limit=many", 400, "limit"),
         ("demo", "ordinary", "status=sleeping", 400, "status"),
         ("demo", "ordinary", "assignee=%3Cx%3E", 400, "assignee"),
-        ("demo", "ordinary", "label=NoSuch", 404, "label"),
+        (
+            "demo",
+            "ordinary",
+            "label=NoSuch",
+            400,
+            "not one of this site's labels",
+        ),
         ("nosuchsite", "ordinary", "", 404, "site"),
         ("bad%20id", "ordinary", "", 404, "site"),
     ];
