@@ -676,6 +676,7 @@ pub static ZH: &[(&str, &str)] = &[
     ("Visitor only", "仅封禁访客"),
     ("by {} · {}", "由 {} 封禁 · {}"),
     ("{} erased {} · {}", "{} 删除了 {} · {}"),
+    ("Erased: {} conversations, {} files, {} page views.", "已删除：{} 个会话、{} 个文件、{} 条浏览记录。"),
 ];
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ fn forgot(s: &State, d: &Callback<Action>) -> Html {
                 <label>{ tr("E-mail") }<input type="email" name="email" autocomplete="username" required=true
                     value={a.forgot_email.clone()} {oninput} /></label>
                 if let Some(n) = &a.forgot_note {
-                    <p class={if n.bad { "error" } else { "notice" }} role="status">{ &n.text }</p>
+                    <p class={classes!(n.bad.then_some("error"), (!n.bad).then_some("notice"))} role="status">{ &n.text }</p>
                 }
                 <button type="submit">{ tr("Send the link") }</button>
                 <button type="button" class="link" onclick={d.reform(|_| Action::Account(AccountAction::Forgot(false)))}>

@@ -250,7 +250,7 @@ impl Api {
             .auth(Request::get(&url))
             .send()
             .await
-            .map_err(|e| format!("network error: {e}"))?;
+            .map_err(|e| crate::i18n::trf("network error: {}", &[&e]))?;
         let name = r
             .headers()
             .get("content-disposition")
@@ -265,7 +265,10 @@ impl Api {
                 .await
                 .map(|_| (name, String::new()));
         }
-        let text = r.text().await.map_err(|e| format!("network error: {e}"))?;
+        let text = r
+            .text()
+            .await
+            .map_err(|e| crate::i18n::trf("network error: {}", &[&e]))?;
         Ok((name, text))
     }
 
@@ -419,11 +422,13 @@ impl Api {
             .auth(Request::get(&url))
             .send()
             .await
-            .map_err(|e| format!("network error: {e}"))?;
+            .map_err(|e| crate::i18n::trf("network error: {}", &[&e]))?;
         if !(200..300).contains(&r.status()) {
             return read::<IgnoredAny>(Ok(r)).await.map(|_| Vec::new());
         }
-        r.binary().await.map_err(|e| format!("network error: {e}"))
+        r.binary()
+            .await
+            .map_err(|e| crate::i18n::trf("network error: {}", &[&e]))
     }
 
     /// Uploads a file for `site` (the relay sniffs its type); send it
