@@ -126,7 +126,7 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Reply,)> {
         path!("v1" / "api" / "logout").and(post()).and(me()).and_then(ac::logout).boxed(),
         path!("v1" / "api" / "me").and(get()).and(me()).and_then(ac::me).boxed(),
         path!("v1" / "api" / "me" / "password").and(post()).and(me()).and(body()).and_then(ac::password).boxed(),
-        path!("v1" / "api" / "me" / "avatar").and(put()).and(me()).and(warp::body::content_length_limit(protocol::limits::MAX_AVATAR_BYTES)).and(warp::body::bytes()).and_then(ac::avatar_put).boxed(),
+        path!("v1" / "api" / "me" / "avatar").and(put()).and(me()).and(crate::files::routes::avatar_body()).and_then(ac::avatar_put).boxed(),
         path!("v1" / "api" / "me" / "avatar").and(delete()).and(me()).and_then(ac::avatar_delete).boxed(),
         path!("v1" / "api" / "password-reset").and(get()).and(with_app(app.clone())).and_then(ac::reset_options).boxed(),
         path!("v1" / "api" / "password-reset").and(post()).and(warp::addr::remote()).and(body()).and(with_app(app.clone())).and_then(ac::reset_request).boxed(),

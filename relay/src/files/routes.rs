@@ -277,6 +277,19 @@ fn too_large(max: u64) -> Rejection {
     )
 }
 
+/// An avatar upload's body (`PUT /v1/api/me/avatar`), read to its end
+/// before a refusal as uploads are (see `read_body`), so a picture over
+/// [`MAX_AVATAR_BYTES`](protocol::limits::MAX_AVATAR_BYTES) gets its 413
+/// rather than a reset connection.
+pub fn avatar_body() -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
+    warp::body::stream().and_then(|body| async move {
+        let max = protocol::limits::MAX_AVATAR_BYTES;
+        read_body(body, max, max.saturating_mul(2))
+            .await?
+            .ok_or_else(|| too_large(max))
+    })
+}
+
 /// Reads an upload's body: `Some(bytes)` when it holds at most `keep`
 /// bytes, `None` when it is bigger (read to its end and dropped, up to
 /// `cap`). Reading to the end before answering matters: a server that

@@ -682,6 +682,7 @@ async fn openapi_describes_every_route() -> Result<()> {
             .replace("{hook}", "x")
             .replace("{delivery}", "x")
             .replace("{key}", "x")
+            .replace("{block}", "x")
             .replace("{file}", "01ARZ3NDEKTSV4RRFFQ69G5FAV");
         assert!(!concrete.contains('{'), "placeholder left in {concrete}");
         let r = http
