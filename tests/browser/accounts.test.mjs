@@ -55,7 +55,7 @@ async function token(who) {
 
 test('first sign-in names the owner and the site; renames show at once and reach visitors', async () => {
   const ctx = await chrome.newContext({ viewport: { width: 1280, height: 800 } });
-  const c = await signedInConsole(relay, ctx, OWNER);
+  const c = await signedInConsole(relay, ctx, OWNER, { welcome: true });
   const dialog = c.locator('.modal.welcome');
   await dialog.waitFor({ timeout: 15000 });
   assert.equal(await c.inputValue('[data-welcome=name]'), 'Demo Agent');
@@ -77,7 +77,7 @@ test('first sign-in names the owner and the site; renames show at once and reach
   await c.waitForTimeout(500);
   assert.equal(await dialog.count(), 0, 'not asked again after reload');
   const other = await chrome.newContext({ viewport: { width: 1280, height: 800 } });
-  const c2 = await signedInConsole(relay, other, OWNER);
+  const c2 = await signedInConsole(relay, other, OWNER, { welcome: true });
   await c2.waitForTimeout(500);
   assert.equal(await c2.locator('.modal.welcome').count(), 0, 'not asked on another browser');
   await other.close();
