@@ -116,7 +116,9 @@ const ALLOWED = new Set(['kefu', 'Demo', 'site', 'demo', 'English', 'WeChat', 'A
   'Mode', 'Plain', 'Compatible', 'Safe', 'Webhook', 'API', 'HTTP', 'JSON', 'POST', 'https', 'PNG', 'SVG', 'PDF', 'Office', 'IANA',
   'HMAC', 'SHA', 'user_hash', 'secret', 'user', 'body', 'script', 'Kefu', 'Signature', 'Authorization', 'Bearer', 'URL', 'uid',
   'name', 'email', 'ts', 'sig', 'App', 'CRM', 'VIP', 'HH', 'MM', 'YYYY', 'DD', 'null', 'identify', 'phone', 'localhost', 'HTTPS',
-  "identify'", 'Web', 'Push', 'Service', 'Worker', 'base64url', 'owner', 'Asia', 'Shanghai']);
+  "identify'", 'Web', 'Push', 'Service', 'Worker', 'base64url', 'owner', 'Asia', 'Shanghai',
+  // Picture formats and the placeholder address of the profile card.
+  'JPEG', 'GIF', 'WebP', 'example', 'com']);
 
 /** English words left on the screen (outside inputs and code). */
 const englishLeft = (c) => c.evaluate((allowed) => {

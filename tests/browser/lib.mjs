@@ -154,15 +154,6 @@ export async function closeAllOpen(relay) {
 /** The agents' console in a new page of `ctx`, signed in as `who`
  *  ({email, password}) and connected (no banner). */
 export async function signedInConsole(relay, ctx, who, { welcome = false } = {}) {
-  if (!welcome) {
-    // The first sign-in question (an owner still named "Demo Agent") is
-    // the accounts test's subject; everywhere else it is answered first,
-    // keeping the name, as the owner's own choice.
-    const r = await (await fetch(relay.base + '/v1/api/login', { method: 'POST', body: JSON.stringify(who) })).json();
-    if (r.agent && r.agent.welcome) {
-      await apiCall(relay, 'PATCH', '/v1/api/agents/' + r.agent.id, r.token, { name: r.agent.name });
-    }
-  }
   const c = await ctx.newPage();
   c.on('pageerror', (e) => console.error('console pageerror:', e.message));
   await c.goto(relay.base + '/console/');
@@ -170,6 +161,17 @@ export async function signedInConsole(relay, ctx, who, { welcome = false } = {})
   await c.fill('input[name=password]', who.password);
   await c.click('button[type=submit]');
   await c.waitForSelector('.topbar', { timeout: 15000 });
+  if (!welcome) {
+    // The first sign-in question (an owner still named "Demo Agent") is
+    // the accounts test's subject; everywhere else it is answered at once,
+    // keeping the names offered.
+    await until(async () => (await c.locator('.modal.welcome, .topbar .me').count()) > 0, 15000, 'signed in');
+    const w = c.locator('.modal.welcome');
+    if (await w.count()) {
+      await w.locator('button[type=submit]').click();
+      await until(async () => (await c.locator('.modal.welcome').count()) === 0, 15000, 'welcome answered');
+    }
+  }
   await until(async () => (await c.locator('.banner').count()) === 0, 15000, 'console connected');
   return c;
 }
