@@ -1469,24 +1469,9 @@ impl CommitLoop {
         let id = ConvId::new(ulid::Ulid::new().to_string())
             .unwrap_or_else(|_| unreachable!("a ULID is a valid id"));
         let rec = ConvRecord {
-            id: id.clone(),
-            site: site.clone(),
-            visitor: visitor.clone(),
-            open: true,
-            last_seq: 0,
-            created: now,
-            updated: now,
-            visitor_read: 0,
-            agent_read: 0,
-            preview: None,
-            assignee: None,
             team,
-            labels: Vec::new(),
-            queued: None,
-            awaiting: None,
             channel,
-            wechat: None,
-            auto_replied: None,
+            ..ConvRecord::new(id.clone(), site.clone(), visitor.clone(), now)
         };
         g.batch.insert(keys::site_conv(site, &id), &[][..]);
         g.batch
@@ -1963,20 +1948,8 @@ mod tests {
         };
         let conv = c.message(text_message("m0", target, "hi")?).await?.conv;
         let rec = VisitorRecord {
-            id: visitor.clone(),
-            site: site.clone(),
-            first_seen: 0,
-            last_seen: 0,
             visits: 1,
-            user: None,
-            verified: false,
-            user_agent: None,
-            visit_start: 0,
-            visit_pages: 0,
-            referrer: None,
-            channel: Channel::Web,
-            contact_cids: Vec::new(),
-            last_ip: None,
+            ..VisitorRecord::new(&site, &visitor, 0)
         };
         store.put_visitor(&rec)?;
         let answer = |conv: Option<ConvId>| -> anyhow::Result<NewContact> {

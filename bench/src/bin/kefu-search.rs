@@ -10,7 +10,7 @@
 //! `messages=… index_bytes=… bytes_per_msg=… build_s=… docs=… q_p50_ms=… q_p99_ms=…`.
 
 use anyhow::{Context, Result};
-use protocol::{Author, Channel, Cid, ConvId, Event, EventBody, Side, SiteId, UserInfo, VisitorId};
+use protocol::{Author, Cid, ConvId, Event, EventBody, Side, SiteId, UserInfo, VisitorId};
 use relay::search::{snippet, tokenize, Request, Search};
 use relay::store::{encode, keys, ConvRecord, Store, VisitorRecord};
 use std::sync::Arc;
@@ -167,32 +167,17 @@ fn main() -> Result<()> {
         }
         written += msgs;
         let rec = ConvRecord {
-            id: id.clone(),
-            site: site.clone(),
-            visitor: visitor.clone(),
             open: c % 3 != 0,
             last_seq: msgs,
-            created: start,
             updated: start + msgs * 1000,
             visitor_read: msgs,
             agent_read: msgs,
-            preview: None,
-            assignee: None,
-            team: None,
-            labels: Vec::new(),
-            queued: None,
-            awaiting: None,
-            channel: Channel::Web,
-            wechat: None,
-            auto_replied: None,
+            ..ConvRecord::new(id.clone(), site.clone(), visitor.clone(), start)
         };
         batch.insert(keys::conv(&id), encode(&rec)?);
         batch.insert(keys::site_conv(site, &id), &[][..]);
         batch.insert(keys::visitor_conv(site, &visitor, &id), &[][..]);
         store.put_visitor(&VisitorRecord {
-            id: visitor.clone(),
-            site: site.clone(),
-            first_seen: start,
             last_seen: start + msgs * 1000,
             visits: 1,
             user: (c % 4 == 0).then(|| UserInfo {
@@ -204,14 +189,9 @@ fn main() -> Result<()> {
                 email: Some(format!("{visitor}@example.com")),
                 ..UserInfo::default()
             }),
-            verified: false,
-            user_agent: None,
             visit_start: start,
             visit_pages: 1,
-            referrer: None,
-            channel: Channel::Web,
-            contact_cids: Vec::new(),
-            last_ip: None,
+            ..VisitorRecord::new(site, &visitor, start)
         })?;
         if in_batch >= 20_000 {
             store.apply_chat(std::mem::take(&mut batch))?;

@@ -740,24 +740,13 @@ mod tests {
         };
         let start = range.start_ms();
         let rec = |n: usize, created: u64, updated: u64| ConvRecord {
-            id: ConvId::new(format!("01J{n:023}")).expect("id"),
-            site: site.clone(),
-            visitor: visitor.clone(),
-            open: true,
-            last_seq: 0,
-            created,
             updated,
-            visitor_read: 0,
-            agent_read: 0,
-            preview: None,
-            assignee: None,
-            team: None,
-            labels: Vec::new(),
-            queued: None,
-            awaiting: None,
-            channel: Default::default(),
-            wechat: None,
-            auto_replied: None,
+            ..ConvRecord::new(
+                ConvId::new(format!("01J{n:023}")).expect("id"),
+                site.clone(),
+                visitor.clone(),
+                created,
+            )
         };
         let month = 30 * 86_400_000;
         let in_range = super::super::conversations::CONV_SCAN + 7;

@@ -375,24 +375,14 @@ mod tests {
 
     fn conv(assignee: Option<&str>) -> ConvRecord {
         ConvRecord {
-            id: ConvId::new("01HZZZZZZZZZZZZZZZZZZZZZZZ").expect("id"),
-            site: SiteId::new("s").expect("id"),
-            visitor: VisitorId::new("visitor1").expect("id"),
-            open: true,
             last_seq: 1,
-            created: 0,
-            updated: 0,
-            visitor_read: 0,
-            agent_read: 0,
-            preview: None,
             assignee: assignee.map(|a| AgentId::new(a).expect("id")),
-            team: None,
-            labels: Vec::new(),
-            queued: None,
-            awaiting: None,
-            channel: Default::default(),
-            wechat: None,
-            auto_replied: None,
+            ..ConvRecord::new(
+                ConvId::new("01HZZZZZZZZZZZZZZZZZZZZZZZ").expect("id"),
+                SiteId::new("s").expect("id"),
+                VisitorId::new("visitor1").expect("id"),
+                0,
+            )
         }
     }
 

@@ -1012,9 +1012,6 @@ mod tests {
 
     fn visitor(site: &SiteId, id: &str, name: &str) -> VisitorRecord {
         VisitorRecord {
-            id: VisitorId::new(id).expect("id"),
-            site: site.clone(),
-            first_seen: 1,
             last_seen: crate::now_ms(),
             visits: 1,
             user: Some(UserInfo {
@@ -1022,14 +1019,7 @@ mod tests {
                 email: Some(format!("{id}@example.com")),
                 ..UserInfo::default()
             }),
-            verified: false,
-            user_agent: None,
-            visit_start: 0,
-            visit_pages: 0,
-            referrer: None,
-            channel: Channel::Web,
-            contact_cids: Vec::new(),
-            last_ip: None,
+            ..VisitorRecord::new(site, &VisitorId::new(id).expect("id"), 1)
         }
     }
 

@@ -108,7 +108,7 @@ impl Session {
         self.check_visitor_token(&site_id, &visitor, h.token.as_deref(), record.is_some())?;
         let (user, verified) = verified_user(&site, h.user)?;
         let now = crate::now_ms();
-        let fresh = new_record(&site_id, &visitor, now);
+        let fresh = VisitorRecord::new(&site_id, &visitor, now);
         let before = record.as_ref().map(|r| (r.user.clone(), r.verified));
         let mut next = record.unwrap_or_else(|| fresh.clone());
         self.visit(&mut next, now, user.clone(), verified, h.channel);
@@ -796,26 +796,6 @@ fn verified_user(
         ));
     }
     Ok((user, Some(true)))
-}
-
-/// A visitor record as a first hello makes it.
-fn new_record(site: &SiteId, visitor: &VisitorId, now: u64) -> VisitorRecord {
-    VisitorRecord {
-        id: visitor.clone(),
-        site: site.clone(),
-        first_seen: now,
-        last_seen: 0,
-        visits: 0,
-        user: None,
-        verified: false,
-        user_agent: None,
-        visit_start: 0,
-        visit_pages: 0,
-        referrer: None,
-        channel: Channel::Web,
-        contact_cids: Vec::new(),
-        last_ip: None,
-    }
 }
 
 /// The identity a hello brings (`new`, verified or not) over what the

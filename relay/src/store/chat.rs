@@ -50,6 +50,31 @@ pub struct ConvRecord {
 }
 
 impl ConvRecord {
+    /// A conversation as it opens at `now`: open, empty, nobody's, from the
+    /// site's pages (callers change what differs).
+    pub fn new(id: ConvId, site: SiteId, visitor: VisitorId, now: u64) -> ConvRecord {
+        ConvRecord {
+            id,
+            site,
+            visitor,
+            open: true,
+            last_seq: 0,
+            created: now,
+            updated: now,
+            visitor_read: 0,
+            agent_read: 0,
+            preview: None,
+            assignee: None,
+            team: None,
+            labels: Vec::new(),
+            queued: None,
+            awaiting: None,
+            channel: Channel::Web,
+            wechat: None,
+            auto_replied: None,
+        }
+    }
+
     pub fn summary(&self) -> ConvSummary {
         ConvSummary {
             id: self.id.clone(),

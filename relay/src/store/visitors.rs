@@ -61,6 +61,27 @@ pub struct ContactUndo {
 }
 
 impl VisitorRecord {
+    /// A visitor first seen at `now`, before their first hello is counted:
+    /// no visit, no identity, on the site's pages.
+    pub fn new(site: &SiteId, visitor: &VisitorId, now: u64) -> VisitorRecord {
+        VisitorRecord {
+            id: visitor.clone(),
+            site: site.clone(),
+            first_seen: now,
+            last_seen: 0,
+            visits: 0,
+            user: None,
+            verified: false,
+            user_agent: None,
+            visit_start: 0,
+            visit_pages: 0,
+            referrer: None,
+            channel: Channel::Web,
+            contact_cids: Vec::new(),
+            last_ip: None,
+        }
+    }
+
     /// Takes what the visitor gave in a form (already validated) and
     /// remembers `cid`; returns what it changed.
     ///
@@ -284,20 +305,14 @@ mod tests {
 
     fn record(user: Option<UserInfo>, verified: bool) -> VisitorRecord {
         VisitorRecord {
-            id: VisitorId::new("v1").expect("id"),
-            site: SiteId::new("s").expect("id"),
-            first_seen: 0,
-            last_seen: 0,
             visits: 1,
             user,
             verified,
-            user_agent: None,
-            visit_start: 0,
-            visit_pages: 0,
-            referrer: None,
-            channel: Channel::Web,
-            contact_cids: Vec::new(),
-            last_ip: None,
+            ..VisitorRecord::new(
+                &SiteId::new("s").expect("id"),
+                &VisitorId::new("v1").expect("id"),
+                0,
+            )
         }
     }
 

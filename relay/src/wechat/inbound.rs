@@ -271,20 +271,11 @@ fn follower(
         .store
         .visitor(&site.id, visitor)?
         .unwrap_or(VisitorRecord {
-            id: visitor.clone(),
-            site: site.id.clone(),
-            first_seen: now,
             last_seen: now,
             visits: 1,
-            user: None,
-            verified: false,
-            user_agent: None,
             visit_start: now,
-            visit_pages: 0,
-            referrer: None,
             channel: Channel::Wechat,
-            contact_cids: Vec::new(),
-            last_ip: None,
+            ..VisitorRecord::new(&site.id, visitor, now)
         });
     rec.last_seen = now;
     let user = rec.user.get_or_insert_with(UserInfo::default);

@@ -733,24 +733,10 @@ fn seed_events(dir: &Path, events: u64) -> Result<()> {
             );
         }
         let rec = ConvRecord {
-            id: conv.clone(),
-            site: site.clone(),
-            visitor: visitor.clone(),
-            open: true,
             last_seq: n,
-            created: 1,
-            updated: 1,
             visitor_read: n,
-            agent_read: 0,
             preview: Some(text.clone()),
-            assignee: None,
-            team: None,
-            labels: Vec::new(),
-            queued: None,
-            awaiting: None,
-            channel: Default::default(),
-            wechat: None,
-            auto_replied: None,
+            ..ConvRecord::new(conv.clone(), site.clone(), visitor.clone(), 1)
         };
         batch.insert(keys::conv(&conv), encode(&rec)?);
         batch.insert(keys::site_conv(&site, &conv), &[][..]);
