@@ -14,7 +14,6 @@ use protocol::api::privacy::{BlockView, ErasureView, IpRange};
 use protocol::limits::{MAX_EXPORT_BYTES, MAX_FORWARDED_HOPS};
 use protocol::{ConvId, FileId, SiteId, VisitorId};
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::{Arc, RwLock};
@@ -418,10 +417,10 @@ pub fn compact_if_pending(data_dir: &Path) -> anyhow::Result<()> {
 
 // --- export ---------------------------------------------------------------
 
-/// A tar archive being written (POSIX ustar: 512-byte headers, the data
-/// padded to 512), gzipped as it goes.
+/// A tar archive being written (POSIX ustar, through the `tar` crate),
+/// gzipped as it goes.
 struct Tar {
-    gz: flate2::write::GzEncoder<Vec<u8>>,
+    tar: tar::Builder<flate2::write::GzEncoder<Vec<u8>>>,
     /// Bytes before gzip, bounded by [`MAX_EXPORT_BYTES`].
     raw: u64,
     mtime: u64,
@@ -429,8 +428,9 @@ struct Tar {
 
 impl Tar {
     fn new(mtime_ms: u64) -> Tar {
+        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         Tar {
-            gz: flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default()),
+            tar: tar::Builder::new(gz),
             raw: 0,
             mtime: mtime_ms / 1000,
         }
@@ -441,36 +441,19 @@ impl Tar {
         if self.raw > MAX_EXPORT_BYTES {
             return Err(ExportError::TooLarge);
         }
-        let mut h = [0u8; 512];
-        let name = name.as_bytes();
-        let n = name.len().min(99);
-        h[..n].copy_from_slice(&name[..n]);
-        let octal = |h: &mut [u8; 512], at: usize, len: usize, v: u64| {
-            let s = format!("{v:0w$o}", w = len - 1);
-            h[at..at + len - 1].copy_from_slice(&s.as_bytes()[s.len() - (len - 1)..]);
-        };
-        octal(&mut h, 100, 8, 0o644);
-        octal(&mut h, 108, 8, 0);
-        octal(&mut h, 116, 8, 0);
-        octal(&mut h, 124, 12, data.len() as u64);
-        octal(&mut h, 136, 12, self.mtime);
-        h[156] = b'0';
-        h[257..263].copy_from_slice(b"ustar\0");
-        h[263..265].copy_from_slice(b"00");
-        h[148..156].copy_from_slice(b"        ");
-        let sum: u64 = h.iter().map(|&b| b as u64).sum();
-        let s = format!("{sum:06o}\0 ");
-        h[148..156].copy_from_slice(s.as_bytes());
-        self.gz.write_all(&h)?;
-        self.gz.write_all(data)?;
-        let pad = (512 - data.len() % 512) % 512;
-        self.gz.write_all(&vec![0u8; pad])?;
+        let mut h = tar::Header::new_ustar();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(self.mtime);
+        h.set_entry_type(tar::EntryType::Regular);
+        // Names are ours (ids and cleaned file names), short enough for a
+        // ustar header.
+        self.tar.append_data(&mut h, name, data)?;
         Ok(())
     }
 
-    fn finish(mut self) -> Result<Vec<u8>, ExportError> {
-        self.gz.write_all(&[0u8; 1024])?;
-        Ok(self.gz.finish()?)
+    fn finish(self) -> Result<Vec<u8>, ExportError> {
+        Ok(self.tar.into_inner()?.finish()?)
     }
 }
 
@@ -623,7 +606,8 @@ mod tests {
         let mut copy = h.to_vec();
         copy[148..156].copy_from_slice(b"        ");
         let sum: u64 = copy.iter().map(|&b| b as u64).sum();
-        let stored = u64::from_str_radix(std::str::from_utf8(&h[148..154])?, 8)?;
+        let field = std::str::from_utf8(&h[148..156])?;
+        let stored = u64::from_str_radix(field.trim_matches(|c| c == '\0' || c == ' '), 8)?;
         assert_eq!(sum, stored);
         assert_eq!(&raw[512..514], b"{}");
         assert_eq!(&raw[1024..1041], b"files/x-photo.png");

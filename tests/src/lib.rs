@@ -582,35 +582,14 @@ pub mod frames {
 /// The entries of a `.tar.gz` (an export): (name, bytes), in order.
 pub fn untar_gz(gz: &[u8]) -> Result<Vec<(String, Vec<u8>)>> {
     use std::io::Read as _;
-    let mut raw = Vec::new();
-    flate2::read::GzDecoder::new(gz).read_to_end(&mut raw)?;
     let mut out = Vec::new();
-    let mut at = 0;
-    while at + 512 <= raw.len() {
-        let h = &raw[at..at + 512];
-        if h.iter().all(|&b| b == 0) {
-            break;
-        }
-        if &h[257..262] != b"ustar" {
-            bail!("entry at {at} is not a ustar header");
-        }
-        let name_end = h[..100].iter().position(|&b| b == 0).unwrap_or(100);
-        let name = String::from_utf8(h[..name_end].to_vec())?;
-        let size_text = std::str::from_utf8(&h[124..135])?.trim_matches(|c| c == '\0' || c == ' ');
-        let size = usize::from_str_radix(size_text, 8)?;
-        let mut sum_h = h.to_vec();
-        sum_h[148..156].copy_from_slice(b"        ");
-        let sum: u64 = sum_h.iter().map(|&b| b as u64).sum();
-        let stored = u64::from_str_radix(std::str::from_utf8(&h[148..154])?, 8)?;
-        if sum != stored {
-            bail!("{name}: bad header checksum");
-        }
-        let data = raw
-            .get(at + 512..at + 512 + size)
-            .context("entry runs past the archive")?
-            .to_vec();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(gz));
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let name = entry.path()?.to_string_lossy().into_owned();
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data)?;
         out.push((name, data));
-        at += 512 + size.div_ceil(512) * 512;
     }
     Ok(out)
 }
