@@ -72,16 +72,12 @@ pub fn bearer(authorization: Option<&str>) -> Option<&str> {
 pub fn user_hash(site_secret: &str, user_id: &str) -> String {
     let mut m = mac(site_secret.as_bytes());
     m.update(user_id.as_bytes());
-    m.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(m.finalize().into_bytes())
 }
 
 /// Constant-time check of a `user_hash` (hex, any case).
 pub fn check_user_hash(site_secret: &str, user_id: &str, hash: &str) -> bool {
-    let Some(bytes) = decode_hex(hash) else {
+    let Ok(bytes) = hex::decode(hash) else {
         return false;
     };
     let mut m = mac(site_secret.as_bytes());
@@ -100,14 +96,12 @@ pub fn check_link_sig(site_secret: &str, canonical: &str, sig: &str) -> bool {
     check_user_hash(site_secret, canonical, sig)
 }
 
-fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
+/// Whether `given` is the lower-case hex signature `want`, compared in
+/// constant time (`given` in any case).
+pub fn same_hex(want: &str, given: &str) -> bool {
+    use subtle::ConstantTimeEq as _;
+    let given = given.to_ascii_lowercase();
+    want.as_bytes().ct_eq(given.as_bytes()).into()
 }
 
 pub fn token_hash(token: &str) -> Vec<u8> {

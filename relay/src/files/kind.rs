@@ -120,7 +120,7 @@ pub fn clean_name(name: &str) -> String {
 
 /// Lower-case hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 /// The id of `sha256` uploaded by `owner` (`side`) for `site`.

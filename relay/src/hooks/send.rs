@@ -175,13 +175,7 @@ pub fn signature(secret: &str, timestamp: u64, body: &str) -> String {
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body.as_bytes());
-    let hex: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("v1={hex}")
+    format!("v1={}", hex::encode(mac.finalize().into_bytes()))
 }
 
 pub struct Courier {

@@ -78,15 +78,10 @@ pub fn build(
     from: &Mailbox,
     domain: &str,
 ) -> Result<Message, BuildError> {
-    let to_addr = mail
-        .to
-        .parse()
-        .map_err(|_| BuildError::Address(mail.to.clone()))?;
     let reply_addr =
         reply_address(&mail.reply_to).ok_or_else(|| BuildError::Address(mail.reply_to.clone()))?;
-    let name = |n: &str| Some(super::display_name(n)).filter(|n| !n.is_empty());
-    let to = Mailbox::new(mail.to_name.as_deref().and_then(name), to_addr);
-    let sender = Mailbox::new(name(&mail.from_name), from.email.clone());
+    let to = recipient(&mail.to, mail.to_name.as_deref())?;
+    let sender = Mailbox::new(shown_name(&mail.from_name), from.email.clone());
     let mut b = Message::builder()
         .from(sender)
         .reply_to(Mailbox::new(None, reply_addr))
@@ -118,12 +113,7 @@ pub fn build_account(
     from: &Mailbox,
     domain: &str,
 ) -> Result<Message, BuildError> {
-    let to_addr = mail
-        .to
-        .parse()
-        .map_err(|_| BuildError::Address(mail.to.clone()))?;
-    let name = |n: &str| Some(super::display_name(n)).filter(|n| !n.is_empty());
-    let to = Mailbox::new(mail.to_name.as_deref().and_then(name), to_addr);
+    let to = recipient(&mail.to, mail.to_name.as_deref())?;
     Ok(Message::builder()
         .from(from.clone())
         .to(to)
@@ -131,6 +121,20 @@ pub fn build_account(
         .message_id(Some(format!("<kefu.account.{job_id}@{domain}>")))
         .date_now()
         .singlepart(SinglePart::plain(mail.text.clone()))?)
+}
+
+/// A display name as a header shows it, if anything is left of it.
+fn shown_name(n: &str) -> Option<String> {
+    Some(super::display_name(n)).filter(|n| !n.is_empty())
+}
+
+/// The `To:` mailbox: the address (refused when it is not one) and the
+/// name, if any.
+fn recipient(addr: &str, name: Option<&str>) -> Result<Mailbox, BuildError> {
+    let a = addr
+        .parse()
+        .map_err(|_| BuildError::Address(addr.to_string()))?;
+    Ok(Mailbox::new(name.and_then(shown_name), a))
 }
 
 /// A reply address the relay made ([`super::MailKey::reply_address`]):

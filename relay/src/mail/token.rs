@@ -315,11 +315,7 @@ impl MailKey {
         m.update(site.as_str().as_bytes());
         m.update(b"\0");
         m.update(email.to_ascii_lowercase().as_bytes());
-        m.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex::encode(m.finalize().into_bytes())
     }
 
     /// The signature of a rating link (hex HMAC-SHA256): `score` for
@@ -340,11 +336,7 @@ impl MailKey {
         }
         m.update(&[score]);
         m.update(&expires_s.to_be_bytes());
-        m.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex::encode(m.finalize().into_bytes())
     }
 
     /// Whether `sig` is [`MailKey::rating_sig`]'s (constant time) and the
@@ -364,23 +356,13 @@ impl MailKey {
             return false;
         }
         let want = self.rating_sig(site, conv, visitor, score, expires_s);
-        want.len() == sig.len()
-            && want
-                .bytes()
-                .zip(sig.to_ascii_lowercase().bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
+        crate::auth::same_hex(&want, sig)
     }
 
     /// Whether `sig` is [`MailKey::unsubscribe_sig`]'s (constant time).
     pub fn check_unsubscribe(&self, site: &protocol::SiteId, email: &str, sig: &str) -> bool {
         let want = self.unsubscribe_sig(site, email);
-        want.len() == sig.len()
-            && want
-                .bytes()
-                .zip(sig.to_ascii_lowercase().bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
+        crate::auth::same_hex(&want, sig)
     }
 }
 
@@ -395,11 +377,7 @@ impl MailKey {
         m.update(b"\0");
         m.update(&expires_s.to_be_bytes());
         m.update(phc.as_bytes());
-        m.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex::encode(m.finalize().into_bytes())
     }
 
     /// A reset token: `{agent}.{expires_s}.{sig}`.
@@ -434,12 +412,7 @@ impl MailKey {
             return false;
         }
         let want = self.reset_sig(agent, expires_s, phc);
-        want.len() == sig.len()
-            && want
-                .bytes()
-                .zip(sig.to_ascii_lowercase().bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
+        crate::auth::same_hex(&want, sig)
     }
 }
 

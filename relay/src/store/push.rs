@@ -31,10 +31,7 @@ impl PushSubRecord {
 
 /// The device id of an endpoint (see [`PushSubRecord::device`]).
 pub fn device_id(endpoint: &str) -> String {
-    Sha256::digest(endpoint.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(endpoint.as_bytes()))
 }
 
 /// One push waiting to go out, to one device of one agent: the body of an

@@ -51,19 +51,12 @@ pub fn signature(parts: &[&str]) -> String {
     for p in sorted {
         h.update(p.as_bytes());
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(h.finalize())
 }
 
 /// Whether `given` is the signature of `parts` (compared in constant time).
 pub fn verify(given: &str, parts: &[&str]) -> bool {
-    let want = signature(parts);
-    let given = given.trim().to_ascii_lowercase();
-    given.len() == want.len()
-        && given
-            .bytes()
-            .zip(want.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+    crate::auth::same_hex(&signature(parts), given.trim())
 }
 
 /// The AES key of an EncodingAESKey (43 characters → 32 bytes).

@@ -93,7 +93,7 @@ pub fn raw_id(raw: &[u8]) -> String {
             })
         })
         .filter(|id| !id.is_empty() && id.len() <= protocol::limits::MAX_EMAIL_BYTES);
-    found.unwrap_or_else(|| format!("sha256:{}", hex(&Sha256::digest(raw))))
+    found.unwrap_or_else(|| format!("sha256:{}", hex::encode(Sha256::digest(raw))))
 }
 
 /// Processes one mail: remembered by Message-ID once it is decided
@@ -454,7 +454,7 @@ async fn attachments(
 /// The cid of a mail's first message: `mail.` and 32 hex characters of
 /// SHA-256 over the Message-ID (further files: `.2`, `.3`, …).
 fn cid_base(message_id: &str) -> String {
-    let h = hex(&Sha256::digest(message_id.as_bytes()));
+    let h = hex::encode(Sha256::digest(message_id.as_bytes()));
     format!("mail.{}", &h[..32])
 }
 
@@ -468,10 +468,6 @@ fn clip(mut text: String) -> String {
         text.truncate(end);
     }
     text
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -76,7 +76,7 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, Malformed> {
 
     let message_id = match msg.message_id().map(str::trim).filter(|m| !m.is_empty()) {
         Some(m) => m.trim_matches(|c| c == '<' || c == '>').to_string(),
-        None => format!("sha256:{}", hex(&Sha256::digest(raw))),
+        None => format!("sha256:{}", hex::encode(Sha256::digest(raw))),
     };
     let mut recipients = Vec::new();
     for list in [msg.to(), msg.cc()].into_iter().flatten() {
@@ -221,10 +221,6 @@ fn check_multiparts(msg: &mail_parser::Message<'_>, raw: &[u8]) -> Result<(), Ma
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
