@@ -7,6 +7,7 @@
 //! - [`mqtt`]: MQTT 3.1.1 packets over WebSocket (encode, stream-decode).
 //! - [`redis_chat`]: the chat workload done on Redis streams (the durable
 //!   peer: `appendfsync always`).
+//! - [`text`]: chat-like message text for the benchmarks that store it.
 //! - `src/bin/kefu-load.rs`: the load generator (idle, chat, burst,
 //!   long-poll and MQTT workloads).
 //! - `peers/`: the other servers the bench runs (mosquitto config, a Node
@@ -15,3 +16,4 @@
 pub mod lat;
 pub mod mqtt;
 pub mod redis_chat;
+pub mod text;

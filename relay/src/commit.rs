@@ -24,7 +24,10 @@ use crate::hub::Hub;
 use crate::metrics::Metrics;
 use crate::outbox::Outlets;
 use crate::routing::{Routed, Router};
-use crate::store::{encode, encode_cid_hit, keys, ContactUndo, ConvRecord, Store, StoreError};
+use crate::store::{
+    encode, encode_cid_hit, encode_event, keys, ContactUndo, ConvRecord, Store, StoreError,
+    CONV_RECORD_EVERY,
+};
 use protocol::api::privacy::ERASED_TEXT;
 use protocol::api::RoutingMode;
 use protocol::limits::BACKUP_PAUSE_MAX_MS;
@@ -622,20 +625,6 @@ fn mentions(
     }
 }
 
-/// Cut a message to a one-line preview for inbox lists.
-fn preview(text: &str) -> String {
-    const MAX: usize = 140;
-    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.len() <= MAX {
-        return one_line;
-    }
-    let mut end = MAX;
-    while !one_line.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &one_line[..end])
-}
-
 struct CommitLoop {
     store: Arc<Store>,
     hub: Arc<Hub>,
@@ -1101,7 +1090,7 @@ impl CommitLoop {
                 if let Some(f) = scrub(&mut ev.body) {
                     out.files.push(f);
                 }
-                g.batch.insert(keys::event(id, ev.seq), encode(&ev)?);
+                g.batch.insert(keys::event(id, ev.seq), encode_event(&ev)?);
                 out.events += 1;
             }
             // Events staged earlier in this group (not in the store yet).
@@ -1109,7 +1098,7 @@ impl CommitLoop {
                 if let Some(f) = scrub(&mut ev.body) {
                     out.files.push(f);
                 }
-                g.batch.insert(keys::event(c, ev.seq), encode(&*ev)?);
+                g.batch.insert(keys::event(c, ev.seq), encode_event(ev)?);
                 out.events += 1;
             }
         }
@@ -1181,10 +1170,6 @@ impl CommitLoop {
             Ok(c) => c,
             Err(e) => return Ok(Err(e)),
         };
-        let pv = match &file {
-            Some(f) if text.trim().is_empty() => preview(&format!("📎 {}", f.name)),
-            _ => preview(&text),
-        };
         if let Some(f) = &file {
             // Readers of the conversation may now read the file.
             g.batch.insert(keys::file_conv(&f.id, &conv), &[][..]);
@@ -1196,12 +1181,8 @@ impl CommitLoop {
             text,
             file,
         };
+        // Its preview and `awaiting`: ConvRecord::follow.
         let seq = self.append(g, &conv, body, |rec| {
-            rec.preview = Some(pv);
-            rec.awaiting = match agent {
-                Some(_) => None,
-                None => rec.awaiting.or(Some(now)),
-            };
             if rec.channel == Channel::Wechat {
                 wechat_count(rec, agent.is_some(), now);
             }
@@ -1821,23 +1802,29 @@ impl CommitLoop {
         let Some(rec) = self.convs.get_mut(conv) else {
             unreachable!("append to an uncached conversation")
         };
-        rec.last_seq += 1;
-        rec.updated = now;
+        let ev = Event {
+            conv: conv.clone(),
+            seq: rec.last_seq + 1,
+            ts: now,
+            body,
+        };
         let before = Routed::of(rec);
+        rec.follow(&ev);
+        // What a reader makes of the stored record and this event.
+        let followed = rec.clone();
         update(rec);
         let after = Routed::of(rec);
         if before != after {
             self.router
                 .reindex(&self.store, &mut g.batch, conv, &rec.site, &before, &after)?;
         }
-        let ev = Event {
-            conv: conv.clone(),
-            seq: rec.last_seq,
-            ts: now,
-            body,
-        };
-        g.batch.insert(keys::event(conv, ev.seq), encode(&ev)?);
-        g.batch.insert(keys::conv(conv), encode(&*rec)?);
+        g.batch
+            .insert(keys::event(conv, ev.seq), encode_event(&ev)?);
+        // The record only when readers could not follow the events to it,
+        // or every CONV_RECORD_EVERY events to bound what they read.
+        if *rec != followed || ev.seq.is_multiple_of(CONV_RECORD_EVERY) {
+            g.batch.insert(keys::conv(conv), encode(&*rec)?);
+        }
         let seq = ev.seq;
         g.events.push((conv.clone(), ev));
         g.changed.push(conv.clone());
@@ -1920,6 +1907,83 @@ mod tests {
         );
         assert_eq!(store.events_after(&first.conv, 0, 1000)?.len(), 100);
         assert_eq!(metrics.duplicates.load(Ordering::Relaxed), 1);
+        Ok(())
+    }
+
+    /// Messages that change nothing but what they say themselves do not
+    /// rewrite the conversation's record every time: readers follow the
+    /// events after it to the commit thread's state (preview, awaiting,
+    /// last seq), the record is at most CONV_RECORD_EVERY events behind,
+    /// and a new commit thread over the same store goes on from the last
+    /// event, not from the record's seq.
+    #[tokio::test]
+    async fn messages_are_followed_from_a_record_written_now_and_then() -> anyhow::Result<()> {
+        use anyhow::Context;
+        let dir = tempfile::tempdir()?;
+        let store = Arc::new(Store::open(dir.path())?);
+        let parts = || Parts {
+            store: store.clone(),
+            hub: Hub::new(std::time::Duration::from_secs(1)),
+            metrics: Arc::new(Metrics::default()),
+            outlets: Default::default(),
+            search: None,
+        };
+        let target = Target::Visitor {
+            site: SiteId::new("s")?,
+            visitor: VisitorId::new("v1")?,
+            team: None,
+            channel: Channel::Web,
+        };
+        let (c, t) = Committer::start(parts(), true);
+        let mut conv = None;
+        for i in 1..=40 {
+            let r = c
+                .message(text_message(
+                    &format!("m{i}"),
+                    target.clone(),
+                    &format!("message {i}"),
+                )?)
+                .await?;
+            assert_eq!(r.seq, i);
+            conv = Some(r.conv);
+        }
+        let conv = conv.context("conv")?;
+        let evs = store.events_after(&conv, 0, 100)?;
+        let stored = store.stored_conv_for_tests(&conv)?.context("stored")?;
+        assert!(stored.last_seq < 40, "written with every message");
+        assert!(
+            40 - stored.last_seq < CONV_RECORD_EVERY,
+            "{} behind",
+            40 - stored.last_seq
+        );
+        let rec = store.conv(&conv)?.context("record")?;
+        assert_eq!(rec.last_seq, 40);
+        assert_eq!(rec.updated, evs[39].ts);
+        assert_eq!(rec.preview.as_deref(), Some("message 40"));
+        assert_eq!(
+            rec.awaiting,
+            Some(evs[0].ts),
+            "waiting since the first message"
+        );
+        drop(c);
+        t.join()
+            .map_err(|_| anyhow::anyhow!("commit thread panicked"))?;
+
+        // Restarted: the next message is seq 41, its preview followed too.
+        let (c, _t) = Committer::start(parts(), true);
+        let r = c
+            .message(text_message("m41", target, "message 41")?)
+            .await?;
+        assert_eq!(
+            (r.conv.clone(), r.seq, r.duplicate),
+            (conv.clone(), 41, false)
+        );
+        assert_eq!(store.events_after(&conv, 0, 100)?.len(), 41);
+        let rec = store.conv(&conv)?.context("record")?;
+        assert_eq!(
+            (rec.last_seq, rec.preview.as_deref()),
+            (41, Some("message 41"))
+        );
         Ok(())
     }
 

@@ -468,7 +468,8 @@ pub async fn run(
         tracing::warn!(error = %e, "could not set TCP_NODELAY");
     }
     let addr = listener.local_addr()?;
-    // After an erase: no old value of sled's log survives the restart.
+    // After an erase no old value of sled's log survives the restart; an
+    // uncompressed store from before is converted.
     privacy::compact_if_pending(&config.data_dir)?;
     let store = Arc::new(store::Store::open(&config.data_dir.join("sled"))?);
     if let Some(fr) = first_run(&store, &config)? {

@@ -370,6 +370,10 @@ fn request_compaction(data_dir: &Path) -> std::io::Result<()> {
 /// (which holds nothing else), then swapped in by two renames. Crash-safe:
 /// a copy without `DONE` is rebuilt; a `DONE` copy with no `sled` beside
 /// it is the one to rename in; a left-over `sled.old` is removed.
+///
+/// The same rewrite converts a store written before kefu compressed its
+/// log ([`crate::store::sled_config`]) once, at the first start after the
+/// upgrade.
 pub fn compact_if_pending(data_dir: &Path) -> anyhow::Result<()> {
     let live = data_dir.join("sled");
     let copy = data_dir.join(COMPACT_DIR);
@@ -383,7 +387,8 @@ pub fn compact_if_pending(data_dir: &Path) -> anyhow::Result<()> {
     if old.exists() {
         std::fs::remove_dir_all(&old)?;
     }
-    if !pending.exists() {
+    let convert = !crate::store::written_compressed(&live);
+    if !pending.exists() && !convert {
         return Ok(());
     }
     if copy.exists() {
@@ -391,8 +396,8 @@ pub fn compact_if_pending(data_dir: &Path) -> anyhow::Result<()> {
     }
     let started = std::time::Instant::now();
     {
-        let from = sled::Config::new().path(&live).open()?;
-        let to = sled::Config::new().path(&copy).open()?;
+        let from = crate::store::sled_config_as_written(&live).open()?;
+        let to = crate::store::sled_config(&copy).open()?;
         to.import(from.export());
         to.flush()?;
         drop(to);
@@ -406,11 +411,20 @@ pub fn compact_if_pending(data_dir: &Path) -> anyhow::Result<()> {
     std::fs::File::open(data_dir)?.sync_all()?;
     let _ = std::fs::remove_file(live.join(COMPACT_DONE));
     std::fs::remove_dir_all(&old)?;
-    std::fs::remove_file(&pending)?;
+    match std::fs::remove_file(&pending) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e.into()),
+    }
     std::fs::File::open(data_dir)?.sync_all()?;
     tracing::info!(
         ms = started.elapsed().as_millis() as u64,
-        "store rewritten after an erase"
+        reason = if convert {
+            "compressed format"
+        } else {
+            "erase"
+        },
+        "store rewritten"
     );
     Ok(())
 }
@@ -612,6 +626,44 @@ mod tests {
         assert_eq!(&raw[512..514], b"{}");
         assert_eq!(&raw[1024..1041], b"files/x-photo.png");
         assert_eq!(archive_name("../a/b\\c"), ".._a_b_c");
+        Ok(())
+    }
+
+    /// A store written before kefu compressed its log is converted once at
+    /// start: every tree's entries kept, sled then opens it compressed, and
+    /// the next start leaves it alone.
+    #[test]
+    fn an_uncompressed_store_is_converted_at_start() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let live = dir.path().join("sled");
+        {
+            let old = sled::Config::new().path(&live).open()?;
+            old.open_tree("chat")?
+                .insert(b"c1", &b"a conversation"[..])?;
+            old.open_tree("visitors")?
+                .insert(b"v1", &b"a visitor"[..])?;
+            old.flush()?;
+        }
+        assert!(!crate::store::written_compressed(&live));
+        compact_if_pending(dir.path())?;
+        assert!(crate::store::written_compressed(&live));
+        let db = crate::store::sled_config(&live).open()?;
+        assert_eq!(
+            db.open_tree("chat")?.get(b"c1")?.as_deref(),
+            Some(&b"a conversation"[..])
+        );
+        assert_eq!(
+            db.open_tree("visitors")?.get(b"v1")?.as_deref(),
+            Some(&b"a visitor"[..])
+        );
+        drop(db);
+        // A rewrite renames a fresh directory in.
+        use std::os::unix::fs::MetadataExt;
+        let before = std::fs::metadata(&live)?.ino();
+        compact_if_pending(dir.path())?;
+        assert_eq!(std::fs::metadata(&live)?.ino(), before, "rewritten again");
+        assert!(!dir.path().join(COMPACT_OLD).exists());
+        assert!(!dir.path().join(COMPACT_DIR).exists());
         Ok(())
     }
 }

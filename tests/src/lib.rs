@@ -595,7 +595,9 @@ pub fn untar_gz(gz: &[u8]) -> Result<Vec<(String, Vec<u8>)>> {
 }
 
 /// Every file under `dir` whose bytes contain `needle` (the data dir after
-/// an erase: sled's files, blobs, everything).
+/// an erase: sled's files, blobs, everything), read as they are and
+/// through every zstd frame in them: sled compresses its log, so a text
+/// on disk may only be readable decompressed.
 pub fn files_containing(dir: &Path, needle: &[u8]) -> Result<Vec<PathBuf>> {
     let mut hits = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -605,13 +607,40 @@ pub fn files_containing(dir: &Path, needle: &[u8]) -> Result<Vec<PathBuf>> {
             if p.is_dir() {
                 stack.push(p);
             } else if let Ok(bytes) = std::fs::read(&p) {
-                if bytes.windows(needle.len()).any(|w| w == needle) {
+                if contains(&bytes, needle) || zstd_frames_contain(&bytes, needle) {
                     hits.push(p);
                 }
             }
         }
     }
     Ok(hits)
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Whether any zstd frame in `bytes` (found by its magic number,
+/// RFC 8878 §3.1.1) decompresses to something holding `needle`.
+fn zstd_frames_contain(bytes: &[u8], needle: &[u8]) -> bool {
+    use std::io::Read;
+    const MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
+    // A frame bigger than this is not one of sled's (its segments are
+    // 512 KiB); it bounds what a false magic match could make us read.
+    const MAX_FRAME: u64 = 16 << 20;
+    bytes.windows(4).enumerate().any(|(i, w)| {
+        if w != MAGIC {
+            return false;
+        }
+        let Ok(d) = zstd::stream::read::Decoder::with_buffer(&bytes[i..]) else {
+            return false;
+        };
+        let mut out = Vec::new();
+        // A torn or false frame ends in an error: what came out before it
+        // is still searched.
+        let _ = d.single_frame().take(MAX_FRAME).read_to_end(&mut out);
+        contains(&out, needle)
+    })
 }
 
 /// The text of a message event (None for other frames).

@@ -18,6 +18,7 @@
 use anyhow::{bail, Context, Result};
 use futures_util::{SinkExt, StreamExt};
 use kefu_bench::lat::Lat;
+use kefu_bench::text::Chat;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -649,13 +650,15 @@ async fn burst(url: &str, visitors: usize, msgs: usize) -> Result<()> {
             let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
             ws.send(Message::Text(hello(&format!("burst-{run}-{v}")).into()))
                 .await?;
-            let text = "y".repeat(200);
+            // Chat-like text, different per visitor (a repeated character
+            // would compress to nothing).
+            let mut chat = Chat::new(v as u64 + 1);
             // Keep up to 8 sends in flight per connection.
             let (mut sent, mut acked) = (0usize, 0usize);
             while acked < msgs {
                 while sent < msgs && sent - acked < 8 {
                     ws.send(Message::Text(
-                        json!({"type":"send","cid":format!("b{sent}"),"text":text})
+                        json!({"type":"send","cid":format!("b{sent}"),"text":chat.message()})
                             .to_string()
                             .into(),
                     ))

@@ -10,9 +10,10 @@
 //! `messages=… index_bytes=… bytes_per_msg=… build_s=… docs=… q_p50_ms=… q_p99_ms=…`.
 
 use anyhow::{Context, Result};
+use kefu_bench::text::Chat;
 use protocol::{Author, Cid, ConvId, Event, EventBody, Side, SiteId, UserInfo, VisitorId};
 use relay::search::{snippet, tokenize, Request, Search};
-use relay::store::{encode, keys, ConvRecord, Store, VisitorRecord};
+use relay::store::{encode, encode_event, keys, ConvRecord, Store, VisitorRecord};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,72 +21,6 @@ use std::time::{Duration, Instant};
 const PER_CONV: u64 = 20;
 /// Sites the conversations are spread over.
 const SITES: usize = 4;
-/// Target message size, bytes of UTF-8.
-const MSG_BYTES: usize = 200;
-
-/// xorshift64*: deterministic, so every run indexes the same text.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    /// Roughly Zipf: small indexes far more often (as words in chat).
-    fn zipf(&mut self, n: usize) -> usize {
-        let u = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
-        ((n as f64).powf(u) as usize).saturating_sub(1).min(n - 1)
-    }
-}
-
-/// Common Chinese characters of customer-service chat.
-const HANZI: &str = "的一是不了人我在有他这为之大来以个中上们到说国和地也子时道出而要于就下得可你年生自会那后能对着事其里所去行过家十用发天如然作方成者多日都三小军二无同么经法当起与好看学进种将还分此心前面又定见只主没公从知请问可以开票吗订单物流退款发货地址价格优惠客服账号密码登录支付宝微信快递尺码颜色质量售后保修安装说明";
-
-fn vocab(rng: &mut Rng) -> Vec<String> {
-    const SYL: [&str; 24] = [
-        "ka", "lo", "mi", "ter", "an", "ship", "or", "der", "re", "fund", "pay", "ment", "de",
-        "li", "ver", "in", "voice", "ac", "count", "pro", "duct", "size", "co", "lor",
-    ];
-    let mut v: Vec<String> = [
-        "the", "my", "order", "is", "where", "please", "help", "invoice", "refund", "delivery",
-        "thanks", "hello", "password", "account", "shipping", "payment", "price", "discount",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    while v.len() < 20_000 {
-        let n = 2 + rng.below(3);
-        let w: String = (0..n).map(|_| SYL[rng.below(SYL.len())]).collect();
-        v.push(w);
-    }
-    v
-}
-
-fn message(rng: &mut Rng, words: &[String], hanzi: &[char]) -> String {
-    let mut s = String::with_capacity(MSG_BYTES + 16);
-    let chinese = rng.below(2) == 0;
-    while s.len() < MSG_BYTES {
-        if chinese && rng.below(3) > 0 {
-            let n = 2 + rng.below(6);
-            for _ in 0..n {
-                s.push(hanzi[rng.zipf(hanzi.len())]);
-            }
-            s.push(if rng.below(4) == 0 { '，' } else { ' ' });
-        } else {
-            s.push_str(&words[rng.zipf(words.len())]);
-            s.push(' ');
-        }
-    }
-    while s.len() > MSG_BYTES {
-        s.pop();
-    }
-    s
-}
-
 fn arg(name: &str, default: usize) -> Result<usize> {
     let args: Vec<String> = std::env::args().collect();
     match args.iter().position(|a| a == name) {
@@ -111,9 +46,7 @@ fn main() -> Result<()> {
     let queries = arg("--queries", 400)?;
     let tmp = tempfile::tempdir()?;
     let store = Arc::new(Store::open(&tmp.path().join("sled"))?);
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let words = vocab(&mut rng);
-    let hanzi: Vec<char> = HANZI.chars().collect();
+    let mut chat = Chat::new(0x9E37_79B9_7F4A_7C15);
     let sites: Vec<SiteId> = (0..SITES)
         .map(|i| SiteId::new(format!("site{i}")))
         .collect::<Result<_, _>>()?;
@@ -134,8 +67,8 @@ fn main() -> Result<()> {
         let msgs = PER_CONV.min(n as u64 - written);
         let start = base + c * 60_000;
         for seq in 1..=msgs {
-            let text = message(&mut rng, &words, &hanzi);
-            if samples.len() < 2000 && rng.below(50) == 0 {
+            let text = chat.message();
+            if samples.len() < 2000 && chat.rng.below(50) == 0 {
                 samples.push(text.clone());
             }
             let side = if seq % 2 == 1 {
@@ -162,7 +95,7 @@ fn main() -> Result<()> {
                     file: None,
                 },
             };
-            batch.insert(keys::event(&id, seq), encode(&ev)?);
+            batch.insert(keys::event(&id, seq), encode_event(&ev)?);
             in_batch += 1;
         }
         written += msgs;
@@ -183,8 +116,8 @@ fn main() -> Result<()> {
             user: (c % 4 == 0).then(|| UserInfo {
                 name: Some(format!(
                     "{} {}",
-                    words[rng.zipf(words.len())],
-                    words[rng.below(words.len())]
+                    chat.words[chat.rng.zipf(chat.words.len())],
+                    chat.words[chat.rng.below(chat.words.len())]
                 )),
                 email: Some(format!("{visitor}@example.com")),
                 ..UserInfo::default()
@@ -219,6 +152,7 @@ fn main() -> Result<()> {
 
     // Mixed queries: frequent and rare words, word pairs, Chinese 2- and
     // 3-character substrings taken from stored messages.
+    let Chat { rng, words, .. } = &mut chat;
     let mut qs: Vec<String> = Vec::with_capacity(queries);
     while qs.len() < queries {
         let q = match qs.len() % 4 {

@@ -3,11 +3,28 @@
 
 use super::{decode, keys, Result, Store, StoreError};
 use protocol::{
-    AgentId, Channel, ConvId, ConvSummary, Event, SiteId, TeamId, VisitorId, WechatWindow,
+    AgentId, Channel, ConvId, ConvSummary, Event, EventBody, Side, SiteId, TeamId, VisitorId,
+    WechatWindow,
 };
 use serde::{Deserialize, Serialize};
 
+/// The commit thread writes a conversation's record at least once every
+/// this many events (see [`ConvRecord::follow`]), so a reader derives the
+/// rest from at most this many events after it.
+pub const CONV_RECORD_EVERY: u64 = 16;
+
+/// A preview of a message for inbox lists: one line, at most this many
+/// bytes (then `…`).
+const PREVIEW_BYTES: usize = 140;
+
 /// A conversation's state; the commit task is its only writer.
+///
+/// What an event says by itself about its conversation (its seq and time;
+/// a message's preview, and whether a visitor now waits for an answer) is
+/// not written with every event: the stored record may be up to
+/// [`CONV_RECORD_EVERY`] events behind, and [`Store::conv`] brings it up
+/// to date with [`ConvRecord::follow`]. Anything else that changes (an
+/// assignment, a label, read marks, a WeChat window) writes the record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConvRecord {
     pub id: ConvId,
@@ -75,6 +92,30 @@ impl ConvRecord {
         }
     }
 
+    /// What one more event changes in the record by itself: the last seq
+    /// and update time, and for a message its preview and `awaiting` (set
+    /// by the first visitor message after an agent's, cleared by an
+    /// agent's). The commit thread applies exactly this to every event it
+    /// appends, so a record it did not write since is followed by readers
+    /// to the same state.
+    pub fn follow(&mut self, ev: &Event) {
+        self.last_seq = ev.seq;
+        self.updated = ev.ts;
+        if let EventBody::Message {
+            from, text, file, ..
+        } = &ev.body
+        {
+            self.preview = Some(match file {
+                Some(f) if text.trim().is_empty() => preview(&format!("📎 {}", f.name)),
+                _ => preview(text),
+            });
+            self.awaiting = match from.side {
+                Side::Agent => None,
+                _ => self.awaiting.or(Some(ev.ts)),
+            };
+        }
+    }
+
     pub fn summary(&self) -> ConvSummary {
         ConvSummary {
             id: self.id.clone(),
@@ -104,8 +145,115 @@ pub struct CidHit {
     pub seq: u64,
 }
 
+/// An event as stored: its conversation and seq are its key's, so the
+/// value holds the rest (values written before this also hold both; they
+/// read the same, the key's winning).
+#[derive(Serialize)]
+struct StoredEventOut<'a> {
+    ts: u64,
+    #[serde(flatten)]
+    body: &'a EventBody,
+}
+
+#[derive(Deserialize)]
+struct StoredEventIn {
+    ts: u64,
+    #[serde(flatten)]
+    body: EventBody,
+}
+
+/// The value an event is stored as under [`keys::event`].
+pub fn encode_event(ev: &Event) -> Result<Vec<u8>> {
+    super::encode(&StoredEventOut {
+        ts: ev.ts,
+        body: &ev.body,
+    })
+}
+
+/// An event from its `chat` entry (key [`keys::event`]).
+pub(super) fn decode_event(key: &[u8], value: &[u8]) -> Result<Event> {
+    let corrupt = |why: &str| StoreError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
+        err: serde::de::Error::custom(why),
+    };
+    // `e` conv `\0` seq(u64 BE)
+    let (head, seq) = key
+        .len()
+        .checked_sub(8)
+        .filter(|&n| n >= 3)
+        .map(|n| key.split_at(n))
+        .filter(|(head, _)| head[0] == b'e' && head[head.len() - 1] == 0)
+        .ok_or_else(|| corrupt("not an event key"))?;
+    let conv = std::str::from_utf8(&head[1..head.len() - 1])
+        .ok()
+        .and_then(|s| ConvId::new(s).ok())
+        .ok_or_else(|| corrupt("no conversation in the event key"))?;
+    let seq = u64::from_be_bytes(
+        seq.try_into()
+            .map_err(|_| corrupt("no seq in the event key"))?,
+    );
+    let e: StoredEventIn = decode(key, value)?;
+    Ok(Event {
+        conv,
+        seq,
+        ts: e.ts,
+        body: e.body,
+    })
+}
+
+/// Cut a message to a one-line preview for inbox lists.
+fn preview(text: &str) -> String {
+    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.len() <= PREVIEW_BYTES {
+        return one_line;
+    }
+    let mut end = PREVIEW_BYTES;
+    while !one_line.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &one_line[..end])
+}
+
 impl Store {
+    /// A conversation's record, brought up to date with the events stored
+    /// after it ([`ConvRecord::follow`]).
     pub fn conv(&self, id: &ConvId) -> Result<Option<ConvRecord>> {
+        Ok(self.conv_followed(id)?.map(|(_, c)| c))
+    }
+
+    /// The stored record as it is, and as followed to the events after it
+    /// (consistent: the same moment).
+    pub(super) fn conv_followed(&self, id: &ConvId) -> Result<Option<(sled::IVec, ConvRecord)>> {
+        let key = keys::conv(id);
+        loop {
+            let Some(raw) = self.chat.get(&key)? else {
+                return Ok(None);
+            };
+            let mut c: ConvRecord = decode(&key, &raw)?;
+            self.follow_events(&mut c)?;
+            // A group that wrote the record while its events were read
+            // may have changed more than they say: read again. (The commit
+            // thread, the only writer, never races itself.)
+            if self.chat.get(&key)?.as_ref() == Some(&raw) {
+                return Ok(Some((raw, c)));
+            }
+        }
+    }
+
+    /// Applies the events after `c.last_seq` to `c`.
+    fn follow_events(&self, c: &mut ConvRecord) -> Result<()> {
+        let start = keys::event(&c.id, c.last_seq.saturating_add(1));
+        let end = keys::event(&c.id, u64::MAX);
+        for item in self.chat.range(start..=end) {
+            let (k, v) = item?;
+            c.follow(&decode_event(&k, &v)?);
+        }
+        Ok(())
+    }
+
+    /// For tests: the record as stored, not followed.
+    #[cfg(test)]
+    pub(crate) fn stored_conv_for_tests(&self, id: &ConvId) -> Result<Option<ConvRecord>> {
         Self::get(&self.chat, &keys::conv(id))
     }
 
@@ -124,7 +272,7 @@ impl Store {
         let mut out = Vec::new();
         for item in self.chat.range(start..=end).take(limit) {
             let (k, v) = item?;
-            out.push(decode(&k, &v)?);
+            out.push(decode_event(&k, &v)?);
         }
         Ok(out)
     }
@@ -140,7 +288,7 @@ impl Store {
         let mut out = Vec::new();
         for item in self.chat.range(start..=end).rev().take(limit) {
             let (k, v) = item?;
-            out.push(decode(&k, &v)?);
+            out.push(decode_event(&k, &v)?);
         }
         out.reverse();
         Ok(out)
@@ -238,7 +386,11 @@ impl Store {
     /// Every conversation record of every site, in id order (the search
     /// index's rebuild and catch-up read history through it).
     pub fn all_convs(&self) -> Result<Vec<ConvRecord>> {
-        Self::all(&self.chat, b"c")
+        let mut out: Vec<ConvRecord> = Self::all(&self.chat, b"c")?;
+        for c in &mut out {
+            self.follow_events(c)?;
+        }
+        Ok(out)
     }
 
     /// Open conversations assigned to `agent` (routing's load index).
@@ -342,6 +494,54 @@ pub(super) fn decode_cid_hit(key: &[u8], v: &[u8]) -> Result<CidHit> {
 mod tests {
     use super::*;
     use crate::store::encode;
+
+    /// An event is stored without its conversation and seq (the key holds
+    /// them) and read back whole; values that hold them (older stores)
+    /// read the same; a key that is not an event's is refused as corrupt.
+    #[test]
+    fn events_are_stored_without_what_their_key_says() -> Result<()> {
+        let conv = ConvId::new("01JCONVERSATION00000000000").expect("id");
+        let ev = Event {
+            conv: conv.clone(),
+            seq: 7,
+            ts: 1_700_000_000_000,
+            body: EventBody::Message {
+                from: protocol::Author {
+                    side: Side::Visitor,
+                    id: "v1".into(),
+                    name: None,
+                },
+                cid: protocol::Cid::new("m1").expect("cid"),
+                text: "请问可以开发票吗".into(),
+                file: None,
+            },
+        };
+        let key = keys::event(&conv, 7);
+        let stored = encode_event(&ev)?;
+        let text = String::from_utf8_lossy(&stored).into_owned();
+        assert!(
+            !text.contains("01JCONVERSATION") && !text.contains("\"seq\""),
+            "{text}"
+        );
+        assert_eq!(decode_event(&key, &stored)?, ev);
+        assert_eq!(
+            decode_event(&key, &encode(&ev)?)?,
+            ev,
+            "the older, whole form"
+        );
+        for bad in [
+            &b"e"[..],
+            b"c01JCONVERSATION00000000000",
+            b"e\0\0\0\0\0\0\0\0\x07",
+        ] {
+            assert!(matches!(
+                decode_event(bad, &stored),
+                Err(StoreError::Corrupt { .. })
+            ));
+        }
+        assert!(decode_event(&key, b"{not json").is_err());
+        Ok(())
+    }
 
     #[test]
     fn cid_hits_round_trip_and_events_range_by_conv() -> Result<()> {

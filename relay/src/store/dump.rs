@@ -16,7 +16,7 @@
 //! (`server_key`, `mail_key`, `vapid_key`), people's session tokens, Web
 //! Push devices (an agent's, not a site's), inbound mail bookkeeping.
 
-use super::{decode, join, keys, AgentRecord, ApiKeyRecord, ConvRecord, FileRecord, Result};
+use super::{decode, join, keys, AgentRecord, ApiKeyRecord, FileRecord, Result};
 use super::{Store, StoreError, WebhookRecord};
 use protocol::{ConvId, SiteId};
 use std::collections::HashMap;
@@ -216,8 +216,10 @@ impl Store {
     /// ids is held), so a site of any size streams in bounded memory.
     ///
     /// While the relay runs, each conversation is consistent: its record is
-    /// read first, and only events (and cid entries) up to the record's
-    /// `last_seq` are given (the commit thread writes both in one batch).
+    /// read first, and only events (and cid entries) up to the last one
+    /// stored when it was read are given (the commit thread writes an
+    /// event and any record change it makes in one batch, and the record
+    /// is followed to that event as [`Store::conv`] does).
     /// Anything written after the conversation's record was read is not in
     /// this pass; a move freezes the site first.
     pub fn for_each_site_entry(&self, site: &SiteId, f: &mut EntryVisitor<'_>) -> Result<()> {
@@ -237,15 +239,14 @@ impl Store {
         let mut convs: ConvMarks = HashMap::new();
         let mut order = Vec::new();
         for id in self.conv_ids_under(&keys::site_conv_prefix(site), false, usize::MAX)? {
-            let key = keys::conv(&id);
-            let Some(v) = self.chat.get(&key)? else {
+            // The record as stored, with the events after it.
+            let Some((v, c)) = self.conv_followed(&id)? else {
                 continue;
             };
-            let c: ConvRecord = decode(&key, &v)?;
             if &c.site != site {
                 continue;
             }
-            f(EntryKind::Conv, &key, &v)?;
+            f(EntryKind::Conv, &keys::conv(&id), &v)?;
             convs.insert(id.clone(), c.last_seq);
             order.push(id);
         }
@@ -686,7 +687,7 @@ pub type TreeCounts = std::collections::BTreeMap<String, u64>;
 /// Copies every tree of `src` into a fresh sled at `dest` and makes it
 /// durable (flush, then fsync of its data file and directory).
 fn copy_db(src: &sled::Db, dest: &Path) -> Result<TreeCounts> {
-    let db = sled::Config::new().path(dest).open()?;
+    let db = super::sled_config(dest).open()?;
     let mut counts = TreeCounts::new();
     for name in src.tree_names() {
         let from = src.open_tree(&name)?;
@@ -728,7 +729,7 @@ impl Store {
                 src.display()
             ))));
         }
-        let from = sled::Config::new().path(src).open()?;
+        let from = super::sled_config_as_written(src).open()?;
         copy_db(&from, dest)
     }
 }

@@ -4,8 +4,11 @@
 //! Trees and keys (ids never contain `\0`, so it separates key parts):
 //! - `chat`: everything the delivery promise covers, so that one group
 //!   commit is one atomic `apply_batch`:
-//!   - `c` conv                     → [`ConvRecord`] JSON
-//!   - `e` conv seq(u64 BE)         → [`Event`] JSON (ULID conv ids are 26 bytes)
+//!   - `c` conv                     → [`ConvRecord`] JSON, written when
+//!     what its events do not say changes, and every [`CONV_RECORD_EVERY`]
+//!     events; [`Store::conv`] follows the events after it
+//!   - `e` conv `\0` seq(u64 BE)    → [`Event`] JSON without its conv and seq
+//!     (the key's; [`encode_event`]) (ULID conv ids are 26 bytes)
 //!   - `k` scope `\0` cid           → conv `\0` seq(u64 BE): the cid dedup index
 //!   - `s` site `\0` conv           → (): a site's conversations, oldest first
 //!   - `v` site `\0` visitor `\0` conv → (): a visitor's conversations
@@ -47,6 +50,8 @@
 //! one place, `dump` ([`EntryKind`]): a new key kind goes there too, or the
 //! export test that compares whole stores fails.
 //!
+//! sled compresses its log with zstd ([`sled_config`]; docs/storage.md).
+//!
 //! Durability: [`Store::sync`] = sled `flush` (which on Linux ends in
 //! `sync_file_range`, not a cache flush — sled issue #1452) followed by
 //! `fdatasync` on sled's data file through a handle of our own.
@@ -66,7 +71,7 @@ mod sites;
 mod visitors;
 
 pub use agents::{is_bot, AgentRecord, AgentRole, Avatar, TokenRecord, BOT_ID_PREFIX};
-pub use chat::{encode_cid_hit, CidHit, ConvRecord};
+pub use chat::{encode_cid_hit, encode_event, CidHit, ConvRecord, CONV_RECORD_EVERY};
 pub use dump::{
     job_site, ConvMarks, EntryKind, EntryVisitor, RawEntry, RawWriter, TreeCounts, IMPORT_BATCH,
 };
@@ -158,14 +163,44 @@ fn join(parts: &[&[u8]]) -> Vec<u8> {
     key
 }
 
+/// zstd level of sled's log: its pages, blobs and snapshots are compressed
+/// as they are written (1 is zstd's fastest; see docs/storage.md for what
+/// each level costs and saves).
+pub const STORE_ZSTD_LEVEL: i32 = 1;
+
+/// sled as kefu writes a new database at `dir`: compressed.
+pub fn sled_config(dir: &Path) -> sled::Config {
+    sled::Config::new()
+        .path(dir)
+        .mode(sled::Mode::HighThroughput)
+        .use_compression(true)
+        .compression_factor(STORE_ZSTD_LEVEL)
+}
+
+/// sled for the database at `dir` as it was written: sled refuses to open
+/// a database with the other compression setting, and stores written
+/// before kefu compressed are read as they are until the rewrite at start
+/// ([`crate::privacy::compact_if_pending`]) converts them.
+pub fn sled_config_as_written(dir: &Path) -> sled::Config {
+    sled_config(dir).use_compression(written_compressed(dir))
+}
+
+/// Whether the sled database at `dir` is compressed (a new one will be).
+/// sled's `conf` file says so in a line `use_compression: true|false`.
+pub fn written_compressed(dir: &Path) -> bool {
+    match std::fs::read(dir.join("conf")) {
+        Ok(conf) => !conf
+            .split(|&b| b == b'\n')
+            .any(|line| line == b"use_compression: false"),
+        Err(_) => true,
+    }
+}
+
 impl Store {
     /// Opens (or creates) the store under `dir`.
     pub fn open(dir: &Path) -> Result<Store> {
         std::fs::create_dir_all(dir)?;
-        let db = sled::Config::new()
-            .path(dir)
-            .mode(sled::Mode::HighThroughput)
-            .open()?;
+        let db = sled_config_as_written(dir).open()?;
         let data_file = File::open(dir.join("db"))?;
         Ok(Store {
             chat: db.open_tree("chat")?,

@@ -480,6 +480,13 @@ async fn an_erase_leaves_the_visitor_nowhere_after_a_restart() -> Result<()> {
         anyhow::ensure!(t0.elapsed().as_secs() < 10, "never searchable");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    // The scan below sees the text in sled's files while it is stored
+    // (acked is on disk), compressed or not: its finding nothing later
+    // means something.
+    assert!(
+        !files_containing(&relay.data_dir().join("sled"), MARK.as_bytes())?.is_empty(),
+        "the stored text is not found on disk before the erase"
+    );
 
     // Bad input: nothing changes.
     let erase = "/v1/api/sites/demo/visitors/era-v/erase";
