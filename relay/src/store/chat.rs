@@ -386,9 +386,14 @@ impl Store {
     /// Every conversation record of every site, in id order (the search
     /// index's rebuild and catch-up read history through it).
     pub fn all_convs(&self) -> Result<Vec<ConvRecord>> {
-        let mut out: Vec<ConvRecord> = Self::all(&self.chat, b"c")?;
-        for c in &mut out {
-            self.follow_events(c)?;
+        let ids = self.conv_ids_under(b"c", false, usize::MAX)?;
+        let mut out = Vec::with_capacity(ids.len());
+        // Each as Store::conv reads it: followed, and re-read if a group
+        // wrote it meanwhile.
+        for id in ids {
+            if let Some(c) = self.conv(&id)? {
+                out.push(c);
+            }
         }
         Ok(out)
     }
