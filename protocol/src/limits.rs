@@ -23,6 +23,10 @@ pub const MAX_URL_BYTES: usize = 2048;
 /// Longest page title kept.
 pub const MAX_TITLE_BYTES: usize = 512;
 
+/// A conversation's preview of its last message in inbox lists and
+/// summaries: one line, at most this many bytes (then `…`).
+pub const PREVIEW_BYTES: usize = 140;
+
 /// Longest display name (visitor `user.name`, agent name).
 pub const MAX_NAME_BYTES: usize = 128;
 

@@ -289,10 +289,20 @@ impl Session {
                 ),
             ));
         }
-        match h.role {
+        let said = match h.role {
             Role::Visitor => self.visitor_hello(h, out),
             Role::Agent => self.agent_hello(h, out),
+        };
+        if !matches!(self.state, State::New) {
+            // Only a hello reads the request's texts, and a second one is
+            // refused: an idle connection keeps none of them (~200 B each
+            // with a browser's User-Agent).
+            self.peer = Peer {
+                ip: self.peer.ip,
+                ..Peer::default()
+            };
         }
+        said
     }
 
     /// Sends stored events of `conv` after its cursor (at most a page), then

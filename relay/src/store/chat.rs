@@ -13,10 +13,6 @@ use serde::{Deserialize, Serialize};
 /// rest from at most this many events after it.
 pub const CONV_RECORD_EVERY: u64 = 16;
 
-/// A preview of a message for inbox lists: one line, at most this many
-/// bytes (then `…`).
-const PREVIEW_BYTES: usize = 140;
-
 /// A conversation's state; the commit task is its only writer.
 ///
 /// What an event says by itself about its conversation (its seq and time;
@@ -204,10 +200,10 @@ pub(super) fn decode_event(key: &[u8], value: &[u8]) -> Result<Event> {
 /// Cut a message to a one-line preview for inbox lists.
 fn preview(text: &str) -> String {
     let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.len() <= PREVIEW_BYTES {
+    if one_line.len() <= protocol::limits::PREVIEW_BYTES {
         return one_line;
     }
-    let mut end = PREVIEW_BYTES;
+    let mut end = protocol::limits::PREVIEW_BYTES;
     while !one_line.is_char_boundary(end) {
         end -= 1;
     }
