@@ -161,6 +161,9 @@ pub fn restore(from: &Path, data_dir: &Path) -> anyhow::Result<Manifest> {
     let files_dir = data_dir.join("files");
     check_empty_dir(&sled_dir)?;
     check_empty_dir(&files_dir)?;
+    // An index left in the data dir knows another store: thrown away, the
+    // relay rebuilds it from the restored one at start.
+    crate::search::discard(&crate::search::dir_in(data_dir))?;
     let trees = Store::restore(&from.join("sled"), &sled_dir)?;
     if trees != m.trees {
         anyhow::bail!(

@@ -732,7 +732,13 @@ fn import(
     }
     let store = open_stopped(data_dir)?;
     let blobs = crate::files::Blobs::open(&data_dir.join("files"))?;
-    let done = crate::export::import_site(&store, &blobs, &path, replace)?;
+    let done = crate::export::import_site(
+        &store,
+        &blobs,
+        &path,
+        replace,
+        &crate::search::dir_in(data_dir),
+    )?;
     eprintln!(
         "kefu-relay: imported {}: {} records ({} agents added, {} merged) in {} ms",
         done.site,

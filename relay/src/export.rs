@@ -402,8 +402,16 @@ fn check(path: &Path) -> Result<(Header, Totals, Vec<AgentRecord>)> {
 /// Imports the stream in `path` into `store` (and its uploads into
 /// `blobs`): checks it all first (nothing is written for a bad stream),
 /// refuses a site that exists unless `replace`, or an agent whose e-mail
-/// another agent has here; then writes and syncs before answering.
-pub fn import_site(store: &Store, blobs: &Blobs, path: &Path, replace: bool) -> Result<Imported> {
+/// another agent has here; then discards the search index in
+/// `search_dir` (the imported events are older than its watermark: the
+/// next start rebuilds it), writes and syncs before answering.
+pub fn import_site(
+    store: &Store,
+    blobs: &Blobs,
+    path: &Path,
+    replace: bool,
+    search_dir: &Path,
+) -> Result<Imported> {
     let (header, totals, agents) = check(path)?;
     let site = header.site.clone();
     if store.site_exists(&site)? && !replace {
@@ -419,6 +427,7 @@ pub fn import_site(store: &Store, blobs: &Blobs, path: &Path, replace: bool) -> 
             )));
         }
     }
+    crate::search::discard(search_dir)?;
     store.begin_import(&site)?;
     if replace {
         let n = store.remove_site(&site)?;

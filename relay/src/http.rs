@@ -160,6 +160,10 @@ async fn route_answer(
     {
         r.headers_mut().insert(header::CACHE_CONTROL, v);
     }
+    // The CORS layer echoes the asking origin: a cache must not hand one
+    // origin's answer to another.
+    r.headers_mut()
+        .insert(header::VARY, header::HeaderValue::from_static("origin"));
     Ok(r)
 }
 

@@ -357,7 +357,7 @@ impl App {
         }
         let outlets = outbox::Outlets::new(stages);
         // Never fails: without an index the relay runs, search answers 503.
-        let search = search::Search::open(&config.data_dir.join("search"), store.clone());
+        let search = search::Search::open(&search::dir_in(&config.data_dir), store.clone());
         let (commit, commit_thread) = commit::Committer::start(
             commit::Parts {
                 store: store.clone(),

@@ -337,6 +337,30 @@ fn open_existing(dir: &Path) -> Option<(Index, Payload)> {
     }
 }
 
+/// Where the index lives in a relay's data dir.
+pub fn dir_in(data_dir: &Path) -> PathBuf {
+    data_dir.join("search")
+}
+
+/// Throws away the index in `dir`, for a store changed behind its back
+/// (an offline import or restore writes events older than the index's
+/// watermark, which a catch-up would never read): the next start finds
+/// no index and rebuilds it from the store. Its metadata goes first, so
+/// a discard cut short still reads as no index.
+pub fn discard(dir: &Path) -> std::io::Result<()> {
+    fn gone(r: std::io::Result<()>) -> std::io::Result<()> {
+        match r {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            r => r,
+        }
+    }
+    if !dir.is_dir() {
+        return gone(std::fs::remove_file(dir));
+    }
+    gone(std::fs::remove_file(dir.join("meta.json")))?;
+    gone(std::fs::remove_dir_all(dir))
+}
+
 fn fresh(dir: &Path) -> Result<Index, SearchError> {
     if dir.exists() {
         std::fs::remove_dir_all(dir)?;

@@ -339,6 +339,13 @@ async fn export_import_gives_the_same_site_byte_for_byte() -> Result<()> {
         .unwrap_or("")
         .to_string();
     ensure!(cache == "max-age=30", "cache-control: {cache}");
+    let vary = r
+        .headers()
+        .get("vary")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    ensure!(vary.contains("origin"), "vary: {vary}");
     let v: Value = r.json().await?;
     ensure!(
         v == json!({"site": "demo", "url": format!("http://{}", src.addr)}),

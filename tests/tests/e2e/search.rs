@@ -549,3 +549,136 @@ async fn the_index_rebuilds_after_its_folder_is_deleted_or_corrupt() -> Result<(
     .await?;
     Ok(())
 }
+
+/// Searches `site` as `token` until `q` has exactly `n` hits and the index
+/// says it is complete, at most `within`.
+async fn found_in(
+    relay: &Relay,
+    token: &str,
+    site: &str,
+    q: &str,
+    n: usize,
+    within: Duration,
+) -> Result<()> {
+    let t0 = Instant::now();
+    loop {
+        let (s, page) = search(relay, token, site, q, "").await?;
+        ensure!(s == 200, "search {q}: {s} {page}");
+        if hit_count(&page) == n && page["complete"] == true {
+            return Ok(());
+        }
+        ensure!(
+            t0.elapsed() < within,
+            "{q:?} in {site}: not {n} hits within {within:?}: {page}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A site imported, or a backup restored, into a data dir whose relay ran
+/// before brings events older than that relay's index: the index is
+/// thrown away and rebuilt, so they are found (a catch-up from the old
+/// index's watermark would never read them). The site's history is three
+/// days old (the exporting relay's clock), the target relays' indexes are
+/// of now.
+#[tokio::test]
+async fn an_imported_site_and_a_restored_backup_are_searchable() -> Result<()> {
+    const SITE: &str = "zz-moved";
+    const EMAIL: &str = "zed@moved.example";
+    const PASSWORD: &str = "zed-password-1";
+    let work = tempfile::tempdir()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as u64;
+    let clock = tests::TestClock::new(now - 3 * 86_400_000)?;
+    let clock_flags = clock.flags();
+    let old: Vec<&str> = clock_flags.iter().map(String::as_str).collect();
+    let mut src = Relay::start(BIN, &old).await?;
+    src.add_site_with_agent(SITE, "Zed", EMAIL, PASSWORD, false)
+        .await?;
+    let (v, _) = visitor_says(&src, SITE, "mv1", &["请问可以开发票吗 moved-invoice"]).await?;
+    drop(v);
+    src.terminate().await?;
+    let stream = work.path().join("moved.kefu");
+    let stream_arg = stream.to_str().unwrap_or("-").to_string();
+    src.admin(&["export", "--site", SITE, "--out", &stream_arg])?;
+
+    // A relay that ran and indexed a message of its own, now.
+    let mut dst = Relay::start(BIN, &[]).await?;
+    let (v, _) = visitor_says(&dst, "demo", "here1", &["already-here"]).await?;
+    drop(v);
+    found_in(
+        &dst,
+        DEMO_TOKEN,
+        "demo",
+        "already-here",
+        1,
+        SEARCHABLE_WITHIN,
+    )
+    .await?;
+    dst.terminate().await?;
+    dst.admin(&["import", "--in", &stream_arg])?;
+    dst.restart().await?;
+    let zed = dst.login(EMAIL, PASSWORD).await?;
+    found_in(&dst, &zed, SITE, "发票", 1, Duration::from_secs(30)).await?;
+    found_in(&dst, &zed, SITE, "moved-invoice", 1, Duration::from_secs(5)).await?;
+    found_in(
+        &dst,
+        DEMO_TOKEN,
+        "demo",
+        "already-here",
+        1,
+        Duration::from_secs(5),
+    )
+    .await?;
+    dst.terminate().await?;
+
+    // A backup of the old relay restored over a data dir whose sled and
+    // files were emptied, its index of another store left behind.
+    src.restart().await?;
+    let backup = work.path().join("backup");
+    let metrics = format!("http://{}", src.metrics_addr);
+    src.admin(&[
+        "backup",
+        "--to",
+        backup.to_str().unwrap_or("-"),
+        "--relay",
+        &metrics,
+        "--token",
+        DEMO_TOKEN,
+    ])?;
+    src.terminate().await?;
+    let mut other = Relay::start(BIN, &[]).await?;
+    let (v, _) = visitor_says(&other, "demo", "gone1", &["forgotten-store"]).await?;
+    drop(v);
+    found_in(
+        &other,
+        DEMO_TOKEN,
+        "demo",
+        "forgotten-store",
+        1,
+        SEARCHABLE_WITHIN,
+    )
+    .await?;
+    other.terminate().await?;
+    for d in ["sled", "files"] {
+        let p = other.data_dir().join(d);
+        if p.exists() {
+            std::fs::remove_dir_all(p)?;
+        }
+    }
+    other.admin(&["restore", "--from", backup.to_str().unwrap_or("-")])?;
+    other.restart().await?;
+    let zed = other.login(EMAIL, PASSWORD).await?;
+    found_in(&other, &zed, SITE, "发票", 1, Duration::from_secs(30)).await?;
+    found_in(
+        &other,
+        DEMO_TOKEN,
+        "demo",
+        "forgotten-store",
+        0,
+        Duration::from_secs(5),
+    )
+    .await?;
+    Ok(())
+}
