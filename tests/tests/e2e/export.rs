@@ -332,19 +332,16 @@ async fn export_import_gives_the_same_site_byte_for_byte() -> Result<()> {
     // Route: the single box answers with itself.
     let r = reqwest::get(src.http("/v1/route?site=demo")).await?;
     ensure!(r.status() == 200, "route: {}", r.status());
-    let cache = r
-        .headers()
-        .get("cache-control")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let header = |name: &str| {
+        r.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    let cache = header("cache-control");
     ensure!(cache == "max-age=30", "cache-control: {cache}");
-    let vary = r
-        .headers()
-        .get("vary")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let vary = header("vary").to_ascii_lowercase();
     ensure!(vary.contains("origin"), "vary: {vary}");
     let v: Value = r.json().await?;
     ensure!(

@@ -575,6 +575,17 @@ async fn found_in(
     }
 }
 
+/// A relay that ran, indexed `word` (said by visitor `visitor` of demo)
+/// and was stopped: its index has a watermark of now.
+async fn ran_and_indexed(visitor: &str, word: &str) -> Result<Relay> {
+    let mut relay = Relay::start(BIN, &[]).await?;
+    let (v, _) = visitor_says(&relay, "demo", visitor, &[word]).await?;
+    drop(v);
+    found_in(&relay, DEMO_TOKEN, "demo", word, 1, SEARCHABLE_WITHIN).await?;
+    relay.terminate().await?;
+    Ok(relay)
+}
+
 /// A site imported, or a backup restored, into a data dir whose relay ran
 /// before brings events older than that relay's index: the index is
 /// thrown away and rebuilt, so they are found (a catch-up from the old
@@ -604,19 +615,7 @@ async fn an_imported_site_and_a_restored_backup_are_searchable() -> Result<()> {
     src.admin(&["export", "--site", SITE, "--out", &stream_arg])?;
 
     // A relay that ran and indexed a message of its own, now.
-    let mut dst = Relay::start(BIN, &[]).await?;
-    let (v, _) = visitor_says(&dst, "demo", "here1", &["already-here"]).await?;
-    drop(v);
-    found_in(
-        &dst,
-        DEMO_TOKEN,
-        "demo",
-        "already-here",
-        1,
-        SEARCHABLE_WITHIN,
-    )
-    .await?;
-    dst.terminate().await?;
+    let mut dst = ran_and_indexed("here1", "already-here").await?;
     dst.admin(&["import", "--in", &stream_arg])?;
     dst.restart().await?;
     let zed = dst.login(EMAIL, PASSWORD).await?;
@@ -648,19 +647,7 @@ async fn an_imported_site_and_a_restored_backup_are_searchable() -> Result<()> {
         DEMO_TOKEN,
     ])?;
     src.terminate().await?;
-    let mut other = Relay::start(BIN, &[]).await?;
-    let (v, _) = visitor_says(&other, "demo", "gone1", &["forgotten-store"]).await?;
-    drop(v);
-    found_in(
-        &other,
-        DEMO_TOKEN,
-        "demo",
-        "forgotten-store",
-        1,
-        SEARCHABLE_WITHIN,
-    )
-    .await?;
-    other.terminate().await?;
+    let mut other = ran_and_indexed("gone1", "forgotten-store").await?;
     for d in ["sled", "files"] {
         let p = other.data_dir().join(d);
         if p.exists() {
